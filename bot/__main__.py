@@ -1,0 +1,105 @@
+"""Composition root: ``python -m bot`` runs the bot, ``python -m bot sync`` forces a command sync.
+
+Settings → logging → database → HTTP session → EggAPI client → EggBot, then
+``async with bot: await bot.start(token)`` as in discord.py's ``advanced_startup`` example.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+
+import aiohttp
+import discord
+import discord.gateway
+import discord.http
+import yarl
+from dotenv import load_dotenv
+
+from bot.app import EggBot
+from bot.db import Database
+from bot.eggapi import EggAPIClient
+from bot.settings import Settings, SettingsError, load_settings
+
+log = logging.getLogger("bot")
+
+USAGE = "usage: python -m bot [run|sync]"
+
+
+def configure_logging(level: str) -> None:
+    """One stream handler on the root logger, discord.py's format."""
+    discord.utils.setup_logging(level=getattr(logging, level), root=True)
+
+
+def point_discord_at(settings: Settings) -> None:
+    """Apply the optional REST and gateway overrides (used to run against a local fake Discord)."""
+    if settings.discord_api_base:
+        discord.http.Route.BASE = settings.discord_api_base.rstrip("/")
+    if settings.discord_gateway_url:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
+
+
+async def main(settings: Settings, *, sync_only: bool = False) -> None:
+    """Open the resources, build the bot and run it until it is stopped."""
+    point_discord_at(settings)
+    db = await Database.open(settings.database_path)
+    try:
+        timeout = aiohttp.ClientTimeout(total=settings.http_timeout)
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            eggapi = EggAPIClient(
+                session, api_key=settings.eggapi_api_key, base_url=settings.eggapi_base_url, timeout=settings.http_timeout
+            )
+            bot = EggBot(
+                settings=settings, db=db, http_session=session, eggapi=eggapi, force_sync=sync_only, run_tracker=not sync_only
+            )
+            async with bot:
+                if sync_only:
+                    await bot.login(settings.discord_token)  # setup_hook syncs (forced)
+                    log.info("commands synced")
+                    return
+                stop = asyncio.Event()
+                loop = asyncio.get_running_loop()
+                for signum in (signal.SIGTERM, signal.SIGINT):
+                    loop.add_signal_handler(signum, stop.set)
+                runner = asyncio.create_task(bot.start(settings.discord_token), name="eggbot-discord")
+                stopper = asyncio.create_task(stop.wait(), name="eggbot-stop")
+                done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
+                if stopper in done:
+                    log.info("stop requested; finishing in-flight work")
+                    await bot.close()
+                stopper.cancel()
+                await runner
+    finally:
+        await db.close()
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the process exit status."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args not in ([], ["run"], ["sync"]):
+        print(USAGE, file=sys.stderr)
+        return 2
+    load_dotenv()
+    try:
+        settings = load_settings(os.environ)
+    except SettingsError as exc:
+        print(f"eggbot: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level)
+    log.info("starting with %s", settings.redacted())
+    try:
+        asyncio.run(main(settings, sync_only=args == ["sync"]))
+    except discord.LoginFailure:
+        log.error("Discord refused DISCORD_TOKEN; check it in the developer portal")
+        return 1
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run())

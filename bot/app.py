@@ -1,0 +1,97 @@
+"""EggBot: the discord.py Bot with the core services injected."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import aiohttp
+import discord
+from discord.ext import commands
+
+from bot.db import Database
+from bot.db.task_store import TaskStore
+from bot.eggapi import EggAPIClient
+from bot.jobs import JobService
+from bot.settings import Settings
+from bot.tracker import Tracker, TrackerConfig
+from bot.tree import EggTree
+
+log = logging.getLogger(__name__)
+
+DEFAULT_EXTENSIONS = ("cogs.imagine",)
+
+
+def tracker_config(settings: Settings) -> TrackerConfig:
+    """The tracker's knobs from the settings."""
+    return TrackerConfig(
+        poll_interval_min=settings.poll_interval_min,
+        poll_interval_max=settings.poll_interval_max,
+        task_deadline=settings.task_deadline,
+        status_edit_interval=settings.status_edit_interval,
+        max_concurrent_submits=settings.max_concurrent_submits,
+        max_concurrent_polls=settings.max_concurrent_polls,
+        webhook_url=settings.webhook_public_url,
+    )
+
+
+class EggBot(commands.Bot):
+    """The bot process: Discord client plus the services the cogs call."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        db: Database,
+        http_session: aiohttp.ClientSession,
+        eggapi: EggAPIClient,
+        extensions: Sequence[str] = DEFAULT_EXTENSIONS,
+        force_sync: bool = False,
+        run_tracker: bool = True,
+        **options: Any,
+    ) -> None:
+        options.setdefault("intents", discord.Intents(guilds=True))
+        options.setdefault("allowed_mentions", discord.AllowedMentions.none())
+        super().__init__(command_prefix=commands.when_mentioned, tree_cls=EggTree, help_command=None, **options)
+        self.settings = settings
+        self.db = db
+        self.http_session = http_session
+        self.eggapi = eggapi
+        self.task_store = TaskStore(db)
+        self.jobs = JobService(db, self.task_store)
+        self.tracker = Tracker(self.task_store, eggapi, tracker_config(settings))
+        self._extensions = tuple(extensions)
+        self._force_sync = force_sync
+        self._run_tracker = run_tracker
+
+    async def setup_hook(self) -> None:
+        """Load the cogs, sync commands if they changed, and resume unfinished tasks."""
+        for extension in self._extensions:
+            await self.load_extension(extension)
+        await self.sync_commands(force=self._force_sync)
+        if self._run_tracker:
+            await self.tracker.start()
+
+    async def sync_commands(self, *, force: bool = False) -> bool:
+        """Sync the command tree when its definition changed since the last sync (or when forced)."""
+        guild = discord.Object(self.settings.dev_guild_id) if self.settings.dev_guild_id else None
+        if guild is not None:
+            self.tree.copy_global_to(guild=guild)
+        payload = [command.to_dict(self.tree) for command in self.tree.get_commands(guild=guild)]
+        digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+        key = f"commands:{self.application_id}:{guild.id if guild else 'global'}"
+        if not force and await self.db.get_meta(key) == digest:
+            log.info("commands unchanged since the last sync; not syncing")
+            return False
+        synced = await self.tree.sync(guild=guild)
+        await self.db.set_meta(key, digest)
+        log.info("synced %d command(s) %s", len(synced), f"to guild {guild.id}" if guild else "globally")
+        return True
+
+    async def close(self) -> None:
+        """Stop the tracker (flushing state) before the Discord connection closes."""
+        await self.tracker.close()
+        await super().close()

@@ -1,0 +1,209 @@
+"""The tasks table: insert, read and guarded state changes."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import aiosqlite
+
+from bot.db import Database
+from bot.tasks import TERMINAL, ImagineRequest, TaskRecord, TaskStatus, can_move
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+# Columns a state change may set besides status; anything else is a programming error.
+_UPDATABLE = frozenset(
+    {
+        "egg_task_id",
+        "upstream_status",
+        "cost",
+        "error",
+        "output_urls",
+        "status_message_id",
+        "result_message_ids",
+        "submitted_at",
+        "finished_at",
+        "delivered_at",
+    }
+)
+_JSON_COLUMNS = frozenset({"output_urls", "result_message_ids"})
+
+
+def utcnow() -> datetime:
+    """The current time in UTC."""
+    return datetime.now(UTC)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _dt(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def _encode(column: str, value: Any) -> Any:
+    if column in _JSON_COLUMNS:
+        return json.dumps(list(value))
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return _iso(value)
+    return value
+
+
+def row_to_task(row: Mapping[str, Any]) -> TaskRecord:
+    """Build a TaskRecord from a tasks row."""
+    created = _dt(row["created_at"])
+    updated = _dt(row["updated_at"])
+    assert created is not None and updated is not None
+    return TaskRecord(
+        id=int(row["id"]),
+        guild_id=row["guild_id"],
+        channel_id=int(row["channel_id"]),
+        member_id=int(row["member_id"]),
+        prompt=row["prompt"],
+        negative_prompt=row["negative_prompt"],
+        aspect_ratio=row["aspect_ratio"],
+        count=int(row["count"]),
+        resolution=row["resolution"],
+        reference_urls=tuple(json.loads(row["reference_urls"])),
+        status=TaskStatus(row["status"]),
+        egg_task_id=row["egg_task_id"],
+        upstream_status=row["upstream_status"],
+        cost=None if row["cost"] is None else Decimal(row["cost"]),
+        error=row["error"],
+        output_urls=tuple(json.loads(row["output_urls"])),
+        status_message_id=row["status_message_id"],
+        result_message_ids=tuple(int(m) for m in json.loads(row["result_message_ids"])),
+        created_at=created,
+        updated_at=updated,
+        submitted_at=_dt(row["submitted_at"]),
+        finished_at=_dt(row["finished_at"]),
+        delivered_at=_dt(row["delivered_at"]),
+    )
+
+
+class TaskStore:
+    """Persistence of tasks; every state change is guarded by the expected current state."""
+
+    def __init__(self, db: Database, clock: Clock = utcnow) -> None:
+        self._db = db
+        self._clock = clock
+
+    async def insert(self, tx: aiosqlite.Connection, req: ImagineRequest) -> int:
+        """Insert a queued task inside an open write transaction and return its id."""
+        now = _iso(self._clock())
+        cur = await tx.execute(
+            """INSERT INTO tasks (guild_id, channel_id, member_id, interaction_id, prompt, negative_prompt,
+                   aspect_ratio, count, resolution, reference_urls, status, created_at, updated_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            (
+                req.guild_id,
+                req.channel_id,
+                req.member_id,
+                req.interaction_id,
+                req.prompt,
+                req.negative_prompt,
+                req.aspect_ratio,
+                req.count,
+                req.resolution,
+                json.dumps(list(req.reference_urls)),
+                TaskStatus.QUEUED.value,
+                now,
+                now,
+            ),
+        )
+        assert cur.lastrowid is not None
+        return int(cur.lastrowid)
+
+    async def create(self, req: ImagineRequest) -> TaskRecord:
+        """Record a new queued task in its own transaction."""
+        async with self._db.write() as tx:
+            task_id = await self.insert(tx, req)
+        task = await self.get(task_id)
+        assert task is not None
+        return task
+
+    async def get(self, task_id: int) -> TaskRecord | None:
+        """The task with this id, or None."""
+        row = await self._db.fetchone("SELECT * FROM tasks WHERE id = ?", (task_id,))
+        return None if row is None else row_to_task(row)
+
+    async def get_by_egg_id(self, egg_task_id: str) -> TaskRecord | None:
+        """The task EggAPI knows by this id, or None."""
+        row = await self._db.fetchone("SELECT * FROM tasks WHERE egg_task_id = ?", (egg_task_id,))
+        return None if row is None else row_to_task(row)
+
+    async def list_unfinished(self) -> list[TaskRecord]:
+        """Every task that is not terminal, oldest first (what a restart must resume)."""
+        marks = ",".join("?" * len(TERMINAL))
+        rows = await self._db.fetchall(
+            f"SELECT * FROM tasks WHERE status NOT IN ({marks}) ORDER BY id", [s.value for s in TERMINAL]
+        )
+        return [row_to_task(r) for r in rows]
+
+    async def transition(
+        self,
+        task_id: int,
+        expected: TaskStatus | Iterable[TaskStatus],
+        new: TaskStatus,
+        **changes: Any,
+    ) -> bool:
+        """Move a task from one of ``expected`` to ``new`` and set ``changes``; False if it was not there."""
+        olds = (expected,) if isinstance(expected, TaskStatus) else tuple(expected)
+        bad = [old for old in olds if old != new and not can_move(old, new)]
+        if bad:
+            raise ValueError(f"illegal transition {bad} -> {new}")
+        async with self._db.write() as tx:
+            return await self.transition_in(tx, task_id, olds, new, **changes)
+
+    async def transition_in(
+        self,
+        tx: aiosqlite.Connection,
+        task_id: int,
+        expected: Iterable[TaskStatus],
+        new: TaskStatus,
+        **changes: Any,
+    ) -> bool:
+        """Like ``transition`` but inside an open write transaction."""
+        olds = tuple(expected)
+        unknown = set(changes) - _UPDATABLE
+        if unknown:
+            raise ValueError(f"cannot update columns {sorted(unknown)}")
+        sets = ["status = ?", "updated_at = ?"] + [f"{column} = ?" for column in changes]
+        params: list[Any] = [new.value, _iso(self._clock())]
+        params += [_encode(column, value) for column, value in changes.items()]
+        params.append(task_id)
+        params += [old.value for old in olds]
+        marks = ",".join("?" * len(olds))
+        cur = await tx.execute(
+            f"UPDATE tasks SET {', '.join(sets)} WHERE id = ? AND status IN ({marks})",  # noqa: S608 - columns whitelisted
+            params,
+        )
+        moved = cur.rowcount == 1
+        if not moved:
+            log.debug("task %s: not moved to %s (not in %s)", task_id, new, [o.value for o in olds])
+        return moved
+
+    async def update(self, task_id: int, **changes: Any) -> None:
+        """Set columns that are not the status (status message id, upstream status)."""
+        unknown = set(changes) - _UPDATABLE
+        if unknown:
+            raise ValueError(f"cannot update columns {sorted(unknown)}")
+        if not changes:
+            return
+        sets = ", ".join(f"{column} = ?" for column in changes)
+        params = [_encode(column, value) for column, value in changes.items()]
+        async with self._db.write() as tx:
+            await tx.execute(
+                f"UPDATE tasks SET {sets}, updated_at = ? WHERE id = ?",  # noqa: S608 - columns whitelisted
+                [*params, _iso(self._clock()), task_id],
+            )

@@ -1,0 +1,100 @@
+"""Parsing helpers shared by the EggAPI models: money, numbers, RFC 3339 timestamps.
+
+Costs are strings with a ``$`` prefix in 2, 4 or 6 decimals (``"$0.00"``, ``"$0.0100"``,
+``"0.016000"``); they are parsed to :class:`~decimal.Decimal`, never to float.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+__all__ = ["format_cost", "parse_cost", "parse_int", "parse_number", "parse_time"]
+
+_FOUR_PLACES = Decimal("0.0001")
+
+
+def parse_cost(value: str | int | float | Decimal | None) -> Decimal:
+    """Parse an EggAPI cost: ``"$0.0100"``, ``" 0.016000 "``, ``0``, ``None`` (= 0).
+
+    Raises ``ValueError`` for anything that is not a finite number (with optional ``$``).
+    """
+    if value is None:
+        return Decimal("0")
+    if isinstance(value, bool):
+        raise ValueError(f"not a cost: {value!r}")
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, int):
+        result = Decimal(value)
+    elif isinstance(value, float):
+        result = Decimal(repr(value))
+    elif isinstance(value, str):
+        text = value.strip()
+        negative = text.startswith("-")
+        if negative:
+            text = text[1:].lstrip()
+        if text.startswith("$"):
+            text = text[1:].strip()
+        if not text or text[0] in "+-":
+            raise ValueError(f"not a cost: {value!r}")
+        try:
+            result = Decimal(text)
+        except InvalidOperation:
+            raise ValueError(f"not a cost: {value!r}") from None
+        if negative:
+            result = -result
+    else:
+        raise ValueError(f"not a cost: {value!r}")
+    if not result.is_finite():
+        raise ValueError(f"not a cost: {value!r}")
+    return result
+
+
+def format_cost(amount: Decimal) -> str:
+    """Render a cost like the newest docs: ``"$0.0100"`` (4 decimals, ROUND_HALF_UP)."""
+    quantized = Decimal(amount).quantize(_FOUR_PLACES, rounding=ROUND_HALF_UP)
+    if quantized < 0:
+        return f"-${-quantized}"
+    return f"${quantized}"
+
+
+def parse_time(value: Any) -> datetime | None:
+    """RFC 3339 (``Z`` or ``+08:00``, any fraction) to an aware datetime; None if absent/unparseable."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    if text[-1] in "zZ":
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed
+
+
+def parse_number(value: Any) -> Decimal:
+    """An int/float/numeric string as Decimal (for ``total_units``)."""
+    if isinstance(value, bool) or value is None:
+        raise ValueError(f"not a number: {value!r}")
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    try:
+        result = Decimal(value) if isinstance(value, int) else Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ValueError(f"not a number: {value!r}") from None
+    if not result.is_finite():
+        raise ValueError(f"not a number: {value!r}")
+    return result
+
+
+def parse_int(value: Any, default: int) -> int:
+    """An integer field that may be absent (-> default)."""
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"not an integer: {value!r}")
+    return int(value)

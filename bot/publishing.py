@@ -1,0 +1,75 @@
+"""The seam between the core and the chat side: what the tracker asks to be shown.
+
+The core describes a task's progress and outcome with plain values; an implementation of
+``Publisher`` (the Discord adapter in ``cogs/imagine``) turns them into messages.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.eggapi import DownloadedImage
+from bot.tasks import TaskRecord
+
+
+class Phase(enum.StrEnum):
+    """What the member should read in the status message."""
+
+    QUEUED = "queued"
+    SUBMITTING = "submitting"
+    PENDING = "pending"  # accepted by EggAPI, waiting in its queue
+    PROCESSING = "processing"  # a worker is drawing it
+    STILL_RUNNING = "still_running"  # past the bot's deadline; will still be delivered
+    UNCONFIRMED = "unconfirmed"  # the submit's outcome is being checked
+    DELIVERING = "delivering"
+    DONE = "done"
+    FAILED = "failed"
+    UNDELIVERABLE = "undeliverable"
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """A snapshot for the status message."""
+
+    phase: Phase
+    elapsed: float
+    detail: str | None = None
+
+
+class DestinationGone(Exception):
+    """The channel cannot receive the result (deleted, or the bot lacks permission)."""
+
+
+class Publisher(Protocol):
+    """Shows tasks to members; implemented by the Discord side."""
+
+    async def show_progress(self, task: TaskRecord, progress: Progress) -> None:
+        """Update the task's status message. Must not raise for a vanished message."""
+
+    async def deliver(self, task: TaskRecord, images: list[DownloadedImage]) -> list[int]:
+        """Post the finished images once (using ``task.nonce``); return the posted message ids.
+
+        Raises DestinationGone when the channel cannot take the post; any other exception
+        means "try again later".
+        """
+
+    async def announce_failure(self, task: TaskRecord, reason: str) -> None:
+        """Tell the member their task produced nothing, and why (already sanitised)."""
+
+
+MODERATION_WORDS = ("moderation", "prohibited", "safety", "nsfw", "policy", "blocked")
+BALANCE_WORDS = ("balance", "insufficient", "credit", "quota")
+
+
+def describe_failure(error: str | None) -> str:
+    """A member-safe sentence for an upstream failure text (which is never shown raw)."""
+    text = (error or "").lower()
+    if any(word in text for word in MODERATION_WORDS):
+        return "EggAPI's content filter refused this prompt. Try rewording it."
+    if any(word in text for word in BALANCE_WORDS):
+        return "The bot's EggAPI account is out of credit. A server admin needs to top it up."
+    if "timeout" in text or "timed out" in text:
+        return "The image provider timed out. Please try again."
+    return "The image provider could not make this image. Please try again."

@@ -1,0 +1,156 @@
+"""What a generation job is: its request, its states and the rules for moving between them.
+
+Pure values and functions, no I/O. The storage layer persists these; the tracker moves a task
+through the states; the Discord side renders them.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from bot.errors import InvalidRequest
+
+PROMPT_MAX = 2000
+NEGATIVE_PROMPT_MAX = 1000
+COUNT_MIN, COUNT_MAX = 1, 4
+ASPECT_RATIOS = ("16:9", "9:16")
+RESOLUTIONS = ("1k", "2k", "4k")
+REFERENCE_IMAGES_MAX = 9
+MODEL = "nanobanana"
+
+
+class TaskStatus(enum.StrEnum):
+    """Where a task is in its life; see ``TRANSITIONS``."""
+
+    QUEUED = "queued"  # recorded, not yet sent to EggAPI
+    SUBMITTING = "submitting"  # the POST is under way
+    UNKNOWN = "unknown"  # the POST may or may not have created a task upstream
+    RUNNING = "running"  # EggAPI accepted it (pending or processing upstream)
+    COMPLETED = "completed"  # EggAPI finished it; images not yet posted
+    DELIVERING = "delivering"  # posting claimed; nonce makes a repeat post a no-op
+    DELIVERED = "delivered"  # images posted, message ids recorded
+    FAILED = "failed"  # EggAPI reports the task failed (moderation, provider error)
+    REJECTED = "rejected"  # EggAPI refused the submit; no task upstream
+    UNDELIVERABLE = "undeliverable"  # finished upstream, but cannot be posted
+    CANCELLED = "cancelled"  # withdrawn before submission
+
+
+TERMINAL = frozenset(
+    {TaskStatus.DELIVERED, TaskStatus.FAILED, TaskStatus.REJECTED, TaskStatus.UNDELIVERABLE, TaskStatus.CANCELLED}
+)
+
+TRANSITIONS: dict[TaskStatus, frozenset[TaskStatus]] = {
+    TaskStatus.QUEUED: frozenset({TaskStatus.SUBMITTING, TaskStatus.CANCELLED}),
+    TaskStatus.SUBMITTING: frozenset({TaskStatus.RUNNING, TaskStatus.REJECTED, TaskStatus.UNKNOWN}),
+    TaskStatus.UNKNOWN: frozenset({TaskStatus.RUNNING, TaskStatus.REJECTED}),
+    TaskStatus.RUNNING: frozenset({TaskStatus.COMPLETED, TaskStatus.FAILED}),
+    TaskStatus.COMPLETED: frozenset({TaskStatus.DELIVERING, TaskStatus.UNDELIVERABLE}),
+    TaskStatus.DELIVERING: frozenset({TaskStatus.DELIVERED, TaskStatus.UNDELIVERABLE, TaskStatus.COMPLETED}),
+}
+
+
+def can_move(old: TaskStatus, new: TaskStatus) -> bool:
+    """Whether a task in ``old`` may move to ``new``."""
+    return new in TRANSITIONS.get(old, frozenset())
+
+
+@dataclass(frozen=True, slots=True)
+class ImagineRequest:
+    """A member's validated /imagine request, before it is recorded."""
+
+    guild_id: int | None
+    channel_id: int
+    member_id: int
+    prompt: str
+    negative_prompt: str | None = None
+    aspect_ratio: str | None = None
+    count: int = 1
+    resolution: str | None = None
+    reference_urls: tuple[str, ...] = ()
+    interaction_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRecord:
+    """One row of the tasks table."""
+
+    id: int
+    guild_id: int | None
+    channel_id: int
+    member_id: int
+    prompt: str
+    negative_prompt: str | None
+    aspect_ratio: str | None
+    count: int
+    resolution: str | None
+    reference_urls: tuple[str, ...]
+    status: TaskStatus
+    egg_task_id: str | None
+    upstream_status: str | None
+    cost: Decimal | None
+    error: str | None
+    output_urls: tuple[str, ...]
+    status_message_id: int | None
+    result_message_ids: tuple[int, ...]
+    created_at: datetime
+    updated_at: datetime
+    submitted_at: datetime | None
+    finished_at: datetime | None
+    delivered_at: datetime | None
+
+    @property
+    def is_terminal(self) -> bool:
+        """True once nothing more will happen to this task."""
+        return self.status in TERMINAL
+
+    @property
+    def nonce(self) -> str:
+        """Discord message nonce for this task's result post (≤ 25 characters)."""
+        return f"egg{self.id}"
+
+    @property
+    def mode(self) -> str:
+        """``image_edit`` when reference images are given, else ``image_generate``."""
+        return "image_edit" if self.reference_urls else "image_generate"
+
+
+def validate_request(req: ImagineRequest) -> ImagineRequest:
+    """Check a request against EggAPI's rules, returning it normalised or raising InvalidRequest."""
+    prompt = req.prompt.strip()
+    if not prompt:
+        raise InvalidRequest("Your prompt is empty. Describe the image you want.")
+    if len(prompt) > PROMPT_MAX:
+        raise InvalidRequest(
+            f"Your prompt is {len(prompt):,} characters long; the limit is {PROMPT_MAX:,}. Shorten it and try again."
+        )
+    negative = (req.negative_prompt or "").strip() or None
+    if negative is not None and len(negative) > NEGATIVE_PROMPT_MAX:
+        raise InvalidRequest(
+            f"Your negative prompt is {len(negative):,} characters long; the limit is {NEGATIVE_PROMPT_MAX:,}."
+        )
+    if not COUNT_MIN <= req.count <= COUNT_MAX:
+        raise InvalidRequest(f"You can ask for {COUNT_MIN} to {COUNT_MAX} images at a time.")
+    if req.aspect_ratio is not None and req.aspect_ratio not in ASPECT_RATIOS:
+        raise InvalidRequest(f"The aspect ratio must be one of {', '.join(ASPECT_RATIOS)}.")
+    if req.resolution is not None and req.resolution not in RESOLUTIONS:
+        raise InvalidRequest(f"The resolution must be one of {', '.join(RESOLUTIONS)}.")
+    if len(req.reference_urls) > REFERENCE_IMAGES_MAX:
+        raise InvalidRequest(f"You can give at most {REFERENCE_IMAGES_MAX} reference images.")
+    for url in req.reference_urls:
+        if not url.startswith("https://") and not url.startswith("http://"):
+            raise InvalidRequest("A reference image could not be read; attach a PNG, JPEG or WebP image.")
+    return ImagineRequest(
+        guild_id=req.guild_id,
+        channel_id=req.channel_id,
+        member_id=req.member_id,
+        prompt=prompt,
+        negative_prompt=negative,
+        aspect_ratio=req.aspect_ratio,
+        count=req.count,
+        resolution=req.resolution,
+        reference_urls=req.reference_urls,
+        interaction_id=req.interaction_id,
+    )

@@ -1,0 +1,403 @@
+"""The tracker: submits queued tasks, follows them on EggAPI and hands finished ones to delivery.
+
+One scheduler loop keeps a heap of due jobs (submit, poll, reconcile, deliver); each job runs
+as its own asyncio task gated by a per-kind semaphore, so a thousand tasks in flight cost a
+heap entry each, not a sleeping coroutine each. Every state change goes through the task
+store's guarded transitions, so a restart (or a racing duplicate) never applies a step twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import logging
+import sqlite3
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from bot.db.task_store import TaskStore, utcnow
+from bot.eggapi import EggAPIClient, EggAPIError, EggTask, GenerateRequest, NotFound, SubmitOutcomeUnknown
+from bot.publishing import Phase, Progress, Publisher, describe_failure
+from bot.tasks import MODEL, TaskRecord, TaskStatus
+from bot.delivery import Deliverer
+
+log = logging.getLogger(__name__)
+
+OPERATOR_ERRORS = ("UNAUTHORIZED", "FORBIDDEN", "INSUFFICIENT_BALANCE")
+
+
+@dataclass(frozen=True, slots=True)
+class TrackerConfig:
+    """Timing and concurrency knobs (seconds and counts)."""
+
+    poll_interval_min: float = 2.0
+    poll_interval_max: float = 15.0
+    task_deadline: float = 300.0
+    status_edit_interval: float = 5.0
+    max_concurrent_submits: int = 4
+    max_concurrent_polls: int = 16
+    reconcile_grace: float = 120.0
+    webhook_url: str | None = None
+
+
+@dataclass(slots=True)
+class _Follow:
+    """What the tracker remembers about a running task between polls."""
+
+    polls: int = 0
+    misses: int = 0
+    last_phase: Phase | None = None
+    last_edit: float = float("-inf")
+
+
+@dataclass(order=True, slots=True)
+class _Job:
+    due: float
+    seq: int
+    kind: str = field(compare=False)
+    task_id: int = field(compare=False)
+
+
+class Tracker:
+    """Follows every unfinished task until it is delivered or has failed."""
+
+    def __init__(self, store: TaskStore, client: EggAPIClient, config: TrackerConfig) -> None:
+        self._store = store
+        self._client = client
+        self._config = config
+        self._publisher: Publisher | None = None
+        self._deliverer: Deliverer | None = None
+        self._heap: list[_Job] = []
+        self._seq = itertools.count()
+        self._wake = asyncio.Event()
+        self._loop_task: asyncio.Task[None] | None = None
+        self._running: set[asyncio.Task[None]] = set()
+        self._follows: dict[int, _Follow] = {}
+        self._closing = False
+        self._slots = {
+            "submit": asyncio.Semaphore(config.max_concurrent_submits),
+            "poll": asyncio.Semaphore(config.max_concurrent_polls),
+            "reconcile": asyncio.Semaphore(1),
+            "deliver": asyncio.Semaphore(config.max_concurrent_polls),
+        }
+        self._handlers: dict[str, Callable[[int], Awaitable[None]]] = {
+            "submit": self._submit,
+            "poll": self._poll,
+            "reconcile": self._reconcile,
+            "deliver": self._deliver,
+        }
+
+    @property
+    def alive(self) -> bool:
+        """Whether the scheduler loop is running."""
+        return self._loop_task is not None and not self._loop_task.done()
+
+    @property
+    def in_flight(self) -> int:
+        """How many jobs are scheduled or running."""
+        return len(self._heap) + len(self._running)
+
+    def attach(self, publisher: Publisher, deliverer: Deliverer) -> None:
+        """Connect the chat side; must happen before ``start``."""
+        self._publisher = publisher
+        self._deliverer = deliverer
+
+    async def start(self) -> None:
+        """Resume every unfinished task from its recorded state, then run the scheduler."""
+        if self._publisher is None or self._deliverer is None:
+            raise RuntimeError("attach a publisher before starting the tracker")
+        resumed = await self._store.list_unfinished()
+        for task in resumed:
+            self._resume(task)
+        if resumed:
+            log.info("resuming %d unfinished task(s)", len(resumed))
+        self._loop_task = asyncio.create_task(self._run(), name="eggbot-tracker")
+
+    def _resume(self, task: TaskRecord) -> None:
+        kind = {
+            TaskStatus.QUEUED: "submit",
+            TaskStatus.SUBMITTING: "reconcile",  # crashed mid-POST: never resubmit blindly
+            TaskStatus.UNKNOWN: "reconcile",
+            TaskStatus.RUNNING: "poll",
+            TaskStatus.COMPLETED: "deliver",
+            TaskStatus.DELIVERING: "deliver",  # the nonce makes a repeated post a no-op
+        }.get(task.status)
+        if kind is not None:
+            self._schedule(kind, task.id)
+
+    async def close(self, grace: float = 10.0) -> None:
+        """Stop taking work, let running jobs finish for up to ``grace`` seconds, then cancel."""
+        self._closing = True
+        self._wake.set()
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            await asyncio.gather(self._loop_task, return_exceptions=True)
+        if self._running:
+            _, pending = await asyncio.wait(set(self._running), timeout=grace)
+            for job in pending:
+                job.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    def enqueue(self, task_id: int) -> None:
+        """Submit a newly queued task as soon as a slot is free."""
+        self._schedule("submit", task_id)
+
+    def _schedule(self, kind: str, task_id: int, delay: float = 0.0) -> None:
+        if self._closing:
+            return
+        due = asyncio.get_running_loop().time() + delay
+        heapq.heappush(self._heap, _Job(due, next(self._seq), kind, task_id))
+        self._wake.set()
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while not self._closing:
+            self._wake.clear()
+            now = loop.time()
+            while self._heap and self._heap[0].due <= now:
+                job = heapq.heappop(self._heap)
+                running = asyncio.create_task(self._run_job(job), name=f"eggbot-{job.kind}-{job.task_id}")
+                self._running.add(running)
+                running.add_done_callback(self._running.discard)
+            timeout = self._heap[0].due - now if self._heap else None
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout)
+            except TimeoutError:
+                pass
+
+    async def _run_job(self, job: _Job) -> None:
+        async with self._slots[job.kind]:
+            if self._closing and job.kind == "submit":
+                return  # stays queued; resumed at the next start
+            try:
+                await self._handlers[job.kind](job.task_id)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("task %s: %s step crashed; retrying later", job.task_id, job.kind)
+                self._schedule(job.kind, job.task_id, self._config.poll_interval_max)
+
+    # -- submit ------------------------------------------------------------------------------
+
+    async def _submit(self, task_id: int) -> None:
+        task = await self._store.get(task_id)
+        if task is None or task.status is not TaskStatus.QUEUED:
+            return
+        if not await self._store.transition(task_id, TaskStatus.QUEUED, TaskStatus.SUBMITTING, submitted_at=utcnow()):
+            return
+        request = GenerateRequest(
+            prompt=task.prompt,
+            negative_prompt=task.negative_prompt,
+            aspect_ratio=task.aspect_ratio,
+            num_outputs=task.count,
+            resolution=task.resolution,
+            image_urls=task.reference_urls,
+            webhook_url=self._config.webhook_url,
+            model=MODEL,
+        )
+        try:
+            egg = await self._client.generate(request)
+        except SubmitOutcomeUnknown as exc:
+            log.warning("task %s: submit outcome unknown (%s); reconciling before anything else", task_id, exc.code)
+            await self._store.transition(task_id, TaskStatus.SUBMITTING, TaskStatus.UNKNOWN, error=exc.code)
+            await self._show(task, Phase.UNCONFIRMED, force=True)
+            self._schedule("reconcile", task_id, self._config.poll_interval_min)
+            return
+        except EggAPIError as exc:
+            level = logging.ERROR if exc.code in OPERATOR_ERRORS else logging.WARNING
+            log.log(level, "task %s: EggAPI refused the submit (HTTP %s %s)", task_id, exc.status, exc.code)
+            await self._end_without_images(task, TaskStatus.SUBMITTING, TaskStatus.REJECTED, exc.code, exc.user_message)
+            return
+        await self._adopt(task, egg, TaskStatus.SUBMITTING)
+
+    async def _adopt(self, task: TaskRecord, egg: EggTask, expected: TaskStatus) -> bool:
+        try:
+            moved = await self._store.transition(
+                task.id, expected, TaskStatus.RUNNING, egg_task_id=egg.id, upstream_status=egg.status, error=None
+            )
+        except sqlite3.IntegrityError:
+            log.warning("task %s: EggAPI task %s already belongs to another task", task.id, egg.id)
+            return False
+        if moved:
+            log.info("task %s: accepted by EggAPI as %s", task.id, egg.id)
+            self._follows[task.id] = _Follow()
+            await self._show(task, Phase.PENDING, force=True)
+            self._schedule("poll", task.id, self._config.poll_interval_min)
+        return moved
+
+    # -- reconcile ---------------------------------------------------------------------------
+
+    async def _reconcile(self, task_id: int) -> None:
+        """Find the upstream task of a submit whose outcome is unknown, never re-posting it."""
+        task = await self._store.get(task_id)
+        if task is None or task.status not in (TaskStatus.SUBMITTING, TaskStatus.UNKNOWN):
+            return
+        if task.status is TaskStatus.SUBMITTING:
+            await self._store.transition(task_id, TaskStatus.SUBMITTING, TaskStatus.UNKNOWN, error="INTERRUPTED")
+            task = await self._store.get(task_id)
+            assert task is not None
+        sent = task.submitted_at or task.created_at
+        window = timedelta(seconds=self._config.reconcile_grace)
+        try:
+            candidates = await self._upstream_candidates(task, sent - window, sent + window)
+        except EggAPIError as exc:
+            log.warning("task %s: cannot list EggAPI tasks to reconcile (%s); retrying", task_id, exc.code)
+            self._schedule("reconcile", task_id, self._config.poll_interval_max)
+            return
+        if candidates:
+            best = min(candidates, key=lambda c: abs((c.created_at or sent) - sent))
+            if len(candidates) > 1:
+                log.warning("task %s: %d upstream candidates, adopting the closest", task_id, len(candidates))
+            if await self._adopt(task, best, TaskStatus.UNKNOWN):
+                return
+        if utcnow() - sent < window:
+            self._schedule("reconcile", task_id, self._config.poll_interval_max)
+            return
+        log.warning("task %s: no upstream task found; the submit never landed", task_id)
+        await self._end_without_images(
+            task,
+            TaskStatus.UNKNOWN,
+            TaskStatus.REJECTED,
+            "NOT_SUBMITTED",
+            "EggAPI did not receive this request, so nothing was made or charged. Please try again.",
+        )
+
+    async def _upstream_candidates(self, task: TaskRecord, start: datetime, end: datetime) -> list[EggTask]:
+        found: list[EggTask] = []
+        for page_number in range(1, 4):
+            page = await self._client.list_tasks(page=page_number, per_page=100)
+            for egg in page.items:
+                if egg.created_at is None or not start <= egg.created_at <= end:
+                    continue
+                if egg.type and egg.type != task.mode:
+                    continue
+                if await self._store.get_by_egg_id(egg.id) is None:
+                    found.append(egg)
+            if page_number >= page.total_pages:
+                break
+        return found
+
+    # -- poll --------------------------------------------------------------------------------
+
+    async def _poll(self, task_id: int) -> None:
+        task = await self._store.get(task_id)
+        if task is None or task.status is not TaskStatus.RUNNING or task.egg_task_id is None:
+            self._follows.pop(task_id, None)
+            return
+        follow = self._follows.setdefault(task_id, _Follow())
+        follow.polls += 1
+        try:
+            egg = await self._client.get_task(task.egg_task_id)
+        except NotFound:
+            follow.misses += 1
+            log.warning("task %s: EggAPI does not know %s (miss %d)", task_id, task.egg_task_id, follow.misses)
+            if follow.misses >= 3:
+                await self._end_without_images(
+                    task, TaskStatus.RUNNING, TaskStatus.FAILED, "NOT_FOUND", describe_failure(None)
+                )
+                return
+            self._schedule("poll", task_id, self._interval(task, follow))
+            return
+        except EggAPIError as exc:
+            log.warning("task %s: polling %s failed (%s); retrying", task_id, task.egg_task_id, exc.code)
+            self._schedule("poll", task_id, self._interval(task, follow))
+            return
+        follow.misses = 0
+        if egg.status == "completed":
+            await self._finish(task, egg)
+        elif egg.status == "failed":
+            self._follows.pop(task_id, None)
+            log.info("task %s: EggAPI task %s failed", task_id, egg.id)
+            await self._end_without_images(
+                task, TaskStatus.RUNNING, TaskStatus.FAILED, egg.error, describe_failure(egg.error), egg
+            )
+        else:
+            if egg.status != task.upstream_status:
+                await self._store.update(task_id, upstream_status=egg.status)
+            phase = Phase.PROCESSING if egg.status == "processing" else Phase.PENDING
+            if self._past_deadline(task):
+                phase = Phase.STILL_RUNNING
+            await self._show(task, phase, detail=egg.id)
+            self._schedule("poll", task_id, self._interval(task, follow))
+
+    def _past_deadline(self, task: TaskRecord) -> bool:
+        started = task.submitted_at or task.created_at
+        return (utcnow() - started).total_seconds() > self._config.task_deadline
+
+    def _interval(self, task: TaskRecord, follow: _Follow) -> float:
+        """Frequent at first, backing off to the maximum; slower still past the deadline."""
+        cfg = self._config
+        if self._past_deadline(task):
+            return cfg.poll_interval_max * 4
+        return min(cfg.poll_interval_max, cfg.poll_interval_min * 1.5 ** max(follow.polls - 1, 0))
+
+    async def _finish(self, task: TaskRecord, egg: EggTask) -> None:
+        self._follows.pop(task.id, None)
+        if not egg.output_urls:
+            log.warning("task %s: EggAPI task %s completed without images", task.id, egg.id)
+            await self._end_without_images(
+                task, TaskStatus.RUNNING, TaskStatus.FAILED, "NO_OUTPUT", describe_failure(None), egg
+            )
+            return
+        moved = await self._store.transition(
+            task.id,
+            TaskStatus.RUNNING,
+            TaskStatus.COMPLETED,
+            upstream_status=egg.status,
+            cost=egg.cost,
+            output_urls=egg.output_urls,
+            finished_at=egg.completed_at or utcnow(),
+        )
+        if moved:
+            log.info("task %s: EggAPI task %s completed, %d image(s), cost %s", task.id, egg.id, len(egg.output_urls), egg.cost)
+            self._schedule("deliver", task.id)
+
+    async def _end_without_images(
+        self,
+        task: TaskRecord,
+        expected: TaskStatus,
+        status: TaskStatus,
+        error: str | None,
+        reason: str,
+        egg: EggTask | None = None,
+    ) -> None:
+        """Record a task that produced nothing and tell the member why (the reason is member-safe)."""
+        changes: dict[str, object] = {"error": error, "finished_at": utcnow()}
+        if egg is not None:
+            changes["cost"] = egg.cost
+            changes["upstream_status"] = egg.status
+        if not await self._store.transition(task.id, expected, status, **changes):
+            return
+        await self._show(task, Phase.FAILED, detail=reason, force=True)
+        assert self._publisher is not None
+        try:
+            await self._publisher.announce_failure(task, reason)
+        except Exception:
+            log.exception("task %s: could not tell the member about the failure", task.id)
+
+    # -- deliver -----------------------------------------------------------------------------
+
+    async def _deliver(self, task_id: int) -> None:
+        assert self._deliverer is not None
+        retry_in = await self._deliverer.deliver(task_id)
+        if retry_in is not None:
+            self._schedule("deliver", task_id, retry_in)
+
+    async def _show(self, task: TaskRecord, phase: Phase, *, detail: str | None = None, force: bool = False) -> None:
+        """Update the status message, at most once per ``status_edit_interval`` unless the phase changed."""
+        if self._publisher is None:
+            return
+        follow = self._follows.get(task.id)
+        now = asyncio.get_running_loop().time()
+        if follow is not None and not force:
+            if follow.last_phase is phase and now - follow.last_edit < self._config.status_edit_interval:
+                return
+        if follow is not None:
+            follow.last_phase, follow.last_edit = phase, now
+        elapsed = (utcnow() - task.created_at).total_seconds()
+        try:
+            await self._publisher.show_progress(task, Progress(phase, elapsed, detail))
+        except Exception:
+            log.exception("task %s: status update failed", task.id)

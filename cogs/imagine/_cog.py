@@ -1,0 +1,100 @@
+"""The /imagine command: parse the options, start the job, answer at once."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.delivery import Deliverer
+from bot.errors import InvalidRequest
+from bot.tasks import NEGATIVE_PROMPT_MAX, PROMPT_MAX, ImagineRequest
+from cogs.imagine._flow import start_job
+from cogs.imagine._publisher import DiscordPublisher
+from cogs.imagine._views import DeleteButton, RerollButton
+
+if TYPE_CHECKING:
+    from bot.app import EggBot
+
+log = logging.getLogger(__name__)
+
+REFERENCE_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif")
+REFERENCE_MAX_BYTES = 20 * 1024 * 1024
+
+
+def reference_urls(attachments: list[discord.Attachment | None]) -> tuple[str, ...]:
+    """The URLs of the reference images, refusing anything that is not a reasonably sized image."""
+    urls: list[str] = []
+    for attachment in attachments:
+        if attachment is None:
+            continue
+        kind = (attachment.content_type or "").split(";")[0].strip().lower()
+        if kind not in REFERENCE_TYPES:
+            raise InvalidRequest(f"`{attachment.filename}` is not an image I can use; attach a PNG, JPEG or WebP.")
+        if attachment.size > REFERENCE_MAX_BYTES:
+            raise InvalidRequest(f"`{attachment.filename}` is larger than 20 MB; attach a smaller image.")
+        urls.append(attachment.url)
+    return tuple(urls)
+
+
+class ImagineCog(commands.Cog):
+    """Image generation."""
+
+    def __init__(self, bot: EggBot) -> None:
+        self.bot = bot
+
+    async def cog_load(self) -> None:
+        """Connect the tracker to Discord and register the persistent result buttons."""
+        publisher = DiscordPublisher(self.bot)
+        deliverer = Deliverer(
+            self.bot.task_store, self.bot.eggapi, publisher, max_image_bytes=self.bot.settings.max_image_bytes
+        )
+        self.bot.tracker.attach(publisher, deliverer)
+        self.bot.add_dynamic_items(RerollButton, DeleteButton)
+
+    async def cog_unload(self) -> None:
+        """Forget the persistent buttons."""
+        self.bot.remove_dynamic_items(RerollButton, DeleteButton)
+
+    @app_commands.command(name="imagine")
+    @app_commands.allowed_installs(guilds=True, users=False)
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=False)
+    @app_commands.describe(
+        prompt="What to draw",
+        aspect_ratio="Shape of the image (default 16:9)",
+        count="How many images, 1 to 4 (default 1)",
+        negative_prompt="What to keep out of the image",
+        resolution="Output resolution (default: the model's own)",
+        reference="An image to edit or take after",
+        reference_2="A second reference image",
+        reference_3="A third reference image",
+    )
+    async def imagine(
+        self,
+        interaction: discord.Interaction,
+        prompt: app_commands.Range[str, 1, PROMPT_MAX],
+        aspect_ratio: Literal["16:9", "9:16"] | None = None,
+        count: app_commands.Range[int, 1, 4] = 1,
+        negative_prompt: app_commands.Range[str, 1, NEGATIVE_PROMPT_MAX] | None = None,
+        resolution: Literal["1k", "2k", "4k"] | None = None,
+        reference: discord.Attachment | None = None,
+        reference_2: discord.Attachment | None = None,
+        reference_3: discord.Attachment | None = None,
+    ) -> None:
+        """Turn a prompt into images, posted here when they are ready."""
+        request = ImagineRequest(
+            guild_id=interaction.guild_id,
+            channel_id=interaction.channel_id or 0,
+            member_id=interaction.user.id,
+            prompt=prompt,
+            negative_prompt=negative_prompt,
+            aspect_ratio=aspect_ratio,
+            count=count,
+            resolution=resolution,
+            reference_urls=reference_urls([reference, reference_2, reference_3]),
+            interaction_id=interaction.id,
+        )
+        await start_job(self.bot, interaction, request)

@@ -1,0 +1,58 @@
+"""Starting a job from an interaction: check, record, acknowledge, hand to the tracker."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+
+from bot.errors import NotAllowedHere
+from bot.publishing import Phase, Progress
+from bot.tasks import ImagineRequest
+from cogs.imagine._render import status_text
+
+if TYPE_CHECKING:
+    from bot.app import EggBot
+
+log = logging.getLogger(__name__)
+
+
+def check_place(bot: EggBot, interaction: discord.Interaction) -> None:
+    """Refuse DMs (unless enabled) and channels where the bot could not post the result."""
+    if interaction.guild_id is None:
+        if not bot.settings.allow_dms:
+            raise NotAllowedHere("I only make images in server channels. Try /imagine in a server we share.")
+        return
+    perms = interaction.app_permissions
+    in_thread = isinstance(interaction.channel, discord.Thread)
+    can_send = perms.send_messages_in_threads if in_thread else perms.send_messages
+    missing = [
+        name
+        for name, ok in (("View Channel", perms.view_channel), ("Send Messages", can_send), ("Attach Files", perms.attach_files))
+        if not ok
+    ]
+    if missing:
+        raise NotAllowedHere(
+            f"I can't post images in this channel (I need {', '.join(missing)}). Ask a moderator, or try another channel."
+        )
+
+
+async def start_job(bot: EggBot, interaction: discord.Interaction, request: ImagineRequest) -> None:
+    """Record the job and answer the interaction at once with its status message."""
+    check_place(bot, interaction)
+    task = await bot.jobs.create(request)
+    interaction.extras["task_id"] = task.id
+    try:
+        response = await interaction.response.send_message(
+            status_text(task, Progress(Phase.QUEUED, 0.0)), allowed_mentions=discord.AllowedMentions.none()
+        )
+    except discord.HTTPException:
+        # The member never saw an acknowledgement: withdraw rather than run a job they may repeat.
+        await bot.jobs.withdraw(task.id)
+        raise
+    message_id = response.message_id
+    if message_id is None:
+        message_id = (await interaction.original_response()).id
+    await bot.jobs.attach_status_message(task.id, message_id)
+    bot.tracker.enqueue(task.id)

@@ -1,0 +1,89 @@
+"""Text the members read: status lines, result captions and failure notices."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import discord
+
+from bot.eggapi import format_cost
+from bot.publishing import Phase, Progress
+from bot.tasks import TaskRecord
+
+PROMPT_EXCERPT = 300
+
+_HEADLINES = {
+    Phase.QUEUED: "⏳ **Queued**",
+    Phase.SUBMITTING: "📨 **Sending to EggAPI**",
+    Phase.PENDING: "⏳ **Waiting in EggAPI's queue**",
+    Phase.PROCESSING: "🎨 **Generating**",
+    Phase.STILL_RUNNING: "🐢 **Still running**",
+    Phase.UNCONFIRMED: "🔎 **Checking with EggAPI**",
+    Phase.DELIVERING: "📦 **Posting**",
+    Phase.DONE: "✅ **Done**",
+    Phase.FAILED: "❌ **Failed**",
+    Phase.UNDELIVERABLE: "⚠️ **Made, but not posted**",
+}
+
+
+def excerpt(prompt: str, limit: int = PROMPT_EXCERPT) -> str:
+    """The prompt shortened and made inert (no markdown, no mentions) for display."""
+    text = " ".join(prompt.split())
+    if len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
+    return discord.utils.escape_mentions(discord.utils.escape_markdown(text))
+
+
+def elapsed_text(seconds: float) -> str:
+    """``0:07``, ``12:30`` or ``1:02:03``."""
+    total = max(int(seconds), 0)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def settings_text(task: TaskRecord, cost: Decimal | None = None) -> str:
+    """``2 images · 16:9 · 2k · edit · $0.0200``."""
+    parts = [f"{task.count} image{'s' if task.count != 1 else ''}", task.aspect_ratio or "16:9"]
+    if task.resolution:
+        parts.append(task.resolution)
+    if task.reference_urls:
+        parts.append(f"edit of {len(task.reference_urls)} image{'s' if len(task.reference_urls) != 1 else ''}")
+    if cost is not None:
+        parts.append(format_cost(cost))
+    return " · ".join(parts)
+
+
+def status_text(task: TaskRecord, progress: Progress, result_url: str | None = None) -> str:
+    """The status message for a task at some point of its life."""
+    headline = _HEADLINES[progress.phase]
+    lines = [f"{headline} · job #{task.id} · {elapsed_text(progress.elapsed)}", f"> {excerpt(task.prompt, 200)}"]
+    lines.append(f"`{settings_text(task)}`")
+    if progress.phase is Phase.STILL_RUNNING:
+        lines.append(
+            f"EggAPI is taking longer than usual (task `{progress.detail}`). "
+            "The images will be posted here as soon as they are ready."
+        )
+    elif progress.phase is Phase.UNCONFIRMED:
+        lines.append("The request may not have reached EggAPI; checking before anything is sent again.")
+    elif progress.phase in (Phase.FAILED, Phase.UNDELIVERABLE) and progress.detail:
+        lines.append(progress.detail)
+    elif progress.phase is Phase.DONE and result_url:
+        lines.append(f"Posted: {result_url}")
+    return "\n".join(lines)
+
+
+def result_text(task: TaskRecord) -> str:
+    """The caption of the message that carries the images."""
+    lines = [f"<@{task.member_id}> **{excerpt(task.prompt)}**"]
+    if task.negative_prompt:
+        lines.append(f"Without: {excerpt(task.negative_prompt, 200)}")
+    lines.append(f"`{settings_text(task, task.cost)}` · job #{task.id}")
+    return "\n".join(lines)
+
+
+def failure_text(task: TaskRecord, reason: str) -> str:
+    """The notice a member gets when a task produced nothing."""
+    charged = task.cost is not None and task.cost > 0
+    tail = "" if charged else " Nothing was charged."
+    return f"<@{task.member_id}> your image for **{excerpt(task.prompt, 200)}** (job #{task.id}) was not made. {reason}{tail}"

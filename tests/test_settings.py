@@ -1,0 +1,123 @@
+"""Settings: the configuration contract and its one-line failures."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from bot.settings import Settings, SettingsError, load_settings
+
+REQUIRED = {"DISCORD_TOKEN": "discord-secret-token", "EGGAPI_API_KEY": "egg_sk_secret"}
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_defaults_follow_the_contract() -> None:
+    settings = load_settings(REQUIRED)
+    assert settings.eggapi_base_url == "https://api.eggapi.ai"
+    assert settings.database_path == Path("data/eggbot.db")
+    assert settings.discord_api_base is None and settings.discord_gateway_url is None
+    assert settings.log_level == "INFO"
+    assert settings.quota_limit == Decimal("1.00")
+    assert settings.quota_period == "day"
+    assert settings.webhooks_enabled is False
+    assert settings.allow_dms is False
+
+
+def test_values_are_parsed_and_typed() -> None:
+    env = {
+        **REQUIRED,
+        "EGGAPI_BASE_URL": "http://127.0.0.1:9000/",
+        "DATABASE_PATH": "/tmp/x/eggbot.db",
+        "DISCORD_API_BASE": "http://127.0.0.1:8000/api/v10",
+        "DISCORD_GATEWAY_URL": "ws://127.0.0.1:8000/",
+        "LOG_LEVEL": "debug",
+        "EGGBOT_QUOTA_LIMIT": "$2.50",
+        "EGGBOT_QUOTA_PERIOD": "Week",
+        "EGGBOT_WEBHOOK_PORT": "9443",
+        "EGGBOT_WEBHOOK_PUBLIC_URL": "https://bot.example.com/eggapi/webhook",
+        "EGGBOT_DEV_GUILD_ID": "123456789012345678",
+        "EGGBOT_ALLOW_DMS": "yes",
+        "EGGBOT_TASK_DEADLINE": "12.5",
+    }
+    settings = load_settings(env)
+    assert settings.eggapi_base_url == "http://127.0.0.1:9000"
+    assert settings.database_path == Path("/tmp/x/eggbot.db")
+    assert settings.log_level == "DEBUG"
+    assert settings.quota_limit == Decimal("2.50")
+    assert settings.quota_period == "week"
+    assert settings.webhook_port == 9443
+    assert settings.webhooks_enabled
+    assert settings.dev_guild_id == 123456789012345678
+    assert settings.allow_dms is True
+    assert settings.task_deadline == 12.5
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("EGGAPI_BASE_URL", "api.eggapi.ai"),
+        ("DISCORD_GATEWAY_URL", "http://127.0.0.1/"),
+        ("LOG_LEVEL", "chatty"),
+        ("EGGBOT_QUOTA_LIMIT", "lots"),
+        ("EGGBOT_QUOTA_LIMIT", "-1"),
+        ("EGGBOT_QUOTA_PERIOD", "fortnight"),
+        ("EGGBOT_WEBHOOK_PORT", "70000"),
+        ("EGGBOT_DEV_GUILD_ID", "abc"),
+        ("EGGBOT_ALLOW_DMS", "maybe"),
+        ("EGGBOT_TASK_DEADLINE", "0"),
+    ],
+)
+def test_malformed_values_name_the_setting(name: str, value: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings({**REQUIRED, name: value})
+    assert caught.value.name == name
+    assert name in str(caught.value)
+
+
+@pytest.mark.parametrize("missing", ["DISCORD_TOKEN", "EGGAPI_API_KEY"])
+def test_required_settings(missing: str) -> None:
+    env = {**REQUIRED, missing: "   "}
+    with pytest.raises(SettingsError, match=missing):
+        load_settings(env)
+
+
+def test_secrets_never_show_in_repr() -> None:
+    settings = load_settings({**REQUIRED, "EGGBOT_WEBHOOK_SECRET": "whsec-hidden"})
+    shown = repr(settings) + str(settings.redacted())
+    for secret in ("discord-secret-token", "egg_sk_secret", "whsec-hidden"):
+        assert secret not in shown
+    assert isinstance(settings, Settings)
+
+
+def _run_bot(env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    clean = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **env}
+    return subprocess.run(
+        [sys.executable, "-m", "bot"], cwd=tmp_path, env={**clean, "PYTHONPATH": str(ROOT)},
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+
+
+def test_missing_token_exits_2_with_one_line(tmp_path: Path) -> None:
+    result = _run_bot({"EGGAPI_API_KEY": "egg_sk_secret"}, tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert lines == ["eggbot: setting DISCORD_TOKEN: is required but not set"]
+
+
+def test_malformed_value_exits_2_and_hides_secrets(tmp_path: Path) -> None:
+    result = _run_bot({**REQUIRED, "EGGBOT_QUOTA_PERIOD": "fortnight"}, tmp_path)
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "EGGBOT_QUOTA_PERIOD" in result.stderr
+    assert "egg_sk_secret" not in result.stderr + result.stdout
+
+
+def test_dotenv_file_is_read(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("EGGAPI_API_KEY=egg_sk_secret\nEGGBOT_QUOTA_LIMIT=abc\nDISCORD_TOKEN=t\n")
+    result = _run_bot({}, tmp_path)
+    assert result.returncode == 2
+    assert "EGGBOT_QUOTA_LIMIT" in result.stderr

@@ -1,0 +1,126 @@
+"""Storage: migrations and the task store against a real SQLite file."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from bot.db import Database, Migration, bundled_migrations
+from bot.db.task_store import TaskStore
+from bot.tasks import ImagineRequest, TaskStatus
+
+
+def request(**overrides: object) -> ImagineRequest:
+    values: dict[str, object] = {
+        "guild_id": 1, "channel_id": 2, "member_id": 3, "prompt": "a red fox in snow", "count": 2,
+        "aspect_ratio": "9:16", "resolution": "2k", "negative_prompt": "blur",
+        "reference_urls": ("https://cdn.example/a.png",), "interaction_id": 99,
+    }
+    values.update(overrides)
+    return ImagineRequest(**values)  # type: ignore[arg-type]
+
+
+async def test_migrations_apply_once_and_use_wal(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "eggbot.db"
+    async with await Database.open(path) as db:
+        assert await db.schema_version() == len(bundled_migrations())
+        row = await db.fetchone("PRAGMA journal_mode")
+        assert row is not None and row[0] == "wal"
+    async with await Database.open(path) as db:  # reopening applies nothing twice
+        assert await db.schema_version() == len(bundled_migrations())
+
+
+async def test_failed_migration_rolls_back(tmp_path: Path) -> None:
+    broken = [*bundled_migrations(), Migration(len(bundled_migrations()) + 1, "bad", "CREATE TABLE t (x); SELEC nonsense")]
+    with pytest.raises(Exception):
+        await Database.open(tmp_path / "db.sqlite", broken)
+    async with await Database.open(tmp_path / "db.sqlite") as db:
+        assert await db.schema_version() == len(bundled_migrations())
+        assert await db.fetchone("SELECT name FROM sqlite_master WHERE name = 't'") is None
+
+
+async def test_refuses_a_newer_schema(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite"
+    async with await Database.open(path) as db:
+        async with db.write() as tx:
+            await tx.execute("PRAGMA user_version = 999")
+    with pytest.raises(RuntimeError, match="newer"):
+        await Database.open(path)
+
+
+async def test_task_round_trip_keeps_every_parameter(tmp_path: Path) -> None:
+    async with await Database.open(tmp_path / "db.sqlite") as db:
+        store = TaskStore(db)
+        task = await store.create(request())
+        again = await store.get(task.id)
+        assert again == task
+        assert task.status is TaskStatus.QUEUED
+        assert (task.guild_id, task.channel_id, task.member_id) == (1, 2, 3)
+        assert (task.prompt, task.negative_prompt, task.aspect_ratio, task.count, task.resolution) == (
+            "a red fox in snow", "blur", "9:16", 2, "2k",
+        )
+        assert task.reference_urls == ("https://cdn.example/a.png",)
+        assert task.mode == "image_edit"
+
+
+async def test_guarded_transitions(tmp_path: Path) -> None:
+    async with await Database.open(tmp_path / "db.sqlite") as db:
+        store = TaskStore(db)
+        task = await store.create(request())
+        assert await store.transition(task.id, TaskStatus.QUEUED, TaskStatus.SUBMITTING)
+        # A second claim of the same step does nothing: restarts and races cannot apply it twice.
+        assert not await store.transition(task.id, TaskStatus.QUEUED, TaskStatus.SUBMITTING)
+        assert await store.transition(task.id, TaskStatus.SUBMITTING, TaskStatus.RUNNING, egg_task_id="gen_1")
+        assert await store.transition(
+            task.id, TaskStatus.RUNNING, TaskStatus.COMPLETED, cost=Decimal("0.0200"),
+            output_urls=("https://f/0.png", "https://f/1.png"),
+        )
+        assert await store.transition(task.id, TaskStatus.COMPLETED, TaskStatus.DELIVERING)
+        assert await store.transition(task.id, TaskStatus.DELIVERING, TaskStatus.DELIVERED, result_message_ids=[5, 6])
+        done = await store.get(task.id)
+        assert done is not None and done.status is TaskStatus.DELIVERED
+        assert done.cost == Decimal("0.0200") and done.output_urls == ("https://f/0.png", "https://f/1.png")
+        assert done.result_message_ids == (5, 6) and done.egg_task_id == "gen_1"
+        assert await store.get_by_egg_id("gen_1") == done
+        with pytest.raises(ValueError, match="illegal"):
+            await store.transition(task.id, TaskStatus.DELIVERED, TaskStatus.QUEUED)
+        with pytest.raises(ValueError, match="columns"):
+            await store.update(task.id, prompt="changed")
+
+
+async def test_unfinished_tasks_survive_a_reopen(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite"
+    async with await Database.open(path) as db:
+        store = TaskStore(db)
+        queued = await store.create(request())
+        done = await store.create(request(prompt="other"))
+        await store.transition(done.id, TaskStatus.QUEUED, TaskStatus.CANCELLED)
+    async with await Database.open(path) as db:
+        unfinished = await TaskStore(db).list_unfinished()
+        assert [t.id for t in unfinished] == [queued.id]
+
+
+async def test_concurrent_claims_only_one_wins(tmp_path: Path) -> None:
+    async with await Database.open(tmp_path / "db.sqlite") as db:
+        store = TaskStore(db)
+        task = await store.create(request())
+        results = await asyncio.gather(
+            *(store.transition(task.id, TaskStatus.QUEUED, TaskStatus.SUBMITTING) for _ in range(20))
+        )
+        assert results.count(True) == 1
+
+
+async def test_meta_and_rollback(tmp_path: Path) -> None:
+    async with await Database.open(tmp_path / "db.sqlite") as db:
+        await db.set_meta("k", "v1")
+        await db.set_meta("k", "v2")
+        assert await db.get_meta("k") == "v2"
+        with pytest.raises(RuntimeError):
+            async with db.write() as tx:
+                await tx.execute("INSERT INTO meta (key, value) VALUES ('gone', 'x')")
+                raise RuntimeError("boom")
+        assert await db.get_meta("gone") is None
+        assert await db.is_writable()
