@@ -18,7 +18,7 @@ import discord
 import discord.gateway
 import discord.http
 import yarl
-from dotenv import load_dotenv
+from dotenv import find_dotenv, load_dotenv
 
 from bot.app import EggBot
 from bot.db import Database
@@ -83,7 +83,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     if args not in ([], ["run"], ["sync"]):
         print(USAGE, file=sys.stderr)
         return 2
-    load_dotenv()
+    load_dotenv(find_dotenv(usecwd=True))
     try:
         settings = load_settings(os.environ)
     except SettingsError as exc:

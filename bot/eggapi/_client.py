@@ -129,10 +129,10 @@ class EggAPIClient:
             except EggAPIError as err:
                 raise self._unknown(err) from err
             except _PARSE_ERRORS as exc:
-                err = MalformedResponse(
+                malformed = MalformedResponse(
                     f"unparseable task in answer: {exc}", status=answer.status, method="POST", path=path
                 )
-                raise self._unknown(err) from exc
+                raise self._unknown(malformed) from exc
 
     async def get_task(self, task_id: str) -> EggTask:
         """``GET /v1/tasks/{id}``. A failed task is returned (HTTP 200), not raised."""
@@ -219,7 +219,7 @@ class EggAPIClient:
                 )
                 return None
             return max(0.0, err.retry_after)
-        base = min(self._backoff_cap, self._backoff_base * 2 ** (attempt - 1))
+        base = min(self._backoff_cap, self._backoff_base * 2.0 ** (attempt - 1))
         return base * (0.5 + 0.5 * self._rng.random())
 
     def _log_retry(self, method: str, label: str, err: EggAPIError, attempt: int, delay: float) -> None:
@@ -303,7 +303,9 @@ class EggAPIClient:
                     )
                 data = await read_body(resp, max_bytes, strict=True)
                 if data is None:
-                    raise DownloadTooLarge(f"body exceeds {max_bytes} bytes", status=resp.status, method="GET", path=label)
+                    raise DownloadTooLarge(
+                        f"body exceeds {max_bytes} bytes", status=resp.status, method="GET", path=label
+                    )
                 header_type = resp.content_type.lower()
                 status = resp.status
         except aiohttp.ClientError as exc:

@@ -6,6 +6,7 @@ Costs are strings with a ``$`` prefix in 2, 4 or 6 decimals (``"$0.00"``, ``"$0.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 __all__ = ["format_cost", "parse_cost", "parse_int", "parse_number", "parse_time"]
 
 _FOUR_PLACES = Decimal("0.0001")
+_PLAIN_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+")
 
 
 def parse_cost(value: str | int | float | Decimal | None) -> Decimal:
@@ -37,12 +39,9 @@ def parse_cost(value: str | int | float | Decimal | None) -> Decimal:
             text = text[1:].lstrip()
         if text.startswith("$"):
             text = text[1:].strip()
-        if not text or text[0] in "+-":
+        if not _PLAIN_DECIMAL.fullmatch(text):
             raise ValueError(f"not a cost: {value!r}")
-        try:
-            result = Decimal(text)
-        except InvalidOperation:
-            raise ValueError(f"not a cost: {value!r}") from None
+        result = Decimal(text)
         if negative:
             result = -result
     else:

@@ -1,0 +1,685 @@
+"""World model of the fake Discord: ids, users, guilds, channels, messages and records.
+
+Private helper module of :mod:`tests.fakes.discord_server`; read that module's docstring for the
+public guide. Everything here is plain data: the server mutates it, tests read it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import mimetypes
+import re
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Optional, Union
+
+API_PREFIX = "/api/v10"
+DISCORD_EPOCH_MS = 1_420_070_400_000
+MIB = 1024 * 1024
+DEFAULT_FILESIZE_LIMIT = 10 * MIB
+PREMIUM_TIER_FILESIZE = {0: 10 * MIB, 1: 10 * MIB, 2: 50 * MIB, 3: 100 * MIB}
+
+# Permission bits, named as in Discord's documentation.
+PERMISSIONS: dict[str, int] = {
+    name: 1 << bit
+    for name, bit in {
+        "CREATE_INSTANT_INVITE": 0, "KICK_MEMBERS": 1, "BAN_MEMBERS": 2, "ADMINISTRATOR": 3,
+        "MANAGE_CHANNELS": 4, "MANAGE_GUILD": 5, "ADD_REACTIONS": 6, "VIEW_AUDIT_LOG": 7,
+        "PRIORITY_SPEAKER": 8, "STREAM": 9, "VIEW_CHANNEL": 10, "SEND_MESSAGES": 11,
+        "SEND_TTS_MESSAGES": 12, "MANAGE_MESSAGES": 13, "EMBED_LINKS": 14, "ATTACH_FILES": 15,
+        "READ_MESSAGE_HISTORY": 16, "MENTION_EVERYONE": 17, "USE_EXTERNAL_EMOJIS": 18,
+        "VIEW_GUILD_INSIGHTS": 19, "CONNECT": 20, "SPEAK": 21, "MUTE_MEMBERS": 22, "DEAFEN_MEMBERS": 23,
+        "MOVE_MEMBERS": 24, "USE_VAD": 25, "CHANGE_NICKNAME": 26, "MANAGE_NICKNAMES": 27,
+        "MANAGE_ROLES": 28, "MANAGE_WEBHOOKS": 29, "MANAGE_GUILD_EXPRESSIONS": 30,
+        "USE_APPLICATION_COMMANDS": 31, "REQUEST_TO_SPEAK": 32, "MANAGE_EVENTS": 33, "MANAGE_THREADS": 34,
+        "CREATE_PUBLIC_THREADS": 35, "CREATE_PRIVATE_THREADS": 36, "USE_EXTERNAL_STICKERS": 37,
+        "SEND_MESSAGES_IN_THREADS": 38, "USE_EMBEDDED_ACTIVITIES": 39, "MODERATE_MEMBERS": 40,
+        "VIEW_CREATOR_MONETIZATION_ANALYTICS": 41, "USE_SOUNDBOARD": 42, "CREATE_GUILD_EXPRESSIONS": 43,
+        "CREATE_EVENTS": 44, "USE_EXTERNAL_SOUNDS": 45, "SEND_VOICE_MESSAGES": 46, "SEND_POLLS": 49,
+        "USE_EXTERNAL_APPS": 50, "PIN_MESSAGES": 51,
+    }.items()
+}
+ALL_PERMISSIONS = sum(PERMISSIONS.values())
+# What Discord gives @everyone in a new guild.
+DEFAULT_EVERYONE_PERMISSIONS = 2248473465835073
+# What a typical invite link grants the bot's managed role.
+DEFAULT_BOT_PERMISSIONS = sum(
+    PERMISSIONS[p]
+    for p in ("VIEW_CHANNEL", "SEND_MESSAGES", "EMBED_LINKS", "ATTACH_FILES", "READ_MESSAGE_HISTORY",
+              "SEND_MESSAGES_IN_THREADS", "USE_APPLICATION_COMMANDS", "ADD_REACTIONS")
+)
+# Permissions Discord reports for a DM channel.
+DM_PERMISSIONS = sum(
+    PERMISSIONS[p]
+    for p in ("VIEW_CHANNEL", "SEND_MESSAGES", "EMBED_LINKS", "ATTACH_FILES", "READ_MESSAGE_HISTORY",
+              "ADD_REACTIONS", "USE_EXTERNAL_EMOJIS", "MENTION_EVERYONE", "USE_APPLICATION_COMMANDS")
+)
+
+PermissionsLike = Union[int, str, Any, Iterable[Union[int, str, Any]]]
+
+
+class Intents:
+    """Gateway intent bits the fake looks at."""
+
+    GUILDS = 1 << 0
+    GUILD_MEMBERS = 1 << 1
+    GUILD_PRESENCES = 1 << 8
+    GUILD_MESSAGES = 1 << 9
+    DIRECT_MESSAGES = 1 << 12
+    MESSAGE_CONTENT = 1 << 15
+    PRIVILEGED = GUILD_MEMBERS | GUILD_PRESENCES | MESSAGE_CONTENT
+
+
+class MessageFlags:
+    """Message flag bits the fake looks at."""
+
+    SUPPRESS_EMBEDS = 1 << 2
+    EPHEMERAL = 1 << 6
+    LOADING = 1 << 7
+    SUPPRESS_NOTIFICATIONS = 1 << 12
+    IS_COMPONENTS_V2 = 1 << 15
+
+
+class ChannelType:
+    """Channel type numbers."""
+
+    GUILD_TEXT = 0
+    DM = 1
+    GUILD_VOICE = 2
+    GUILD_CATEGORY = 4
+    GUILD_ANNOUNCEMENT = 5
+    ANNOUNCEMENT_THREAD = 10
+    PUBLIC_THREAD = 11
+    PRIVATE_THREAD = 12
+    GUILD_FORUM = 15
+    THREADS = frozenset({10, 11, 12})
+
+
+def resolve_permissions(value: PermissionsLike) -> int:
+    """Turn an int, a name like ``"SEND_MESSAGES"``, a ``discord.Permissions`` or an iterable of those into bits."""
+    if isinstance(value, bool):
+        raise TypeError("permissions must not be a bool")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        key = value.strip().upper()
+        if key.isdigit():
+            return int(key)
+        if key not in PERMISSIONS:
+            raise ValueError(f"unknown permission name {value!r}")
+        return PERMISSIONS[key]
+    inner = getattr(value, "value", None)
+    if isinstance(inner, int):
+        return inner
+    total = 0
+    for item in value:
+        total |= resolve_permissions(item)
+    return total
+
+
+class SnowflakeFactory:
+    """Monotonic snowflake ids whose timestamp part is the current time (so ``created_at`` is sane)."""
+
+    def __init__(self) -> None:
+        self._last = 0
+
+    def next(self) -> int:
+        """Return a fresh id, strictly greater than every earlier one."""
+        now = (int(time.time() * 1000) - DISCORD_EPOCH_MS) << 22
+        self._last = max(self._last + 1, now)
+        return self._last
+
+
+def iso_now() -> str:
+    """Current UTC time in Discord's ISO 8601 form."""
+    return datetime.datetime.now(datetime.timezone.utc).isoformat()
+
+
+def guess_content_type(filename: str, declared: Optional[str] = None) -> str:
+    """Content type Discord would report: sniffed from the name, else the declared type."""
+    guessed, _ = mimetypes.guess_type(filename)
+    if guessed:
+        return guessed
+    return declared or "application/octet-stream"
+
+
+# --------------------------------------------------------------------------- world
+
+
+@dataclass(eq=False)
+class FakeUser:
+    """A Discord user (people and the bot)."""
+
+    id: int
+    username: str
+    global_name: Optional[str] = None
+    bot: bool = False
+    dms_blocked: bool = False
+    locale: str = "en-US"
+
+    @property
+    def mention(self) -> str:
+        """``<@id>``."""
+        return f"<@{self.id}>"
+
+    def to_json(self) -> dict[str, Any]:
+        """User object as Discord sends it."""
+        return {
+            "id": str(self.id), "username": self.username, "discriminator": "0",
+            "global_name": self.global_name, "avatar": None, "bot": self.bot, "public_flags": 0, "flags": 0,
+            "banner": None, "accent_color": None, "avatar_decoration_data": None, "collectibles": None,
+            "primary_guild": None,
+        }
+
+
+@dataclass(eq=False)
+class FakeRole:
+    """A guild role. The @everyone role has ``id == guild.id``."""
+
+    id: int
+    guild_id: int
+    name: str
+    permissions: int
+    position: int = 0
+    color: int = 0
+    hoist: bool = False
+    mentionable: bool = False
+    managed_by_bot: Optional[int] = None
+
+    @property
+    def mention(self) -> str:
+        """``<@&id>``."""
+        return f"<@&{self.id}>"
+
+    def to_json(self) -> dict[str, Any]:
+        """Role object as Discord sends it."""
+        data: dict[str, Any] = {
+            "id": str(self.id), "name": self.name, "color": self.color,
+            "colors": {"primary_color": self.color, "secondary_color": None, "tertiary_color": None},
+            "hoist": self.hoist, "icon": None, "unicode_emoji": None, "position": self.position,
+            "permissions": str(self.permissions), "managed": self.managed_by_bot is not None,
+            "mentionable": self.mentionable, "flags": 0,
+        }
+        if self.managed_by_bot is not None:
+            data["tags"] = {"bot_id": str(self.managed_by_bot)}
+        return data
+
+
+@dataclass(eq=False)
+class FakeMember:
+    """A user's membership in one guild. ``id``/``username``/``mention`` forward to the user."""
+
+    user: FakeUser
+    guild: "FakeGuild"
+    roles: list[FakeRole] = field(default_factory=list)
+    nick: Optional[str] = None
+    joined_at: str = field(default_factory=iso_now)
+
+    @property
+    def id(self) -> int:
+        """The user's id."""
+        return self.user.id
+
+    @property
+    def username(self) -> str:
+        """The user's name."""
+        return self.user.username
+
+    @property
+    def mention(self) -> str:
+        """``<@id>``."""
+        return self.user.mention
+
+    def to_json(self, *, with_user: bool = True, permissions: Optional[int] = None) -> dict[str, Any]:
+        """Guild member object; ``permissions`` is added for interaction payloads."""
+        data: dict[str, Any] = {
+            "roles": [str(r.id) for r in self.roles if r.id != self.guild.id], "nick": self.nick,
+            "avatar": None, "banner": None, "joined_at": self.joined_at, "premium_since": None,
+            "deaf": False, "mute": False, "pending": False, "flags": 0, "communication_disabled_until": None,
+        }
+        if with_user:
+            data["user"] = self.user.to_json()
+        if permissions is not None:
+            data["permissions"] = str(permissions)
+        return data
+
+
+@dataclass
+class Overwrite:
+    """A channel permission overwrite (type 0 = role, 1 = member)."""
+
+    id: int
+    type: int
+    allow: int = 0
+    deny: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        """Overwrite object as Discord sends it."""
+        return {"id": str(self.id), "type": self.type, "allow": str(self.allow), "deny": str(self.deny)}
+
+
+@dataclass(eq=False)
+class FakeChannel:
+    """A guild channel, thread (``parent`` set) or DM (``recipient`` set)."""
+
+    id: int
+    type: int
+    name: Optional[str]
+    guild: Optional["FakeGuild"] = None
+    parent: Optional["FakeChannel"] = None
+    recipient: Optional[FakeUser] = None
+    position: int = 0
+    topic: Optional[str] = None
+    nsfw: bool = False
+    owner_id: Optional[int] = None
+    overwrites: dict[int, Overwrite] = field(default_factory=dict)
+    deleted: bool = False
+
+    @property
+    def is_thread(self) -> bool:
+        """True for thread channels."""
+        return self.type in ChannelType.THREADS
+
+    @property
+    def is_dm(self) -> bool:
+        """True for DM channels."""
+        return self.type == ChannelType.DM
+
+    @property
+    def mention(self) -> str:
+        """``<#id>``."""
+        return f"<#{self.id}>"
+
+    def to_json(self, *, bot_user: Optional[FakeUser] = None, permissions: Optional[int] = None) -> dict[str, Any]:
+        """Channel object as Discord sends it; ``permissions`` is added for interaction payloads."""
+        data: dict[str, Any] = {"id": str(self.id), "type": self.type, "flags": 0, "last_message_id": None}
+        if self.is_dm:
+            data["recipients"] = [self.recipient.to_json()] if self.recipient else []
+        else:
+            assert self.guild is not None
+            data.update(
+                guild_id=str(self.guild.id), name=self.name, position=self.position, nsfw=self.nsfw,
+                parent_id=str(self.parent.id) if self.parent else None, rate_limit_per_user=0,
+            )
+            if self.is_thread:
+                data.update(
+                    owner_id=str(self.owner_id or (bot_user.id if bot_user else 0)), message_count=0,
+                    member_count=1, total_message_sent=0,
+                    thread_metadata={"archived": False, "auto_archive_duration": 1440,
+                                     "archive_timestamp": iso_now(), "locked": False},
+                )
+            else:
+                data.update(topic=self.topic, permission_overwrites=[o.to_json() for o in self.overwrites.values()])
+        if permissions is not None:
+            data["permissions"] = str(permissions)
+        return data
+
+
+@dataclass(eq=False)
+class FakeGuild:
+    """A guild with its roles, channels (threads included) and members."""
+
+    id: int
+    name: str
+    owner_id: int
+    filesize_limit: int
+    premium_tier: int = 0
+    locale: str = "en-US"
+    roles: dict[int, FakeRole] = field(default_factory=dict)
+    channels: dict[int, FakeChannel] = field(default_factory=dict)
+    members: dict[int, FakeMember] = field(default_factory=dict)
+
+    @property
+    def everyone(self) -> FakeRole:
+        """The @everyone role (its id is the guild id)."""
+        return self.roles[self.id]
+
+    def member(self, user: Union[FakeUser, FakeMember, int]) -> Optional[FakeMember]:
+        """The member for a user/member/id, or None."""
+        uid = user if isinstance(user, int) else user.id
+        return self.members.get(uid)
+
+
+def base_permissions(member: FakeMember) -> int:
+    """Guild-level permissions (owner and ADMINISTRATOR get everything)."""
+    guild = member.guild
+    if guild.owner_id == member.id:
+        return ALL_PERMISSIONS
+    perms = guild.everyone.permissions
+    for role in member.roles:
+        perms |= role.permissions
+    if perms & PERMISSIONS["ADMINISTRATOR"]:
+        return ALL_PERMISSIONS
+    return perms
+
+
+def channel_permissions(member: FakeMember, channel: FakeChannel) -> int:
+    """Discord's permission algorithm: base, then @everyone, role and member overwrites."""
+    perms = base_permissions(member)
+    if perms & PERMISSIONS["ADMINISTRATOR"]:
+        return ALL_PERMISSIONS
+    source = channel.parent if channel.is_thread and channel.parent else channel
+    everyone = source.overwrites.get(member.guild.id)
+    if everyone:
+        perms = (perms & ~everyone.deny) | everyone.allow
+    allow = deny = 0
+    role_ids = {r.id for r in member.roles}
+    for ow in source.overwrites.values():
+        if ow.type == 0 and ow.id in role_ids:
+            allow |= ow.allow
+            deny |= ow.deny
+    perms = (perms & ~deny) | allow
+    own = source.overwrites.get(member.id)
+    if own and own.type == 1:
+        perms = (perms & ~own.deny) | own.allow
+    if not perms & PERMISSIONS["VIEW_CHANNEL"]:
+        return 0
+    if not perms & PERMISSIONS["SEND_MESSAGES"]:
+        for implied in ("SEND_TTS_MESSAGES", "MENTION_EVERYONE", "EMBED_LINKS", "ATTACH_FILES"):
+            perms &= ~PERMISSIONS[implied]
+    return perms
+
+
+# --------------------------------------------------------------------------- transcript
+
+
+@dataclass
+class StoredAttachment:
+    """An uploaded file as Discord stores it; ``data`` holds the exact bytes."""
+
+    id: int
+    filename: str
+    content_type: str
+    data: bytes
+    url: str
+    description: Optional[str] = None
+    ephemeral: bool = False
+
+    @property
+    def size(self) -> int:
+        """Size in bytes."""
+        return len(self.data)
+
+    def to_json(self) -> dict[str, Any]:
+        """Attachment object as Discord sends it."""
+        data: dict[str, Any] = {
+            "id": str(self.id), "filename": self.filename, "size": self.size, "url": self.url,
+            "proxy_url": self.url, "content_type": self.content_type, "flags": 0,
+        }
+        if self.description is not None:
+            data["description"] = self.description
+        if self.ephemeral:
+            data["ephemeral"] = True
+        return data
+
+
+@dataclass(frozen=True)
+class Button:
+    """A parsed button (component type 2)."""
+
+    label: Optional[str]
+    custom_id: Optional[str]
+    style: int
+    url: Optional[str] = None
+    disabled: bool = False
+    emoji: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Select:
+    """A parsed select menu (component types 3, 5, 6, 7, 8); ``options`` are the string select's values."""
+
+    type: int
+    custom_id: str
+    options: tuple[str, ...] = ()
+    min_values: int = 1
+    max_values: int = 1
+    placeholder: Optional[str] = None
+    disabled: bool = False
+
+
+SELECT_TYPES = frozenset({3, 5, 6, 7, 8})
+
+
+def iter_components(components: Iterable[Mapping[str, Any]]) -> Iterable[Mapping[str, Any]]:
+    """Depth-first walk over a component tree (action rows, containers, sections, labels...)."""
+    for comp in components:
+        yield comp
+        children = list(comp.get("components") or [])
+        for key in ("component", "accessory"):
+            if isinstance(comp.get(key), Mapping):
+                children.append(comp[key])
+        yield from iter_components(children)
+
+
+def parse_button(comp: Mapping[str, Any]) -> Button:
+    """Button dataclass from component JSON."""
+    emoji = comp.get("emoji") or {}
+    return Button(
+        label=comp.get("label"), custom_id=comp.get("custom_id"), style=int(comp.get("style", 1)),
+        url=comp.get("url"), disabled=bool(comp.get("disabled", False)), emoji=emoji.get("name") or None,
+    )
+
+
+def parse_select(comp: Mapping[str, Any]) -> Select:
+    """Select dataclass from component JSON."""
+    return Select(
+        type=int(comp["type"]), custom_id=str(comp.get("custom_id")),
+        options=tuple(str(o.get("value")) for o in comp.get("options") or []),
+        min_values=int(comp.get("min_values", 1)), max_values=int(comp.get("max_values", 1)),
+        placeholder=comp.get("placeholder"), disabled=bool(comp.get("disabled", False)),
+    )
+
+
+@dataclass
+class MessageSnapshot:
+    """A message's visible state before an edit."""
+
+    content: str
+    embeds: list[dict[str, Any]]
+    components: list[dict[str, Any]]
+    attachments: list[StoredAttachment]
+    flags: int
+
+
+MENTION_USER = re.compile(r"<@!?(\d+)>")
+MENTION_ROLE = re.compile(r"<@&(\d+)>")
+
+
+@dataclass(eq=False)
+class FakeMessage:
+    """One message in the transcript, as a user would see it.
+
+    ``flags`` carries 64 (ephemeral; then ``visible_to`` is the only user who sees it) and 128
+    (loading: a deferred "thinking..." placeholder until its first edit). ``edits`` counts edits a
+    user sees as "(edited)"; resolving a loading placeholder does not count. ``history`` keeps the
+    state before each change.
+    """
+
+    id: int
+    channel_id: int
+    guild_id: Optional[int]
+    author: FakeUser
+    content: str = ""
+    embeds: list[dict[str, Any]] = field(default_factory=list)
+    components: list[dict[str, Any]] = field(default_factory=list)
+    attachments: list[StoredAttachment] = field(default_factory=list)
+    flags: int = 0
+    type: int = 0
+    tts: bool = False
+    nonce: Optional[Union[str, int]] = None
+    allowed_mentions: Optional[dict[str, Any]] = None
+    mentions: list[int] = field(default_factory=list)
+    mention_roles: list[int] = field(default_factory=list)
+    mention_everyone: bool = False
+    message_reference: Optional[dict[str, Any]] = None
+    visible_to: Optional[int] = None
+    interaction_id: Optional[int] = None
+    webhook_id: Optional[int] = None
+    interaction_metadata: Optional[dict[str, Any]] = None
+    created_at: str = field(default_factory=iso_now)
+    edited_at: Optional[str] = None
+    edits: int = 0
+    history: list[MessageSnapshot] = field(default_factory=list)
+    deleted: bool = False
+
+    @property
+    def ephemeral(self) -> bool:
+        """True if only ``visible_to`` sees this message."""
+        return bool(self.flags & MessageFlags.EPHEMERAL)
+
+    @property
+    def loading(self) -> bool:
+        """True while this is an unanswered "thinking..." placeholder."""
+        return bool(self.flags & MessageFlags.LOADING)
+
+    @property
+    def buttons(self) -> list[Button]:
+        """All buttons, in display order."""
+        return [parse_button(c) for c in iter_components(self.components) if c.get("type") == 2]
+
+    @property
+    def selects(self) -> list[Select]:
+        """All select menus, in display order."""
+        return [parse_select(c) for c in iter_components(self.components) if c.get("type") in SELECT_TYPES]
+
+    def button(self, label_or_custom_id: str) -> Button:
+        """The button with this label or custom_id (KeyError if none)."""
+        for b in self.buttons:
+            if label_or_custom_id in (b.label, b.custom_id):
+                return b
+        raise KeyError(f"no button {label_or_custom_id!r} on message {self.id}: {self.buttons}")
+
+    def attachment(self, filename: str) -> StoredAttachment:
+        """The attachment with this filename (KeyError if none)."""
+        for a in self.attachments:
+            if a.filename == filename:
+                return a
+        raise KeyError(f"no attachment {filename!r} on message {self.id}: {[a.filename for a in self.attachments]}")
+
+    def visible_for(self, user_id: int) -> bool:
+        """Whether this user can see the message."""
+        return not self.deleted and (self.visible_to is None or self.visible_to == user_id)
+
+    def snapshot(self) -> MessageSnapshot:
+        """Copy of the visible state."""
+        return MessageSnapshot(self.content, list(self.embeds), list(self.components), list(self.attachments),
+                               self.flags)
+
+    def summary(self) -> str:
+        """One line for failure messages."""
+        bits = [f"#{self.id}", f"by {self.author.username}"]
+        if self.ephemeral:
+            bits.append(f"ephemeral->{self.visible_to}")
+        if self.loading:
+            bits.append("loading")
+        if self.deleted:
+            bits.append("deleted")
+        extra = []
+        if self.embeds:
+            extra.append(f"{len(self.embeds)} embed(s)")
+        if self.attachments:
+            extra.append("files=" + ",".join(a.filename for a in self.attachments))
+        if self.buttons:
+            extra.append("buttons=" + ",".join(str(b.label or b.custom_id) for b in self.buttons))
+        return f"[{' '.join(bits)}] {self.content!r} {' '.join(extra)}".rstrip()
+
+
+# --------------------------------------------------------------------------- records
+
+
+@dataclass
+class FilePart:
+    """One multipart part of a request."""
+
+    name: str
+    filename: Optional[str]
+    content_type: Optional[str]
+    data: bytes
+
+
+@dataclass
+class RequestRecord:
+    """One HTTP request the fake received. ``path`` is relative to ``/api/v10`` for REST calls."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    json: Any = None
+    parts: list[FilePart] = field(default_factory=list)
+    timestamp: float = 0.0
+    status: Optional[int] = None
+    response: Any = None
+    route: Optional[str] = None
+    injected: bool = False
+
+    @property
+    def files(self) -> list[FilePart]:
+        """The ``files[n]`` parts."""
+        return [p for p in self.parts if p.name.startswith("files[")]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} -> {self.status}"
+
+
+@dataclass
+class Violation:
+    """A broken Discord rule. ``kind`` is one of the strings listed in the server docstring."""
+
+    kind: str
+    message: str
+    request: Optional[RequestRecord] = None
+    interaction_id: Optional[int] = None
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.message}"
+
+
+@dataclass
+class FaultRule:
+    """A pending ``fail_next``/``delay_next`` rule. ``hits`` counts how often it fired."""
+
+    method: str
+    pattern: re.Pattern[str]
+    times: int
+    status: Optional[int] = None
+    body: Any = None
+    headers: Optional[dict[str, str]] = None
+    delay: float = 0.0
+    hits: int = 0
+
+    def matches(self, method: str, path: str) -> bool:
+        """True if this rule applies to the request and has uses left."""
+        return self.hits < self.times and self.method in ("*", method) and bool(self.pattern.search(path))
+
+
+class DiscordHTTPError(Exception):
+    """Raised inside route handlers; becomes a Discord-shaped JSON error response.
+
+    ``violation`` (a kind string) also records a :class:`Violation`; ``extra`` is merged into the
+    body; ``code=None`` leaves ``code`` out (429 bodies have none).
+    """
+
+    def __init__(self, status: int, code: Optional[int], message: str, errors: Optional[dict[str, Any]] = None,
+                 *, violation: Optional[str] = None, extra: Optional[dict[str, Any]] = None,
+                 headers: Optional[dict[str, str]] = None) -> None:
+        super().__init__(f"{status} {code} {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.errors = errors
+        self.violation = violation
+        self.extra = extra or {}
+        self.headers = headers or {}
+
+    def body(self) -> dict[str, Any]:
+        """Discord's error JSON."""
+        data: dict[str, Any] = {"message": self.message}
+        if self.code is not None:
+            data["code"] = self.code
+        if self.errors:
+            data["errors"] = self.errors
+        data.update(self.extra)
+        return data

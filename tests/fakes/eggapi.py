@@ -1,0 +1,720 @@
+"""A fake EggAPI server for tests (aiohttp.web on 127.0.0.1, random port). No internet.
+
+Start it with ``async with FakeEggAPI() as fake:`` (or ``await fake.start()`` /
+``await fake.stop()``) and point the client at ``fake.url`` (``http://127.0.0.1:<port>``).
+
+API behaviour (per the EggAPI reference):
+
+* Every ``/v1`` response is a ``{"data", "error"}`` envelope. ``/v1/*`` requires
+  ``Authorization: Bearer <fake.api_key>`` (default ``"test-key"``), else 401
+  ``UNAUTHORIZED`` (messages "Missing Authorization header", "Invalid Authorization
+  format, expected 'Bearer <token>'", "Invalid or inactive API key"). Unknown routes
+  answer 404 ``NOT_FOUND``.
+* ``POST /v1/generate`` validates exactly like the reference (model ``nanobanana``, prompt
+  1-2000 chars, negative_prompt <= 1000, aspect_ratio 16:9|9:16, num_outputs 1-4,
+  resolution 1k|2k|4k, image_urls 1-9 URLs, webhook_url URL <= 2048, duration 1-60) ->
+  400 ``VALIDATION_ERROR`` with Go-validator text (one line per field); a non-object body
+  or a wrongly typed field -> 400 ``BAD_REQUEST``; ``fake.insufficient_balance = True`` ->
+  403 ``INSUFFICIENT_BALANCE``. Success: 202, task ``pending``, cost ``"$0.00"``, id
+  ``gen_<12 hex>``, type ``image_edit`` when image_urls is given.
+* ``GET /v1/tasks/{id}`` (404 for unknown ids) advances the task as it is polled (see
+  :class:`TaskPlan`). ``GET /v1/tasks?page&per_page`` lists newest first; per_page is
+  clamped to 1..100, an out-of-range page gives empty items; non-integers -> 400
+  ``BAD_REQUEST``. ``GET /v1/usage/summary`` returns an array of rows aggregated from
+  completed tasks (units = images produced, cost per image from the plan, formatted
+  ``"$0.0100"``); ``[]`` when nothing completed. ``GET /v1/usage`` lists one record per
+  completed task: ``{"id", "task_id", "model", "units", "cost", "created_at"}`` (this
+  record shape is invented: the real one is undocumented).
+* Outputs live at ``{fake.url}/files/images/{task_id}/{i}.png`` (the "file host": no
+  auth, no envelope, plain-text 404). They return :func:`png_bytes` (valid, distinct PNGs)
+  with ``Content-Type: fake.file_content_type`` (default ``image/png``); set
+  ``fake.file_chunked = True`` to stream without Content-Length. Any file-host request that
+  carries an Authorization header is appended to ``fake.violations``.
+* Task times are RFC 3339 ``...Z`` (``fake.time_format = "offset"`` gives
+  ``+08:00`` with microseconds). ``fake.legacy_nulls = True`` sends absent fields as
+  ``null`` (``output``, ``error``, ``started_at``, ``completed_at``) like the oldest docs.
+
+Task control (deterministic, no sleeps): each generate takes the next plan queued with
+``fake.plan_next(plan)``, else a copy of ``fake.default_plan``. Status reported by the
+k-th ``GET /v1/tasks/{id}``: ``pending`` while ``k <= polls_until_processing``, the outcome
+once ``k > max(polls_until_processing, polls_until_done)`` (default plan: the very first
+poll already reports ``completed``), ``processing`` in between. ``hold=True`` keeps it non-terminal until
+``fake.finish(task_id, ...)``; ``duration=s`` finishes it ``s`` wall-clock seconds after
+creation regardless of polls. ``fake.finish`` works on any non-terminal task.
+
+Webhooks: when a task with ``webhook_url`` finishes, the fake POSTs (in the background)
+``{"event": "task.completed"|"task.failed", "task_id", "status", "model",
+"output": {"url": first} | null, "error", "cost": "0.010000", "timestamp": int}`` with
+``Content-Type: application/json``, ``X-EggAPI-Timestamp`` and, only when
+``fake.webhook_secret`` is set, ``X-EggAPI-Signature: sha256=<hex hmac>`` over
+``b"{ts}." + raw_body``. Each attempt is appended to ``fake.webhook_deliveries``;
+``await fake.deliver_webhook(task_id, timestamp=...)`` sends another (duplicate / stale).
+
+Fault injection (FIFO; the first pending fault whose method (``"*"`` = any) and
+``re.search(path_regex, path)`` match is used, ``times`` times):
+
+* ``fail_next(method, path_regex, status, code=None, times=1, body=None, headers=None,
+  process=False)``: answer ``status`` with an envelope (``code`` defaults from the status)
+  or the raw ``body`` text; ``process=True`` performs the request first (e.g. the task is
+  created, then 500 is returned).
+* ``drop_next(method, path_regex)``: perform the request (a generate creates its task),
+  then close the connection without answering.
+* ``delay_next(method, path_regex, seconds)``: perform the request, then wait before
+  answering (client timeouts).
+
+Observation: ``fake.requests`` (``RecordedRequest``: method, path, query, headers, json,
+body), ``fake.count(method, path_prefix)``, ``fake.tasks`` (id -> ``FakeTask``), and the
+waiters ``wait_for_request(predicate)``, ``wait_for_task_status(task_id, status)``,
+``wait_for_webhooks(count)``, ``wait_until(predicate)`` (all on one asyncio.Condition,
+default timeout 5 s, ``TimeoutError`` on expiry).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import json
+import math
+import re
+import struct
+import time
+import zlib
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import aiohttp
+from aiohttp import web
+from multidict import CIMultiDict
+
+__all__ = [
+    "DEFAULT_API_KEY",
+    "FakeEggAPI",
+    "FakeTask",
+    "RecordedRequest",
+    "TaskPlan",
+    "WebhookDelivery",
+    "png_bytes",
+]
+
+DEFAULT_API_KEY = "test-key"
+_ENVELOPE_CODES = {
+    400: "BAD_REQUEST", 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND",
+    429: "RATE_LIMITED", 500: "INTERNAL_ERROR", 502: "UPSTREAM_ERROR", 503: "SERVICE_UNAVAILABLE",
+}
+_FILE_PATH = re.compile(r"^/files/images/([^/]+)/(\d+)\.png$")
+_TASK_PATH = re.compile(r"^/v1/tasks/([^/]+)$")
+
+
+@dataclass
+class TaskPlan:
+    """How the next task behaves. See the module docstring for the poll semantics."""
+
+    outcome: Literal["completed", "failed"] = "completed"
+    error: str = "Content moderation: prompt contains prohibited content"
+    images: int | None = None
+    polls_until_processing: int = 0
+    polls_until_done: int = 0
+    hold: bool = False
+    duration: float | None = None
+    cost_per_image: Decimal = Decimal("0.01")
+
+
+@dataclass
+class FakeTask:
+    """Server-side state of one task."""
+
+    id: str
+    model: str
+    type: str
+    request: dict[str, Any]
+    plan: TaskPlan
+    num_outputs: int
+    webhook_url: str | None
+    created_at: datetime
+    seq: int
+    status: str = "pending"
+    output_urls: list[str] = field(default_factory=list)
+    error: str | None = None
+    cost: Decimal = Decimal("0")
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    polls: int = 0
+
+    @property
+    def is_terminal(self) -> bool:
+        """True once completed or failed."""
+        return self.status in ("completed", "failed")
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One request as the fake received it (``headers`` is case-insensitive)."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: CIMultiDict[str]
+    json: Any
+    body: bytes
+
+
+@dataclass(frozen=True)
+class WebhookDelivery:
+    """One webhook POST the fake made; ``status`` None means it could not be delivered."""
+
+    task_id: str
+    event: str
+    url: str
+    headers: dict[str, str]
+    body: bytes
+    status: int | None
+    error: str | None
+
+
+@dataclass
+class _Fault:
+    kind: Literal["fail", "drop", "delay"]
+    method: str
+    pattern: re.Pattern[str]
+    times: int = 1
+    status: int = 500
+    code: str | None = None
+    body: str | None = None
+    headers: dict[str, str] | None = None
+    seconds: float = 0.0
+    process: bool = False
+
+
+def png_bytes(task_id: str, index: int, size: int = 8) -> bytes:
+    """A valid ``size`` x ``size`` RGB PNG whose colour and tEXt chunk depend on (task_id, index)."""
+    digest = hashlib.sha256(f"{task_id}/{index}".encode()).digest()
+    row = b"\x00" + digest[:3] * size
+    raw = row * size
+
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
+
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0))
+        + chunk(b"tEXt", b"Comment\x00" + f"{task_id}/{index}".encode())
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
+
+
+def _go_error(field_name: str, tag: str) -> str:
+    return f"Key: 'GenerateRequest.{field_name}' Error:Field validation for '{field_name}' failed on the '{tag}' tag"
+
+
+def _is_url(value: str) -> bool:
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return bool(parts.scheme) and bool(parts.netloc) and " " not in value
+
+
+def _money(amount: Decimal, places: int) -> str:
+    return f"{amount.quantize(Decimal(1).scaleb(-places))}"
+
+
+class _BadType(Exception):
+    """A JSON field of the wrong type (Go: json unmarshal error -> BAD_REQUEST)."""
+
+
+def _validate(body: dict[str, Any]) -> list[str]:
+    """Go-validator-style messages for every rule the body breaks (empty list = valid)."""
+    errors: list[str] = []
+
+    def get(key: str, kind: type | tuple[type, ...], go_type: str) -> Any:
+        value = body.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, kind):
+            raise _BadType(f"json: cannot unmarshal {type(value).__name__} into Go struct field "
+                           f"GenerateRequest.{key} of type {go_type}")
+        return value
+
+    model = get("model", str, "string")
+    prompt = get("prompt", str, "string")
+    negative = get("negative_prompt", str, "string")
+    aspect = get("aspect_ratio", str, "string")
+    num = get("num_outputs", int, "int")
+    resolution = get("resolution", str, "string")
+    urls = get("image_urls", list, "[]string")
+    webhook = get("webhook_url", str, "string")
+    duration = get("duration", int, "int")
+    if urls is not None and not all(isinstance(u, str) for u in urls):
+        raise _BadType("json: cannot unmarshal into Go struct field GenerateRequest.image_urls of type string")
+
+    if not model:
+        errors.append(_go_error("Model", "required"))
+    elif model != "nanobanana":
+        errors.append(_go_error("Model", "oneof"))
+    if not prompt:
+        errors.append(_go_error("Prompt", "required"))
+    elif len(prompt) > 2000:
+        errors.append(_go_error("Prompt", "max"))
+    if negative is not None and len(negative) > 1000:
+        errors.append(_go_error("NegativePrompt", "max"))
+    if aspect is not None and aspect not in ("16:9", "9:16"):
+        errors.append(_go_error("AspectRatio", "oneof"))
+    if num is not None and not 1 <= num <= 4:
+        errors.append(_go_error("NumOutputs", "min" if num < 1 else "max"))
+    if resolution is not None and resolution not in ("1k", "2k", "4k"):
+        errors.append(_go_error("Resolution", "oneof"))
+    if urls is not None:
+        if not 1 <= len(urls) <= 9:
+            errors.append(_go_error("ImageURLs", "min" if not urls else "max"))
+        errors += [_go_error(f"ImageURLs[{i}]", "url") for i, u in enumerate(urls) if not _is_url(u)]
+    if webhook is not None:
+        if not _is_url(webhook):
+            errors.append(_go_error("WebhookURL", "url"))
+        elif len(webhook) > 2048:
+            errors.append(_go_error("WebhookURL", "max"))
+    if duration is not None and not 1 <= duration <= 60:
+        errors.append(_go_error("Duration", "min" if duration < 1 else "max"))
+    return errors
+
+
+def _envelope(data: Any = None, *, status: int = 200, code: str | None = None, message: str = "") -> web.Response:
+    error = {"code": code, "message": message} if code else None
+    return web.json_response({"data": None if error else data, "error": error}, status=status)
+
+
+class FakeEggAPI:
+    """In-process EggAPI look-alike. See the module docstring for the full behaviour."""
+
+    def __init__(self, *, api_key: str = DEFAULT_API_KEY, webhook_secret: str | None = None) -> None:
+        self.api_key = api_key
+        self.webhook_secret = webhook_secret
+        self.url = ""
+        self.default_plan = TaskPlan()
+        self.tasks: dict[str, FakeTask] = {}
+        self.requests: list[RecordedRequest] = []
+        self.violations: list[str] = []
+        self.webhook_deliveries: list[WebhookDelivery] = []
+        self.insufficient_balance = False
+        self.time_format: Literal["Z", "offset"] = "Z"
+        self.legacy_nulls = False
+        self.file_content_type = "image/png"
+        self.file_chunked = False
+        self.webhook_timeout = 5.0
+        self._plans: deque[TaskPlan] = deque()
+        self._faults: list[_Fault] = []
+        self._seq = 0
+        self._cond = asyncio.Condition()
+        self._closing = asyncio.Event()
+        self._background: set[asyncio.Task[Any]] = set()
+        self._timers: list[asyncio.TimerHandle] = []
+        self._runner: web.AppRunner | None = None
+        self._client: aiohttp.ClientSession | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """Listen on 127.0.0.1 with a free port and set ``self.url``."""
+        app = web.Application(client_max_size=4 * 1024 * 1024)
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        host, port = self._runner.addresses[0][:2]
+        self.url = f"http://{host}:{port}"
+        self._client = aiohttp.ClientSession()
+
+    async def stop(self) -> None:
+        """Cancel timers and pending deliveries, close the server."""
+        self._closing.set()
+        for handle in self._timers:
+            handle.cancel()
+        for task in list(self._background):
+            task.cancel()
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+        if self._client is not None:
+            await self._client.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def __aenter__(self) -> FakeEggAPI:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # ------------------------------------------------------------------ test controls
+
+    def plan_next(self, *plans: TaskPlan) -> None:
+        """Queue plans for the next generate calls (one plan per created task)."""
+        self._plans.extend(plans)
+
+    def fail_next(
+        self,
+        method: str,
+        path_regex: str,
+        status: int,
+        code: str | None = None,
+        times: int = 1,
+        body: str | None = None,
+        headers: dict[str, str] | None = None,
+        *,
+        process: bool = False,
+    ) -> None:
+        """Answer the next ``times`` matching requests with ``status`` (see module docstring)."""
+        self._faults.append(_Fault("fail", method.upper(), re.compile(path_regex), times, status,
+                                   code, body, headers, process=process))
+
+    def drop_next(self, method: str, path_regex: str, times: int = 1) -> None:
+        """Perform the next matching request(s), then close the connection unanswered."""
+        self._faults.append(_Fault("drop", method.upper(), re.compile(path_regex), times))
+
+    def delay_next(self, method: str, path_regex: str, seconds: float, times: int = 1) -> None:
+        """Perform the next matching request(s), then wait ``seconds`` before answering."""
+        self._faults.append(_Fault("delay", method.upper(), re.compile(path_regex), times, seconds=seconds))
+
+    def clear_faults(self) -> None:
+        """Forget every pending fault."""
+        self._faults.clear()
+
+    def finish(
+        self,
+        task_id: str,
+        outcome: Literal["completed", "failed"] | None = None,
+        *,
+        error: str | None = None,
+        images: int | None = None,
+    ) -> FakeTask:
+        """Finish a non-terminal task now (default: its plan's outcome) and send its webhook."""
+        task = self.tasks[task_id]
+        if task.is_terminal:
+            raise ValueError(f"task {task_id} is already {task.status}")
+        self._finish(task, outcome or task.plan.outcome, error=error, images=images)
+        return task
+
+    def count(self, method: str = "*", path_prefix: str = "") -> int:
+        """How many requests matched ``method`` (``"*"`` = any) and the path prefix."""
+        return len(self.requests_to(method, path_prefix))
+
+    def requests_to(self, method: str = "*", path_prefix: str = "") -> list[RecordedRequest]:
+        """The recorded requests matching ``method`` and the path prefix, in arrival order."""
+        method = method.upper()
+        return [r for r in self.requests if method in ("*", r.method) and r.path.startswith(path_prefix)]
+
+    async def wait_until(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+        """Wait until ``predicate()`` is true (re-checked on every state change)."""
+        async with self._cond:
+            await asyncio.wait_for(self._cond.wait_for(predicate), timeout)
+
+    async def wait_for_request(
+        self, predicate: Callable[[RecordedRequest], bool], timeout: float = 5.0
+    ) -> RecordedRequest:
+        """The first recorded request (past or future) matching ``predicate``."""
+        found: list[RecordedRequest] = []
+
+        def check() -> bool:
+            found[:] = [r for r in self.requests if predicate(r)][:1]
+            return bool(found)
+
+        await self.wait_until(check, timeout)
+        return found[0]
+
+    async def wait_for_task_status(
+        self, task_id: str, status: str | Iterable[str], timeout: float = 5.0
+    ) -> FakeTask:
+        """Wait until the task exists and has (one of) ``status``."""
+        wanted = {status} if isinstance(status, str) else set(status)
+        await self.wait_until(lambda: task_id in self.tasks and self.tasks[task_id].status in wanted, timeout)
+        return self.tasks[task_id]
+
+    async def wait_for_webhooks(self, count: int = 1, timeout: float = 5.0) -> list[WebhookDelivery]:
+        """Wait until at least ``count`` webhook deliveries were attempted."""
+        await self.wait_until(lambda: len(self.webhook_deliveries) >= count, timeout)
+        return list(self.webhook_deliveries)
+
+    async def deliver_webhook(self, task_id: str, *, timestamp: int | None = None) -> WebhookDelivery:
+        """POST the webhook of a finished task (again); ``timestamp`` overrides the clock."""
+        task = self.tasks[task_id]
+        if not task.is_terminal or not task.webhook_url or self._client is None:
+            raise ValueError(f"task {task_id} is not finished or has no webhook_url")
+        ts = int(time.time()) if timestamp is None else timestamp
+        payload = {
+            "event": f"task.{task.status}",
+            "task_id": task.id,
+            "status": task.status,
+            "model": task.model,
+            "output": {"url": task.output_urls[0]} if task.output_urls else None,
+            "error": task.error,
+            "cost": _money(task.cost, 6),
+            "timestamp": ts,
+        }
+        raw = json.dumps(payload, separators=(",", ":")).encode()
+        headers = {"Content-Type": "application/json", "X-EggAPI-Timestamp": str(ts)}
+        if self.webhook_secret:
+            mac = hmac.new(self.webhook_secret.encode(), str(ts).encode() + b"." + raw, hashlib.sha256)
+            headers["X-EggAPI-Signature"] = "sha256=" + mac.hexdigest()
+        status: int | None = None
+        error: str | None = None
+        try:
+            async with self._client.post(task.webhook_url, data=raw, headers=headers,
+                                         timeout=aiohttp.ClientTimeout(total=self.webhook_timeout)) as resp:
+                await resp.read()
+                status = resp.status
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            error = f"{type(exc).__name__}: {exc}"
+        delivery = WebhookDelivery(task.id, str(payload["event"]), task.webhook_url, headers, raw, status, error)
+        self.webhook_deliveries.append(delivery)
+        self._notify()
+        return delivery
+
+    # ------------------------------------------------------------------ task state
+
+    def _notify(self) -> None:
+        async def notify() -> None:
+            async with self._cond:
+                self._cond.notify_all()
+
+        self._spawn(notify())
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def _on_poll(self, task: FakeTask) -> None:
+        task.polls += 1
+        if task.is_terminal:
+            return
+        if task.status == "pending" and task.polls > task.plan.polls_until_processing:
+            task.status, task.started_at = "processing", datetime.now(UTC)
+            self._notify()
+        plan = task.plan
+        done = task.polls > plan.polls_until_done
+        if task.status == "processing" and done and not plan.hold and plan.duration is None:
+            self._finish(task, plan.outcome)
+
+    def _on_timer(self, task_id: str) -> None:
+        task = self.tasks.get(task_id)
+        if task is not None and not task.is_terminal and not task.plan.hold:
+            self._finish(task, task.plan.outcome)
+
+    def _finish(self, task: FakeTask, outcome: str, *, error: str | None = None, images: int | None = None) -> None:
+        now = datetime.now(UTC)
+        task.started_at = task.started_at or now
+        task.completed_at = now
+        if outcome == "completed":
+            count = images if images is not None else task.plan.images
+            count = task.num_outputs if count is None else count
+            task.output_urls = [f"{self.url}/files/images/{task.id}/{i}.png" for i in range(count)]
+            task.cost = task.plan.cost_per_image * count
+            task.status = "completed"
+        elif outcome == "failed":
+            task.status, task.error, task.cost = "failed", error or task.plan.error, Decimal("0")
+        else:
+            raise ValueError(f"unknown outcome {outcome!r}")
+        self._notify()
+        if task.webhook_url:
+            self._spawn(self.deliver_webhook(task.id))
+
+    def _time(self, value: datetime | None) -> str | None:
+        if value is None:
+            return None
+        if self.time_format == "offset":
+            return value.astimezone(timezone(timedelta(hours=8))).isoformat(timespec="microseconds")
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def task_json(self, task: FakeTask) -> dict[str, Any]:
+        """The task object exactly as the fake serves it."""
+        out: dict[str, Any] = {"id": task.id, "status": task.status, "model": task.model, "type": task.type}
+        if task.status == "completed" and task.output_urls:
+            out["output"] = {"url": task.output_urls[0], "urls": list(task.output_urls)}
+        elif self.legacy_nulls:
+            out["output"] = None
+        if task.error is not None or self.legacy_nulls:
+            out["error"] = task.error
+        out["cost"] = "$" + _money(task.cost, 4) if task.status == "completed" else "$0.00"
+        for name in ("created_at", "started_at", "completed_at"):
+            value = getattr(task, name)
+            if value is not None or self.legacy_nulls:
+                out[name] = self._time(value)
+        return out
+
+    # ------------------------------------------------------------------ HTTP
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        body = await request.read()
+        try:
+            parsed = json.loads(body) if body else None
+        except ValueError:
+            parsed = None
+        self.requests.append(RecordedRequest(request.method, request.path, dict(request.query),
+                                             CIMultiDict(request.headers), parsed, body))
+        self._notify()
+        if request.path.startswith("/files/") and "Authorization" in request.headers:
+            self.violations.append(f"Authorization header sent to the file host: {request.method} {request.path}")
+        fault = self._take_fault(request.method, request.path)
+        if fault is not None and fault.kind == "fail" and not fault.process:
+            return self._fault_response(fault)
+        response = await self._route(request, body)
+        if fault is None:
+            return response
+        if fault.kind == "fail":
+            return self._fault_response(fault)
+        if fault.kind == "drop":
+            if request.transport is not None:
+                request.transport.close()
+            return response
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._closing.wait(), fault.seconds)
+        return response
+
+    def _take_fault(self, method: str, path: str) -> _Fault | None:
+        for fault in self._faults:
+            if fault.method in ("*", method) and fault.pattern.search(path):
+                fault.times -= 1
+                if fault.times <= 0:
+                    self._faults.remove(fault)
+                return fault
+        return None
+
+    def _fault_response(self, fault: _Fault) -> web.Response:
+        headers = dict(fault.headers or {})
+        if fault.body is not None:
+            if not any(k.lower() == "content-type" for k in headers):
+                is_html = fault.body.lstrip().startswith("<")
+                headers["Content-Type"] = "text/html" if is_html else "text/plain"
+            return web.Response(status=fault.status, text=fault.body, headers=headers)
+        fallback = "BAD_REQUEST" if fault.status < 500 else "INTERNAL_ERROR"
+        code = fault.code or _ENVELOPE_CODES.get(fault.status) or fallback
+        response = _envelope(status=fault.status, code=code, message=f"injected fault ({code})")
+        response.headers.update(headers)
+        return response
+
+    async def _route(self, request: web.Request, body: bytes) -> web.StreamResponse:
+        path, method = request.path, request.method
+        file_match = _FILE_PATH.match(path)
+        if file_match and method in ("GET", "HEAD"):
+            return await self._serve_file(request, file_match.group(1), int(file_match.group(2)))
+        if not path.startswith("/v1/"):
+            return web.Response(status=404, text="Not Found")
+        denied = self._check_auth(request.headers.get("Authorization"))
+        if denied is not None:
+            return denied
+        task_match = _TASK_PATH.match(path)
+        if method == "POST" and path == "/v1/generate":
+            return self._generate(body)
+        if method == "GET" and task_match:
+            task = self.tasks.get(task_match.group(1))
+            if task is None:
+                return _envelope(status=404, code="NOT_FOUND", message="task not found")
+            self._on_poll(task)
+            return _envelope(self.task_json(task))
+        if method == "GET" and path == "/v1/tasks":
+            tasks = sorted(self.tasks.values(), key=lambda t: t.seq, reverse=True)
+            return self._page(request, [self.task_json(t) for t in tasks])
+        if method == "GET" and path == "/v1/usage/summary":
+            return _envelope(self._summary())
+        if method == "GET" and path == "/v1/usage":
+            return self._page(request, self._records())
+        return _envelope(status=404, code="NOT_FOUND", message="route not found")
+
+    def _check_auth(self, header: str | None) -> web.Response | None:
+        if header is None:
+            return _envelope(status=401, code="UNAUTHORIZED", message="Missing Authorization header")
+        scheme, _, token = header.partition(" ")
+        if scheme != "Bearer" or not token.strip():
+            return _envelope(status=401, code="UNAUTHORIZED",
+                             message="Invalid Authorization format, expected 'Bearer <token>'")
+        if not hmac.compare_digest(token.strip().encode(), self.api_key.encode()):
+            return _envelope(status=401, code="UNAUTHORIZED", message="Invalid or inactive API key")
+        return None
+
+    def _generate(self, raw: bytes) -> web.Response:
+        try:
+            body = json.loads(raw)
+        except ValueError as exc:
+            return _envelope(status=400, code="BAD_REQUEST", message=f"invalid character in JSON body: {exc}")
+        if not isinstance(body, dict):
+            return _envelope(status=400, code="BAD_REQUEST",
+                             message="json: cannot unmarshal into Go value of type GenerateRequest")
+        try:
+            problems = _validate(body)
+        except _BadType as exc:
+            return _envelope(status=400, code="BAD_REQUEST", message=str(exc))
+        if problems:
+            return _envelope(status=400, code="VALIDATION_ERROR", message="\n".join(problems))
+        if self.insufficient_balance:
+            return _envelope(status=403, code="INSUFFICIENT_BALANCE", message="Insufficient balance")
+        self._seq += 1
+        plan = self._plans.popleft() if self._plans else replace(self.default_plan)
+        task = FakeTask(
+            id=f"gen_{self._seq:012x}",
+            model=body["model"],
+            type="image_edit" if body.get("image_urls") else "image_generate",
+            request=body,
+            plan=plan,
+            num_outputs=body.get("num_outputs") or 1,
+            webhook_url=body.get("webhook_url"),
+            created_at=datetime.now(UTC),
+            seq=self._seq,
+        )
+        self.tasks[task.id] = task
+        if plan.duration is not None:
+            loop = asyncio.get_running_loop()
+            self._timers.append(loop.call_later(plan.duration, self._on_timer, task.id))
+        self._notify()
+        return _envelope(self.task_json(task), status=202)
+
+    def _page(self, request: web.Request, items: list[dict[str, Any]]) -> web.Response:
+        try:
+            page = int(request.query.get("page", "1"))
+            per_page = int(request.query.get("per_page", "20"))
+        except ValueError:
+            return _envelope(status=400, code="BAD_REQUEST", message="invalid page or per_page")
+        page, per_page = max(1, page), min(100, max(1, per_page))
+        start = (page - 1) * per_page
+        pagination = {"page": page, "per_page": per_page, "total": len(items),
+                      "total_pages": math.ceil(len(items) / per_page)}
+        return _envelope({"items": items[start:start + per_page], "pagination": pagination})
+
+    def _completed(self) -> list[FakeTask]:
+        return sorted((t for t in self.tasks.values() if t.status == "completed"), key=lambda t: t.seq)
+
+    def _summary(self) -> list[dict[str, Any]]:
+        rows: dict[str, dict[str, Any]] = {}
+        for task in self._completed():
+            row = rows.setdefault(task.model, {"units": 0, "cost": Decimal("0"), "count": 0})
+            row["units"] += len(task.output_urls)
+            row["cost"] += task.cost
+            row["count"] += 1
+        return [{"model": model, "total_units": row["units"], "total_cost": "$" + _money(row["cost"], 4),
+                 "request_count": row["count"]} for model, row in sorted(rows.items())]
+
+    def _records(self) -> list[dict[str, Any]]:
+        return [{"id": f"usage_{t.seq:08d}", "task_id": t.id, "model": t.model, "units": len(t.output_urls),
+                 "cost": "$" + _money(t.cost, 4), "created_at": self._time(t.completed_at)}
+                for t in reversed(self._completed())]
+
+    async def _serve_file(self, request: web.Request, task_id: str, index: int) -> web.StreamResponse:
+        task = self.tasks.get(task_id)
+        if task is None or task.status != "completed" or index >= len(task.output_urls):
+            return web.Response(status=404, text="Not Found")
+        data = png_bytes(task_id, index)
+        if not self.file_chunked:
+            return web.Response(body=data, headers={"Content-Type": self.file_content_type})
+        response = web.StreamResponse(headers={"Content-Type": self.file_content_type})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        for start in range(0, len(data), 16):
+            await response.write(data[start:start + 16])
+        await response.write_eof()
+        return response
