@@ -11,15 +11,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from bot.eggapi import (
+    ASPECT_RATIOS,
+    MAX_IMAGE_URLS,
+    MAX_NEGATIVE_PROMPT_CHARS,
+    MAX_NUM_OUTPUTS,
+    MAX_PROMPT_CHARS,
+    RESOLUTIONS,
+)
 from bot.errors import InvalidRequest
 
-PROMPT_MAX = 2000
-NEGATIVE_PROMPT_MAX = 1000
-COUNT_MIN, COUNT_MAX = 1, 4
-ASPECT_RATIOS = ("16:9", "9:16")
-RESOLUTIONS = ("1k", "2k", "4k")
-REFERENCE_IMAGES_MAX = 9
-MODEL = "nanobanana"
+# EggAPI's documented limits, under the names the bot's rules use.
+PROMPT_MAX = MAX_PROMPT_CHARS
+NEGATIVE_PROMPT_MAX = MAX_NEGATIVE_PROMPT_CHARS
+COUNT_MIN, COUNT_MAX = 1, MAX_NUM_OUTPUTS
+REFERENCE_IMAGES_MAX = MAX_IMAGE_URLS
 
 
 class TaskStatus(enum.StrEnum):

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.db.task_store import TaskStore, utcnow
-from bot.eggapi import EggAPIClient, EggAPIError, EggTask, GenerateRequest, NotFound, SubmitOutcomeUnknown
+from bot.eggapi import MODEL, EggAPIClient, EggAPIError, EggTask, GenerateRequest, NotFound, SubmitOutcomeUnknown
 from bot.publishing import Phase, Progress, Publisher, describe_failure
-from bot.tasks import MODEL, TaskRecord, TaskStatus
+from bot.tasks import TaskRecord, TaskStatus
 from bot.delivery import Deliverer
 
 log = logging.getLogger(__name__)
