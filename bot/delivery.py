@@ -73,6 +73,7 @@ class Deliverer:
         )
         self._attempts.pop(task_id, None)
         log.info("task %s: delivered %d image(s) in message(s) %s", task_id, len(images), message_ids)
+        await self._show(task_id, Phase.DONE)
         return None
 
     async def _retry_or_give_up(self, task_id: int, attempt: int, reason: str) -> float | None:
@@ -86,12 +87,20 @@ class Deliverer:
         self._attempts.pop(task_id, None)
         if not await self._store.transition(task_id, TaskStatus.DELIVERING, TaskStatus.UNDELIVERABLE, error=reason):
             return
-        task = await self._store.get(task_id)
-        assert task is not None
-        elapsed = (utcnow() - task.created_at).total_seconds()
+        task = await self._show(task_id, Phase.UNDELIVERABLE, reason)
         try:
-            await self._publisher.show_progress(task, Progress(Phase.UNDELIVERABLE, elapsed, reason))
             await self._publisher.announce_failure(task, reason)
         except Exception:
             log.exception("task %s: could not tell the member the delivery failed", task_id)
+
+    async def _show(self, task_id: int, phase: Phase, detail: str | None = None) -> TaskRecord:
+        """Show the task's recorded state in its status message; returns the task as recorded."""
+        task = await self._store.get(task_id)
+        assert task is not None
+        elapsed = ((task.delivered_at or utcnow()) - task.created_at).total_seconds()
+        try:
+            await self._publisher.show_progress(task, Progress(phase, elapsed, detail))
+        except Exception:
+            log.exception("task %s: status update failed", task_id)
+        return task
 

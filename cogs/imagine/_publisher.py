@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot.eggapi import DownloadedImage
-from bot.publishing import DestinationGone, Phase, Progress
+from bot.publishing import DestinationGone, Progress
 from bot.tasks import TaskRecord
 from cogs.imagine._render import failure_text, result_text, status_text
 from cogs.imagine._views import result_view
@@ -45,14 +45,14 @@ class DiscordPublisher:
     def _mention(self, task: TaskRecord) -> discord.AllowedMentions:
         return discord.AllowedMentions(everyone=False, roles=False, users=[discord.Object(task.member_id)])
 
-    async def show_progress(self, task: TaskRecord, progress: Progress, result_url: str | None = None) -> None:
+    async def show_progress(self, task: TaskRecord, progress: Progress) -> None:
         """Edit the status message; a vanished message is not an error."""
         if task.status_message_id is None:
             return
         channel = self._channel(task)
         message = discord.PartialMessage(channel=channel, id=task.status_message_id)  # type: ignore[arg-type]
         try:
-            await message.edit(content=status_text(task, progress, result_url), allowed_mentions=discord.AllowedMentions.none())
+            await message.edit(content=status_text(task, progress), allowed_mentions=discord.AllowedMentions.none())
         except (discord.NotFound, discord.Forbidden) as exc:
             log.info("task %s: status message %s cannot be edited: %s", task.id, task.status_message_id, exc.text)
 
@@ -68,16 +68,13 @@ class DiscordPublisher:
                 result_text(task),
                 files=files,
                 view=result_view(task),
-                nonce=task.nonce,
-                enforce_nonce=True,
+                nonce=task.nonce,  # discord.py always sends enforce_nonce with it
                 allowed_mentions=self._mention(task),
             )
         except discord.HTTPException as exc:
             if exc.code in GONE_CODES:
                 raise DestinationGone(GONE_CODES[exc.code]) from exc
             raise
-        elapsed = (discord.utils.utcnow() - task.created_at).total_seconds()
-        await self.show_progress(task, Progress(Phase.DONE, elapsed), result_url=message.jump_url)
         return [message.id]
 
     async def announce_failure(self, task: TaskRecord, reason: str) -> None:

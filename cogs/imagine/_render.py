@@ -54,7 +54,12 @@ def settings_text(task: TaskRecord, cost: Decimal | None = None) -> str:
     return " · ".join(parts)
 
 
-def status_text(task: TaskRecord, progress: Progress, result_url: str | None = None) -> str:
+def jump_url(task: TaskRecord, message_id: int) -> str:
+    """A link to one of the task's messages."""
+    return f"https://discord.com/channels/{task.guild_id or '@me'}/{task.channel_id}/{message_id}"
+
+
+def status_text(task: TaskRecord, progress: Progress) -> str:
     """The status message for a task at some point of its life."""
     headline = _HEADLINES[progress.phase]
     lines = [f"{headline} · job #{task.id} · {elapsed_text(progress.elapsed)}", f"> {excerpt(task.prompt, 200)}"]
@@ -68,8 +73,8 @@ def status_text(task: TaskRecord, progress: Progress, result_url: str | None = N
         lines.append("The request may not have reached EggAPI; checking before anything is sent again.")
     elif progress.phase in (Phase.FAILED, Phase.UNDELIVERABLE) and progress.detail:
         lines.append(progress.detail)
-    elif progress.phase is Phase.DONE and result_url:
-        lines.append(f"Posted: {result_url}")
+    elif progress.phase is Phase.DONE and task.result_message_ids:
+        lines.append(f"Posted: {jump_url(task, task.result_message_ids[0])}")
     return "\n".join(lines)
 
 

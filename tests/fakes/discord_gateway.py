@@ -12,7 +12,7 @@ import json
 import logging
 import secrets
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
 
@@ -33,7 +33,7 @@ class GatewayConnection:
     """One WebSocket connection."""
 
     ws: web.WebSocketResponse
-    session: Optional[GatewaySession] = None
+    session: GatewaySession | None = None
     closed_by_server: bool = False
 
 
@@ -45,7 +45,7 @@ class GatewaySession:
     intents: int
     seq: int = 0
     events: list[tuple[int, str]] = field(default_factory=list)
-    conn: Optional[GatewayConnection] = None
+    conn: GatewayConnection | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
@@ -59,7 +59,7 @@ class Gateway:
         self.identify_count = 0
         self.resume_count = 0
         self.received: list[dict[str, Any]] = []
-        self.presence_updates: list[dict[str, Any]] = []
+        self.presence_updates: list[Any] = []
 
     # ------------------------------------------------------------------ connection
 
@@ -224,8 +224,8 @@ class Gateway:
             if session.conn is not None and not await self._send(session.conn, text):
                 session.conn = None
 
-    async def dispatch(self, event: str, data: Any, *, intent: Optional[int] = None,
-                       without_content: Optional[Any] = None) -> int:
+    async def dispatch(self, event: str, data: Any, *, intent: int | None = None,
+                       without_content: Any | None = None) -> int:
         """Send a DISPATCH to every session (buffered for replay while disconnected).
 
         ``intent``: only sessions that identified with this intent bit get the event.

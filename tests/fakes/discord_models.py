@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import datetime
 import mimetypes
-import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Optional, Union
+from typing import Any
 
 API_PREFIX = "/api/v10"
 DISCORD_EPOCH_MS = 1_420_070_400_000
@@ -56,7 +55,7 @@ DM_PERMISSIONS = sum(
               "ADD_REACTIONS", "USE_EXTERNAL_EMOJIS", "MENTION_EVERYONE", "USE_APPLICATION_COMMANDS")
 )
 
-PermissionsLike = Union[int, str, Any, Iterable[Union[int, str, Any]]]
+PermissionsLike = int | str | Any | Iterable[int | str | Any]
 
 
 class Intents:
@@ -133,10 +132,10 @@ class SnowflakeFactory:
 
 def iso_now() -> str:
     """Current UTC time in Discord's ISO 8601 form."""
-    return datetime.datetime.now(datetime.timezone.utc).isoformat()
+    return datetime.datetime.now(datetime.UTC).isoformat()
 
 
-def guess_content_type(filename: str, declared: Optional[str] = None) -> str:
+def guess_content_type(filename: str, declared: str | None = None) -> str:
     """Content type Discord would report: sniffed from the name, else the declared type."""
     guessed, _ = mimetypes.guess_type(filename)
     if guessed:
@@ -153,7 +152,7 @@ class FakeUser:
 
     id: int
     username: str
-    global_name: Optional[str] = None
+    global_name: str | None = None
     bot: bool = False
     dms_blocked: bool = False
     locale: str = "en-US"
@@ -185,7 +184,7 @@ class FakeRole:
     color: int = 0
     hoist: bool = False
     mentionable: bool = False
-    managed_by_bot: Optional[int] = None
+    managed_by_bot: int | None = None
 
     @property
     def mention(self) -> str:
@@ -211,9 +210,9 @@ class FakeMember:
     """A user's membership in one guild. ``id``/``username``/``mention`` forward to the user."""
 
     user: FakeUser
-    guild: "FakeGuild"
+    guild: FakeGuild
     roles: list[FakeRole] = field(default_factory=list)
-    nick: Optional[str] = None
+    nick: str | None = None
     joined_at: str = field(default_factory=iso_now)
 
     @property
@@ -231,7 +230,7 @@ class FakeMember:
         """``<@id>``."""
         return self.user.mention
 
-    def to_json(self, *, with_user: bool = True, permissions: Optional[int] = None) -> dict[str, Any]:
+    def to_json(self, *, with_user: bool = True, permissions: int | None = None) -> dict[str, Any]:
         """Guild member object; ``permissions`` is added for interaction payloads."""
         data: dict[str, Any] = {
             "roles": [str(r.id) for r in self.roles if r.id != self.guild.id], "nick": self.nick,
@@ -265,14 +264,14 @@ class FakeChannel:
 
     id: int
     type: int
-    name: Optional[str]
-    guild: Optional["FakeGuild"] = None
-    parent: Optional["FakeChannel"] = None
-    recipient: Optional[FakeUser] = None
+    name: str | None
+    guild: FakeGuild | None = None
+    parent: FakeChannel | None = None
+    recipient: FakeUser | None = None
     position: int = 0
-    topic: Optional[str] = None
+    topic: str | None = None
     nsfw: bool = False
-    owner_id: Optional[int] = None
+    owner_id: int | None = None
     overwrites: dict[int, Overwrite] = field(default_factory=dict)
     deleted: bool = False
 
@@ -291,7 +290,7 @@ class FakeChannel:
         """``<#id>``."""
         return f"<#{self.id}>"
 
-    def to_json(self, *, bot_user: Optional[FakeUser] = None, permissions: Optional[int] = None) -> dict[str, Any]:
+    def to_json(self, *, bot_user: FakeUser | None = None, permissions: int | None = None) -> dict[str, Any]:
         """Channel object as Discord sends it; ``permissions`` is added for interaction payloads."""
         data: dict[str, Any] = {"id": str(self.id), "type": self.type, "flags": 0, "last_message_id": None}
         if self.is_dm:
@@ -335,7 +334,7 @@ class FakeGuild:
         """The @everyone role (its id is the guild id)."""
         return self.roles[self.id]
 
-    def member(self, user: Union[FakeUser, FakeMember, int]) -> Optional[FakeMember]:
+    def member(self, user: FakeUser | FakeMember | int) -> FakeMember | None:
         """The member for a user/member/id, or None."""
         uid = user if isinstance(user, int) else user.id
         return self.members.get(uid)
@@ -379,307 +378,3 @@ def channel_permissions(member: FakeMember, channel: FakeChannel) -> int:
         for implied in ("SEND_TTS_MESSAGES", "MENTION_EVERYONE", "EMBED_LINKS", "ATTACH_FILES"):
             perms &= ~PERMISSIONS[implied]
     return perms
-
-
-# --------------------------------------------------------------------------- transcript
-
-
-@dataclass
-class StoredAttachment:
-    """An uploaded file as Discord stores it; ``data`` holds the exact bytes."""
-
-    id: int
-    filename: str
-    content_type: str
-    data: bytes
-    url: str
-    description: Optional[str] = None
-    ephemeral: bool = False
-
-    @property
-    def size(self) -> int:
-        """Size in bytes."""
-        return len(self.data)
-
-    def to_json(self) -> dict[str, Any]:
-        """Attachment object as Discord sends it."""
-        data: dict[str, Any] = {
-            "id": str(self.id), "filename": self.filename, "size": self.size, "url": self.url,
-            "proxy_url": self.url, "content_type": self.content_type, "flags": 0,
-        }
-        if self.description is not None:
-            data["description"] = self.description
-        if self.ephemeral:
-            data["ephemeral"] = True
-        return data
-
-
-@dataclass(frozen=True)
-class Button:
-    """A parsed button (component type 2)."""
-
-    label: Optional[str]
-    custom_id: Optional[str]
-    style: int
-    url: Optional[str] = None
-    disabled: bool = False
-    emoji: Optional[str] = None
-
-
-@dataclass(frozen=True)
-class Select:
-    """A parsed select menu (component types 3, 5, 6, 7, 8); ``options`` are the string select's values."""
-
-    type: int
-    custom_id: str
-    options: tuple[str, ...] = ()
-    min_values: int = 1
-    max_values: int = 1
-    placeholder: Optional[str] = None
-    disabled: bool = False
-
-
-SELECT_TYPES = frozenset({3, 5, 6, 7, 8})
-
-
-def iter_components(components: Iterable[Mapping[str, Any]]) -> Iterable[Mapping[str, Any]]:
-    """Depth-first walk over a component tree (action rows, containers, sections, labels...)."""
-    for comp in components:
-        yield comp
-        children = list(comp.get("components") or [])
-        for key in ("component", "accessory"):
-            if isinstance(comp.get(key), Mapping):
-                children.append(comp[key])
-        yield from iter_components(children)
-
-
-def parse_button(comp: Mapping[str, Any]) -> Button:
-    """Button dataclass from component JSON."""
-    emoji = comp.get("emoji") or {}
-    return Button(
-        label=comp.get("label"), custom_id=comp.get("custom_id"), style=int(comp.get("style", 1)),
-        url=comp.get("url"), disabled=bool(comp.get("disabled", False)), emoji=emoji.get("name") or None,
-    )
-
-
-def parse_select(comp: Mapping[str, Any]) -> Select:
-    """Select dataclass from component JSON."""
-    return Select(
-        type=int(comp["type"]), custom_id=str(comp.get("custom_id")),
-        options=tuple(str(o.get("value")) for o in comp.get("options") or []),
-        min_values=int(comp.get("min_values", 1)), max_values=int(comp.get("max_values", 1)),
-        placeholder=comp.get("placeholder"), disabled=bool(comp.get("disabled", False)),
-    )
-
-
-@dataclass
-class MessageSnapshot:
-    """A message's visible state before an edit."""
-
-    content: str
-    embeds: list[dict[str, Any]]
-    components: list[dict[str, Any]]
-    attachments: list[StoredAttachment]
-    flags: int
-
-
-MENTION_USER = re.compile(r"<@!?(\d+)>")
-MENTION_ROLE = re.compile(r"<@&(\d+)>")
-
-
-@dataclass(eq=False)
-class FakeMessage:
-    """One message in the transcript, as a user would see it.
-
-    ``flags`` carries 64 (ephemeral; then ``visible_to`` is the only user who sees it) and 128
-    (loading: a deferred "thinking..." placeholder until its first edit). ``edits`` counts edits a
-    user sees as "(edited)"; resolving a loading placeholder does not count. ``history`` keeps the
-    state before each change.
-    """
-
-    id: int
-    channel_id: int
-    guild_id: Optional[int]
-    author: FakeUser
-    content: str = ""
-    embeds: list[dict[str, Any]] = field(default_factory=list)
-    components: list[dict[str, Any]] = field(default_factory=list)
-    attachments: list[StoredAttachment] = field(default_factory=list)
-    flags: int = 0
-    type: int = 0
-    tts: bool = False
-    nonce: Optional[Union[str, int]] = None
-    allowed_mentions: Optional[dict[str, Any]] = None
-    mentions: list[int] = field(default_factory=list)
-    mention_roles: list[int] = field(default_factory=list)
-    mention_everyone: bool = False
-    message_reference: Optional[dict[str, Any]] = None
-    visible_to: Optional[int] = None
-    interaction_id: Optional[int] = None
-    webhook_id: Optional[int] = None
-    interaction_metadata: Optional[dict[str, Any]] = None
-    created_at: str = field(default_factory=iso_now)
-    edited_at: Optional[str] = None
-    edits: int = 0
-    history: list[MessageSnapshot] = field(default_factory=list)
-    deleted: bool = False
-
-    @property
-    def ephemeral(self) -> bool:
-        """True if only ``visible_to`` sees this message."""
-        return bool(self.flags & MessageFlags.EPHEMERAL)
-
-    @property
-    def loading(self) -> bool:
-        """True while this is an unanswered "thinking..." placeholder."""
-        return bool(self.flags & MessageFlags.LOADING)
-
-    @property
-    def buttons(self) -> list[Button]:
-        """All buttons, in display order."""
-        return [parse_button(c) for c in iter_components(self.components) if c.get("type") == 2]
-
-    @property
-    def selects(self) -> list[Select]:
-        """All select menus, in display order."""
-        return [parse_select(c) for c in iter_components(self.components) if c.get("type") in SELECT_TYPES]
-
-    def button(self, label_or_custom_id: str) -> Button:
-        """The button with this label or custom_id (KeyError if none)."""
-        for b in self.buttons:
-            if label_or_custom_id in (b.label, b.custom_id):
-                return b
-        raise KeyError(f"no button {label_or_custom_id!r} on message {self.id}: {self.buttons}")
-
-    def attachment(self, filename: str) -> StoredAttachment:
-        """The attachment with this filename (KeyError if none)."""
-        for a in self.attachments:
-            if a.filename == filename:
-                return a
-        raise KeyError(f"no attachment {filename!r} on message {self.id}: {[a.filename for a in self.attachments]}")
-
-    def visible_for(self, user_id: int) -> bool:
-        """Whether this user can see the message."""
-        return not self.deleted and (self.visible_to is None or self.visible_to == user_id)
-
-    def snapshot(self) -> MessageSnapshot:
-        """Copy of the visible state."""
-        return MessageSnapshot(self.content, list(self.embeds), list(self.components), list(self.attachments),
-                               self.flags)
-
-    def summary(self) -> str:
-        """One line for failure messages."""
-        bits = [f"#{self.id}", f"by {self.author.username}"]
-        if self.ephemeral:
-            bits.append(f"ephemeral->{self.visible_to}")
-        if self.loading:
-            bits.append("loading")
-        if self.deleted:
-            bits.append("deleted")
-        extra = []
-        if self.embeds:
-            extra.append(f"{len(self.embeds)} embed(s)")
-        if self.attachments:
-            extra.append("files=" + ",".join(a.filename for a in self.attachments))
-        if self.buttons:
-            extra.append("buttons=" + ",".join(str(b.label or b.custom_id) for b in self.buttons))
-        return f"[{' '.join(bits)}] {self.content!r} {' '.join(extra)}".rstrip()
-
-
-# --------------------------------------------------------------------------- records
-
-
-@dataclass
-class FilePart:
-    """One multipart part of a request."""
-
-    name: str
-    filename: Optional[str]
-    content_type: Optional[str]
-    data: bytes
-
-
-@dataclass
-class RequestRecord:
-    """One HTTP request the fake received. ``path`` is relative to ``/api/v10`` for REST calls."""
-
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    json: Any = None
-    parts: list[FilePart] = field(default_factory=list)
-    timestamp: float = 0.0
-    status: Optional[int] = None
-    response: Any = None
-    route: Optional[str] = None
-    injected: bool = False
-
-    @property
-    def files(self) -> list[FilePart]:
-        """The ``files[n]`` parts."""
-        return [p for p in self.parts if p.name.startswith("files[")]
-
-    def __str__(self) -> str:
-        return f"{self.method} {self.path} -> {self.status}"
-
-
-@dataclass
-class Violation:
-    """A broken Discord rule. ``kind`` is one of the strings listed in the server docstring."""
-
-    kind: str
-    message: str
-    request: Optional[RequestRecord] = None
-    interaction_id: Optional[int] = None
-
-    def __str__(self) -> str:
-        return f"{self.kind}: {self.message}"
-
-
-@dataclass
-class FaultRule:
-    """A pending ``fail_next``/``delay_next`` rule. ``hits`` counts how often it fired."""
-
-    method: str
-    pattern: re.Pattern[str]
-    times: int
-    status: Optional[int] = None
-    body: Any = None
-    headers: Optional[dict[str, str]] = None
-    delay: float = 0.0
-    hits: int = 0
-
-    def matches(self, method: str, path: str) -> bool:
-        """True if this rule applies to the request and has uses left."""
-        return self.hits < self.times and self.method in ("*", method) and bool(self.pattern.search(path))
-
-
-class DiscordHTTPError(Exception):
-    """Raised inside route handlers; becomes a Discord-shaped JSON error response.
-
-    ``violation`` (a kind string) also records a :class:`Violation`; ``extra`` is merged into the
-    body; ``code=None`` leaves ``code`` out (429 bodies have none).
-    """
-
-    def __init__(self, status: int, code: Optional[int], message: str, errors: Optional[dict[str, Any]] = None,
-                 *, violation: Optional[str] = None, extra: Optional[dict[str, Any]] = None,
-                 headers: Optional[dict[str, str]] = None) -> None:
-        super().__init__(f"{status} {code} {message}")
-        self.status = status
-        self.code = code
-        self.message = message
-        self.errors = errors
-        self.violation = violation
-        self.extra = extra or {}
-        self.headers = headers or {}
-
-    def body(self) -> dict[str, Any]:
-        """Discord's error JSON."""
-        data: dict[str, Any] = {"message": self.message}
-        if self.code is not None:
-            data["code"] = self.code
-        if self.errors:
-            data["errors"] = self.errors
-        data.update(self.extra)
-        return data

@@ -8,27 +8,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from .discord_models import (
-    ChannelType,
-    DiscordHTTPError,
-    FakeChannel,
-    FakeMessage,
-    FakeUser,
-    FilePart,
-    Intents,
-    MENTION_ROLE,
-    MENTION_USER,
-    MessageFlags,
-    StoredAttachment,
-    guess_content_type,
-    iso_now,
-)
+from .discord_models import ChannelType, FakeChannel, FakeUser, Intents, MessageFlags, guess_content_type, iso_now
+from .discord_records import MENTION_ROLE, MENTION_USER, DiscordHTTPError, FakeMessage, FilePart, StoredAttachment
 
 if TYPE_CHECKING:
-    from .discord_client import InteractionHandle
+    from .discord_interaction import InteractionHandle
     from .discord_server import FakeDiscord
 
 FILE_FIELD = re.compile(r"files\[(\d+)\]")
@@ -46,8 +33,8 @@ class Transcript:
 
     # ------------------------------------------------------------------ uploads
 
-    def store_upload(self, filename: str, data: bytes, content_type: Optional[str] = None, *,
-                     description: Optional[str] = None, ephemeral: bool = False) -> StoredAttachment:
+    def store_upload(self, filename: str, data: bytes, content_type: str | None = None, *,
+                     description: str | None = None, ephemeral: bool = False) -> StoredAttachment:
         """Keep uploaded bytes and give them a URL under ``/att/``."""
         att_id = self.fake.new_id()
         stored = StoredAttachment(
@@ -73,8 +60,8 @@ class Transcript:
     # ------------------------------------------------------------------ mutation
 
     def create(self, channel: FakeChannel, author: FakeUser, payload: Mapping[str, Any], parts: Sequence[FilePart],
-               *, msg_type: int = 0, extra_flags: int = 0, visible_to: Optional[int] = None,
-               interaction: Optional[InteractionHandle] = None) -> FakeMessage:
+               *, msg_type: int = 0, extra_flags: int = 0, visible_to: int | None = None,
+               interaction: InteractionHandle | None = None) -> FakeMessage:
         """Add a message to ``channel`` from an already validated create payload."""
         flags = ((payload.get("flags") or 0) & SETTABLE_FLAGS) | extra_flags
         msg = FakeMessage(
@@ -130,7 +117,7 @@ class Transcript:
         if msg.nonce is not None:
             self.nonces[(msg.channel_id, msg.author.id, str(msg.nonce))] = (msg.id, now)
 
-    def find_nonce(self, channel_id: int, author_id: int, nonce: Any, now: float, window: float) -> Optional[FakeMessage]:
+    def find_nonce(self, channel_id: int, author_id: int, nonce: Any, now: float, window: float) -> FakeMessage | None:
         """The message created with this nonce within ``window`` seconds, if any."""
         hit = self.nonces.get((channel_id, author_id, str(nonce)))
         if hit is None or now - hit[1] > window:
@@ -156,7 +143,7 @@ class Transcript:
 
     # ------------------------------------------------------------------ views
 
-    def in_channel(self, channel_id: int, *, as_user: Optional[int] = None, include_deleted: bool = False) -> list[FakeMessage]:
+    def in_channel(self, channel_id: int, *, as_user: int | None = None, include_deleted: bool = False) -> list[FakeMessage]:
         """Messages of a channel in order; ``as_user`` hides other people's ephemeral messages."""
         result = []
         for msg in self.messages.values():
@@ -203,7 +190,7 @@ class Transcript:
             return
         channel = self.fake.channels.get(msg.channel_id)
         intent = Intents.DIRECT_MESSAGES if channel is not None and channel.type == ChannelType.DM else Intents.GUILD_MESSAGES
-        stripped: Optional[dict[str, Any]] = None
+        stripped: dict[str, Any] | None = None
         if event == "MESSAGE_DELETE":
             data: dict[str, Any] = {"id": str(msg.id), "channel_id": str(msg.channel_id)}
             if msg.guild_id is not None:

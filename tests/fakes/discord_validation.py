@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Mapping, Sequence
-from typing import Any, Union
+from typing import Any
 
-from .discord_models import SELECT_TYPES, DiscordHTTPError, FilePart, MessageFlags, iter_components
+from .discord_models import MessageFlags
+from .discord_records import SELECT_TYPES, DiscordHTTPError, FilePart, iter_components
 
 MAX_CONTENT = 2000
 MAX_EMBEDS = 10
@@ -35,7 +36,7 @@ class FormErrors:
     def __init__(self) -> None:
         self.tree: dict[str, Any] = {}
 
-    def add(self, path: Sequence[Union[str, int]], code: str, message: str) -> None:
+    def add(self, path: Sequence[str | int], code: str, message: str) -> None:
         """Add one error at ``path`` (e.g. ``(0, "options", 1, "name")``)."""
         node = self.tree
         for part in path:
@@ -50,7 +51,7 @@ class FormErrors:
         if self.tree:
             raise DiscordHTTPError(400, 50035, "Invalid Form Body", self.tree, violation="invalid_form_body")
 
-    def length(self, path: Sequence[Union[str, int]], value: Any, low: int, high: int) -> None:
+    def length(self, path: Sequence[str | int], value: Any, low: int, high: int) -> None:
         """Check that ``value`` is a string of ``low..high`` characters."""
         if not isinstance(value, str):
             self.add(path, "BASE_TYPE_STRING", "Could not interpret value as string.")
@@ -108,7 +109,7 @@ def validate_commands(body: Any) -> None:
 
 
 def _validate_command(errors: FormErrors, index: int, command: Mapping[str, Any], ctype: Any) -> None:
-    path: tuple[Union[str, int], ...] = (index,)
+    path: tuple[str | int, ...] = (index,)
     if ctype not in (1, 2, 3):
         errors.add(path + ("type",), "BASE_TYPE_CHOICES", f"Value must be one of {{1, 2, 3}}. (got {ctype!r})")
         return
@@ -140,7 +141,7 @@ def _validate_command(errors: FormErrors, index: int, command: Mapping[str, Any]
             errors.length(path + (key, locale), text, 1, high)
 
 
-def _validate_options(errors: FormErrors, path: tuple[Union[str, int], ...], options: Any, depth: int) -> None:
+def _validate_options(errors: FormErrors, path: tuple[str | int, ...], options: Any, depth: int) -> None:
     if not isinstance(options, list):
         errors.add(path, "BASE_TYPE_ARRAY", "Must be an array.")
         return
@@ -157,10 +158,11 @@ def _validate_options(errors: FormErrors, path: tuple[Union[str, int], ...], opt
         if not isinstance(opt, Mapping):
             errors.add(here, "DICT_TYPE_CONVERT", "Only dictionaries may be used in a DictType")
             continue
-        otype = opt.get("type")
-        if otype not in range(1, 12):
+        raw_type = opt.get("type")
+        if not isinstance(raw_type, int) or raw_type not in range(1, 12):
             errors.add(here + ("type",), "BASE_TYPE_CHOICES", "Value must be one of {1, ..., 11}.")
             continue
+        otype: int = raw_type
         if otype == 2 and depth != 0 or otype == 1 and depth == 2 or depth == 1 and otype != 1:
             errors.add(here + ("type",), "APPLICATION_COMMAND_OPTIONS_TYPE_INVALID",
                        "Sub-command groups may only contain sub-commands, nested at most two levels deep")
@@ -184,7 +186,7 @@ def _validate_options(errors: FormErrors, path: tuple[Union[str, int], ...], opt
         _validate_option_constraints(errors, here, opt, otype)
 
 
-def _validate_option_constraints(errors: FormErrors, here: tuple[Union[str, int], ...], opt: Mapping[str, Any],
+def _validate_option_constraints(errors: FormErrors, here: tuple[str | int, ...], opt: Mapping[str, Any],
                                  otype: int) -> None:
     choices = opt.get("choices")
     if choices:
@@ -255,7 +257,7 @@ def _validate_embeds(errors: FormErrors, embeds: Any) -> None:
     if len(embeds) > MAX_EMBEDS:
         errors.add(("embeds",), "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_EMBEDS} or fewer in length.")
     for i, embed in enumerate(embeds):
-        here: tuple[Union[str, int], ...] = ("embeds", i)
+        here: tuple[str | int, ...] = ("embeds", i)
         for key, high in (("title", 256), ("description", 4096)):
             if embed.get(key) is not None:
                 errors.length(here + (key,), embed[key], 0, high)
@@ -303,7 +305,7 @@ def _validate_components(errors: FormErrors, components: Any, v2: bool) -> None:
         errors.add(("components",), "COMPONENT_CUSTOM_ID_DUPLICATED", "Component custom id cannot be duplicated")
 
 
-def _validate_interactive(errors: FormErrors, here: tuple[Union[str, int], ...], comp: Mapping[str, Any]) -> None:
+def _validate_interactive(errors: FormErrors, here: tuple[str | int, ...], comp: Mapping[str, Any]) -> None:
     ctype = comp.get("type")
     if comp.get("custom_id") is not None:
         errors.length(here + ("custom_id",), comp["custom_id"], 1, MAX_CUSTOM_ID)

@@ -1,0 +1,113 @@
+"""Quota ledger: per-member spending limits funded by one EggAPI key (no Discord imports).
+
+Money is ``Decimal`` everywhere (TEXT in SQLite, summed exactly in Python); show it with
+``bot.eggapi.format_cost`` (``$0.0100``). Every datetime is timezone-aware; naive ones raise ValueError.
+DMs use ``guild_id=None`` and count as their own "guild" (key ``DM_GUILD`` = 0) with the defaults.
+
+Construction::
+
+    ledger = Ledger(db, LedgerDefaults(member_limit=Decimal("1.00"), period="day"), clock=utcnow)
+
+``LedgerDefaults(member_limit, period: "day"|"week"|"month", timezone="UTC",
+unit_price=Decimal("0.01"), account_budget: Decimal | None = None)`` - validated on creation
+(ValueError for a negative amount, unknown period or unknown IANA timezone).
+
+Holds (one per task; table ``ledger_holds`` references ``tasks(id)``):
+
+* ``await reserve(tx, *, task_id, guild_id, member_id, role_ids, count, now=None, model="nanobanana") -> Hold``
+  - call inside the ``db.write()`` that inserts the task row, right after ``TaskStore.insert``.
+  Holds ``count × unit_price(model)``. Raises ``QuotaExceeded`` having written nothing; let it
+  propagate out of ``db.write()`` so the task row is rolled back too. Checks, in this order:
+  guild paused, account budget, member limit, server cap. Raises RuntimeError outside a
+  transaction, ValueError for ``count < 1``, ``sqlite3.IntegrityError`` for a second hold of a task.
+* ``await settle(task_id, cost) -> bool`` / ``await settle_in(tx, task_id, cost) -> bool`` - a completed
+  task's real cost (smaller or larger than held; larger is recorded as is and may push the member
+  over the limit). ``cost`` must be >= 0.
+* ``await release(task_id) -> bool`` / ``await release_in(tx, task_id) -> bool`` - the task produced
+  nothing (failed upstream, submit rejected, cancelled before submit): its hold costs 0.
+* Both return True only when they moved an **active** hold; a second call, a closed hold or a
+  task without a hold returns False and changes nothing (idempotent). A submit of unknown outcome
+  keeps its hold active: never release it on a guess.
+* ``await hold(task_id) -> Hold | None``.
+
+Limits, per guild and calendar period (local midnight / Monday / the 1st in the guild's timezone):
+
+* ``available = limit - settled - active holds`` of the member's holds created in the current period
+  (a hold counts in the period of its creation, even when settled after the reset).
+* Member limit: the member's own override; else none if any of ``role_ids`` is exempt; else the
+  highest limit among the member's roles that have one (may be below the default); else the
+  guild default. The server cap (settled + active holds of the whole guild this period) and the
+  pause apply to everyone, exempt members included.
+* Account budget (``LedgerDefaults.account_budget``): last usage-summary total + every active hold
+  (any guild, any period) + the new hold must stay within it.
+
+Reading:
+
+* ``await balance(guild_id, member_id, role_ids, now=None) -> Balance`` - ``limit`` (None = exempt),
+  ``settled``, ``reserved``, ``available`` (never below 0; None = exempt), ``period_start``,
+  ``resets_at``, ``exempt``, ``paused``, ``period``, ``server_cap``, ``server_available``.
+* ``await period_totals(guild_id, start, end) -> list[MemberSpend]`` - per member, holds *created* in
+  ``[start, end)``: ``settled``, ``reserved`` (still active), ``tasks`` (settled + active holds);
+  biggest spender first. Pass ``balance.period_start, balance.resets_at`` for "this period".
+* ``await policy(guild_id) -> GuildPolicy`` - effective ``member_limit``, ``period``, ``timezone``,
+  ``server_cap``, ``paused``, ``role_limits``, ``exempt_roles``, ``member_limits``.
+* ``await account_budget_reached() -> bool`` - budget set and used up (usage total + active holds);
+  poll it after ``update_prices`` and log on the change. ``reserve`` also logs one warning per streak.
+
+Prices (``GET /v1/usage/summary``; call periodically):
+
+* ``await update_prices(rows: Sequence[UsageRow], now=None)`` - unit price per model =
+  ``total_cost / total_units`` rounded up to 0.000001 (rows with 0 units keep the old price);
+  stores the sum of ``total_cost`` as the account usage total.
+* ``await unit_price(model="nanobanana") -> Decimal`` - cached price, else ``defaults.unit_price``.
+
+Settings (admins; each its own transaction; ``amount`` is a Decimal >= 0, None clears):
+
+* ``set_member_limit(guild_id, member_id, amount | None)``, ``set_role_limit(guild_id, role_id, amount | None)``,
+  ``set_role_exempt(guild_id, role_id, exempt: bool)``, ``set_server_cap(guild_id, amount | None)``,
+  ``set_guild_defaults(guild_id, limit=None, period=None, timezone=None)`` (None = unchanged),
+  ``reset_guild_defaults(guild_id)`` (limit, period, timezone back to the bot defaults),
+  ``set_paused(guild_id, paused: bool)``. Changing period or timezone takes effect at once: the new
+  current period counts the holds whose stored period start falls inside it.
+
+``QuotaExceeded(UserFacingError)``: ``reason: QuotaReason`` (PAUSED, ACCOUNT_BUDGET, MEMBER_LIMIT,
+SERVER_CAP), ``available`` (>= 0, what is left under that rule), ``needed``, ``resets_at``
+(None for PAUSED and ACCOUNT_BUDGET), ``period``; ``user_message`` names the reason, the amount
+left as ``$0.0100`` and, for limits, the reset as ``<t:UNIX:R>``.
+
+Pure helpers: ``period_bounds(period, timezone, now) -> (start, resets_at)`` (aware, UTC),
+``discord_relative(when) -> "<t:UNIX:R>"``.
+"""
+
+from ._ledger import PRICE_QUANTUM, Ledger
+from ._models import (
+    DM_GUILD,
+    Balance,
+    GuildPolicy,
+    Hold,
+    HoldState,
+    LedgerDefaults,
+    MemberSpend,
+    QuotaExceeded,
+    QuotaReason,
+)
+from ._periods import PERIODS, Period, discord_relative, period_bounds, utcnow
+
+__all__ = [
+    "DM_GUILD",
+    "PERIODS",
+    "PRICE_QUANTUM",
+    "Balance",
+    "GuildPolicy",
+    "Hold",
+    "HoldState",
+    "Ledger",
+    "LedgerDefaults",
+    "MemberSpend",
+    "Period",
+    "QuotaExceeded",
+    "QuotaReason",
+    "discord_relative",
+    "period_bounds",
+    "utcnow",
+]

@@ -1,0 +1,184 @@
+"""The ledger's values and its one error: defaults, holds, balances, policies, QuotaExceeded."""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from bot.eggapi import format_cost
+from bot.errors import UserFacingError
+
+from ._periods import PERIOD_ADJECTIVES, Period, check_period, discord_relative, load_zone
+
+log = logging.getLogger(__name__)
+
+DM_GUILD = 0
+"""The guild key used for direct messages (``guild_id=None``): its own "server" with the defaults."""
+
+ZERO = Decimal("0")
+
+
+def guild_key(guild_id: int | None) -> int:
+    """The stored key of a guild: its id, or ``DM_GUILD`` for DMs."""
+    return DM_GUILD if guild_id is None else int(guild_id)
+
+
+def check_amount(amount: Decimal | int | str, what: str = "amount") -> Decimal:
+    """``amount`` as a finite, non-negative Decimal; ValueError otherwise (floats are refused)."""
+    if isinstance(amount, bool | float):
+        raise ValueError(f"{what} must be a Decimal, not {type(amount).__name__}")
+    value = Decimal(amount)
+    if not value.is_finite() or value < 0:
+        raise ValueError(f"{what} must be a finite amount >= 0, not {amount!r}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerDefaults:
+    """Bot-wide defaults; every guild uses them until its admins change something."""
+
+    member_limit: Decimal
+    period: Period
+    timezone: str = "UTC"
+    unit_price: Decimal = Decimal("0.01")
+    account_budget: Decimal | None = None
+
+    def __post_init__(self) -> None:
+        check_amount(self.member_limit, "member_limit")
+        check_period(self.period)
+        load_zone(self.timezone)
+        check_amount(self.unit_price, "unit_price")
+        if self.account_budget is not None:
+            check_amount(self.account_budget, "account_budget")
+
+
+class HoldState(enum.StrEnum):
+    """Life of a hold: active until settled (real cost) or released (cost 0)."""
+
+    ACTIVE = "active"
+    SETTLED = "settled"
+    RELEASED = "released"
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """One task's reservation. ``amount`` is what it counts against limits right now."""
+
+    task_id: int
+    guild_id: int | None  # None for DMs
+    member_id: int
+    period_start: datetime  # the period it counts in: the one of its creation
+    reserved: Decimal
+    settled: Decimal | None
+    state: HoldState
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def amount(self) -> Decimal:
+        """Reserved while active, the real cost once settled, 0 once released."""
+        if self.state is HoldState.ACTIVE:
+            return self.reserved
+        if self.state is HoldState.SETTLED:
+            return self.settled or ZERO
+        return ZERO
+
+
+class QuotaReason(enum.StrEnum):
+    """Why a reservation was refused."""
+
+    PAUSED = "paused"
+    ACCOUNT_BUDGET = "account_budget"
+    MEMBER_LIMIT = "member_limit"
+    SERVER_CAP = "server_cap"
+
+
+def _quota_message(
+    reason: QuotaReason, available: Decimal, needed: Decimal, resets_at: datetime | None, period: Period
+) -> str:
+    left, need = format_cost(available), format_cost(needed)
+    resets = f" It resets {discord_relative(resets_at)}." if resets_at is not None else ""
+    adjective = PERIOD_ADJECTIVES[period]
+    if reason is QuotaReason.PAUSED:
+        return "Image generation is paused on this server by its moderators. Nothing was charged."
+    if reason is QuotaReason.ACCOUNT_BUDGET:
+        return (
+            f"The bot has reached its overall spending budget ({left} left, this request needs {need}), "
+            "so it cannot make images right now. The bot operator has to raise the budget. Nothing was charged."
+        )
+    if reason is QuotaReason.SERVER_CAP:
+        if available <= 0:
+            return f"This server has used up its shared {adjective} image budget ({left} left).{resets}"
+        return f"This request needs {need}, but this server's shared {adjective} budget has only {left} left.{resets}"
+    if available <= 0:
+        return f"You have used up your {adjective} image limit ({left} left).{resets}"
+    return (
+        f"This request needs {need}, but you have only {left} left of your {adjective} image limit. "
+        f"Ask for fewer images, or wait.{resets}"
+    )
+
+
+class QuotaExceeded(UserFacingError):
+    """A reservation does not fit; nothing was written. ``user_message`` explains why and when it resets."""
+
+    def __init__(
+        self,
+        reason: QuotaReason,
+        *,
+        available: Decimal,
+        needed: Decimal,
+        resets_at: datetime | None,
+        period: Period = "day",
+    ) -> None:
+        self.reason = reason
+        self.available = max(available, ZERO)
+        self.needed = needed
+        self.resets_at = resets_at
+        self.period: Period = period
+        super().__init__(_quota_message(reason, self.available, needed, resets_at, period))
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    """A member's standing in the current period (for ``/quota me``)."""
+
+    limit: Decimal | None  # None = exempt from the per-member limit
+    settled: Decimal  # real costs of completed work this period
+    reserved: Decimal  # active holds this period (running or unknown-outcome submits)
+    available: Decimal | None  # max(0, limit - settled - reserved); None when exempt
+    period_start: datetime
+    resets_at: datetime
+    exempt: bool
+    paused: bool
+    period: Period = "day"
+    server_cap: Decimal | None = None
+    server_available: Decimal | None = None  # max(0, cap - guild spend); None without a cap
+
+
+@dataclass(frozen=True, slots=True)
+class GuildPolicy:
+    """A guild's effective settings (stored overrides merged with the bot defaults)."""
+
+    guild_id: int | None
+    member_limit: Decimal
+    period: Period
+    timezone: str
+    server_cap: Decimal | None
+    paused: bool
+    role_limits: Mapping[int, Decimal] = field(default_factory=dict)
+    exempt_roles: frozenset[int] = frozenset()
+    member_limits: Mapping[int, Decimal] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class MemberSpend:
+    """One member's spend over a reporting range."""
+
+    member_id: int
+    settled: Decimal
+    reserved: Decimal
+    tasks: int  # holds that are settled or still active (released ones cost nothing)

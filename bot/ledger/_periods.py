@@ -1,0 +1,86 @@
+"""Pure period math: calendar days, Monday weeks and months in an IANA timezone.
+
+No I/O. Every datetime given or returned is timezone-aware; stored timestamps are ISO 8601 in UTC.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import Literal, get_args
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+log = logging.getLogger(__name__)
+
+Period = Literal["day", "week", "month"]
+PERIODS: tuple[Period, ...] = get_args(Period)
+PERIOD_ADJECTIVES: dict[str, str] = {"day": "daily", "week": "weekly", "month": "monthly"}
+_UTC_NAMES = frozenset({"UTC", "Etc/UTC", "Z"})
+
+
+def utcnow() -> datetime:
+    """The current time in UTC."""
+    return datetime.now(UTC)
+
+
+def check_period(period: str) -> Period:
+    """``period`` if it is one of ``day``, ``week``, ``month``; else ValueError."""
+    if period not in PERIODS:
+        raise ValueError(f"period must be one of {', '.join(PERIODS)}, not {period!r}")
+    return period  # type: ignore[return-value]
+
+
+def load_zone(name: str) -> tzinfo:
+    """The IANA timezone ``name`` (UTC needs no tz database); ValueError if unknown."""
+    if name in _UTC_NAMES:
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown timezone {name!r}") from exc
+
+
+def require_aware(value: datetime) -> datetime:
+    """``value`` if it carries a timezone; ValueError for naive datetimes."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"naive datetime {value!r}: pass an aware datetime (UTC)")
+    return value
+
+
+def _local_midnight(day: date, zone: tzinfo) -> datetime:
+    # A midnight skipped by a DST jump resolves (fold=0) to the instant of the jump.
+    return datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC)
+
+
+def period_bounds(period: str, timezone: str, now: datetime) -> tuple[datetime, datetime]:
+    """The calendar period containing ``now``: (start, next reset), both aware UTC datetimes.
+
+    Days start at local midnight, weeks on Monday, months on the 1st, in ``timezone``.
+    """
+    check_period(period)
+    zone = load_zone(timezone)
+    today = require_aware(now).astimezone(zone).date()
+    if period == "day":
+        first, following = today, today + timedelta(days=1)
+    elif period == "week":
+        first = today - timedelta(days=today.weekday())
+        following = first + timedelta(days=7)
+    else:
+        first = today.replace(day=1)
+        following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    return _local_midnight(first, zone), _local_midnight(following, zone)
+
+
+def iso(value: datetime) -> str:
+    """Storage form of a timestamp: ISO 8601 in UTC with microseconds (sorts as text)."""
+    return require_aware(value).astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def from_iso(value: str) -> datetime:
+    """Parse a stored timestamp."""
+    return datetime.fromisoformat(value)
+
+
+def discord_relative(when: datetime) -> str:
+    """A Discord relative timestamp, e.g. ``<t:1700000000:R>`` ("in 3 hours")."""
+    return f"<t:{int(require_aware(when).timestamp())}:R>"

@@ -1,0 +1,101 @@
+"""Guild policy settings of the ledger: setters for admins and ``policy()`` to read them back."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal
+
+from bot.db import Database
+
+from . import _policy as policy_sql
+from ._models import GuildPolicy, LedgerDefaults, check_amount, guild_key
+from ._periods import check_period, iso, load_zone, utcnow
+
+log = logging.getLogger(__name__)
+
+
+class LedgerSettings:
+    """The per-guild policy half of ``Ledger``; holds the database, defaults and clock."""
+
+    def __init__(self, db: Database, defaults: LedgerDefaults, clock: Callable[[], datetime] = utcnow) -> None:
+        self._db = db
+        self._defaults = defaults
+        self._clock = clock
+
+    @property
+    def defaults(self) -> LedgerDefaults:
+        """The bot-wide defaults this ledger was built with."""
+        return self._defaults
+
+    async def policy(self, guild_id: int | None) -> GuildPolicy:
+        """The guild's effective settings, role and member overrides (for display)."""
+        fetch, key = self._db.fetchall, guild_key(guild_id)
+        settings = await policy_sql.load_settings(fetch, key, self._defaults)
+        role_limits, exempt_roles = await policy_sql.load_roles(fetch, key)
+        return GuildPolicy(
+            guild_id=guild_id,
+            member_limit=settings.member_limit,
+            period=settings.period,
+            timezone=settings.timezone,
+            server_cap=settings.server_cap,
+            paused=settings.paused,
+            role_limits=role_limits,
+            exempt_roles=exempt_roles,
+            member_limits=await policy_sql.load_member_limits(fetch, key),
+        )
+
+    async def set_member_limit(self, guild_id: int | None, member_id: int, amount: Decimal | None) -> None:
+        """Give a member their own limit (wins over roles and exemption); None clears it."""
+        value = None if amount is None else check_amount(amount, "member limit")
+        async with self._db.write() as tx:
+            await policy_sql.set_member(tx, guild_key(guild_id), member_id, value, iso(self._clock()))
+
+    async def set_role_limit(self, guild_id: int | None, role_id: int, amount: Decimal | None) -> None:
+        """Set the per-member limit of a role's holders; None clears it."""
+        value = None if amount is None else str(check_amount(amount, "role limit"))
+        async with self._db.write() as tx:
+            await policy_sql.upsert_role(tx, guild_key(guild_id), role_id, iso(self._clock()), "member_limit", value)
+
+    async def set_role_exempt(self, guild_id: int | None, role_id: int, exempt: bool) -> None:
+        """Exempt a role's holders from the per-member limit (not from the server cap or pause)."""
+        async with self._db.write() as tx:
+            await policy_sql.upsert_role(tx, guild_key(guild_id), role_id, iso(self._clock()), "exempt", int(exempt))
+
+    async def set_server_cap(self, guild_id: int | None, amount: Decimal | None) -> None:
+        """Cap the whole guild's spend per period; None removes the cap."""
+        value = None if amount is None else str(check_amount(amount, "server cap"))
+        await self._set_guild(guild_id, server_cap=value)
+
+    async def set_guild_defaults(
+        self,
+        guild_id: int | None,
+        limit: Decimal | None = None,
+        period: str | None = None,
+        timezone: str | None = None,
+    ) -> None:
+        """Change the guild's default member limit, period and/or timezone (None = leave unchanged)."""
+        changes: dict[str, str] = {}
+        if limit is not None:
+            changes["member_limit"] = str(check_amount(limit, "member limit"))
+        if period is not None:
+            changes["period"] = check_period(period)
+        if timezone is not None:
+            load_zone(timezone)
+            changes["timezone"] = timezone
+        if changes:
+            await self._set_guild(guild_id, **changes)
+
+    async def reset_guild_defaults(self, guild_id: int | None) -> None:
+        """Put the guild's member limit, period and timezone back to the bot defaults."""
+        await self._set_guild(guild_id, member_limit=None, period=None, timezone=None)
+
+    async def set_paused(self, guild_id: int | None, paused: bool) -> None:
+        """Kill switch: while paused every reservation of the guild is refused."""
+        await self._set_guild(guild_id, paused=int(paused))
+        log.warning("guild %s: generation %s", guild_key(guild_id), "paused" if paused else "resumed")
+
+    async def _set_guild(self, guild_id: int | None, **columns: str | int | None) -> None:
+        async with self._db.write() as tx:
+            await policy_sql.upsert_guild(tx, guild_key(guild_id), iso(self._clock()), **columns)

@@ -1,0 +1,91 @@
+"""pytest helpers to run a real discord.py bot against :class:`~tests.fakes.discord_server.FakeDiscord`.
+
+``run_bot(bot, fake)`` points discord.py at the fake (``Route.BASE`` and ``DEFAULT_GATEWAY``,
+restored afterwards), starts ``bot.start(token)`` as a task, waits for ``on_ready`` and on exit
+closes the bot and awaits the task::
+
+    async with FakeDiscord() as fake:
+        ...build the world...
+        async with run_bot(MyBot(), fake) as bot:
+            ...drive it with fake.slash(...)...
+        assert_clean(fake)
+
+``assert_clean(fake, allow=(), caplog=None)`` fails if the bot hit an unimplemented route, broke a
+Discord rule (``fake.violations`` minus the ``allow``-ed kinds), or (given pytest's ``caplog``)
+logged anything at ERROR or above.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Iterable
+from typing import Any, TypeVar
+
+import discord
+import discord.gateway
+import discord.http
+import yarl
+
+from .discord_server import FakeDiscord
+
+BotT = TypeVar("BotT", bound=discord.Client)
+
+
+async def _no_identify_delay(shard_id: int | None, *, initial: bool = False) -> None:
+    """Replacement for ``Client.before_identify_hook``, which sleeps 5 s before every re-IDENTIFY."""
+
+
+@contextlib.asynccontextmanager
+async def run_bot(bot: BotT, fake: FakeDiscord, *, token: str | None = None, ready_timeout: float = 10.0,
+                  guild_ready_timeout: float | None = 0.05, fast_reidentify: bool = True) -> AsyncIterator[BotT]:
+    """Run ``bot`` against ``fake`` for the duration of the block and yield it once ready.
+
+    ``guild_ready_timeout`` lowers the bot's wait after the last GUILD_CREATE (discord.py's default
+    is 2 s; None keeps the bot's own value). ``fast_reidentify`` replaces ``before_identify_hook`` on
+    the instance with a no-op. If ``bot.start`` fails before ready, its exception is raised here.
+    """
+    saved_base = discord.http.Route.BASE
+    saved_gateway = discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+    discord.http.Route.BASE = fake.api_base
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(fake.ws_url)
+    if guild_ready_timeout is not None:
+        bot._connection.guild_ready_timeout = min(bot._connection.guild_ready_timeout, guild_ready_timeout)
+    if fast_reidentify:
+        bot.before_identify_hook = _no_identify_delay  # type: ignore[method-assign]
+    task: asyncio.Task[None] = asyncio.create_task(bot.start(token or fake.token), name="fake-discord-bot")
+    try:
+        ready = asyncio.create_task(bot.wait_until_ready())
+        done, _ = await asyncio.wait({task, ready}, timeout=ready_timeout, return_when=asyncio.FIRST_COMPLETED)
+        if ready not in done:
+            ready.cancel()
+            if task in done:
+                task.result()  # raises the start() failure
+                raise RuntimeError("bot.start() returned before the bot was ready")
+            raise TimeoutError(f"bot not ready after {ready_timeout}s\n{fake.debug_summary()}")
+        yield bot
+    finally:
+        try:
+            await bot.close()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(task, 10.0)
+        finally:
+            discord.http.Route.BASE = saved_base
+            discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = saved_gateway
+
+
+def assert_clean(fake: FakeDiscord, *, allow: Iterable[str] = (), caplog: Any = None) -> None:
+    """Fail on unexpected routes, on violations not in ``allow``, and on ERROR logs captured by ``caplog``."""
+    problems = []
+    if fake.unexpected_routes:
+        problems.append(f"unimplemented routes called: {fake.unexpected_routes}")
+    allowed = set(allow)
+    violations = [str(v) for v in fake.violations if v.kind not in allowed]
+    if violations:
+        problems.append("Discord rules broken:\n  " + "\n  ".join(violations))
+    if caplog is not None:
+        errors = [f"{r.name}: {r.getMessage()}" for r in caplog.records if r.levelno >= logging.ERROR]
+        if errors:
+            problems.append("errors logged:\n  " + "\n  ".join(errors))
+    assert not problems, "\n".join(problems)

@@ -1,0 +1,244 @@
+"""/imagine end to end: the real bot and discord.py against the fake Discord and fake EggAPI."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+
+from bot.tasks import TaskStatus
+from tests.conftest import World
+from tests.fakes.discord_client import ClientRefusal
+from tests.fakes.discord_harness import assert_clean
+from tests.fakes.discord_server import FakeChannel, FakeMessage
+from tests.fakes.eggapi import FakeEggAPI, TaskPlan, png_bytes
+
+MODERATION = "Content moderation: prompt contains prohibited content"
+
+
+def is_result(message: FakeMessage) -> bool:
+    """The channel post that carries a job's images."""
+    return bool(message.attachments) and not message.ephemeral
+
+
+async def result_in(world: World, channel: FakeChannel) -> FakeMessage:
+    return await world.fake.wait_for_message(channel, is_result)
+
+
+async def status_reads(world: World, message_id: int, text: str) -> FakeMessage:
+    """Wait until the status message shows ``text``."""
+    return await world.fake.wait_for(
+        lambda f: f.message(message_id) if text in f.message(message_id).content else None
+    )
+
+
+def task_ids(eggapi: FakeEggAPI) -> list[str]:
+    return list(eggapi.tasks)
+
+
+async def test_one_image_round_trip(world: World, eggapi: FakeEggAPI, start_bot: Any, caplog: Any) -> None:
+    caplog.set_level(logging.INFO)
+    bot = await start_bot()
+    handle = await world.fake.slash(world.alice, world.general, "imagine", prompt="a red fox in snow")
+    ack = await handle.wait_ack()
+    assert not ack.ephemeral
+    status = await handle.wait_response()
+    assert "a red fox in snow" in status.content
+    assert "Queued" in status.content or "Waiting" in status.content or "Generating" in status.content
+
+    result = await result_in(world, world.general)
+    [egg_id] = task_ids(eggapi)
+    assert world.alice.mention in result.content
+    assert "a red fox in snow" in result.content
+    assert "$0.0100" in result.content
+    assert [a.data for a in result.attachments] == [png_bytes(egg_id, 0)]
+    assert result.attachments[0].filename.endswith(".png")
+    assert {b.label for b in result.buttons} == {"Reroll", "Delete"}
+    # Only the member is pinged, whatever the prompt says.
+    assert result.allowed_mentions is not None and result.allowed_mentions.get("parse", []) == []
+
+    done = await status_reads(world, status.id, "Done")
+    assert "Posted:" in done.content
+
+    sent = eggapi.tasks[egg_id].request
+    assert sent["model"] == "nanobanana" and sent["prompt"] == "a red fox in snow" and sent["num_outputs"] == 1
+    assert eggapi.violations == []  # the API key never went to the file host
+
+    task = await bot.task_store.get_by_egg_id(egg_id)
+    assert task is not None and task.status is TaskStatus.DELIVERED
+    assert task.result_message_ids == (result.id,) and task.status_message_id == status.id
+    assert str(task.cost) == "0.0100"
+    assert_clean(world.fake, caplog=caplog)
+
+
+async def test_four_images_with_every_option(world: World, eggapi: FakeEggAPI, start_bot: Any) -> None:
+    await start_bot()
+    handle = await world.fake.slash(
+        world.alice, world.general, "imagine",
+        prompt="four foxes", count=4, aspect_ratio="9:16", resolution="2k", negative_prompt="blurry",
+    )
+    await handle.wait_ack()
+    result = await result_in(world, world.general)
+    [egg_id] = task_ids(eggapi)
+    assert [a.data for a in result.attachments] == [png_bytes(egg_id, i) for i in range(4)]
+    assert "4 images · 9:16 · 2k · $0.0400" in result.content
+    assert "blurry" in result.content
+    sent = eggapi.tasks[egg_id].request
+    assert (sent["num_outputs"], sent["aspect_ratio"], sent["resolution"], sent["negative_prompt"]) == (
+        4, "9:16", "2k", "blurry",
+    )
+    assert_clean(world.fake)
+
+
+async def test_moderation_failure_is_explained_without_raw_text(
+    world: World, eggapi: FakeEggAPI, start_bot: Any
+) -> None:
+    eggapi.plan_next(TaskPlan(outcome="failed", error=MODERATION, polls_until_done=1))
+    bot = await start_bot()
+    handle = await world.fake.slash(world.alice, world.general, "imagine", prompt="something forbidden")
+    status = await handle.wait_response()
+    notice = await world.fake.wait_for_message(world.general, lambda m: "was not made" in m.content)
+    assert world.alice.mention in notice.content
+    assert "content filter" in notice.content and "Nothing was charged" in notice.content
+    await status_reads(world, status.id, "Failed")
+    for message in world.fake.messages(world.general):
+        assert MODERATION not in message.content
+        assert not message.attachments
+    [egg_id] = task_ids(eggapi)
+    task = await bot.task_store.get_by_egg_id(egg_id)
+    assert task is not None and task.status is TaskStatus.FAILED
+    assert_clean(world.fake)
+
+
+async def test_upstream_429_then_success(world: World, eggapi: FakeEggAPI, start_bot: Any) -> None:
+    eggapi.fail_next("POST", r"^/v1/generate$", 429, headers={"Retry-After": "0"}, times=2)
+    await start_bot()
+    await world.fake.slash(world.alice, world.general, "imagine", prompt="patient fox")
+    result = await result_in(world, world.general)
+    assert eggapi.count("POST", "/v1/generate") == 3
+    assert len(eggapi.tasks) == 1  # retried only because the 429s created nothing
+    assert "patient fox" in result.content
+    assert_clean(world.fake)
+
+
+async def test_5xx_while_polling_is_retried(world: World, eggapi: FakeEggAPI, start_bot: Any) -> None:
+    eggapi.default_plan = TaskPlan(polls_until_processing=1, polls_until_done=2)
+    eggapi.fail_next("GET", r"^/v1/tasks/", 503, times=2)
+    eggapi.fail_next("GET", r"^/v1/tasks/", 502, body="<html>Bad Gateway</html>")
+    await start_bot()
+    await world.fake.slash(world.alice, world.general, "imagine", prompt="resilient fox")
+    result = await result_in(world, world.general)
+    assert len(result.attachments) == 1
+    assert_clean(world.fake)
+
+
+async def test_bad_api_key_is_reported_politely(
+    world: World, eggapi: FakeEggAPI, start_bot: Any, caplog: Any
+) -> None:
+    caplog.set_level(logging.INFO)
+    bot = await start_bot(api_key="egg_sk_revoked")
+    handle = await world.fake.slash(world.alice, world.general, "imagine", prompt="any fox")
+    notice = await world.fake.wait_for_message(world.general, lambda m: "was not made" in m.content)
+    assert "egg_sk_revoked" not in notice.content and "Invalid" not in notice.content
+    assert eggapi.tasks == {}
+    status = await handle.wait_response()
+    await status_reads(world, status.id, "Failed")
+    [task] = [t for t in await bot.task_store.list_unfinished()] or [None]
+    assert task is None  # the job ended (rejected); nothing is left pending
+    operator_lines = [r for r in caplog.records if r.levelno >= logging.ERROR and "UNAUTHORIZED" in r.getMessage()]
+    assert len(operator_lines) == 1
+    assert all("egg_sk_revoked" not in r.getMessage() for r in caplog.records)
+
+
+async def test_too_long_prompt_is_refused_before_any_api_call(
+    world: World, eggapi: FakeEggAPI, start_bot: Any
+) -> None:
+    bot = await start_bot()
+    with pytest.raises(ClientRefusal):
+        await world.fake.slash(world.alice, world.general, "imagine", prompt="x" * 2001)
+    handle = await world.fake.slash(world.alice, world.general, "imagine", prompt="x" * 2001, validate=False)
+    reply = await handle.wait_response()
+    assert reply.ephemeral
+    assert "2,001 characters" in reply.content and "2,000" in reply.content
+    assert eggapi.requests == []
+    row = await bot.db.fetchone("SELECT COUNT(*) AS n FROM tasks")
+    assert row is not None and row["n"] == 0
+    assert_clean(world.fake)
+
+
+async def test_slow_task_is_reported_still_running_then_delivered(
+    world: World, eggapi: FakeEggAPI, start_bot: Any
+) -> None:
+    eggapi.default_plan = TaskPlan(hold=True, polls_until_processing=1)
+    await start_bot(EGGBOT_TASK_DEADLINE="0.3")
+    handle = await world.fake.slash(world.alice, world.general, "imagine", prompt="slow fox")
+    status = await handle.wait_response()
+    [egg_id] = await world.fake.wait_for(lambda f: task_ids(eggapi) or None)
+    still = await status_reads(world, status.id, "Still running")
+    assert egg_id in still.content
+    assert "Failed" not in still.content
+    eggapi.finish(egg_id)
+    result = await result_in(world, world.general)
+    assert [a.data for a in result.attachments] == [png_bytes(egg_id, 0)]
+    assert_clean(world.fake)
+
+
+async def test_works_in_threads(world: World, eggapi: FakeEggAPI, start_bot: Any) -> None:
+    await start_bot()
+    await world.fake.slash(world.bob, world.thread, "imagine", prompt="fox in a thread")
+    result = await result_in(world, world.thread)
+    assert world.bob.mention in result.content
+    assert not [m for m in world.fake.messages(world.general) if m.attachments]
+    assert_clean(world.fake)
+
+
+async def test_dms_are_refused_politely(world: World, eggapi: FakeEggAPI, start_bot: Any) -> None:
+    await start_bot()
+    dm = world.fake.dm_channel_for(world.alice)
+    handle = await world.fake.slash(world.alice, dm, "imagine", prompt="private fox")
+    reply = await handle.wait_response()
+    assert reply.ephemeral and "server" in reply.content
+    assert eggapi.requests == []
+    assert_clean(world.fake)
+
+
+async def test_channel_without_attach_permission_is_refused(
+    world: World, eggapi: FakeEggAPI, start_bot: Any
+) -> None:
+    await start_bot()
+    world.fake.deny_bot(world.general, "ATTACH_FILES")
+    await world.fake.settle()
+    handle = await world.fake.slash(world.alice, world.general, "imagine", prompt="fox")
+    reply = await handle.wait_response()
+    assert reply.ephemeral and "Attach Files" in reply.content
+    assert eggapi.requests == []
+    assert_clean(world.fake)
+
+
+async def test_reroll_button_runs_the_prompt_again_for_the_clicker(
+    world: World, eggapi: FakeEggAPI, start_bot: Any
+) -> None:
+    await start_bot()
+    await world.fake.slash(world.alice, world.general, "imagine", prompt="reroll me", count=2)
+    first = await result_in(world, world.general)
+    click = await world.fake.click(world.bob, first, first.button("Reroll").custom_id)
+    await click.wait_ack()
+    second = await world.fake.wait_for_message(world.general, lambda m: is_result(m) and m.id != first.id)
+    assert world.bob.mention in second.content and "reroll me" in second.content
+    assert len(second.attachments) == 2
+    assert [t.request["prompt"] for t in eggapi.tasks.values()] == ["reroll me", "reroll me"]
+    assert_clean(world.fake)
+
+
+async def test_delete_button_is_only_for_the_requester(world: World, eggapi: FakeEggAPI, start_bot: Any) -> None:
+    await start_bot()
+    await world.fake.slash(world.alice, world.general, "imagine", prompt="delete me")
+    result = await result_in(world, world.general)
+    refused = await world.fake.click(world.bob, result, result.button("Delete").custom_id)
+    assert "Only the member" in (await refused.wait_response()).content
+    assert not world.fake.message(result.id).deleted
+    allowed = await world.fake.click(world.alice, result, result.button("Delete").custom_id)
+    await allowed.wait_ack()
+    await world.fake.wait_for(lambda f: f.message(result.id).deleted)
+    assert_clean(world.fake)

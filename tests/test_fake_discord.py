@@ -1,0 +1,534 @@
+"""Proves tests/fakes/discord_server.py against the real discord.py with a throwaway bot.
+
+The bot below is NOT eggbot: it is the smallest bot that exercises every fake feature the
+eggbot end-to-end tests rely on (sync, ephemeral replies, deferral + file + button, subcommand
+groups with default_member_permissions, DMs, attachments).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import discord
+import discord.gateway
+import discord.http
+import pytest
+from discord import app_commands
+from discord.ext import commands
+
+from tests.fakes.discord_harness import assert_clean, run_bot
+from tests.fakes.discord_server import (
+    ClientRefusal,
+    FakeChannel,
+    FakeDiscord,
+    FakeGuild,
+    FakeMember,
+    Upload,
+)
+
+pytestmark = pytest.mark.timeout(30)
+
+CSV = b"egg,count\nbrown,3\nwhite,5\n"
+
+
+class ReportView(discord.ui.View):
+    """One persistent button that acknowledges a report by editing the message."""
+
+    def __init__(self) -> None:
+        super().__init__(timeout=None)
+
+    @discord.ui.button(label="Ack", custom_id="report:ack", style=discord.ButtonStyle.success)
+    async def ack(self, interaction: discord.Interaction, button: discord.ui.Button[ReportView]) -> None:
+        await interaction.response.edit_message(content=f"acknowledged by {interaction.user.name}", view=None)
+
+
+class FeedbackModal(discord.ui.Modal, title="Feedback"):
+    """A modal with one classic (action row) input and one Label-wrapped input."""
+
+    text = discord.ui.TextInput(label="Your feedback", custom_id="feedback:text", max_length=50)
+    mood = discord.ui.Label(text="Mood", component=discord.ui.TextInput(custom_id="feedback:mood", required=False))
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        assert isinstance(self.mood.component, discord.ui.TextInput)
+        await interaction.response.send_message(f"thanks: {self.text.value} ({self.mood.component.value or '-'})",
+                                                ephemeral=True)
+
+
+class PickView(discord.ui.View):
+    """A string select that reports the choice by editing its message."""
+
+    @discord.ui.select(custom_id="pick:egg", options=[discord.SelectOption(label=x, value=x) for x in ("brown", "white")])
+    async def pick(self, interaction: discord.Interaction, select: discord.ui.Select[PickView]) -> None:
+        await interaction.response.edit_message(content=f"picked {select.values[0]}", view=None)
+
+
+class ThrowawayBot(commands.Bot):
+    """Minimal slash-command bot used only to prove the fake."""
+
+    def __init__(self, guild_id: int) -> None:
+        super().__init__(command_prefix=commands.when_mentioned, intents=discord.Intents.default(),
+                         guild_ready_timeout=0.05, help_command=None)
+        self.guild_id = guild_id
+        self.slow_seconds = 0.0
+        self.seen_codes: list[int | None] = []
+        self._register()
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        """No 5 s sleep before re-IDENTIFY."""
+
+    async def setup_hook(self) -> None:
+        await self.tree.sync(guild=discord.Object(self.guild_id))
+        await self.tree.sync()
+
+    def _register(self) -> None:
+        guild = discord.Object(self.guild_id)
+        tree = self.tree
+
+        @tree.command(name="hello", description="Greets you privately", guild=guild)
+        async def hello(interaction: discord.Interaction) -> None:
+            await interaction.response.send_message(f"hello {interaction.user.name}", ephemeral=True)
+
+        @tree.command(name="report", description="Posts a CSV report with a button", guild=guild)
+        @app_commands.describe(title="Report title", rows="Rows to include")
+        async def report(interaction: discord.Interaction, title: app_commands.Range[str, 1, 20],
+                         rows: app_commands.Range[int, 1, 5] = 2) -> None:
+            await interaction.response.defer(thinking=True)
+            assert isinstance(interaction.channel, discord.abc.Messageable)
+            sent = await interaction.channel.send(f"report {title} ({rows} rows)",
+                                                  file=discord.File(io.BytesIO(CSV), "report.csv"), view=ReportView())
+            await interaction.edit_original_response(content=f"posted {sent.id}")
+
+        @tree.command(name="slow", description="Answers too late", guild=guild)
+        async def slow(interaction: discord.Interaction) -> None:
+            await asyncio.sleep(self.slow_seconds)
+            await interaction.response.send_message("finally")
+
+        @tree.command(name="twice", description="Acknowledges twice", guild=guild)
+        async def twice(interaction: discord.Interaction) -> None:
+            await interaction.response.defer()
+            try:  # a second InteractionResponse object bypasses discord.py's local guard
+                await discord.InteractionResponse(interaction).send_message("again")
+            except discord.HTTPException as exc:
+                self.seen_codes.append(exc.code)
+            await interaction.followup.send("recovered")
+
+        @tree.command(name="early", description="Sends a followup before acknowledging", guild=guild)
+        async def early(interaction: discord.Interaction) -> None:
+            try:
+                await interaction.followup.send("too early")
+            except discord.HTTPException as exc:
+                self.seen_codes.append(exc.code)
+            await interaction.response.send_message("ok")
+
+        @tree.command(name="echo_file", description="Sends your file back", guild=guild)
+        async def echo_file(interaction: discord.Interaction, file: discord.Attachment) -> None:
+            data = await file.read()
+            await interaction.response.send_message(f"{file.filename} {len(data)}",
+                                                    file=discord.File(io.BytesIO(data), f"echo-{file.filename}"))
+
+        quota = app_commands.Group(name="quota", description="Spending limits", guild_ids=[self.guild_id],
+                                   default_permissions=discord.Permissions(manage_guild=True))
+        admin = app_commands.Group(name="admin", description="Admin tools", parent=quota)
+
+        @quota.command(name="me", description="Shows your quota")
+        async def quota_me(interaction: discord.Interaction) -> None:
+            await interaction.response.send_message("you have 10 left", ephemeral=True)
+
+        @admin.command(name="set", description="Sets a member's quota")
+        async def quota_set(interaction: discord.Interaction, member: discord.Member,
+                            limit: app_commands.Range[int, 0, 100]) -> None:
+            await interaction.response.send_message(f"{member.name} -> {limit}")
+
+        tree.add_command(quota)
+
+        @tree.command(name="feedback", description="Opens a feedback form", guild=guild)
+        async def feedback(interaction: discord.Interaction) -> None:
+            await interaction.response.send_modal(FeedbackModal(custom_id="feedback"))
+
+        @tree.command(name="pick", description="Offers a choice", guild=guild)
+        async def pick(interaction: discord.Interaction) -> None:
+            await interaction.response.send_message("pick an egg", view=PickView())
+
+        @tree.command(name="flavor", description="Autocompleted flavors", guild=guild)
+        async def flavor(interaction: discord.Interaction, name: str) -> None:
+            await interaction.response.send_message(f"flavor {name}")
+
+        @flavor.autocomplete("name")
+        async def flavor_names(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+            return [app_commands.Choice(name=f, value=f) for f in ("salted", "spicy", "sweet") if f.startswith(current)]
+
+        @tree.context_menu(name="Wave", guild=guild)
+        async def wave(interaction: discord.Interaction, member: discord.Member) -> None:
+            await interaction.response.send_message(f"{interaction.user.name} waves at {member.name}")
+
+        @tree.command(name="ping", description="Pong, also in DMs")
+        async def ping(interaction: discord.Interaction) -> None:
+            await interaction.response.send_message("pong")
+
+
+@dataclass
+class World:
+    """The fake and the objects every test uses."""
+
+    fake: FakeDiscord
+    guild: FakeGuild
+    general: FakeChannel
+    thread: FakeChannel
+    alice: FakeMember
+    bob: FakeMember
+    carol: FakeMember
+
+
+@pytest.fixture
+async def world() -> AsyncIterator[World]:
+    async with FakeDiscord() as fake:
+        guild = fake.add_guild("Test Guild", filesize_limit=256 * 1024)
+        general = fake.add_channel(guild, "general")
+        thread = fake.add_thread(general, "eggs-thread")
+        alice = fake.add_member(guild, "alice")
+        bob = fake.add_member(guild, "bob")
+        carol = fake.add_member(guild, "carol", permissions="MANAGE_GUILD")
+        yield World(fake, guild, general, thread, alice, bob, carol)
+
+
+@pytest.fixture
+async def bot(world: World) -> AsyncIterator[ThrowawayBot]:
+    async with run_bot(ThrowawayBot(world.guild.id), world.fake) as running:
+        await world.fake.wait_for(lambda f: f.sync_count >= 2)
+        yield running
+    assert_clean(world.fake)
+
+
+def test_canary_patch_points_exist() -> None:
+    """The two internals the harness patches must exist (fails loudly after a discord.py upgrade)."""
+    assert discord.http.Route.BASE == "https://discord.com/api/v10"
+    assert str(discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY) == "wss://gateway.discord.gg/"
+
+
+async def test_login_ready_and_guild_cache(world: World, bot: ThrowawayBot) -> None:
+    fake = world.fake
+    assert bot.user is not None and bot.user.id == fake.bot_user.id
+    assert bot.application_id == fake.application_id
+    guild = bot.get_guild(world.guild.id)
+    assert guild is not None and guild.me is not None
+    assert guild.default_role.id == guild.id
+    assert [c.name for c in guild.text_channels] == ["general"]
+    assert guild.get_thread(world.thread.id) is not None
+    assert guild.get_thread(world.thread.id).parent_id == world.general.id  # type: ignore[union-attr]
+    assert {r.name for r in guild.roles} >= {"@everyone", "EggBot", "carol-perms"}
+    assert guild.get_member(world.alice.id) is None  # default intents: no member list, as on Discord
+    identify = next(f for f in fake.gateway.received if f["op"] == 2)
+    assert identify["d"]["token"] == fake.token and identify["d"]["intents"] == discord.Intents.default().value
+    paths = [r.path for r in fake.requests]
+    assert "/users/@me" in paths and "/oauth2/applications/@me" in paths
+    assert {c["name"] for c in fake.guild_commands[world.guild.id]} == {
+        "hello", "report", "slow", "twice", "early", "echo_file", "quota", "feedback", "pick", "flavor", "Wave"}
+    assert [c["name"] for c in fake.global_commands] == ["ping"]
+
+
+async def test_unauthorized_token_is_refused(world: World) -> None:
+    bot = ThrowawayBot(world.guild.id)
+    with pytest.raises(discord.LoginFailure):
+        async with run_bot(bot, world.fake, token="wrong-token"):
+            pass
+    assert world.fake.requests[0].status == 401
+
+
+async def test_sync_body_is_validated_like_discord(world: World, bot: ThrowawayBot) -> None:
+    fake = world.fake
+    command = bot.tree.get_command("hello", guild=discord.Object(world.guild.id))
+    assert command is not None
+    command.name = "Bad Name"  # bypasses discord.py's own check, as a stale or hand-built payload would
+    with pytest.raises(app_commands.CommandSyncFailure) as failure:
+        await bot.tree.sync(guild=discord.Object(world.guild.id))
+    assert failure.value.code == 50035 and failure.value.status == 400
+    body = fake.requests[-1].response
+    assert body["errors"]["0"]["name"]["_errors"][0]["code"] == "APPLICATION_COMMAND_INVALID_NAME"
+    too_long = {"name": "ok", "description": "x" * 101, "type": 1,
+                "options": [{"type": 3, "name": "b", "description": "b", "required": False},
+                            {"type": 4, "name": "a", "description": "a", "required": True}]}
+    with pytest.raises(discord.HTTPException) as raw:
+        await bot.http.bulk_upsert_guild_commands(fake.application_id, world.guild.id, payload=[too_long])
+    errors = fake.requests[-1].response["errors"]["0"]
+    assert raw.value.code == 50035
+    assert errors["description"]["_errors"][0]["code"] == "BASE_TYPE_BAD_LENGTH"
+    assert errors["options"]["_errors"][0]["code"] == "APPLICATION_COMMAND_OPTIONS_REQUIRED_INVALID"
+    assert [v.kind for v in fake.pop_violations()] == ["invalid_form_body", "invalid_form_body"]
+    assert fake.sync_count == 2  # refused syncs change nothing
+
+
+async def test_slash_round_trip_with_file_and_button(world: World, bot: ThrowawayBot) -> None:
+    fake = world.fake
+    handle = await fake.slash(world.alice, world.general, "report", title="eggs", rows=3)
+    ack = await handle.wait_ack()
+    assert ack.type == 5 and handle.ack_latency is not None and handle.ack_latency < 3
+    answer = await handle.wait_response()
+    report = await fake.wait_for_message(world.general, lambda m: m.content.startswith("report"))
+    assert answer.content == f"posted {report.id}" and answer.edits == 0 and not answer.loading
+    assert report.content == "report eggs (3 rows)"
+    attachment = report.attachment("report.csv")
+    assert attachment.data == CSV and attachment.size == len(CSV) and attachment.content_type == "text/csv"
+    assert [(b.label, b.custom_id, b.style) for b in report.buttons] == [("Ack", "report:ack", 3)]
+    upload = next(r for r in fake.requests if r.path.endswith("/messages") and r.method == "POST")
+    assert upload.files[0].data == CSV and upload.json["enforce_nonce"] is True
+    click = await fake.click(world.bob, report, "report:ack")
+    assert (await click.wait_ack()).type == 7
+    assert report.content == "acknowledged by bob" and report.buttons == [] and report.edits == 1
+    assert report.history[0].content == "report eggs (3 rows)"
+    assert report.attachments == [attachment]  # an edit without "attachments" keeps the files
+
+
+async def test_ephemeral_reply_is_only_visible_to_its_user(world: World, bot: ThrowawayBot) -> None:
+    fake = world.fake
+    handle = await fake.slash(world.alice, world.general, "hello")
+    msg = await handle.wait_response()
+    assert msg.content == "hello alice" and msg.ephemeral and msg.visible_to == world.alice.id
+    assert handle.callback_type == 4 and handle.callback_flags == 64
+    assert fake.messages(world.general, as_user=world.alice) == [msg]
+    assert fake.messages(world.general, as_user=world.bob) == []
+
+
+async def test_ack_after_deadline_is_a_violation(world: World, bot: ThrowawayBot) -> None:
+    fake = world.fake
+    fake.ack_deadline = 0.2
+    bot.slow_seconds = 0.3  # sleeps on purpose: this test is about a deadline
+    handle = await fake.slash(world.alice, world.general, "slow")
+    late = await fake.wait_for_request(lambda r: r.path.endswith("/callback"))
+    assert late.status == 404 and late.response == {"message": "Unknown interaction", "code": 10062}
+    assert handle.timed_out and not handle.acked
+    assert sorted(v.kind for v in fake.pop_violations()) == ["ack_timeout", "unknown_interaction"]
+
+
+async def test_second_callback_is_refused(world: World, bot: ThrowawayBot) -> None:
+    fake = world.fake
+    handle = await fake.slash(world.alice, world.general, "twice")
+    followup = await handle.wait_followup()
+    assert followup.content == "recovered" and followup.id == handle.response.id  # type: ignore[union-attr]
+    assert bot.seen_codes == [40060]
+    assert [v.kind for v in fake.pop_violations()] == ["double_ack"]
+
+
+async def test_followup_before_callback_is_unknown_webhook(world: World, bot: ThrowawayBot) -> None:
+    fake = world.fake
+    handle = await fake.slash(world.alice, world.general, "early")
+    assert (await handle.wait_response()).content == "ok"
+    assert bot.seen_codes == [10015]
+    assert [v.kind for v in fake.pop_violations()] == ["unknown_webhook"]
+
+
+async def test_attachment_option_round_trip(world: World, bot: ThrowawayBot) -> None:
+    fake = world.fake
+    data = bytes(range(256)) * 4
+    handle = await fake.slash(world.alice, world.general, "echo_file", file=Upload("egg.png", data, "image/png"))
+    msg = await handle.wait_response()
+    assert msg.content == "egg.png 1024"
+    assert msg.attachment("echo-egg.png").data == data
+    assert msg.attachment("echo-egg.png").content_type == "image/png"
+
+
+async def test_channel_nonce_deduplicates(world: World, bot: ThrowawayBot) -> None:
+    fake = world.fake
+    channel = bot.get_channel(world.general.id)
+    assert isinstance(channel, discord.TextChannel)
+    first = await channel.send("once", nonce=424242)
+    second = await channel.send("once", nonce=424242)
+    third = await channel.send("again")
+    assert first.id == second.id != third.id
+    assert [m.content for m in fake.messages(world.general)] == ["once", "again"]
+
+
+async def test_missing_permissions_is_50013(world: World, bot: ThrowawayBot) -> None:
+    fake = world.fake
+    channel = bot.get_channel(world.general.id)
+    assert isinstance(channel, discord.TextChannel)
+    fake.deny_bot(world.general, "ATTACH_FILES")
+    await channel.send("text still works")
+    with pytest.raises(discord.Forbidden) as denied:
+        await channel.send(file=discord.File(io.BytesIO(b"x"), "x.txt"))
+    assert denied.value.code == 50013 and denied.value.text == "Missing Permissions"
+    fake.deny_bot(world.general, "SEND_MESSAGES")
+    with pytest.raises(discord.Forbidden):
+        await channel.send("nope")
+    assert [m.content for m in fake.messages(world.general)] == ["text still works"]
+
+
+async def test_deleted_channel_is_404_and_dispatched(world: World, bot: ThrowawayBot) -> None:
+    fake = world.fake
+    channel = bot.get_channel(world.general.id)
+    assert isinstance(channel, discord.TextChannel)
+    deleted = asyncio.ensure_future(bot.wait_for("guild_channel_delete"))
+    fake.delete_channel(world.general)
+    with pytest.raises(discord.NotFound) as missing:
+        await channel.send("hello?")
+    assert missing.value.code == 10003
+    assert (await asyncio.wait_for(deleted, 5)).id == world.general.id
+    assert bot.get_channel(world.general.id) is None
+
+
+async def test_dms_can_be_blocked(world: World, bot: ThrowawayBot) -> None:
+    fake = world.fake
+    dm = await bot.create_dm(discord.Object(world.alice.id))  # POST /users/@me/channels
+    assert dm.id == fake.dm_channel_for(world.alice).id
+    await dm.send("psst")
+    assert fake.messages(fake.dm_channel_for(world.alice))[0].content == "psst"
+    fake.block_dms(world.alice)
+    with pytest.raises(discord.Forbidden) as blocked:
+        await dm.send("again")
+    assert blocked.value.code == 50007
+
+
+async def test_rate_limit_429_is_retried(world: World, bot: ThrowawayBot) -> None:
+    fake = world.fake
+    channel = bot.get_channel(world.general.id)
+    assert isinstance(channel, discord.TextChannel)
+    fake.enable_rate_limit(limit=2, per=0.3)
+    fake.exhaust_rate_limit(world.general)
+    await channel.send("after the wait")
+    statuses = [r.status for r in fake.requests if r.route == "POST /channels/{cid}/messages"]
+    assert statuses == [429, 200]
+    limited = next(r for r in fake.requests if r.status == 429)
+    assert limited.response["global"] is False and 0 < limited.response["retry_after"] <= 0.3
+    assert [m.content for m in fake.messages(world.general)] == ["after the wait"]
+
+
+async def test_payload_limits(world: World, bot: ThrowawayBot) -> None:
+    fake = world.fake
+    channel = bot.get_channel(world.general.id)
+    assert isinstance(channel, discord.TextChannel)
+    with pytest.raises(discord.HTTPException) as too_long:
+        await channel.send("x" * 2001)
+    assert too_long.value.code == 50035
+    with pytest.raises(discord.HTTPException) as too_big:
+        await channel.send(file=discord.File(io.BytesIO(b"0" * (256 * 1024 + 1)), "big.bin"))
+    assert too_big.value.status == 413 and too_big.value.code == 40005
+    assert [v.kind for v in fake.pop_violations()] == ["invalid_form_body", "entity_too_large"]
+    assert fake.messages(world.general) == []
+
+
+async def test_gateway_close_4000_resumes_and_replays(world: World, bot: ThrowawayBot) -> None:
+    fake = world.fake
+    await fake.close_gateway(4000)
+    missed = await fake.slash(world.alice, world.general, "hello")  # sent while the socket is down
+    await fake.wait_for_resume()
+    assert (await missed.wait_response()).content == "hello alice"
+    resume = next(f for f in fake.gateway.received if f["op"] == 6)
+    assert resume["d"]["session_id"] in fake.gateway.sessions
+    assert fake.gateway.identify_count == 1
+    again = await fake.slash(world.alice, world.general, "hello")
+    assert (await again.wait_response()).content == "hello alice"
+
+
+async def test_invalid_session_reidentifies(world: World, bot: ThrowawayBot) -> None:
+    fake = world.fake
+    await fake.invalidate_session()
+    await fake.wait_for_identify(2)
+    handle = await fake.slash(world.alice, world.general, "hello")
+    assert (await handle.wait_response()).content == "hello alice"
+
+
+async def test_simulator_refuses_what_discord_would(world: World, bot: ThrowawayBot) -> None:
+    fake = world.fake
+    with pytest.raises(ClientRefusal, match="no option 'colour'"):
+        await fake.slash(world.alice, world.general, "report", title="eggs", colour="red")
+    with pytest.raises(ClientRefusal, match="length 21 is outside 1..20"):
+        await fake.slash(world.alice, world.general, "report", title="x" * 21)
+    with pytest.raises(ClientRefusal, match="missing required"):
+        await fake.slash(world.alice, world.general, "report")
+    with pytest.raises(ClientRefusal, match="not an integer"):
+        await fake.slash(world.alice, world.general, "report", title="eggs", rows="three")
+    with pytest.raises(ClientRefusal, match="not a synced command"):
+        await fake.slash(world.alice, world.general, "imagine")
+    assert fake.interactions == {}
+    # A modified client gets through; discord.py does not re-check string lengths itself.
+    handle = await fake.slash(world.alice, world.general, "report", title="x" * 21, colour="red", validate=False)
+    await handle.wait_response()
+    option_names = [o["name"] for o in handle.payload["data"]["options"]]
+    assert option_names == ["title", "colour"]
+
+
+async def test_default_member_permissions_and_subcommand_groups(world: World, bot: ThrowawayBot) -> None:
+    fake = world.fake
+    assert "quota" not in fake.visible_commands(world.bob, world.general)
+    assert "quota" in fake.visible_commands(world.carol, world.general)
+    with pytest.raises(ClientRefusal, match="default_member_permissions"):
+        await fake.slash(world.bob, world.general, "quota", "me")
+    with pytest.raises(ClientRefusal, match="needs a subcommand"):
+        await fake.slash(world.carol, world.general, "quota admin")
+    handle = await fake.slash(world.carol, world.general, "quota admin set", member=world.bob, limit=7)
+    assert (await handle.wait_response()).content == "bob -> 7"
+    options = handle.payload["data"]["options"]
+    assert options[0]["name"] == "admin" and options[0]["options"][0]["name"] == "set"
+    assert str(world.bob.id) in handle.payload["data"]["resolved"]["members"]
+    # Discord hides the command from bob; a modified client reaches the bot, which has no runtime check.
+    sneaky = await fake.slash(world.bob, world.general, "quota", "me", validate=False)
+    assert (await sneaky.wait_response()).content == "you have 10 left"
+
+
+async def test_dm_context(world: World, bot: ThrowawayBot) -> None:
+    fake = world.fake
+    dm = fake.dm_channel_for(world.alice)
+    handle = await fake.slash(world.alice, dm, "ping")
+    assert (await handle.wait_response()).content == "pong"
+    assert "member" not in handle.payload and handle.payload["context"] == 1
+    with pytest.raises(ClientRefusal, match="guild command"):
+        await fake.slash(world.alice, dm, "hello")
+
+
+async def test_thread_interaction(world: World, bot: ThrowawayBot) -> None:
+    fake = world.fake
+    handle = await fake.slash(world.alice, world.thread, "ping")
+    msg = await handle.wait_response()
+    assert msg.channel_id == world.thread.id and handle.payload["channel"]["parent_id"] == str(world.general.id)
+
+
+async def test_fault_injection(world: World, bot: ThrowawayBot) -> None:
+    fake = world.fake
+    channel = bot.get_channel(world.general.id)
+    assert isinstance(channel, discord.TextChannel)
+    rule = fake.fail_next("POST", r"^/channels/\d+/messages$", 403, {"message": "Missing Access", "code": 50001})
+    with pytest.raises(discord.Forbidden) as refused:
+        await channel.send("blocked once")
+    assert refused.value.code == 50001 and rule.hits == 1
+    slow = fake.delay_next("POST", r"/typing$", 0.05)
+    await channel.typing()
+    assert slow.hits == 1
+    assert (await channel.send("works again")).content == "works again"
+
+
+async def test_modal_select_autocomplete_and_context_menu(world: World, bot: ThrowawayBot) -> None:
+    fake = world.fake
+    opened = await fake.slash(world.alice, world.general, "feedback")
+    assert (await opened.wait_ack()).type == 9 and opened.modal is not None
+    with pytest.raises(ClientRefusal, match="required"):
+        await fake.submit_modal(world.alice, opened, {"feedback:text": ""})
+    submitted = await fake.submit_modal(world.alice, opened, {"feedback:text": "lovely", "feedback:mood": "happy"})
+    assert (await submitted.wait_response()).content == "thanks: lovely (happy)"
+
+    offer = await fake.slash(world.alice, world.general, "pick")
+    menu = await offer.wait_response()
+    assert [s.options for s in menu.selects] == [("brown", "white")]
+    with pytest.raises(ClientRefusal, match="no option"):
+        await fake.select(world.bob, menu, "pick:egg", ["green"])
+    chosen = await fake.select(world.bob, menu, "pick:egg", ["white"])
+    assert (await chosen.wait_ack()).type == 7 and menu.content == "picked white" and menu.selects == []
+
+    typing = await fake.autocomplete(world.alice, world.general, "flavor", focused="name", name="s")
+    assert (await typing.wait_ack()).type == 8
+    assert [c["value"] for c in typing.choices or []] == ["salted", "spicy", "sweet"]
+
+    waved = await fake.context_menu(world.alice, world.general, "Wave", world.bob)
+    assert (await waved.wait_response()).content == "alice waves at bob"
+
+
+async def test_fetch_user_and_dm(world: World, bot: ThrowawayBot) -> None:
+    fake = world.fake
+    user = await bot.fetch_user(world.bob.id)
+    assert user.name == "bob"
+    await user.send("your images are ready")
+    dm = fake.dm_channel_for(world.bob)
+    assert fake.last_message(dm).content == "your images are ready"  # type: ignore[union-attr]
+    with pytest.raises(discord.NotFound):
+        await bot.fetch_user(123)
