@@ -31,8 +31,12 @@ USAGE = "usage: python -m bot [run|sync]"
 
 
 def configure_logging(level: str) -> None:
-    """One stream handler on the root logger, discord.py's format."""
-    discord.utils.setup_logging(level=getattr(logging, level), root=True)
+    """One plain stream handler on the root logger (no colour codes in files or containers)."""
+    logging.basicConfig(
+        level=getattr(logging, level),
+        format="%(asctime)s %(levelname)-8s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
 
 
 def point_discord_at(settings: Settings) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -415,7 +416,10 @@ async def test_gateway_close_4000_resumes_and_replays(world: World, bot: Throwaw
     await fake.wait_for_resume()
     assert (await missed.wait_response()).content == "hello alice"
     resume = next(f for f in fake.gateway.received if f["op"] == 6)
-    assert resume["d"]["session_id"] in fake.gateway.sessions
+    session = fake.gateway.sessions[resume["d"]["session_id"]]
+    sent = [json.loads(text) for _, text in session.events]
+    seq_of = {frame["t"]: frame["s"] for frame in sent}
+    assert resume["d"]["seq"] < seq_of["INTERACTION_CREATE"] < seq_of["RESUMED"]  # replayed on RESUME
     assert fake.gateway.identify_count == 1
     again = await fake.slash(world.alice, world.general, "hello")
     assert (await again.wait_response()).content == "hello alice"
