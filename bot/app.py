@@ -15,7 +15,9 @@ from discord.ext import commands
 from bot.db import Database
 from bot.db.task_store import TaskStore
 from bot.eggapi import EggAPIClient
+from bot.bookkeeping import Bookkeeper
 from bot.jobs import JobService
+from bot.ledger import Ledger, LedgerDefaults
 from bot.settings import Settings
 from bot.tracker import Tracker, TrackerConfig
 from bot.tree import EggTree
@@ -35,6 +37,17 @@ def tracker_config(settings: Settings) -> TrackerConfig:
         max_concurrent_submits=settings.max_concurrent_submits,
         max_concurrent_polls=settings.max_concurrent_polls,
         webhook_url=settings.webhook_public_url,
+    )
+
+
+def ledger_defaults(settings: Settings) -> LedgerDefaults:
+    """The quota defaults every server starts with."""
+    return LedgerDefaults(
+        member_limit=settings.quota_limit,
+        period=settings.quota_period,  # type: ignore[arg-type]  # validated by the settings
+        timezone=settings.quota_timezone,
+        unit_price=settings.unit_price,
+        account_budget=settings.account_budget,
     )
 
 
@@ -61,8 +74,10 @@ class EggBot(commands.Bot):
         self.http_session = http_session
         self.eggapi = eggapi
         self.task_store = TaskStore(db)
-        self.jobs = JobService(db, self.task_store)
-        self.tracker = Tracker(self.task_store, eggapi, tracker_config(settings))
+        self.ledger = Ledger(db, ledger_defaults(settings))
+        self.books = Bookkeeper(db, self.task_store, self.ledger)
+        self.jobs = JobService(db, self.task_store, self.ledger, self.books)
+        self.tracker = Tracker(self.task_store, self.books, eggapi, tracker_config(settings))
         self._extensions = tuple(extensions)
         self._force_sync = force_sync
         self._run_tracker = run_tracker

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
+from bot.bookkeeping import Bookkeeper
 from bot.db import Database
 from bot.db.task_store import TaskStore
+from bot.ledger import Ledger
 from bot.tasks import ImagineRequest, TaskRecord, TaskStatus, validate_request
 
 log = logging.getLogger(__name__)
@@ -14,15 +17,28 @@ log = logging.getLogger(__name__)
 class JobService:
     """The entry point the /imagine command calls."""
 
-    def __init__(self, db: Database, store: TaskStore) -> None:
+    def __init__(self, db: Database, store: TaskStore, ledger: Ledger, books: Bookkeeper) -> None:
         self._db = db
         self._store = store
+        self._ledger = ledger
+        self._books = books
 
-    async def create(self, request: ImagineRequest) -> TaskRecord:
-        """Validate and record a queued task; raises InvalidRequest and records nothing on bad input."""
+    async def create(self, request: ImagineRequest, role_ids: Sequence[int] = ()) -> TaskRecord:
+        """Validate, record a queued task and reserve its worst-case cost, all or nothing.
+
+        Raises InvalidRequest or QuotaExceeded having recorded nothing.
+        """
         clean = validate_request(request)
         async with self._db.write() as tx:
             task_id = await self._store.insert(tx, clean)
+            await self._ledger.reserve(
+                tx,
+                task_id=task_id,
+                guild_id=clean.guild_id,
+                member_id=clean.member_id,
+                role_ids=role_ids,
+                count=clean.count,
+            )
         task = await self._store.get(task_id)
         assert task is not None
         log.info("task %s queued for member %s in channel %s", task.id, task.member_id, task.channel_id)
@@ -30,7 +46,7 @@ class JobService:
 
     async def withdraw(self, task_id: int) -> bool:
         """Cancel a queued task the member never saw acknowledged; False if it had moved on."""
-        return await self._store.transition(task_id, TaskStatus.QUEUED, TaskStatus.CANCELLED)
+        return await self._books.move(task_id, TaskStatus.QUEUED, TaskStatus.CANCELLED, release=True)
 
     async def attach_status_message(self, task_id: int, message_id: int) -> None:
         """Remember which message shows the task's progress."""

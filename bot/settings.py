@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,10 @@ class Settings:
     log_level: str = "INFO"
     quota_limit: Decimal = Decimal("1.00")
     quota_period: str = "day"
+    quota_timezone: str = "UTC"
+    unit_price: Decimal = Decimal("0.01")
+    account_budget: Decimal | None = None
+    price_refresh_interval: float = 600.0
     webhook_host: str = "0.0.0.0"
     webhook_port: int = 8080
     webhook_public_url: str | None = None
@@ -141,6 +146,14 @@ def _choice(*options: str) -> Callable[[str], str]:
     return parse
 
 
+def _timezone(raw: str) -> str:
+    try:
+        ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("must be an IANA time zone such as UTC or Europe/Paris") from None
+    return raw
+
+
 def _bool(raw: str) -> bool:
     lowered = raw.lower()
     if lowered in ("1", "true", "yes", "on"):
@@ -170,6 +183,12 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         log_level=_parsed(env, "LOG_LEVEL", _choice(*LOG_LEVELS), default.log_level),
         quota_limit=_parsed(env, "EGGBOT_QUOTA_LIMIT", _money, default.quota_limit),
         quota_period=_parsed(env, "EGGBOT_QUOTA_PERIOD", _choice(*QUOTA_PERIODS), default.quota_period),
+        quota_timezone=_parsed(env, "EGGBOT_QUOTA_TIMEZONE", _timezone, default.quota_timezone),
+        unit_price=_parsed(env, "EGGBOT_UNIT_PRICE", _money, default.unit_price),
+        account_budget=_parsed(env, "EGGBOT_ACCOUNT_BUDGET", _money, None),
+        price_refresh_interval=_parsed(
+            env, "EGGBOT_PRICE_REFRESH_INTERVAL", _positive(float), default.price_refresh_interval
+        ),
         webhook_host=_parsed(env, "EGGBOT_WEBHOOK_HOST", str, default.webhook_host),
         webhook_port=_parsed(env, "EGGBOT_WEBHOOK_PORT", _port, default.webhook_port),
         webhook_public_url=_parsed(env, "EGGBOT_WEBHOOK_PUBLIC_URL", _url("https", "http"), None),

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from bot.bookkeeping import Bookkeeper
 from bot.db.task_store import TaskStore, utcnow
 from bot.eggapi import MODEL, EggAPIClient, EggAPIError, EggTask, GenerateRequest, NotFound, SubmitOutcomeUnknown
 from bot.publishing import Phase, Progress, Publisher, describe_failure
@@ -63,13 +64,15 @@ class _Job:
 class Tracker:
     """Follows every unfinished task until it is delivered or has failed."""
 
-    def __init__(self, store: TaskStore, client: EggAPIClient, config: TrackerConfig) -> None:
+    def __init__(self, store: TaskStore, books: Bookkeeper, client: EggAPIClient, config: TrackerConfig) -> None:
         self._store = store
+        self._books = books
         self._client = client
         self._config = config
         self._publisher: Publisher | None = None
         self._deliverer: Deliverer | None = None
         self._heap: list[_Job] = []
+        self._latest: dict[tuple[str, int], int] = {}  # a newer schedule of the same step supersedes
         self._seq = itertools.count()
         self._wake = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
@@ -144,11 +147,21 @@ class Tracker:
         """Submit a newly queued task as soon as a slot is free."""
         self._schedule("submit", task_id)
 
+    async def hint(self, egg_task_id: str) -> bool:
+        """A webhook says this EggAPI task changed: poll it now (the payload itself is not trusted)."""
+        task = await self._store.get_by_egg_id(egg_task_id)
+        if task is None or task.status is not TaskStatus.RUNNING:
+            return False
+        self._schedule("poll", task.id)
+        return True
+
     def _schedule(self, kind: str, task_id: int, delay: float = 0.0) -> None:
         if self._closing:
             return
         due = asyncio.get_running_loop().time() + delay
-        heapq.heappush(self._heap, _Job(due, next(self._seq), kind, task_id))
+        job = _Job(due, next(self._seq), kind, task_id)
+        self._latest[(kind, task_id)] = job.seq
+        heapq.heappush(self._heap, job)
         self._wake.set()
 
     async def _run(self) -> None:
@@ -158,6 +171,9 @@ class Tracker:
             now = loop.time()
             while self._heap and self._heap[0].due <= now:
                 job = heapq.heappop(self._heap)
+                if self._latest.get((job.kind, job.task_id)) != job.seq:
+                    continue  # superseded by a later schedule of the same step
+                del self._latest[(job.kind, job.task_id)]
                 running = asyncio.create_task(self._run_job(job), name=f"eggbot-{job.kind}-{job.task_id}")
                 self._running.add(running)
                 running.add_done_callback(self._running.discard)
@@ -341,10 +357,11 @@ class Tracker:
                 task, TaskStatus.RUNNING, TaskStatus.FAILED, "NO_OUTPUT", describe_failure(None), egg
             )
             return
-        moved = await self._store.transition(
+        moved = await self._books.move(
             task.id,
             TaskStatus.RUNNING,
             TaskStatus.COMPLETED,
+            settle=egg.cost,
             upstream_status=egg.status,
             cost=egg.cost,
             output_urls=egg.output_urls,
@@ -366,9 +383,9 @@ class Tracker:
         """Record a task that produced nothing and tell the member why (the reason is member-safe)."""
         changes: dict[str, object] = {"error": error, "finished_at": utcnow()}
         if egg is not None:
-            changes["cost"] = egg.cost
             changes["upstream_status"] = egg.status
-        if not await self._store.transition(task.id, expected, status, **changes):
+        cost = egg.cost if egg is not None else None
+        if not await self._books.end_without_output(task.id, expected, status, cost, **changes):
             return
         await self._show(task, Phase.FAILED, detail=reason, force=True)
         assert self._publisher is not None

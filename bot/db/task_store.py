@@ -159,11 +159,16 @@ class TaskStore:
     ) -> bool:
         """Move a task from one of ``expected`` to ``new`` and set ``changes``; False if it was not there."""
         olds = (expected,) if isinstance(expected, TaskStatus) else tuple(expected)
+        self.check_transition(olds, new)
+        async with self._db.write() as tx:
+            return await self.transition_in(tx, task_id, olds, new, **changes)
+
+    @staticmethod
+    def check_transition(olds: Iterable[TaskStatus], new: TaskStatus) -> None:
+        """Raise ValueError unless every ``old`` may move to ``new`` (staying put is allowed)."""
         bad = [old for old in olds if old != new and not can_move(old, new)]
         if bad:
             raise ValueError(f"illegal transition {bad} -> {new}")
-        async with self._db.write() as tx:
-            return await self.transition_in(tx, task_id, olds, new, **changes)
 
     async def transition_in(
         self,

@@ -41,7 +41,8 @@ def check_place(bot: EggBot, interaction: discord.Interaction) -> None:
 async def start_job(bot: EggBot, interaction: discord.Interaction, request: ImagineRequest) -> None:
     """Record the job and answer the interaction at once with its status message."""
     check_place(bot, interaction)
-    task = await bot.jobs.create(request)
+    roles = getattr(interaction.user, "roles", [])
+    task = await bot.jobs.create(request, role_ids=[role.id for role in roles])
     interaction.extras["task_id"] = task.id
     try:
         response = await interaction.response.send_message(

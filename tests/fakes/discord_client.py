@@ -109,7 +109,8 @@ class ClientSimulator:
             return f"/{name} is not installed to guilds (integration_types={command['integration_types']})"
         required = command.get("default_member_permissions")
         perms = base_permissions(member)
-        if required is not None and perms != ALL_PERMISSIONS and (int(required) == 0 or perms & int(required) != int(required)):
+        needed = None if required is None else int(required)
+        if needed is not None and perms != ALL_PERMISSIONS and (needed == 0 or perms & needed != needed):
             return f"{member.username} lacks default_member_permissions={required} for /{name}"
         if command.get("nsfw") and not channel.nsfw:
             return f"/{name} is age-restricted and #{channel.name} is not"
@@ -241,7 +242,8 @@ class ClientSimulator:
             limit = channel.guild.filesize_limit if channel.guild else self.fake.dm_filesize_limit
             if validate and len(upload.data) > limit:
                 raise refuse(f"{upload.filename} is {len(upload.data)} bytes; the upload limit is {limit}")
-            stored = self.fake.transcript.store_upload(upload.filename, upload.data, upload.content_type, ephemeral=True)
+            stored = self.fake.transcript.store_upload(upload.filename, upload.data, upload.content_type,
+                                                       ephemeral=True)
             resolved.attachments[str(stored.id)] = stored.to_json()
             return str(stored.id)
         if validate:
@@ -452,7 +454,8 @@ def _check_scalar(definition: Mapping[str, Any], otype: int, value: Any,
         if not shortest <= len(value) <= longest:
             raise refuse(f"length {len(value)} is outside {shortest}..{longest}")
     else:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or (otype == 4 and not isinstance(value, int)):
+        wanted = int if otype == 4 else (int, float)
+        if isinstance(value, bool) or not isinstance(value, wanted):
             raise refuse(f"{value!r} is not {'an integer' if otype == 4 else 'a number'}")
         if otype == 4 and abs(value) > MAX_SAFE_INTEGER:
             raise refuse(f"{value} is outside Discord's integer range")

@@ -194,7 +194,10 @@ class Gateway:
         """GUILD_CREATE payload. Members beyond the bot are only sent with the GUILD_MEMBERS intent."""
         fake = self.fake
         bot_member = guild.member(fake.bot_user)
-        members = list(guild.members.values()) if intents & Intents.GUILD_MEMBERS else [bot_member] if bot_member else []
+        if intents & Intents.GUILD_MEMBERS:
+            members = list(guild.members.values())
+        else:
+            members = [bot_member] if bot_member else []
         channels = [c for c in guild.channels.values() if not c.deleted]
         return {
             "id": str(guild.id), "name": guild.name, "icon": None, "splash": None, "discovery_splash": None,

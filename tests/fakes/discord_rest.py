@@ -13,6 +13,7 @@ import json
 import math
 import re
 import time
+import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
@@ -97,19 +98,17 @@ class RestApi:
     # ------------------------------------------------------------------ plumbing
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        """Entry point for every non-WebSocket HTTP request."""
+        """Entry point for every non-WebSocket HTTP request: log, fault injection, routing."""
         fake = self.fake
-        if request.path.startswith("/att/"):
-            return await self._attachment(request)
-        record = RequestRecord(method=request.method, path=request.path, query=dict(request.query),
-                               headers=dict(request.headers), timestamp=asyncio.get_running_loop().time())
+        is_api = request.path.startswith(API_PREFIX)
+        record = RequestRecord(method=request.method, path=request.path[len(API_PREFIX):] if is_api else request.path,
+                               query=dict(request.query), headers=dict(request.headers),
+                               timestamp=asyncio.get_running_loop().time())
+        fake.requests.append(record)
         try:
             await self._read_body(request, record)
         except ValueError:
             return await self._finish(record, DiscordHTTPError(400, 50109, "The request body contains invalid JSON."))
-        if record.path.startswith(API_PREFIX):
-            record.path = record.path[len(API_PREFIX):]
-        fake.requests.append(record)
         await fake.notify()
         for rule in fake.faults:
             if rule.delay and rule.matches(record.method, record.path):
@@ -121,7 +120,9 @@ class RestApi:
                 rule.hits += 1
                 record.injected = True
                 return await self._finish(record, Reply(rule.body, rule.status, dict(rule.headers or {})))
-        if not request.path.startswith(API_PREFIX):
+        if record.path.startswith("/att/") and record.method == "GET":
+            return await self._attachment(record)
+        if not is_api:
             return await self._unexpected(record)
         for route in self.routes:
             match = route.pattern.match(record.path) if route.method == record.method else None
@@ -134,6 +135,10 @@ class RestApi:
                 result = await route.handler(record, **match.groupdict())
             except DiscordHTTPError as exc:
                 result = exc
+            except Exception as exc:  # a bug in the fake or a body it cannot read: fail fast, loudly
+                fake.violations.append(Violation("internal_error", "".join(
+                    traceback.format_exception(exc)), record))
+                result = DiscordHTTPError(400, 0, f"fake Discord could not handle this request: {exc!r}")
             return await self._finish(record, result)
         return await self._unexpected(record)
 
@@ -171,9 +176,12 @@ class RestApi:
             if text:
                 record.json = json.loads(text)
 
-    async def _attachment(self, request: web.Request) -> web.Response:
-        match = re.match(r"^/att/(\d+)/", request.path)
+    async def _attachment(self, record: RequestRecord) -> web.Response:
+        match = re.match(r"^/att/(\d+)/", record.path)
         stored = self.fake.transcript.attachments.get(int(match.group(1))) if match else None
+        record.route = "GET /att/{id}/{filename}"
+        record.status = 200 if stored is not None else 404
+        await self.fake.notify()
         if stored is None:
             return web.Response(status=404, text="Not Found")
         return web.Response(body=stored.data, content_type=stored.content_type)
@@ -343,10 +351,12 @@ class RestApi:
         ref = payload.get("message_reference")
         if ref is not None:
             target = fake.transcript.messages.get(int(ref.get("message_id") or 0))
-            if target is None or target.deleted or target.channel_id != channel.id:
+            if target is None or target.deleted or target.channel_id != int(ref.get("channel_id") or channel.id):
                 if ref.get("fail_if_not_exists", True):
                     raise DiscordHTTPError(400, 50035, "Invalid Form Body", {"message_reference": {"_errors": [
                         {"code": "REPLIES_UNKNOWN_MESSAGE", "message": "Unknown message"}]}})
+                payload = {k: v for k, v in payload.items() if k != "message_reference"}
+                ref = None
         msg = fake.transcript.create(channel, fake.bot_user, payload, files, msg_type=19 if ref else 0)
         if payload.get("enforce_nonce"):
             fake.transcript.remember_nonce(msg, now)

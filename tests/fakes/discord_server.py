@@ -204,8 +204,9 @@ from typing import Any, TypeVar, cast
 
 from aiohttp import web
 
-from .discord_client import ClientRefusal, ClientSimulator, InteractionHandle, Upload
+from .discord_client import ClientRefusal, ClientSimulator, Upload
 from .discord_gateway import Gateway
+from .discord_interaction import CallbackRecord, InteractionHandle
 from .discord_models import (
     ALL_PERMISSIONS,
     DEFAULT_BOT_PERMISSIONS,
@@ -249,7 +250,8 @@ class FakeDiscord:
     def __init__(self, *, token: str = "fake-token", bot_name: str = "EggBot", ack_deadline: float = 3.0,
                  token_ttl: float = 900.0, nonce_window: float = 300.0, rate_limit: bool = False,
                  rate_limit_per: tuple[int, float] = (5, 5.0), allowed_intents: int = Intents.PRIVILEGED,
-                 dm_filesize_limit: int = DEFAULT_FILESIZE_LIMIT, bot_permissions: PermissionsLike = DEFAULT_BOT_PERMISSIONS,
+                 dm_filesize_limit: int = DEFAULT_FILESIZE_LIMIT,
+                 bot_permissions: PermissionsLike = DEFAULT_BOT_PERMISSIONS,
                  host: str = "127.0.0.1", port: int = 0) -> None:
         self.token = token
         self.ack_deadline = ack_deadline
@@ -381,9 +383,9 @@ class FakeDiscord:
                   owner: FakeUser | None = None, locale: str = "en-US") -> FakeGuild:
         """Create a guild with @everyone, the bot (with its managed role) and the owner as members."""
         owner = owner or self.owner
-        guild = FakeGuild(self.new_id(), name, owner.id,
-                          filesize_limit=filesize_limit or PREMIUM_TIER_FILESIZE.get(premium_tier, DEFAULT_FILESIZE_LIMIT),
-                          premium_tier=premium_tier, locale=locale)
+        limit = filesize_limit or PREMIUM_TIER_FILESIZE.get(premium_tier, DEFAULT_FILESIZE_LIMIT)
+        guild = FakeGuild(self.new_id(), name, owner.id, filesize_limit=limit, premium_tier=premium_tier,
+                          locale=locale)
         guild.roles[guild.id] = FakeRole(guild.id, guild.id, "@everyone", DEFAULT_EVERYONE_PERMISSIONS)
         self.guilds[guild.id] = guild
         bot_role = FakeRole(self.new_id(), guild.id, self.bot_user.username, self.bot_permissions, position=1,

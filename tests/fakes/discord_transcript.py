@@ -44,7 +44,8 @@ class Transcript:
         self.attachments[att_id] = stored
         return stored
 
-    def _uploads(self, payload: Mapping[str, Any], parts: Sequence[FilePart], ephemeral: bool) -> list[StoredAttachment]:
+    def _uploads(self, payload: Mapping[str, Any], parts: Sequence[FilePart],
+                 ephemeral: bool) -> list[StoredAttachment]:
         specs = {str(a.get("id")): a for a in payload.get("attachments") or [] if isinstance(a, Mapping)}
         stored = []
         for part in parts:
@@ -143,7 +144,8 @@ class Transcript:
 
     # ------------------------------------------------------------------ views
 
-    def in_channel(self, channel_id: int, *, as_user: int | None = None, include_deleted: bool = False) -> list[FakeMessage]:
+    def in_channel(self, channel_id: int, *, as_user: int | None = None,
+                   include_deleted: bool = False) -> list[FakeMessage]:
         """Messages of a channel in order; ``as_user`` hides other people's ephemeral messages."""
         result = []
         for msg in self.messages.values():
@@ -189,7 +191,8 @@ class Transcript:
         if msg.ephemeral:
             return
         channel = self.fake.channels.get(msg.channel_id)
-        intent = Intents.DIRECT_MESSAGES if channel is not None and channel.type == ChannelType.DM else Intents.GUILD_MESSAGES
+        in_dm = channel is not None and channel.type == ChannelType.DM
+        intent = Intents.DIRECT_MESSAGES if in_dm else Intents.GUILD_MESSAGES
         stripped: dict[str, Any] | None = None
         if event == "MESSAGE_DELETE":
             data: dict[str, Any] = {"id": str(msg.id), "channel_id": str(msg.channel_id)}

@@ -62,6 +62,10 @@ class FormErrors:
                 self.add(path, "BASE_TYPE_BAD_LENGTH", f"Must be between {low} and {high} in length.")
 
 
+def _is_safe_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and abs(value) <= MAX_SAFE_INTEGER
+
+
 def _name_char_ok(ch: str) -> bool:
     if ch in "-_'":
         return True
@@ -135,7 +139,8 @@ def _validate_command(errors: FormErrors, index: int, command: Mapping[str, Any]
         if value is None:
             continue
         if not isinstance(value, list) or not value or len(set(value)) != len(value) or not set(value) <= allowed:
-            errors.add(path + (key,), "BASE_TYPE_CHOICES", f"Value must be a non-empty unique list of {sorted(allowed)}.")
+            errors.add(path + (key,), "BASE_TYPE_CHOICES",
+                       f"Value must be a non-empty unique list of {sorted(allowed)}.")
     for key, high in (("name_localizations", 32), ("description_localizations", 100)):
         for locale, text in (command.get(key) or {}).items():
             errors.length(path + (key, locale), text, 1, high)
@@ -163,14 +168,15 @@ def _validate_options(errors: FormErrors, path: tuple[str | int, ...], options: 
             errors.add(here + ("type",), "BASE_TYPE_CHOICES", "Value must be one of {1, ..., 11}.")
             continue
         otype: int = raw_type
-        if otype == 2 and depth != 0 or otype == 1 and depth == 2 or depth == 1 and otype != 1:
+        if (otype == 2 and depth != 0) or (otype == 1 and depth == 2) or (depth == 1 and otype != 1):
             errors.add(here + ("type",), "APPLICATION_COMMAND_OPTIONS_TYPE_INVALID",
                        "Sub-command groups may only contain sub-commands, nested at most two levels deep")
         name = opt.get("name")
         if not valid_chat_input_name(name):
             errors.add(here + ("name",), "APPLICATION_COMMAND_INVALID_NAME", "Command name is invalid")
         elif name in names:
-            errors.add(here + ("name",), "APPLICATION_COMMAND_OPTIONS_NAME_ALREADY_EXISTS", "Option names must be unique")
+            errors.add(here + ("name",), "APPLICATION_COMMAND_OPTIONS_NAME_ALREADY_EXISTS",
+                       "Option names must be unique")
         names.add(str(name))
         errors.length(here + ("description",), opt.get("description"), 1, 100)
         if otype in (1, 2):
@@ -203,7 +209,7 @@ def _validate_option_constraints(errors: FormErrors, here: tuple[str | int, ...]
             value = choice.get("value")
             if otype == 3:
                 errors.length(here + ("choices", j, "value"), value, 1, 100)
-            elif otype == 4 and (not isinstance(value, int) or isinstance(value, bool) or abs(value) > MAX_SAFE_INTEGER):
+            elif otype == 4 and not _is_safe_int(value):
                 errors.add(here + ("choices", j, "value"), "NUMBER_TYPE_COERCE", f"Value \"{value}\" is not int.")
             elif otype == 10 and (not isinstance(value, (int, float)) or isinstance(value, bool)):
                 errors.add(here + ("choices", j, "value"), "NUMBER_TYPE_COERCE", f"Value \"{value}\" is not a number.")
@@ -227,7 +233,7 @@ def _validate_option_constraints(errors: FormErrors, here: tuple[str | int, ...]
     for key, value in (("min_value", low), ("max_value", high)):
         if value is None:
             continue
-        if otype == 4 and (not isinstance(value, int) or isinstance(value, bool) or abs(value) > MAX_SAFE_INTEGER):
+        if otype == 4 and not _is_safe_int(value):
             errors.add(here + (key,), "NUMBER_TYPE_COERCE", f"Value \"{value}\" is not int.")
         elif otype == 10 and (not isinstance(value, (int, float)) or isinstance(value, bool)):
             errors.add(here + (key,), "NUMBER_TYPE_COERCE", f"Value \"{value}\" is not a number.")
@@ -364,7 +370,7 @@ def validate_message(payload: Mapping[str, Any], files: Sequence[FilePart], *, s
     if payload.get("components") is not None:
         _validate_components(errors, payload["components"], bool(flags & MessageFlags.IS_COMPONENTS_V2))
     attachments = payload.get("attachments")
-    if attachments is not None and len(attachments) > MAX_ATTACHMENTS or len(files) > MAX_ATTACHMENTS:
+    if (attachments is not None and len(attachments) > MAX_ATTACHMENTS) or len(files) > MAX_ATTACHMENTS:
         errors.add(("attachments",), "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_ATTACHMENTS} or fewer in length.")
     nonce = payload.get("nonce")
     if isinstance(nonce, str) and len(nonce) > 25:

@@ -1,0 +1,59 @@
+"""State changes that touch money: a task's transition and its quota hold, in one transaction."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from bot.db import Database
+from bot.db.task_store import TaskStore
+from bot.ledger import Ledger
+from bot.tasks import TaskStatus
+
+log = logging.getLogger(__name__)
+
+
+class Bookkeeper:
+    """Moves tasks between states and settles or releases their holds atomically with the move."""
+
+    def __init__(self, db: Database, store: TaskStore, ledger: Ledger) -> None:
+        self._db = db
+        self._store = store
+        self._ledger = ledger
+
+    async def move(
+        self,
+        task_id: int,
+        expected: TaskStatus | Iterable[TaskStatus],
+        new: TaskStatus,
+        *,
+        settle: Decimal | None = None,
+        release: bool = False,
+        **changes: Any,
+    ) -> bool:
+        """Transition the task; when it moved, settle its hold to ``settle`` or release it."""
+        if settle is not None and release:
+            raise ValueError("a hold is either settled or released")
+        olds = (expected,) if isinstance(expected, TaskStatus) else tuple(expected)
+        self._store.check_transition(olds, new)
+        async with self._db.write() as tx:
+            moved = await self._store.transition_in(tx, task_id, olds, new, **changes)
+            if moved and settle is not None:
+                await self._ledger.settle_in(tx, task_id, settle)
+            elif moved and release:
+                await self._ledger.release_in(tx, task_id)
+        if moved and (settle is not None or release):
+            log.debug("task %s: hold %s", task_id, f"settled at {settle}" if settle is not None else "released")
+        return moved
+
+    async def end_without_output(
+        self, task_id: int, expected: TaskStatus, new: TaskStatus, cost: Decimal | None, **changes: Any
+    ) -> bool:
+        """A task that produced nothing: release its hold, unless EggAPI says it did charge for it."""
+        if cost is not None:
+            changes["cost"] = cost
+        if cost is not None and cost > 0:
+            return await self.move(task_id, expected, new, settle=cost, **changes)
+        return await self.move(task_id, expected, new, release=True, **changes)
