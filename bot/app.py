@@ -18,13 +18,14 @@ from bot.eggapi import EggAPIClient
 from bot.bookkeeping import Bookkeeper
 from bot.jobs import JobService
 from bot.ledger import Ledger, LedgerDefaults
+from bot.pricing import PriceRefresher
 from bot.settings import Settings
 from bot.tracker import Tracker, TrackerConfig
 from bot.tree import EggTree
 
 log = logging.getLogger(__name__)
 
-DEFAULT_EXTENSIONS = ("cogs.imagine",)
+DEFAULT_EXTENSIONS = ("cogs.imagine", "cogs.quota")
 
 
 def tracker_config(settings: Settings) -> TrackerConfig:
@@ -78,6 +79,7 @@ class EggBot(commands.Bot):
         self.books = Bookkeeper(db, self.task_store, self.ledger)
         self.jobs = JobService(db, self.task_store, self.ledger, self.books)
         self.tracker = Tracker(self.task_store, self.books, eggapi, tracker_config(settings))
+        self.prices = PriceRefresher(eggapi, self.ledger, settings.price_refresh_interval)
         self._extensions = tuple(extensions)
         self._force_sync = force_sync
         self._run_tracker = run_tracker
@@ -89,6 +91,7 @@ class EggBot(commands.Bot):
         await self.sync_commands(force=self._force_sync)
         if self._run_tracker:
             await self.tracker.start()
+            self.prices.start()
 
     async def sync_commands(self, *, force: bool = False) -> bool:
         """Sync the command tree when its definition changed since the last sync (or when forced)."""
@@ -108,5 +111,6 @@ class EggBot(commands.Bot):
 
     async def close(self) -> None:
         """Stop the tracker (flushing state) before the Discord connection closes."""
+        await self.prices.close()
         await self.tracker.close()
         await super().close()

@@ -161,7 +161,7 @@ async def test_too_long_prompt_is_refused_before_any_api_call(
     reply = await handle.wait_response()
     assert reply.ephemeral
     assert "2,001 characters" in reply.content and "2,000" in reply.content
-    assert eggapi.requests == []
+    assert eggapi.count("POST", "/v1/generate") == 0
     row = await bot.db.fetchone("SELECT COUNT(*) AS n FROM tasks")
     assert row is not None and row["n"] == 0
     assert_clean(world.fake)
@@ -199,7 +199,7 @@ async def test_dms_are_refused_politely(world: World, eggapi: FakeEggAPI, start_
     handle = await world.fake.slash(world.alice, dm, "imagine", prompt="private fox")
     reply = await handle.wait_response()
     assert reply.ephemeral and "server" in reply.content
-    assert eggapi.requests == []
+    assert eggapi.count("POST", "/v1/generate") == 0
     assert_clean(world.fake)
 
 
@@ -212,7 +212,7 @@ async def test_channel_without_attach_permission_is_refused(
     handle = await world.fake.slash(world.alice, world.general, "imagine", prompt="fox")
     reply = await handle.wait_response()
     assert reply.ephemeral and "Attach Files" in reply.content
-    assert eggapi.requests == []
+    assert eggapi.count("POST", "/v1/generate") == 0
     assert_clean(world.fake)
 
 

@@ -91,11 +91,12 @@ from ._models import (
     QuotaExceeded,
     QuotaReason,
 )
-from ._periods import PERIODS, Period, discord_relative, period_bounds, utcnow
+from ._periods import PERIOD_ADJECTIVES, PERIODS, Period, discord_relative, period_bounds, utcnow
 
 __all__ = [
     "DM_GUILD",
     "PERIODS",
+    "PERIOD_ADJECTIVES",
     "PRICE_QUANTUM",
     "Balance",
     "GuildPolicy",

@@ -1,0 +1,54 @@
+"""Keeps the ledger's unit prices and the account total in step with EggAPI's usage summary."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from bot.eggapi import EggAPIClient, EggAPIError
+from bot.ledger import Ledger
+
+log = logging.getLogger(__name__)
+
+
+class PriceRefresher:
+    """Refreshes prices from ``GET /v1/usage/summary`` at start and then every ``interval`` seconds."""
+
+    def __init__(self, client: EggAPIClient, ledger: Ledger, interval: float) -> None:
+        self._client = client
+        self._ledger = ledger
+        self._interval = interval
+        self._task: asyncio.Task[None] | None = None
+        self._budget_reached = False
+
+    async def refresh_once(self) -> bool:
+        """One refresh; False (logged) when EggAPI could not be asked."""
+        try:
+            rows = await self._client.usage_summary()
+        except EggAPIError as exc:
+            log.warning("usage summary unavailable (%s); keeping the cached prices", exc.code)
+            return False
+        await self._ledger.update_prices(rows)
+        reached = await self._ledger.account_budget_reached()
+        if reached and not self._budget_reached:
+            log.error("the account budget (EGGBOT_ACCOUNT_BUDGET) is used up: generation is stopped everywhere")
+        elif self._budget_reached and not reached:
+            log.info("the account budget has room again: generation resumes")
+        self._budget_reached = reached
+        return True
+
+    def start(self) -> None:
+        """Run the refresh loop in the background."""
+        self._task = asyncio.create_task(self._run(), name="eggbot-prices")
+
+    async def _run(self) -> None:
+        while True:
+            await self.refresh_once()
+            await asyncio.sleep(self._interval)
+
+    async def close(self) -> None:
+        """Stop the loop."""
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None

@@ -1,0 +1,335 @@
+"""The EggAPI webhook receiver and the ``/healthz`` endpoint, on a small aiohttp server of their own.
+
+API (everything the bot's start-up needs)::
+
+    webhook_path(public_url: str) -> str
+        The path EggAPI will POST to, taken from EGGBOT_WEBHOOK_PUBLIC_URL (percent-decoded,
+        query and fragment dropped; "/" when the URL has no path).
+        webhook_path("https://bot.example.com/eggapi/webhook") == "/eggapi/webhook"
+
+    @dataclass(frozen=True) HealthReport(gateway_connected: bool, database_writable: bool,
+                                         tracker_alive: bool, details: dict[str, object] = {})
+        .ok -> bool  (all three flags true)
+
+    WebhookServer(*, host: str, port: int, path: str, secret: str | None,
+                  on_hint: Callable[[str], Awaitable[object]],
+                  health: Callable[[], Awaitable[HealthReport]],
+                  clock: Callable[[], float] = time.time, max_skew: float = 300.0,
+                  max_body: int = 64 * 1024, dedupe_size: int = 4096,
+                  shutdown_timeout: float = 5.0)
+        async start() -> None     bind host:port (port 0 = any free port) and serve
+        async stop() -> None      stop serving, then cancel and await pending hints; idempotent
+        async drain() -> None     wait until the hints started so far have finished (for tests)
+        port -> int               the bound port once started (the configured one before)
+        path -> str               the webhook path being served
+
+Wiring (suggested)::
+
+    server = WebhookServer(host=settings.webhook_host, port=settings.webhook_port,
+                           path=webhook_path(settings.webhook_public_url),
+                           secret=settings.webhook_secret, on_hint=tracker.hint, health=...)
+
+The server is generic: it always serves both routes, and whether to start it at all (e.g. only
+while ``settings.webhooks_enabled``, or always, for ``/healthz``) is the caller's decision. When
+started with webhooks disabled it still answers POSTs on ``path``; these are hints only, so the
+worst a stranger can do is make the tracker poll a running task early.
+
+``POST {path}`` — an EggAPI delivery, checked in this order:
+
+1. The raw body is read, at most ``max_body`` bytes (Content-Length or streamed) -> else 413.
+2. With a ``secret``: ``X-EggAPI-Signature`` and ``X-EggAPI-Timestamp`` must both be present
+   -> else 401; the timestamp must be a decimal integer (unix seconds) within ``max_skew``
+   seconds of ``clock()`` either way -> else 401; the signature must equal
+   ``"sha256=" + hex(HMAC-SHA256(secret UTF-8, b"{timestamp}." + raw body))``, compared with
+   ``hmac.compare_digest`` after stripping and lower-casing -> else 401. Without a secret every
+   delivery is accepted unauthenticated (EggAPI signs only once a secret exists); a WARNING
+   says so once, at the first such delivery.
+3. The body must be a JSON object carrying a task id: ``task_id``, else ``id``, else
+   ``data.id`` (a non-empty string of at most 256 characters) -> else 400.
+4. Duplicates — same (task id, ``event``, timestamp header) as a delivery already seen, kept in
+   a bounded LRU of ``dedupe_size`` keys — get 200 ``{"ok": true, "duplicate": true}`` and no
+   hint. Anything else gets 200 ``{"ok": true}`` at once, and ``on_hint(task_id)`` runs in a
+   background task (its result is logged at DEBUG, an exception at ERROR with its traceback).
+   The payload's status, output and cost are never used: the hint only triggers an
+   authoritative poll (``Tracker.hint``).
+
+Error answers are JSON ``{"ok": false, "error": "<short reason>"}``. Rejections are logged at
+WARNING with the reason and the peer address, never the body, the signature or the secret.
+
+``GET /healthz`` (and HEAD) awaits ``health()``: 200 ``{"status": "ok", "gateway_connected",
+"database_writable", "tracker_alive", "details"}`` when all three are true, else 503 with
+``"status": "degraded"``; if ``health()`` raises, 503 ``{"status": "degraded", "error":
+"health check failed"}``. Other paths answer 404 and other methods 405 (aiohttp's defaults).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hashlib
+import hmac
+import json
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from urllib.parse import unquote, urlsplit
+
+from aiohttp import web
+
+log = logging.getLogger(__name__)
+
+__all__ = ["HEALTH_PATH", "HealthReport", "WebhookServer", "webhook_path"]
+
+HEALTH_PATH = "/healthz"
+SIGNATURE_HEADER = "X-EggAPI-Signature"
+TIMESTAMP_HEADER = "X-EggAPI-Timestamp"
+MAX_TASK_ID_CHARS = 256
+_MAX_TIMESTAMP_DIGITS = 15
+
+
+def webhook_path(public_url: str) -> str:
+    """The path to serve for a public webhook URL: its decoded path, or "/" when it has none."""
+    path = unquote(urlsplit(public_url).path)
+    return path if path.startswith("/") else "/" + path
+
+
+@dataclass(frozen=True, slots=True)
+class HealthReport:
+    """What ``/healthz`` reports; ``details`` is copied into the JSON as is (non-JSON values via str)."""
+
+    gateway_connected: bool
+    database_writable: bool
+    tracker_alive: bool
+    details: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """True when every component is healthy."""
+        return self.gateway_connected and self.database_writable and self.tracker_alive
+
+
+class _Rejected(Exception):
+    """A delivery that is answered with an error status (the reason is safe to log)."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+class _TooLarge(Exception):
+    """The request body is larger than ``max_body``."""
+
+
+class WebhookServer:
+    """Receives EggAPI webhooks on ``path`` and serves ``/healthz`` (see the module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int,
+        path: str,
+        secret: str | None,
+        on_hint: Callable[[str], Awaitable[object]],
+        health: Callable[[], Awaitable[HealthReport]],
+        clock: Callable[[], float] = time.time,
+        max_skew: float = 300.0,
+        max_body: int = 64 * 1024,
+        dedupe_size: int = 4096,
+        shutdown_timeout: float = 5.0,
+    ) -> None:
+        if not path.startswith("/"):
+            raise ValueError(f"webhook path must start with '/', got {path!r}")
+        if path == HEALTH_PATH:
+            raise ValueError(f"webhook path must not be {HEALTH_PATH}")
+        if max_body < 1 or dedupe_size < 1 or max_skew < 0:
+            raise ValueError("max_body and dedupe_size must be positive and max_skew not negative")
+        self._host = host
+        self._port = port
+        self._path = path
+        self._secret = secret.encode() if secret else None
+        self._on_hint = on_hint
+        self._health = health
+        self._clock = clock
+        self._max_skew = max_skew
+        self._max_body = max_body
+        self._dedupe_size = dedupe_size
+        self._shutdown_timeout = shutdown_timeout
+        self._seen: OrderedDict[tuple[str, str, str], None] = OrderedDict()
+        self._hints: set[asyncio.Task[None]] = set()
+        self._runner: web.AppRunner | None = None
+        self._warned_unsigned = False
+
+    @property
+    def path(self) -> str:
+        """The webhook path being served."""
+        return self._path
+
+    @property
+    def port(self) -> int:
+        """The bound port once started (useful with port 0), else the configured one."""
+        if self._runner is not None and self._runner.addresses:
+            return int(self._runner.addresses[0][1])
+        return self._port
+
+    async def start(self) -> None:
+        """Bind and start serving."""
+        if self._runner is not None:
+            raise RuntimeError("webhook server already started")
+        app = web.Application(client_max_size=self._max_body)
+        app.router.add_post(self._path, self._handle_webhook)
+        app.router.add_get(HEALTH_PATH, self._handle_health)
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=self._shutdown_timeout)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, self._host, self._port).start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        log.info(
+            "webhook server listening on %s:%d (POST %s, GET %s, %s)",
+            self._host, self.port, self._path, HEALTH_PATH,
+            "signed deliveries only" if self._secret else "no webhook secret: unsigned deliveries accepted",
+        )
+
+    async def stop(self) -> None:
+        """Stop serving, then cancel and await the hints still running. Safe to call twice."""
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+        pending = list(self._hints)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    async def drain(self) -> None:
+        """Wait until every hint started so far has finished (exceptions are already logged)."""
+        while self._hints:
+            await asyncio.gather(*list(self._hints), return_exceptions=True)
+
+    # -- POST {path} ---------------------------------------------------------------------------
+
+    async def _handle_webhook(self, request: web.Request) -> web.Response:
+        try:
+            raw = await self._read_body(request)
+        except _TooLarge:
+            return self._reject(request, _Rejected(413, "body too large"))
+        try:
+            timestamp = self._authenticate(request, raw)
+            task_id, event = self._parse(raw)
+        except _Rejected as rejected:
+            return self._reject(request, rejected)
+        if self._is_duplicate((task_id, event, timestamp)):
+            log.info("webhook %s for task %r is a duplicate; ignored", event or "(no event)", task_id)
+            return web.json_response({"ok": True, "duplicate": True})
+        log.info("webhook %s for task %r accepted; polling it now", event or "(no event)", task_id)
+        hint = asyncio.create_task(self._run_hint(task_id), name=f"eggbot-webhook-hint-{task_id}")
+        self._hints.add(hint)
+        hint.add_done_callback(self._hints.discard)
+        return web.json_response({"ok": True})
+
+    async def _read_body(self, request: web.Request) -> bytes:
+        length = request.content_length
+        if length is not None and length > self._max_body:
+            raise _TooLarge
+        body = bytearray()
+        async for chunk in request.content.iter_any():
+            body += chunk
+            if len(body) > self._max_body:
+                raise _TooLarge
+        return bytes(body)
+
+    def _authenticate(self, request: web.Request, raw: bytes) -> str:
+        """Check the signature when a secret is configured; return the timestamp header ("" if absent)."""
+        timestamp = request.headers.get(TIMESTAMP_HEADER)
+        if self._secret is None:
+            if not self._warned_unsigned:
+                self._warned_unsigned = True
+                log.warning(
+                    "EGGBOT_WEBHOOK_SECRET is not set: webhook deliveries are accepted unauthenticated "
+                    "(they only trigger a poll; set the secret generated in the EggAPI dashboard)"
+                )
+            return timestamp or ""
+        signature = request.headers.get(SIGNATURE_HEADER)
+        if signature is None or timestamp is None:
+            raise _Rejected(401, f"missing {SIGNATURE_HEADER if signature is None else TIMESTAMP_HEADER} header")
+        if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= _MAX_TIMESTAMP_DIGITS):
+            raise _Rejected(401, "timestamp is not an integer")
+        skew = self._clock() - int(timestamp)
+        if abs(skew) > self._max_skew:
+            raise _Rejected(401, f"timestamp outside the {self._max_skew:g}s window (skew {skew:.0f}s)")
+        mac = hmac.new(self._secret, timestamp.encode() + b"." + raw, hashlib.sha256)
+        expected = ("sha256=" + mac.hexdigest()).encode()
+        given = signature.strip().lower().encode("utf-8", "replace")
+        if not hmac.compare_digest(expected, given):
+            raise _Rejected(401, "signature mismatch")
+        return timestamp
+
+    @staticmethod
+    def _parse(raw: bytes) -> tuple[str, str]:
+        """The task id (``task_id``, else ``id``, else ``data.id``) and the event ("" if absent)."""
+        try:
+            payload = json.loads(raw)
+        except ValueError:  # includes UnicodeDecodeError
+            raise _Rejected(400, "body is not JSON") from None
+        if not isinstance(payload, dict):
+            raise _Rejected(400, "body is not a JSON object")
+        data = payload.get("data")
+        candidates = [payload.get("task_id"), payload.get("id"), data.get("id") if isinstance(data, dict) else None]
+        task_id = next((c.strip() for c in candidates if isinstance(c, str) and c.strip()), None)
+        if task_id is None:
+            raise _Rejected(400, "no task id in the payload")
+        if len(task_id) > MAX_TASK_ID_CHARS:
+            raise _Rejected(400, "task id too long")
+        event = payload.get("event")
+        return task_id, event if isinstance(event, str) else ""
+
+    def _is_duplicate(self, key: tuple[str, str, str]) -> bool:
+        """Whether ``key`` was seen already; remembers it (LRU, bounded) either way."""
+        if key in self._seen:
+            self._seen.move_to_end(key)
+            return True
+        self._seen[key] = None
+        while len(self._seen) > self._dedupe_size:
+            self._seen.popitem(last=False)
+        return False
+
+    @staticmethod
+    def _reject(request: web.Request, rejected: _Rejected) -> web.Response:
+        log.warning("webhook rejected with %d from %s: %s", rejected.status, request.remote, rejected.reason)
+        return web.json_response({"ok": False, "error": rejected.reason}, status=rejected.status)
+
+    async def _run_hint(self, task_id: str) -> None:
+        try:
+            result = await self._on_hint(task_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("webhook hint for task %r failed", task_id)
+        else:
+            log.debug("webhook hint for task %r done: %r", task_id, result)
+
+    # -- GET /healthz --------------------------------------------------------------------------
+
+    async def _handle_health(self, request: web.Request) -> web.Response:
+        dumps = functools.partial(json.dumps, default=str)
+        try:
+            report = await self._health()
+        except Exception:
+            log.exception("health check failed")
+            return web.json_response({"status": "degraded", "error": "health check failed"}, status=503)
+        body = {
+            "status": "ok" if report.ok else "degraded",
+            "gateway_connected": report.gateway_connected,
+            "database_writable": report.database_writable,
+            "tracker_alive": report.tracker_alive,
+            "details": report.details,
+        }
+        if not report.ok:
+            log.warning("health check degraded: %s", {k: v for k, v in body.items() if k != "details"})
+        return web.json_response(body, status=200 if report.ok else 503, dumps=dumps)

@@ -1,0 +1,161 @@
+"""/balance for every member; /quota for moderators (Manage Server, checked again at run time)."""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.errors import InvalidRequest
+from bot.ledger import DM_GUILD
+from cogs.quota._render import balance_text, money, policy_text
+
+if TYPE_CHECKING:
+    from bot.app import EggBot
+
+log = logging.getLogger(__name__)
+
+CLEAR_WORDS = ("none", "clear", "off", "default", "reset")
+MAX_AMOUNT = Decimal("100000")
+
+
+def parse_amount(raw: str) -> Decimal | None:
+    """``$1.50`` → Decimal("1.50"); a clear word → None; anything else is refused with a clear message."""
+    text = raw.strip().lower()
+    if text in CLEAR_WORDS:
+        return None
+    try:
+        amount = Decimal(text.removeprefix("$").replace(",", ""))
+    except InvalidOperation:
+        raise InvalidRequest(f"`{raw}` is not an amount. Use dollars like `1.50`, or `none` to clear.") from None
+    if not amount.is_finite() or amount < 0 or amount > MAX_AMOUNT:
+        raise InvalidRequest(f"The amount must be between $0 and ${MAX_AMOUNT:,}.")
+    if amount != amount.quantize(Decimal("0.0001")):
+        raise InvalidRequest("Amounts can have at most four decimals (for example `0.0125`).")
+    return amount
+
+
+def _roles(interaction: discord.Interaction) -> list[int]:
+    return [role.id for role in getattr(interaction.user, "roles", [])]
+
+
+@app_commands.guild_only()
+@app_commands.default_permissions(manage_guild=True)
+class QuotaGroup(app_commands.Group, name="quota", description="Spending limits for this server (moderators)"):
+    """Moderator commands; every change is logged for the operator."""
+
+    def __init__(self, bot: EggBot) -> None:
+        super().__init__()
+        self.bot = bot
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        """Check Manage Server at run time too: server admins can override the default permission."""
+        if not interaction.permissions.manage_guild:
+            raise app_commands.MissingPermissions(["manage_guild"])
+        return True
+
+    async def _done(self, interaction: discord.Interaction, what: str) -> None:
+        log.info("guild %s: moderator %s %s", interaction.guild_id, interaction.user.id, what)
+        policy = await self.bot.ledger.policy(interaction.guild_id)
+        await interaction.response.send_message(f"✅ {what}.\n\n{policy_text(policy)}", ephemeral=True)
+
+    @app_commands.command(name="show")
+    async def show(self, interaction: discord.Interaction) -> None:
+        """Show this server's quota settings."""
+        policy = await self.bot.ledger.policy(interaction.guild_id)
+        await interaction.response.send_message(policy_text(policy), ephemeral=True)
+
+    @app_commands.command(name="limit")
+    @app_commands.describe(
+        amount="Dollars each member may spend per period, or `default`",
+        period="How often limits reset",
+        timezone="IANA time zone the periods follow, e.g. Europe/Paris",
+    )
+    async def limit(
+        self,
+        interaction: discord.Interaction,
+        amount: str,
+        period: Literal["day", "week", "month"] | None = None,
+        timezone: str | None = None,
+    ) -> None:
+        """Set the default per-member limit, period and time zone."""
+        value = parse_amount(amount)
+        if value is None and period is None and timezone is None:
+            await self.bot.ledger.reset_guild_defaults(interaction.guild_id)
+            await self._done(interaction, "reset the limit, period and time zone to the bot defaults")
+            return
+        try:
+            await self.bot.ledger.set_guild_defaults(interaction.guild_id, limit=value, period=period, timezone=timezone)
+        except ValueError:
+            raise InvalidRequest(f"`{timezone}` is not a time zone I know; use a name like `Europe/Paris`.") from None
+        await self._done(interaction, "updated the default limit")
+
+    @app_commands.command(name="member")
+    @app_commands.describe(member="Whose limit to set", amount="Dollars per period, or `none` to clear")
+    async def member(self, interaction: discord.Interaction, member: discord.Member, amount: str) -> None:
+        """Give one member their own limit (it wins over roles)."""
+        value = parse_amount(amount)
+        await self.bot.ledger.set_member_limit(interaction.guild_id or DM_GUILD, member.id, value)
+        await self._done(interaction, f"set {member.mention}'s limit to {money(value, 'the default')}")
+
+    @app_commands.command(name="role")
+    @app_commands.describe(role="Which role", amount="Dollars per period for its members, or `none` to clear")
+    async def role(self, interaction: discord.Interaction, role: discord.Role, amount: str) -> None:
+        """Set a limit for a role (a member's most generous role wins)."""
+        value = parse_amount(amount)
+        await self.bot.ledger.set_role_limit(interaction.guild_id or DM_GUILD, role.id, value)
+        await self._done(interaction, f"set the limit of {role.mention} to {money(value, 'none')}")
+
+    @app_commands.command(name="exempt")
+    @app_commands.describe(role="Which role", exempt="Whether its members have no per-member limit")
+    async def exempt(self, interaction: discord.Interaction, role: discord.Role, exempt: bool) -> None:
+        """Exempt a role from per-member limits (the server cap still applies)."""
+        await self.bot.ledger.set_role_exempt(interaction.guild_id or DM_GUILD, role.id, exempt)
+        await self._done(interaction, f"{'exempted' if exempt else 'stopped exempting'} {role.mention}")
+
+    @app_commands.command(name="cap")
+    @app_commands.describe(amount="Dollars the whole server may spend per period, or `none`")
+    async def cap(self, interaction: discord.Interaction, amount: str) -> None:
+        """Cap the whole server's spending per period."""
+        value = parse_amount(amount)
+        await self.bot.ledger.set_server_cap(interaction.guild_id or DM_GUILD, value)
+        await self._done(interaction, f"set the server cap to {money(value, 'none')}")
+
+    @app_commands.command(name="pause")
+    async def pause(self, interaction: discord.Interaction) -> None:
+        """Stop all image generation on this server."""
+        await self.bot.ledger.set_paused(interaction.guild_id or DM_GUILD, True)
+        await self._done(interaction, "paused image generation")
+
+    @app_commands.command(name="resume")
+    async def resume(self, interaction: discord.Interaction) -> None:
+        """Let members generate images again."""
+        await self.bot.ledger.set_paused(interaction.guild_id or DM_GUILD, False)
+        await self._done(interaction, "resumed image generation")
+
+
+class QuotaCog(commands.Cog):
+    """Spending limits."""
+
+    def __init__(self, bot: EggBot) -> None:
+        self.bot = bot
+        self.quota = QuotaGroup(bot)
+
+    async def cog_load(self) -> None:
+        """Register the moderator group."""
+        self.bot.tree.add_command(self.quota)
+
+    async def cog_unload(self) -> None:
+        """Remove the moderator group."""
+        self.bot.tree.remove_command(self.quota.name)
+
+    @app_commands.command(name="balance")
+    @app_commands.guild_only()
+    async def balance(self, interaction: discord.Interaction) -> None:
+        """Show how much of your image budget is left."""
+        standing = await self.bot.ledger.balance(interaction.guild_id, interaction.user.id, _roles(interaction))
+        await interaction.response.send_message(balance_text(standing), ephemeral=True)

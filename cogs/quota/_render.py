@@ -1,0 +1,50 @@
+"""Text for balances and policies."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from bot.eggapi import format_cost
+from bot.ledger import PERIOD_ADJECTIVES, Balance, GuildPolicy, discord_relative
+
+
+def money(amount: Decimal | None, none: str = "no limit") -> str:
+    """``$0.0100``, or a word for no amount."""
+    return none if amount is None else format_cost(amount)
+
+
+def balance_text(balance: Balance) -> str:
+    """A member's own standing this period."""
+    adjective = PERIOD_ADJECTIVES[balance.period]
+    lines = [f"**Your {adjective} image budget**"]
+    if balance.paused:
+        lines.append("⏸️ Image generation is paused on this server by its moderators.")
+    if balance.exempt:
+        lines.append("You are exempt from the per-member limit.")
+    else:
+        lines.append(f"Limit: {money(balance.limit)} · remaining: **{money(balance.available)}**")
+    lines.append(f"Spent: {money(balance.settled)} · reserved for running jobs: {money(balance.reserved)}")
+    if balance.server_cap is not None:
+        lines.append(f"Server budget left: {money(balance.server_available)} of {money(balance.server_cap)}")
+    lines.append(f"Resets {discord_relative(balance.resets_at)}.")
+    return "\n".join(lines)
+
+
+def policy_text(policy: GuildPolicy) -> str:
+    """A server's quota settings, for moderators."""
+    adjective = PERIOD_ADJECTIVES[policy.period]
+    lines = [
+        "**Quota settings**",
+        f"Default limit: {money(policy.member_limit)} per member, {adjective} ({policy.timezone})",
+        f"Server cap: {money(policy.server_cap, 'none')} {adjective}",
+        f"Generation: {'⏸️ paused' if policy.paused else 'running'}",
+    ]
+    if policy.role_limits:
+        roles = ", ".join(f"<@&{role}> {money(limit)}" for role, limit in sorted(policy.role_limits.items()))
+        lines.append(f"Role limits (most generous wins): {roles}")
+    if policy.exempt_roles:
+        lines.append("Exempt roles: " + ", ".join(f"<@&{role}>" for role in sorted(policy.exempt_roles)))
+    if policy.member_limits:
+        members = ", ".join(f"<@{member}> {money(limit)}" for member, limit in sorted(policy.member_limits.items()))
+        lines.append(f"Member limits: {members}")
+    return "\n".join(lines)

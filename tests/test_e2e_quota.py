@@ -1,0 +1,147 @@
+"""Quotas end to end: refusals, /balance, moderator commands and the concurrency guarantee."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from tests.conftest import World
+from tests.fakes.discord_client import ClientRefusal
+from tests.fakes.discord_harness import assert_clean
+from tests.fakes.discord_server import FakeMessage
+from tests.fakes.eggapi import FakeEggAPI, TaskPlan
+
+RELATIVE = re.compile(r"<t:\d+:R>")
+
+
+def is_result(message: FakeMessage) -> bool:
+    return bool(message.attachments)
+
+
+async def settled_total(bot: Any, member_id: int) -> Decimal:
+    rows = await bot.db.fetchall("SELECT settled FROM ledger_holds WHERE member_id = ? AND state = 'settled'", (member_id,))
+    return sum((Decimal(r["settled"]) for r in rows), Decimal("0"))
+
+
+async def test_refusal_says_why_what_is_left_and_when_it_resets(
+    world: World, eggapi: FakeEggAPI, start_bot: Any
+) -> None:
+    bot = await start_bot(EGGBOT_QUOTA_LIMIT="0.02")
+    handle = await world.fake.slash(world.alice, world.general, "imagine", prompt="three foxes", count=3)
+    reply = await handle.wait_response()
+    assert reply.ephemeral
+    assert "$0.0300" in reply.content and "$0.0200" in reply.content
+    assert RELATIVE.search(reply.content)
+    assert eggapi.count("POST", "/v1/generate") == 0
+    row = await bot.db.fetchone("SELECT COUNT(*) AS n FROM tasks")
+    assert row is not None and row["n"] == 0  # refused requests leave nothing behind
+    assert_clean(world.fake)
+
+
+async def test_balance_shows_spent_reserved_remaining_and_reset(
+    world: World, eggapi: FakeEggAPI, start_bot: Any
+) -> None:
+    await start_bot(EGGBOT_QUOTA_LIMIT="0.05")
+    await world.fake.slash(world.alice, world.general, "imagine", prompt="one fox")
+    await world.fake.wait_for_message(world.general, is_result)
+    eggapi.plan_next(TaskPlan(hold=True))
+    await world.fake.slash(world.alice, world.general, "imagine", prompt="held fox", count=2)
+    await world.fake.wait_for(lambda f: len(eggapi.tasks) == 2 or None)
+    handle = await world.fake.slash(world.alice, world.general, "balance")
+    text = (await handle.wait_response()).content
+    assert "Spent: $0.0100" in text and "reserved for running jobs: $0.0200" in text
+    assert "remaining: **$0.0200**" in text
+    assert RELATIVE.search(text)
+    assert_clean(world.fake)
+
+
+async def test_failed_task_costs_nothing(world: World, eggapi: FakeEggAPI, start_bot: Any) -> None:
+    eggapi.plan_next(TaskPlan(outcome="failed"))
+    bot = await start_bot(EGGBOT_QUOTA_LIMIT="0.01")
+    await world.fake.slash(world.alice, world.general, "imagine", prompt="forbidden fox")
+    await world.fake.wait_for_message(world.general, lambda m: "was not made" in m.content)
+    # The whole limit is available again: the next request is accepted and delivered.
+    await world.fake.slash(world.alice, world.general, "imagine", prompt="allowed fox")
+    await world.fake.wait_for_message(world.general, is_result)
+    assert await settled_total(bot, world.alice.id) == Decimal("0.0100")
+
+
+async def test_moderator_commands_are_refused_to_members(world: World, eggapi: FakeEggAPI, start_bot: Any) -> None:
+    await start_bot()
+    assert "quota" not in world.fake.visible_commands(world.alice, world.general)
+    with pytest.raises(ClientRefusal):
+        await world.fake.slash(world.alice, world.general, "quota", "pause")
+    handle = await world.fake.slash(world.alice, world.general, "quota", "pause", validate=False)
+    reply = await handle.wait_response()
+    assert reply.ephemeral and "Manage Server" in reply.content
+    # Nothing changed: alice can still generate.
+    await world.fake.slash(world.alice, world.general, "imagine", prompt="still allowed")
+    await world.fake.wait_for_message(world.general, is_result)
+    assert_clean(world.fake)
+
+
+async def test_moderators_pause_limit_exempt_and_cap(world: World, eggapi: FakeEggAPI, start_bot: Any) -> None:
+    fake = world.fake
+    mod = fake.add_member(world.guild, "mod", permissions="MANAGE_GUILD")
+    vip = fake.add_role(world.guild, "VIP")
+    carol = fake.add_member(world.guild, "carol", roles=[vip])
+    await start_bot(EGGBOT_QUOTA_LIMIT="0.01")
+
+    async def run(user: Any, *path: str, **options: Any) -> str:
+        handle = await fake.slash(user, world.general, *path, **options)
+        return (await handle.wait_response()).content
+
+    assert "paused image generation" in await run(mod, "quota", "pause")
+    assert "paused on this server" in await run(world.alice, "imagine", prompt="fox")
+    assert "resumed" in await run(mod, "quota", "resume")
+
+    assert "only $0.0100 left" in await run(carol, "imagine", prompt="two foxes", count=2)
+    await run(mod, "quota", "exempt", role=vip, exempt=True)
+    await run(carol, "imagine", prompt="two foxes", count=2)
+    await fake.wait_for_message(world.general, lambda m: is_result(m) and carol.mention in m.content)
+
+    await run(mod, "quota", "member", member=world.bob, amount="$0.03")
+    await run(world.bob, "imagine", prompt="three foxes", count=3)
+    await fake.wait_for_message(world.general, lambda m: is_result(m) and world.bob.mention in m.content)
+
+    shown = await run(mod, "quota", "cap", amount="0.06")
+    assert "Server cap: $0.0600" in shown
+    refused = await run(carol, "imagine", prompt="more", count=2)  # 0.05 spent of 0.06: exempt, but capped
+    assert "server's shared daily budget has only $0.0100 left" in refused
+    assert "not an amount" in await run(mod, "quota", "cap", amount="lots")
+    assert_clean(fake)
+
+
+async def test_account_budget_stops_generation_everywhere(
+    world: World, eggapi: FakeEggAPI, start_bot: Any
+) -> None:
+    await start_bot(EGGBOT_ACCOUNT_BUDGET="0")
+    reply = await (await world.fake.slash(world.alice, world.general, "imagine", prompt="fox")).wait_response()
+    assert "overall spending budget" in reply.content
+    assert eggapi.count("POST", "/v1/generate") == 0
+
+
+async def test_concurrent_requests_never_overdraw(world: World, eggapi: FakeEggAPI, start_bot: Any) -> None:
+    """60 simultaneous /imagine at the edge of a $0.25 limit: exactly 25 run, the rest are refused."""
+    bot = await start_bot(EGGBOT_QUOTA_LIMIT="0.25")
+    handles = await asyncio.gather(
+        *(world.fake.slash(world.alice, world.general, "imagine", prompt=f"fox {i}") for i in range(60))
+    )
+    replies = await asyncio.gather(*(h.wait_response(timeout=20) for h in handles))
+    refused = [r for r in replies if r.ephemeral]
+    accepted = [r for r in replies if not r.ephemeral]
+    assert (len(accepted), len(refused)) == (25, 35)
+    assert all("limit" in r.content for r in refused)
+    assert max(h.ack_latency for h in handles) < 3
+    await world.fake.wait_for(
+        lambda f: len([m for m in f.messages(world.general) if is_result(m)]) == 25 or None, timeout=30
+    )
+    assert len(eggapi.tasks) == 25
+    assert await settled_total(bot, world.alice.id) == Decimal("0.25")
+    row = await bot.db.fetchone("SELECT COUNT(*) AS n FROM ledger_holds WHERE state = 'active'")
+    assert row is not None and row["n"] == 0
+    assert_clean(world.fake)
