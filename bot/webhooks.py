@@ -162,6 +162,7 @@ class WebhookServer:
         self._hints: set[asyncio.Task[None]] = set()
         self._runner: web.AppRunner | None = None
         self._warned_unsigned = False
+        self._healthy = True  # the last reported health, so only changes are logged
 
     @property
     def path(self) -> str:
@@ -322,6 +323,7 @@ class WebhookServer:
             report = await self._health()
         except Exception:
             log.exception("health check failed")
+            self._healthy = False
             return web.json_response({"status": "degraded", "error": "health check failed"}, status=503)
         body = {
             "status": "ok" if report.ok else "degraded",
@@ -330,6 +332,8 @@ class WebhookServer:
             "tracker_alive": report.tracker_alive,
             "details": report.details,
         }
-        if not report.ok:
-            log.warning("health check degraded: %s", {k: v for k, v in body.items() if k != "details"})
+        if report.ok != self._healthy:
+            self._healthy = report.ok
+            flags = {k: v for k, v in body.items() if k not in ("status", "details")}
+            log.log(logging.INFO if report.ok else logging.WARNING, "health is now %s: %s", body["status"], flags)
         return web.json_response(body, status=200 if report.ok else 503, dumps=dumps)

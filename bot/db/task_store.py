@@ -17,6 +17,7 @@ from bot.tasks import TERMINAL, ImagineRequest, TaskRecord, TaskStatus, can_move
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+Listener = Callable[[int, TaskStatus], None]
 
 # Columns a state change may set besides status; anything else is a programming error.
 _UPDATABLE = frozenset(
@@ -97,6 +98,11 @@ class TaskStore:
     def __init__(self, db: Database, clock: Clock = utcnow) -> None:
         self._db = db
         self._clock = clock
+        self._listeners: list[Listener] = []
+
+    def add_listener(self, listener: Listener) -> None:
+        """Call ``listener(task_id, new_status)`` after every state change (metrics, tests, benchmarks)."""
+        self._listeners.append(listener)
 
     async def insert(self, tx: aiosqlite.Connection, req: ImagineRequest) -> int:
         """Insert a queued task inside an open write transaction and return its id."""
@@ -196,7 +202,10 @@ class TaskStore:
         moved = cur.rowcount == 1
         if not moved:
             log.debug("task %s: not moved to %s (not in %s)", task_id, new, [o.value for o in olds])
-        return moved
+            return False
+        for listener in self._listeners:
+            listener(task_id, new)
+        return True
 
     async def update(self, task_id: int, **changes: Any) -> None:
         """Set columns that are not the status (status message id, upstream status)."""

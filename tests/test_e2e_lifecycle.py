@@ -1,0 +1,155 @@
+"""A task's life across restarts, unknown submits, command sync and throttled status edits."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from bot.db import Database
+from bot.db.task_store import TaskStore
+from bot.ledger import HoldState, Ledger
+from bot.tasks import ImagineRequest, TaskStatus
+from tests.conftest import World
+from tests.fakes.discord_harness import assert_clean
+from tests.fakes.discord_server import FakeMessage
+from tests.fakes.eggapi import FakeEggAPI, TaskPlan, png_bytes
+
+
+def results(world: World) -> list[FakeMessage]:
+    return [m for m in world.fake.messages(world.general) if m.attachments]
+
+
+def watch(bot: Any, task_id: int, status: TaskStatus) -> asyncio.Event:
+    """An event set when the task reaches ``status`` (subscribe before starting the work)."""
+    reached = asyncio.Event()
+    bot.task_store.add_listener(lambda tid, new: reached.set() if (tid, new) == (task_id, status) else None)
+    return reached
+
+
+async def test_restart_resumes_a_running_task_without_resubmitting(
+    world: World, eggapi: FakeEggAPI, start_bot: Any
+) -> None:
+    eggapi.plan_next(TaskPlan(hold=True))
+    await start_bot()
+    await world.fake.slash(world.alice, world.general, "imagine", prompt="patient fox")
+    [egg_id] = await world.fake.wait_for(lambda f: list(eggapi.tasks) or None)
+    await start_bot.stop()
+    eggapi.finish(egg_id)
+    bot = await start_bot()
+    result = await world.fake.wait_for_message(world.general, lambda m: bool(m.attachments))
+    assert [a.data for a in result.attachments] == [png_bytes(egg_id, 0)]
+    assert eggapi.count("POST", "/v1/generate") == 1
+    task = await bot.task_store.get_by_egg_id(egg_id)
+    assert task is not None and task.status is TaskStatus.DELIVERED
+    assert len(results(world)) == 1
+    assert_clean(world.fake)
+
+
+async def test_queued_task_left_by_a_crash_is_submitted_once(
+    world: World, eggapi: FakeEggAPI, start_bot: Any
+) -> None:
+    bot = await start_bot()
+    path, defaults = bot.db.path, bot.ledger.defaults
+    await start_bot.stop()
+    # What a crash right after the /imagine acknowledgement leaves behind: a queued row and its hold.
+    async with await Database.open(path) as db:
+        async with db.write() as tx:
+            request = ImagineRequest(
+                guild_id=world.guild.id, channel_id=world.general.id, member_id=world.alice.id,
+                prompt="left in the queue", count=2,
+            )
+            task_id = await TaskStore(db).insert(tx, request)
+            await Ledger(db, defaults).reserve(
+                tx, task_id=task_id, guild_id=world.guild.id, member_id=world.alice.id, role_ids=[], count=2
+            )
+    bot = await start_bot()
+    result = await world.fake.wait_for_message(world.general, lambda m: bool(m.attachments))
+    assert "left in the queue" in result.content and len(result.attachments) == 2
+    assert eggapi.count("POST", "/v1/generate") == 1
+    hold = await bot.ledger.hold(task_id)
+    assert hold is not None and hold.state is HoldState.SETTLED
+
+
+async def test_crash_after_posting_does_not_post_twice(world: World, eggapi: FakeEggAPI, start_bot: Any) -> None:
+    bot = await start_bot()
+    await world.fake.slash(world.alice, world.general, "imagine", prompt="exactly once")
+    first = await world.fake.wait_for_message(world.general, lambda m: bool(m.attachments))
+    [egg_id] = list(eggapi.tasks)
+    task = await bot.task_store.get_by_egg_id(egg_id)
+    assert task is not None
+    path = bot.db.path
+    await start_bot.stop()
+    # A crash between posting and recording the message id leaves the task "delivering".
+    async with await Database.open(path) as db:
+        async with db.write() as tx:
+            await tx.execute("UPDATE tasks SET status = 'delivering', result_message_ids = '[]' WHERE id = ?", (task.id,))
+    delivered = asyncio.Event()
+    original_init = TaskStore.__init__
+
+    def init_and_watch(self: TaskStore, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        self.add_listener(lambda tid, new: delivered.set() if (tid, new) == (task.id, TaskStatus.DELIVERED) else None)
+
+    TaskStore.__init__ = init_and_watch  # type: ignore[method-assign]
+    try:
+        bot = await start_bot()
+    finally:
+        TaskStore.__init__ = original_init  # type: ignore[method-assign]
+    await asyncio.wait_for(delivered.wait(), 10)
+    assert len(results(world)) == 1  # the nonce made the repeat post return the first message
+    redone = await bot.task_store.get(task.id)
+    assert redone is not None and redone.result_message_ids == (first.id,)
+    assert_clean(world.fake)
+
+
+async def test_unknown_submit_outcome_is_reconciled_not_reposted(
+    world: World, eggapi: FakeEggAPI, start_bot: Any
+) -> None:
+    eggapi.drop_next("POST", r"^/v1/generate$")  # EggAPI creates the task, the answer is lost
+    bot = await start_bot()
+    delivered = watch(bot, 1, TaskStatus.DELIVERED)
+    await world.fake.slash(world.alice, world.general, "imagine", prompt="lost answer")
+    result = await world.fake.wait_for_message(world.general, lambda m: bool(m.attachments), timeout=15)
+    await asyncio.wait_for(delivered.wait(), 10)
+    [egg_id] = list(eggapi.tasks)
+    assert [a.data for a in result.attachments] == [png_bytes(egg_id, 0)]
+    assert eggapi.count("POST", "/v1/generate") == 1  # never re-posted: a second POST bills twice
+    assert eggapi.count("GET", "/v1/tasks") >= 1
+    task = await bot.task_store.get_by_egg_id(egg_id)
+    assert task is not None and task.status is TaskStatus.DELIVERED
+    assert_clean(world.fake)
+
+
+async def test_commands_sync_only_when_changed(world: World, eggapi: FakeEggAPI, start_bot: Any) -> None:
+    await start_bot()
+    assert world.fake.sync_count == 1
+    names = sorted(c["name"] for c in world.fake.global_commands)
+    assert names == ["balance", "imagine", "quota"]
+    await start_bot.stop()
+    await start_bot()
+    assert world.fake.sync_count == 1  # unchanged definition: no sync at start
+    await start_bot.stop()
+    await start_bot(force_sync=True)
+    assert world.fake.sync_count == 2
+
+
+async def test_dev_guild_sync_is_guild_scoped(world: World, eggapi: FakeEggAPI, start_bot: Any) -> None:
+    await start_bot(EGGBOT_DEV_GUILD_ID=str(world.guild.id))
+    [(guild_id, body)] = world.fake.sync_log
+    assert guild_id == world.guild.id and {c["name"] for c in body} >= {"imagine"}
+    await world.fake.slash(world.alice, world.general, "imagine", prompt="guild command")
+    await world.fake.wait_for_message(world.general, lambda m: bool(m.attachments))
+
+
+async def test_status_edits_are_throttled(world: World, eggapi: FakeEggAPI, start_bot: Any) -> None:
+    eggapi.plan_next(TaskPlan(polls_until_processing=3, polls_until_done=12))
+    await start_bot(EGGBOT_STATUS_EDIT_INTERVAL="60")
+    handle = await world.fake.slash(world.alice, world.general, "imagine", prompt="throttled")
+    status = await handle.wait_response()
+    await world.fake.wait_for_message(world.general, lambda m: bool(m.attachments))
+    await world.fake.wait_for(lambda f: "Done" in f.message(status.id).content or None)
+    [egg_id] = list(eggapi.tasks)
+    polls = eggapi.count("GET", f"/v1/tasks/{egg_id}")
+    assert polls >= 12
+    # One edit per phase (waiting, generating, done), not one per poll.
+    assert world.fake.message(status.id).edits <= 3
