@@ -59,7 +59,9 @@ WARNING with the reason and the peer address, never the body, the signature or t
 ``GET /healthz`` (and HEAD) awaits ``health()``: 200 ``{"status": "ok", "gateway_connected",
 "database_writable", "tracker_alive", "details"}`` when all three are true, else 503 with
 ``"status": "degraded"``; if ``health()`` raises, 503 ``{"status": "degraded", "error":
-"health check failed"}``. Other paths answer 404 and other methods 405 (aiohttp's defaults).
+"health check failed"}``. Only changes of health are logged (WARNING/ERROR when it degrades,
+INFO when it recovers), so frequent probes do not flood the log. Other paths answer 404 and
+other methods 405 (aiohttp's defaults).
 """
 
 from __future__ import annotations
@@ -322,7 +324,10 @@ class WebhookServer:
         try:
             report = await self._health()
         except Exception:
-            log.exception("health check failed")
+            if self._healthy:  # a traceback when it starts failing, not on every probe
+                log.exception("health check failed")
+            else:
+                log.debug("health check failed again", exc_info=True)
             self._healthy = False
             return web.json_response({"status": "degraded", "error": "health check failed"}, status=503)
         body = {

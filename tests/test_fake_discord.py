@@ -28,6 +28,7 @@ from tests.fakes.discord_server import (
     FakeGuild,
     FakeMember,
     Upload,
+    WaitTimeout,
 )
 
 pytestmark = pytest.mark.timeout(30)
@@ -71,12 +72,13 @@ class PickView(discord.ui.View):
 class ThrowawayBot(commands.Bot):
     """Minimal slash-command bot used only to prove the fake."""
 
-    def __init__(self, guild_id: int) -> None:
-        super().__init__(command_prefix=commands.when_mentioned, intents=discord.Intents.default(),
+    def __init__(self, guild_id: int, intents: discord.Intents | None = None) -> None:
+        super().__init__(command_prefix=commands.when_mentioned, intents=intents or discord.Intents.default(),
                          guild_ready_timeout=0.05, help_command=None)
         self.guild_id = guild_id
         self.slow_seconds = 0.0
         self.seen_codes: list[int | None] = []
+        self.gate = asyncio.Event()
         self._register()
 
     async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
@@ -126,6 +128,15 @@ class ThrowawayBot(commands.Bot):
                 self.seen_codes.append(exc.code)
             await interaction.response.send_message("ok")
 
+        @tree.command(name="gated", description="Defers, then edits once the test opens the gate", guild=guild)
+        async def gated(interaction: discord.Interaction) -> None:
+            await interaction.response.defer(ephemeral=True)
+            await self.gate.wait()
+            try:
+                await interaction.edit_original_response(content="done")
+            except discord.HTTPException as exc:
+                self.seen_codes.append(exc.code)
+
         @tree.command(name="echo_file", description="Sends your file back", guild=guild)
         async def echo_file(interaction: discord.Interaction, file: discord.Attachment) -> None:
             data = await file.read()
@@ -166,6 +177,10 @@ class ThrowawayBot(commands.Bot):
         @tree.context_menu(name="Wave", guild=guild)
         async def wave(interaction: discord.Interaction, member: discord.Member) -> None:
             await interaction.response.send_message(f"{interaction.user.name} waves at {member.name}")
+
+        @tree.command(name="inspect", description="Names a channel and a role", guild=guild)
+        async def inspect(interaction: discord.Interaction, where: discord.Thread, role: discord.Role) -> None:
+            await interaction.response.send_message(f"{where.name} in {where.parent_id}, {role.name}")
 
         @tree.command(name="ping", description="Pong, also in DMs")
         async def ping(interaction: discord.Interaction) -> None:
@@ -228,7 +243,8 @@ async def test_login_ready_and_guild_cache(world: World, bot: ThrowawayBot) -> N
     paths = [r.path for r in fake.requests]
     assert "/users/@me" in paths and "/oauth2/applications/@me" in paths
     assert {c["name"] for c in fake.guild_commands[world.guild.id]} == {
-        "hello", "report", "slow", "twice", "early", "echo_file", "quota", "feedback", "pick", "flavor", "Wave"}
+        "hello", "report", "slow", "twice", "early", "gated", "echo_file", "quota", "feedback", "pick", "flavor",
+        "inspect", "Wave"}
     assert [c["name"] for c in fake.global_commands] == ["ping"]
 
 
@@ -429,9 +445,11 @@ async def test_gateway_close_4000_resumes_and_replays(world: World, bot: Throwaw
     assert (await again.wait_response()).content == "hello alice"
 
 
-async def test_invalid_session_reidentifies(world: World, bot: ThrowawayBot) -> None:
+async def test_reconnect_and_invalid_session(world: World, bot: ThrowawayBot) -> None:
     fake = world.fake
-    await fake.invalidate_session()
+    await fake.send_reconnect()  # op 7: discord.py resumes
+    await fake.wait_for_resume()
+    await fake.invalidate_session()  # op 9 d=false: discord.py identifies again (no 5 s wait)
     await fake.wait_for_identify(2)
     handle = await fake.slash(world.alice, world.general, "hello")
     assert (await handle.wait_response()).content == "hello alice"
@@ -540,3 +558,60 @@ async def test_fetch_user_and_dm(world: World, bot: ThrowawayBot) -> None:
     assert fake.last_message(dm).content == "your images are ready"  # type: ignore[union-attr]
     with pytest.raises(discord.NotFound):
         await bot.fetch_user(123)
+
+
+async def test_expired_token_is_refused(world: World, bot: ThrowawayBot) -> None:
+    fake = world.fake
+    handle = await fake.slash(world.alice, world.general, "gated")
+    placeholder = await handle.wait_response(final=False)
+    assert placeholder.loading and placeholder.ephemeral
+    handle.expire()  # as if 15 minutes had passed
+    bot.gate.set()
+    refused = await fake.wait_for_request(lambda r: r.method == "PATCH")
+    assert refused.status == 401 and refused.response["code"] == 50027
+    assert bot.seen_codes == [50027] and placeholder.loading
+    assert [v.kind for v in fake.pop_violations()] == ["token_expired"]
+
+
+async def test_world_changes_and_user_messages_reach_the_bot(world: World, bot: ThrowawayBot) -> None:
+    fake = world.fake
+    created = asyncio.ensure_future(bot.wait_for("guild_channel_create"))
+    news = fake.add_channel(world.guild, "news")
+    assert (await asyncio.wait_for(created, 5)).id == news.id
+    received = asyncio.ensure_future(bot.wait_for("message"))
+    await fake.say(world.alice, world.general, "hello bot")
+    message = await asyncio.wait_for(received, 5)
+    assert message.author.id == world.alice.id and message.content == ""  # no MESSAGE_CONTENT intent
+    received = asyncio.ensure_future(bot.wait_for("message"))
+    await fake.say(world.alice, world.general, f"hi {fake.bot_user.mention}")
+    assert (await asyncio.wait_for(received, 5)).content == f"hi {fake.bot_user.mention}"
+    with pytest.raises(WaitTimeout, match="never"):
+        await fake.wait_for(lambda f: None, timeout=0.01, what="never")
+
+
+async def test_members_intent_and_chunking(world: World) -> None:
+    intents = discord.Intents.default()
+    intents.members = True
+    members_bot = ThrowawayBot(world.guild.id, intents)
+    async with run_bot(members_bot, world.fake):
+        guild = members_bot.get_guild(world.guild.id)
+        assert guild is not None and guild.get_member(world.alice.id) is not None
+        chunked = await guild.chunk()
+        assert {m.name for m in chunked} >= {"alice", "bob", "carol", "EggBot"}
+    assert any(f["op"] == 8 for f in world.fake.gateway.received)
+    world.fake.allowed_intents = 0  # the application lost its privileged intents
+    with pytest.raises(discord.PrivilegedIntentsRequired):
+        async with run_bot(ThrowawayBot(world.guild.id, intents), world.fake):
+            pass
+    assert_clean(world.fake)
+
+
+async def test_channel_and_role_options(world: World, bot: ThrowawayBot) -> None:
+    fake = world.fake
+    role = world.carol.roles[0]
+    with pytest.raises(ClientRefusal, match="channel type 0"):
+        await fake.slash(world.alice, world.general, "inspect", where=world.general, role=role)
+    handle = await fake.slash(world.alice, world.general, "inspect", where=world.thread, role=role.id)
+    assert (await handle.wait_response()).content == f"eggs-thread in {world.general.id}, carol-perms"
+    resolved = handle.payload["data"]["resolved"]
+    assert resolved["channels"][str(world.thread.id)]["permissions"] == handle.payload["member"]["permissions"]

@@ -54,3 +54,28 @@ async def test_python_m_bot_round_trip(tmp_path: Path, world: World, eggapi: Fak
     assert fake.token not in output and DEFAULT_API_KEY not in output  # secrets never logged
     assert (tmp_path / "data" / "eggbot.db").exists()
     assert_clean(fake)
+
+
+async def test_python_m_bot_sync_forces_a_sync_and_exits(tmp_path: Path, world: World) -> None:
+    fake = world.fake
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(tmp_path),
+        "PYTHONPATH": str(ROOT),
+        "DISCORD_TOKEN": fake.token,
+        "EGGAPI_API_KEY": DEFAULT_API_KEY,
+        "EGGAPI_BASE_URL": "http://127.0.0.1:9",  # never contacted by a sync
+        "DATABASE_PATH": str(tmp_path / "eggbot.db"),
+        "DISCORD_API_BASE": fake.api_base,
+        "DISCORD_GATEWAY_URL": fake.ws_url,
+    }
+    for expected_syncs in (1, 2):  # forced even when nothing changed
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "sync", cwd=tmp_path, env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        )
+        output, _ = await asyncio.wait_for(proc.communicate(), 30)
+        assert proc.returncode == 0, output.decode()
+        assert fake.sync_count == expected_syncs
+    assert fake.gateway.identify_count == 0  # a sync logs in over REST only
+    assert {c["name"] for c in fake.global_commands} == {"imagine", "balance", "quota"}

@@ -60,6 +60,7 @@ def _user_of(actor: Actor) -> FakeUser:
 
 @dataclass
 class _Resolved:
+    viewer: FakeMember | None  # the invoking member: resolved channels carry their permissions
     users: dict[str, Any] = field(default_factory=dict)
     members: dict[str, Any] = field(default_factory=dict)
     roles: dict[str, Any] = field(default_factory=dict)
@@ -68,7 +69,7 @@ class _Resolved:
     messages: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if v}
+        return {k: v for k, v in self.__dict__.items() if v and k != "viewer"}
 
 
 class ClientSimulator:
@@ -138,12 +139,13 @@ class ClientSimulator:
             where = "a guild command, not available in DMs" if channel.guild is None and any(
                 c["name"] == name for cmds in self.fake.guild_commands.values() for c in cmds) else \
                 "not a synced command in this channel"
-            raise ClientRefusal(f"/{name} is {where}; the user can pick {self.visible_commands(user, channel)}")
+            hint = "" if self.fake.sync_count else " (nothing synced yet: wait for fake.sync_count)"
+            raise ClientRefusal(f"/{name} is {where}; the user can pick {self.visible_commands(user, channel)}{hint}")
         if synced is not None and validate:
             reason = self.unavailable_reason(synced, user, channel)
             if reason:
                 raise ClientRefusal(reason)
-        resolved = _Resolved()
+        resolved = _Resolved(self._viewer(user, channel))
         options = self._options(synced, name, sub, values, validate, channel, resolved, focused)
         data: dict[str, Any] = {"id": synced["id"] if synced else str(self.fake.new_id()), "name": name, "type": 1,
                                 "options": options}
@@ -213,6 +215,8 @@ class ClientSimulator:
             if validate:
                 _check_scalar(definition, otype, value, refuse)
             return value
+        if otype in (6, 7, 8, 9) and isinstance(value, int) and not isinstance(value, bool):
+            value = self._entity(value, channel) or value
         if otype == 5:
             if validate and not isinstance(value, bool):
                 raise refuse(f"{value!r} is not a boolean")
@@ -232,8 +236,8 @@ class ClientSimulator:
             allowed = definition.get("channel_types")
             if validate and allowed and value.type not in allowed:
                 raise refuse(f"channel type {value.type} is not one of {allowed}")
-            member = channel.guild.member(self.fake.bot_user) if channel.guild else None
-            perms = channel_permissions(member, value) if member and value.guild else DM_PERMISSIONS
+            viewer = resolved.viewer
+            perms = channel_permissions(viewer, value) if viewer and value.guild else DM_PERMISSIONS
             data = value.to_json(bot_user=self.fake.bot_user, permissions=perms)
             resolved.channels[str(value.id)] = data
             return str(value.id)
@@ -250,6 +254,18 @@ class ClientSimulator:
             raise refuse(f"{value!r} cannot be given to this option type")
         return value if isinstance(value, (str, int, float, bool)) else str(value)
 
+    def _viewer(self, user: Actor, channel: FakeChannel) -> FakeMember | None:
+        return channel.guild.member(_user_of(user)) if channel.guild else None
+
+    def _entity(self, entity_id: int, channel: FakeChannel) -> FakeUser | FakeRole | FakeChannel | None:
+        """The user, role or channel with this id (for options given as plain ids)."""
+        fake = self.fake
+        if entity_id in fake.users:
+            return fake.users[entity_id]
+        if channel.guild is not None and entity_id in channel.guild.roles:
+            return channel.guild.roles[entity_id]
+        return fake.channels.get(entity_id)
+
     async def context_menu(self, user: Actor, channel: FakeChannel, name: str, target: Actor | FakeMessage, *,
                            validate: bool = True) -> InteractionHandle:
         """Dispatch a user (type 2) or message (type 3) context-menu command on ``target``."""
@@ -261,7 +277,7 @@ class ClientSimulator:
             reason = self.unavailable_reason(synced, user, channel)
             if reason:
                 raise ClientRefusal(reason)
-        resolved = _Resolved()
+        resolved = _Resolved(self._viewer(user, channel))
         if isinstance(target, FakeMessage):
             resolved.messages[str(target.id)] = self.fake.transcript.to_json(target)
             target_id = target.id
@@ -308,7 +324,7 @@ class ClientSimulator:
         msg, comp = self._component(user, message, custom_id, SELECT_TYPES, validate)
         ctype = int(comp["type"]) if comp else 3
         channel = self.fake.channels[msg.channel_id]
-        resolved = _Resolved()
+        resolved = _Resolved(self._viewer(user, channel))
         if ctype == 3:
             raw = [str(v) for v in values]
         else:

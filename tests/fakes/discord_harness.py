@@ -55,6 +55,7 @@ async def run_bot(bot: BotT, fake: FakeDiscord, *, token: str | None = None, rea
     if fast_reidentify:
         bot.before_identify_hook = _no_identify_delay  # type: ignore[method-assign]
     task: asyncio.Task[None] = asyncio.create_task(bot.start(token or fake.token), name="fake-discord-bot")
+    body_ok = False
     try:
         ready = asyncio.create_task(bot.wait_until_ready())
         done, _ = await asyncio.wait({task, ready}, timeout=ready_timeout, return_when=asyncio.FIRST_COMPLETED)
@@ -65,15 +66,20 @@ async def run_bot(bot: BotT, fake: FakeDiscord, *, token: str | None = None, rea
                 raise RuntimeError("bot.start() returned before the bot was ready")
             raise TimeoutError(f"bot not ready after {ready_timeout}s\n{fake.debug_summary()}")
         yield bot
+        body_ok = True
     finally:
         try:
             await bot.close()
-            with contextlib.suppress(asyncio.CancelledError):
+            try:
                 await asyncio.wait_for(task, 10.0)
+            except asyncio.CancelledError:
+                pass
+            except Exception:
+                if body_ok:  # otherwise the error that is already propagating is the one to report
+                    raise
         finally:
             discord.http.Route.BASE = saved_base
             discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = saved_gateway
-
 
 def assert_clean(fake: FakeDiscord, *, allow: Iterable[str] = (), caplog: Any = None) -> None:
     """Fail on unexpected routes, on violations not in ``allow``, and on ERROR logs captured by ``caplog``."""

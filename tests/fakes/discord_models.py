@@ -1,4 +1,4 @@
-"""World model of the fake Discord: ids, users, guilds, channels, messages and records.
+"""World model of the fake Discord: constants, snowflake ids, users, guilds, roles, channels, permissions.
 
 Private helper module of :mod:`tests.fakes.discord_server`; read that module's docstring for the
 public guide. Everything here is plain data: the server mutates it, tests read it.
@@ -88,6 +88,7 @@ class ChannelType:
     GUILD_VOICE = 2
     GUILD_CATEGORY = 4
     GUILD_ANNOUNCEMENT = 5
+    GUILD_STAGE_VOICE = 13
     ANNOUNCEMENT_THREAD = 10
     PUBLIC_THREAD = 11
     PRIVATE_THREAD = 12
@@ -210,7 +211,7 @@ class FakeMember:
     """A user's membership in one guild. ``id``/``username``/``mention`` forward to the user."""
 
     user: FakeUser
-    guild: FakeGuild
+    guild: FakeGuild = field(repr=False)
     roles: list[FakeRole] = field(default_factory=list)
     nick: str | None = None
     joined_at: str = field(default_factory=iso_now)
@@ -265,8 +266,8 @@ class FakeChannel:
     id: int
     type: int
     name: str | None
-    guild: FakeGuild | None = None
-    parent: FakeChannel | None = None
+    guild: FakeGuild | None = field(default=None, repr=False)
+    parent: FakeChannel | None = field(default=None, repr=False)
     recipient: FakeUser | None = None
     position: int = 0
     topic: str | None = None
@@ -310,6 +311,8 @@ class FakeChannel:
                 )
             else:
                 data.update(topic=self.topic, permission_overwrites=[o.to_json() for o in self.overwrites.values()])
+            if self.type in (ChannelType.GUILD_VOICE, ChannelType.GUILD_STAGE_VOICE):
+                data.update(bitrate=64000, user_limit=0, rtc_region=None, video_quality_mode=1)
         if permissions is not None:
             data["permissions"] = str(permissions)
         return data
@@ -325,9 +328,9 @@ class FakeGuild:
     filesize_limit: int
     premium_tier: int = 0
     locale: str = "en-US"
-    roles: dict[int, FakeRole] = field(default_factory=dict)
-    channels: dict[int, FakeChannel] = field(default_factory=dict)
-    members: dict[int, FakeMember] = field(default_factory=dict)
+    roles: dict[int, FakeRole] = field(default_factory=dict, repr=False)
+    channels: dict[int, FakeChannel] = field(default_factory=dict, repr=False)
+    members: dict[int, FakeMember] = field(default_factory=dict, repr=False)
 
     @property
     def everyone(self) -> FakeRole:

@@ -21,8 +21,8 @@ class StoredAttachment:
     id: int
     filename: str
     content_type: str
-    data: bytes
-    url: str
+    data: bytes = field(repr=False)
+    url: str = ""
     description: str | None = None
     ephemeral: bool = False
 
@@ -188,6 +188,9 @@ class FakeMessage:
                 return a
         raise KeyError(f"no attachment {filename!r} on message {self.id}: {[a.filename for a in self.attachments]}")
 
+    def __repr__(self) -> str:
+        return f"<FakeMessage {self.summary()}>"
+
     def visible_for(self, user_id: int) -> bool:
         """Whether this user can see the message."""
         return not self.deleted and (self.visible_to is None or self.visible_to == user_id)
@@ -226,7 +229,7 @@ class FilePart:
     name: str
     filename: str | None
     content_type: str | None
-    data: bytes
+    data: bytes = field(repr=False)
 
 
 @dataclass
@@ -236,7 +239,7 @@ class RequestRecord:
     method: str
     path: str
     query: dict[str, str]
-    headers: dict[str, str]
+    headers: dict[str, str] = field(repr=False)
     json: Any = None
     parts: list[FilePart] = field(default_factory=list)
     timestamp: float = 0.0
@@ -260,7 +263,7 @@ class Violation:
 
     kind: str
     message: str
-    request: RequestRecord | None = None
+    request: RequestRecord | None = field(default=None, repr=False)
     interaction_id: int | None = None
 
     def __str__(self) -> str:
