@@ -22,10 +22,12 @@ from bot.pricing import PriceRefresher
 from bot.settings import Settings
 from bot.tracker import Tracker, TrackerConfig
 from bot.tree import EggTree
+from bot.webhooks import HealthReport, WebhookServer, webhook_path
 
 log = logging.getLogger(__name__)
 
 DEFAULT_EXTENSIONS = ("cogs.imagine", "cogs.quota")
+DEFAULT_WEBHOOK_PATH = "/eggapi/webhook"
 
 
 def tracker_config(settings: Settings) -> TrackerConfig:
@@ -80,6 +82,16 @@ class EggBot(commands.Bot):
         self.jobs = JobService(db, self.task_store, self.ledger, self.books)
         self.tracker = Tracker(self.task_store, self.books, eggapi, tracker_config(settings))
         self.prices = PriceRefresher(eggapi, self.ledger, settings.price_refresh_interval)
+        self.web: WebhookServer | None = None
+        if settings.webhooks_enabled or settings.healthz_enabled:
+            self.web = WebhookServer(
+                host=settings.webhook_host,
+                port=settings.webhook_port,
+                path=webhook_path(settings.webhook_public_url or DEFAULT_WEBHOOK_PATH),
+                secret=settings.webhook_secret,
+                on_hint=self.tracker.hint,
+                health=self.health,
+            )
         self._extensions = tuple(extensions)
         self._force_sync = force_sync
         self._run_tracker = run_tracker
@@ -92,6 +104,8 @@ class EggBot(commands.Bot):
         if self._run_tracker:
             await self.tracker.start()
             self.prices.start()
+            if self.web is not None:
+                await self.web.start()
 
     async def sync_commands(self, *, force: bool = False) -> bool:
         """Sync the command tree when its definition changed since the last sync (or when forced)."""
@@ -111,6 +125,17 @@ class EggBot(commands.Bot):
 
     async def close(self) -> None:
         """Stop the tracker (flushing state) before the Discord connection closes."""
+        if self.web is not None:
+            await self.web.stop()  # no new hints once we are stopping
         await self.prices.close()
         await self.tracker.close()
         await super().close()
+
+    async def health(self) -> HealthReport:
+        """Gateway connected, database writable, tracker alive (for ``GET /healthz``)."""
+        return HealthReport(
+            gateway_connected=self.is_ready() and not self.is_closed(),
+            database_writable=await self.db.is_writable(),
+            tracker_alive=self.tracker.alive,
+            details={"tasks_in_flight": self.tracker.in_flight},
+        )

@@ -52,6 +52,7 @@ class Settings:
     webhook_port: int = 8080
     webhook_public_url: str | None = None
     webhook_secret: str | None = field(default=None, repr=False)
+    healthz_enabled: bool = False
     dev_guild_id: int | None = None
     allow_dms: bool = False
     task_deadline: float = 300.0
@@ -193,6 +194,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         webhook_port=_parsed(env, "EGGBOT_WEBHOOK_PORT", _port, default.webhook_port),
         webhook_public_url=_parsed(env, "EGGBOT_WEBHOOK_PUBLIC_URL", _url("https", "http"), None),
         webhook_secret=_parsed(env, "EGGBOT_WEBHOOK_SECRET", str, None),
+        healthz_enabled=_parsed(env, "EGGBOT_HEALTHZ", _bool, default.healthz_enabled),
         dev_guild_id=_parsed(env, "EGGBOT_DEV_GUILD_ID", _snowflake, None),
         allow_dms=_parsed(env, "EGGBOT_ALLOW_DMS", _bool, default.allow_dms),
         task_deadline=_parsed(env, "EGGBOT_TASK_DEADLINE", _positive(float), default.task_deadline),

@@ -27,6 +27,7 @@ from bot.delivery import Deliverer
 log = logging.getLogger(__name__)
 
 OPERATOR_ERRORS = ("UNAUTHORIZED", "FORBIDDEN", "INSUFFICIENT_BALANCE")
+WEBHOOK_POLL_FACTOR = 3.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -345,9 +346,10 @@ class Tracker:
     def _interval(self, task: TaskRecord, follow: _Follow) -> float:
         """Frequent at first, backing off to the maximum; slower still past the deadline."""
         cfg = self._config
+        slower = WEBHOOK_POLL_FACTOR if cfg.webhook_url else 1.0  # webhooks lead; polling is the fallback
         if self._past_deadline(task):
-            return cfg.poll_interval_max * 4
-        return min(cfg.poll_interval_max, cfg.poll_interval_min * 1.5 ** max(follow.polls - 1, 0))
+            return cfg.poll_interval_max * 4 * slower
+        return slower * min(cfg.poll_interval_max, cfg.poll_interval_min * 1.5 ** max(follow.polls - 1, 0))
 
     async def _finish(self, task: TaskRecord, egg: EggTask) -> None:
         self._follows.pop(task.id, None)

@@ -1,0 +1,67 @@
+"""Webhooks end to end: a signed delivery makes the bot post at once; forged ones change nothing."""
+
+from __future__ import annotations
+
+import socket
+import time
+from typing import Any
+
+import aiohttp
+
+from tests.conftest import World
+from tests.fakes.discord_harness import assert_clean
+from tests.fakes.eggapi import FakeEggAPI, TaskPlan, png_bytes
+
+SECRET = "whsec_test_secret"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def webhook_env(port: int) -> dict[str, str]:
+    return {
+        "EGGBOT_WEBHOOK_HOST": "127.0.0.1",
+        "EGGBOT_WEBHOOK_PORT": str(port),
+        "EGGBOT_WEBHOOK_PUBLIC_URL": f"http://127.0.0.1:{port}/eggapi/webhook",
+        "EGGBOT_WEBHOOK_SECRET": SECRET,
+        # Polling is so slow here that only a webhook can explain a prompt delivery.
+        "EGGBOT_POLL_INTERVAL_MIN": "30",
+        "EGGBOT_POLL_INTERVAL_MAX": "60",
+    }
+
+
+async def test_signed_webhook_delivers_at_once_and_forgeries_are_refused(
+    world: World, eggapi: FakeEggAPI, start_bot: Any
+) -> None:
+    eggapi.webhook_secret = SECRET
+    eggapi.default_plan = TaskPlan(hold=True)
+    port = free_port()
+    await start_bot(**webhook_env(port))
+    await world.fake.slash(world.alice, world.general, "imagine", prompt="hooked fox")
+    [egg_id] = await world.fake.wait_for(lambda f: list(eggapi.tasks) or None)
+    task_request = eggapi.tasks[egg_id].request
+    assert task_request["webhook_url"] == f"http://127.0.0.1:{port}/eggapi/webhook"
+
+    url = f"http://127.0.0.1:{port}/eggapi/webhook"
+    body = b'{"event": "task.completed", "task_id": "%s", "status": "completed"}' % egg_id.encode()
+    now = str(int(time.time()))
+    async with aiohttp.ClientSession() as session:
+        forged = {"X-EggAPI-Timestamp": now, "X-EggAPI-Signature": "sha256=" + "0" * 64}
+        async with session.post(url, data=body, headers=forged) as response:
+            assert response.status == 401
+        async with session.post(url, data=body) as response:  # unsigned while a secret is set
+            assert response.status == 401
+        async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
+            assert response.status == 200
+            assert (await response.json())["status"] == "ok"
+
+    eggapi.finish(egg_id)  # EggAPI finishes and signs a real delivery
+    await eggapi.wait_for_webhooks(1)
+    result = await world.fake.wait_for_message(world.general, lambda m: bool(m.attachments), timeout=10)
+    assert [a.data for a in result.attachments] == [png_bytes(egg_id, 0)]
+    stale = await eggapi.deliver_webhook(egg_id, timestamp=int(time.time()) - 3600)
+    assert stale.status == 401
+    assert_clean(world.fake)
