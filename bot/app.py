@@ -39,6 +39,8 @@ def tracker_config(settings: Settings) -> TrackerConfig:
         status_edit_interval=settings.status_edit_interval,
         max_concurrent_submits=settings.max_concurrent_submits,
         max_concurrent_polls=settings.max_concurrent_polls,
+        max_running_per_member=settings.max_running_per_member,
+        max_running_total=settings.max_running_total,
         webhook_url=settings.webhook_public_url,
     )
 
@@ -79,7 +81,9 @@ class EggBot(commands.Bot):
         self.task_store = TaskStore(db)
         self.ledger = Ledger(db, ledger_defaults(settings))
         self.books = Bookkeeper(db, self.task_store, self.ledger)
-        self.jobs = JobService(db, self.task_store, self.ledger, self.books)
+        self.jobs = JobService(
+            db, self.task_store, self.ledger, self.books, max_queued_per_member=settings.max_queued_per_member
+        )
         self.tracker = Tracker(self.task_store, self.books, eggapi, tracker_config(settings))
         self.prices = PriceRefresher(eggapi, self.ledger, settings.price_refresh_interval)
         self.web: WebhookServer | None = None

@@ -19,6 +19,10 @@ class InvalidRequest(UserFacingError):
     """The member's input breaks a rule (too long, wrong value); nothing was submitted."""
 
 
+class QueueFull(UserFacingError):
+    """The member has as many jobs waiting as the bot allows."""
+
+
 class NotAllowedHere(UserFacingError):
     """The command cannot be used in this place (a DM, say)."""
 

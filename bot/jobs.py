@@ -8,17 +8,25 @@ from collections.abc import Sequence
 from bot.bookkeeping import Bookkeeper
 from bot.db import Database
 from bot.db.task_store import TaskStore
+from bot.errors import QueueFull
 from bot.ledger import Ledger
 from bot.tasks import ImagineRequest, TaskRecord, TaskStatus, validate_request
 
 log = logging.getLogger(__name__)
 
+HIDEABLE = frozenset(
+    {TaskStatus.QUEUED, TaskStatus.SUBMITTING, TaskStatus.UNKNOWN, TaskStatus.RUNNING, TaskStatus.COMPLETED}
+)
+
 
 class JobService:
     """The entry point the /imagine command calls."""
 
-    def __init__(self, db: Database, store: TaskStore, ledger: Ledger, books: Bookkeeper) -> None:
+    def __init__(
+        self, db: Database, store: TaskStore, ledger: Ledger, books: Bookkeeper, *, max_queued_per_member: int = 10
+    ) -> None:
         self._db = db
+        self._max_queued = max_queued_per_member
         self._store = store
         self._ledger = ledger
         self._books = books
@@ -26,10 +34,16 @@ class JobService:
     async def create(self, request: ImagineRequest, role_ids: Sequence[int] = ()) -> TaskRecord:
         """Validate, record a queued task and reserve its worst-case cost, all or nothing.
 
-        Raises InvalidRequest or QuotaExceeded having recorded nothing.
+        Raises InvalidRequest, QueueFull or QuotaExceeded having recorded nothing.
         """
         clean = validate_request(request)
         async with self._db.write() as tx:
+            waiting = await self._store.count_queued(tx, clean.member_id)
+            if waiting >= self._max_queued:
+                raise QueueFull(
+                    f"You already have {waiting} jobs waiting, the most a member can queue. "
+                    "Cancel one or wait for them to start, then try again. Nothing was charged."
+                )
             task_id = await self._store.insert(tx, clean)
             await self._ledger.reserve(
                 tx,
@@ -47,6 +61,15 @@ class JobService:
     async def withdraw(self, task_id: int) -> bool:
         """Cancel a queued task the member never saw acknowledged; False if it had moved on."""
         return await self._books.move(task_id, TaskStatus.QUEUED, TaskStatus.CANCELLED, release=True)
+
+    async def hide(self, task_id: int) -> bool:
+        """Send a job's result to the member privately instead of the channel; False once it has finished."""
+        task = await self._store.get(task_id)
+        if task is None or task.status not in HIDEABLE:
+            return False
+        await self._store.update(task_id, hidden=True, status_message_id=None)
+        log.info("task %s hidden by its member; the result goes by DM", task_id)
+        return True
 
     async def attach_status_message(self, task_id: int, message_id: int) -> None:
         """Remember which message shows the task's progress."""

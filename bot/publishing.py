@@ -27,6 +27,13 @@ class Phase(enum.StrEnum):
     DONE = "done"
     FAILED = "failed"
     UNDELIVERABLE = "undeliverable"
+    CANCELLED = "cancelled"
+    STALE = "stale"  # upstream for far too long; still delivered if it ever completes
+
+
+RUNNING_PHASES = frozenset(
+    {Phase.SUBMITTING, Phase.PENDING, Phase.PROCESSING, Phase.STILL_RUNNING, Phase.UNCONFIRMED, Phase.STALE}
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,6 +61,9 @@ class Settings:
     status_edit_interval: float = 5.0
     max_concurrent_submits: int = 4
     max_concurrent_polls: int = 16
+    max_running_per_member: int = 3
+    max_queued_per_member: int = 10
+    max_running_total: int = 20
     http_timeout: float = 30.0
     max_image_bytes: int = 25 * 1024 * 1024
 
@@ -207,6 +210,11 @@ def load_settings(env: Mapping[str, str]) -> Settings:
             env, "EGGBOT_MAX_CONCURRENT_SUBMITS", _positive(int), default.max_concurrent_submits
         ),
         max_concurrent_polls=_parsed(env, "EGGBOT_MAX_CONCURRENT_POLLS", _positive(int), default.max_concurrent_polls),
+        max_running_per_member=_parsed(
+            env, "EGGBOT_MAX_RUNNING_PER_MEMBER", _positive(int), default.max_running_per_member
+        ),
+        max_queued_per_member=_parsed(env, "EGGBOT_MAX_QUEUED_PER_MEMBER", _positive(int), default.max_queued_per_member),
+        max_running_total=_parsed(env, "EGGBOT_MAX_RUNNING_TOTAL", _positive(int), default.max_running_total),
         http_timeout=_parsed(env, "EGGBOT_HTTP_TIMEOUT", _positive(float), default.http_timeout),
         max_image_bytes=_parsed(env, "EGGBOT_MAX_IMAGE_BYTES", _positive(int), default.max_image_bytes),
     )

@@ -77,6 +77,7 @@ class ImagineRequest:
     resolution: str | None = None
     reference_urls: tuple[str, ...] = ()
     interaction_id: int | None = None
+    upload_limit: int | None = None  # bytes the channel accepts per message (Discord tells us per interaction)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +107,9 @@ class TaskRecord:
     submitted_at: datetime | None
     finished_at: datetime | None
     delivered_at: datetime | None
+    hidden: bool = False
+    upload_limit: int | None = None
+    stale_at: datetime | None = None
 
     @property
     def is_terminal(self) -> bool:
@@ -159,4 +163,5 @@ def validate_request(req: ImagineRequest) -> ImagineRequest:
         resolution=req.resolution,
         reference_urls=req.reference_urls,
         interaction_id=req.interaction_id,
+        upload_limit=req.upload_limit,
     )

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from bot.bookkeeping import Bookkeeper
 from bot.db.task_store import TaskStore, utcnow
 from bot.eggapi import MODEL, EggAPIClient, EggAPIError, EggTask, GenerateRequest, NotFound, SubmitOutcomeUnknown
+from bot.fair_queue import FairQueue
 from bot.publishing import Phase, Progress, Publisher, describe_failure
 from bot.tasks import TaskRecord, TaskStatus
 from bot.delivery import Deliverer
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 
 OPERATOR_ERRORS = ("UNAUTHORIZED", "FORBIDDEN", "INSUFFICIENT_BALANCE")
 WEBHOOK_POLL_FACTOR = 3.0
+MAX_POSITION_UPDATES = 25  # queued members beyond this are told their place when they move up
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +42,8 @@ class TrackerConfig:
     status_edit_interval: float = 5.0
     max_concurrent_submits: int = 4
     max_concurrent_polls: int = 16
+    max_running_per_member: int = 3
+    max_running_total: int = 20
     reconcile_grace: float = 120.0
     webhook_url: str | None = None
 
@@ -79,19 +83,27 @@ class Tracker:
         self._loop_task: asyncio.Task[None] | None = None
         self._running: set[asyncio.Task[None]] = set()
         self._follows: dict[int, _Follow] = {}
+        self._line = FairQueue(
+            max_running_per_member=config.max_running_per_member, max_running_total=config.max_running_total
+        )
+        self._submitting: set[int] = set()
+        self._shown_positions: dict[int, int] = {}
         self._closing = False
         self._slots = {
-            "submit": asyncio.Semaphore(config.max_concurrent_submits),
+            "submit": asyncio.Semaphore(config.max_concurrent_submits),  # _pump already bounds it
             "poll": asyncio.Semaphore(config.max_concurrent_polls),
             "reconcile": asyncio.Semaphore(1),
             "deliver": asyncio.Semaphore(config.max_concurrent_polls),
+            "positions": asyncio.Semaphore(1),
         }
         self._handlers: dict[str, Callable[[int], Awaitable[None]]] = {
             "submit": self._submit,
             "poll": self._poll,
             "reconcile": self._reconcile,
             "deliver": self._deliver,
+            "positions": self._show_positions,
         }
+        store.add_listener(self._on_change)
 
     @property
     def alive(self) -> bool:
@@ -118,10 +130,15 @@ class Tracker:
         if resumed:
             log.info("resuming %d unfinished task(s)", len(resumed))
         self._loop_task = asyncio.create_task(self._run(), name="eggbot-tracker")
+        self._pump()
 
     def _resume(self, task: TaskRecord) -> None:
+        if task.status is TaskStatus.QUEUED:
+            self._line.push(task.id, task.member_id)
+            return
+        if task.status in (TaskStatus.SUBMITTING, TaskStatus.UNKNOWN, TaskStatus.RUNNING):
+            self._line.mark_running(task.id, task.member_id)
         kind = {
-            TaskStatus.QUEUED: "submit",
             TaskStatus.SUBMITTING: "reconcile",  # crashed mid-POST: never resubmit blindly
             TaskStatus.UNKNOWN: "reconcile",
             TaskStatus.RUNNING: "poll",
@@ -144,9 +161,45 @@ class Tracker:
                 job.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
 
-    def enqueue(self, task_id: int) -> None:
-        """Submit a newly queued task as soon as a slot is free."""
-        self._schedule("submit", task_id)
+    def enqueue(self, task_id: int, member_id: int) -> None:
+        """Queue a newly recorded task; it is submitted in fair turn as soon as there is room."""
+        self._line.push(task_id, member_id)
+        self._pump()
+
+    def queue_position(self, task_id: int) -> int | None:
+        """1-based place in line of a queued task (None once it has left the queue)."""
+        return self._line.position(task_id)
+
+    def _pump(self) -> None:
+        """Start as many queued tasks as the caps allow, in round-robin order across members."""
+        while not self._closing and len(self._submitting) < self._config.max_concurrent_submits:
+            task_id = self._line.pop_ready()
+            if task_id is None:
+                break
+            self._submitting.add(task_id)
+            self._schedule("submit", task_id)
+        if self._line.order() and ("positions", 0) not in self._latest:
+            self._schedule("positions", 0, self._config.status_edit_interval)
+
+    def _on_change(self, task_id: int, new: TaskStatus) -> None:
+        """A task changed state: free its place once it is no longer queued or running upstream."""
+        if new in (TaskStatus.QUEUED, TaskStatus.SUBMITTING, TaskStatus.RUNNING, TaskStatus.UNKNOWN):
+            return
+        self._line.remove(task_id)
+        self._shown_positions.pop(task_id, None)
+        if self._loop_task is not None:
+            self._pump()
+
+    async def _show_positions(self, _: int) -> None:
+        """Tell queued members their place in line (coalesced, at most every status interval)."""
+        for position, task_id in enumerate(self._line.order()[:MAX_POSITION_UPDATES], start=1):
+            if self._shown_positions.get(task_id) == position:
+                continue
+            task = await self._store.get(task_id)
+            if task is None or task.status is not TaskStatus.QUEUED:
+                continue
+            self._shown_positions[task_id] = position
+            await self._show(task, Phase.QUEUED, detail=str(position), force=True)
 
     async def hint(self, egg_task_id: str) -> bool:
         """A webhook says this EggAPI task changed: poll it now (the payload itself is not trusted)."""
@@ -186,15 +239,19 @@ class Tracker:
 
     async def _run_job(self, job: _Job) -> None:
         async with self._slots[job.kind]:
-            if self._closing and job.kind == "submit":
-                return  # stays queued; resumed at the next start
             try:
+                if self._closing and job.kind == "submit":
+                    return  # stays queued; resumed at the next start
                 await self._handlers[job.kind](job.task_id)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("task %s: %s step crashed; retrying later", job.task_id, job.kind)
                 self._schedule(job.kind, job.task_id, self._config.poll_interval_max)
+            finally:
+                if job.kind == "submit":
+                    self._submitting.discard(job.task_id)
+                    self._pump()
 
     # -- submit ------------------------------------------------------------------------------
 

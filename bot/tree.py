@@ -61,6 +61,14 @@ async def respond(interaction: discord.Interaction, content: str) -> None:
         log.warning("could not send the error reply for interaction %s: %s", interaction.id, exc)
 
 
+async def report(interaction: discord.Interaction, error: Exception) -> None:
+    """The error handler for components, which bypass the tree: log unexpected errors, answer politely."""
+    message, unexpected = describe_error(error)
+    if unexpected:
+        log.error("component %s by member %s failed", interaction.data, interaction.user.id, exc_info=error)
+    await respond(interaction, message)
+
+
 class EggTree(app_commands.CommandTree["EggBot"]):
     """Command tree with the bot's error ladder."""
 

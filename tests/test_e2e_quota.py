@@ -127,7 +127,7 @@ async def test_account_budget_stops_generation_everywhere(
 
 async def test_concurrent_requests_never_overdraw(world: World, eggapi: FakeEggAPI, start_bot: Any) -> None:
     """60 simultaneous /imagine at the edge of a $0.25 limit: exactly 25 run, the rest are refused."""
-    bot = await start_bot(EGGBOT_QUOTA_LIMIT="0.25")
+    bot = await start_bot(EGGBOT_QUOTA_LIMIT="0.25", EGGBOT_MAX_QUEUED_PER_MEMBER="100")
     handles = await asyncio.gather(
         *(world.fake.slash(world.alice, world.general, "imagine", prompt=f"fox {i}") for i in range(60))
     )

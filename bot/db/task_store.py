@@ -32,6 +32,8 @@ _UPDATABLE = frozenset(
         "submitted_at",
         "finished_at",
         "delivered_at",
+        "hidden",
+        "stale_at",
     }
 )
 _JSON_COLUMNS = frozenset({"output_urls", "result_message_ids"})
@@ -89,6 +91,9 @@ def row_to_task(row: Mapping[str, Any]) -> TaskRecord:
         submitted_at=_dt(row["submitted_at"]),
         finished_at=_dt(row["finished_at"]),
         delivered_at=_dt(row["delivered_at"]),
+        hidden=bool(row["hidden"]),
+        upload_limit=row["upload_limit"],
+        stale_at=_dt(row["stale_at"]),
     )
 
 
@@ -109,8 +114,8 @@ class TaskStore:
         now = _iso(self._clock())
         cur = await tx.execute(
             """INSERT INTO tasks (guild_id, channel_id, member_id, interaction_id, prompt, negative_prompt,
-                   aspect_ratio, count, resolution, reference_urls, status, created_at, updated_at)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                   aspect_ratio, count, resolution, reference_urls, status, created_at, updated_at, upload_limit)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             (
                 req.guild_id,
                 req.channel_id,
@@ -125,10 +130,19 @@ class TaskStore:
                 TaskStatus.QUEUED.value,
                 now,
                 now,
+                req.upload_limit,
             ),
         )
         assert cur.lastrowid is not None
         return int(cur.lastrowid)
+
+    async def count_queued(self, tx: aiosqlite.Connection, member_id: int) -> int:
+        """How many of the member's tasks are waiting to be submitted (inside a write transaction)."""
+        async with tx.execute(
+            "SELECT COUNT(*) FROM tasks WHERE member_id = ? AND status = ?", (member_id, TaskStatus.QUEUED.value)
+        ) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
 
     async def create(self, req: ImagineRequest) -> TaskRecord:
         """Record a new queued task in its own transaction."""

@@ -14,6 +14,7 @@ from bot.errors import InvalidRequest
 from bot.tasks import NEGATIVE_PROMPT_MAX, PROMPT_MAX, ImagineRequest
 from cogs.imagine._flow import start_job
 from cogs.imagine._publisher import DiscordPublisher
+from cogs.imagine._status import CancelButton, HideButton
 from cogs.imagine._views import DeleteButton, RerollButton
 
 if TYPE_CHECKING:
@@ -23,6 +24,7 @@ log = logging.getLogger(__name__)
 
 REFERENCE_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif")
 REFERENCE_MAX_BYTES = 20 * 1024 * 1024
+BUTTONS = (RerollButton, DeleteButton, CancelButton, HideButton)
 
 
 def reference_urls(attachments: list[discord.Attachment | None]) -> tuple[str, ...]:
@@ -53,11 +55,11 @@ class ImagineCog(commands.Cog):
             self.bot.task_store, self.bot.eggapi, publisher, max_image_bytes=self.bot.settings.max_image_bytes
         )
         self.bot.tracker.attach(publisher, deliverer)
-        self.bot.add_dynamic_items(RerollButton, DeleteButton)
+        self.bot.add_dynamic_items(*BUTTONS)
 
     async def cog_unload(self) -> None:
         """Forget the persistent buttons."""
-        self.bot.remove_dynamic_items(RerollButton, DeleteButton)
+        self.bot.remove_dynamic_items(*BUTTONS)
 
     @app_commands.command(name="imagine")
     @app_commands.allowed_installs(guilds=True, users=False)
@@ -96,5 +98,6 @@ class ImagineCog(commands.Cog):
             resolution=resolution,
             reference_urls=reference_urls([reference, reference_2, reference_3]),
             interaction_id=interaction.id,
+            upload_limit=interaction.filesize_limit,
         )
         await start_job(self.bot, interaction, request)

@@ -11,6 +11,7 @@ from bot.errors import NotAllowedHere
 from bot.publishing import Phase, Progress
 from bot.tasks import ImagineRequest
 from cogs.imagine._render import status_text
+from cogs.imagine._status import status_view
 
 if TYPE_CHECKING:
     from bot.app import EggBot
@@ -46,7 +47,9 @@ async def start_job(bot: EggBot, interaction: discord.Interaction, request: Imag
     interaction.extras["task_id"] = task.id
     try:
         response = await interaction.response.send_message(
-            status_text(task, Progress(Phase.QUEUED, 0.0)), allowed_mentions=discord.AllowedMentions.none()
+            status_text(task, Progress(Phase.QUEUED, 0.0)),
+            view=status_view(task.id, Phase.QUEUED),
+            allowed_mentions=discord.AllowedMentions.none(),
         )
     except discord.HTTPException:
         # The member never saw an acknowledgement: withdraw rather than run a job they may repeat.
@@ -56,4 +59,4 @@ async def start_job(bot: EggBot, interaction: discord.Interaction, request: Imag
     if message_id is None:
         message_id = (await interaction.original_response()).id
     await bot.jobs.attach_status_message(task.id, message_id)
-    bot.tracker.enqueue(task.id)
+    bot.tracker.enqueue(task.id, task.member_id)

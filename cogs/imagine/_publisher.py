@@ -10,9 +10,11 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot.eggapi import DownloadedImage
+from bot.fitting import fit_images
 from bot.publishing import DestinationGone, Progress
 from bot.tasks import TaskRecord
 from cogs.imagine._render import failure_text, result_text, status_text
+from cogs.imagine._status import status_view
 from cogs.imagine._views import result_view
 
 if TYPE_CHECKING:
@@ -20,7 +22,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-GONE_CODES = {10003: "the channel no longer exists", 50001: "I can no longer see the channel", 50013: "I lack permission there"}
+GONE_CODES = {
+    10003: "the channel no longer exists",
+    50001: "I can no longer see the channel",
+    50007: "the member does not accept direct messages",
+    50013: "I lack permission there",
+}
+DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024
 
 
 def _extension(image: DownloadedImage) -> str:
@@ -52,30 +60,61 @@ class DiscordPublisher:
         channel = self._channel(task)
         message = discord.PartialMessage(channel=channel, id=task.status_message_id)  # type: ignore[arg-type]
         try:
-            await message.edit(content=status_text(task, progress), allowed_mentions=discord.AllowedMentions.none())
+            await message.edit(
+                content=status_text(task, progress),
+                view=status_view(task.id, progress.phase),
+                allowed_mentions=discord.AllowedMentions.none(),
+            )
         except (discord.NotFound, discord.Forbidden) as exc:
             log.info("task %s: status message %s cannot be edited: %s", task.id, task.status_message_id, exc.text)
 
-    async def deliver(self, task: TaskRecord, images: list[DownloadedImage]) -> list[int]:
-        """Post the images with the task's nonce so a repeated call cannot post twice."""
-        files = [
-            discord.File(io.BytesIO(image.data), filename=f"eggbot-{task.id}-{index + 1}.{_extension(image)}")
-            for index, image in enumerate(images)
-        ]
-        channel = self._channel(task)
+    def _upload_limit(self, task: TaskRecord) -> int:
+        if task.hidden or task.guild_id is None:
+            return DEFAULT_UPLOAD_LIMIT
+        if task.upload_limit:
+            return task.upload_limit
+        guild = self._bot.get_guild(task.guild_id)
+        return guild.filesize_limit if guild is not None else DEFAULT_UPLOAD_LIMIT
+
+    async def _destination(self, task: TaskRecord) -> discord.abc.Messageable:
+        if not task.hidden:
+            return self._channel(task)
         try:
-            message = await channel.send(
-                result_text(task),
-                files=files,
-                view=result_view(task),
-                nonce=task.nonce,  # discord.py always sends enforce_nonce with it
-                allowed_mentions=self._mention(task),
-            )
+            user = self._bot.get_user(task.member_id) or await self._bot.fetch_user(task.member_id)
+            return await user.create_dm()
         except discord.HTTPException as exc:
-            if exc.code in GONE_CODES:
-                raise DestinationGone(GONE_CODES[exc.code]) from exc
-            raise
-        return [message.id]
+            raise DestinationGone("the member's direct messages cannot be reached") from exc
+
+    async def deliver(self, task: TaskRecord, images: list[DownloadedImage]) -> list[int]:
+        """Post the images within the upload limit; each message carries a nonce, so a repeat posts nothing new."""
+        fitted = fit_images(images, self._upload_limit(task))
+        destination = await self._destination(task)
+        links = [task.output_urls[i] for i in fitted.too_large if i < len(task.output_urls)]
+        parts = max(len(fitted.batches), 1)
+        message_ids: list[int] = []
+        for part in range(parts):
+            batch = fitted.batches[part] if fitted.batches else []
+            content = result_text(task) if part == 0 else f"Job #{task.id}, continued ({part + 1}/{parts})"
+            if part == parts - 1 and links:
+                content += "\nToo large to attach here: " + " ".join(f"<{link}>" for link in links)
+            files = [
+                discord.File(io.BytesIO(image.data), filename=f"eggbot-{task.id}-{part + 1}-{n + 1}.{_extension(image)}")
+                for n, image in enumerate(batch)
+            ]
+            try:
+                message = await destination.send(
+                    content,
+                    files=files,
+                    view=result_view(task) if part == 0 and not task.hidden else discord.utils.MISSING,
+                    nonce=task.nonce if part == 0 else f"{task.nonce}-{part}",  # enforce_nonce is always sent
+                    allowed_mentions=self._mention(task),
+                )
+            except discord.HTTPException as exc:
+                if exc.code in GONE_CODES:
+                    raise DestinationGone(GONE_CODES[exc.code]) from exc
+                raise
+            message_ids.append(message.id)
+        return message_ids
 
     async def announce_failure(self, task: TaskRecord, reason: str) -> None:
         """Tell the member in the channel, replying to the status message; by DM if the channel is gone."""

@@ -23,6 +23,8 @@ _HEADLINES = {
     Phase.DONE: "✅ **Done**",
     Phase.FAILED: "❌ **Failed**",
     Phase.UNDELIVERABLE: "⚠️ **Made, but not posted**",
+    Phase.CANCELLED: "✖️ **Cancelled** (nothing was charged)",
+    Phase.STALE: "🕸️ **Stuck at EggAPI**",
 }
 
 
@@ -62,6 +64,8 @@ def jump_url(task: TaskRecord, message_id: int) -> str:
 def status_text(task: TaskRecord, progress: Progress) -> str:
     """The status message for a task at some point of its life."""
     headline = _HEADLINES[progress.phase]
+    if progress.phase is Phase.QUEUED and progress.detail:
+        headline += f" · #{progress.detail} in line"
     lines = [f"{headline} · job #{task.id} · {elapsed_text(progress.elapsed)}", f"> {excerpt(task.prompt, 200)}"]
     lines.append(f"`{settings_text(task)}`")
     if progress.phase is Phase.STILL_RUNNING:

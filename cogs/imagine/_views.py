@@ -9,20 +9,13 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.tasks import ImagineRequest, TaskRecord
-from bot.tree import describe_error, respond
+from bot.tree import report, respond
 from cogs.imagine._flow import start_job
 
 if TYPE_CHECKING:
     from bot.app import EggBot
 
 log = logging.getLogger(__name__)
-
-
-async def _report(interaction: discord.Interaction, error: Exception) -> None:
-    message, unexpected = describe_error(error)
-    if unexpected:
-        log.error("button %s by member %s failed", interaction.data, interaction.user.id, exc_info=error)
-    await respond(interaction, message)
 
 
 class RerollButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"egg:reroll:(?P<task_id>\d+)"):
@@ -61,7 +54,7 @@ class RerollButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"eg
             )
             await start_job(bot, interaction, request)
         except Exception as exc:  # noqa: BLE001 - buttons bypass the tree's handler
-            await _report(interaction, exc)
+            await report(interaction, exc)
 
 
 class DeleteButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"egg:delete:(?P<member_id>\d+)"):
@@ -89,7 +82,7 @@ class DeleteButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"eg
             if interaction.message is not None:
                 await interaction.message.delete()
         except discord.HTTPException as exc:
-            await _report(interaction, exc)
+            await report(interaction, exc)
 
 
 def result_view(task: TaskRecord) -> discord.ui.View:

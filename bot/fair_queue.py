@@ -1,0 +1,104 @@
+"""Fair dispatch of queued jobs: round-robin across members, with per-member and global caps.
+
+A pure data structure (no I/O, no clock): the tracker pushes queued tasks, pops the next one
+to submit whenever it has room, and reports when a task stops running. One member with ten
+jobs waiting cannot starve nine members with one job each.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+
+class FairQueue:
+    """Queued task ids per member, served round-robin under running caps."""
+
+    def __init__(self, *, max_running_per_member: int, max_running_total: int) -> None:
+        self._per_member = max_running_per_member
+        self._total = max_running_total
+        self._queues: dict[int, deque[int]] = {}
+        self._turns: deque[int] = deque()  # members with queued work, next to serve first
+        self._running: dict[int, set[int]] = {}
+        self._owner: dict[int, int] = {}
+
+    def push(self, task_id: int, member_id: int) -> None:
+        """Queue a task behind the member's other queued tasks (no-op if already known)."""
+        if task_id in self._owner:
+            return
+        self._owner[task_id] = member_id
+        queue = self._queues.setdefault(member_id, deque())
+        if not queue:
+            self._turns.append(member_id)
+        queue.append(task_id)
+
+    def mark_running(self, task_id: int, member_id: int) -> None:
+        """Count a task already running upstream (resumed after a restart) against the caps."""
+        self._owner[task_id] = member_id
+        self._running.setdefault(member_id, set()).add(task_id)
+
+    def remove(self, task_id: int) -> None:
+        """Forget a task wherever it is (cancelled while queued, or finished running)."""
+        member = self._owner.pop(task_id, None)
+        if member is None:
+            return
+        queue = self._queues.get(member)
+        if queue is not None and task_id in queue:
+            queue.remove(task_id)
+            if not queue:
+                del self._queues[member]
+                self._turns.remove(member)
+        running = self._running.get(member)
+        if running is not None:
+            running.discard(task_id)
+            if not running:
+                del self._running[member]
+
+    @property
+    def running_total(self) -> int:
+        """Tasks counted as running upstream."""
+        return sum(len(tasks) for tasks in self._running.values())
+
+    def running_count(self, member_id: int) -> int:
+        """How many of the member's tasks are running."""
+        return len(self._running.get(member_id, ()))
+
+    def queued_count(self, member_id: int) -> int:
+        """How many of the member's tasks are waiting."""
+        return len(self._queues.get(member_id, ()))
+
+    def pop_ready(self) -> int | None:
+        """The next task to submit, marked running; None when nothing may start now."""
+        if self.running_total >= self._total:
+            return None
+        for _ in range(len(self._turns)):
+            member = self._turns[0]
+            self._turns.rotate(-1)
+            if self.running_count(member) >= self._per_member:
+                continue
+            queue = self._queues[member]
+            task_id = queue.popleft()
+            if not queue:
+                del self._queues[member]
+                self._turns.remove(member)
+            self._running.setdefault(member, set()).add(task_id)
+            return task_id
+        return None
+
+    def order(self) -> list[int]:
+        """Every queued task in the order it would be served if nothing else changed."""
+        queues = {member: list(queue) for member, queue in self._queues.items()}
+        order: list[int] = []
+        while queues:
+            for member in list(self._turns):
+                if member in queues:
+                    order.append(queues[member].pop(0))
+                    if not queues[member]:
+                        del queues[member]
+        return order
+
+    def position(self, task_id: int) -> int | None:
+        """1-based place in line of a queued task, or None if it is not waiting."""
+        try:
+            return self.order().index(task_id) + 1
+        except ValueError:
+            return None

@@ -1,0 +1,52 @@
+"""FairQueue: round-robin across members under per-member and global caps."""
+
+from __future__ import annotations
+
+from bot.fair_queue import FairQueue
+
+
+def drain(queue: FairQueue) -> list[int]:
+    started = []
+    while (task := queue.pop_ready()) is not None:
+        started.append(task)
+    return started
+
+
+def test_a_flooding_member_cannot_starve_the_others() -> None:
+    queue = FairQueue(max_running_per_member=3, max_running_total=100)
+    for task in range(1, 11):
+        queue.push(task, member_id=1)  # member 1 floods
+    for member in range(2, 11):
+        queue.push(100 + member, member_id=member)  # nine members, one job each
+    started = drain(queue)
+    assert started[:2] == [1, 102]
+    assert set(range(102, 111)) <= set(started)
+    assert [t for t in started if t < 100] == [1, 2, 3]  # the flooder is held at 3 running
+    assert queue.queued_count(1) == 7
+
+
+def test_global_cap_and_round_robin_order() -> None:
+    queue = FairQueue(max_running_per_member=3, max_running_total=2)
+    for task, member in [(1, 1), (2, 1), (3, 1), (4, 2), (5, 3)]:
+        queue.push(task, member)
+    assert queue.order() == [1, 4, 5, 2, 3]
+    assert queue.position(5) == 3
+    assert drain(queue) == [1, 4]
+    assert queue.pop_ready() is None  # global cap reached
+    queue.remove(1)  # task 1 finished
+    assert queue.pop_ready() == 5  # member 3's turn comes before member 1's second job
+    queue.remove(4)
+    assert queue.pop_ready() == 2
+    assert queue.position(3) == 1 and queue.position(2) is None
+
+
+def test_cancelled_tasks_leave_the_line_and_resumed_ones_count() -> None:
+    queue = FairQueue(max_running_per_member=1, max_running_total=10)
+    queue.mark_running(50, member_id=7)  # resumed after a restart
+    queue.push(51, member_id=7)
+    queue.push(52, member_id=8)
+    queue.remove(52)
+    assert queue.pop_ready() is None  # member 7 is at its cap; member 8 cancelled
+    queue.remove(50)
+    assert queue.pop_ready() == 51
+    assert queue.running_total == 1 and queue.order() == []
