@@ -26,7 +26,7 @@ from bot.webhooks import HealthReport, WebhookServer, webhook_path
 
 log = logging.getLogger(__name__)
 
-DEFAULT_EXTENSIONS = ("cogs.imagine", "cogs.quota")
+DEFAULT_EXTENSIONS = ("cogs.imagine", "cogs.quota", "cogs.usage")
 DEFAULT_WEBHOOK_PATH = "/eggapi/webhook"
 
 
@@ -36,6 +36,7 @@ def tracker_config(settings: Settings) -> TrackerConfig:
         poll_interval_min=settings.poll_interval_min,
         poll_interval_max=settings.poll_interval_max,
         task_deadline=settings.task_deadline,
+        stale_after=settings.stale_after,
         status_edit_interval=settings.status_edit_interval,
         max_concurrent_submits=settings.max_concurrent_submits,
         max_concurrent_polls=settings.max_concurrent_polls,

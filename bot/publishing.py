@@ -65,6 +65,9 @@ class Publisher(Protocol):
     async def announce_failure(self, task: TaskRecord, reason: str) -> None:
         """Tell the member their task produced nothing, and why (already sanitised)."""
 
+    async def announce_stale(self, task: TaskRecord) -> None:
+        """Tell the member their task has been stuck upstream for a long time but is still followed."""
+
 
 MODERATION_WORDS = ("moderation", "prohibited", "safety", "nsfw", "policy", "blocked")
 BALANCE_WORDS = ("balance", "insufficient", "credit", "quota")

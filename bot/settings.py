@@ -56,6 +56,7 @@ class Settings:
     dev_guild_id: int | None = None
     allow_dms: bool = False
     task_deadline: float = 300.0
+    stale_after: float = 3600.0
     poll_interval_min: float = 2.0
     poll_interval_max: float = 15.0
     status_edit_interval: float = 5.0
@@ -201,6 +202,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         dev_guild_id=_parsed(env, "EGGBOT_DEV_GUILD_ID", _snowflake, None),
         allow_dms=_parsed(env, "EGGBOT_ALLOW_DMS", _bool, default.allow_dms),
         task_deadline=_parsed(env, "EGGBOT_TASK_DEADLINE", _positive(float), default.task_deadline),
+        stale_after=_parsed(env, "EGGBOT_STALE_AFTER", _positive(float), default.stale_after),
         poll_interval_min=_parsed(env, "EGGBOT_POLL_INTERVAL_MIN", _positive(float), default.poll_interval_min),
         poll_interval_max=_parsed(env, "EGGBOT_POLL_INTERVAL_MAX", _positive(float), default.poll_interval_max),
         status_edit_interval=_parsed(

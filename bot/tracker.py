@@ -39,6 +39,7 @@ class TrackerConfig:
     poll_interval_min: float = 2.0
     poll_interval_max: float = 15.0
     task_deadline: float = 300.0
+    stale_after: float = 3600.0
     status_edit_interval: float = 5.0
     max_concurrent_submits: int = 4
     max_concurrent_polls: int = 16
@@ -391,14 +392,32 @@ class Tracker:
             if egg.status != task.upstream_status:
                 await self._store.update(task_id, upstream_status=egg.status)
             phase = Phase.PROCESSING if egg.status == "processing" else Phase.PENDING
-            if self._past_deadline(task):
+            if self._running_for(task) > self._config.stale_after:
+                phase = Phase.STALE
+                await self._mark_stale(task)
+            elif self._past_deadline(task):
                 phase = Phase.STILL_RUNNING
             await self._show(task, phase, detail=egg.id)
             self._schedule("poll", task_id, self._interval(task, follow))
 
+    def _running_for(self, task: TaskRecord) -> float:
+        return (utcnow() - (task.submitted_at or task.created_at)).total_seconds()
+
     def _past_deadline(self, task: TaskRecord) -> bool:
-        started = task.submitted_at or task.created_at
-        return (utcnow() - started).total_seconds() > self._config.task_deadline
+        return self._running_for(task) > self._config.task_deadline
+
+    async def _mark_stale(self, task: TaskRecord) -> None:
+        """Once per task: record that it is stuck upstream and tell the member; polling goes on."""
+        if task.stale_at is not None:
+            return
+        await self._store.update(task.id, stale_at=utcnow())
+        log.warning("task %s: EggAPI task %s still %s after %.0f s; marked stale", task.id, task.egg_task_id,
+                    task.upstream_status, self._running_for(task))
+        assert self._publisher is not None
+        try:
+            await self._publisher.announce_stale(task)
+        except Exception:
+            log.exception("task %s: could not tell the member the task is stale", task.id)
 
     def _interval(self, task: TaskRecord, follow: _Follow) -> float:
         """Frequent at first, backing off to the maximum; slower still past the deadline."""

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -33,7 +34,7 @@ _SELECT = f"""
     SELECT t.id, t.member_id, t.prompt, t.count, t.status, t.output_urls,
            h.state, h.reserved, h.settled, {_WHEN} AS happened_at
     FROM tasks AS t LEFT JOIN ledger_holds AS h ON h.task_id = t.id
-    WHERE t.guild_id = ?"""  # noqa: S608 - constant text
+    WHERE t.guild_id = ?"""
 
 
 def _stamp(value: datetime) -> str:
@@ -41,7 +42,7 @@ def _stamp(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def _cost(row: Mapping[str, Any]) -> Decimal:
+def _cost(row: sqlite3.Row) -> Decimal:
     if row["state"] == HoldState.ACTIVE:
         return Decimal(row["reserved"])
     if row["state"] == HoldState.SETTLED:
@@ -49,7 +50,7 @@ def _cost(row: Mapping[str, Any]) -> Decimal:
     return ZERO
 
 
-def row_to_line(row: Mapping[str, Any]) -> TaskLine:
+def row_to_line(row: sqlite3.Row) -> TaskLine:
     """A TaskLine from a row of the joined query."""
     return TaskLine(
         task_id=int(row["id"]),
@@ -121,7 +122,8 @@ class UsageReports:
 
     async def task_lines(self, guild_id: int, window: Window, member_id: int | None = None) -> list[TaskLine]:
         """The guild's tasks in the range (by the time their hold was taken), newest first."""
-        sql, params = _SELECT, [int(guild_id)]
+        sql = _SELECT
+        params: list[Any] = [int(guild_id)]
         if member_id is not None:
             sql += " AND t.member_id = ?"
             params.append(int(member_id))

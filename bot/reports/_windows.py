@@ -50,7 +50,7 @@ def report_window(key: str, period: Period, timezone: str, now: datetime) -> Win
     """The range ``key`` around ``now``; ``current`` is the guild's quota ``period``. ValueError for unknown keys."""
     if key not in RANGE_KEYS:
         raise ValueError(f"unknown range {key!r}; expected one of {', '.join(RANGE_KEYS)}")
-    label = RANGE_LABELS[key]  # type: ignore[index]
+    label = RANGE_LABELS[key]
     if key == "all":
         return Window("all", label, timezone, None, None)
     if key == "last_month":
@@ -59,4 +59,4 @@ def report_window(key: str, period: Period, timezone: str, now: datetime) -> Win
         return Window("last_month", label, timezone, start, end)
     calendar: dict[str, Period] = {"current": period, "today": "day", "week": "week", "month": "month"}
     start, end = period_bounds(calendar[key], timezone, now)
-    return Window(key, label, timezone, start, end)  # type: ignore[arg-type]
+    return Window(key, label, timezone, start, end)

@@ -13,7 +13,7 @@ from bot.eggapi import DownloadedImage
 from bot.fitting import fit_images
 from bot.publishing import DestinationGone, Progress
 from bot.tasks import TaskRecord
-from cogs.imagine._render import failure_text, result_text, status_text
+from cogs.imagine._render import failure_text, result_text, stale_text, status_text
 from cogs.imagine._status import status_view
 from cogs.imagine._views import result_view
 
@@ -117,16 +117,24 @@ class DiscordPublisher:
         return message_ids
 
     async def announce_failure(self, task: TaskRecord, reason: str) -> None:
-        """Tell the member in the channel, replying to the status message; by DM if the channel is gone."""
-        text = failure_text(task, reason)
+        """Tell the member the job produced nothing (in the channel, or by DM if that fails)."""
+        await self._tell(task, failure_text(task, reason))
+
+    async def announce_stale(self, task: TaskRecord) -> None:
+        """Tell the member the job is stuck upstream, and that it will still be posted."""
+        await self._tell(task, stale_text(task))
+
+    async def _tell(self, task: TaskRecord, text: str) -> None:
+        """Reply to the status message in the channel; by DM if the channel is gone or the job is hidden."""
         reference = (
             discord.MessageReference(message_id=task.status_message_id, channel_id=task.channel_id, fail_if_not_exists=False)
             if task.status_message_id
             else None
         )
         try:
-            await self._channel(task).send(text, reference=reference, allowed_mentions=self._mention(task))  # type: ignore[arg-type]
-            return
+            if not task.hidden:
+                await self._channel(task).send(text, reference=reference, allowed_mentions=self._mention(task))  # type: ignore[arg-type]
+                return
         except discord.HTTPException as exc:
             log.info("task %s: failure notice not posted in channel (%s); trying a DM", task.id, exc.code)
         try:

@@ -91,6 +91,14 @@ def result_text(task: TaskRecord) -> str:
     return "\n".join(lines)
 
 
+def stale_text(task: TaskRecord) -> str:
+    """The notice for a job stuck at EggAPI far longer than usual."""
+    return (
+        f"<@{task.member_id}> your job #{task.id} (**{excerpt(task.prompt, 200)}**) has been stuck at EggAPI for a "
+        f"long time (task `{task.egg_task_id}`). I'm still checking on it and will post the images if it finishes."
+    )
+
+
 def failure_text(task: TaskRecord, reason: str) -> str:
     """The notice a member gets when a task produced nothing."""
     charged = task.cost is not None and task.cost > 0

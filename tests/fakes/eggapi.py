@@ -28,7 +28,8 @@ API behaviour (per the EggAPI reference):
 * Outputs live at ``{fake.url}/files/images/{task_id}/{i}.png`` (the "file host": no
   auth, no envelope, plain-text 404). They return :func:`png_bytes` (valid, distinct PNGs)
   with ``Content-Type: fake.file_content_type`` (default ``image/png``); set
-  ``fake.file_chunked = True`` to stream without Content-Length. Any file-host request that
+  ``fake.file_chunked = True`` to stream without Content-Length; ``fake.file_padding = n`` pads
+  each PNG with n bytes of text (a big file that still decodes). Any file-host request that
   carries an Authorization header is appended to ``fake.violations``.
 * Task times are RFC 3339 ``...Z`` (``fake.time_format = "offset"`` gives
   ``+08:00`` with microseconds). ``fake.legacy_nulls = True`` sends absent fields as
@@ -192,8 +193,11 @@ class _Fault:
     process: bool = False
 
 
-def png_bytes(task_id: str, index: int, size: int = 8) -> bytes:
-    """A valid ``size`` x ``size`` RGB PNG whose colour and tEXt chunk depend on (task_id, index)."""
+def png_bytes(task_id: str, index: int, size: int = 8, padding: int = 0) -> bytes:
+    """A valid ``size`` x ``size`` RGB PNG whose colour and tEXt chunk depend on (task_id, index).
+
+    ``padding`` adds that many bytes of ancillary text, making a big file that still decodes.
+    """
     digest = hashlib.sha256(f"{task_id}/{index}".encode()).digest()
     row = b"\x00" + digest[:3] * size
     raw = row * size
@@ -204,7 +208,7 @@ def png_bytes(task_id: str, index: int, size: int = 8) -> bytes:
     return (
         b"\x89PNG\r\n\x1a\n"
         + chunk(b"IHDR", struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0))
-        + chunk(b"tEXt", b"Comment\x00" + f"{task_id}/{index}".encode())
+        + chunk(b"tEXt", b"Comment\x00" + f"{task_id}/{index}".encode() + b" " * padding)
         + chunk(b"IDAT", zlib.compress(raw))
         + chunk(b"IEND", b"")
     )
@@ -307,6 +311,7 @@ class FakeEggAPI:
         self.legacy_nulls = False
         self.file_content_type = "image/png"
         self.file_chunked = False
+        self.file_padding = 0  # bytes of padding in served PNGs (oversize-image tests)
         self.webhook_timeout = 5.0
         self._plans: deque[TaskPlan] = deque()
         self._faults: list[_Fault] = []
@@ -708,7 +713,7 @@ class FakeEggAPI:
         task = self.tasks.get(task_id)
         if task is None or task.status != "completed" or index >= len(task.output_urls):
             return web.Response(status=404, text="Not Found")
-        data = png_bytes(task_id, index)
+        data = png_bytes(task_id, index, padding=self.file_padding)
         if not self.file_chunked:
             return web.Response(body=data, headers={"Content-Type": self.file_content_type})
         response = web.StreamResponse(headers={"Content-Type": self.file_content_type})

@@ -1,0 +1,220 @@
+"""Embeds of the /usage reports: overview, members by spend, a member's tasks, EggAPI beside the ledger."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal
+
+import discord
+
+from bot.eggapi import format_cost
+from bot.ledger import MemberSpend
+from bot.reports import Agreement, GuildReport, MemberReport, Reconciliation, TaskLine, Totals, Window
+
+COLOUR = discord.Colour.gold()
+TOP_ON_OVERVIEW = 5
+MEMBERS_PER_PAGE = 10
+TASKS_PER_PAGE = 8
+EXCERPT = 80
+_PER = {"day": "per day", "week": "per week", "month": "per month"}
+_STATUS = {"active": "held", "settled": "settled", "released": "released"}
+
+
+class MemberNames:
+    """How members are named: the guild's cached member if any, else a mention (embeds) or the id (files)."""
+
+    def __init__(self, guild: discord.Guild | None, known: Mapping[int, str] | None = None) -> None:
+        self._guild = guild
+        self._known = dict(known or {})
+
+    def _cached(self, member_id: int) -> str | None:
+        if member_id in self._known:
+            return self._known[member_id]
+        member = self._guild.get_member(member_id) if self._guild is not None else None
+        return None if member is None else member.display_name
+
+    def embed(self, member_id: int) -> str:
+        """Name for an embed: the escaped display name, else ``<@id>`` (never pings: allowed_mentions none)."""
+        name = self._cached(member_id)
+        return f"<@{member_id}>" if name is None else discord.utils.escape_markdown(name)
+
+    def plain(self, member_id: int) -> str:
+        """Name for a file (CSV, chart): the display name, else the id."""
+        return self._cached(member_id) or str(member_id)
+
+
+def excerpt(prompt: str, limit: int = EXCERPT) -> str:
+    """The prompt on one line, shortened and made inert (no markdown, no mentions)."""
+    text = " ".join(prompt.split())
+    if len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
+    return discord.utils.escape_mentions(discord.utils.escape_markdown(text))
+
+
+def when(moment: datetime, style: str = "f") -> str:
+    """A Discord timestamp (shown in the reader's own timezone)."""
+    return discord.utils.format_dt(moment, style)  # type: ignore[arg-type]
+
+
+def range_text(window: Window) -> str:
+    """``This month: <start> to <end> (Europe/Paris)`` or ``All time``."""
+    if window.start is None or window.end is None:
+        return f"**{window.label}** (every task the bot recorded in this server)"
+    return f"**{window.label}**: {when(window.start)} to {when(window.end)} (periods in {window.timezone})"
+
+
+def spend_text(totals: Totals) -> str:
+    """Settled, held and total money of a set of tasks."""
+    return (
+        f"Settled **{format_cost(totals.settled)}** · reserved **{format_cost(totals.reserved)}** "
+        f"(running or unconfirmed) · total **{format_cost(totals.total)}**"
+    )
+
+
+def work_text(totals: Totals) -> str:
+    """Images and task outcomes."""
+    counts = totals.counts
+    parts = [f"**{totals.images}** image{'s' if totals.images != 1 else ''} produced",
+             f"**{counts.completed}** task{'s' if counts.completed != 1 else ''} completed",
+             f"**{counts.failed}** failed"]
+    if counts.in_progress:
+        parts.append(f"**{counts.in_progress}** in progress")
+    if counts.cancelled:
+        parts.append(f"**{counts.cancelled}** cancelled")
+    return " · ".join(parts)
+
+
+def member_line(rank: int, spend: MemberSpend, names: MemberNames) -> str:
+    """``3. name: $0.0300 (3 tasks, $0.0100 held)``."""
+    held = f", {format_cost(spend.reserved)} held" if spend.reserved else ""
+    tasks = f"{spend.tasks} task{'s' if spend.tasks != 1 else ''}"
+    return f"{rank}. {names.embed(spend.member_id)}: **{format_cost(spend.settled + spend.reserved)}** ({tasks}{held})"
+
+
+def budget_text(report: GuildReport) -> str:
+    """The server cap and what is left of it this quota period."""
+    budget = report.budget
+    per = _PER[budget.period]
+    lines = [f"Member limit {format_cost(budget.member_limit)} {per} (by default)"]
+    if budget.cap is None:
+        lines.append(f"No server cap · spent {format_cost(budget.spent)} this period")
+    else:
+        left = format_cost(budget.available if budget.available is not None else budget.cap - budget.spent)
+        lines.append(f"Server cap **{format_cost(budget.cap)}** {per} · spent {format_cost(budget.spent)} · "
+                     f"**{left}** left")
+    lines.append(f"Period resets {when(budget.resets_at, 'R')}")
+    if budget.paused:
+        lines.append("⏸️ Image generation is **paused** on this server.")
+    return "\n".join(lines)
+
+
+def eggapi_text(recon: Reconciliation | None, note: str | None) -> str:
+    """EggAPI's own totals beside the ledger's all-time total, and why they may differ."""
+    if recon is None:
+        return note or "EggAPI's figures are not available right now."
+    rows = [f"`{row.model or '?'}`: {row.total_units.normalize():f} units · {format_cost(row.total_cost)} · "
+            f"{row.request_count} requests" for row in recon.rows[:10]] or ["No usage reported yet."]
+    lines = ["Account-wide totals reported by EggAPI (their time window is not documented):", *rows,
+             f"EggAPI total **{format_cost(recon.eggapi_cost)}** · this bot's ledger, all servers, all time: "
+             f"settled **{format_cost(recon.ledger_settled)}** (this server {format_cost(recon.guild_settled)}), "
+             f"held {format_cost(recon.ledger_reserved)}"]
+    gap = format_cost(abs(recon.difference))
+    if recon.agreement is Agreement.MATCH:
+        lines.append("✅ They agree.")
+    elif recon.agreement is Agreement.EGGAPI_HIGHER:
+        lines.append(f"EggAPI counts **{gap}** more: other bots, servers or apps using the same API key, work "
+                     "from before this bot's ledger, or tasks EggAPI finished that the bot has not settled yet.")
+    else:
+        lines.append(f"The ledger counts **{gap}** more than EggAPI reports: EggAPI's totals may cover a shorter "
+                     "window or lag behind the newest tasks.")
+    if recon.ledger_held_tasks:
+        lines.append(f"{recon.ledger_held_tasks} task(s) holding {format_cost(recon.ledger_reserved)} are not "
+                     "settled yet; they count on both sides once they finish.")
+    text = "\n".join(lines)
+    return text if len(text) <= 1024 else text[:1023] + "…"
+
+
+def _page(title: str, description: str) -> discord.Embed:
+    return discord.Embed(title=title, description=description, colour=COLOUR)
+
+
+def _member_pages(title: str, members: Sequence[MemberSpend], names: MemberNames) -> list[discord.Embed]:
+    pages = []
+    for first in range(0, len(members), MEMBERS_PER_PAGE):
+        chunk = members[first:first + MEMBERS_PER_PAGE]
+        lines = [member_line(first + i + 1, spend, names) for i, spend in enumerate(chunk)]
+        pages.append(_page(title, "\n".join(lines)))
+    return pages
+
+
+def guild_pages(
+    report: GuildReport, names: MemberNames, server: str, recon: Reconciliation | None, note: str | None
+) -> list[discord.Embed]:
+    """The server report: an overview page, then every member by spend when there are many."""
+    overview = _page(f"Usage of {server}", range_text(report.window))
+    overview.add_field(name="Spend", value=spend_text(report.totals), inline=False)
+    overview.add_field(name="Work", value=work_text(report.totals), inline=False)
+    top = [member_line(i + 1, s, names) for i, s in enumerate(report.members[:TOP_ON_OVERVIEW])]
+    more = len(report.members) - TOP_ON_OVERVIEW
+    if more > 0:
+        top.append(f"…and {more} more on the next pages")
+    overview.add_field(name="Top members by spend", value="\n".join(top) or "Nobody spent anything.", inline=False)
+    overview.add_field(name="Server budget (current quota period)", value=budget_text(report), inline=False)
+    overview.add_field(name="EggAPI's own figures", value=eggapi_text(recon, note), inline=False)
+    pages = [overview]
+    if len(report.members) > TOP_ON_OVERVIEW:
+        pages += _member_pages(f"Members by spend: {report.window.label}", report.members, names)
+    return _numbered(pages)
+
+
+def task_line(task: TaskLine) -> str:
+    """One task: time, number, images, cost, status and a prompt excerpt."""
+    images = f"{task.images}/{task.requested} image{'s' if task.requested != 1 else ''}"
+    ledger = f" ({_STATUS[task.hold_state.value]})" if task.hold_state is not None else ""
+    return (f"{when(task.created_at)} · job #{task.task_id} · {images} · {format_cost(task.cost)}{ledger} · "
+            f"{task.status.value}\n> {excerpt(task.prompt) or '(empty)'}")
+
+
+def member_pages(report: MemberReport, names: MemberNames) -> list[discord.Embed]:
+    """A member's report: spend, balance and holds first, then their tasks, a few per page."""
+    who = names.embed(report.member_id)
+    balance = report.balance
+    head = _page("Member usage", f"{who}\n{range_text(report.window)}")
+    head.add_field(name="Spend", value=spend_text(report.totals), inline=False)
+    head.add_field(name="Work", value=work_text(report.totals), inline=False)
+    limit = "exempt (no limit)" if balance.limit is None else f"{format_cost(balance.limit)} {_PER[balance.period]}"
+    left = "" if balance.available is None else f" · **{format_cost(balance.available)}** left"
+    head.add_field(
+        name="Limit (current quota period)",
+        value=(f"{limit} · settled {format_cost(balance.settled)} · held {format_cost(balance.reserved)}{left}\n"
+               f"Resets {when(balance.resets_at, 'R')}" + (" · ⏸️ paused" if balance.paused else "")),
+        inline=False,
+    )
+    held = sum((task.cost for task in report.holds), Decimal(0))
+    hold_lines = [f"job #{t.task_id} · {format_cost(t.cost)} · {t.status.value} · {when(t.created_at, 'R')}"
+                  for t in report.holds[:5]]
+    if len(report.holds) > 5:
+        hold_lines.append(f"…and {len(report.holds) - 5} more")
+    head.add_field(
+        name=f"Open holds: {len(report.holds)} ({format_cost(held)})",
+        value="\n".join(hold_lines) or "None: nothing of theirs is waiting on EggAPI.",
+        inline=False,
+    )
+    pages = [head]
+    tasks = report.tasks
+    if not tasks:
+        head.add_field(name="Tasks", value="No tasks in this range.", inline=False)
+    for start in range(0, len(tasks), TASKS_PER_PAGE):
+        chunk = "\n".join(task_line(t) for t in tasks[start:start + TASKS_PER_PAGE])
+        if start == 0:
+            head.description = f"{head.description}\n\n**Recent tasks** (newest first)\n{chunk}"
+        else:
+            pages.append(_page(f"Tasks of one member: {report.window.label}", f"{who}\n\n{chunk}"))
+    return _numbered(pages)
+
+
+def _numbered(pages: list[discord.Embed]) -> list[discord.Embed]:
+    for number, page in enumerate(pages, 1):
+        page.set_footer(text=f"Page {number}/{len(pages)} · figures from the bot's ledger unless marked EggAPI")
+    return pages
