@@ -175,3 +175,27 @@ async def test_stuck_task_is_marked_stale_and_still_delivered(
     notices = [m for m in fake.messages(world.general) if "stuck at EggAPI" in m.content]
     assert len(notices) == 1  # told once, not at every poll
     assert_clean(fake)
+
+
+async def test_discord_429_and_gateway_reconnect_never_drop_a_delivery(
+    world: World, eggapi: FakeEggAPI, start_bot: Any
+) -> None:
+    fake = world.fake
+    eggapi.default_plan = TaskPlan(hold=True)
+    await start_bot()
+    await fake.slash(world.alice, world.general, "imagine", prompt="through the storm")
+    [egg_id] = await fake.wait_for(lambda f: list(eggapi.tasks) or None)
+    await fake.close_gateway(4000)  # the gateway drops mid-job
+    await fake.wait_for_resume()
+    fake.enable_rate_limit(limit=5, per=1.0)  # Discord's shape, a shorter window to keep the test quick
+    fake.exhaust_rate_limit(world.general)  # other traffic used up the channel's bucket
+    eggapi.finish(egg_id)
+    posted = await fake.wait_for_message(world.general, has_images, timeout=15)
+    assert any(r.status == 429 for r in fake.requests if r.path.endswith("/messages") and r.method == "POST")
+    assert len([m for m in fake.messages(world.general) if m.attachments]) == 1
+    assert "through the storm" in posted.content
+    # Commands still work after the resume.
+    await fake.slash(world.bob, world.general, "imagine", prompt="after the storm")
+    eggapi.finish(await fake.wait_for(lambda f: next((t for t in eggapi.tasks if t != egg_id), None)))
+    await fake.wait_for_message(world.general, lambda m: has_images(m) and "after the storm" in m.content, timeout=15)
+    assert_clean(fake)

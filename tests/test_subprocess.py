@@ -3,52 +3,30 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 import sys
 from pathlib import Path
 
-from tests.conftest import FAST, World
+from tests.bot_process import BotProcess, bot_env
+from tests.conftest import World
 from tests.fakes.discord_harness import assert_clean
 from tests.fakes.eggapi import DEFAULT_API_KEY, FakeEggAPI, png_bytes
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 async def test_python_m_bot_round_trip(tmp_path: Path, world: World, eggapi: FakeEggAPI) -> None:
     fake = world.fake
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(tmp_path),
-        "PYTHONPATH": str(ROOT),
-        "DISCORD_TOKEN": fake.token,
-        "EGGAPI_API_KEY": DEFAULT_API_KEY,
-        "EGGAPI_BASE_URL": eggapi.url,
-        "DATABASE_PATH": str(tmp_path / "data" / "eggbot.db"),
-        "DISCORD_API_BASE": fake.api_base,
-        "DISCORD_GATEWAY_URL": fake.ws_url,
-        "LOG_LEVEL": "INFO",
-        **FAST,
-    }
-    log_path = tmp_path / "bot.log"
-    with log_path.open("wb") as log_file:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", cwd=tmp_path, env=env, stdout=log_file, stderr=log_file
-        )
-        try:
-            await fake.wait_for_identify(timeout=30)
-            await fake.wait_for(lambda f: f.sync_count >= 1, timeout=10)
-            handle = await fake.slash(world.alice, world.general, "imagine", prompt="a fox from a subprocess", count=2)
-            await handle.wait_ack()
-            result = await fake.wait_for_message(world.general, lambda m: bool(m.attachments), timeout=20)
-            [egg_id] = list(eggapi.tasks)
-            assert [a.data for a in result.attachments] == [png_bytes(egg_id, 0), png_bytes(egg_id, 1)]
-            assert world.alice.mention in result.content and "a fox from a subprocess" in result.content
-        finally:
-            if proc.returncode is None:
-                proc.send_signal(signal.SIGTERM)
-            code = await asyncio.wait_for(proc.wait(), 30)
-    output = log_path.read_text()
+    bot = BotProcess(tmp_path, fake, eggapi)
+    try:
+        await bot.start()
+        await fake.wait_for(lambda f: f.sync_count >= 1, timeout=10)
+        handle = await fake.slash(world.alice, world.general, "imagine", prompt="a fox from a subprocess", count=2)
+        await handle.wait_ack()
+        result = await fake.wait_for_message(world.general, lambda m: bool(m.attachments), timeout=20)
+        [egg_id] = list(eggapi.tasks)
+        assert [a.data for a in result.attachments] == [png_bytes(egg_id, 0), png_bytes(egg_id, 1)]
+        assert world.alice.mention in result.content and "a fox from a subprocess" in result.content
+    finally:
+        code = await bot.stop()
+    output = bot.output()
     assert code == 0, output
     assert "stop requested" in output
     assert fake.token not in output and DEFAULT_API_KEY not in output  # secrets never logged
@@ -58,17 +36,7 @@ async def test_python_m_bot_round_trip(tmp_path: Path, world: World, eggapi: Fak
 
 async def test_python_m_bot_sync_forces_a_sync_and_exits(tmp_path: Path, world: World) -> None:
     fake = world.fake
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(tmp_path),
-        "PYTHONPATH": str(ROOT),
-        "DISCORD_TOKEN": fake.token,
-        "EGGAPI_API_KEY": DEFAULT_API_KEY,
-        "EGGAPI_BASE_URL": "http://127.0.0.1:9",  # never contacted by a sync
-        "DATABASE_PATH": str(tmp_path / "eggbot.db"),
-        "DISCORD_API_BASE": fake.api_base,
-        "DISCORD_GATEWAY_URL": fake.ws_url,
-    }
+    env = bot_env(tmp_path, fake, "http://127.0.0.1:9")  # EggAPI is never contacted by a sync
     for expected_syncs in (1, 2):  # forced even when nothing changed
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot", "sync", cwd=tmp_path, env=env,

@@ -281,6 +281,7 @@ class FaultRule:
     body: Any = None
     headers: dict[str, str] | None = None
     delay: float = 0.0
+    delay_after: float = 0.0  # handle first, then wait before answering
     hits: int = 0
 
     def matches(self, method: str, path: str) -> bool:

@@ -111,7 +111,7 @@ class RestApi:
             return await self._finish(record, DiscordHTTPError(400, 50109, "The request body contains invalid JSON."))
         await fake.notify()
         for rule in fake.faults:
-            if rule.delay and rule.matches(record.method, record.path):
+            if rule.delay and not rule.delay_after and rule.matches(record.method, record.path):
                 rule.hits += 1
                 await asyncio.sleep(rule.delay)
                 break
@@ -139,6 +139,12 @@ class RestApi:
                 fake.violations.append(Violation("internal_error", "".join(
                     traceback.format_exception(exc)), record))
                 result = DiscordHTTPError(400, 0, f"fake Discord could not handle this request: {exc!r}")
+            for rule in fake.faults:
+                if rule.delay_after and rule.matches(record.method, record.path):
+                    rule.hits += 1
+                    await fake.notify()
+                    await asyncio.sleep(rule.delay_after)
+                    break
             return await self._finish(record, result)
         return await self._unexpected(record)
 

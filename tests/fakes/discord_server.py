@@ -96,6 +96,8 @@ Permissions, failures and gateway control::
         # r"^/channels/\\d+/messages$", or on "/att/..." for downloads. A 429 without explicit
         # headers gets "Via: 1.1 google" so discord.py retries it. discord.py retries 500/502/504
         # after sleeping 1 + 2*tries s: avoid 5xx in fast tests.
+    fake.answer_late(method, path_regex, seconds, times=1) -> FaultRule  # handle now, answer after
+        # seconds (a crash meanwhile loses only the answer: the crash-after-posting case)
     fake.delay_next(method, path_regex, seconds, times=1) -> FaultRule   # answer late; the ack
         # deadline still uses the arrival time, as on Discord. FaultRule.hits counts uses.
     await fake.dispatch(event, data) -> int       # raw gateway DISPATCH to every session
@@ -569,6 +571,16 @@ class FakeDiscord:
     def delay_next(self, method: str, path_regex: str, seconds: float, times: int = 1) -> FaultRule:
         """Hold the next ``times`` matching requests for ``seconds`` before handling them."""
         rule = FaultRule(method.upper(), re.compile(path_regex), times, delay=seconds)
+        self.faults.append(rule)
+        return rule
+
+    def answer_late(self, method: str, path_regex: str, seconds: float, times: int = 1) -> FaultRule:
+        """Handle the next matching requests at once but answer only after ``seconds``.
+
+        Killing the bot meanwhile loses the answer but not the effect (a message is posted,
+        its id never reaches the bot): the crash-after-posting case.
+        """
+        rule = FaultRule(method.upper(), re.compile(path_regex), times, delay_after=seconds)
         self.faults.append(rule)
         return rule
 

@@ -1,0 +1,73 @@
+"""Running ``python -m bot`` as a real process against the fakes, to stop, kill and restart it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+from tests.conftest import FAST
+from tests.fakes.discord_server import FakeDiscord
+from tests.fakes.eggapi import DEFAULT_API_KEY, FakeEggAPI
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def bot_env(tmp_path: Path, fake: FakeDiscord, eggapi_url: str, **extra: str) -> dict[str, str]:
+    """The environment an operator would set, pointed at the fakes."""
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(tmp_path),
+        "PYTHONPATH": str(ROOT),
+        "DISCORD_TOKEN": fake.token,
+        "EGGAPI_API_KEY": DEFAULT_API_KEY,
+        "EGGAPI_BASE_URL": eggapi_url,
+        "DATABASE_PATH": str(tmp_path / "data" / "eggbot.db"),
+        "DISCORD_API_BASE": fake.api_base,
+        "DISCORD_GATEWAY_URL": fake.ws_url,
+        "LOG_LEVEL": "INFO",
+        **FAST,
+        **extra,
+    }
+
+
+class BotProcess:
+    """One ``python -m bot`` process; its output goes to a log file in ``tmp_path``."""
+
+    def __init__(self, tmp_path: Path, fake: FakeDiscord, eggapi: FakeEggAPI, **extra: str) -> None:
+        self.tmp_path = tmp_path
+        self.fake = fake
+        self.env = bot_env(tmp_path, fake, eggapi.url, **extra)
+        self.log_path = tmp_path / "bot.log"
+        self.proc: asyncio.subprocess.Process | None = None
+        self.starts = 0
+
+    async def start(self) -> None:
+        """Start the bot and wait until it has identified to the gateway."""
+        assert self.proc is None or self.proc.returncode is not None
+        identified = self.fake.gateway.identify_count
+        with self.log_path.open("ab") as log_file:
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", cwd=self.tmp_path, env=self.env, stdout=log_file, stderr=log_file
+            )
+        self.starts += 1
+        await self.fake.wait_for_identify(count=identified + 1, timeout=30)
+
+    async def kill(self) -> None:
+        """SIGKILL: no clean-up of any kind, as in a power cut."""
+        assert self.proc is not None
+        self.proc.kill()
+        await asyncio.wait_for(self.proc.wait(), 30)
+
+    async def stop(self) -> int:
+        """SIGTERM and wait for a clean exit; returns the exit status."""
+        if self.proc is None or self.proc.returncode is not None:
+            return self.proc.returncode if self.proc else 0
+        self.proc.send_signal(signal.SIGTERM)
+        return await asyncio.wait_for(self.proc.wait(), 30)
+
+    def output(self) -> str:
+        """Everything the bot logged so far."""
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
