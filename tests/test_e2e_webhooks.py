@@ -64,4 +64,9 @@ async def test_signed_webhook_delivers_at_once_and_forgeries_are_refused(
     assert [a.data for a in result.attachments] == [png_bytes(egg_id, 0)]
     stale = await eggapi.deliver_webhook(egg_id, timestamp=int(time.time()) - 3600)
     assert stale.status == 401
+    [genuine] = [d for d in eggapi.webhook_deliveries if d.status == 200]
+    async with aiohttp.ClientSession() as session:  # a replay of the genuine delivery, byte for byte
+        async with session.post(url, data=genuine.body, headers=genuine.headers) as response:
+            assert response.status == 200 and (await response.json()).get("duplicate") is True
+    assert len([m for m in world.fake.messages(world.general) if m.attachments]) == 1
     assert_clean(world.fake)

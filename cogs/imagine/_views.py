@@ -2,87 +2,57 @@
 
 from __future__ import annotations
 
-import logging
-import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import discord
 
 from bot.tasks import ImagineRequest, TaskRecord
-from bot.tree import report, respond
+from bot.tree import respond
+from cogs.imagine._buttons import IdButton, may_manage
 from cogs.imagine._flow import start_job
 
 if TYPE_CHECKING:
     from bot.app import EggBot
 
-log = logging.getLogger(__name__)
 
-
-class RerollButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"egg:reroll:(?P<task_id>\d+)"):
+class RerollButton(IdButton, prefix="reroll"):
     """Run the same prompt and options again, for whoever clicks (on their own quota)."""
 
-    def __init__(self, task_id: int) -> None:
-        super().__init__(
-            discord.ui.Button(label="Reroll", emoji="🔁", style=discord.ButtonStyle.secondary, custom_id=f"egg:reroll:{task_id}")
+    button_label, button_emoji = "Reroll", "🔁"
+
+    async def run(self, interaction: discord.Interaction, bot: EggBot) -> None:
+        original = await bot.task_store.get(self.ident)
+        if original is None:
+            await respond(interaction, "That job is no longer known to me; run /imagine again.")
+            return
+        request = ImagineRequest(
+            guild_id=interaction.guild_id,
+            channel_id=interaction.channel_id or original.channel_id,
+            member_id=interaction.user.id,
+            prompt=original.prompt,
+            negative_prompt=original.negative_prompt,
+            aspect_ratio=original.aspect_ratio,
+            count=original.count,
+            resolution=original.resolution,
+            reference_urls=original.reference_urls,
+            interaction_id=interaction.id,
+            upload_limit=interaction.filesize_limit,
         )
-        self.task_id = task_id
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: re.Match[str], /
-    ) -> RerollButton:
-        return cls(int(match["task_id"]))
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        bot: EggBot = interaction.client  # type: ignore[assignment]
-        try:
-            original = await bot.task_store.get(self.task_id)
-            if original is None:
-                await respond(interaction, "That job is no longer known to me; run /imagine again.")
-                return
-            request = ImagineRequest(
-                guild_id=interaction.guild_id,
-                channel_id=interaction.channel_id or original.channel_id,
-                member_id=interaction.user.id,
-                prompt=original.prompt,
-                negative_prompt=original.negative_prompt,
-                aspect_ratio=original.aspect_ratio,
-                count=original.count,
-                resolution=original.resolution,
-                reference_urls=original.reference_urls,
-                interaction_id=interaction.id,
-            )
-            await start_job(bot, interaction, request)
-        except Exception as exc:  # noqa: BLE001 - buttons bypass the tree's handler
-            await report(interaction, exc)
+        await start_job(bot, interaction, request)
 
 
-class DeleteButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"egg:delete:(?P<member_id>\d+)"):
+class DeleteButton(IdButton, prefix="delete"):
     """Delete the post; only the member who asked for it, or someone who can manage messages."""
 
-    def __init__(self, member_id: int) -> None:
-        super().__init__(
-            discord.ui.Button(label="Delete", emoji="🗑️", style=discord.ButtonStyle.danger, custom_id=f"egg:delete:{member_id}")
-        )
-        self.member_id = member_id
+    button_label, button_emoji, button_style = "Delete", "🗑️", discord.ButtonStyle.danger
 
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: re.Match[str], /
-    ) -> DeleteButton:
-        return cls(int(match["member_id"]))
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        permissions = interaction.permissions
-        if interaction.user.id != self.member_id and not permissions.manage_messages:
+    async def run(self, interaction: discord.Interaction, bot: EggBot) -> None:
+        if not may_manage(interaction, self.ident):
             await respond(interaction, "Only the member who asked for these images (or a moderator) can delete them.")
             return
-        try:
-            await interaction.response.defer()
-            if interaction.message is not None:
-                await interaction.message.delete()
-        except discord.HTTPException as exc:
-            await report(interaction, exc)
+        await interaction.response.defer()
+        if interaction.message is not None:
+            await interaction.message.delete()
 
 
 def result_view(task: TaskRecord) -> discord.ui.View:

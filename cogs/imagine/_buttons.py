@@ -1,0 +1,60 @@
+"""The shape every persistent button of this cog shares: ``egg:<prefix>:<id>`` custom ids,
+rebuilt from the id after a restart, with errors answered politely (components bypass the tree)."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any, ClassVar, Self
+
+import discord
+
+from bot.tree import report
+
+if TYPE_CHECKING:
+    from bot.app import EggBot
+
+
+def may_manage(interaction: discord.Interaction, owner_id: int) -> bool:
+    """The member who asked for a job, or someone who may manage messages here."""
+    return interaction.user.id == owner_id or interaction.permissions.manage_messages
+
+
+class IdButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"(?!)"):
+    """A button whose custom id carries one number; subclasses give ``prefix`` and ``run``."""
+
+    button_label: ClassVar[str]
+    button_emoji: ClassVar[str]
+    button_style: ClassVar[discord.ButtonStyle] = discord.ButtonStyle.secondary
+
+    def __init_subclass__(cls, *, prefix: str, **kwargs: Any) -> None:
+        super().__init_subclass__(template=rf"egg:{prefix}:(?P<ident>\d+)", **kwargs)
+        cls.prefix = prefix
+
+    prefix: ClassVar[str] = ""
+
+    def __init__(self, ident: int) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=self.button_label,
+                emoji=self.button_emoji,
+                style=self.button_style,
+                custom_id=f"egg:{self.prefix}:{ident}",
+            )
+        )
+        self.ident = ident
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: re.Match[str], /
+    ) -> Self:
+        return cls(int(match["ident"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        try:
+            await self.run(interaction, interaction.client)  # type: ignore[arg-type]
+        except Exception as exc:  # noqa: BLE001 - buttons bypass the tree's handler
+            await report(interaction, exc)
+
+    async def run(self, interaction: discord.Interaction, bot: EggBot) -> None:
+        """What the click does."""
+        raise NotImplementedError
