@@ -98,6 +98,7 @@ class EggBot(commands.Bot):
                 health=self.health,
             )
         self._extensions = tuple(extensions)
+        self.stopping = False
         self._force_sync = force_sync
         self._run_tracker = run_tracker
 
@@ -130,6 +131,7 @@ class EggBot(commands.Bot):
 
     async def close(self) -> None:
         """Stop the tracker (flushing state) before the Discord connection closes."""
+        self.stopping = True  # the tree refuses new commands from here on
         if self.web is not None:
             await self.web.stop()  # no new hints once we are stopping
         await self.prices.close()

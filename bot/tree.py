@@ -19,6 +19,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 GENERIC_FAILURE = "Something went wrong on our side. It has been logged; please try again in a moment."
+RESTARTING = "I'm restarting right now. Please try again in a minute."
+
+
+class ShuttingDown(app_commands.CheckFailure):
+    """The bot is stopping and takes no new commands."""
 
 
 def _permission_names(missing: list[str]) -> str:
@@ -32,6 +37,8 @@ def describe_error(error: Exception) -> tuple[str, bool]:
         return original.user_message, False
     if isinstance(original, EggAPIError):
         return original.user_message, False
+    if isinstance(error, ShuttingDown):
+        return RESTARTING, False
     if isinstance(error, app_commands.NoPrivateMessage):
         return "This command only works in a server channel.", False
     if isinstance(error, app_commands.MissingPermissions):
@@ -71,6 +78,12 @@ async def report(interaction: discord.Interaction, error: Exception) -> None:
 
 class EggTree(app_commands.CommandTree["EggBot"]):
     """Command tree with the bot's error ladder."""
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        """Refuse new commands politely while the bot is shutting down (nothing is recorded)."""
+        if getattr(self.client, "stopping", False):
+            raise ShuttingDown()
+        return True
 
     async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         """Log once for operators and answer the member without internals."""

@@ -153,3 +153,15 @@ async def test_status_edits_are_throttled(world: World, eggapi: FakeEggAPI, star
     assert polls >= 12
     # One edit per phase (waiting, generating, done), not one per poll.
     assert world.fake.message(status.id).edits <= 3
+
+
+async def test_commands_are_refused_politely_while_stopping(
+    world: World, eggapi: FakeEggAPI, start_bot: Any
+) -> None:
+    bot = await start_bot()
+    bot.stopping = True  # what close() sets first
+    reply = await (await world.fake.slash(world.alice, world.general, "imagine", prompt="late")).wait_response()
+    assert reply.ephemeral and "restarting" in reply.content
+    row = await bot.db.fetchone("SELECT COUNT(*) AS n FROM tasks")
+    assert row is not None and row["n"] == 0
+    bot.stopping = False
