@@ -241,3 +241,15 @@ async def test_delete_button_is_only_for_the_requester(world: World, eggapi: Fak
     await allowed.wait_ack()
     await world.fake.wait_for(lambda f: f.message(result.id).deleted)
     assert_clean(world.fake)
+
+
+async def test_dms_work_when_the_operator_allows_them(world: World, eggapi: FakeEggAPI, start_bot: Any) -> None:
+    await start_bot(EGGBOT_ALLOW_DMS="true")
+    dm = world.fake.dm_channel_for(world.alice)
+    handle = await world.fake.slash(world.alice, dm, "imagine", prompt="private fox")
+    status = await handle.wait_response()
+    assert not status.ephemeral and "private fox" in status.content
+    result = await world.fake.wait_for_message(dm, is_result)
+    [egg_id] = task_ids(eggapi)
+    assert [a.data for a in result.attachments] == [png_bytes(egg_id, 0)]
+    assert_clean(world.fake)
