@@ -1,24 +1,61 @@
 """Delivery: download a finished task's images and have them posted exactly once.
 
-The task is claimed (``completed`` → ``delivering``) before anything is posted, and the post
-carries the task's nonce, so a crash between posting and recording the message ids makes
-the repeat post a no-op on Discord's side instead of a duplicate.
+The task is claimed (``completed`` → ``delivering``) before anything is posted. Each post goes
+through a lane per destination (a channel, or a member's DMs for hidden jobs): while a lane is
+busy (Discord allows about five messages per five seconds per channel), the results waiting
+behind it are merged into one message, up to ten files. Before a post, its tasks are bound
+to one delivery nonce in the database; the post carries that nonce, so a crash (or a lost
+answer) between posting and recording the message ids makes the repeat, by the same group,
+a no-op on Discord's side instead of a duplicate.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections import deque
+from dataclasses import dataclass
 
 from bot.db.task_store import TaskStore, utcnow
-from bot.eggapi import EggAPIClient, EggAPIError
+from bot.eggapi import DownloadedImage, EggAPIClient, EggAPIError
+from bot.fitting import MAX_FILES_PER_MESSAGE
 from bot.publishing import DestinationGone, Phase, Progress, Publisher
-from bot.tasks import TaskStatus
+from bot.tasks import TaskRecord, TaskStatus
 
 log = logging.getLogger(__name__)
 
+LaneKey = tuple[str, int]
+
+
+@dataclass(eq=False)
+class _Parcel:
+    """One task's downloaded images waiting in a lane."""
+
+    task: TaskRecord
+    images: list[DownloadedImage]
+    done: asyncio.Future[float | None]
+
+    @property
+    def size(self) -> int:
+        return sum(len(image.data) for image in self.images)
+
+
+class _DownloadFailed(Exception):
+    """An image could not be fetched from EggAPI's file host."""
+
+
+def lane_key(task: TaskRecord) -> LaneKey:
+    """Where the task's result goes: its channel, or the member's DMs when hidden."""
+    return ("dm", task.member_id) if task.hidden else ("channel", task.channel_id)
+
+
+def group_nonce(tasks: list[TaskRecord]) -> str:
+    """The Discord nonce of one post (at most 25 characters)."""
+    return tasks[0].nonce if len(tasks) == 1 else f"{tasks[0].nonce}g{len(tasks)}"
+
 
 class Deliverer:
-    """Downloads images and posts them through the publisher."""
+    """Downloads images and posts them through the publisher, merging results when a channel is busy."""
 
     def __init__(
         self,
@@ -29,6 +66,8 @@ class Deliverer:
         max_image_bytes: int,
         max_attempts: int = 5,
         retry_base: float = 2.0,
+        busy_window: float = 5.0,
+        merge_delay: float = 0.25,
     ) -> None:
         self._store = store
         self._client = client
@@ -37,6 +76,11 @@ class Deliverer:
         self._max_attempts = max_attempts
         self._retry_base = retry_base
         self._attempts: dict[int, int] = {}
+        self._lanes: dict[LaneKey, deque[_Parcel]] = {}
+        self._workers: dict[LaneKey, asyncio.Task[None]] = {}
+        self._last_post: dict[LaneKey, float] = {}
+        self._busy_window = busy_window
+        self._merge_delay = merge_delay
 
     async def deliver(self, task_id: int) -> float | None:
         """Try to deliver once; return a delay to try again after, or None when done either way."""
@@ -46,52 +90,130 @@ class Deliverer:
         task = await self._store.get(task_id)
         if not claimed or task is None:
             return None
-        attempt = self._attempts.get(task_id, 0) + 1
-        self._attempts[task_id] = attempt
+        if task.delivery_nonce is not None:
+            return await self._repeat(task)
         try:
-            images = [await self._client.download_image(url, max_bytes=self._max_image_bytes) for url in task.output_urls]
+            images = await self._download(task)
+        except _DownloadFailed:
+            return await self._failed([task], "The images were made but could not be downloaded from EggAPI.")
+        limit = self._publisher.upload_limit(task)
+        if len(images) > MAX_FILES_PER_MESSAGE or sum(len(i.data) for i in images) > limit:
+            return await self._post([task], {task.id: images})  # posted alone, fitted or split
+        parcel = _Parcel(task, images, asyncio.get_running_loop().create_future())
+        key = lane_key(task)
+        self._lanes.setdefault(key, deque()).append(parcel)
+        if key not in self._workers:
+            self._workers[key] = asyncio.create_task(self._drain(key), name=f"eggbot-lane-{key[0]}-{key[1]}")
+        return await parcel.done
+
+    async def close(self) -> None:
+        """Stop the lane workers (their tasks stay ``delivering`` and are repeated at the next start)."""
+        for worker in list(self._workers.values()):
+            worker.cancel()
+        await asyncio.gather(*self._workers.values(), return_exceptions=True)
+
+    async def _drain(self, key: LaneKey) -> None:
+        """Post what waits in a lane, merging everything that fits into one message each time."""
+        lane = self._lanes[key]
+        loop = asyncio.get_running_loop()
+        try:
+            while lane:
+                if loop.time() - self._last_post.get(key, float("-inf")) < self._busy_window:
+                    # The channel just had a post: let results finishing at the same moment join this one.
+                    await asyncio.sleep(self._merge_delay)
+                self._last_post[key] = loop.time()
+                batch = [lane.popleft()]
+                limit = self._publisher.upload_limit(batch[0].task)
+                files, size = len(batch[0].images), batch[0].size
+                while lane and files + len(lane[0].images) <= MAX_FILES_PER_MESSAGE and size + lane[0].size <= limit:
+                    files, size = files + len(lane[0].images), size + lane[0].size
+                    batch.append(lane.popleft())
+                try:
+                    result = await self._post([p.task for p in batch], {p.task.id: p.images for p in batch})
+                except Exception as exc:  # noqa: BLE001 - the waiting deliveries must hear about it
+                    for parcel in batch:
+                        parcel.done.set_exception(exc)
+                    continue
+                for parcel in batch:
+                    parcel.done.set_result(result)
+        finally:
+            del self._workers[key]
+            if not lane:
+                self._lanes.pop(key, None)
+
+    async def _repeat(self, task: TaskRecord) -> float | None:
+        """Post again exactly what was posted (or tried) before, with the same nonce; the group's first task does it."""
+        assert task.delivery_nonce is not None
+        group = await self._store.list_by_delivery_nonce(task.delivery_nonce)
+        posted = next((member for member in group if member.status is TaskStatus.DELIVERED), None)
+        if posted is not None:  # the post went out and part of the group was recorded before a crash
+            await self._record(group, list(posted.result_message_ids))
+            return None
+        if not group or task.id != group[0].id:
+            return None  # the group's first task posts for all of them
+        try:
+            images = {member.id: await self._download(member) for member in group}
+        except _DownloadFailed:
+            return await self._failed(group, "The images were made but could not be downloaded from EggAPI.")
+        return await self._post(group, images)
+
+    async def _download(self, task: TaskRecord) -> list[DownloadedImage]:
+        try:
+            return [await self._client.download_image(url, max_bytes=self._max_image_bytes) for url in task.output_urls]
         except (EggAPIError, ValueError) as exc:
-            log.warning("task %s: downloading images failed (attempt %d): %s", task_id, attempt, type(exc).__name__)
-            return await self._retry_or_give_up(
-                task_id, attempt, "The images were made but could not be downloaded from EggAPI."
-            )
+            log.warning("task %s: downloading images failed: %s", task.id, type(exc).__name__)
+            raise _DownloadFailed from exc
+
+    async def _post(self, group: list[TaskRecord], images: dict[int, list[DownloadedImage]]) -> float | None:
+        """One post for the group, bound to its nonce first; returns a retry delay or None."""
+        nonce = group[0].delivery_nonce or group_nonce(group)
+        await self._store.bind_delivery_nonce([task.id for task in group], nonce)
         try:
-            message_ids = await self._publisher.deliver(task, images)
+            if len(group) == 1:
+                message_ids = await self._publisher.deliver(group[0], images[group[0].id])
+            else:
+                message_ids = await self._publisher.deliver_batch(group, images, nonce)
         except DestinationGone as exc:
-            log.warning("task %s: cannot post in channel %s: %s", task_id, task.channel_id, exc)
-            await self._give_up(task_id, f"The images could not be posted in that channel ({exc}).")
+            log.warning("tasks %s: cannot post: %s", [t.id for t in group], exc)
+            await self._give_up(group, f"The images could not be posted ({exc}).")
             return None
         except Exception:
-            log.exception("task %s: posting failed (attempt %d)", task_id, attempt)
-            return await self._retry_or_give_up(task_id, attempt, "The images could not be posted in the channel.")
-        await self._store.transition(
-            task_id,
-            TaskStatus.DELIVERING,
-            TaskStatus.DELIVERED,
-            result_message_ids=message_ids,
-            delivered_at=utcnow(),
-        )
-        self._attempts.pop(task_id, None)
-        log.info("task %s: delivered %d image(s) in message(s) %s", task_id, len(images), message_ids)
-        await self._show(task_id, Phase.DONE)
+            log.exception("tasks %s: posting failed", [t.id for t in group])
+            return await self._failed(group, "The images could not be posted in the channel.")
+        await self._record(group, message_ids)
         return None
 
-    async def _retry_or_give_up(self, task_id: int, attempt: int, reason: str) -> float | None:
+    async def _record(self, group: list[TaskRecord], message_ids: list[int]) -> None:
+        """Mark the group delivered in the message(s) posted for it."""
+        for task in group:
+            self._attempts.pop(task.id, None)
+            if await self._store.transition(
+                task.id, TaskStatus.DELIVERING, TaskStatus.DELIVERED, result_message_ids=message_ids, delivered_at=utcnow()
+            ):
+                await self._show(task.id, Phase.DONE)
+        log.info("tasks %s: delivered in message(s) %s", [t.id for t in group], message_ids)
+
+    async def _failed(self, group: list[TaskRecord], reason: str) -> float | None:
+        """A transient failure: try again later (the same group, the same nonce), or give up."""
+        attempt = self._attempts.get(group[0].id, 0) + 1
+        self._attempts[group[0].id] = attempt
         if attempt >= self._max_attempts:
-            await self._give_up(task_id, reason)
+            await self._give_up(group, reason)
             return None
-        await self._store.transition(task_id, TaskStatus.DELIVERING, TaskStatus.COMPLETED)
         return self._retry_base * 2 ** (attempt - 1)
 
-    async def _give_up(self, task_id: int, reason: str) -> None:
-        self._attempts.pop(task_id, None)
-        if not await self._store.transition(task_id, TaskStatus.DELIVERING, TaskStatus.UNDELIVERABLE, error=reason):
-            return
-        task = await self._show(task_id, Phase.UNDELIVERABLE, reason)
-        try:
-            await self._publisher.announce_failure(task, reason)
-        except Exception:
-            log.exception("task %s: could not tell the member the delivery failed", task_id)
+    async def _give_up(self, group: list[TaskRecord], reason: str) -> None:
+        for task in group:
+            self._attempts.pop(task.id, None)
+            if not await self._store.transition(
+                task.id, (TaskStatus.DELIVERING, TaskStatus.COMPLETED), TaskStatus.UNDELIVERABLE, error=reason
+            ):
+                continue
+            recorded = await self._show(task.id, Phase.UNDELIVERABLE, reason)
+            try:
+                await self._publisher.announce_failure(recorded, reason)
+            except Exception:
+                log.exception("task %s: could not tell the member the delivery failed", task.id)
 
     async def _show(self, task_id: int, phase: Phase, detail: str | None = None) -> TaskRecord:
         """Show the task's recorded state in its status message; returns the task as recorded."""
@@ -103,4 +225,3 @@ class Deliverer:
         except Exception:
             log.exception("task %s: status update failed", task_id)
         return task
-

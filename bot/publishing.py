@@ -55,6 +55,14 @@ class Publisher(Protocol):
     async def show_progress(self, task: TaskRecord, progress: Progress) -> None:
         """Update the task's status message. Must not raise for a vanished message."""
 
+    def upload_limit(self, task: TaskRecord) -> int:
+        """Bytes one message to the task's destination may carry."""
+
+    async def deliver_batch(
+        self, tasks: list[TaskRecord], images: dict[int, list[DownloadedImage]], nonce: str
+    ) -> list[int]:
+        """Post several tasks' images as one message (they fit the limits) with ``nonce``; same errors as deliver."""
+
     async def deliver(self, task: TaskRecord, images: list[DownloadedImage]) -> list[int]:
         """Post the finished images once (using ``task.nonce``); return the posted message ids.
 

@@ -110,6 +110,7 @@ class TaskRecord:
     hidden: bool = False
     upload_limit: int | None = None
     stale_at: datetime | None = None
+    delivery_nonce: str | None = None
 
     @property
     def is_terminal(self) -> bool:

@@ -161,6 +161,8 @@ class Tracker:
             for job in pending:
                 job.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+        if self._deliverer is not None:
+            await self._deliverer.close()
 
     def enqueue(self, task_id: int, member_id: int) -> None:
         """Queue a newly recorded task; it is submitted in fair turn as soon as there is room."""

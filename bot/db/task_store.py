@@ -94,6 +94,7 @@ def row_to_task(row: Mapping[str, Any]) -> TaskRecord:
         hidden=bool(row["hidden"]),
         upload_limit=row["upload_limit"],
         stale_at=_dt(row["stale_at"]),
+        delivery_nonce=row["delivery_nonce"],
     )
 
 
@@ -135,6 +136,20 @@ class TaskStore:
         )
         assert cur.lastrowid is not None
         return int(cur.lastrowid)
+
+    async def bind_delivery_nonce(self, task_ids: list[int], nonce: str) -> None:
+        """Record the nonce the tasks' one post carries (before posting, so a repeat can reuse it)."""
+        marks = ",".join("?" * len(task_ids))
+        async with self._db.write() as tx:
+            await tx.execute(
+                f"UPDATE tasks SET delivery_nonce = ? WHERE id IN ({marks})",  # noqa: S608 - placeholders only
+                [nonce, *task_ids],
+            )
+
+    async def list_by_delivery_nonce(self, nonce: str) -> list[TaskRecord]:
+        """The tasks posted (or being posted) together under this nonce, first task first."""
+        rows = await self._db.fetchall("SELECT * FROM tasks WHERE delivery_nonce = ? ORDER BY id", (nonce,))
+        return [row_to_task(r) for r in rows]
 
     async def count_queued(self, tx: aiosqlite.Connection, member_id: int) -> int:
         """How many of the member's tasks are waiting to be submitted (inside a write transaction)."""

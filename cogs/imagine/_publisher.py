@@ -13,9 +13,9 @@ from bot.eggapi import DownloadedImage
 from bot.fitting import fit_images
 from bot.publishing import DestinationGone, Progress
 from bot.tasks import TaskRecord
-from cogs.imagine._render import failure_text, result_text, stale_text, status_text
+from cogs.imagine._render import batch_text, failure_text, result_text, stale_text, status_text
 from cogs.imagine._status import status_view
-from cogs.imagine._views import result_view
+from cogs.imagine._views import batch_view, result_view
 
 if TYPE_CHECKING:
     from bot.app import EggBot
@@ -68,7 +68,8 @@ class DiscordPublisher:
         except (discord.NotFound, discord.Forbidden) as exc:
             log.info("task %s: status message %s cannot be edited: %s", task.id, task.status_message_id, exc.text)
 
-    def _upload_limit(self, task: TaskRecord) -> int:
+    def upload_limit(self, task: TaskRecord) -> int:
+        """Bytes one message may carry where this task's result goes."""
         if task.hidden or task.guild_id is None:
             return DEFAULT_UPLOAD_LIMIT
         if task.upload_limit:
@@ -87,7 +88,7 @@ class DiscordPublisher:
 
     async def deliver(self, task: TaskRecord, images: list[DownloadedImage]) -> list[int]:
         """Post the images within the upload limit; each message carries a nonce, so a repeat posts nothing new."""
-        fitted = fit_images(images, self._upload_limit(task))
+        fitted = fit_images(images, self.upload_limit(task))
         destination = await self._destination(task)
         links = [task.output_urls[i] for i in fitted.too_large if i < len(task.output_urls)]
         parts = max(len(fitted.batches), 1)
@@ -115,6 +116,33 @@ class DiscordPublisher:
                 raise
             message_ids.append(message.id)
         return message_ids
+
+    async def deliver_batch(
+        self, tasks: list[TaskRecord], images: dict[int, list[DownloadedImage]], nonce: str
+    ) -> list[int]:
+        """Post several members' results as one message (the channel is busy); the nonce makes a repeat a no-op."""
+        destination = await self._destination(tasks[0])
+        files = [
+            discord.File(io.BytesIO(image.data), filename=f"eggbot-{task.id}-{n + 1}.{_extension(image)}")
+            for task in tasks
+            for n, image in enumerate(images[task.id])
+        ]
+        mentions = discord.AllowedMentions(
+            everyone=False, roles=False, users=[discord.Object(task.member_id) for task in tasks]
+        )
+        try:
+            message = await destination.send(
+                batch_text(tasks),
+                files=files,
+                view=batch_view(tasks) if not tasks[0].hidden else discord.utils.MISSING,
+                nonce=nonce,
+                allowed_mentions=mentions,
+            )
+        except discord.HTTPException as exc:
+            if exc.code in GONE_CODES:
+                raise DestinationGone(GONE_CODES[exc.code]) from exc
+            raise
+        return [message.id]
 
     async def announce_failure(self, task: TaskRecord, reason: str) -> None:
         """Tell the member the job produced nothing (in the channel, or by DM if that fails)."""

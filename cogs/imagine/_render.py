@@ -91,6 +91,14 @@ def result_text(task: TaskRecord) -> str:
     return "\n".join(lines)
 
 
+def batch_text(tasks: list[TaskRecord]) -> str:
+    """The caption of one message carrying several jobs' images, in attachment order."""
+    return "\n".join(
+        f"<@{task.member_id}> **{excerpt(task.prompt, 90)}** · `{settings_text(task, task.cost)}` · job #{task.id}"
+        for task in tasks
+    )
+
+
 def stale_text(task: TaskRecord) -> str:
     """The notice for a job stuck at EggAPI far longer than usual."""
     return (

@@ -55,6 +55,14 @@ class DeleteButton(IdButton, prefix="delete"):
             await interaction.message.delete()
 
 
+def batch_view(tasks: list[TaskRecord]) -> discord.ui.View:
+    """A Reroll button per job under a message that carries several members' results."""
+    view = discord.ui.View(timeout=None)
+    for task in tasks:
+        view.add_item(RerollButton(task.id, label=f"Reroll #{task.id}"))
+    return view
+
+
 def result_view(task: TaskRecord) -> discord.ui.View:
     """The buttons under a task's images."""
     view = discord.ui.View(timeout=None)

@@ -1,0 +1,85 @@
+"""A busy channel: results that finish together share messages, posted once even across a crash."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from bot.db import Database
+from bot.tasks import TaskStatus
+from tests.conftest import World
+from tests.fakes.discord_harness import assert_clean
+from tests.fakes.discord_server import FakeMessage
+from tests.fakes.eggapi import FakeEggAPI, TaskPlan, png_bytes
+
+
+def results(world: World) -> list[FakeMessage]:
+    return [m for m in world.fake.messages(world.general) if m.attachments]
+
+
+async def burst(world: World, eggapi: FakeEggAPI, members: int) -> list[Any]:
+    """``members`` members each ask for one image; all their jobs finish at the same moment."""
+    fake = world.fake
+    people = [fake.add_member(world.guild, f"artist{i}") for i in range(members)]
+    await fake.settle()
+    for person in people:
+        await (await fake.slash(person, world.general, "imagine", prompt=f"portrait by {person.username}")).wait_ack()
+    await fake.wait_for(lambda f: len(eggapi.tasks) == members or None)
+    for egg_id in list(eggapi.tasks):
+        eggapi.finish(egg_id)
+    await fake.wait_for(lambda f: sum(len(m.attachments) for m in results(world)) == members or None, timeout=20)
+    return people
+
+
+async def test_twenty_results_at_once_share_messages_within_the_rate_limit(
+    world: World, eggapi: FakeEggAPI, start_bot: Any
+) -> None:
+    eggapi.default_plan = TaskPlan(hold=True)
+    world.fake.enable_rate_limit(limit=5, per=5.0)  # Discord's per-channel message limit
+    await start_bot(EGGBOT_MAX_RUNNING_TOTAL="50")
+    people = await burst(world, eggapi, 20)
+    posted = results(world)
+    assert len(posted) <= 5  # within one bucket: never had to wait for it to refill
+    images = [a.data for m in posted for a in m.attachments]
+    assert sorted(images) == sorted(png_bytes(egg_id, 0) for egg_id in eggapi.tasks)  # each once
+    for person in people:
+        [carrier] = [m for m in posted if person.mention in m.content]
+        assert f"portrait by {person.username}" in carrier.content
+    assert all(len(m.attachments) <= 10 for m in posted)
+    assert not any(r.status == 429 for r in world.fake.requests)
+    assert_clean(world.fake)
+
+
+async def test_a_merged_post_is_not_repeated_after_a_crash(
+    world: World, eggapi: FakeEggAPI, start_bot: Any
+) -> None:
+    eggapi.default_plan = TaskPlan(hold=True)
+    world.fake.enable_rate_limit(limit=1, per=1.0)  # busy enough that results merge
+    bot = await start_bot(EGGBOT_MAX_RUNNING_TOTAL="50")
+    await burst(world, eggapi, 6)
+    before = [(m.id, len(m.attachments)) for m in results(world)]
+    merged = [m for m in results(world) if len(m.attachments) > 1]
+    assert merged, "the burst should have produced a merged message"
+    path = bot.db.path
+    await start_bot.stop()
+    # The crash: Discord took the merged post, the bot recorded nothing (or only part of it).
+    async with await Database.open(path) as db:
+        async with db.write() as tx:
+            await tx.execute(
+                "UPDATE tasks SET status = 'delivering', result_message_ids = '[]' "
+                "WHERE delivery_nonce IN (SELECT delivery_nonce FROM tasks GROUP BY delivery_nonce HAVING COUNT(*) > 1)"
+            )
+    delivered = asyncio.Event()
+    bot = await start_bot()
+    bot.task_store.add_listener(lambda _t, new: delivered.set() if new is TaskStatus.DELIVERED else None)
+    while True:
+        delivered.clear()
+        pending = await bot.db.fetchone("SELECT COUNT(*) AS n FROM tasks WHERE status != 'delivered'")
+        assert pending is not None
+        if pending["n"] == 0:
+            break
+        await asyncio.wait_for(delivered.wait(), 10)
+    rows = await bot.db.fetchall("SELECT status, result_message_ids FROM tasks")
+    assert {r["status"] for r in rows} == {"delivered"}
+    assert [(m.id, len(m.attachments)) for m in results(world)] == before  # nothing posted twice
+    assert_clean(world.fake)
