@@ -44,6 +44,16 @@ class _DownloadFailed(Exception):
     """An image could not be fetched from EggAPI's file host."""
 
 
+def _resolve(parcels: list[_Parcel], *, result: float | None = None, error: BaseException | None = None) -> None:
+    for parcel in parcels:
+        if parcel.done.done():
+            continue
+        if error is not None:
+            parcel.done.set_exception(error)
+        else:
+            parcel.done.set_result(result)
+
+
 def lane_key(task: TaskRecord) -> LaneKey:
     """Where the task's result goes: its channel, or the member's DMs when hidden."""
     return ("dm", task.member_id) if task.hidden else ("channel", task.channel_id)
@@ -116,6 +126,7 @@ class Deliverer:
         """Post what waits in a lane, merging everything that fits into one message each time."""
         lane = self._lanes[key]
         loop = asyncio.get_running_loop()
+        batch: list[_Parcel] = []
         try:
             while lane:
                 if loop.time() - self._last_post.get(key, float("-inf")) < self._busy_window:
@@ -131,15 +142,16 @@ class Deliverer:
                 try:
                     result = await self._post([p.task for p in batch], {p.task.id: p.images for p in batch})
                 except Exception as exc:  # noqa: BLE001 - the waiting deliveries must hear about it
-                    for parcel in batch:
-                        parcel.done.set_exception(exc)
-                    continue
-                for parcel in batch:
-                    parcel.done.set_result(result)
+                    _resolve(batch, error=exc)
+                else:
+                    _resolve(batch, result=result)
+                batch = []
         finally:
+            # Whatever stopped the worker, nobody is left waiting on a parcel it took or still holds.
+            _resolve(batch + list(lane), error=asyncio.CancelledError())
+            lane.clear()
             del self._workers[key]
-            if not lane:
-                self._lanes.pop(key, None)
+            self._lanes.pop(key, None)
 
     async def _repeat(self, task: TaskRecord) -> float | None:
         """Post again exactly what was posted (or tried) before, with the same nonce; the group's first task does it."""
@@ -149,13 +161,14 @@ class Deliverer:
         if posted is not None:  # the post went out and part of the group was recorded before a crash
             await self._record(group, list(posted.result_message_ids))
             return None
-        if not group or task.id != group[0].id:
-            return None  # the group's first task posts for all of them
+        unfinished = [m for m in group if m.status in (TaskStatus.COMPLETED, TaskStatus.DELIVERING)]
+        if not unfinished or task.id != unfinished[0].id:
+            return None  # the group's first unfinished task posts for all of them
         try:
-            images = {member.id: await self._download(member) for member in group}
+            images = {member.id: await self._download(member) for member in unfinished}
         except _DownloadFailed:
-            return await self._failed(group, "The images were made but could not be downloaded from EggAPI.")
-        return await self._post(group, images)
+            return await self._failed(unfinished, "The images were made but could not be downloaded from EggAPI.")
+        return await self._post(unfinished, images)
 
     async def _download(self, task: TaskRecord) -> list[DownloadedImage]:
         try:

@@ -64,10 +64,8 @@ class JobService:
 
     async def hide(self, task_id: int) -> bool:
         """Send a job's result to the member privately instead of the channel; False once it has finished."""
-        task = await self._store.get(task_id)
-        if task is None or task.status not in HIDEABLE:
+        if not await self._store.hide(task_id, HIDEABLE):
             return False
-        await self._store.update(task_id, hidden=True, status_message_id=None)
         log.info("task %s hidden by its member; the result goes by DM", task_id)
         return True
 

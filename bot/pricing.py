@@ -43,7 +43,10 @@ class PriceRefresher:
 
     async def _run(self) -> None:
         while True:
-            await self.refresh_once()
+            try:
+                await self.refresh_once()
+            except Exception:
+                log.exception("refreshing prices failed; trying again at the next interval")
             await asyncio.sleep(self._interval)
 
     async def close(self) -> None:

@@ -50,7 +50,8 @@ TERMINAL = frozenset(
 
 TRANSITIONS: dict[TaskStatus, frozenset[TaskStatus]] = {
     TaskStatus.QUEUED: frozenset({TaskStatus.SUBMITTING, TaskStatus.CANCELLED}),
-    TaskStatus.SUBMITTING: frozenset({TaskStatus.RUNNING, TaskStatus.REJECTED, TaskStatus.UNKNOWN}),
+    # Back to QUEUED only when EggAPI refused for now and nothing was created (429, unreachable).
+    TaskStatus.SUBMITTING: frozenset({TaskStatus.RUNNING, TaskStatus.REJECTED, TaskStatus.UNKNOWN, TaskStatus.QUEUED}),
     TaskStatus.UNKNOWN: frozenset({TaskStatus.RUNNING, TaskStatus.REJECTED}),
     TaskStatus.RUNNING: frozenset({TaskStatus.COMPLETED, TaskStatus.FAILED}),
     TaskStatus.COMPLETED: frozenset({TaskStatus.DELIVERING, TaskStatus.UNDELIVERABLE}),

@@ -15,13 +15,22 @@ import logging
 import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 
 from bot.bookkeeping import Bookkeeper
 from bot.db.task_store import TaskStore, utcnow
-from bot.eggapi import MODEL, EggAPIClient, EggAPIError, EggTask, GenerateRequest, NotFound, SubmitOutcomeUnknown
+from bot.eggapi import (
+    MODEL,
+    EggAPIClient,
+    EggAPIError,
+    EggAPIUnavailable,
+    EggTask,
+    GenerateRequest,
+    NotFound,
+    SubmitOutcomeUnknown,
+)
 from bot.fair_queue import FairQueue
 from bot.publishing import Phase, Progress, Publisher, describe_failure
+from bot.reconcile import Outcome, Reconciler
 from bot.tasks import TaskRecord, TaskStatus
 from bot.delivery import Deliverer
 
@@ -30,6 +39,11 @@ log = logging.getLogger(__name__)
 OPERATOR_ERRORS = ("UNAUTHORIZED", "FORBIDDEN", "INSUFFICIENT_BALANCE")
 WEBHOOK_POLL_FACTOR = 3.0
 MAX_POSITION_UPDATES = 25  # queued members beyond this are told their place when they move up
+MAX_SUBMIT_RETRIES = 5  # EggAPI busy or unreachable before anything was sent: back in line this often
+NOT_FOUND_PATIENCE = 600.0  # seconds of 404s before a running task is given up as lost upstream
+UNCONFIRMED_NOTE = (
+    "EggAPI could not confirm this job. Your reservation stays until it is sorted out; the bot's operator has been told."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +68,6 @@ class _Follow:
     """What the tracker remembers about a running task between polls."""
 
     polls: int = 0
-    misses: int = 0
     last_phase: Phase | None = None
     last_edit: float = float("-inf")
 
@@ -89,6 +102,11 @@ class Tracker:
         )
         self._submitting: set[int] = set()
         self._shown_positions: dict[int, int] = {}
+        self._reconciler = Reconciler(store, client, grace=config.reconcile_grace)
+        self._unconfirmed_told: set[int] = set()
+        self._early_hints: set[str] = set()  # webhooks that beat the POST's answer
+        self._submit_retries: dict[int, int] = {}
+        self._first_miss: dict[int, float] = {}
         self._closing = False
         self._slots = {
             "submit": asyncio.Semaphore(config.max_concurrent_submits),  # _pump already bounds it
@@ -96,6 +114,7 @@ class Tracker:
             "reconcile": asyncio.Semaphore(1),
             "deliver": asyncio.Semaphore(config.max_concurrent_polls),
             "positions": asyncio.Semaphore(1),
+            "requeue": asyncio.Semaphore(1),
         }
         self._handlers: dict[str, Callable[[int], Awaitable[None]]] = {
             "submit": self._submit,
@@ -103,6 +122,7 @@ class Tracker:
             "reconcile": self._reconcile,
             "deliver": self._deliver,
             "positions": self._show_positions,
+            "requeue": self._rejoin,
         }
         store.add_listener(self._on_change)
 
@@ -207,10 +227,15 @@ class Tracker:
     async def hint(self, egg_task_id: str) -> bool:
         """A webhook says this EggAPI task changed: poll it now (the payload itself is not trusted)."""
         task = await self._store.get_by_egg_id(egg_task_id)
-        if task is None or task.status is not TaskStatus.RUNNING:
-            return False
-        self._schedule("poll", task.id)
-        return True
+        if task is not None and task.status is TaskStatus.RUNNING:
+            self._schedule("poll", task.id)
+            return True
+        if task is None:
+            # Faster than the POST's answer, or the answer was lost: remember it, and look again now.
+            self._early_hints.add(egg_task_id)
+            for unconfirmed in await self._store.list_in_states((TaskStatus.UNKNOWN,)):
+                self._schedule("reconcile", unconfirmed.id)
+        return False
 
     def _schedule(self, kind: str, task_id: int, delay: float = 0.0) -> None:
         if self._closing:
@@ -282,12 +307,39 @@ class Tracker:
             await self._show(task, Phase.UNCONFIRMED, force=True)
             self._schedule("reconcile", task_id, self._config.poll_interval_min)
             return
+        except EggAPIUnavailable as exc:  # busy or unreachable, and nothing was created: try again later
+            if await self._requeue(task, exc):
+                return
+            log.warning("task %s: EggAPI stayed unavailable for the submit (%s); giving up", task_id, exc.code)
+            await self._end_without_images(task, TaskStatus.SUBMITTING, TaskStatus.REJECTED, exc.code, exc.user_message)
         except EggAPIError as exc:
             level = logging.ERROR if exc.code in OPERATOR_ERRORS else logging.WARNING
             log.log(level, "task %s: EggAPI refused the submit (HTTP %s %s)", task_id, exc.status, exc.code)
             await self._end_without_images(task, TaskStatus.SUBMITTING, TaskStatus.REJECTED, exc.code, exc.user_message)
             return
         await self._adopt(task, egg, TaskStatus.SUBMITTING)
+
+    async def _requeue(self, task: TaskRecord, exc: EggAPIError) -> bool:
+        """Put a task whose submit was refused for now back in line after a backoff; False when out of tries."""
+        attempt = self._submit_retries.get(task.id, 0) + 1
+        if attempt >= MAX_SUBMIT_RETRIES:
+            self._submit_retries.pop(task.id, None)
+            return False
+        self._submit_retries[task.id] = attempt
+        if not await self._store.transition(task.id, TaskStatus.SUBMITTING, TaskStatus.QUEUED, submitted_at=None):
+            return True
+        self._line.remove(task.id)  # not running any more; it rejoins the line after the delay
+        delay = max(exc.retry_after or 0.0, self._config.poll_interval_max * 2 ** (attempt - 1))
+        log.warning("task %s: EggAPI busy (%s); back in line in %.0f s (try %d)", task.id, exc.code, delay, attempt)
+        await self._show(task, Phase.QUEUED, detail=None, force=True)
+        self._schedule("requeue", task.id, delay)
+        return True
+
+    async def _rejoin(self, task_id: int) -> None:
+        task = await self._store.get(task_id)
+        if task is not None and task.status is TaskStatus.QUEUED:
+            self._line.push(task.id, task.member_id)
+            self._pump()
 
     async def _adopt(self, task: TaskRecord, egg: EggTask, expected: TaskStatus) -> bool:
         try:
@@ -300,61 +352,52 @@ class Tracker:
         if moved:
             log.info("task %s: accepted by EggAPI as %s", task.id, egg.id)
             self._follows[task.id] = _Follow()
+            self._submit_retries.pop(task.id, None)
             await self._show(task, Phase.PENDING, force=True)
-            self._schedule("poll", task.id, self._config.poll_interval_min)
+            early = egg.id in self._early_hints
+            self._early_hints.discard(egg.id)
+            self._schedule("poll", task.id, 0.0 if early else self._config.poll_interval_min)
         return moved
 
     # -- reconcile ---------------------------------------------------------------------------
 
     async def _reconcile(self, task_id: int) -> None:
-        """Find the upstream task of a submit whose outcome is unknown, never re-posting it."""
+        """Settle a submit whose outcome is unknown from EggAPI's task list, never re-posting it."""
         task = await self._store.get(task_id)
         if task is None or task.status not in (TaskStatus.SUBMITTING, TaskStatus.UNKNOWN):
             return
-        if task.status is TaskStatus.SUBMITTING:
+        if task.status is TaskStatus.SUBMITTING:  # the process died around the POST
             await self._store.transition(task_id, TaskStatus.SUBMITTING, TaskStatus.UNKNOWN, error="INTERRUPTED")
             task = await self._store.get(task_id)
             assert task is not None
-        sent = task.submitted_at or task.created_at
-        window = timedelta(seconds=self._config.reconcile_grace)
         try:
-            candidates = await self._upstream_candidates(task, sent - window, sent + window)
+            verdict = await self._reconciler.judge(task)
         except EggAPIError as exc:
             log.warning("task %s: cannot list EggAPI tasks to reconcile (%s); retrying", task_id, exc.code)
             self._schedule("reconcile", task_id, self._config.poll_interval_max)
             return
-        if candidates:
-            best = min(candidates, key=lambda c: abs((c.created_at or sent) - sent))
-            if len(candidates) > 1:
-                log.warning("task %s: %d upstream candidates, adopting the closest", task_id, len(candidates))
-            if await self._adopt(task, best, TaskStatus.UNKNOWN):
+        if verdict.outcome is Outcome.FOUND:
+            assert verdict.egg is not None
+            if await self._adopt(task, verdict.egg, TaskStatus.UNKNOWN):
                 return
-        if utcnow() - sent < window:
-            self._schedule("reconcile", task_id, self._config.poll_interval_max)
+        if verdict.outcome is Outcome.ABSENT:
+            log.warning("task %s: a complete scan of EggAPI's tasks found nothing; the submit never landed", task_id)
+            await self._end_without_images(
+                task,
+                TaskStatus.UNKNOWN,
+                TaskStatus.REJECTED,
+                "NOT_SUBMITTED",
+                "EggAPI never received this request, so nothing was made or charged. Please try again.",
+            )
             return
-        log.warning("task %s: no upstream task found; the submit never landed", task_id)
-        await self._end_without_images(
-            task,
-            TaskStatus.UNKNOWN,
-            TaskStatus.REJECTED,
-            "NOT_SUBMITTED",
-            "EggAPI did not receive this request, so nothing was made or charged. Please try again.",
-        )
-
-    async def _upstream_candidates(self, task: TaskRecord, start: datetime, end: datetime) -> list[EggTask]:
-        found: list[EggTask] = []
-        for page_number in range(1, 4):
-            page = await self._client.list_tasks(page=page_number, per_page=100)
-            for egg in page.items:
-                if egg.created_at is None or not start <= egg.created_at <= end:
-                    continue
-                if egg.type and egg.type != task.mode:
-                    continue
-                if await self._store.get_by_egg_id(egg.id) is None:
-                    found.append(egg)
-            if page_number >= page.total_pages:
-                break
-        return found
+        if verdict.outcome is Outcome.AMBIGUOUS and task_id not in self._unconfirmed_told:
+            self._unconfirmed_told.add(task_id)
+            log.error(
+                "task %s: cannot tell which EggAPI task is ours (%d candidates); its hold stays until resolved",
+                task_id, verdict.candidates,
+            )
+            await self._show(task, Phase.UNCONFIRMED, detail=UNCONFIRMED_NOTE, force=True)
+        self._schedule("reconcile", task_id, self._config.poll_interval_max * 4)
 
     # -- poll --------------------------------------------------------------------------------
 
@@ -368,9 +411,11 @@ class Tracker:
         try:
             egg = await self._client.get_task(task.egg_task_id)
         except NotFound:
-            follow.misses += 1
-            log.warning("task %s: EggAPI does not know %s (miss %d)", task_id, task.egg_task_id, follow.misses)
-            if follow.misses >= 3:
+            now = asyncio.get_running_loop().time()
+            first = self._first_miss.setdefault(task_id, now)
+            log.warning("task %s: EggAPI does not know %s (for %.0f s)", task_id, task.egg_task_id, now - first)
+            if now - first >= NOT_FOUND_PATIENCE:
+                self._first_miss.pop(task_id, None)
                 await self._end_without_images(
                     task, TaskStatus.RUNNING, TaskStatus.FAILED, "NOT_FOUND", describe_failure(None)
                 )
@@ -381,7 +426,7 @@ class Tracker:
             log.warning("task %s: polling %s failed (%s); retrying", task_id, task.egg_task_id, exc.code)
             self._schedule("poll", task_id, self._interval(task, follow))
             return
-        follow.misses = 0
+        self._first_miss.pop(task_id, None)
         if egg.status == "completed":
             await self._finish(task, egg)
         elif egg.status == "failed":

@@ -124,3 +124,19 @@ async def test_meta_and_rollback(tmp_path: Path) -> None:
                 raise RuntimeError("boom")
         assert await db.get_meta("gone") is None
         assert await db.is_writable()
+
+
+async def test_listeners_hear_only_committed_changes(tmp_path: Path) -> None:
+    async with await Database.open(tmp_path / "db.sqlite") as db:
+        store = TaskStore(db)
+        heard: list[tuple[int, TaskStatus]] = []
+        store.add_listener(lambda task_id, new: heard.append((task_id, new)))
+        task = await store.create(request())
+        with pytest.raises(RuntimeError):
+            async with db.write() as tx:
+                assert await store.transition_in(tx, task.id, [TaskStatus.QUEUED], TaskStatus.SUBMITTING)
+                assert heard == []  # not before the commit
+                raise RuntimeError("the hold could not be written")
+        assert heard == [] and (await store.get(task.id)).status is TaskStatus.QUEUED  # type: ignore[union-attr]
+        assert await store.transition(task.id, TaskStatus.QUEUED, TaskStatus.SUBMITTING)
+        assert heard == [(task.id, TaskStatus.SUBMITTING)]

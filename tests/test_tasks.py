@@ -51,7 +51,8 @@ def test_terminal_states_have_no_way_out() -> None:
         assert status not in TRANSITIONS
         assert not any(can_move(status, other) for other in TaskStatus)
     assert can_move(TaskStatus.QUEUED, TaskStatus.SUBMITTING)
-    assert not can_move(TaskStatus.SUBMITTING, TaskStatus.QUEUED)  # never resubmit blindly
+    assert can_move(TaskStatus.SUBMITTING, TaskStatus.QUEUED)  # only when EggAPI created nothing (429)
+    assert not can_move(TaskStatus.RUNNING, TaskStatus.QUEUED)  # never resubmit blindly
     assert not can_move(TaskStatus.UNKNOWN, TaskStatus.QUEUED)
 
 

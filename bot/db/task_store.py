@@ -185,6 +185,25 @@ class TaskStore:
         )
         return [row_to_task(r) for r in rows]
 
+    async def hide(self, task_id: int, states: Iterable[TaskStatus]) -> bool:
+        """Mark the task hidden (and forget its status message) only while it is in one of ``states``."""
+        wanted = [s.value for s in states]
+        marks = ",".join("?" * len(wanted))
+        async with self._db.write() as tx:
+            cur = await tx.execute(
+                f"UPDATE tasks SET hidden = 1, status_message_id = NULL, updated_at = ? "  # noqa: S608
+                f"WHERE id = ? AND status IN ({marks})",
+                [_iso(self._clock()), task_id, *wanted],
+            )
+            return cur.rowcount == 1
+
+    async def list_in_states(self, states: Iterable[TaskStatus]) -> list[TaskRecord]:
+        """Every task in one of ``states``, oldest first."""
+        wanted = [s.value for s in states]
+        marks = ",".join("?" * len(wanted))
+        rows = await self._db.fetchall(f"SELECT * FROM tasks WHERE status IN ({marks}) ORDER BY id", wanted)  # noqa: S608
+        return [row_to_task(r) for r in rows]
+
     async def transition(
         self,
         task_id: int,
@@ -232,8 +251,8 @@ class TaskStore:
         if not moved:
             log.debug("task %s: not moved to %s (not in %s)", task_id, new, [o.value for o in olds])
             return False
-        for listener in self._listeners:
-            listener(task_id, new)
+        for listener in self._listeners:  # only once the change is durable: a rollback tells nobody
+            self._db.after_commit(lambda listener=listener: listener(task_id, new))
         return True
 
     async def update(self, task_id: int, **changes: Any) -> None:

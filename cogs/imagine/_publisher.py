@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 import mimetypes
@@ -83,12 +84,12 @@ class DiscordPublisher:
         try:
             user = self._bot.get_user(task.member_id) or await self._bot.fetch_user(task.member_id)
             return await user.create_dm()
-        except discord.HTTPException as exc:
+        except (discord.Forbidden, discord.NotFound) as exc:  # anything else is worth another try
             raise DestinationGone("the member's direct messages cannot be reached") from exc
 
     async def deliver(self, task: TaskRecord, images: list[DownloadedImage]) -> list[int]:
         """Post the images within the upload limit; each message carries a nonce, so a repeat posts nothing new."""
-        fitted = fit_images(images, self.upload_limit(task))
+        fitted = await asyncio.to_thread(fit_images, images, self.upload_limit(task))  # Pillow work off the loop
         destination = await self._destination(task)
         links = [task.output_urls[i] for i in fitted.too_large if i < len(task.output_urls)]
         parts = max(len(fitted.batches), 1)

@@ -74,7 +74,7 @@ def status_text(task: TaskRecord, progress: Progress) -> str:
             "The images will be posted here as soon as they are ready."
         )
     elif progress.phase is Phase.UNCONFIRMED:
-        lines.append("The request may not have reached EggAPI; checking before anything is sent again.")
+        lines.append(progress.detail or "The request may not have reached EggAPI; checking before anything is sent again.")
     elif progress.phase in (Phase.FAILED, Phase.UNDELIVERABLE) and progress.detail:
         lines.append(progress.detail)
     elif progress.phase is Phase.DONE and task.result_message_ids:

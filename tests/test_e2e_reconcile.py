@@ -1,0 +1,50 @@
+"""Unknown submits and refusals-for-now: never guess, never re-post, never drop a job."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from bot.ledger import HoldState
+from bot.tasks import TaskStatus
+from tests.conftest import World
+from tests.fakes.discord_harness import assert_clean
+from tests.fakes.eggapi import FakeEggAPI, png_bytes
+
+
+async def test_two_unknown_submits_at_once_are_not_guessed(
+    world: World, eggapi: FakeEggAPI, start_bot: Any, caplog: Any
+) -> None:
+    caplog.set_level(logging.INFO)
+    fake = world.fake
+    other_guild = fake.add_guild("Other Server")
+    other_channel = fake.add_channel(other_guild, "art")
+    carol = fake.add_member(other_guild, "carol")
+    eggapi.drop_next("POST", r"^/v1/generate$", times=2)  # both created upstream, both answers lost
+    bot = await start_bot()
+    alice_status = await (await fake.slash(world.alice, world.general, "imagine", prompt="alice's fox")).wait_response()
+    await (await fake.slash(carol, other_channel, "imagine", prompt="carol's castle")).wait_response()
+    await fake.wait_for(lambda f: "could not confirm" in f.message(alice_status.id).content or None, timeout=10)
+    # Nothing was posted anywhere: a wrong guess would show one member's image to another server.
+    assert not [m for m in fake.messages(world.general) + fake.messages(other_channel) if m.attachments]
+    assert eggapi.count("POST", "/v1/generate") == 2  # and nothing was re-posted
+    unconfirmed = await bot.task_store.list_in_states((TaskStatus.UNKNOWN,))
+    assert len(unconfirmed) == 2
+    for task in unconfirmed:
+        hold = await bot.ledger.hold(task.id)
+        assert hold is not None and hold.state is HoldState.ACTIVE  # the money stays reserved
+    assert any(r.levelno == logging.ERROR and "cannot tell which" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_busy_eggapi_puts_the_job_back_in_line(world: World, eggapi: FakeEggAPI, start_bot: Any) -> None:
+    eggapi.fail_next("POST", r"^/v1/generate$", 429, headers={"Retry-After": "0"}, times=5)  # the client gives up
+    bot = await start_bot()
+    await world.fake.slash(world.alice, world.general, "imagine", prompt="patient fox")
+    result = await world.fake.wait_for_message(world.general, lambda m: bool(m.attachments), timeout=15)
+    [egg_id] = list(eggapi.tasks)
+    assert [a.data for a in result.attachments] == [png_bytes(egg_id, 0)]
+    assert eggapi.count("POST", "/v1/generate") == 6  # five refusals, then the one that landed
+    task = await bot.task_store.get_by_egg_id(egg_id)
+    assert task is not None and task.status in (TaskStatus.DELIVERED, TaskStatus.DELIVERING)
+    assert not [m for m in world.fake.messages(world.general) if "was not made" in m.content]
+    assert_clean(world.fake)
