@@ -512,10 +512,11 @@ class Tracker:
         cost = egg.cost if egg is not None else None
         if not await self._books.end_without_output(task.id, expected, status, cost, **changes):
             return
-        await self._show(task, Phase.FAILED, detail=reason, force=True)
+        ended = await self._store.get(task.id) or task  # as recorded: its cost decides what the member reads
+        await self._show(ended, Phase.FAILED, detail=reason, force=True)
         assert self._publisher is not None
         try:
-            await self._publisher.announce_failure(task, reason)
+            await self._publisher.announce_failure(ended, reason)
         except Exception:
             log.exception("task %s: could not tell the member about the failure", task.id)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING
 
@@ -51,12 +52,15 @@ async def start_job(bot: EggBot, interaction: discord.Interaction, request: Imag
             view=status_view(task.id, Phase.QUEUED),
             allowed_mentions=discord.AllowedMentions.none(),
         )
-    except discord.HTTPException:
-        # The member never saw an acknowledgement: withdraw rather than run a job they may repeat.
-        await bot.jobs.withdraw(task.id)
+    except BaseException:
+        # The member never saw an acknowledgement: withdraw (releasing the hold) rather than run a
+        # job they may well ask for again.
+        await asyncio.shield(bot.jobs.withdraw(task.id))
         raise
-    message_id = response.message_id
-    if message_id is None:
-        message_id = (await interaction.original_response()).id
-    await bot.jobs.attach_status_message(task.id, message_id)
-    bot.tracker.enqueue(task.id, task.member_id)
+    try:
+        message_id = response.message_id
+        if message_id is None:
+            message_id = (await interaction.original_response()).id
+        await bot.jobs.attach_status_message(task.id, message_id)
+    finally:
+        bot.tracker.enqueue(task.id, task.member_id)  # acknowledged: the job runs, status message or not

@@ -8,7 +8,7 @@ import discord
 
 from bot.eggapi import format_cost
 from bot.publishing import Phase, Progress
-from bot.tasks import TaskRecord
+from bot.tasks import TaskRecord, TaskStatus
 
 PROMPT_EXCERPT = 300
 
@@ -108,7 +108,13 @@ def stale_text(task: TaskRecord) -> str:
 
 
 def failure_text(task: TaskRecord, reason: str) -> str:
-    """The notice a member gets when a task produced nothing."""
+    """The notice a member gets when a task produced nothing, or was made but could not be posted."""
+    if task.status is TaskStatus.UNDELIVERABLE:
+        cost = f" ({format_cost(task.cost)})" if task.cost else ""
+        return (
+            f"<@{task.member_id}> your images for **{excerpt(task.prompt, 200)}** (job #{task.id}) were made but "
+            f"could not be delivered. {reason} EggAPI charged for them{cost}."
+        )
     charged = task.cost is not None and task.cost > 0
     tail = "" if charged else " Nothing was charged."
     return f"<@{task.member_id}> your image for **{excerpt(task.prompt, 200)}** (job #{task.id}) was not made. {reason}{tail}"

@@ -26,11 +26,15 @@ class CancelButton(IdButton, prefix="cancel"):
             await respond(interaction, "Only the member who asked for this job (or a moderator) can cancel it.")
             return
         if not await bot.jobs.withdraw(task.id):
-            await respond(
-                interaction,
-                "This job has already started, so it can't be cancelled: it will be charged at its real cost. "
-                "Use **Hide** to have the images sent to you privately instead.",
-            )
+            current = await bot.task_store.get(task.id)
+            if current is not None and current.is_terminal:
+                await respond(interaction, "This job has already ended; there is nothing left to cancel.")
+            else:
+                await respond(
+                    interaction,
+                    "This job has already started, so it can't be cancelled: it will be charged at its real cost. "
+                    "Use **Hide** to have the images sent to you privately instead.",
+                )
             return
         cancelled = await bot.task_store.get(task.id)
         assert cancelled is not None
