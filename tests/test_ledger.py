@@ -472,3 +472,25 @@ async def test_sixty_concurrent_reserves_never_overdraw_the_server_cap(db: Datab
 
 def test_discord_relative_timestamp() -> None:
     assert discord_relative(datetime(2025, 3, 13, tzinfo=UTC)) == "<t:1741824000:R>"
+
+
+async def test_account_budget_counts_work_settled_since_the_last_summary(tmp_path: Path) -> None:
+    """Sequential jobs between two usage summaries cannot run past the account budget."""
+    async with await Database.open(tmp_path / "db.sqlite") as db:
+        ledger = Ledger(db, LedgerDefaults(member_limit=D("100"), period="day", account_budget=D("0.05")))
+        await ledger.update_prices([UsageRow("nanobanana", D(0), D(0), 0)])
+        store, made = TaskStore(db), 0
+        for i in range(10):
+            try:
+                async with db.write() as tx:
+                    tid = await store.insert(tx, ImagineRequest(guild_id=1, channel_id=2, member_id=3 + i, prompt="p"))
+                    await ledger.reserve(tx, task_id=tid, guild_id=1, member_id=3 + i, role_ids=[], count=1)
+            except QuotaExceeded as exc:
+                assert exc.reason is QuotaReason.ACCOUNT_BUDGET
+                break
+            await ledger.settle(tid, D("0.01"))
+            made += 1
+        assert made == 5
+        # A fresh summary that includes those five costs does not count them twice.
+        await ledger.update_prices([UsageRow("nanobanana", D(5), D("0.05"), 5)])
+        assert await ledger.account_budget_reached()

@@ -98,7 +98,9 @@ class Ledger(LedgerSettings):
         if budget is None:
             return None
         usage = await store.load_usage_cost(fetch) or ZERO
-        return budget - usage - await store.active_total(fetch)
+        # EggAPI's total is only as fresh as its last summary: add what settled since, and what is held.
+        recent = await store.settled_since_summary(fetch)
+        return budget - usage - recent - await store.active_total(fetch)
 
     # -- holds ---------------------------------------------------------------------------------
 

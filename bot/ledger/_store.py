@@ -115,6 +115,16 @@ async def active_total(fetch: Fetch) -> Decimal:
     return _total(Decimal(r["reserved"]) for r in rows)
 
 
+async def settled_since_summary(fetch: Fetch) -> Decimal:
+    """Costs settled after the last usage summary was read (all of them before the first one)."""
+    rows = await fetch(
+        """SELECT settled FROM ledger_holds WHERE state = 'settled'
+           AND closed_at > COALESCE((SELECT updated_at FROM ledger_account WHERE id = 1), '')""",
+        (),
+    )
+    return _total(Decimal(r["settled"] or "0") for r in rows)
+
+
 async def totals_by_member(fetch: Fetch, key: int, start: datetime, end: datetime) -> list[MemberSpend]:
     """Per-member spend of holds created in [start, end), biggest spender first."""
     rows = await fetch(
