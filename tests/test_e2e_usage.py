@@ -161,7 +161,8 @@ async def test_server_report_matches_the_ledger_and_exports(
     # EggAPI saw only the real jobs (both servers); the ledger also holds the seeded past.
     assert "Account-wide totals reported by EggAPI" in text
     assert "`nanobanana`: 4 units · $0.0400 · 3 requests" in text
-    assert "The ledger counts **$10.0450** more than EggAPI" in text
+    assert "The ledger counts **$0.0450** more than EggAPI" in text  # this server's ledger only
+    assert "9.99" not in text and "10.0" not in text  # the other server's spend never shows, not even in a sum
     # Nothing of the other server leaks into this one.
     for secret in (str(other.zed.id), "secret plans", "Other Place", "zed"):
         assert secret not in text

@@ -162,13 +162,15 @@ class Agreement(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Reconciliation:
-    """EggAPI's account-wide usage summary beside the ledger's all-time totals (every server of this bot)."""
+    """EggAPI's account-wide usage summary beside this server's all-time ledger.
+
+    Only this server's figures: nothing of another server reaches a report, not even a sum.
+    """
 
     rows: tuple[UsageRow, ...]
-    ledger_settled: Decimal  # all servers, all time
-    ledger_reserved: Decimal  # active holds, all servers
+    ledger_settled: Decimal  # this server, all time
+    ledger_reserved: Decimal  # this server's active holds
     ledger_held_tasks: int
-    guild_settled: Decimal  # this server, all time
 
     @property
     def eggapi_cost(self) -> Decimal:

@@ -191,9 +191,10 @@ class UsageReports:
         )
 
     async def reconcile(self, guild_id: int, rows: Sequence[UsageRow]) -> Reconciliation:
-        """EggAPI's summary rows beside the ledger's all-time totals (all servers) and this server's share."""
+        """EggAPI's summary rows beside this server's all-time ledger totals."""
         holds = await self._db.fetchall(
-            "SELECT guild_id, state, reserved, settled FROM ledger_holds WHERE state IN ('active', 'settled')"
+            "SELECT state, reserved, settled FROM ledger_holds WHERE guild_id = ? AND state IN ('active', 'settled')",
+            (guild_id,),
         )
         settled = [h for h in holds if h["state"] == HoldState.SETTLED]
         active = [h for h in holds if h["state"] == HoldState.ACTIVE]
@@ -202,5 +203,4 @@ class UsageReports:
             ledger_settled=sum((_cost(h) for h in settled), ZERO),
             ledger_reserved=sum((_cost(h) for h in active), ZERO),
             ledger_held_tasks=len(active),
-            guild_settled=sum((_cost(h) for h in settled if int(h["guild_id"]) == int(guild_id)), ZERO),
         )

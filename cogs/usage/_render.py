@@ -116,15 +116,15 @@ def eggapi_text(recon: Reconciliation | None, note: str | None) -> str:
     rows = [f"`{row.model or '?'}`: {row.total_units.normalize():f} units · {format_cost(row.total_cost)} · "
             f"{row.request_count} requests" for row in recon.rows[:10]] or ["No usage reported yet."]
     lines = ["Account-wide totals reported by EggAPI (their time window is not documented):", *rows,
-             f"EggAPI total **{format_cost(recon.eggapi_cost)}** · this bot's ledger, all servers, all time: "
-             f"settled **{format_cost(recon.ledger_settled)}** (this server {format_cost(recon.guild_settled)}), "
-             f"held {format_cost(recon.ledger_reserved)}"]
+             f"EggAPI total **{format_cost(recon.eggapi_cost)}** · this server's ledger, all time: "
+             f"settled **{format_cost(recon.ledger_settled)}**, held {format_cost(recon.ledger_reserved)}"]
     gap = format_cost(abs(recon.difference))
     if recon.agreement is Agreement.MATCH:
         lines.append("✅ They agree.")
     elif recon.agreement is Agreement.EGGAPI_HIGHER:
-        lines.append(f"EggAPI counts **{gap}** more: other bots, servers or apps using the same API key, work "
-                     "from before this bot's ledger, or tasks EggAPI finished that the bot has not settled yet.")
+        lines.append(f"EggAPI counts **{gap}** more: the same API key also pays for other servers using this bot "
+                     "and any other apps using the key, work from before this bot's ledger, and tasks EggAPI "
+                     "finished that the bot has not settled yet.")
     else:
         lines.append(f"The ledger counts **{gap}** more than EggAPI reports: EggAPI's totals may cover a shorter "
                      "window or lag behind the newest tasks.")
