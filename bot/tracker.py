@@ -1,19 +1,15 @@
 """The tracker: submits queued tasks, follows them on EggAPI and hands finished ones to delivery.
 
-One scheduler loop keeps a heap of due jobs (submit, poll, reconcile, deliver); each job runs
-as its own asyncio task gated by a per-kind semaphore, so a thousand tasks in flight cost a
-heap entry each, not a sleeping coroutine each. Every state change goes through the task
-store's guarded transitions, so a restart (or a racing duplicate) never applies a step twice.
+Its steps (submit, poll, reconcile, deliver) run on the ``Scheduler``; the ``Dispatcher`` picks
+which queued task goes next. Every state change goes through the task store's guarded
+transitions, so a restart (or a racing duplicate) never applies a step twice.
 """
 
 from __future__ import annotations
 
 import asyncio
-import heapq
-import itertools
 import logging
 import sqlite3
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from bot.bookkeeping import Bookkeeper
@@ -28,9 +24,10 @@ from bot.eggapi import (
     NotFound,
     SubmitOutcomeUnknown,
 )
-from bot.fair_queue import FairQueue
+from bot.dispatch import Dispatcher
 from bot.publishing import Phase, Progress, Publisher, describe_failure
 from bot.reconcile import Outcome, Reconciler
+from bot.scheduler import Scheduler
 from bot.tasks import TaskRecord, TaskStatus
 from bot.delivery import Deliverer
 
@@ -38,7 +35,6 @@ log = logging.getLogger(__name__)
 
 OPERATOR_ERRORS = ("UNAUTHORIZED", "FORBIDDEN", "INSUFFICIENT_BALANCE")
 WEBHOOK_POLL_FACTOR = 3.0
-MAX_POSITION_UPDATES = 25  # queued members beyond this are told their place when they move up
 MAX_SUBMIT_RETRIES = 5  # EggAPI busy or unreachable before anything was sent: back in line this often
 NOT_FOUND_PATIENCE = 600.0  # seconds of 404s before a running task is given up as lost upstream
 UNCONFIRMED_NOTE = (
@@ -72,14 +68,6 @@ class _Follow:
     last_edit: float = float("-inf")
 
 
-@dataclass(order=True, slots=True)
-class _Job:
-    due: float
-    seq: int
-    kind: str = field(compare=False)
-    task_id: int = field(compare=False)
-
-
 class Tracker:
     """Follows every unfinished task until it is delivered or has failed."""
 
@@ -90,51 +78,51 @@ class Tracker:
         self._config = config
         self._publisher: Publisher | None = None
         self._deliverer: Deliverer | None = None
-        self._heap: list[_Job] = []
-        self._latest: dict[tuple[str, int], int] = {}  # a newer schedule of the same step supersedes
-        self._seq = itertools.count()
-        self._wake = asyncio.Event()
-        self._loop_task: asyncio.Task[None] | None = None
-        self._running: set[asyncio.Task[None]] = set()
         self._follows: dict[int, _Follow] = {}
-        self._line = FairQueue(
-            max_running_per_member=config.max_running_per_member, max_running_total=config.max_running_total
-        )
-        self._submitting: set[int] = set()
-        self._shown_positions: dict[int, int] = {}
         self._reconciler = Reconciler(store, client, grace=config.reconcile_grace)
         self._unconfirmed_told: set[int] = set()
         self._early_hints: set[str] = set()  # webhooks that beat the POST's answer
         self._submit_retries: dict[int, int] = {}
         self._first_miss: dict[int, float] = {}
-        self._closing = False
-        self._slots = {
-            "submit": asyncio.Semaphore(config.max_concurrent_submits),  # _pump already bounds it
-            "poll": asyncio.Semaphore(config.max_concurrent_polls),
-            "reconcile": asyncio.Semaphore(1),
-            "deliver": asyncio.Semaphore(config.max_concurrent_polls),
-            "positions": asyncio.Semaphore(1),
-            "requeue": asyncio.Semaphore(1),
-        }
-        self._handlers: dict[str, Callable[[int], Awaitable[None]]] = {
-            "submit": self._submit,
-            "poll": self._poll,
-            "reconcile": self._reconcile,
-            "deliver": self._deliver,
-            "positions": self._show_positions,
-            "requeue": self._rejoin,
-        }
-        store.add_listener(self._on_change)
+        self._jobs = Scheduler(
+            {
+                "submit": self._submit,
+                "poll": self._poll,
+                "reconcile": self._reconcile,
+                "deliver": self._deliver,
+                "positions": lambda _: self._line.show_positions(),
+                "requeue": lambda task_id: self._line.rejoin(task_id),
+            },
+            {
+                "submit": config.max_concurrent_submits,  # the dispatcher already bounds it
+                "poll": config.max_concurrent_polls,
+                "deliver": config.max_concurrent_polls,
+            },
+            retry_delay=config.poll_interval_max,
+            skip_when_closing=("submit",),  # stays queued; resumed at the next start
+            after=lambda step, task_id: self._line.after_step(step, task_id),
+        )
+        self._schedule = self._jobs.schedule
+        self._line = Dispatcher(
+            store,
+            self._jobs,
+            lambda task, phase, detail: self._show(task, phase, detail=detail, force=True),
+            max_submits=config.max_concurrent_submits,
+            max_running_per_member=config.max_running_per_member,
+            max_running_total=config.max_running_total,
+            position_interval=config.status_edit_interval,
+        )
+        store.add_listener(self._line.on_change)
 
     @property
     def alive(self) -> bool:
         """Whether the scheduler loop is running."""
-        return self._loop_task is not None and not self._loop_task.done()
+        return self._jobs.alive
 
     @property
     def in_flight(self) -> int:
         """How many jobs are scheduled or running."""
-        return len(self._heap) + len(self._running)
+        return self._jobs.in_flight
 
     def attach(self, publisher: Publisher, deliverer: Deliverer) -> None:
         """Connect the chat side; must happen before ``start``."""
@@ -150,12 +138,12 @@ class Tracker:
             self._resume(task)
         if resumed:
             log.info("resuming %d unfinished task(s)", len(resumed))
-        self._loop_task = asyncio.create_task(self._run(), name="eggbot-tracker")
-        self._pump()
+        self._jobs.start()
+        self._line.pump()
 
     def _resume(self, task: TaskRecord) -> None:
         if task.status is TaskStatus.QUEUED:
-            self._line.push(task.id, task.member_id)
+            self._line.push(task.id, task.member_id)  # submitted once the scheduler runs
             return
         if task.status in (TaskStatus.SUBMITTING, TaskStatus.UNKNOWN, TaskStatus.RUNNING):
             self._line.mark_running(task.id, task.member_id)
@@ -171,58 +159,17 @@ class Tracker:
 
     async def close(self, grace: float = 10.0) -> None:
         """Stop taking work, let running jobs finish for up to ``grace`` seconds, then cancel."""
-        self._closing = True
-        self._wake.set()
-        if self._loop_task is not None:
-            self._loop_task.cancel()
-            await asyncio.gather(self._loop_task, return_exceptions=True)
-        if self._running:
-            _, pending = await asyncio.wait(set(self._running), timeout=grace)
-            for job in pending:
-                job.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
+        await self._jobs.close(grace)
         if self._deliverer is not None:
             await self._deliverer.close()
 
     def enqueue(self, task_id: int, member_id: int) -> None:
         """Queue a newly recorded task; it is submitted in fair turn as soon as there is room."""
         self._line.push(task_id, member_id)
-        self._pump()
 
     def queue_position(self, task_id: int) -> int | None:
         """1-based place in line of a queued task (None once it has left the queue)."""
         return self._line.position(task_id)
-
-    def _pump(self) -> None:
-        """Start as many queued tasks as the caps allow, in round-robin order across members."""
-        while not self._closing and len(self._submitting) < self._config.max_concurrent_submits:
-            task_id = self._line.pop_ready()
-            if task_id is None:
-                break
-            self._submitting.add(task_id)
-            self._schedule("submit", task_id)
-        if self._line.order() and ("positions", 0) not in self._latest:
-            self._schedule("positions", 0, self._config.status_edit_interval)
-
-    def _on_change(self, task_id: int, new: TaskStatus) -> None:
-        """A task changed state: free its place once it is no longer queued or running upstream."""
-        if new in (TaskStatus.QUEUED, TaskStatus.SUBMITTING, TaskStatus.RUNNING, TaskStatus.UNKNOWN):
-            return
-        self._line.remove(task_id)
-        self._shown_positions.pop(task_id, None)
-        if self._loop_task is not None:
-            self._pump()
-
-    async def _show_positions(self, _: int) -> None:
-        """Tell queued members their place in line (coalesced, at most every status interval)."""
-        for position, task_id in enumerate(self._line.order()[:MAX_POSITION_UPDATES], start=1):
-            if self._shown_positions.get(task_id) == position:
-                continue
-            task = await self._store.get(task_id)
-            if task is None or task.status is not TaskStatus.QUEUED:
-                continue
-            self._shown_positions[task_id] = position
-            await self._show(task, Phase.QUEUED, detail=str(position), force=True)
 
     async def hint(self, egg_task_id: str) -> bool:
         """A webhook says this EggAPI task changed: poll it now (the payload itself is not trusted)."""
@@ -236,50 +183,6 @@ class Tracker:
             for unconfirmed in await self._store.list_in_states((TaskStatus.UNKNOWN,)):
                 self._schedule("reconcile", unconfirmed.id)
         return False
-
-    def _schedule(self, kind: str, task_id: int, delay: float = 0.0) -> None:
-        if self._closing:
-            return
-        due = asyncio.get_running_loop().time() + delay
-        job = _Job(due, next(self._seq), kind, task_id)
-        self._latest[(kind, task_id)] = job.seq
-        heapq.heappush(self._heap, job)
-        self._wake.set()
-
-    async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        while not self._closing:
-            self._wake.clear()
-            now = loop.time()
-            while self._heap and self._heap[0].due <= now:
-                job = heapq.heappop(self._heap)
-                if self._latest.get((job.kind, job.task_id)) != job.seq:
-                    continue  # superseded by a later schedule of the same step
-                del self._latest[(job.kind, job.task_id)]
-                running = asyncio.create_task(self._run_job(job), name=f"eggbot-{job.kind}-{job.task_id}")
-                self._running.add(running)
-                running.add_done_callback(self._running.discard)
-            timeout = self._heap[0].due - now if self._heap else None
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout)
-            except TimeoutError:
-                pass
-
-    async def _run_job(self, job: _Job) -> None:
-        async with self._slots[job.kind]:
-            try:
-                if self._closing and job.kind == "submit":
-                    return  # stays queued; resumed at the next start
-                await self._handlers[job.kind](job.task_id)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("task %s: %s step crashed; retrying later", job.task_id, job.kind)
-                self._schedule(job.kind, job.task_id, self._config.poll_interval_max)
-            finally:
-                if job.kind == "submit":
-                    self._submitting.discard(job.task_id)
-                    self._pump()
 
     # -- submit ------------------------------------------------------------------------------
 
@@ -328,18 +231,12 @@ class Tracker:
         self._submit_retries[task.id] = attempt
         if not await self._store.transition(task.id, TaskStatus.SUBMITTING, TaskStatus.QUEUED, submitted_at=None):
             return True
-        self._line.remove(task.id)  # not running any more; it rejoins the line after the delay
+        self._line.step_back(task.id)  # not running any more; it rejoins the line after the delay
         delay = max(exc.retry_after or 0.0, self._config.poll_interval_max * 2 ** (attempt - 1))
         log.warning("task %s: EggAPI busy (%s); back in line in %.0f s (try %d)", task.id, exc.code, delay, attempt)
         await self._show(task, Phase.QUEUED, detail=None, force=True)
         self._schedule("requeue", task.id, delay)
         return True
-
-    async def _rejoin(self, task_id: int) -> None:
-        task = await self._store.get(task_id)
-        if task is not None and task.status is TaskStatus.QUEUED:
-            self._line.push(task.id, task.member_id)
-            self._pump()
 
     async def _adopt(self, task: TaskRecord, egg: EggTask, expected: TaskStatus) -> bool:
         try:

@@ -1,0 +1,108 @@
+"""The line of queued tasks: fair turns, submit slots, and each waiting member's place in line.
+
+Wraps the pure ``FairQueue`` with what the tracker needs around it: submit jobs are scheduled
+while there is a free slot, a task leaves the line when it stops running (told by the task
+store's listener), and queued members' status messages show their place, coalesced.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from bot.db.task_store import TaskStore
+from bot.fair_queue import FairQueue
+from bot.publishing import Phase
+from bot.scheduler import Scheduler
+from bot.tasks import TaskRecord, TaskStatus
+
+log = logging.getLogger(__name__)
+
+MAX_POSITION_UPDATES = 25  # queued members beyond this are told their place when they move up
+IN_LINE = frozenset({TaskStatus.QUEUED, TaskStatus.SUBMITTING, TaskStatus.RUNNING, TaskStatus.UNKNOWN})
+
+Show = Callable[[TaskRecord, Phase, str | None], Awaitable[None]]
+
+
+class Dispatcher:
+    """Decides which queued task is submitted next."""
+
+    def __init__(
+        self,
+        store: TaskStore,
+        jobs: Scheduler,
+        show: Show,
+        *,
+        max_submits: int,
+        max_running_per_member: int,
+        max_running_total: int,
+        position_interval: float,
+    ) -> None:
+        self._store = store
+        self._jobs = jobs
+        self._show = show
+        self._max_submits = max_submits
+        self._position_interval = position_interval
+        self._line = FairQueue(max_running_per_member=max_running_per_member, max_running_total=max_running_total)
+        self._submitting: set[int] = set()
+        self._shown: dict[int, int] = {}
+
+    def push(self, task_id: int, member_id: int) -> None:
+        """Queue a task (new, resumed, or back after EggAPI was busy) and start what may start."""
+        self._line.push(task_id, member_id)
+        self.pump()
+
+    def mark_running(self, task_id: int, member_id: int) -> None:
+        """Count a resumed task that is already upstream against the caps."""
+        self._line.mark_running(task_id, member_id)
+
+    def step_back(self, task_id: int) -> None:
+        """A submit was refused for now: the task no longer counts as running."""
+        self._line.remove(task_id)
+
+    def position(self, task_id: int) -> int | None:
+        """1-based place in line of a queued task (None once it has left the queue)."""
+        return self._line.position(task_id)
+
+    def pump(self) -> None:
+        """Schedule as many submits as the caps allow, in round-robin order across members."""
+        while not self._jobs.closing and len(self._submitting) < self._max_submits:
+            task_id = self._line.pop_ready()
+            if task_id is None:
+                break
+            self._submitting.add(task_id)
+            self._jobs.schedule("submit", task_id)
+        if self._line.order() and not self._jobs.is_scheduled("positions", 0):
+            self._jobs.schedule("positions", 0, self._position_interval)
+
+    def after_step(self, step: str, task_id: int) -> None:
+        """A submit step ended: its slot is free again."""
+        if step == "submit":
+            self._submitting.discard(task_id)
+            self.pump()
+
+    def on_change(self, task_id: int, new: TaskStatus) -> None:
+        """A task changed state: it leaves the line once it is no longer queued or running upstream."""
+        if new in IN_LINE:
+            return
+        self._line.remove(task_id)
+        self._shown.pop(task_id, None)
+        if self._jobs.alive:
+            self.pump()
+
+    async def show_positions(self, _: int = 0) -> None:
+        """Tell queued members their place in line (coalesced, at most every interval)."""
+        for position, task_id in enumerate(self._line.order()[:MAX_POSITION_UPDATES], start=1):
+            if self._shown.get(task_id) == position:
+                continue
+            task = await self._store.get(task_id)
+            if task is None or task.status is not TaskStatus.QUEUED:
+                continue
+            self._shown[task_id] = position
+            await self._show(task, Phase.QUEUED, str(position))
+
+    async def rejoin(self, task_id: int) -> None:
+        """Put a task that waited out EggAPI's refusal back in line."""
+        task = await self._store.get(task_id)
+        if task is not None and task.status is TaskStatus.QUEUED:
+            self.push(task.id, task.member_id)

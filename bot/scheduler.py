@@ -1,0 +1,127 @@
+"""A small scheduler for the tracker: run a (step, task) when it is due, with per-step concurrency.
+
+One loop keeps a heap of due jobs; each due job runs as its own asyncio task under its step's
+semaphore, so a thousand tasks waiting to be polled cost a heap entry each, not a sleeping
+coroutine each. Scheduling a step again for the same task supersedes the earlier schedule.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import logging
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from dataclasses import dataclass, field
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[int], Awaitable[None]]
+
+
+@dataclass(order=True, slots=True)
+class _Job:
+    due: float
+    seq: int
+    step: str = field(compare=False)
+    task_id: int = field(compare=False)
+
+
+class Scheduler:
+    """Runs ``handlers[step](task_id)`` when due; a crashing step is logged and retried after ``retry_delay``."""
+
+    def __init__(
+        self,
+        handlers: Mapping[str, Handler],
+        limits: Mapping[str, int],
+        *,
+        retry_delay: float,
+        skip_when_closing: Collection[str] = (),
+        after: Callable[[str, int], None] | None = None,
+    ) -> None:
+        self._handlers = dict(handlers)
+        self._slots = {step: asyncio.Semaphore(limits.get(step, 1)) for step in self._handlers}
+        self._retry_delay = retry_delay
+        self._skip_when_closing = frozenset(skip_when_closing)
+        self._after = after
+        self._heap: list[_Job] = []
+        self._latest: dict[tuple[str, int], int] = {}
+        self._seq = itertools.count()
+        self._wake = asyncio.Event()
+        self._loop_task: asyncio.Task[None] | None = None
+        self._running: set[asyncio.Task[None]] = set()
+        self.closing = False
+
+    @property
+    def alive(self) -> bool:
+        """Whether the loop is running."""
+        return self._loop_task is not None and not self._loop_task.done()
+
+    @property
+    def in_flight(self) -> int:
+        """Jobs waiting to be due plus jobs running."""
+        return len(self._latest) + len(self._running)
+
+    def is_scheduled(self, step: str, task_id: int) -> bool:
+        """Whether the step is waiting to run for this task."""
+        return (step, task_id) in self._latest
+
+    def schedule(self, step: str, task_id: int, delay: float = 0.0) -> None:
+        """Run the step for the task after ``delay`` seconds (replacing a pending schedule of it)."""
+        if self.closing:
+            return
+        job = _Job(asyncio.get_running_loop().time() + delay, next(self._seq), step, task_id)
+        self._latest[(step, task_id)] = job.seq
+        heapq.heappush(self._heap, job)
+        self._wake.set()
+
+    def start(self) -> None:
+        """Start the loop."""
+        self._loop_task = asyncio.create_task(self._run(), name="eggbot-scheduler")
+
+    async def close(self, grace: float) -> None:
+        """Take no more work; let running jobs finish for up to ``grace`` seconds, then cancel them."""
+        self.closing = True
+        self._wake.set()
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            await asyncio.gather(self._loop_task, return_exceptions=True)
+        if self._running:
+            _, pending = await asyncio.wait(set(self._running), timeout=grace)
+            for job in pending:
+                job.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while not self.closing:
+            self._wake.clear()
+            now = loop.time()
+            while self._heap and self._heap[0].due <= now:
+                job = heapq.heappop(self._heap)
+                if self._latest.get((job.step, job.task_id)) != job.seq:
+                    continue  # superseded by a later schedule of the same step
+                del self._latest[(job.step, job.task_id)]
+                running = asyncio.create_task(self._run_job(job), name=f"eggbot-{job.step}-{job.task_id}")
+                self._running.add(running)
+                running.add_done_callback(self._running.discard)
+            timeout = self._heap[0].due - now if self._heap else None
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout)
+            except TimeoutError:
+                pass
+
+    async def _run_job(self, job: _Job) -> None:
+        async with self._slots[job.step]:
+            try:
+                if self.closing and job.step in self._skip_when_closing:
+                    return
+                await self._handlers[job.step](job.task_id)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("task %s: %s step crashed; retrying later", job.task_id, job.step)
+                self.schedule(job.step, job.task_id, self._retry_delay)
+            finally:
+                if self._after is not None:
+                    self._after(job.step, job.task_id)
