@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from bot.bookkeeping import Bookkeeper
 from bot.db.task_store import TaskStore, utcnow

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import sqlite3
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
@@ -62,7 +64,7 @@ def _encode(column: str, value: Any) -> Any:
     return value
 
 
-def row_to_task(row: Mapping[str, Any]) -> TaskRecord:
+def row_to_task(row: sqlite3.Row | Mapping[str, Any]) -> TaskRecord:
     """Build a TaskRecord from a tasks row."""
     created = _dt(row["created_at"])
     updated = _dt(row["updated_at"])
@@ -252,7 +254,7 @@ class TaskStore:
             log.debug("task %s: not moved to %s (not in %s)", task_id, new, [o.value for o in olds])
             return False
         for listener in self._listeners:  # only once the change is durable: a rollback tells nobody
-            self._db.after_commit(lambda listener=listener: listener(task_id, new))
+            self._db.after_commit(functools.partial(listener, task_id, new))
         return True
 
     async def update(self, task_id: int, **changes: Any) -> None:

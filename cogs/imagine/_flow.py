@@ -49,7 +49,7 @@ async def start_job(bot: EggBot, interaction: discord.Interaction, request: Imag
     try:
         response = await interaction.response.send_message(
             status_text(task, Progress(Phase.QUEUED, 0.0)),
-            view=status_view(task.id, Phase.QUEUED),
+            view=status_view(task.id, Phase.QUEUED) or discord.utils.MISSING,
             allowed_mentions=discord.AllowedMentions.none(),
         )
     except BaseException:
