@@ -1,0 +1,147 @@
+"""Command line: parse the knobs, run the scenarios, print the table, save the JSON."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.harness import ROOT
+from bench.progress import Progress
+from bench.report import code_version, judge, machine, table
+from bench.scenarios import ALL_SCENARIOS, Config, run_all
+
+DEFAULT_OUTPUT = ROOT / "bench" / "results" / "latest.json"
+DESCRIPTION = (
+    "Benchmark eggbot: the real bot (its own process) against the project's fake Discord and fake EggAPI on "
+    "127.0.0.1. Prints a table with the targets met or missed and saves the figures as JSON. Run it from the "
+    "repository root; see bench/README.md."
+)
+
+SMOKE: dict[str, Any] = {
+    "members": 10, "channels": 2, "fail_rate": 0.25, "durations": (0.3, 0.6), "ack_rounds": (1, 1, 1),
+    "prompts": 4, "rate": 20.0, "poll_tasks": 1, "poll_duration": 0.5, "inflight": 20, "inflight_batch": 10,
+    "inflight_window": 1.0, "ledger_cycles": 100, "burst": 3,
+}
+
+
+def _floats(text: str) -> tuple[float, ...]:
+    return tuple(float(x) for x in text.split(",") if x.strip())
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in text.split(",") if x.strip())
+
+
+def _rate_limit(text: str) -> tuple[int, float]:
+    limit, _, per = text.partition("/")
+    return int(limit), float(per or 5)
+
+
+def _scenarios(text: str) -> tuple[str, ...]:
+    names = tuple(x.strip() for x in text.split(",") if x.strip())
+    unknown = set(names) - set(ALL_SCENARIOS)
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown scenario(s) {sorted(unknown)}; choose from {', '.join(ALL_SCENARIOS)}")
+    return names
+
+
+def parser() -> argparse.ArgumentParser:
+    d = Config()
+    p = argparse.ArgumentParser(prog="python -m bench", description=DESCRIPTION,
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--scenarios", type=_scenarios, default=d.scenarios,
+                   help=f"comma-separated subset of {','.join(ALL_SCENARIOS)}")
+    p.add_argument("--members", type=int, default=d.members, help="members sending /imagine (round robin)")
+    p.add_argument("--channels", type=int, default=d.channels, help="channels the delivery jobs are spread over")
+    p.add_argument("--images", type=int, default=d.images, choices=range(1, 5), metavar="1-4", help="count per /imagine")
+    p.add_argument("--fail-rate", type=float, default=d.fail_rate,
+                   help="share of tasks EggAPI fails (ack and delivery scenarios)")
+    p.add_argument("--durations", type=_floats, default=d.durations,
+                   help="EggAPI task durations in seconds, cycled over the delivery jobs")
+    p.add_argument("--ack-concurrency", type=_ints, default=d.ack_concurrency, help="concurrent /imagine per round")
+    p.add_argument("--ack-rounds", type=_ints, default=d.ack_rounds, help="rounds per concurrency level")
+    p.add_argument("--prompts", type=int, default=d.prompts, help="/imagine prompts per delivery mode")
+    p.add_argument("--rate", type=float, default=d.rate, help="delivery prompts per second")
+    p.add_argument("--poll-tasks", type=int, default=d.poll_tasks, help="tasks in the requests-per-task scenario")
+    p.add_argument("--poll-duration", type=float, default=d.poll_duration, help="their EggAPI duration (s)")
+    p.add_argument("--inflight", type=int, default=d.inflight, help="tasks held in flight")
+    p.add_argument("--inflight-batch", type=int, default=d.inflight_batch, help="concurrent /imagine while ramping up")
+    p.add_argument("--inflight-window", type=float, default=d.inflight_window,
+                   help="seconds watched once every task is running")
+    p.add_argument("--ledger-cycles", type=int, default=d.ledger_cycles, help="reserve+settle pairs")
+    p.add_argument("--burst", type=int, default=d.burst, help="jobs finishing at once in one channel")
+    p.add_argument("--rate-limit", type=_rate_limit, default=d.rate_limit, metavar="N/SECONDS",
+                   help="Discord's per-channel message limit enforced by the fake")
+    p.add_argument("--seed", type=int, default=d.seed, help="seed of the failure mix")
+    p.add_argument("--log-level", default=d.log_level, help="the bot's LOG_LEVEL (production default INFO)")
+    p.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="where the JSON goes")
+    p.add_argument("--profile", type=Path, default=None, metavar="DIR",
+                   help="cProfile the bot during each scenario (and the ledger run) into DIR/<scenario>.prof")
+    p.add_argument("--keep-logs", type=Path, default=None, metavar="DIR", help="copy each bot process's log here")
+    p.add_argument("--smoke", action="store_true", help="tiny sizes for a quick check (numbers are not meaningful)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    return p
+
+
+def config_from(args: argparse.Namespace) -> Config:
+    cfg = Config(
+        scenarios=args.scenarios, members=args.members, channels=args.channels, images=args.images,
+        fail_rate=args.fail_rate, durations=args.durations, ack_concurrency=args.ack_concurrency,
+        ack_rounds=args.ack_rounds, prompts=args.prompts, rate=args.rate, poll_tasks=args.poll_tasks,
+        poll_duration=args.poll_duration, inflight=args.inflight, inflight_batch=args.inflight_batch,
+        inflight_window=args.inflight_window, ledger_cycles=args.ledger_cycles, burst=args.burst,
+        rate_limit=args.rate_limit, seed=args.seed, log_level=args.log_level.upper(), profile_dir=args.profile,
+        logs_dir=args.keep_logs,
+    )
+    if args.smoke:
+        given = {a.dest for a in parser()._actions if a.dest in SMOKE and getattr(args, a.dest) != a.default}
+        cfg = replace(cfg, **{k: v for k, v in SMOKE.items() if k not in given})
+    if len(cfg.ack_concurrency) != len(cfg.ack_rounds):
+        raise SystemExit("--ack-concurrency and --ack-rounds need the same number of entries")
+    return cfg
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    cfg = config_from(args)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("aiohttp.access").setLevel(logging.ERROR)
+    progress = Progress(enabled=not args.no_progress)
+    started = datetime.now(UTC)
+    code = code_version(ROOT)  # before the run: others may commit while it goes
+    t0 = time.monotonic()
+    results = asyncio.run(run_all(cfg, progress))
+    targets = judge(results.figures)
+    report: dict[str, Any] = {
+        "schema": 1,
+        "started_at": started.isoformat(timespec="seconds"),
+        "duration_s": round(time.monotonic() - t0, 1),
+        "smoke": bool(args.smoke),
+        "machine": machine(),
+        "code": code,
+        "config": cfg.as_json(),
+        "figures": results.figures,
+        "targets": targets,
+        "details": results.details,
+        "notes": results.notes,
+        "errors": results.errors,
+    }
+    output: Path = args.output
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(table(results.figures, targets))
+    for note in results.notes:
+        print(f"note: {note}")
+    for error in results.errors:
+        print(f"error: {error}", file=sys.stderr)
+    print(f"\nsaved {output}" + (" (smoke run: sizes too small for meaningful numbers)" if args.smoke else ""))
+    return 1 if results.errors else 0
