@@ -37,7 +37,7 @@ async def run_ledger(cycles: int, members: int, *, profile_path: Path | None = N
                 for i in range(cycles):
                     req = ImagineRequest(guild_id=GUILD_ID, channel_id=1, member_id=1000 + i % members,
                                          prompt=f"ledger bench {i}")
-                    ids.append(await store.insert(tx, req))
+                    ids.append((await store.insert(tx, req)).id)
             price = await ledger.unit_price()
             reserve_s: list[float] = []
             settle_s: list[float] = []

@@ -44,17 +44,15 @@ class JobService:
                     f"You already have {waiting} jobs waiting, the most a member can queue. "
                     "Cancel one or wait for them to start, then try again. Nothing was charged."
                 )
-            task_id = await self._store.insert(tx, clean)
+            task = await self._store.insert(tx, clean)
             await self._ledger.reserve(
                 tx,
-                task_id=task_id,
+                task_id=task.id,
                 guild_id=clean.guild_id,
                 member_id=clean.member_id,
                 role_ids=role_ids,
                 count=clean.count,
             )
-        task = await self._store.get(task_id)
-        assert task is not None
         log.info("task %s queued for member %s in channel %s", task.id, task.member_id, task.channel_id)
         return task
 

@@ -58,7 +58,7 @@ async def test_queued_task_left_by_a_crash_is_submitted_once(
                 guild_id=world.guild.id, channel_id=world.general.id, member_id=world.alice.id,
                 prompt="left in the queue", count=2,
             )
-            task_id = await TaskStore(db).insert(tx, request)
+            task_id = (await TaskStore(db).insert(tx, request)).id
             await Ledger(db, defaults).reserve(
                 tx, task_id=task_id, guild_id=world.guild.id, member_id=world.alice.id, role_ids=[], count=2
             )

@@ -70,7 +70,7 @@ async def reserve(
     """Insert a task row and reserve its hold in one transaction, as the job service does."""
     async with db.write() as tx:
         req = ImagineRequest(guild_id=guild, channel_id=2, member_id=member, prompt="a fox", count=count)
-        task_id = await TaskStore(db).insert(tx, req)
+        task_id = (await TaskStore(db).insert(tx, req)).id
         return await ledger.reserve(
             tx, task_id=task_id, guild_id=guild, member_id=member, role_ids=roles, count=count, now=now
         )
@@ -483,7 +483,7 @@ async def test_account_budget_counts_work_settled_since_the_last_summary(tmp_pat
         for i in range(10):
             try:
                 async with db.write() as tx:
-                    tid = await store.insert(tx, ImagineRequest(guild_id=1, channel_id=2, member_id=3 + i, prompt="p"))
+                    tid = (await store.insert(tx, ImagineRequest(guild_id=1, channel_id=2, member_id=3 + i, prompt="p"))).id
                     await ledger.reserve(tx, task_id=tid, guild_id=1, member_id=3 + i, role_ids=[], count=1)
             except QuotaExceeded as exc:
                 assert exc.reason is QuotaReason.ACCOUNT_BUDGET

@@ -70,7 +70,7 @@ async def add_task(
     store = TaskStore(db, clock=lambda: when)
     req = ImagineRequest(guild_id=guild, channel_id=5, member_id=member, prompt=prompt, count=count)
     async with db.write() as tx:
-        task_id = await store.insert(tx, req)
+        task_id = (await store.insert(tx, req)).id
         if hold:
             await ledger.reserve(tx, task_id=task_id, guild_id=guild, member_id=member, role_ids=(), count=count,
                                  now=when)

@@ -131,15 +131,14 @@ class Database:
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
         """Run a read query and return every row."""
-        async with self._lock:
-            async with self._conn.execute(sql, tuple(params)) as cur:
-                return list(await cur.fetchall())
+        async with self._lock:  # one round trip to the database thread, not three
+            return list(await self._conn.execute_fetchall(sql, tuple(params)))
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
         """Run a read query and return its first row, if any."""
         async with self._lock:
-            async with self._conn.execute(sql, tuple(params)) as cur:
-                return await cur.fetchone()
+            rows = await self._conn.execute_fetchall(sql, tuple(params))
+        return rows[0] if rows else None
 
     async def is_writable(self) -> bool:
         """Whether a write transaction can be opened right now (for health checks)."""

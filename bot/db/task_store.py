@@ -112,13 +112,13 @@ class TaskStore:
         """Call ``listener(task_id, new_status)`` after every state change (metrics, tests, benchmarks)."""
         self._listeners.append(listener)
 
-    async def insert(self, tx: aiosqlite.Connection, req: ImagineRequest) -> int:
-        """Insert a queued task inside an open write transaction and return its id."""
+    async def insert(self, tx: aiosqlite.Connection, req: ImagineRequest) -> TaskRecord:
+        """Insert a queued task inside an open write transaction and return it as recorded."""
         now = _iso(self._clock())
-        cur = await tx.execute(
+        rows = await tx.execute_fetchall(
             """INSERT INTO tasks (guild_id, channel_id, member_id, interaction_id, prompt, negative_prompt,
                    aspect_ratio, count, resolution, reference_urls, status, created_at, updated_at, upload_limit)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *""",
             (
                 req.guild_id,
                 req.channel_id,
@@ -136,8 +136,7 @@ class TaskStore:
                 req.upload_limit,
             ),
         )
-        assert cur.lastrowid is not None
-        return int(cur.lastrowid)
+        return row_to_task(next(iter(rows)))
 
     async def bind_delivery_nonce(self, task_ids: list[int], nonce: str) -> None:
         """Record the nonce the tasks' one post carries (before posting, so a repeat can reuse it)."""
@@ -155,19 +154,15 @@ class TaskStore:
 
     async def count_queued(self, tx: aiosqlite.Connection, member_id: int) -> int:
         """How many of the member's tasks are waiting to be submitted (inside a write transaction)."""
-        async with tx.execute(
+        rows = list(await tx.execute_fetchall(
             "SELECT COUNT(*) FROM tasks WHERE member_id = ? AND status = ?", (member_id, TaskStatus.QUEUED.value)
-        ) as cur:
-            row = await cur.fetchone()
-        return int(row[0]) if row else 0
+        ))
+        return int(rows[0][0]) if rows else 0
 
     async def create(self, req: ImagineRequest) -> TaskRecord:
         """Record a new queued task in its own transaction."""
         async with self._db.write() as tx:
-            task_id = await self.insert(tx, req)
-        task = await self.get(task_id)
-        assert task is not None
-        return task
+            return await self.insert(tx, req)
 
     async def get(self, task_id: int) -> TaskRecord | None:
         """The task with this id, or None."""

@@ -25,8 +25,7 @@ def tx_fetch(tx: aiosqlite.Connection) -> Fetch:
     """A Fetch that reads through an open transaction (``Database.fetchall`` would deadlock there)."""
 
     async def fetch(sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        async with tx.execute(sql, tuple(params)) as cur:
-            return list(await cur.fetchall())
+        return list(await tx.execute_fetchall(sql, tuple(params)))
 
     return fetch
 
