@@ -77,6 +77,7 @@ class Deliverer:
         max_attempts: int = 5,
         retry_base: float = 2.0,
         busy_window: float = 5.0,
+        busy_posts: int = 3,
         merge_delay: float = 0.25,
     ) -> None:
         self._store = store
@@ -88,8 +89,9 @@ class Deliverer:
         self._attempts: dict[int, int] = {}
         self._lanes: dict[LaneKey, deque[_Parcel]] = {}
         self._workers: dict[LaneKey, asyncio.Task[None]] = {}
-        self._last_post: dict[LaneKey, float] = {}
+        self._recent_posts: dict[LaneKey, deque[float]] = {}
         self._busy_window = busy_window
+        self._busy_posts = busy_posts
         self._merge_delay = merge_delay
 
     async def deliver(self, task_id: int) -> float | None:
@@ -129,10 +131,11 @@ class Deliverer:
         batch: list[_Parcel] = []
         try:
             while lane:
-                if loop.time() - self._last_post.get(key, float("-inf")) < self._busy_window:
-                    # The channel just had a post: let results finishing at the same moment join this one.
+                if self._busy(key, loop.time()):
+                    # Close to Discord's ~5 posts per 5 s in this channel: let results finishing at
+                    # the same moment join this post rather than wait for the limit to refill.
                     await asyncio.sleep(self._merge_delay)
-                self._last_post[key] = loop.time()
+                self._recent_posts.setdefault(key, deque()).append(loop.time())
                 batch = [lane.popleft()]
                 limit = self._publisher.upload_limit(batch[0].task)
                 files, size = len(batch[0].images), batch[0].size
@@ -152,6 +155,17 @@ class Deliverer:
             lane.clear()
             del self._workers[key]
             self._lanes.pop(key, None)
+
+    def _busy(self, key: LaneKey, now: float) -> bool:
+        """Whether the destination had ``busy_posts`` posts within the last ``busy_window`` seconds."""
+        posts = self._recent_posts.get(key)
+        if posts is None:
+            return False
+        while posts and now - posts[0] > self._busy_window:
+            posts.popleft()
+        if not posts:
+            del self._recent_posts[key]
+        return len(posts) >= self._busy_posts
 
     async def _repeat(self, task: TaskRecord) -> float | None:
         """Post again exactly what was posted (or tried) before, with the same nonce; the group's first task does it."""

@@ -26,6 +26,7 @@ from bot.eggapi import (
 )
 from bot.dispatch import Dispatcher
 from bot.publishing import Phase, Progress, Publisher, describe_failure
+from bot.polling import DurationEstimate, next_poll_delay
 from bot.reconcile import Outcome, Reconciler
 from bot.scheduler import Scheduler
 from bot.tasks import TaskRecord, TaskStatus
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 
 OPERATOR_ERRORS = ("UNAUTHORIZED", "FORBIDDEN", "INSUFFICIENT_BALANCE")
 WEBHOOK_POLL_FACTOR = 3.0
+POLL_STEP = 1.5  # seconds between polls around a task's expected finish
 MAX_SUBMIT_RETRIES = 5  # EggAPI busy or unreachable before anything was sent: back in line this often
 NOT_FOUND_PATIENCE = 600.0  # seconds of 404s before a running task is given up as lost upstream
 UNCONFIRMED_NOTE = (
@@ -63,7 +65,6 @@ class TrackerConfig:
 class _Follow:
     """What the tracker remembers about a running task between polls."""
 
-    polls: int = 0
     last_phase: Phase | None = None
     last_edit: float = float("-inf")
 
@@ -84,6 +85,9 @@ class Tracker:
         self._early_hints: set[str] = set()  # webhooks that beat the POST's answer
         self._submit_retries: dict[int, int] = {}
         self._first_miss: dict[int, float] = {}
+        self._estimate = DurationEstimate()
+        self._edits: dict[int, tuple[TaskRecord, Progress]] = {}
+        self._editors: dict[int, asyncio.Task[None]] = {}
         self._jobs = Scheduler(
             {
                 "submit": self._submit,
@@ -160,6 +164,8 @@ class Tracker:
     async def close(self, grace: float = 10.0) -> None:
         """Stop taking work, let running jobs finish for up to ``grace`` seconds, then cancel."""
         await self._jobs.close(grace)
+        if self._editors:  # let the last status edits land
+            await asyncio.wait(set(self._editors.values()), timeout=grace)
         if self._deliverer is not None:
             await self._deliverer.close()
 
@@ -303,8 +309,7 @@ class Tracker:
         if task is None or task.status is not TaskStatus.RUNNING or task.egg_task_id is None:
             self._follows.pop(task_id, None)
             return
-        follow = self._follows.setdefault(task_id, _Follow())
-        follow.polls += 1
+        self._follows.setdefault(task_id, _Follow())
         try:
             egg = await self._client.get_task(task.egg_task_id)
         except NotFound:
@@ -317,11 +322,11 @@ class Tracker:
                     task, TaskStatus.RUNNING, TaskStatus.FAILED, "NOT_FOUND", describe_failure(None)
                 )
                 return
-            self._schedule("poll", task_id, self._interval(task, follow))
+            self._schedule("poll", task_id, self._interval(task))
             return
         except EggAPIError as exc:
             log.warning("task %s: polling %s failed (%s); retrying", task_id, task.egg_task_id, exc.code)
-            self._schedule("poll", task_id, self._interval(task, follow))
+            self._schedule("poll", task_id, self._interval(task))
             return
         self._first_miss.pop(task_id, None)
         if egg.status == "completed":
@@ -342,7 +347,7 @@ class Tracker:
             elif self._past_deadline(task):
                 phase = Phase.STILL_RUNNING
             await self._show(task, phase, detail=egg.id)
-            self._schedule("poll", task_id, self._interval(task, follow))
+            self._schedule("poll", task_id, self._interval(task))
 
     def _running_for(self, task: TaskRecord) -> float:
         return (utcnow() - (task.submitted_at or task.created_at)).total_seconds()
@@ -363,16 +368,20 @@ class Tracker:
         except Exception:
             log.exception("task %s: could not tell the member the task is stale", task.id)
 
-    def _interval(self, task: TaskRecord, follow: _Follow) -> float:
-        """Frequent at first, backing off to the maximum; slower still past the deadline."""
+    def _interval(self, task: TaskRecord) -> float:
+        """Closely around the expected finish, backing off after it; slower past the deadline and with webhooks."""
         cfg = self._config
         slower = WEBHOOK_POLL_FACTOR if cfg.webhook_url else 1.0  # webhooks lead; polling is the fallback
         if self._past_deadline(task):
             return cfg.poll_interval_max * 4 * slower
-        return slower * min(cfg.poll_interval_max, cfg.poll_interval_min * 1.5 ** max(follow.polls - 1, 0))
+        step = min(POLL_STEP, cfg.poll_interval_max)
+        delay = next_poll_delay(self._running_for(task), self._estimate.value, step=step, ceiling=cfg.poll_interval_max)
+        return slower * delay
 
     async def _finish(self, task: TaskRecord, egg: EggTask) -> None:
         self._follows.pop(task.id, None)
+        if egg.created_at is not None and egg.completed_at is not None:
+            self._estimate.observe((egg.completed_at - egg.created_at).total_seconds())
         if not egg.output_urls:
             log.warning("task %s: EggAPI task %s completed without images", task.id, egg.id)
             await self._end_without_images(
@@ -426,7 +435,11 @@ class Tracker:
             self._schedule("deliver", task_id, retry_in)
 
     async def _show(self, task: TaskRecord, phase: Phase, *, detail: str | None = None, force: bool = False) -> None:
-        """Update the status message, at most once per ``status_edit_interval`` unless the phase changed."""
+        """Queue a status edit, at most once per ``status_edit_interval`` unless the phase changed.
+
+        Edits run beside the steps, one at a time per task with only the newest kept, so a slow
+        or rate-limited edit never holds a poll slot.
+        """
         if self._publisher is None:
             return
         follow = self._follows.get(task.id)
@@ -437,7 +450,18 @@ class Tracker:
         if follow is not None:
             follow.last_phase, follow.last_edit = phase, now
         elapsed = (utcnow() - task.created_at).total_seconds()
+        self._edits[task.id] = (task, Progress(phase, elapsed, detail))
+        if task.id not in self._editors:
+            self._editors[task.id] = asyncio.create_task(self._edit(task.id), name=f"eggbot-edit-{task.id}")
+
+    async def _edit(self, task_id: int) -> None:
+        assert self._publisher is not None
         try:
-            await self._publisher.show_progress(task, Progress(phase, elapsed, detail))
-        except Exception:
-            log.exception("task %s: status update failed", task.id)
+            while (pending := self._edits.pop(task_id, None)) is not None:
+                task, progress = pending
+                try:
+                    await self._publisher.show_progress(task, progress)
+                except Exception:
+                    log.exception("task %s: status update failed", task_id)
+        finally:
+            self._editors.pop(task_id, None)

@@ -137,7 +137,7 @@ class Database:
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
         """Run a read query and return its first row, if any."""
         async with self._lock:
-            rows = await self._conn.execute_fetchall(sql, tuple(params))
+            rows = list(await self._conn.execute_fetchall(sql, tuple(params)))
         return rows[0] if rows else None
 
     async def is_writable(self) -> bool:
