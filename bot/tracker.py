@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 OPERATOR_ERRORS = ("UNAUTHORIZED", "FORBIDDEN", "INSUFFICIENT_BALANCE")
 WEBHOOK_POLL_FACTOR = 3.0
-POLL_STEP = 1.5  # seconds between polls around a task's expected finish
+POLL_STEP = 1.0  # seconds between polls around a task's expected finish
 MAX_SUBMIT_RETRIES = 5  # EggAPI busy or unreachable before anything was sent: back in line this often
 NOT_FOUND_PATIENCE = 600.0  # seconds of 404s before a running task is given up as lost upstream
 UNCONFIRMED_NOTE = (
