@@ -178,6 +178,11 @@ class Deliverer:
         unfinished = [m for m in group if m.status in (TaskStatus.COMPLETED, TaskStatus.DELIVERING)]
         if not unfinished or task.id != unfinished[0].id:
             return None  # the group's first unfinished task posts for all of them
+        already = await self._publisher.find_posted(unfinished)
+        if already:  # posted before the crash (or the lost answer): record it, post nothing
+            log.info("tasks %s: found already posted in %s", [t.id for t in unfinished], already)
+            await self._record(unfinished, already)
+            return None
         try:
             images = {member.id: await self._download(member) for member in unfinished}
         except _DownloadFailed:

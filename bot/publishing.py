@@ -55,6 +55,9 @@ class Publisher(Protocol):
     async def show_progress(self, task: TaskRecord, progress: Progress) -> None:
         """Update the task's status message. Must not raise for a vanished message."""
 
+    async def find_posted(self, tasks: list[TaskRecord]) -> list[int]:
+        """Ids of messages that already carry these tasks' images, or [] when none can be found."""
+
     def upload_limit(self, task: TaskRecord) -> int:
         """Bytes one message to the task's destination may carry."""
 

@@ -165,3 +165,31 @@ async def test_commands_are_refused_politely_while_stopping(
     row = await bot.db.fetchone("SELECT COUNT(*) AS n FROM tasks")
     assert row is not None and row["n"] == 0
     bot.stopping = False
+
+
+async def test_a_repeat_long_after_posting_finds_the_post_instead_of_duplicating(
+    world: World, eggapi: FakeEggAPI, start_bot: Any
+) -> None:
+    """Discord's nonce only dedupes for minutes: after a long outage the channel history decides."""
+    bot = await start_bot()
+    await world.fake.slash(world.alice, world.general, "imagine", prompt="long outage", count=2)
+    first = await world.fake.wait_for_message(world.general, lambda m: bool(m.attachments))
+    [egg_id] = list(eggapi.tasks)
+    task = await bot.task_store.get_by_egg_id(egg_id)
+    assert task is not None
+    path = bot.db.path
+    await start_bot.stop()
+    async with await Database.open(path) as db:
+        async with db.write() as tx:
+            await tx.execute("UPDATE tasks SET status = 'delivering', result_message_ids = '[]' WHERE id = ?", (task.id,))
+    world.fake.nonce_window = 0  # the nonce has long expired on Discord's side
+    bot = await start_bot()
+    delivered = watch(bot, task.id, TaskStatus.DELIVERED)  # subscribe, then look: no race either way
+    current = await bot.task_store.get(task.id)
+    if current is None or current.status is not TaskStatus.DELIVERED:
+        await asyncio.wait_for(delivered.wait(), 10)
+    assert len(results(world)) == 1
+    redone = await bot.task_store.get(task.id)
+    assert redone is not None and redone.result_message_ids == (first.id,)
+    assert any(r.method == "GET" and r.path.endswith("/messages") for r in world.fake.requests)
+    assert_clean(world.fake)

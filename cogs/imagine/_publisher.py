@@ -6,6 +6,7 @@ import asyncio
 import io
 import logging
 import mimetypes
+import re
 from typing import TYPE_CHECKING
 
 import discord
@@ -30,6 +31,8 @@ GONE_CODES = {
     50013: "I lack permission there",
 }
 DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024
+HISTORY_LOOKBACK = 50  # recent messages searched for an earlier post before repeating one
+JOB_NUMBER = re.compile(r"[Jj]ob #(\d+)\b")
 
 
 def _extension(image: DownloadedImage) -> str:
@@ -117,6 +120,30 @@ class DiscordPublisher:
                 raise
             message_ids.append(message.id)
         return message_ids
+
+    async def find_posted(self, tasks: list[TaskRecord]) -> list[int]:
+        """Ids of messages already carrying these tasks' images (a crash lost the answer), or [].
+
+        Looks through the destination's recent history for the bot's own posts naming each job;
+        Discord's nonce protects a repeat only for a few minutes, this protects it after longer.
+        """
+        me = self._bot.user.id if self._bot.user else None
+        wanted = {task.id for task in tasks}
+        seen: set[int] = set()
+        found: list[int] = []
+        try:
+            destination = await self._destination(tasks[0])
+            async for message in destination.history(limit=HISTORY_LOOKBACK):
+                if message.author.id != me or not message.attachments:
+                    continue
+                jobs = {int(n) for n in JOB_NUMBER.findall(message.content)} & wanted
+                if jobs:
+                    seen |= jobs
+                    found.append(message.id)
+        except (discord.HTTPException, DestinationGone) as exc:
+            log.info("tasks %s: recent history unreadable (%s); relying on the nonce", sorted(wanted), exc)
+            return []
+        return sorted(found) if seen == wanted else []
 
     async def deliver_batch(
         self, tasks: list[TaskRecord], images: dict[int, list[DownloadedImage]], nonce: str

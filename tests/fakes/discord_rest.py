@@ -87,6 +87,7 @@ class RestApi:
             ("POST", "/webhooks/{app}/{token}", w.followup, False),
             ("GET", "/channels/{cid}", self.get_channel, True),
             ("POST", "/channels/{cid}/messages", self.create_message, True),
+            ("GET", "/channels/{cid}/messages", self.list_messages, True),
             ("GET", "/channels/{cid}/messages/{mid}", self.get_message, True),
             ("PATCH", "/channels/{cid}/messages/{mid}", self.edit_message, True),
             ("DELETE", "/channels/{cid}/messages/{mid}", self.delete_message, True),
@@ -368,6 +369,22 @@ class RestApi:
             fake.transcript.remember_nonce(msg, now)
         await fake.transcript.announce("MESSAGE_CREATE", msg)
         return Reply(fake.transcript.to_json(msg), 200, headers)
+
+    async def list_messages(self, req: RequestRecord, cid: str) -> Any:
+        """``GET /channels/{id}/messages``: newest first; ``limit`` (1-100, default 50) and ``before``."""
+        channel = self.channel(cid)
+        self.require(channel, "READ_MESSAGE_HISTORY")
+        try:
+            limit = int(req.query.get("limit", "50"))
+            before = int(req.query["before"]) if "before" in req.query else None
+        except ValueError:
+            raise DiscordHTTPError(400, 50035, "Invalid Form Body") from None
+        if not 1 <= limit <= 100:
+            raise DiscordHTTPError(400, 50035, "Invalid Form Body")
+        history = [m for m in reversed(self.fake.messages(channel)) if not m.ephemeral]
+        if before is not None:
+            history = [m for m in history if m.id < before]
+        return [self.fake.transcript.to_json(m) for m in history[:limit]]
 
     async def get_message(self, req: RequestRecord, cid: str, mid: str) -> Any:
         """``GET /channels/{id}/messages/{id}``."""
