@@ -25,10 +25,11 @@ from bot.eggapi import (
     SubmitOutcomeUnknown,
 )
 from bot.dispatch import Dispatcher
-from bot.publishing import Phase, Progress, Publisher, describe_failure
+from bot.publishing import Phase, Publisher, describe_failure
 from bot.polling import DurationEstimate, next_poll_delay
 from bot.reconcile import Outcome, Reconciler
 from bot.scheduler import Scheduler
+from bot.status_board import StatusBoard
 from bot.tasks import TaskRecord, TaskStatus
 from bot.delivery import Deliverer
 
@@ -61,14 +62,6 @@ class TrackerConfig:
     webhook_url: str | None = None
 
 
-@dataclass(slots=True)
-class _Follow:
-    """What the tracker remembers about a running task between polls."""
-
-    last_phase: Phase | None = None
-    last_edit: float = float("-inf")
-
-
 class Tracker:
     """Follows every unfinished task until it is delivered or has failed."""
 
@@ -79,15 +72,13 @@ class Tracker:
         self._config = config
         self._publisher: Publisher | None = None
         self._deliverer: Deliverer | None = None
-        self._follows: dict[int, _Follow] = {}
+        self._board = StatusBoard(config.status_edit_interval)
         self._reconciler = Reconciler(store, client, grace=config.reconcile_grace)
         self._unconfirmed_told: set[int] = set()
         self._early_hints: set[str] = set()  # webhooks that beat the POST's answer
         self._submit_retries: dict[int, int] = {}
         self._first_miss: dict[int, float] = {}
         self._estimate = DurationEstimate()
-        self._edits: dict[int, tuple[TaskRecord, Progress]] = {}
-        self._editors: dict[int, asyncio.Task[None]] = {}
         self._jobs = Scheduler(
             {
                 "submit": self._submit,
@@ -110,7 +101,7 @@ class Tracker:
         self._line = Dispatcher(
             store,
             self._jobs,
-            lambda task, phase, detail: self._show(task, phase, detail=detail, force=True),
+            self._show_queued,
             max_submits=config.max_concurrent_submits,
             max_running_per_member=config.max_running_per_member,
             max_running_total=config.max_running_total,
@@ -132,6 +123,7 @@ class Tracker:
         """Connect the chat side; must happen before ``start``."""
         self._publisher = publisher
         self._deliverer = deliverer
+        self._board.attach(publisher)
 
     async def start(self) -> None:
         """Resume every unfinished task from its recorded state, then run the scheduler."""
@@ -164,14 +156,16 @@ class Tracker:
     async def close(self, grace: float = 10.0) -> None:
         """Stop taking work, let running jobs finish for up to ``grace`` seconds, then cancel."""
         await self._jobs.close(grace)
-        if self._editors:  # let the last status edits land
-            await asyncio.wait(set(self._editors.values()), timeout=grace)
+        await self._board.drain(grace)
         if self._deliverer is not None:
             await self._deliverer.close()
 
     def enqueue(self, task_id: int, member_id: int) -> None:
         """Queue a newly recorded task; it is submitted in fair turn as soon as there is room."""
         self._line.push(task_id, member_id)
+
+    async def _show_queued(self, task: TaskRecord, phase: Phase, detail: str | None) -> None:
+        self._board.show(task, phase, detail=detail, force=True)
 
     def queue_position(self, task_id: int) -> int | None:
         """1-based place in line of a queued task (None once it has left the queue)."""
@@ -213,7 +207,7 @@ class Tracker:
         except SubmitOutcomeUnknown as exc:
             log.warning("task %s: submit outcome unknown (%s); reconciling before anything else", task_id, exc.code)
             await self._store.transition(task_id, TaskStatus.SUBMITTING, TaskStatus.UNKNOWN, error=exc.code)
-            await self._show(task, Phase.UNCONFIRMED, force=True)
+            self._board.show(task, Phase.UNCONFIRMED, force=True)
             self._schedule("reconcile", task_id, self._config.poll_interval_min)
             return
         except EggAPIUnavailable as exc:  # busy or unreachable, and nothing was created: try again later
@@ -240,7 +234,7 @@ class Tracker:
         self._line.step_back(task.id)  # not running any more; it rejoins the line after the delay
         delay = max(exc.retry_after or 0.0, self._config.poll_interval_max * 2 ** (attempt - 1))
         log.warning("task %s: EggAPI busy (%s); back in line in %.0f s (try %d)", task.id, exc.code, delay, attempt)
-        await self._show(task, Phase.QUEUED, detail=None, force=True)
+        self._board.show(task, Phase.QUEUED, detail=None, force=True)
         self._schedule("requeue", task.id, delay)
         return True
 
@@ -254,9 +248,9 @@ class Tracker:
             return False
         if moved:
             log.info("task %s: accepted by EggAPI as %s", task.id, egg.id)
-            self._follows[task.id] = _Follow()
+            self._board.follow(task.id)
             self._submit_retries.pop(task.id, None)
-            await self._show(task, Phase.PENDING, force=True)
+            self._board.show(task, Phase.PENDING, force=True)
             early = egg.id in self._early_hints
             self._early_hints.discard(egg.id)
             self._schedule("poll", task.id, 0.0 if early else self._config.poll_interval_min)
@@ -299,7 +293,7 @@ class Tracker:
                 "task %s: cannot tell which EggAPI task is ours (%d candidates); its hold stays until resolved",
                 task_id, verdict.candidates,
             )
-            await self._show(task, Phase.UNCONFIRMED, detail=UNCONFIRMED_NOTE, force=True)
+            self._board.show(task, Phase.UNCONFIRMED, detail=UNCONFIRMED_NOTE, force=True)
         self._schedule("reconcile", task_id, self._config.poll_interval_max * 4)
 
     # -- poll --------------------------------------------------------------------------------
@@ -307,9 +301,9 @@ class Tracker:
     async def _poll(self, task_id: int) -> None:
         task = await self._store.get(task_id)
         if task is None or task.status is not TaskStatus.RUNNING or task.egg_task_id is None:
-            self._follows.pop(task_id, None)
+            self._board.forget(task_id)
             return
-        self._follows.setdefault(task_id, _Follow())
+        self._board.follow(task_id)
         try:
             egg = await self._client.get_task(task.egg_task_id)
         except NotFound:
@@ -332,7 +326,7 @@ class Tracker:
         if egg.status == "completed":
             await self._finish(task, egg)
         elif egg.status == "failed":
-            self._follows.pop(task_id, None)
+            self._board.forget(task_id)
             log.info("task %s: EggAPI task %s failed", task_id, egg.id)
             await self._end_without_images(
                 task, TaskStatus.RUNNING, TaskStatus.FAILED, egg.error, describe_failure(egg.error), egg
@@ -346,7 +340,7 @@ class Tracker:
                 await self._mark_stale(task)
             elif self._past_deadline(task):
                 phase = Phase.STILL_RUNNING
-            await self._show(task, phase, detail=egg.id)
+            self._board.show(task, phase, detail=egg.id)
             self._schedule("poll", task_id, self._interval(task))
 
     def _running_for(self, task: TaskRecord) -> float:
@@ -379,7 +373,7 @@ class Tracker:
         return slower * delay
 
     async def _finish(self, task: TaskRecord, egg: EggTask) -> None:
-        self._follows.pop(task.id, None)
+        self._board.forget(task.id)
         if egg.created_at is not None and egg.completed_at is not None:
             self._estimate.observe((egg.completed_at - egg.created_at).total_seconds())
         if not egg.output_urls:
@@ -419,7 +413,7 @@ class Tracker:
         if not await self._books.end_without_output(task.id, expected, status, cost, **changes):
             return
         ended = await self._store.get(task.id) or task  # as recorded: its cost decides what the member reads
-        await self._show(ended, Phase.FAILED, detail=reason, force=True)
+        self._board.show(ended, Phase.FAILED, detail=reason, force=True)
         assert self._publisher is not None
         try:
             await self._publisher.announce_failure(ended, reason)
@@ -433,35 +427,3 @@ class Tracker:
         retry_in = await self._deliverer.deliver(task_id)
         if retry_in is not None:
             self._schedule("deliver", task_id, retry_in)
-
-    async def _show(self, task: TaskRecord, phase: Phase, *, detail: str | None = None, force: bool = False) -> None:
-        """Queue a status edit, at most once per ``status_edit_interval`` unless the phase changed.
-
-        Edits run beside the steps, one at a time per task with only the newest kept, so a slow
-        or rate-limited edit never holds a poll slot.
-        """
-        if self._publisher is None:
-            return
-        follow = self._follows.get(task.id)
-        now = asyncio.get_running_loop().time()
-        if follow is not None and not force:
-            if follow.last_phase is phase and now - follow.last_edit < self._config.status_edit_interval:
-                return
-        if follow is not None:
-            follow.last_phase, follow.last_edit = phase, now
-        elapsed = (utcnow() - task.created_at).total_seconds()
-        self._edits[task.id] = (task, Progress(phase, elapsed, detail))
-        if task.id not in self._editors:
-            self._editors[task.id] = asyncio.create_task(self._edit(task.id), name=f"eggbot-edit-{task.id}")
-
-    async def _edit(self, task_id: int) -> None:
-        assert self._publisher is not None
-        try:
-            while (pending := self._edits.pop(task_id, None)) is not None:
-                task, progress = pending
-                try:
-                    await self._publisher.show_progress(task, progress)
-                except Exception:
-                    log.exception("task %s: status update failed", task_id)
-        finally:
-            self._editors.pop(task_id, None)
