@@ -78,6 +78,7 @@ class Ledger(LedgerSettings):
         usage = sum((row.total_cost for row in rows), ZERO)
         async with self._db.write() as tx:
             await store.store_usage(tx, prices, usage, self._now(now))
+        self._memo.clear()
         log.info("usage summary: account total %s, unit prices %s", format_cost(usage), prices or "unchanged")
 
     async def unit_price(self, model: str = MODEL) -> Decimal:
@@ -85,7 +86,7 @@ class Ledger(LedgerSettings):
         return await self._price(self._db.fetchall, model)
 
     async def _price(self, fetch: Fetch, model: str) -> Decimal:
-        price = await store.load_price(fetch, model)
+        price = await self._remember(("price", model), lambda: store.load_price(fetch, model))
         return self._defaults.unit_price if price is None else price
 
     async def account_budget_reached(self) -> bool:
@@ -201,10 +202,12 @@ class Ledger(LedgerSettings):
     async def _standing(
         self, fetch: Fetch, key: int, member_id: int, role_ids: Sequence[int], now: datetime
     ) -> _Standing:
-        settings = await policy_sql.load_settings(fetch, key, self._defaults)
+        settings = await self._remember(("settings", key), lambda: policy_sql.load_settings(fetch, key, self._defaults))
         start, end = period_bounds(settings.period, settings.timezone, now)
-        role_limits, exempt_roles = await policy_sql.load_roles(fetch, key)
-        own = await policy_sql.load_member_limit(fetch, key, member_id)
+        role_limits, exempt_roles = await self._remember(("roles", key), lambda: policy_sql.load_roles(fetch, key))
+        own = await self._remember(
+            ("member", key, member_id), lambda: policy_sql.load_member_limit(fetch, key, member_id)
+        )
         limit = policy_sql.resolve_limit(settings.member_limit, role_limits, exempt_roles, own, role_ids)
         settled, reserved = await store.member_spend(fetch, key, member_id, start, end)
         guild_spent = None if settings.server_cap is None else await store.guild_spend(fetch, key, start, end)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from decimal import Decimal
+from typing import TypeVar
 
 from bot.db import Database
 
@@ -15,6 +16,9 @@ from ._periods import check_period, iso, load_zone, utcnow
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+MEMO_LIMIT = 10_000  # remembered policy rows (one per member seen) before starting afresh
+
 
 class LedgerSettings:
     """The per-guild policy half of ``Ledger``; holds the database, defaults and clock."""
@@ -23,6 +27,16 @@ class LedgerSettings:
         self._db = db
         self._defaults = defaults
         self._clock = clock
+        # Policy and prices change only through this object, so they are read once and kept until
+        # it writes them again: the hot path (reserve) then reads only the member's own spend.
+        self._memo: dict[tuple[object, ...], object] = {}
+
+    async def _remember(self, key: tuple[object, ...], load: Callable[[], Awaitable[T]]) -> T:
+        if key not in self._memo:
+            if len(self._memo) >= MEMO_LIMIT:
+                self._memo.clear()
+            self._memo[key] = await load()
+        return self._memo[key]  # type: ignore[return-value]
 
     @property
     def defaults(self) -> LedgerDefaults:
@@ -51,17 +65,20 @@ class LedgerSettings:
         value = None if amount is None else check_amount(amount, "member limit")
         async with self._db.write() as tx:
             await policy_sql.set_member(tx, guild_key(guild_id), member_id, value, iso(self._clock()))
+        self._memo.clear()
 
     async def set_role_limit(self, guild_id: int | None, role_id: int, amount: Decimal | None) -> None:
         """Set the per-member limit of a role's holders; None clears it."""
         value = None if amount is None else str(check_amount(amount, "role limit"))
         async with self._db.write() as tx:
             await policy_sql.upsert_role(tx, guild_key(guild_id), role_id, iso(self._clock()), "member_limit", value)
+        self._memo.clear()
 
     async def set_role_exempt(self, guild_id: int | None, role_id: int, exempt: bool) -> None:
         """Exempt a role's holders from the per-member limit (not from the server cap or pause)."""
         async with self._db.write() as tx:
             await policy_sql.upsert_role(tx, guild_key(guild_id), role_id, iso(self._clock()), "exempt", int(exempt))
+        self._memo.clear()
 
     async def set_server_cap(self, guild_id: int | None, amount: Decimal | None) -> None:
         """Cap the whole guild's spend per period; None removes the cap."""
@@ -99,3 +116,4 @@ class LedgerSettings:
     async def _set_guild(self, guild_id: int | None, **columns: str | int | None) -> None:
         async with self._db.write() as tx:
             await policy_sql.upsert_guild(tx, guild_key(guild_id), iso(self._clock()), **columns)
+        self._memo.clear()
