@@ -25,6 +25,28 @@ class DurationEstimate:
             self.value += self.weight * (seconds - self.value)
 
 
+class DurationEstimates:
+    """One estimate per kind of task (images, resolution, edit or not), falling back to all tasks'."""
+
+    def __init__(self, initial: float = 10.0) -> None:
+        self._overall = DurationEstimate(initial)
+        self._by_shape: dict[tuple[object, ...], DurationEstimate] = {}
+
+    def observe(self, shape: tuple[object, ...], seconds: float) -> None:
+        """Fold one finished task's duration into its shape's estimate and the overall one."""
+        self._overall.observe(seconds)
+        known = self._by_shape.get(shape)
+        if known is None:
+            self._by_shape[shape] = DurationEstimate(seconds if seconds > 0 else self._overall.value)
+        else:
+            known.observe(seconds)
+
+    def expected(self, shape: tuple[object, ...]) -> float:
+        """How long a task of this shape is expected to take."""
+        known = self._by_shape.get(shape)
+        return (known or self._overall).value
+
+
 def next_poll_delay(elapsed: float, estimate: float, *, step: float, ceiling: float) -> float:
     """Seconds until the next poll of a task running for ``elapsed`` seconds.
 

@@ -26,7 +26,7 @@ from bot.eggapi import (
 )
 from bot.dispatch import Dispatcher
 from bot.publishing import Phase, Publisher, describe_failure
-from bot.polling import DurationEstimate, next_poll_delay
+from bot.polling import DurationEstimates, next_poll_delay
 from bot.reconcile import Outcome, Reconciler
 from bot.scheduler import Scheduler
 from bot.status_board import StatusBoard
@@ -62,6 +62,11 @@ class TrackerConfig:
     webhook_url: str | None = None
 
 
+def _shape(task: TaskRecord) -> tuple[object, ...]:
+    """What makes tasks take different times: how many images, how large, edit or not."""
+    return (task.count, task.resolution, task.mode)
+
+
 class Tracker:
     """Follows every unfinished task until it is delivered or has failed."""
 
@@ -78,7 +83,7 @@ class Tracker:
         self._early_hints: set[str] = set()  # webhooks that beat the POST's answer
         self._submit_retries: dict[int, int] = {}
         self._first_miss: dict[int, float] = {}
-        self._estimate = DurationEstimate()
+        self._estimates = DurationEstimates()
         self._jobs = Scheduler(
             {
                 "submit": self._submit,
@@ -369,13 +374,14 @@ class Tracker:
         if self._past_deadline(task):
             return cfg.poll_interval_max * 4 * slower
         step = min(POLL_STEP, cfg.poll_interval_max)
-        delay = next_poll_delay(self._running_for(task), self._estimate.value, step=step, ceiling=cfg.poll_interval_max)
+        expected = self._estimates.expected(_shape(task))
+        delay = next_poll_delay(self._running_for(task), expected, step=step, ceiling=cfg.poll_interval_max)
         return slower * delay
 
     async def _finish(self, task: TaskRecord, egg: EggTask) -> None:
         self._board.forget(task.id)
         if egg.created_at is not None and egg.completed_at is not None:
-            self._estimate.observe((egg.completed_at - egg.created_at).total_seconds())
+            self._estimates.observe(_shape(task), (egg.completed_at - egg.created_at).total_seconds())
         if not egg.output_urls:
             log.warning("task %s: EggAPI task %s completed without images", task.id, egg.id)
             await self._end_without_images(

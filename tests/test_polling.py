@@ -36,3 +36,15 @@ def test_the_estimate_learns() -> None:
     assert 19.5 < estimate.value <= 20.0
     estimate.observe(0)  # nonsense is ignored
     assert estimate.value > 19.5
+
+
+def test_each_kind_of_task_has_its_own_estimate() -> None:
+    from bot.polling import DurationEstimates
+
+    estimates = DurationEstimates(initial=10.0)
+    big, small = (4, "4k", "image_generate"), (1, "1k", "image_generate")
+    for _ in range(5):
+        estimates.observe(big, 30.0)
+        estimates.observe(small, 6.0)
+    assert estimates.expected(big) == 30.0 and estimates.expected(small) == 6.0
+    assert 6.0 < estimates.expected((2, None, "image_edit")) < 30.0  # unseen: the overall estimate
