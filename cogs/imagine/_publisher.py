@@ -100,10 +100,11 @@ class DiscordPublisher:
         for part in range(parts):
             batch = fitted.batches[part] if fitted.batches else []
             content = result_text(task) if part == 0 else f"Job #{task.id}, continued ({part + 1}/{parts})"
+            stem = f"eggbot-{task.id}" if parts == 1 else f"eggbot-{task.id}-part{part + 1}"
             if part == parts - 1 and links:
                 content += "\nToo large to attach here: " + " ".join(f"<{link}>" for link in links)
             files = [
-                discord.File(io.BytesIO(image.data), filename=f"eggbot-{task.id}-{part + 1}-{n + 1}.{_extension(image)}")
+                discord.File(io.BytesIO(image.data), filename=f"{stem}-{n + 1}.{_extension(image)}")
                 for n, image in enumerate(batch)
             ]
             try:
