@@ -60,10 +60,6 @@ class Dispatcher:
         """A submit was refused for now: the task no longer counts as running."""
         self._line.remove(task_id)
 
-    def position(self, task_id: int) -> int | None:
-        """1-based place in line of a queued task (None once it has left the queue)."""
-        return self._line.position(task_id)
-
     def pump(self) -> None:
         """Schedule as many submits as the caps allow, in round-robin order across members."""
         while not self._jobs.closing and len(self._submitting) < self._max_submits:

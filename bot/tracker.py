@@ -172,10 +172,6 @@ class Tracker:
     async def _show_queued(self, task: TaskRecord, phase: Phase, detail: str | None) -> None:
         self._board.show(task, phase, detail=detail, force=True)
 
-    def queue_position(self, task_id: int) -> int | None:
-        """1-based place in line of a queued task (None once it has left the queue)."""
-        return self._line.position(task_id)
-
     async def hint(self, egg_task_id: str) -> bool:
         """A webhook says this EggAPI task changed: poll it now (the payload itself is not trusted)."""
         task = await self._store.get_by_egg_id(egg_task_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from decimal import Decimal
 from pathlib import Path
 
@@ -35,7 +36,7 @@ async def test_migrations_apply_once_and_use_wal(tmp_path: Path) -> None:
 
 async def test_failed_migration_rolls_back(tmp_path: Path) -> None:
     broken = [*bundled_migrations(), Migration(len(bundled_migrations()) + 1, "bad", "CREATE TABLE t (x); SELEC nonsense")]
-    with pytest.raises(Exception):
+    with pytest.raises(sqlite3.OperationalError):
         await Database.open(tmp_path / "db.sqlite", broken)
     async with await Database.open(tmp_path / "db.sqlite") as db:
         assert await db.schema_version() == len(bundled_migrations())
