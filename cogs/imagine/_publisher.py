@@ -7,7 +7,7 @@ import io
 import logging
 import mimetypes
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 
@@ -42,6 +42,10 @@ def _extension(image: DownloadedImage) -> str:
     return guessed.lstrip(".")
 
 
+def _file(image: DownloadedImage, stem: str) -> discord.File:
+    return discord.File(io.BytesIO(image.data), filename=f"{stem}.{_extension(image)}")
+
+
 class DiscordPublisher:
     """Implements ``bot.publishing.Publisher`` with channel messages (never the interaction token)."""
 
@@ -54,8 +58,23 @@ class DiscordPublisher:
             return channel
         return self._bot.get_partial_messageable(task.channel_id, guild_id=task.guild_id)
 
-    def _mention(self, task: TaskRecord) -> discord.AllowedMentions:
-        return discord.AllowedMentions(everyone=False, roles=False, users=[discord.Object(task.member_id)])
+    def _mention(self, *tasks: TaskRecord) -> discord.AllowedMentions:
+        """Ping only the members the message is for, whatever a prompt says."""
+        return discord.AllowedMentions(
+            everyone=False, roles=False, users=[discord.Object(task.member_id) for task in tasks]
+        )
+
+    async def _member(self, task: TaskRecord) -> discord.User:
+        return self._bot.get_user(task.member_id) or await self._bot.fetch_user(task.member_id)
+
+    async def _send(self, destination: discord.abc.Messageable, content: str, **options: Any) -> discord.Message:
+        """Post a result; a channel that cannot take it raises DestinationGone, anything else is retried."""
+        try:
+            return await destination.send(content, **options)
+        except discord.HTTPException as exc:
+            if exc.code in GONE_CODES:
+                raise DestinationGone(GONE_CODES[exc.code]) from exc
+            raise
 
     async def show_progress(self, task: TaskRecord, progress: Progress) -> None:
         """Edit the status message; a vanished message is not an error."""
@@ -85,8 +104,7 @@ class DiscordPublisher:
         if not task.hidden:
             return self._channel(task)
         try:
-            user = self._bot.get_user(task.member_id) or await self._bot.fetch_user(task.member_id)
-            return await user.create_dm()
+            return await (await self._member(task)).create_dm()
         except (discord.Forbidden, discord.NotFound) as exc:  # anything else is worth another try
             raise DestinationGone("the member's direct messages cannot be reached") from exc
 
@@ -103,22 +121,14 @@ class DiscordPublisher:
             stem = f"eggbot-{task.id}" if parts == 1 else f"eggbot-{task.id}-part{part + 1}"
             if part == parts - 1 and links:
                 content += "\nToo large to attach here: " + " ".join(f"<{link}>" for link in links)
-            files = [
-                discord.File(io.BytesIO(image.data), filename=f"{stem}-{n + 1}.{_extension(image)}")
-                for n, image in enumerate(batch)
-            ]
-            try:
-                message = await destination.send(
-                    content,
-                    files=files,
-                    view=result_view(task) if part == 0 and not task.hidden else discord.utils.MISSING,
-                    nonce=task.nonce if part == 0 else f"{task.nonce}-{part}",  # enforce_nonce is always sent
-                    allowed_mentions=self._mention(task),
-                )
-            except discord.HTTPException as exc:
-                if exc.code in GONE_CODES:
-                    raise DestinationGone(GONE_CODES[exc.code]) from exc
-                raise
+            message = await self._send(
+                destination,
+                content,
+                files=[_file(image, f"{stem}-{n + 1}") for n, image in enumerate(batch)],
+                view=result_view(task) if part == 0 and not task.hidden else discord.utils.MISSING,
+                nonce=task.nonce if part == 0 else f"{task.nonce}-{part}",  # enforce_nonce is always sent
+                allowed_mentions=self._mention(task),
+            )
             message_ids.append(message.id)
         return message_ids
 
@@ -150,27 +160,14 @@ class DiscordPublisher:
         self, tasks: list[TaskRecord], images: dict[int, list[DownloadedImage]], nonce: str
     ) -> list[int]:
         """Post several members' results as one message (the channel is busy); the nonce makes a repeat a no-op."""
-        destination = await self._destination(tasks[0])
-        files = [
-            discord.File(io.BytesIO(image.data), filename=f"eggbot-{task.id}-{n + 1}.{_extension(image)}")
-            for task in tasks
-            for n, image in enumerate(images[task.id])
-        ]
-        mentions = discord.AllowedMentions(
-            everyone=False, roles=False, users=[discord.Object(task.member_id) for task in tasks]
+        message = await self._send(
+            await self._destination(tasks[0]),
+            batch_text(tasks),
+            files=[_file(image, f"eggbot-{task.id}-{n + 1}") for task in tasks for n, image in enumerate(images[task.id])],
+            view=batch_view(tasks) if not tasks[0].hidden else discord.utils.MISSING,
+            nonce=nonce,
+            allowed_mentions=self._mention(*tasks),
         )
-        try:
-            message = await destination.send(
-                batch_text(tasks),
-                files=files,
-                view=batch_view(tasks) if not tasks[0].hidden else discord.utils.MISSING,
-                nonce=nonce,
-                allowed_mentions=mentions,
-            )
-        except discord.HTTPException as exc:
-            if exc.code in GONE_CODES:
-                raise DestinationGone(GONE_CODES[exc.code]) from exc
-            raise
         return [message.id]
 
     async def announce_failure(self, task: TaskRecord, reason: str) -> None:
@@ -195,7 +192,6 @@ class DiscordPublisher:
         except discord.HTTPException as exc:
             log.info("task %s: failure notice not posted in channel (%s); trying a DM", task.id, exc.code)
         try:
-            user = self._bot.get_user(task.member_id) or await self._bot.fetch_user(task.member_id)
-            await user.send(text)
+            await (await self._member(task)).send(text)
         except discord.HTTPException as exc:
             log.warning("task %s: member %s could not be told (%s)", task.id, task.member_id, exc.code)
