@@ -25,6 +25,7 @@ from bot.tasks import TaskRecord, TaskStatus
 log = logging.getLogger(__name__)
 
 LaneKey = tuple[str, int]
+DOWNLOAD_FAILED = "The images were made but could not be downloaded from EggAPI."
 
 
 @dataclass(eq=False)
@@ -107,7 +108,7 @@ class Deliverer:
         try:
             images = await self._download(task)
         except _DownloadFailed:
-            return await self._failed([task], "The images were made but could not be downloaded from EggAPI.")
+            return await self._failed([task], DOWNLOAD_FAILED)
         limit = self._publisher.upload_limit(task)
         if len(images) > MAX_FILES_PER_MESSAGE or sum(len(i.data) for i in images) > limit:
             return await self._post([task], {task.id: images})  # posted alone, fitted or split
@@ -186,7 +187,7 @@ class Deliverer:
         try:
             images = {member.id: await self._download(member) for member in unfinished}
         except _DownloadFailed:
-            return await self._failed(unfinished, "The images were made but could not be downloaded from EggAPI.")
+            return await self._failed(unfinished, DOWNLOAD_FAILED)
         return await self._post(unfinished, images)
 
     async def _download(self, task: TaskRecord) -> list[DownloadedImage]:
