@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.stats import summary
-from bot.db import Database
+from bot.db import Database, Tx
 from bot.db.task_store import TaskStore
 from bot.ledger import Ledger, LedgerDefaults
 from bot.tasks import ImagineRequest
@@ -32,12 +32,15 @@ async def run_ledger(cycles: int, members: int, *, profile_path: Path | None = N
         try:
             store = TaskStore(db)
             ledger = Ledger(db, LedgerDefaults(member_limit=Decimal(1000000), period="day"))
-            ids: list[int] = []
-            async with db.write() as tx:
-                for i in range(cycles):
-                    req = ImagineRequest(guild_id=GUILD_ID, channel_id=1, member_id=1000 + i % members,
-                                         prompt=f"ledger bench {i}")
-                    ids.append((await store.insert(tx, req)).id)
+
+            def insert_all(tx: Tx) -> list[int]:
+                return [
+                    store.insert(tx, ImagineRequest(guild_id=GUILD_ID, channel_id=1, member_id=1000 + i % members,
+                                                    prompt=f"ledger bench {i}")).id
+                    for i in range(cycles)
+                ]
+
+            ids = await db.transaction(insert_all)
             price = await ledger.unit_price()
             reserve_s: list[float] = []
             settle_s: list[float] = []
@@ -47,9 +50,8 @@ async def run_ledger(cycles: int, members: int, *, profile_path: Path | None = N
             started = time.perf_counter()
             for n, task_id in enumerate(ids):
                 t0 = time.perf_counter()
-                async with db.write() as tx:
-                    await ledger.reserve(tx, task_id=task_id, guild_id=GUILD_ID, member_id=1000 + n % members,
-                                         role_ids=(), count=1)
+                await ledger.reserve(task_id=task_id, guild_id=GUILD_ID, member_id=1000 + n % members,
+                                     role_ids=(), count=1)
                 t1 = time.perf_counter()
                 await ledger.settle(task_id, price)
                 t2 = time.perf_counter()

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from bot.db import Database
+from bot.db import Database, Tx
 from bot.db.task_store import TaskStore
 from bot.ledger import Ledger
 from bot.tasks import TaskStatus
@@ -38,12 +38,16 @@ class Bookkeeper:
             raise ValueError("a hold is either settled or released")
         olds = (expected,) if isinstance(expected, TaskStatus) else tuple(expected)
         self._store.check_transition(olds, new)
-        async with self._db.write() as tx:
-            moved = await self._store.transition_in(tx, task_id, olds, new, **changes)
+
+        def apply(tx: Tx) -> bool:
+            moved = self._store.transition_in(tx, task_id, olds, new, **changes)
             if moved and settle is not None:
-                await self._ledger.settle_in(tx, task_id, settle)
+                self._ledger.settle_in(tx, task_id, settle)
             elif moved and release:
-                await self._ledger.release_in(tx, task_id)
+                self._ledger.release_in(tx, task_id)
+            return moved
+
+        moved = await self._db.transaction(apply)
         if moved and (settle is not None or release):
             log.debug("task %s: hold %s", task_id, f"settled at {settle}" if settle is not None else "released")
         return moved

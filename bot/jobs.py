@@ -6,7 +6,7 @@ import logging
 from collections.abc import Sequence
 
 from bot.bookkeeping import Bookkeeper
-from bot.db import Database
+from bot.db import Database, Tx
 from bot.db.task_store import TaskStore
 from bot.errors import QueueFull
 from bot.ledger import Ledger
@@ -37,22 +37,22 @@ class JobService:
         Raises InvalidRequest, QueueFull or QuotaExceeded having recorded nothing.
         """
         clean = validate_request(request)
-        async with self._db.write() as tx:
-            waiting = await self._store.count_queued(tx, clean.member_id)
+        terms = await self._ledger.terms(
+            guild_id=clean.guild_id, member_id=clean.member_id, role_ids=role_ids, count=clean.count
+        )
+
+        def record(tx: Tx) -> TaskRecord:
+            waiting = self._store.count_queued(tx, clean.member_id)
             if waiting >= self._max_queued:
                 raise QueueFull(
                     f"You already have {waiting} jobs waiting, the most a member can queue. "
                     "Cancel one or wait for them to start, then try again. Nothing was charged."
                 )
-            task = await self._store.insert(tx, clean)
-            await self._ledger.reserve(
-                tx,
-                task_id=task.id,
-                guild_id=clean.guild_id,
-                member_id=clean.member_id,
-                role_ids=role_ids,
-                count=clean.count,
-            )
+            task = self._store.insert(tx, clean)
+            self._ledger.reserve_in(tx, terms, task_id=task.id)
+            return task
+
+        task = await self._db.transaction(record)  # one hop to the database thread, however busy it is
         log.info("task %s queued for member %s in channel %s", task.id, task.member_id, task.channel_id)
         return task
 

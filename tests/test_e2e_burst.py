@@ -64,11 +64,12 @@ async def test_a_merged_post_is_not_repeated_after_a_crash(
     await start_bot.stop()
     # The crash: Discord took the merged post, the bot recorded nothing (or only part of it).
     async with await Database.open(path) as db:
-        async with db.write() as tx:
-            await tx.execute(
+        await db.transaction(
+            lambda tx: tx.execute(
                 "UPDATE tasks SET status = 'delivering', result_message_ids = '[]' "
                 "WHERE delivery_nonce IN (SELECT delivery_nonce FROM tasks GROUP BY delivery_nonce HAVING COUNT(*) > 1)"
             )
+        )
     delivered = asyncio.Event()
     bot = await start_bot()
     bot.task_store.add_listener(lambda _t, new: delivered.set() if new is TaskStatus.DELIVERED else None)

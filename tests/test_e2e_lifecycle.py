@@ -7,8 +7,10 @@ from typing import Any
 
 import pytest
 
+from bot.bookkeeping import Bookkeeper
 from bot.db import Database
 from bot.db.task_store import TaskStore
+from bot.jobs import JobService
 from bot.ledger import HoldState, Ledger
 from bot.tasks import ImagineRequest, TaskStatus
 from tests.conftest import World
@@ -55,15 +57,12 @@ async def test_queued_task_left_by_a_crash_is_submitted_once(
     await start_bot.stop()
     # What a crash right after the /imagine acknowledgement leaves behind: a queued row and its hold.
     async with await Database.open(path) as db:
-        async with db.write() as tx:
-            request = ImagineRequest(
-                guild_id=world.guild.id, channel_id=world.general.id, member_id=world.alice.id,
-                prompt="left in the queue", count=2,
-            )
-            task_id = (await TaskStore(db).insert(tx, request)).id
-            await Ledger(db, defaults).reserve(
-                tx, task_id=task_id, guild_id=world.guild.id, member_id=world.alice.id, role_ids=[], count=2
-            )
+        request = ImagineRequest(
+            guild_id=world.guild.id, channel_id=world.general.id, member_id=world.alice.id,
+            prompt="left in the queue", count=2,
+        )
+        store, ledger = TaskStore(db), Ledger(db, defaults)
+        task_id = (await JobService(db, store, ledger, Bookkeeper(db, store, ledger)).create(request)).id
     bot = await start_bot()
     result = await world.fake.wait_for_message(world.general, lambda m: bool(m.attachments))
     assert "left in the queue" in result.content and len(result.attachments) == 2
@@ -155,8 +154,11 @@ async def test_crash_after_posting_does_not_post_twice(
     path = bot.db.path
     await start_bot.stop()
     async with await Database.open(path) as db:  # the crash leaves the task "delivering"
-        async with db.write() as tx:
-            await tx.execute("UPDATE tasks SET status = 'delivering', result_message_ids = '[]' WHERE id = ?", (task.id,))
+        await db.transaction(
+            lambda tx: tx.execute(
+                "UPDATE tasks SET status = 'delivering', result_message_ids = '[]' WHERE id = ?", (task.id,)
+            )
+        )
     if guard == "history":
         world.fake.nonce_window = 0  # the outage outlived Discord's nonce memory
     else:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.db import Database
+from bot.db import Database, Tx
 from bot.db.task_store import TaskStore
 from bot.eggapi import UsageRow
 from bot.errors import UserFacingError
@@ -68,12 +68,14 @@ async def reserve(
     now: datetime = WEDNESDAY,
 ) -> Hold:
     """Insert a task row and reserve its hold in one transaction, as the job service does."""
-    async with db.write() as tx:
-        req = ImagineRequest(guild_id=guild, channel_id=2, member_id=member, prompt="a fox", count=count)
-        task_id = (await TaskStore(db).insert(tx, req)).id
-        return await ledger.reserve(
-            tx, task_id=task_id, guild_id=guild, member_id=member, role_ids=roles, count=count, now=now
-        )
+    req = ImagineRequest(guild_id=guild, channel_id=2, member_id=member, prompt="a fox", count=count)
+    terms = await ledger.terms(guild_id=guild, member_id=member, role_ids=roles, count=count)
+
+    def record(tx: Tx) -> Hold:
+        task_id = TaskStore(db).insert(tx, req).id
+        return ledger.reserve_in(tx, terms, task_id=task_id, now=now)
+
+    return await db.transaction(record)
 
 
 async def refused(ledger: Ledger, db: Database, **kwargs: object) -> QuotaExceeded:
@@ -165,18 +167,24 @@ async def test_settle_and_release_are_idempotent(db: Database) -> None:
 async def test_in_transaction_variants_commit_or_roll_back_with_the_task(db: Database) -> None:
     ledger, tasks = make_ledger(db), TaskStore(db)
     hold = await reserve(ledger, db, count=2)
+
+    def crash(tx: Tx) -> None:
+        assert tasks.transition_in(tx, hold.task_id, [TaskStatus.QUEUED], TaskStatus.CANCELLED)
+        assert ledger.release_in(tx, hold.task_id)
+        raise RuntimeError("crash before commit")
+
     with pytest.raises(RuntimeError):
-        async with db.write() as tx:
-            assert await tasks.transition_in(tx, hold.task_id, [TaskStatus.QUEUED], TaskStatus.CANCELLED)
-            assert await ledger.release_in(tx, hold.task_id)
-            raise RuntimeError("crash before commit")
+        await db.transaction(crash)
     again = await ledger.hold(hold.task_id)
     assert again is not None and again.state is HoldState.ACTIVE
-    async with db.write() as tx:
-        assert await tasks.transition_in(tx, hold.task_id, [TaskStatus.QUEUED], TaskStatus.SUBMITTING)
-        assert await tasks.transition_in(tx, hold.task_id, [TaskStatus.SUBMITTING], TaskStatus.RUNNING)
-        assert await tasks.transition_in(tx, hold.task_id, [TaskStatus.RUNNING], TaskStatus.COMPLETED)
-        assert await ledger.settle_in(tx, hold.task_id, D("0.015"))
+
+    def finish(tx: Tx) -> None:
+        assert tasks.transition_in(tx, hold.task_id, [TaskStatus.QUEUED], TaskStatus.SUBMITTING)
+        assert tasks.transition_in(tx, hold.task_id, [TaskStatus.SUBMITTING], TaskStatus.RUNNING)
+        assert tasks.transition_in(tx, hold.task_id, [TaskStatus.RUNNING], TaskStatus.COMPLETED)
+        assert ledger.settle_in(tx, hold.task_id, D("0.015"))
+
+    await db.transaction(finish)
     done = await ledger.hold(hold.task_id)
     assert done is not None and done.settled == D("0.015")
 
@@ -482,9 +490,8 @@ async def test_account_budget_counts_work_settled_since_the_last_summary(tmp_pat
         store, made = TaskStore(db), 0
         for i in range(10):
             try:
-                async with db.write() as tx:
-                    tid = (await store.insert(tx, ImagineRequest(guild_id=1, channel_id=2, member_id=3 + i, prompt="p"))).id
-                    await ledger.reserve(tx, task_id=tid, guild_id=1, member_id=3 + i, role_ids=[], count=1)
+                tid = (await store.create(ImagineRequest(guild_id=1, channel_id=2, member_id=3 + i, prompt="p"))).id
+                await ledger.reserve(task_id=tid, guild_id=1, member_id=3 + i, role_ids=[], count=1)
             except QuotaExceeded as exc:
                 assert exc.reason is QuotaReason.ACCOUNT_BUDGET
                 break

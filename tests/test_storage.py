@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.db import Database, Migration, bundled_migrations
+from bot.db import Database, Migration, Tx, bundled_migrations
 from bot.db.task_store import TaskStore
 from bot.tasks import ImagineRequest, TaskStatus
 
@@ -46,8 +46,7 @@ async def test_failed_migration_rolls_back(tmp_path: Path) -> None:
 async def test_refuses_a_newer_schema(tmp_path: Path) -> None:
     path = tmp_path / "db.sqlite"
     async with await Database.open(path) as db:
-        async with db.write() as tx:
-            await tx.execute("PRAGMA user_version = 999")
+        await db.transaction(lambda tx: tx.execute("PRAGMA user_version = 999"))
     with pytest.raises(RuntimeError, match="newer"):
         await Database.open(path)
 
@@ -119,10 +118,13 @@ async def test_meta_and_rollback(tmp_path: Path) -> None:
         await db.set_meta("k", "v1")
         await db.set_meta("k", "v2")
         assert await db.get_meta("k") == "v2"
+
+        def boom(tx: Tx) -> None:
+            tx.execute("INSERT INTO meta (key, value) VALUES ('gone', 'x')")
+            raise RuntimeError("boom")
+
         with pytest.raises(RuntimeError):
-            async with db.write() as tx:
-                await tx.execute("INSERT INTO meta (key, value) VALUES ('gone', 'x')")
-                raise RuntimeError("boom")
+            await db.transaction(boom)
         assert await db.get_meta("gone") is None
         assert await db.is_writable()
 
@@ -133,11 +135,14 @@ async def test_listeners_hear_only_committed_changes(tmp_path: Path) -> None:
         heard: list[tuple[int, TaskStatus]] = []
         store.add_listener(lambda task_id, new: heard.append((task_id, new)))
         task = await store.create(request())
+
+        def fail(tx: Tx) -> None:
+            assert store.transition_in(tx, task.id, [TaskStatus.QUEUED], TaskStatus.SUBMITTING)
+            assert heard == []  # not before the commit
+            raise RuntimeError("the hold could not be written")
+
         with pytest.raises(RuntimeError):
-            async with db.write() as tx:
-                assert await store.transition_in(tx, task.id, [TaskStatus.QUEUED], TaskStatus.SUBMITTING)
-                assert heard == []  # not before the commit
-                raise RuntimeError("the hold could not be written")
+            await db.transaction(fail)
         assert heard == [] and (await store.get(task.id)).status is TaskStatus.QUEUED  # type: ignore[union-attr]
         assert await store.transition(task.id, TaskStatus.QUEUED, TaskStatus.SUBMITTING)
         assert heard == [(task.id, TaskStatus.SUBMITTING)]

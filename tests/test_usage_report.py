@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.db import Database
+from bot.db import Database, Tx
 from bot.db.task_store import TaskStore
 from bot.eggapi import UsageRow
 from bot.ledger import HoldState, Ledger, LedgerDefaults
@@ -69,11 +69,12 @@ async def add_task(
     """Record a task at ``when`` with its hold, and move both to ``outcome`` in one transaction."""
     store = TaskStore(db, clock=lambda: when)
     req = ImagineRequest(guild_id=guild, channel_id=5, member_id=member, prompt=prompt, count=count)
-    async with db.write() as tx:
-        task_id = (await store.insert(tx, req)).id
+    terms = await ledger.terms(guild_id=guild, member_id=member, role_ids=(), count=count)
+
+    def record(tx: Tx) -> int:
+        task_id = store.insert(tx, req).id
         if hold:
-            await ledger.reserve(tx, task_id=task_id, guild_id=guild, member_id=member, role_ids=(), count=count,
-                                 now=when)
+            ledger.reserve_in(tx, terms, task_id=task_id, now=when)
         previous = TaskStatus.QUEUED
         for status in _PATHS[outcome]:
             changes: dict[str, object] = {}
@@ -82,13 +83,15 @@ async def add_task(
             if status is TaskStatus.COMPLETED:
                 changes.update(output_urls=[f"https://files.test/{task_id}/{i}.png" for i in range(count)],
                                cost=cost if cost is not None else D("0.01") * count)
-            assert await store.transition_in(tx, task_id, [previous], status, **changes)
+            assert store.transition_in(tx, task_id, [previous], status, **changes)
             previous = status
         if hold and outcome in _SETTLED:
-            assert await ledger.settle_in(tx, task_id, cost if cost is not None else D("0.01") * count)
+            assert ledger.settle_in(tx, task_id, cost if cost is not None else D("0.01") * count)
         elif hold and outcome not in _HELD:
-            assert await ledger.release_in(tx, task_id)
-    return task_id
+            assert ledger.release_in(tx, task_id)
+        return task_id
+
+    return await db.transaction(record)
 
 
 def make_ledger(db: Database, clock: Clock, **overrides: object) -> Ledger:

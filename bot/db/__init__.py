@@ -1,27 +1,85 @@
 """SQLite storage: one aiosqlite connection in WAL mode, versioned migrations, serialised writes.
 
-All SQL of the bot lives in this package. ``Database.write()`` opens a ``BEGIN IMMEDIATE``
-transaction under a lock, so a multi-statement change (a task row plus its quota hold) is
-atomic and concurrent coroutines never interleave inside it.
+Every change is a plain synchronous function of a ``Tx`` (the connection as seen from the database
+thread) that ``Database.transaction(fn)`` runs inside ``BEGIN IMMEDIATE … COMMIT`` in a single hop
+to aiosqlite's thread: a multi-statement change (a task row plus its quota hold) is atomic, costs
+one round trip however many statements it has, and concurrent coroutines never interleave inside
+it. ``Database.read(fn)`` runs several reads in one hop the same way.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
-from collections.abc import AsyncIterator, Callable, Iterable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
 log = logging.getLogger(__name__)
 
 _MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
+
+T = TypeVar("T")
+
+
+@dataclass(slots=True)
+class Tx:
+    """The connection inside ``Database.transaction`` or ``Database.read``, on the database thread.
+
+    Its methods are synchronous and must only be called from the function handed to the database;
+    what has to happen on the event loop once the change is durable goes to ``after_commit``.
+    """
+
+    conn: sqlite3.Connection
+    callbacks: list[Callable[[], None]] = field(default_factory=list)
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        """Run one statement."""
+        return self.conn.execute(sql, tuple(params))
+
+    def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        """Run a query and return every row."""
+        return self.conn.execute(sql, tuple(params)).fetchall()
+
+    def fetchone(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
+        """Run a query and return its first row, if any."""
+        rows = self.fetchall(sql, params)  # stepped to the end: no statement left open at COMMIT
+        return rows[0] if rows else None
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` on the event loop once the transaction has committed (never if it rolls back)."""
+        self.callbacks.append(callback)
+
+
+@dataclass(slots=True)
+class _Outcome:
+    result: Any
+    callbacks: list[Callable[[], None]]
+
+
+def _run_transaction(fn: Callable[[Tx], Any], conn: sqlite3.Connection) -> _Outcome:
+    tx = Tx(conn)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        result = fn(tx)
+    except BaseException:
+        if conn.in_transaction:  # some errors (disk full) have rolled back already
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    return _Outcome(result, tx.callbacks)
+
+
+def _call_back(outcome: _Outcome) -> None:
+    for callback in outcome.callbacks:
+        callback()
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +111,6 @@ class Database:
     def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
         self._conn = conn
         self._lock = asyncio.Lock()
-        self._on_commit: list[Callable[[], None]] = []
         self.path = path
 
     @classmethod
@@ -101,33 +158,36 @@ class Database:
             if migration.version <= current:
                 continue
             log.info("applying migration %s", migration.name)
-            async with self.write() as tx:
-                for statement in _statements(migration.sql):
-                    await tx.execute(statement)
-                await tx.execute(f"PRAGMA user_version = {migration.version:d}")
+            await self.transaction(functools.partial(_apply, migration))
 
-    @asynccontextmanager
-    async def write(self) -> AsyncIterator[aiosqlite.Connection]:
-        """A write transaction: committed on success, rolled back on any error."""
+    async def transaction(self, fn: Callable[[Tx], T]) -> T:
+        """Run ``fn(tx)`` inside ``BEGIN IMMEDIATE … COMMIT`` on the database thread, in one hop.
+
+        Any exception rolls everything back and propagates; ``tx.after_commit`` callbacks run on
+        the event loop after the commit, in order (even if the caller was cancelled meanwhile).
+        """
+        outcome = await self._on_thread(lambda conn: _run_transaction(fn, conn), then=_call_back)
+        result: T = outcome.result
+        return result
+
+    async def read(self, fn: Callable[[Tx], T]) -> T:
+        """Run ``fn(tx)`` (reads only) on the database thread, in one hop."""
+        return await self._on_thread(lambda conn: fn(Tx(conn)))
+
+    async def _on_thread(
+        self, fn: Callable[[sqlite3.Connection], T], then: Callable[[T], None] | None = None
+    ) -> T:
+        # aiosqlite runs everything on its one thread through Connection._execute; its public helpers
+        # take a single statement each, and a hop per statement is what made a job's creation slow
+        # under load. Every test that touches the database goes through here.
         async with self._lock:
-            self._on_commit = []
-            await self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                self._on_commit = []
-                await self._conn.execute("ROLLBACK")
-                raise
-            await self._conn.execute("COMMIT")
-            callbacks, self._on_commit = self._on_commit, []
-        for callback in callbacks:
-            callback()
-
-    def after_commit(self, callback: Callable[[], None]) -> None:
-        """Run ``callback`` once the current write transaction has committed (never if it rolls back)."""
-        if not self._lock.locked():
-            raise RuntimeError("after_commit is only meaningful inside db.write()")
-        self._on_commit.append(callback)
+            conn = self._conn._conn
+            done = asyncio.ensure_future(self._conn._execute(fn, conn))
+            if then is not None:
+                done.add_done_callback(lambda f: None if f.cancelled() or f.exception() else then(f.result()))
+            # A cancelled caller does not stop the thread: the work finishes (and ``then`` runs)
+            # before anything queued after it.
+            return await asyncio.shield(done)
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
         """Run a read query and return every row."""
@@ -143,8 +203,9 @@ class Database:
     async def is_writable(self) -> bool:
         """Whether a write transaction can be opened right now (for health checks)."""
         try:
-            async with self.write() as tx:
-                await tx.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('health', datetime('now'))")
+            await self.transaction(
+                lambda tx: tx.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('health', datetime('now'))")
+            )
         except Exception:  # noqa: BLE001 - any failure means "not writable"
             log.exception("database health check failed")
             return False
@@ -157,11 +218,18 @@ class Database:
 
     async def set_meta(self, key: str, value: str) -> None:
         """Store a fact."""
-        async with self.write() as tx:
-            await tx.execute(
+        await self.transaction(
+            lambda tx: tx.execute(
                 "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (key, value),
             )
+        )
+
+
+def _apply(migration: Migration, tx: Tx) -> None:
+    for statement in _statements(migration.sql):
+        tx.execute(statement)
+    tx.execute(f"PRAGMA user_version = {migration.version:d}")
 
 
 def _statements(script: str) -> list[str]:

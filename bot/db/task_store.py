@@ -11,9 +11,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-import aiosqlite
-
-from bot.db import Database
+from bot.db import Database, Tx
 from bot.tasks import TERMINAL, ImagineRequest, TaskRecord, TaskStatus, can_move
 
 log = logging.getLogger(__name__)
@@ -112,10 +110,10 @@ class TaskStore:
         """Call ``listener(task_id, new_status)`` after every state change (metrics, tests, benchmarks)."""
         self._listeners.append(listener)
 
-    async def insert(self, tx: aiosqlite.Connection, req: ImagineRequest) -> TaskRecord:
-        """Insert a queued task inside an open write transaction and return it as recorded."""
+    def insert(self, tx: Tx, req: ImagineRequest) -> TaskRecord:
+        """Insert a queued task (inside ``Database.transaction``) and return it as recorded."""
         now = _iso(self._clock())
-        rows = await tx.execute_fetchall(
+        row = tx.fetchone(
             """INSERT INTO tasks (guild_id, channel_id, member_id, interaction_id, prompt, negative_prompt,
                    aspect_ratio, count, resolution, reference_urls, status, created_at, updated_at, upload_limit)
                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *""",
@@ -136,33 +134,35 @@ class TaskStore:
                 req.upload_limit,
             ),
         )
-        return row_to_task(next(iter(rows)))
+        assert row is not None
+        return row_to_task(row)
 
     async def bind_delivery_nonce(self, task_ids: list[int], nonce: str) -> None:
         """Record the nonce the tasks' one post carries (before posting, so a repeat can reuse it)."""
         marks = ",".join("?" * len(task_ids))
-        async with self._db.write() as tx:
-            await tx.execute(
+        await self._db.transaction(
+            lambda tx: tx.execute(
                 f"UPDATE tasks SET delivery_nonce = ? WHERE id IN ({marks})",  # noqa: S608 - placeholders only
                 [nonce, *task_ids],
             )
+        )
 
     async def list_by_delivery_nonce(self, nonce: str) -> list[TaskRecord]:
         """The tasks posted (or being posted) together under this nonce, first task first."""
         rows = await self._db.fetchall("SELECT * FROM tasks WHERE delivery_nonce = ? ORDER BY id", (nonce,))
         return [row_to_task(r) for r in rows]
 
-    async def count_queued(self, tx: aiosqlite.Connection, member_id: int) -> int:
-        """How many of the member's tasks are waiting to be submitted (inside a write transaction)."""
-        rows = list(await tx.execute_fetchall(
+    @staticmethod
+    def count_queued(tx: Tx, member_id: int) -> int:
+        """How many of the member's tasks are waiting to be submitted (inside ``Database.transaction``)."""
+        row = tx.fetchone(
             "SELECT COUNT(*) FROM tasks WHERE member_id = ? AND status = ?", (member_id, TaskStatus.QUEUED.value)
-        ))
-        return int(rows[0][0]) if rows else 0
+        )
+        return int(row[0]) if row else 0
 
     async def create(self, req: ImagineRequest) -> TaskRecord:
         """Record a new queued task in its own transaction."""
-        async with self._db.write() as tx:
-            return await self.insert(tx, req)
+        return await self._db.transaction(lambda tx: self.insert(tx, req))
 
     async def get(self, task_id: int) -> TaskRecord | None:
         """The task with this id, or None."""
@@ -186,13 +186,15 @@ class TaskStore:
         """Mark the task hidden (and forget its status message) only while it is in one of ``states``."""
         wanted = [s.value for s in states]
         marks = ",".join("?" * len(wanted))
-        async with self._db.write() as tx:
-            cur = await tx.execute(
+        params = [_iso(self._clock()), task_id, *wanted]
+        cur = await self._db.transaction(
+            lambda tx: tx.execute(
                 f"UPDATE tasks SET hidden = 1, status_message_id = NULL, updated_at = ? "  # noqa: S608
                 f"WHERE id = ? AND status IN ({marks})",
-                [_iso(self._clock()), task_id, *wanted],
+                params,
             )
-            return cur.rowcount == 1
+        )
+        return cur.rowcount == 1
 
     async def list_in_states(self, states: Iterable[TaskStatus]) -> list[TaskRecord]:
         """Every task in one of ``states``, oldest first."""
@@ -211,8 +213,7 @@ class TaskStore:
         """Move a task from one of ``expected`` to ``new`` and set ``changes``; False if it was not there."""
         olds = (expected,) if isinstance(expected, TaskStatus) else tuple(expected)
         self.check_transition(olds, new)
-        async with self._db.write() as tx:
-            return await self.transition_in(tx, task_id, olds, new, **changes)
+        return await self._db.transaction(lambda tx: self.transition_in(tx, task_id, olds, new, **changes))
 
     @staticmethod
     def check_transition(olds: Iterable[TaskStatus], new: TaskStatus) -> None:
@@ -221,15 +222,15 @@ class TaskStore:
         if bad:
             raise ValueError(f"illegal transition {bad} -> {new}")
 
-    async def transition_in(
+    def transition_in(
         self,
-        tx: aiosqlite.Connection,
+        tx: Tx,
         task_id: int,
         expected: Iterable[TaskStatus],
         new: TaskStatus,
         **changes: Any,
     ) -> bool:
-        """Like ``transition`` but inside an open write transaction."""
+        """Like ``transition`` but inside ``Database.transaction``."""
         olds = tuple(expected)
         unknown = set(changes) - _UPDATABLE
         if unknown:
@@ -240,7 +241,7 @@ class TaskStore:
         params.append(task_id)
         params += [old.value for old in olds]
         marks = ",".join("?" * len(olds))
-        cur = await tx.execute(
+        cur = tx.execute(
             f"UPDATE tasks SET {', '.join(sets)} WHERE id = ? AND status IN ({marks})",  # noqa: S608 - columns whitelisted
             params,
         )
@@ -249,7 +250,7 @@ class TaskStore:
             log.debug("task %s: not moved to %s (not in %s)", task_id, new, [o.value for o in olds])
             return False
         for listener in self._listeners:  # only once the change is durable: a rollback tells nobody
-            self._db.after_commit(functools.partial(listener, task_id, new))
+            tx.after_commit(functools.partial(listener, task_id, new))
         return True
 
     async def update(self, task_id: int, **changes: Any) -> None:
@@ -261,8 +262,11 @@ class TaskStore:
             return
         sets = ", ".join(f"{column} = ?" for column in changes)
         params = [_encode(column, value) for column, value in changes.items()]
-        async with self._db.write() as tx:
-            await tx.execute(
+        params.append(_iso(self._clock()))
+        params.append(task_id)
+        await self._db.transaction(
+            lambda tx: tx.execute(
                 f"UPDATE tasks SET {sets}, updated_at = ? WHERE id = ?",  # noqa: S608 - columns whitelisted
-                [*params, _iso(self._clock()), task_id],
+                params,
             )
+        )

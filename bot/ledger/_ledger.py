@@ -8,14 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_CEILING, Decimal
 
-import aiosqlite
-
-from bot.db import Database
+from bot.db import Database, Tx
 from bot.eggapi import MODEL, UsageRow, format_cost
 
 from . import _policy as policy_sql
 from . import _store as store
 from ._models import (
+    DM_GUILD,
     ZERO,
     Balance,
     Hold,
@@ -28,13 +27,37 @@ from ._models import (
     guild_key,
 )
 from ._periods import period_bounds, require_aware, utcnow
-from ._policy import Fetch, GuildSettings, tx_fetch
+from ._policy import GuildSettings
 from ._settings import LedgerSettings
 
 log = logging.getLogger(__name__)
 
 PRICE_QUANTUM = Decimal("0.000001")
 """Unit prices are rounded up to this step, so a reservation never undershoots the average price."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Policy:
+    """What a member's holds are checked against, apart from their roles and spend."""
+
+    settings: GuildSettings
+    role_limits: dict[int, Decimal]
+    exempt_roles: frozenset[int]
+    own_limit: Decimal | None
+    unit_price: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class HoldTerms:
+    """A request for a hold, with the policy read before its transaction (``Ledger.terms``)."""
+
+    key: int
+    member_id: int
+    role_ids: tuple[int, ...]
+    count: int
+    model: str
+    policy: _Policy
+    generation: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,38 +99,60 @@ class Ledger(LedgerSettings):
             if row.model and row.total_units > 0 and row.total_cost >= 0:
                 prices[row.model] = (row.total_cost / row.total_units).quantize(PRICE_QUANTUM, ROUND_CEILING)
         usage = sum((row.total_cost for row in rows), ZERO)
-        async with self._db.write() as tx:
-            await store.store_usage(tx, prices, usage, self._now(now))
-        self._memo.clear()
+        stamp = self._now(now)
+        await self._db.transaction(lambda tx: store.store_usage(tx, prices, usage, stamp))
+        self._forget()
         log.info("usage summary: account total %s, unit prices %s", format_cost(usage), prices or "unchanged")
 
     async def unit_price(self, model: str = MODEL) -> Decimal:
         """The cached unit price of ``model``, or the configured default before any summary priced it."""
-        return await self._price(self._db.fetchall, model)
+        return await self._db.read(lambda tx: self._price(tx, model))
 
-    async def _price(self, fetch: Fetch, model: str) -> Decimal:
-        price = await self._remember(("price", model), lambda: store.load_price(fetch, model))
+    def _price(self, tx: Tx, model: str) -> Decimal:
+        price = store.load_price(tx, model)
         return self._defaults.unit_price if price is None else price
 
     async def account_budget_reached(self) -> bool:
         """True when an account budget is set and the last usage total plus active holds reach it."""
-        left = await self._account_left(self._db.fetchall)
+        left = await self._db.read(self._account_left)
         return left is not None and left <= 0
 
-    async def _account_left(self, fetch: Fetch) -> Decimal | None:
+    def _account_left(self, tx: Tx) -> Decimal | None:
         budget = self._defaults.account_budget
         if budget is None:
             return None
-        usage = await store.load_usage_cost(fetch) or ZERO
+        usage = store.load_usage_cost(tx) or ZERO
         # EggAPI's total is only as fresh as its last summary: add what settled since, and what is held.
-        recent = await store.settled_since_summary(fetch)
-        return budget - usage - recent - await store.active_total(fetch)
+        recent = store.settled_since_summary(tx)
+        return budget - usage - recent - store.active_total(tx)
 
     # -- holds ---------------------------------------------------------------------------------
 
+    async def terms(
+        self, *, guild_id: int | None, member_id: int, role_ids: Sequence[int], count: int, model: str = MODEL
+    ) -> HoldTerms:
+        """Everything a hold is checked against except spend, read (and remembered) before its transaction."""
+        if count < 1:
+            raise ValueError(f"count must be >= 1, not {count}")
+        key = guild_key(guild_id)
+        generation = self._generation
+        policy = await self._remember(
+            ("policy", key, member_id, model), lambda: self._db.read(lambda tx: self._policy(tx, key, member_id, model))
+        )
+        return HoldTerms(key, member_id, tuple(role_ids), count, model, policy, generation)
+
+    def _policy(self, tx: Tx, key: int, member_id: int, model: str) -> _Policy:
+        role_limits, exempt_roles = policy_sql.load_roles(tx, key)
+        return _Policy(
+            settings=policy_sql.load_settings(tx, key, self._defaults),
+            role_limits=role_limits,
+            exempt_roles=exempt_roles,
+            own_limit=policy_sql.load_member_limit(tx, key, member_id),
+            unit_price=self._price(tx, model),
+        )
+
     async def reserve(
         self,
-        tx: aiosqlite.Connection,
         *,
         task_id: int,
         guild_id: int | None,
@@ -117,25 +162,31 @@ class Ledger(LedgerSettings):
         now: datetime | None = None,
         model: str = MODEL,
     ) -> Hold:
-        """Hold ``count`` × unit price for a task, inside the caller's ``db.write()`` transaction.
+        """Hold ``count`` × unit price for an existing task, in a transaction of its own.
+
+        ``JobService.create`` does the same with ``terms`` and ``reserve_in`` inside the transaction
+        that inserts the task row. Raises QuotaExceeded having written nothing.
+        """
+        terms = await self.terms(guild_id=guild_id, member_id=member_id, role_ids=role_ids, count=count, model=model)
+        return await self._db.transaction(lambda tx: self.reserve_in(tx, terms, task_id=task_id, now=now))
+
+    def reserve_in(self, tx: Tx, terms: HoldTerms, *, task_id: int, now: datetime | None = None) -> Hold:
+        """Hold the cost of ``terms`` for a task, inside ``Database.transaction`` (on the database thread).
 
         Raises QuotaExceeded (writing nothing) when paused or over the account budget, the member
         limit or the server cap, checked in that order.
         """
-        if not tx.in_transaction:
-            raise RuntimeError("Ledger.reserve must run inside Database.write()")
-        if count < 1:
-            raise ValueError(f"count must be >= 1, not {count}")
         now = self._now(now)
-        fetch = tx_fetch(tx)
-        key = guild_key(guild_id)
-        needed = await self._price(fetch, model) * count
-        st = await self._standing(fetch, key, member_id, role_ids, now)
+        policy = terms.policy
+        if terms.generation != self._generation:  # policy or prices were written since: read them afresh
+            policy = self._policy(tx, terms.key, terms.member_id, terms.model)
+        needed = policy.unit_price * terms.count
+        st = self._standing(tx, policy, terms.key, terms.member_id, terms.role_ids, now)
         period = st.settings.period
         if st.settings.paused:
             self._refuse(task_id, QuotaReason.PAUSED)
             raise QuotaExceeded(QuotaReason.PAUSED, available=ZERO, needed=needed, resets_at=None, period=period)
-        account_left = await self._account_left(fetch)
+        account_left = self._account_left(tx)
         if account_left is not None and needed > account_left:
             self._refuse(task_id, QuotaReason.ACCOUNT_BUDGET)
             if not self._budget_warned:
@@ -150,14 +201,15 @@ class Ledger(LedgerSettings):
             if left is not None and needed > left:
                 self._refuse(task_id, reason)
                 raise QuotaExceeded(reason, available=left, needed=needed, resets_at=st.end, period=period)
-        await store.insert_hold(
-            tx, task_id=task_id, key=key, member_id=member_id, period_start=st.start, reserved=needed, now=now
+        store.insert_hold(
+            tx, task_id=task_id, key=terms.key, member_id=terms.member_id, period_start=st.start, reserved=needed,
+            now=now,
         )
-        log.info("task %s: held %s for member %s in guild %s", task_id, format_cost(needed), member_id, key)
+        log.info("task %s: held %s for member %s in guild %s", task_id, format_cost(needed), terms.member_id, terms.key)
         return Hold(
             task_id=task_id,
-            guild_id=guild_id,
-            member_id=member_id,
+            guild_id=None if terms.key == DM_GUILD else terms.key,
+            member_id=terms.member_id,
             period_start=st.start,
             reserved=needed,
             settled=None,
@@ -172,52 +224,53 @@ class Ledger(LedgerSettings):
 
     async def settle(self, task_id: int, cost: Decimal) -> bool:
         """Record a completed task's real cost (smaller or larger than held); False if not active."""
-        async with self._db.write() as tx:
-            return await self.settle_in(tx, task_id, cost)
+        return await self._db.transaction(lambda tx: self.settle_in(tx, task_id, cost))
 
-    async def settle_in(self, tx: aiosqlite.Connection, task_id: int, cost: Decimal) -> bool:
-        """Like ``settle`` inside an open write transaction."""
+    def settle_in(self, tx: Tx, task_id: int, cost: Decimal) -> bool:
+        """Like ``settle`` inside ``Database.transaction``."""
         cost = check_amount(cost, "cost")
-        done = await store.close_hold(tx, task_id, HoldState.SETTLED, cost, self._now(None))
+        done = store.close_hold(tx, task_id, HoldState.SETTLED, cost, self._now(None))
         log.log(logging.INFO if done else logging.DEBUG, "task %s: settle %s -> %s", task_id, format_cost(cost), done)
         return done
 
     async def release(self, task_id: int) -> bool:
         """Free a hold of work that produced nothing (cost 0); False if not active."""
-        async with self._db.write() as tx:
-            return await self.release_in(tx, task_id)
+        return await self._db.transaction(lambda tx: self.release_in(tx, task_id))
 
-    async def release_in(self, tx: aiosqlite.Connection, task_id: int) -> bool:
-        """Like ``release`` inside an open write transaction."""
-        done = await store.close_hold(tx, task_id, HoldState.RELEASED, ZERO, self._now(None))
+    def release_in(self, tx: Tx, task_id: int) -> bool:
+        """Like ``release`` inside ``Database.transaction``."""
+        done = store.close_hold(tx, task_id, HoldState.RELEASED, ZERO, self._now(None))
         log.log(logging.INFO if done else logging.DEBUG, "task %s: release -> %s", task_id, done)
         return done
 
     async def hold(self, task_id: int) -> Hold | None:
         """The hold of a task, or None."""
-        return await store.get_hold(self._db.fetchall, task_id)
+        return await self._db.read(lambda tx: store.get_hold(tx, task_id))
 
     # -- reading -----------------------------------------------------------------------------
 
-    async def _standing(
-        self, fetch: Fetch, key: int, member_id: int, role_ids: Sequence[int], now: datetime
+    def _standing(
+        self, tx: Tx, policy: _Policy, key: int, member_id: int, role_ids: Sequence[int], now: datetime
     ) -> _Standing:
-        settings = await self._remember(("settings", key), lambda: policy_sql.load_settings(fetch, key, self._defaults))
+        settings = policy.settings
         start, end = period_bounds(settings.period, settings.timezone, now)
-        role_limits, exempt_roles = await self._remember(("roles", key), lambda: policy_sql.load_roles(fetch, key))
-        own = await self._remember(
-            ("member", key, member_id), lambda: policy_sql.load_member_limit(fetch, key, member_id)
+        limit = policy_sql.resolve_limit(
+            settings.member_limit, policy.role_limits, policy.exempt_roles, policy.own_limit, role_ids
         )
-        limit = policy_sql.resolve_limit(settings.member_limit, role_limits, exempt_roles, own, role_ids)
-        settled, reserved = await store.member_spend(fetch, key, member_id, start, end)
-        guild_spent = None if settings.server_cap is None else await store.guild_spend(fetch, key, start, end)
+        settled, reserved = store.member_spend(tx, key, member_id, start, end)
+        guild_spent = None if settings.server_cap is None else store.guild_spend(tx, key, start, end)
         return _Standing(settings, start, end, limit, settled, reserved, guild_spent)
 
     async def balance(
         self, guild_id: int | None, member_id: int, role_ids: Sequence[int], now: datetime | None = None
     ) -> Balance:
         """A member's limit, spend and what is left in the current period."""
-        st = await self._standing(self._db.fetchall, guild_key(guild_id), member_id, role_ids, self._now(now))
+        key, when = guild_key(guild_id), self._now(now)
+
+        def read(tx: Tx) -> _Standing:
+            return self._standing(tx, self._policy(tx, key, member_id, MODEL), key, member_id, role_ids, when)
+
+        st = await self._db.read(read)
         member_left, server_left = st.member_left, st.server_left
         return Balance(
             limit=st.limit,
@@ -235,6 +288,5 @@ class Ledger(LedgerSettings):
 
     async def period_totals(self, guild_id: int | None, start: datetime, end: datetime) -> list[MemberSpend]:
         """Per-member spend of holds created in [start, end), biggest spender first."""
-        return await store.totals_by_member(
-            self._db.fetchall, guild_key(guild_id), require_aware(start), require_aware(end)
-        )
+        key, start, end = guild_key(guild_id), require_aware(start), require_aware(end)
+        return await self._db.read(lambda tx: store.totals_by_member(tx, key, start, end))

@@ -3,31 +3,19 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-import aiosqlite
+from bot.db import Tx
 
 from ._models import LedgerDefaults
 from ._periods import Period
 
 log = logging.getLogger(__name__)
 
-Fetch = Callable[[str, Sequence[Any]], Awaitable[list[Any]]]
-"""Runs a read query and returns its rows: ``Database.fetchall`` or ``tx_fetch(tx)`` inside a write."""
-
 _GUILD_COLUMNS = frozenset({"member_limit", "period", "timezone", "server_cap", "paused"})
-
-
-def tx_fetch(tx: aiosqlite.Connection) -> Fetch:
-    """A Fetch that reads through an open transaction (``Database.fetchall`` would deadlock there)."""
-
-    async def fetch(sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        return list(await tx.execute_fetchall(sql, tuple(params)))
-
-    return fetch
 
 
 def _money(value: str | None) -> Decimal | None:
@@ -45,9 +33,9 @@ class GuildSettings:
     paused: bool
 
 
-async def load_settings(fetch: Fetch, key: int, defaults: LedgerDefaults) -> GuildSettings:
+def load_settings(tx: Tx, key: int, defaults: LedgerDefaults) -> GuildSettings:
     """The guild's settings; the defaults for anything it has not set."""
-    rows = await fetch(
+    rows = tx.fetchall(
         "SELECT member_limit, period, timezone, server_cap, paused FROM ledger_guilds WHERE guild_id = ?", (key,)
     )
     if not rows:
@@ -62,25 +50,25 @@ async def load_settings(fetch: Fetch, key: int, defaults: LedgerDefaults) -> Gui
     )
 
 
-async def load_roles(fetch: Fetch, key: int) -> tuple[dict[int, Decimal], frozenset[int]]:
+def load_roles(tx: Tx, key: int) -> tuple[dict[int, Decimal], frozenset[int]]:
     """The guild's role limits and exempt roles."""
-    rows = await fetch("SELECT role_id, member_limit, exempt FROM ledger_role_limits WHERE guild_id = ?", (key,))
+    rows = tx.fetchall("SELECT role_id, member_limit, exempt FROM ledger_role_limits WHERE guild_id = ?", (key,))
     limits = {int(r["role_id"]): Decimal(r["member_limit"]) for r in rows if r["member_limit"] is not None}
     exempt = frozenset(int(r["role_id"]) for r in rows if r["exempt"])
     return limits, exempt
 
 
-async def load_member_limit(fetch: Fetch, key: int, member_id: int) -> Decimal | None:
+def load_member_limit(tx: Tx, key: int, member_id: int) -> Decimal | None:
     """The member's own override, or None."""
-    rows = await fetch(
+    rows = tx.fetchall(
         "SELECT member_limit FROM ledger_member_limits WHERE guild_id = ? AND member_id = ?", (key, member_id)
     )
     return Decimal(rows[0]["member_limit"]) if rows else None
 
 
-async def load_member_limits(fetch: Fetch, key: int) -> dict[int, Decimal]:
+def load_member_limits(tx: Tx, key: int) -> dict[int, Decimal]:
     """Every member override of the guild."""
-    rows = await fetch("SELECT member_id, member_limit FROM ledger_member_limits WHERE guild_id = ?", (key,))
+    rows = tx.fetchall("SELECT member_id, member_limit FROM ledger_member_limits WHERE guild_id = ?", (key,))
     return {int(r["member_id"]): Decimal(r["member_limit"]) for r in rows}
 
 
@@ -104,7 +92,7 @@ def resolve_limit(
     return max(by_role) if by_role else default_limit
 
 
-async def upsert_guild(tx: aiosqlite.Connection, key: int, updated_at: str, **columns: Any) -> None:
+def upsert_guild(tx: Tx, key: int, updated_at: str, **columns: Any) -> None:
     """Set some of a guild's columns (None = back to the default), creating its row as needed."""
     unknown = set(columns) - _GUILD_COLUMNS
     if unknown:
@@ -112,38 +100,38 @@ async def upsert_guild(tx: aiosqlite.Connection, key: int, updated_at: str, **co
     names = list(columns)
     targets = "".join(f", {n}" for n in names)
     sets = ", ".join([*(f"{n} = excluded.{n}" for n in names), "updated_at = excluded.updated_at"])
-    await tx.execute(
+    tx.execute(
         f"INSERT INTO ledger_guilds (guild_id, updated_at{targets}) "  # noqa: S608 - columns whitelisted
         f"VALUES (?, ?{', ?' * len(names)}) ON CONFLICT (guild_id) DO UPDATE SET {sets}",
         [key, updated_at, *columns.values()],
     )
 
 
-async def upsert_role(
-    tx: aiosqlite.Connection, key: int, role_id: int, updated_at: str, column: str, value: Any
+def upsert_role(
+    tx: Tx, key: int, role_id: int, updated_at: str, column: str, value: Any
 ) -> None:
     """Set a role's ``member_limit`` or ``exempt``; a role with neither is forgotten."""
     if column not in ("member_limit", "exempt"):
         raise ValueError(f"cannot set role column {column!r}")
-    await tx.execute(
+    tx.execute(
         f"INSERT INTO ledger_role_limits (guild_id, role_id, {column}, updated_at) VALUES (?, ?, ?, ?) "  # noqa: S608
         f"ON CONFLICT (guild_id, role_id) DO UPDATE SET {column} = excluded.{column}, updated_at = excluded.updated_at",
         (key, role_id, value, updated_at),
     )
-    await tx.execute(
+    tx.execute(
         "DELETE FROM ledger_role_limits WHERE guild_id = ? AND role_id = ? AND member_limit IS NULL AND exempt = 0",
         (key, role_id),
     )
 
 
-async def set_member(
-    tx: aiosqlite.Connection, key: int, member_id: int, limit: Decimal | None, updated_at: str
+def set_member(
+    tx: Tx, key: int, member_id: int, limit: Decimal | None, updated_at: str
 ) -> None:
     """Set or clear (None) a member's own limit."""
     if limit is None:
-        await tx.execute("DELETE FROM ledger_member_limits WHERE guild_id = ? AND member_id = ?", (key, member_id))
+        tx.execute("DELETE FROM ledger_member_limits WHERE guild_id = ? AND member_id = ?", (key, member_id))
         return
-    await tx.execute(
+    tx.execute(
         "INSERT INTO ledger_member_limits (guild_id, member_id, member_limit, updated_at) VALUES (?, ?, ?, ?) "
         "ON CONFLICT (guild_id, member_id) DO UPDATE SET member_limit = excluded.member_limit, "
         "updated_at = excluded.updated_at",

@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TypeVar
 
-from bot.db import Database
+from bot.db import Database, Tx
 
 from . import _policy as policy_sql
 from ._models import GuildPolicy, LedgerDefaults, check_amount, guild_key
@@ -30,13 +30,23 @@ class LedgerSettings:
         # Policy and prices change only through this object, so they are read once and kept until
         # it writes them again: the hot path (reserve) then reads only the member's own spend.
         self._memo: dict[tuple[object, ...], object] = {}
+        self._generation = 0  # bumped with every forgotten memo: a hold's terms carry the one they saw
+
+    def _forget(self) -> None:
+        """Drop what was remembered (after a write of policy or prices)."""
+        self._memo.clear()
+        self._generation += 1
 
     async def _remember(self, key: tuple[object, ...], load: Callable[[], Awaitable[T]]) -> T:
-        if key not in self._memo:
+        if key in self._memo:
+            return self._memo[key]  # type: ignore[return-value]
+        generation = self._generation
+        value = await load()
+        if generation == self._generation:  # not if a write landed while it loaded: that value is old
             if len(self._memo) >= MEMO_LIMIT:
-                self._memo.clear()
-            self._memo[key] = await load()
-        return self._memo[key]  # type: ignore[return-value]
+                self._memo.clear()  # only the cache's size: nothing changed, the generation stays
+            self._memo[key] = value
+        return value
 
     @property
     def defaults(self) -> LedgerDefaults:
@@ -45,40 +55,47 @@ class LedgerSettings:
 
     async def policy(self, guild_id: int | None) -> GuildPolicy:
         """The guild's effective settings, role and member overrides (for display)."""
-        fetch, key = self._db.fetchall, guild_key(guild_id)
-        settings = await policy_sql.load_settings(fetch, key, self._defaults)
-        role_limits, exempt_roles = await policy_sql.load_roles(fetch, key)
-        return GuildPolicy(
-            guild_id=guild_id,
-            member_limit=settings.member_limit,
-            period=settings.period,
-            timezone=settings.timezone,
-            server_cap=settings.server_cap,
-            paused=settings.paused,
-            role_limits=role_limits,
-            exempt_roles=exempt_roles,
-            member_limits=await policy_sql.load_member_limits(fetch, key),
-        )
+        key = guild_key(guild_id)
+
+        def load(tx: Tx) -> GuildPolicy:
+            settings = policy_sql.load_settings(tx, key, self._defaults)
+            role_limits, exempt_roles = policy_sql.load_roles(tx, key)
+            return GuildPolicy(
+                guild_id=guild_id,
+                member_limit=settings.member_limit,
+                period=settings.period,
+                timezone=settings.timezone,
+                server_cap=settings.server_cap,
+                paused=settings.paused,
+                role_limits=role_limits,
+                exempt_roles=exempt_roles,
+                member_limits=policy_sql.load_member_limits(tx, key),
+            )
+
+        return await self._db.read(load)
 
     async def set_member_limit(self, guild_id: int | None, member_id: int, amount: Decimal | None) -> None:
         """Give a member their own limit (wins over roles and exemption); None clears it."""
         value = None if amount is None else check_amount(amount, "member limit")
-        async with self._db.write() as tx:
-            await policy_sql.set_member(tx, guild_key(guild_id), member_id, value, iso(self._clock()))
-        self._memo.clear()
+        stamp = iso(self._clock())
+        await self._db.transaction(lambda tx: policy_sql.set_member(tx, guild_key(guild_id), member_id, value, stamp))
+        self._forget()
 
     async def set_role_limit(self, guild_id: int | None, role_id: int, amount: Decimal | None) -> None:
         """Set the per-member limit of a role's holders; None clears it."""
         value = None if amount is None else str(check_amount(amount, "role limit"))
-        async with self._db.write() as tx:
-            await policy_sql.upsert_role(tx, guild_key(guild_id), role_id, iso(self._clock()), "member_limit", value)
-        self._memo.clear()
+        await self._set_role(guild_id, role_id, "member_limit", value)
 
     async def set_role_exempt(self, guild_id: int | None, role_id: int, exempt: bool) -> None:
         """Exempt a role's holders from the per-member limit (not from the server cap or pause)."""
-        async with self._db.write() as tx:
-            await policy_sql.upsert_role(tx, guild_key(guild_id), role_id, iso(self._clock()), "exempt", int(exempt))
-        self._memo.clear()
+        await self._set_role(guild_id, role_id, "exempt", int(exempt))
+
+    async def _set_role(self, guild_id: int | None, role_id: int, column: str, value: str | int | None) -> None:
+        stamp = iso(self._clock())
+        await self._db.transaction(
+            lambda tx: policy_sql.upsert_role(tx, guild_key(guild_id), role_id, stamp, column, value)
+        )
+        self._forget()
 
     async def set_server_cap(self, guild_id: int | None, amount: Decimal | None) -> None:
         """Cap the whole guild's spend per period; None removes the cap."""
@@ -114,6 +131,6 @@ class LedgerSettings:
         log.warning("guild %s: generation %s", guild_key(guild_id), "paused" if paused else "resumed")
 
     async def _set_guild(self, guild_id: int | None, **columns: str | int | None) -> None:
-        async with self._db.write() as tx:
-            await policy_sql.upsert_guild(tx, guild_key(guild_id), iso(self._clock()), **columns)
-        self._memo.clear()
+        stamp = iso(self._clock())
+        await self._db.transaction(lambda tx: policy_sql.upsert_guild(tx, guild_key(guild_id), stamp, **columns))
+        self._forget()

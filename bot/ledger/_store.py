@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-import aiosqlite
+from bot.db import Tx
 
 from ._models import DM_GUILD, ZERO, Hold, HoldState, MemberSpend
 from ._periods import from_iso, iso
-from ._policy import Fetch
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ def _total(values: Iterable[Decimal]) -> Decimal:
     return sum(values, ZERO)
 
 
-def _amount(row: Mapping[str, Any]) -> Decimal:
+def _amount(row: sqlite3.Row) -> Decimal:
     """What a hold row counts: reserved while active, the real cost once settled, 0 once released."""
     if row["state"] == HoldState.ACTIVE:
         return Decimal(row["reserved"])
@@ -32,7 +32,7 @@ def _amount(row: Mapping[str, Any]) -> Decimal:
     return ZERO
 
 
-def row_to_hold(row: Mapping[str, Any]) -> Hold:
+def row_to_hold(row: sqlite3.Row) -> Hold:
     """Build a Hold from a ledger_holds row."""
     return Hold(
         task_id=int(row["task_id"]),
@@ -47,14 +47,14 @@ def row_to_hold(row: Mapping[str, Any]) -> Hold:
     )
 
 
-async def get_hold(fetch: Fetch, task_id: int) -> Hold | None:
+def get_hold(tx: Tx, task_id: int) -> Hold | None:
     """The hold of a task, or None."""
-    rows = await fetch("SELECT * FROM ledger_holds WHERE task_id = ?", (task_id,))
+    rows = tx.fetchall("SELECT * FROM ledger_holds WHERE task_id = ?", (task_id,))
     return row_to_hold(rows[0]) if rows else None
 
 
-async def insert_hold(
-    tx: aiosqlite.Connection,
+def insert_hold(
+    tx: Tx,
     *,
     task_id: int,
     key: int,
@@ -65,7 +65,7 @@ async def insert_hold(
 ) -> None:
     """Insert an active hold (inside the caller's write transaction)."""
     stamp = iso(now)
-    await tx.execute(
+    tx.execute(
         """INSERT INTO ledger_holds
                (task_id, guild_id, member_id, period_start, reserved, state, created_at, updated_at)
            VALUES (?, ?, ?, ?, ?, 'active', ?, ?)""",
@@ -73,10 +73,10 @@ async def insert_hold(
     )
 
 
-async def close_hold(tx: aiosqlite.Connection, task_id: int, state: HoldState, cost: Decimal, now: datetime) -> bool:
+def close_hold(tx: Tx, task_id: int, state: HoldState, cost: Decimal, now: datetime) -> bool:
     """Move an active hold to ``state`` with its final cost; False if it is not active (or absent)."""
     stamp = iso(now)
-    cur = await tx.execute(
+    cur = tx.execute(
         """UPDATE ledger_holds SET state = ?, settled = ?, updated_at = ?, closed_at = ?
            WHERE task_id = ? AND state = 'active'""",
         (state.value, str(cost), stamp, stamp, task_id),
@@ -84,11 +84,11 @@ async def close_hold(tx: aiosqlite.Connection, task_id: int, state: HoldState, c
     return cur.rowcount == 1
 
 
-async def member_spend(
-    fetch: Fetch, key: int, member_id: int, start: datetime, end: datetime
+def member_spend(
+    tx: Tx, key: int, member_id: int, start: datetime, end: datetime
 ) -> tuple[Decimal, Decimal]:
     """(settled, active holds) of a member for holds whose period starts in [start, end)."""
-    rows = await fetch(
+    rows = tx.fetchall(
         f"""SELECT state, reserved, settled FROM ledger_holds
             WHERE guild_id = ? AND member_id = ? AND period_start >= ? AND period_start < ?
               AND {_COUNTED}""",  # noqa: S608
@@ -99,9 +99,9 @@ async def member_spend(
     return settled, active
 
 
-async def guild_spend(fetch: Fetch, key: int, start: datetime, end: datetime) -> Decimal:
+def guild_spend(tx: Tx, key: int, start: datetime, end: datetime) -> Decimal:
     """Settled plus active holds of every member of a guild, for holds whose period starts in [start, end)."""
-    rows = await fetch(
+    rows = tx.fetchall(
         f"""SELECT state, reserved, settled FROM ledger_holds
             WHERE guild_id = ? AND period_start >= ? AND period_start < ? AND {_COUNTED}""",  # noqa: S608
         (key, iso(start), iso(end)),
@@ -109,15 +109,15 @@ async def guild_spend(fetch: Fetch, key: int, start: datetime, end: datetime) ->
     return _total(_amount(r) for r in rows)
 
 
-async def active_total(fetch: Fetch) -> Decimal:
+def active_total(tx: Tx) -> Decimal:
     """All active holds of every guild and period (work whose cost is not known yet)."""
-    rows = await fetch("SELECT reserved FROM ledger_holds WHERE state = 'active'", ())
+    rows = tx.fetchall("SELECT reserved FROM ledger_holds WHERE state = 'active'", ())
     return _total(Decimal(r["reserved"]) for r in rows)
 
 
-async def settled_since_summary(fetch: Fetch) -> Decimal:
+def settled_since_summary(tx: Tx) -> Decimal:
     """Costs settled after the last usage summary was read (all of them before the first one)."""
-    rows = await fetch(
+    rows = tx.fetchall(
         """SELECT settled FROM ledger_holds WHERE state = 'settled'
            AND closed_at > COALESCE((SELECT updated_at FROM ledger_account WHERE id = 1), '')""",
         (),
@@ -125,9 +125,9 @@ async def settled_since_summary(fetch: Fetch) -> Decimal:
     return _total(Decimal(r["settled"] or "0") for r in rows)
 
 
-async def totals_by_member(fetch: Fetch, key: int, start: datetime, end: datetime) -> list[MemberSpend]:
+def totals_by_member(tx: Tx, key: int, start: datetime, end: datetime) -> list[MemberSpend]:
     """Per-member spend of holds created in [start, end), biggest spender first."""
-    rows = await fetch(
+    rows = tx.fetchall(
         f"""SELECT member_id, state, reserved, settled FROM ledger_holds
             WHERE guild_id = ? AND created_at >= ? AND created_at < ? AND {_COUNTED}""",  # noqa: S608
         (key, iso(start), iso(end)),
@@ -142,30 +142,30 @@ async def totals_by_member(fetch: Fetch, key: int, start: datetime, end: datetim
     return spends
 
 
-async def load_price(fetch: Fetch, model: str) -> Decimal | None:
+def load_price(tx: Tx, model: str) -> Decimal | None:
     """The cached unit price of a model, or None before any usage summary priced it."""
-    rows = await fetch("SELECT unit_price FROM ledger_prices WHERE model = ?", (model,))
+    rows = tx.fetchall("SELECT unit_price FROM ledger_prices WHERE model = ?", (model,))
     return Decimal(rows[0]["unit_price"]) if rows else None
 
 
-async def load_usage_cost(fetch: Fetch) -> Decimal | None:
+def load_usage_cost(tx: Tx) -> Decimal | None:
     """The account total of the last usage summary, or None before the first one."""
-    rows = await fetch("SELECT usage_cost FROM ledger_account WHERE id = 1", ())
+    rows = tx.fetchall("SELECT usage_cost FROM ledger_account WHERE id = 1", ())
     return Decimal(rows[0]["usage_cost"]) if rows else None
 
 
-async def store_usage(
-    tx: aiosqlite.Connection, prices: Mapping[str, Decimal], usage_cost: Decimal, now: datetime
+def store_usage(
+    tx: Tx, prices: Mapping[str, Decimal], usage_cost: Decimal, now: datetime
 ) -> None:
     """Save unit prices and the account total of one usage summary."""
     stamp = iso(now)
     for model, price in prices.items():
-        await tx.execute(
+        tx.execute(
             "INSERT INTO ledger_prices (model, unit_price, updated_at) VALUES (?, ?, ?) "
             "ON CONFLICT (model) DO UPDATE SET unit_price = excluded.unit_price, updated_at = excluded.updated_at",
             (model, str(price), stamp),
         )
-    await tx.execute(
+    tx.execute(
         "INSERT INTO ledger_account (id, usage_cost, updated_at) VALUES (1, ?, ?) "
         "ON CONFLICT (id) DO UPDATE SET usage_cost = excluded.usage_cost, updated_at = excluded.updated_at",
         (str(usage_cost), stamp),
