@@ -216,7 +216,8 @@ async def main() -> None:
             eggapi = EggAPIClient(
                 session, api_key=settings.eggapi_api_key, base_url=settings.eggapi_base_url, timeout=settings.http_timeout
             )
-            bot = EggBot(settings=settings, db=db, http_session=session, eggapi=eggapi, http_trace=probes.http_trace())
+            bot = EggBot(settings=settings, db=db, http_session=session, eggapi=eggapi, http_trace=probes.http_trace(),
+                         freeze_startup_objects=True)
             bot.task_store.add_listener(probes.on_transition)
             bot.add_listener(probes.on_interaction, "on_interaction")
             bot._connection.guild_ready_timeout = _env_float("BENCH_GUILD_READY_TIMEOUT", 0.05)

@@ -58,7 +58,13 @@ async def main(settings: Settings, *, sync_only: bool = False) -> None:
                 session, api_key=settings.eggapi_api_key, base_url=settings.eggapi_base_url, timeout=settings.http_timeout
             )
             bot = EggBot(
-                settings=settings, db=db, http_session=session, eggapi=eggapi, force_sync=sync_only, run_tracker=not sync_only
+                settings=settings,
+                db=db,
+                http_session=session,
+                eggapi=eggapi,
+                force_sync=sync_only,
+                run_tracker=not sync_only,
+                freeze_startup_objects=not sync_only,
             )
             async with bot:
                 if sync_only:

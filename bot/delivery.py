@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from bot.db.task_store import TaskStore, utcnow
 from bot.eggapi import DownloadedImage, EggAPIClient, EggAPIError
 from bot.fitting import MAX_FILES_PER_MESSAGE
-from bot.publishing import DestinationGone, Phase, Progress, Publisher
+from bot.publishing import DestinationGone, Phase, Publisher
+from bot.status_board import StatusBoard
 from bot.tasks import TaskRecord, TaskStatus
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,7 @@ class Deliverer:
         store: TaskStore,
         client: EggAPIClient,
         publisher: Publisher,
+        board: StatusBoard,
         *,
         max_image_bytes: int,
         max_attempts: int = 5,
@@ -84,6 +86,7 @@ class Deliverer:
         self._store = store
         self._client = client
         self._publisher = publisher
+        self._board = board
         self._max_image_bytes = max_image_bytes
         self._max_attempts = max_attempts
         self._retry_base = retry_base
@@ -249,12 +252,8 @@ class Deliverer:
                 log.exception("task %s: could not tell the member the delivery failed", task.id)
 
     async def _show(self, task_id: int, phase: Phase, detail: str | None = None) -> TaskRecord:
-        """Show the task's recorded state in its status message; returns the task as recorded."""
+        """Have the task's recorded state shown in its status message; returns the task as recorded."""
         task = await self._store.get(task_id)
         assert task is not None
-        elapsed = ((task.delivered_at or utcnow()) - task.created_at).total_seconds()
-        try:
-            await self._publisher.show_progress(task, Progress(phase, elapsed, detail))
-        except Exception:
-            log.exception("task %s: status update failed", task_id)
+        self._board.show(task, phase, detail=detail, force=True)
         return task

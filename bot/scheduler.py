@@ -14,6 +14,8 @@ import logging
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 
+from bot.foreground import Foreground
+
 log = logging.getLogger(__name__)
 
 Handler = Callable[[int], Awaitable[None]]
@@ -38,12 +40,14 @@ class Scheduler:
         retry_delay: float,
         skip_when_closing: Collection[str] = (),
         after: Callable[[str, int], None] | None = None,
+        foreground: Foreground | None = None,
     ) -> None:
         self._handlers = dict(handlers)
         self._slots = {step: asyncio.Semaphore(limits.get(step, 1)) for step in self._handlers}
         self._retry_delay = retry_delay
         self._skip_when_closing = frozenset(skip_when_closing)
         self._after = after
+        self._foreground = foreground or Foreground()
         self._heap: list[_Job] = []
         self._latest: dict[tuple[str, int], int] = {}
         self._seq = itertools.count()
@@ -112,6 +116,7 @@ class Scheduler:
                 pass
 
     async def _run_job(self, job: _Job) -> None:
+        await self._foreground.turn()  # members being answered go first
         async with self._slots[job.step]:
             try:
                 if self.closing and job.step in self._skip_when_closing:

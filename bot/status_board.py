@@ -1,9 +1,12 @@
 """Status messages, seen from the core: what each job's message should say, edited without blocking.
 
-The tracker says what a task's status is; the board decides whether that is worth an edit
-(a new phase, or ``edit_interval`` since the last one) and makes it beside the tracker's
-steps, one edit at a time per task with only the newest kept, so a slow or rate-limited edit
-never holds up polling.
+The tracker and the deliverer say what a task's status is; the board decides whether that is
+worth an edit (a new phase, or ``edit_interval`` since the last one) and sends it through one
+lane per channel. A lane waits ``settle`` seconds for more changes, then edits each waiting
+message once with its newest text, one edit at a time. So a job that passes through several
+phases quickly is edited once, a busy channel's edits never pile up (while one edit is in
+flight the others are only replaced), and Discord slowing a channel's edits slows that lane,
+never the tracker, the deliveries or the acknowledgement of new commands.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import logging
 from dataclasses import dataclass
 
 from bot.db.task_store import utcnow
+from bot.foreground import Foreground
 from bot.publishing import Phase, Progress, Publisher
 from bot.tasks import TaskRecord
 
@@ -26,14 +30,18 @@ class _Shown:
 
 
 class StatusBoard:
-    """Throttled, coalesced status edits through the publisher."""
+    """Throttled, coalesced status edits through the publisher, one lane per channel."""
 
-    def __init__(self, edit_interval: float) -> None:
+    def __init__(self, edit_interval: float, settle: float = 0.25, foreground: Foreground | None = None) -> None:
         self._edit_interval = edit_interval
+        self._settle = min(settle, edit_interval)  # never wait longer than a refresh would
         self._publisher: Publisher | None = None
         self._followed: dict[int, _Shown] = {}
-        self._pending: dict[int, tuple[TaskRecord, Progress]] = {}
-        self._editors: dict[int, asyncio.Task[None]] = {}
+        self._pending: dict[int, tuple[TaskRecord, Progress]] = {}  # the newest text of each waiting edit
+        self._lanes: dict[int, dict[int, None]] = {}  # channel -> task ids waiting, first come first
+        self._workers: dict[int, asyncio.Task[None]] = {}
+        self._flushing = asyncio.Event()
+        self._foreground = foreground or Foreground()
 
     def attach(self, publisher: Publisher) -> None:
         """Where edits go."""
@@ -57,24 +65,42 @@ class StatusBoard:
             return
         if shown is not None:
             shown.phase, shown.at = phase, now
-        elapsed = (utcnow() - task.created_at).total_seconds()
+        elapsed = ((task.delivered_at or utcnow()) - task.created_at).total_seconds()
         self._pending[task.id] = (task, Progress(phase, elapsed, detail))
-        if task.id not in self._editors:
-            self._editors[task.id] = asyncio.create_task(self._edit(task.id), name=f"eggbot-edit-{task.id}")
+        self._lanes.setdefault(task.channel_id, {})[task.id] = None
+        if task.channel_id not in self._workers:
+            self._workers[task.channel_id] = asyncio.create_task(
+                self._run(task.channel_id), name=f"eggbot-status-{task.channel_id}"
+            )
 
     async def drain(self, grace: float) -> None:
-        """Let the last edits land (for up to ``grace`` seconds)."""
-        if self._editors:
-            await asyncio.wait(set(self._editors.values()), timeout=grace)
+        """Send what is waiting without settling, and let the last edits land (for up to ``grace`` seconds)."""
+        self._flushing.set()
+        if self._workers:
+            await asyncio.wait(set(self._workers.values()), timeout=grace)
 
-    async def _edit(self, task_id: int) -> None:
+    async def _run(self, channel_id: int) -> None:
         assert self._publisher is not None
+        lane = self._lanes[channel_id]
         try:
-            while (pending := self._pending.pop(task_id, None)) is not None:
-                task, progress = pending
-                try:
-                    await self._publisher.show_progress(task, progress)
-                except Exception:
-                    log.exception("task %s: status update failed", task_id)
+            while lane:
+                if not self._flushing.is_set():
+                    try:  # let quick successions of changes collapse into one edit
+                        await asyncio.wait_for(self._flushing.wait(), self._settle)
+                    except TimeoutError:
+                        pass
+                while lane:
+                    task_id = next(iter(lane))
+                    del lane[task_id]
+                    pending = self._pending.pop(task_id, None)
+                    if pending is None:
+                        continue
+                    await self._foreground.turn()
+                    try:
+                        await self._publisher.show_progress(*pending)
+                    except Exception:
+                        log.exception("task %s: status update failed", task_id)
         finally:
-            self._editors.pop(task_id, None)
+            del self._workers[channel_id]
+            if not lane:
+                del self._lanes[channel_id]

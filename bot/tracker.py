@@ -29,6 +29,7 @@ from bot.publishing import Phase, Publisher, describe_failure
 from bot.polling import DurationEstimates, next_poll_delay
 from bot.reconcile import Outcome, Reconciler
 from bot.scheduler import Scheduler
+from bot.foreground import Foreground
 from bot.status_board import StatusBoard
 from bot.tasks import TaskRecord, TaskStatus
 from bot.delivery import Deliverer
@@ -70,14 +71,21 @@ def _shape(task: TaskRecord) -> tuple[object, ...]:
 class Tracker:
     """Follows every unfinished task until it is delivered or has failed."""
 
-    def __init__(self, store: TaskStore, books: Bookkeeper, client: EggAPIClient, config: TrackerConfig) -> None:
+    def __init__(
+        self,
+        store: TaskStore,
+        books: Bookkeeper,
+        client: EggAPIClient,
+        config: TrackerConfig,
+        foreground: Foreground | None = None,
+    ) -> None:
         self._store = store
         self._books = books
         self._client = client
         self._config = config
         self._publisher: Publisher | None = None
         self._deliverer: Deliverer | None = None
-        self._board = StatusBoard(config.status_edit_interval)
+        self._board = StatusBoard(config.status_edit_interval, foreground=foreground)
         self._reconciler = Reconciler(store, client, grace=config.reconcile_grace)
         self._unconfirmed_told: set[int] = set()
         self._early_hints: set[str] = set()  # webhooks that beat the POST's answer
@@ -101,6 +109,7 @@ class Tracker:
             retry_delay=config.poll_interval_max,
             skip_when_closing=("submit",),  # stays queued; resumed at the next start
             after=lambda step, task_id: self._line.after_step(step, task_id),
+            foreground=foreground,
         )
         self._schedule = self._jobs.schedule
         self._line = Dispatcher(
@@ -113,6 +122,11 @@ class Tracker:
             position_interval=config.status_edit_interval,
         )
         store.add_listener(self._line.on_change)
+
+    @property
+    def board(self) -> StatusBoard:
+        """Where every status message edit goes."""
+        return self._board
 
     @property
     def alive(self) -> bool:

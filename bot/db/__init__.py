@@ -110,7 +110,6 @@ class Database:
 
     def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
         self._conn = conn
-        self._lock = asyncio.Lock()
         self.path = path
 
     @classmethod
@@ -177,27 +176,23 @@ class Database:
     async def _on_thread(
         self, fn: Callable[[sqlite3.Connection], T], then: Callable[[T], None] | None = None
     ) -> T:
-        # aiosqlite runs everything on its one thread through Connection._execute; its public helpers
-        # take a single statement each, and a hop per statement is what made a job's creation slow
-        # under load. Every test that touches the database goes through here.
-        async with self._lock:
-            conn = self._conn._conn
-            done = asyncio.ensure_future(self._conn._execute(fn, conn))
-            if then is not None:
-                done.add_done_callback(lambda f: None if f.cancelled() or f.exception() else then(f.result()))
-            # A cancelled caller does not stop the thread: the work finishes (and ``then`` runs)
-            # before anything queued after it.
-            return await asyncio.shield(done)
+        # aiosqlite runs everything, in order, on its one thread through Connection._execute; its
+        # public helpers take a single statement each, and a hop per statement is what made a job's
+        # creation slow under load. Every test that touches the database goes through here.
+        # One function is one queue item: no lock is needed for nothing else to run inside it.
+        done = asyncio.ensure_future(self._conn._execute(fn, self._conn._conn))
+        if then is not None:
+            done.add_done_callback(lambda f: None if f.cancelled() or f.exception() else then(f.result()))
+        # A cancelled caller does not stop the thread: the work finishes (and ``then`` runs).
+        return await asyncio.shield(done)
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
         """Run a read query and return every row."""
-        async with self._lock:  # one round trip to the database thread, not three
-            return list(await self._conn.execute_fetchall(sql, tuple(params)))
+        return list(await self._conn.execute_fetchall(sql, tuple(params)))
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
         """Run a read query and return its first row, if any."""
-        async with self._lock:
-            rows = list(await self._conn.execute_fetchall(sql, tuple(params)))
+        rows = list(await self._conn.execute_fetchall(sql, tuple(params)))
         return rows[0] if rows else None
 
     async def is_writable(self) -> bool:

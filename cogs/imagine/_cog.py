@@ -52,7 +52,11 @@ class ImagineCog(commands.Cog):
         """Connect the tracker to Discord and register the persistent result buttons."""
         publisher = DiscordPublisher(self.bot)
         deliverer = Deliverer(
-            self.bot.task_store, self.bot.eggapi, publisher, max_image_bytes=self.bot.settings.max_image_bytes
+            self.bot.task_store,
+            self.bot.eggapi,
+            publisher,
+            self.bot.tracker.board,
+            max_image_bytes=self.bot.settings.max_image_bytes,
         )
         self.bot.tracker.attach(publisher, deliverer)
         self.bot.add_dynamic_items(*BUTTONS)

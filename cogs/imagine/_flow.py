@@ -44,19 +44,20 @@ async def start_job(bot: EggBot, interaction: discord.Interaction, request: Imag
     """Record the job and answer the interaction at once with its status message."""
     check_place(bot, interaction)
     roles = getattr(interaction.user, "roles", [])
-    task = await bot.jobs.create(request, role_ids=[role.id for role in roles])
-    interaction.extras["task_id"] = task.id
-    try:
-        response = await interaction.response.send_message(
-            status_text(task, Progress(Phase.QUEUED, 0.0)),
-            view=status_view(task.id, Phase.QUEUED) or discord.utils.MISSING,
-            allowed_mentions=discord.AllowedMentions.none(),
-        )
-    except BaseException:
-        # The member never saw an acknowledgement: withdraw (releasing the hold) rather than run a
-        # job they may well ask for again.
-        await asyncio.shield(bot.jobs.withdraw(task.id))
-        raise
+    with bot.foreground.answering():  # background work waits until the member has an answer
+        task = await bot.jobs.create(request, role_ids=[role.id for role in roles])
+        interaction.extras["task_id"] = task.id
+        try:
+            response = await interaction.response.send_message(
+                status_text(task, Progress(Phase.QUEUED, 0.0)),
+                view=status_view(task.id, Phase.QUEUED) or discord.utils.MISSING,
+                allowed_mentions=discord.AllowedMentions.none(),
+            )
+        except BaseException:
+            # The member never saw an acknowledgement: withdraw (releasing the hold) rather than run a
+            # job they may well ask for again.
+            await asyncio.shield(bot.jobs.withdraw(task.id))
+            raise
     try:
         message_id = response.message_id
         if message_id is None:
