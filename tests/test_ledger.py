@@ -501,3 +501,30 @@ async def test_account_budget_counts_work_settled_since_the_last_summary(tmp_pat
         # A fresh summary that includes those five costs does not count them twice.
         await ledger.update_prices([UsageRow("nanobanana", D(5), D("0.05"), 5)])
         assert await ledger.account_budget_reached()
+
+
+async def test_a_pause_written_after_the_terms_were_read_still_refuses(db: Database) -> None:
+    """The policy is read before the transaction; a change landing in between is read again inside it."""
+    ledger = make_ledger(db)
+    terms = await ledger.terms(guild_id=GUILD, member_id=MEMBER, role_ids=(), count=1)
+    await ledger.set_paused(GUILD, True)
+    task = await TaskStore(db).create(ImagineRequest(guild_id=GUILD, channel_id=2, member_id=MEMBER, prompt="p"))
+    with pytest.raises(QuotaExceeded) as info:
+        await db.transaction(lambda tx: ledger.reserve_in(tx, terms, task_id=task.id, now=WEDNESDAY))
+    assert info.value.reason is QuotaReason.PAUSED
+    assert await ledger.hold(task.id) is None
+
+
+async def test_a_limit_written_while_terms_are_read_is_seen_by_the_next_request(db: Database) -> None:
+    ledger = make_ledger(db)
+    # The read is queued on the database thread before the write: it returns the old limit...
+    old, _ = await asyncio.gather(
+        ledger.terms(guild_id=GUILD, member_id=MEMBER, role_ids=(), count=1),
+        ledger.set_member_limit(GUILD, MEMBER, D("0.50")),
+    )
+    assert old.policy.own_limit is None
+    # ...which is not what the next request goes by.
+    fresh = await ledger.terms(guild_id=GUILD, member_id=MEMBER, role_ids=(), count=1)
+    assert fresh.policy.own_limit == D("0.50")
+    holds = [await reserve(ledger, db, count=4) for _ in range(3)]  # 0.12 is past the default 0.10
+    assert sum(h.reserved for h in holds) == D("0.12")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from decimal import Decimal
 from pathlib import Path
 
@@ -146,3 +147,39 @@ async def test_listeners_hear_only_committed_changes(tmp_path: Path) -> None:
         assert heard == [] and (await store.get(task.id)).status is TaskStatus.QUEUED  # type: ignore[union-attr]
         assert await store.transition(task.id, TaskStatus.QUEUED, TaskStatus.SUBMITTING)
         assert heard == [(task.id, TaskStatus.SUBMITTING)]
+
+
+async def test_concurrent_transactions_never_interleave(tmp_path: Path) -> None:
+    """Read-modify-write in Python between two statements: fifty at once lose no update."""
+    async with await Database.open(tmp_path / "db.sqlite") as db:
+        await db.set_meta("counter", "0")
+
+        def increment(tx: Tx) -> None:
+            row = tx.fetchone("SELECT value FROM meta WHERE key = 'counter'")
+            assert row is not None
+            tx.execute("UPDATE meta SET value = ? WHERE key = 'counter'", (str(int(row["value"]) + 1),))
+
+        await asyncio.gather(*(db.transaction(increment) for _ in range(50)))
+        assert await db.get_meta("counter") == "50"
+
+
+async def test_after_commit_runs_once_committed_even_if_the_caller_is_cancelled(tmp_path: Path) -> None:
+    async with await Database.open(tmp_path / "db.sqlite") as db:
+        committed, started, release = asyncio.Event(), asyncio.Event(), threading.Event()
+        loop = asyncio.get_running_loop()
+
+        def slow(tx: Tx) -> None:
+            tx.execute("INSERT INTO meta (key, value) VALUES ('slow', 'x')")
+            tx.after_commit(committed.set)
+            loop.call_soon_threadsafe(started.set)
+            release.wait(5)  # the database thread is still inside the transaction
+
+        caller = asyncio.create_task(db.transaction(slow))
+        await started.wait()
+        caller.cancel()
+        release.set()
+        with pytest.raises(asyncio.CancelledError):
+            await caller
+        async with asyncio.timeout(5):
+            await committed.wait()  # the callback ran although nobody awaits the transaction any more
+        assert await db.get_meta("slow") == "x"

@@ -201,7 +201,7 @@ class Database:
             await self.transaction(
                 lambda tx: tx.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('health', datetime('now'))")
             )
-        except Exception:  # noqa: BLE001 - any failure means "not writable"
+        except Exception:  # any failure means "not writable"
             log.exception("database health check failed")
             return False
         return True

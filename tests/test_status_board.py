@@ -1,0 +1,115 @@
+"""The status board: per-channel lanes, coalesced edits, the foreground first, drain at shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+from bot.foreground import Foreground
+from bot.publishing import Phase, Progress
+from bot.status_board import StatusBoard
+from bot.tasks import TaskRecord, TaskStatus
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def task(task_id: int, channel_id: int = 10) -> TaskRecord:
+    return TaskRecord(
+        id=task_id, guild_id=1, channel_id=channel_id, member_id=2, prompt="a fox", negative_prompt=None,
+        aspect_ratio=None, count=1, resolution=None, reference_urls=(), status=TaskStatus.RUNNING, egg_task_id=None,
+        upstream_status=None, cost=None, error=None, output_urls=(), status_message_id=1000 + task_id,
+        result_message_ids=(), created_at=NOW, updated_at=NOW, submitted_at=None, finished_at=None, delivered_at=None,
+    )
+
+
+class Recorder:
+    """A publisher that records each edit; ``hold`` keeps the next edits in flight until released."""
+
+    def __init__(self) -> None:
+        self.edits: list[tuple[int, Phase]] = []
+        self.in_flight: dict[int, int] = {}  # channel -> edits in flight
+        self.most_in_flight = 0
+        self.hold = asyncio.Event()
+        self.hold.set()
+        self.edited = asyncio.Event()
+
+    async def show_progress(self, record: TaskRecord, progress: Progress) -> None:
+        self.in_flight[record.channel_id] = self.in_flight.get(record.channel_id, 0) + 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight[record.channel_id])
+        await self.hold.wait()
+        self.in_flight[record.channel_id] -= 1
+        self.edits.append((record.id, progress.phase))
+        self.edited.set()
+
+
+async def edits_reach(recorder: Recorder, count: int) -> None:
+    async with asyncio.timeout(5):
+        while len(recorder.edits) < count:
+            recorder.edited.clear()
+            await recorder.edited.wait()
+
+
+async def test_quick_changes_collapse_into_one_edit_with_the_newest_text() -> None:
+    board, recorder = StatusBoard(edit_interval=5.0, settle=0.05), Recorder()
+    board.attach(recorder)  # type: ignore[arg-type]
+    for phase in (Phase.SUBMITTING, Phase.PENDING, Phase.PROCESSING, Phase.DONE):
+        board.show(task(1), phase, force=True)
+    board.show(task(2), Phase.PENDING, force=True)
+    await edits_reach(recorder, 2)
+    await board.drain(1)
+    assert recorder.edits == [(1, Phase.DONE), (2, Phase.PENDING)]  # first come, first edited; newest text
+
+
+async def test_one_edit_at_a_time_per_channel_and_waiting_edits_are_replaced() -> None:
+    board, recorder = StatusBoard(edit_interval=5.0, settle=0.0), Recorder()
+    board.attach(recorder)  # type: ignore[arg-type]
+    recorder.hold.clear()
+    board.show(task(1), Phase.PENDING, force=True)
+    board.show(task(2, channel_id=20), Phase.PENDING, force=True)  # another channel: its own lane
+    async with asyncio.timeout(5):
+        while sum(recorder.in_flight.values()) < 2:
+            await asyncio.sleep(0)
+    for phase in (Phase.PROCESSING, Phase.DONE):  # task 1's edit is in flight: these replace each other
+        board.show(task(1), phase, force=True)
+    board.show(task(3), Phase.PENDING, force=True)
+    recorder.hold.set()
+    await edits_reach(recorder, 4)
+    await board.drain(1)
+    assert recorder.most_in_flight == 1
+    assert len(recorder.edits) == 4
+    assert set(recorder.edits) == {(1, Phase.PENDING), (1, Phase.DONE), (2, Phase.PENDING), (3, Phase.PENDING)}
+    assert recorder.edits.index((1, Phase.DONE)) < recorder.edits.index((3, Phase.PENDING))
+
+
+async def test_routine_updates_of_a_followed_task_are_throttled() -> None:
+    board, recorder = StatusBoard(edit_interval=60.0, settle=0.0), Recorder()
+    board.attach(recorder)  # type: ignore[arg-type]
+    board.follow(1)
+    board.show(task(1), Phase.PROCESSING)
+    await edits_reach(recorder, 1)
+    board.show(task(1), Phase.PROCESSING)  # same phase within the interval: not worth an edit
+    board.show(task(1), Phase.DONE)  # a new phase always is
+    await edits_reach(recorder, 2)
+    await board.drain(1)
+    assert recorder.edits == [(1, Phase.PROCESSING), (1, Phase.DONE)]
+
+
+async def test_drain_sends_what_waits_without_settling() -> None:
+    board, recorder = StatusBoard(edit_interval=3600.0, settle=3600.0), Recorder()
+    board.attach(recorder)  # type: ignore[arg-type]
+    board.show(task(1), Phase.DONE, force=True)
+    await board.drain(5)
+    assert recorder.edits == [(1, Phase.DONE)]
+
+
+async def test_edits_wait_while_a_member_is_being_answered() -> None:
+    foreground = Foreground(max_wait=60)
+    board, recorder = StatusBoard(edit_interval=5.0, settle=0.0, foreground=foreground), Recorder()
+    board.attach(recorder)  # type: ignore[arg-type]
+    with foreground.answering():
+        board.show(task(1), Phase.PENDING, force=True)
+        for _ in range(20):  # plenty of turns of the loop: the lane must still be waiting
+            await asyncio.sleep(0)
+        assert recorder.edits == []
+    await edits_reach(recorder, 1)
+    await board.drain(1)
