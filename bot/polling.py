@@ -1,61 +1,76 @@
-"""When to poll a running task next: early once, then closely around the expected finish, then backing off.
+"""When to poll a running task: at the moments tasks like it have finished before, then backing off.
 
-EggAPI tasks take roughly the same time (examples: 10-12 s), so polling at a fixed backoff
-either wastes requests or finds the result seconds late. The tracker keeps a running estimate
-of how long tasks take and polls every ``step`` seconds from just before it to a little after.
+EggAPI's tasks of one kind tend to take similar times (the docs' examples: 10-12 s), but a
+running average is a poor guide when they do not: after a mix of 2 s and 12 s tasks it points
+at 7 s, when nothing finishes. So the tracker remembers the last durations of each kind of task
+and polls just after each of them (at most every ``step`` seconds), which finds a task that
+behaves like the others within a fraction of a second in as many requests as there are distinct
+durations. Past what most tasks took (``HORIZON``), polling backs off towards ``ceiling``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from bisect import bisect_right, insort
+from collections import deque
+from collections.abc import Sequence
 
-WINDOW_STEPS = 4  # polls at ``step`` spacing after the estimate before backing off
-
-
-@dataclass
-class DurationEstimate:
-    """An exponentially weighted average of how long EggAPI tasks take, in seconds."""
-
-    value: float = 10.0
-    weight: float = 0.3
-
-    def observe(self, seconds: float) -> None:
-        """Fold one finished task's duration into the estimate."""
-        if seconds > 0:
-            self.value += self.weight * (seconds - self.value)
+HISTORY = 24  # durations remembered per kind of task
+MARGIN = 0.25  # seconds after a remembered duration to poll, so the poll is not a hair early
+HORIZON = 0.9  # beyond the duration this share of tasks stayed within, back off
 
 
-class DurationEstimates:
-    """One estimate per kind of task (images, resolution, edit or not), falling back to all tasks'."""
+class DurationHistory:
+    """The recent durations of finished tasks, per kind of task (images, resolution, edit or not)."""
 
     def __init__(self, initial: float = 10.0) -> None:
-        self._overall = DurationEstimate(initial)
-        self._by_shape: dict[tuple[object, ...], DurationEstimate] = {}
+        self._initial = initial
+        self._overall: deque[float] = deque(maxlen=HISTORY)
+        self._by_shape: dict[tuple[object, ...], deque[float]] = {}
 
     def observe(self, shape: tuple[object, ...], seconds: float) -> None:
-        """Fold one finished task's duration into its shape's estimate and the overall one."""
-        self._overall.observe(seconds)
-        known = self._by_shape.get(shape)
-        if known is None:
-            self._by_shape[shape] = DurationEstimate(seconds if seconds > 0 else self._overall.value)
-        else:
-            known.observe(seconds)
+        """Remember how long one finished task took (nonsense is ignored)."""
+        if not 0 < seconds < math.inf:
+            return
+        self._overall.append(seconds)
+        self._by_shape.setdefault(shape, deque(maxlen=HISTORY)).append(seconds)
 
-    def expected(self, shape: tuple[object, ...]) -> float:
-        """How long a task of this shape is expected to take."""
-        known = self._by_shape.get(shape)
-        return (known or self._overall).value
+    def durations(self, shape: tuple[object, ...]) -> list[float]:
+        """What tasks of this shape took, sorted; all tasks' when none of it finished yet, else the initial guess."""
+        known = self._by_shape.get(shape) or self._overall
+        return sorted(known) if known else [self._initial]
 
 
-def next_poll_delay(elapsed: float, estimate: float, *, step: float, ceiling: float) -> float:
+def _moments(durations: Sequence[float], step: float) -> tuple[list[float], float]:
+    """Poll moments and the last one within the horizon.
+
+    Each remembered duration plus the margin, and one ``step`` before the earliest of them, as
+    a task may well be a little faster than any seen so far.
+    """
+    moments: list[float] = []
+    for duration in durations:
+        insort(moments, duration + MARGIN)
+    horizon = moments[max(0, math.ceil(HORIZON * len(moments)) - 1)]
+    if moments[0] - step > 0:
+        moments.insert(0, moments[0] - step)
+    return moments, horizon
+
+
+def first_poll_delay(durations: Sequence[float], *, first: float, step: float) -> float:
+    """Seconds from the submit to the first poll: ``first``, or a moment a task finished at soon after it."""
+    moments, _ = _moments(durations, step)
+    near = [m for m in moments if first <= m <= first + step]
+    return near[0] if near else first
+
+
+def next_poll_delay(elapsed: float, durations: Sequence[float], *, step: float, ceiling: float) -> float:
     """Seconds until the next poll of a task running for ``elapsed`` seconds.
 
-    Before the window (``estimate - step``) jump towards it; inside it poll every ``step``;
-    past it back off in proportion to how overdue the task is. Never above ``ceiling``.
+    The next moment a task of its kind finished at (never sooner than ``step``); past the
+    horizon, half of how overdue it is (never less than ``step``). Never above ``ceiling``.
     """
-    start = estimate - step
-    if elapsed < start:
-        return min(ceiling, max(step, start - elapsed))
-    if elapsed < estimate + WINDOW_STEPS * step:
-        return min(ceiling, step)
-    return min(ceiling, max(step, (elapsed - estimate) / 2))
+    moments, horizon = _moments(durations, step)
+    upcoming = bisect_right(moments, elapsed)
+    if upcoming < len(moments) and moments[upcoming] <= horizon:
+        return min(ceiling, max(step, moments[upcoming] - elapsed))
+    return min(ceiling, max(step, (elapsed - horizon) / 2))

@@ -26,7 +26,7 @@ from bot.eggapi import (
 )
 from bot.dispatch import Dispatcher
 from bot.publishing import Phase, Publisher, describe_failure
-from bot.polling import DurationEstimates, next_poll_delay
+from bot.polling import DurationHistory, first_poll_delay, next_poll_delay
 from bot.reconcile import Outcome, Reconciler
 from bot.scheduler import Scheduler
 from bot.foreground import Foreground
@@ -91,7 +91,7 @@ class Tracker:
         self._early_hints: set[str] = set()  # webhooks that beat the POST's answer
         self._submit_retries: dict[int, int] = {}
         self._first_miss: dict[int, float] = {}
-        self._estimates = DurationEstimates()
+        self._durations = DurationHistory()
         self._jobs = Scheduler(
             {
                 "submit": self._submit,
@@ -268,7 +268,7 @@ class Tracker:
             self._board.show(task, Phase.PENDING, force=True)
             early = egg.id in self._early_hints
             self._early_hints.discard(egg.id)
-            self._schedule("poll", task.id, 0.0 if early else self._config.poll_interval_min)
+            self._schedule("poll", task.id, 0.0 if early else self._first_poll(task))
         return moved
 
     # -- reconcile ---------------------------------------------------------------------------
@@ -377,6 +377,12 @@ class Tracker:
         except Exception:
             log.exception("task %s: could not tell the member the task is stale", task.id)
 
+    def _first_poll(self, task: TaskRecord) -> float:
+        cfg = self._config
+        durations = self._durations.durations(_shape(task))
+        step = min(POLL_STEP, cfg.poll_interval_max)
+        return first_poll_delay(durations, first=cfg.poll_interval_min, step=step)
+
     def _interval(self, task: TaskRecord) -> float:
         """Closely around the expected finish, backing off after it; slower past the deadline and with webhooks."""
         cfg = self._config
@@ -384,14 +390,14 @@ class Tracker:
         if self._past_deadline(task):
             return cfg.poll_interval_max * 4 * slower
         step = min(POLL_STEP, cfg.poll_interval_max)
-        expected = self._estimates.expected(_shape(task))
-        delay = next_poll_delay(self._running_for(task), expected, step=step, ceiling=cfg.poll_interval_max)
+        durations = self._durations.durations(_shape(task))
+        delay = next_poll_delay(self._running_for(task), durations, step=step, ceiling=cfg.poll_interval_max)
         return slower * delay
 
     async def _finish(self, task: TaskRecord, egg: EggTask) -> None:
         self._board.forget(task.id)
         if egg.created_at is not None and egg.completed_at is not None:
-            self._estimates.observe(_shape(task), (egg.completed_at - egg.created_at).total_seconds())
+            self._durations.observe(_shape(task), (egg.completed_at - egg.created_at).total_seconds())
         if not egg.output_urls:
             log.warning("task %s: EggAPI task %s completed without images", task.id, egg.id)
             await self._end_without_images(

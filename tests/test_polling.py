@@ -2,49 +2,77 @@
 
 from __future__ import annotations
 
-from bot.polling import DurationEstimate, next_poll_delay
+from collections.abc import Sequence
+
+from bot.polling import HISTORY, DurationHistory, first_poll_delay, next_poll_delay
+
+SHAPE = (1, None, "image_generate")
 
 
-def schedule(duration: float, estimate: float, first: float = 2.0, step: float = 1.5, ceiling: float = 15.0) -> list[float]:
+def schedule(duration: float, durations: Sequence[float], *, first: float = 2.0, step: float = 1.0,
+             ceiling: float = 15.0) -> list[float]:
     """Poll times until a task of ``duration`` seconds is seen finished."""
-    times, now = [first], first
+    now = first_poll_delay(durations, first=first, step=step)
+    times = [now]
     while now < duration:
-        now += next_poll_delay(now, estimate, step=step, ceiling=ceiling)
+        now += next_poll_delay(now, durations, step=step, ceiling=ceiling)
         times.append(now)
     return times
 
 
 def test_a_twelve_second_task_takes_few_polls_and_is_seen_quickly() -> None:
-    for estimate in (10.0, 12.0, 14.0):  # a cold estimate, a learnt one, a pessimistic one
-        times = schedule(12.0, estimate)
-        assert len(times) <= 6, (estimate, times)
-        assert times[-1] - 12.0 <= 1.5, (estimate, times)
+    histories = {
+        "fresh": [10.0],  # nothing learnt yet
+        "learnt": [10.4, 10.9, 11.3, 11.8, 12.0, 12.1] * 4,
+        "mixed": [2.0, 4.0, 6.0, 8.0, 10.0, 12.0] * 4,  # where a running average points at 7 s
+        "pessimistic": [14.0] * 5,
+    }
+    for name, durations in histories.items():
+        times = schedule(12.0, durations)
+        assert len(times) <= 6, (name, times)
+        assert times[-1] - 12.0 <= 1.5, (name, times)
+
+
+def test_every_task_of_a_mix_is_seen_soon_after_it_finishes() -> None:
+    mix = [2.0, 4.0, 6.0, 8.0, 10.0, 12.0] * 4
+    for duration in sorted(set(mix)):
+        times = schedule(duration, mix)
+        assert times[-1] - duration <= 0.5, (duration, times)
+        assert len(times) == mix.index(duration) + 1  # one poll per distinct duration up to its own
+
+
+def test_polls_are_never_closer_than_the_step() -> None:
+    dense = [10.0 + i / 10 for i in range(HISTORY)]
+    times = schedule(13.0, dense)
+    assert all(b - a >= 1.0 for a, b in zip(times, times[1:], strict=False)), times
+    assert times[-1] - 13.0 <= 1.5
 
 
 def test_overdue_tasks_back_off_to_the_ceiling() -> None:
-    times = schedule(300.0, 10.0)
+    times = schedule(300.0, [10.0])
     gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
-    overdue = gaps[6:]  # after the jump and the window around the estimate
-    assert overdue == sorted(overdue) and max(gaps) == 15.0
+    assert gaps[1:] == sorted(gaps[1:]) and max(gaps) == 15.0
     assert len(times) < 40
 
 
-def test_the_estimate_learns() -> None:
-    estimate = DurationEstimate()
-    for _ in range(20):
-        estimate.observe(20.0)
-    assert 19.5 < estimate.value <= 20.0
-    estimate.observe(0)  # nonsense is ignored
-    assert estimate.value > 19.5
+def test_rare_long_tasks_do_not_keep_polling_dense() -> None:
+    """Beyond what nine in ten tasks took, the schedule backs off even if one task once took longer."""
+    durations = [10.0] * 20 + [60.0, 61.0]
+    times = schedule(61.0, durations)
+    assert len(times) < 20, times  # not a poll every second up to a minute
 
 
-def test_each_kind_of_task_has_its_own_estimate() -> None:
-    from bot.polling import DurationEstimates
-
-    estimates = DurationEstimates(initial=10.0)
+def test_history_is_kept_per_kind_of_task_with_the_overall_as_fallback() -> None:
+    history = DurationHistory(initial=10.0)
+    assert history.durations(SHAPE) == [10.0]  # nothing seen yet: the initial guess
     big, small = (4, "4k", "image_generate"), (1, "1k", "image_generate")
     for _ in range(5):
-        estimates.observe(big, 30.0)
-        estimates.observe(small, 6.0)
-    assert estimates.expected(big) == 30.0 and estimates.expected(small) == 6.0
-    assert 6.0 < estimates.expected((2, None, "image_edit")) < 30.0  # unseen: the overall estimate
+        history.observe(big, 30.0)
+        history.observe(small, 6.0)
+    history.observe(small, 0)  # nonsense is ignored
+    history.observe(small, float("nan"))
+    assert history.durations(big) == [30.0] * 5 and history.durations(small) == [6.0] * 5
+    assert sorted(set(history.durations((2, None, "image_edit")))) == [6.0, 30.0]  # unseen: all tasks'
+    for _ in range(HISTORY * 2):
+        history.observe(small, 7.0)
+    assert history.durations(small) == [7.0] * HISTORY  # only the recent ones count
