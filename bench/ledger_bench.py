@@ -1,7 +1,7 @@
 """Quota ledger throughput: direct ``Ledger.reserve`` / ``Ledger.settle`` calls on a temporary SQLite file.
 
 The task rows a hold references are inserted first (untimed, one transaction). Then each cycle
-reserves a hold in its own ``Database.write()`` transaction (as ``JobService.create`` does, minus the
+reserves a hold in its own ``Database.transaction`` (as ``JobService.create`` does, minus the
 task insert) and settles it to the unit price. Members rotate, so each member's history in the
 current period grows as the run goes on, as it does over a busy day.
 """

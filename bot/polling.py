@@ -6,6 +6,8 @@ at 7 s, when nothing finishes. So the tracker remembers the last durations of ea
 and polls just after each of them (at most every ``step`` seconds), which finds a task that
 behaves like the others within a fraction of a second in as many requests as there are distinct
 durations. Past what most tasks took (``HORIZON``), polling backs off towards ``ceiling``.
+Until enough tasks have finished to say otherwise, the typical duration EggAPI documents is
+one of the moments, and polling does not back off before it.
 """
 
 from __future__ import annotations
@@ -18,13 +20,14 @@ from collections.abc import Sequence
 HISTORY = 24  # durations remembered per kind of task
 MARGIN = 0.25  # seconds after a remembered duration to poll, so the poll is not a hair early
 HORIZON = 0.9  # beyond the duration this share of tasks stayed within, back off
+GAP = 3.0  # seconds at most between two polls from the typical duration on, within the horizon
+TYPICAL = 10.0  # seconds; EggAPI's examples take 10-12 s
 
 
 class DurationHistory:
     """The recent durations of finished tasks, per kind of task (images, resolution, edit or not)."""
 
-    def __init__(self, initial: float = 10.0) -> None:
-        self._initial = initial
+    def __init__(self) -> None:
         self._overall: deque[float] = deque(maxlen=HISTORY)
         self._by_shape: dict[tuple[object, ...], deque[float]] = {}
 
@@ -36,21 +39,22 @@ class DurationHistory:
         self._by_shape.setdefault(shape, deque(maxlen=HISTORY)).append(seconds)
 
     def durations(self, shape: tuple[object, ...]) -> list[float]:
-        """What tasks of this shape took, sorted; all tasks' when none of it finished yet, else the initial guess."""
-        known = self._by_shape.get(shape) or self._overall
-        return sorted(known) if known else [self._initial]
+        """What tasks of this shape took, sorted; all tasks' when none of this shape finished yet."""
+        return sorted(self._by_shape.get(shape) or self._overall)
 
 
 def _moments(durations: Sequence[float], step: float) -> tuple[list[float], float]:
     """Poll moments and the last one within the horizon.
 
-    Each remembered duration plus the margin, and one ``step`` before the earliest of them, as
-    a task may well be a little faster than any seen so far.
+    Each remembered duration plus the margin, the typical one too while fewer than ``HISTORY``
+    are remembered, and one ``step`` before the earliest, as a task may well be a little faster
+    than any seen so far.
     """
-    moments: list[float] = []
-    for duration in durations:
-        insort(moments, duration + MARGIN)
-    horizon = moments[max(0, math.ceil(HORIZON * len(moments)) - 1)]
+    moments = sorted(duration + MARGIN for duration in durations)
+    horizon = moments[max(0, math.ceil(HORIZON * len(moments)) - 1)] if moments else 0.0
+    if len(moments) < HISTORY:
+        insort(moments, TYPICAL + MARGIN)
+        horizon = max(horizon, TYPICAL + MARGIN)
     if moments[0] - step > 0:
         moments.insert(0, moments[0] - step)
     return moments, horizon
@@ -66,11 +70,13 @@ def first_poll_delay(durations: Sequence[float], *, first: float, step: float) -
 def next_poll_delay(elapsed: float, durations: Sequence[float], *, step: float, ceiling: float) -> float:
     """Seconds until the next poll of a task running for ``elapsed`` seconds.
 
-    The next moment a task of its kind finished at (never sooner than ``step``); past the
-    horizon, half of how overdue it is (never less than ``step``). Never above ``ceiling``.
+    The next moment a task of its kind finished at (never sooner than ``step``, and from the
+    typical duration on never later than ``GAP``); past the horizon, half of how overdue it is
+    (never less than ``step``). Never above ``ceiling``.
     """
     moments, horizon = _moments(durations, step)
     upcoming = bisect_right(moments, elapsed)
     if upcoming < len(moments) and moments[upcoming] <= horizon:
-        return min(ceiling, max(step, moments[upcoming] - elapsed))
+        delay = max(step, moments[upcoming] - elapsed)
+        return min(ceiling, delay if elapsed < TYPICAL else min(delay, GAP))
     return min(ceiling, max(step, (elapsed - horizon) / 2))

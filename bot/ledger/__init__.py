@@ -14,16 +14,22 @@ unit_price=Decimal("0.01"), account_budget: Decimal | None = None)`` - validated
 
 Holds (one per task; table ``ledger_holds`` references ``tasks(id)``):
 
-* ``await reserve(tx, *, task_id, guild_id, member_id, role_ids, count, now=None, model="nanobanana") -> Hold``
-  - call inside the ``db.write()`` that inserts the task row, right after ``TaskStore.insert``.
+* ``await terms(*, guild_id, member_id, role_ids, count, model="nanobanana") -> HoldTerms`` - the
+  member's policy and the unit price, read (and remembered until a setter or ``update_prices``
+  writes them) before the transaction; ValueError for ``count < 1``.
+* ``reserve_in(tx, terms, *, task_id, now=None) -> Hold`` - synchronous, inside the
+  ``Database.transaction`` function that inserts the task row, right after ``TaskStore.insert``.
   Holds ``count × unit_price(model)``. Raises ``QuotaExceeded`` having written nothing; let it
-  propagate out of ``db.write()`` so the task row is rolled back too. Checks, in this order:
-  guild paused, account budget, member limit, server cap. Raises RuntimeError outside a
-  transaction, ValueError for ``count < 1``, ``sqlite3.IntegrityError`` for a second hold of a task.
-* ``await settle(task_id, cost) -> bool`` / ``await settle_in(tx, task_id, cost) -> bool`` - a completed
+  propagate out of the function so the task row is rolled back too. Checks, in this order:
+  guild paused, account budget, member limit, server cap, against the member's spend read in
+  the transaction (and the policy read again there if it was written since ``terms``).
+  ``sqlite3.IntegrityError`` for a second hold of a task.
+* ``await reserve(*, task_id, guild_id, member_id, role_ids, count, now=None, model=...) -> Hold`` -
+  ``terms`` + ``reserve_in`` for an existing task, in a transaction of its own.
+* ``await settle(task_id, cost) -> bool`` / ``settle_in(tx, task_id, cost) -> bool`` - a completed
   task's real cost (smaller or larger than held; larger is recorded as is and may push the member
   over the limit). ``cost`` must be >= 0.
-* ``await release(task_id) -> bool`` / ``await release_in(tx, task_id) -> bool`` - the task produced
+* ``await release(task_id) -> bool`` / ``release_in(tx, task_id) -> bool`` - the task produced
   nothing (failed upstream, submit rejected, cancelled before submit): its hold costs 0.
 * Both return True only when they moved an **active** hold; a second call, a closed hold or a
   task without a hold returns False and changes nothing (idempotent). A submit of unknown outcome
@@ -79,7 +85,7 @@ Pure helpers: ``period_bounds(period, timezone, now) -> (start, resets_at)`` (aw
 ``discord_relative(when) -> "<t:UNIX:R>"``.
 """
 
-from ._ledger import PRICE_QUANTUM, Ledger
+from ._ledger import PRICE_QUANTUM, HoldTerms, Ledger
 from ._models import (
     DM_GUILD,
     Balance,
@@ -102,6 +108,7 @@ __all__ = [
     "GuildPolicy",
     "Hold",
     "HoldState",
+    "HoldTerms",
     "Ledger",
     "LedgerDefaults",
     "MemberSpend",
