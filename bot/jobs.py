@@ -9,7 +9,8 @@ from bot.bookkeeping import Bookkeeper
 from bot.db import Database, Tx
 from bot.db.task_store import TaskStore
 from bot.errors import QueueFull
-from bot.ledger import Ledger
+from bot.eggapi import format_cost
+from bot.ledger import Hold, Ledger
 from bot.tasks import ImagineRequest, TaskRecord, TaskStatus, validate_request
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ class JobService:
             guild_id=clean.guild_id, member_id=clean.member_id, role_ids=role_ids, count=clean.count
         )
 
-        def record(tx: Tx) -> TaskRecord:
+        def record(tx: Tx) -> tuple[TaskRecord, Hold]:
             waiting = self._store.count_queued(tx, clean.member_id)
             if waiting >= self._max_queued:
                 raise QueueFull(
@@ -49,11 +50,13 @@ class JobService:
                     "Cancel one or wait for them to start, then try again. Nothing was charged."
                 )
             task = self._store.insert(tx, clean)
-            self._ledger.reserve_in(tx, terms, task_id=task.id)
-            return task
+            return task, self._ledger.reserve_in(tx, terms, task_id=task.id)
 
-        task = await self._db.transaction(record)  # one hop to the database thread, however busy it is
-        log.info("task %s queued for member %s in channel %s", task.id, task.member_id, task.channel_id)
+        task, hold = await self._db.transaction(record)  # one hop to the database thread, however busy it is
+        log.info(
+            "task %s queued for member %s in channel %s, holding %s",
+            task.id, task.member_id, task.channel_id, format_cost(hold.reserved),
+        )
         return task
 
     async def withdraw(self, task_id: int) -> bool:
