@@ -16,12 +16,18 @@ import math
 from bisect import bisect_right, insort
 from collections import deque
 from collections.abc import Sequence
+from datetime import datetime
+
+from bot.db.task_store import utcnow
+from bot.tasks import TaskRecord
 
 HISTORY = 24  # durations remembered per kind of task
 MARGIN = 0.25  # seconds after a remembered duration to poll, so the poll is not a hair early
 HORIZON = 0.9  # beyond the duration this share of tasks stayed within, back off
 GAP = 3.0  # seconds at most between two polls from the typical duration on, within the horizon
 TYPICAL = 10.0  # seconds; EggAPI's examples take 10-12 s
+STEP = 1.0  # seconds at least between two polls of a task
+WEBHOOK_FACTOR = 3.0  # polls this much further apart while webhooks tell the bot first
 
 
 class DurationHistory:
@@ -80,3 +86,45 @@ def next_poll_delay(elapsed: float, durations: Sequence[float], *, step: float, 
         delay = max(step, moments[upcoming] - elapsed)
         return min(ceiling, delay if elapsed < TYPICAL else min(delay, GAP))
     return min(ceiling, max(step, (elapsed - horizon) / 2))
+
+
+def task_shape(task: TaskRecord) -> tuple[object, ...]:
+    """What makes tasks take different times: how many images, how large, edit or not."""
+    return (task.count, task.resolution, task.mode)
+
+
+class PollPlanner:
+    """When to poll each running task, learnt from the tasks that finished before it."""
+
+    def __init__(self, *, first: float, ceiling: float, deadline: float, webhooks: bool) -> None:
+        self._first = first
+        self._ceiling = ceiling
+        self._deadline = deadline
+        self._step = min(STEP, ceiling)
+        self._slower = WEBHOOK_FACTOR if webhooks else 1.0  # webhooks lead; polling is the fallback
+        self._history = DurationHistory()
+
+    def observe(self, task: TaskRecord, created_at: datetime | None, completed_at: datetime | None) -> None:
+        """Remember how long a finished task took upstream (EggAPI's own timestamps)."""
+        if created_at is not None and completed_at is not None:
+            self._history.observe(task_shape(task), (completed_at - created_at).total_seconds())
+
+    @staticmethod
+    def running_for(task: TaskRecord) -> float:
+        """Seconds since the task was submitted."""
+        return (utcnow() - (task.submitted_at or task.created_at)).total_seconds()
+
+    def past_deadline(self, task: TaskRecord) -> bool:
+        """Whether the task has run longer than the bot's deadline (it is still followed, more slowly)."""
+        return self.running_for(task) > self._deadline
+
+    def first_delay(self, task: TaskRecord) -> float:
+        """Seconds from acceptance to the first poll."""
+        return first_poll_delay(self._history.durations(task_shape(task)), first=self._first, step=self._step)
+
+    def next_delay(self, task: TaskRecord) -> float:
+        """Seconds until the next poll; slower past the deadline and when webhooks are on."""
+        if self.past_deadline(task):
+            return self._ceiling * 4 * self._slower
+        durations = self._history.durations(task_shape(task))
+        return self._slower * next_poll_delay(self.running_for(task), durations, step=self._step, ceiling=self._ceiling)

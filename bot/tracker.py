@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from bot.bookkeeping import Bookkeeper
 from bot.db.task_store import TaskStore, utcnow
+from bot.delivery import Deliverer
+from bot.dispatch import Dispatcher
 from bot.eggapi import (
     MODEL,
     EggAPIClient,
@@ -24,21 +26,17 @@ from bot.eggapi import (
     NotFound,
     SubmitOutcomeUnknown,
 )
-from bot.dispatch import Dispatcher
+from bot.foreground import Foreground
+from bot.polling import PollPlanner
 from bot.publishing import Phase, Publisher, describe_failure
-from bot.polling import DurationHistory, first_poll_delay, next_poll_delay
 from bot.reconcile import Outcome, Reconciler
 from bot.scheduler import Scheduler
-from bot.foreground import Foreground
 from bot.status_board import StatusBoard
 from bot.tasks import TaskRecord, TaskStatus
-from bot.delivery import Deliverer
 
 log = logging.getLogger(__name__)
 
 OPERATOR_ERRORS = ("UNAUTHORIZED", "FORBIDDEN", "INSUFFICIENT_BALANCE")
-WEBHOOK_POLL_FACTOR = 3.0
-POLL_STEP = 1.0  # seconds between polls around a task's expected finish
 MAX_SUBMIT_RETRIES = 5  # EggAPI busy or unreachable before anything was sent: back in line this often
 NOT_FOUND_PATIENCE = 600.0  # seconds of 404s before a running task is given up as lost upstream
 UNCONFIRMED_NOTE = (
@@ -61,11 +59,6 @@ class TrackerConfig:
     max_running_total: int = 20
     reconcile_grace: float = 120.0
     webhook_url: str | None = None
-
-
-def _shape(task: TaskRecord) -> tuple[object, ...]:
-    """What makes tasks take different times: how many images, how large, edit or not."""
-    return (task.count, task.resolution, task.mode)
 
 
 class Tracker:
@@ -91,7 +84,12 @@ class Tracker:
         self._early_hints: set[str] = set()  # webhooks that beat the POST's answer
         self._submit_retries: dict[int, int] = {}
         self._first_miss: dict[int, float] = {}
-        self._durations = DurationHistory()
+        self._timing = PollPlanner(
+            first=config.poll_interval_min,
+            ceiling=config.poll_interval_max,
+            deadline=config.task_deadline,
+            webhooks=config.webhook_url is not None,
+        )
         self._jobs = Scheduler(
             {
                 "submit": self._submit,
@@ -268,7 +266,7 @@ class Tracker:
             self._board.show(task, Phase.PENDING, force=True)
             early = egg.id in self._early_hints
             self._early_hints.discard(egg.id)
-            self._schedule("poll", task.id, 0.0 if early else self._first_poll(task))
+            self._schedule("poll", task.id, 0.0 if early else self._timing.first_delay(task))
         return moved
 
     # -- reconcile ---------------------------------------------------------------------------
@@ -331,11 +329,11 @@ class Tracker:
                     task, TaskStatus.RUNNING, TaskStatus.FAILED, "NOT_FOUND", describe_failure(None)
                 )
                 return
-            self._schedule("poll", task_id, self._interval(task))
+            self._schedule("poll", task_id, self._timing.next_delay(task))
             return
         except EggAPIError as exc:
             log.warning("task %s: polling %s failed (%s); retrying", task_id, task.egg_task_id, exc.code)
-            self._schedule("poll", task_id, self._interval(task))
+            self._schedule("poll", task_id, self._timing.next_delay(task))
             return
         self._first_miss.pop(task_id, None)
         if egg.status == "completed":
@@ -350,19 +348,13 @@ class Tracker:
             if egg.status != task.upstream_status:
                 await self._store.update(task_id, upstream_status=egg.status)
             phase = Phase.PROCESSING if egg.status == "processing" else Phase.PENDING
-            if self._running_for(task) > self._config.stale_after:
+            if self._timing.running_for(task) > self._config.stale_after:
                 phase = Phase.STALE
                 await self._mark_stale(task)
-            elif self._past_deadline(task):
+            elif self._timing.past_deadline(task):
                 phase = Phase.STILL_RUNNING
             self._board.show(task, phase, detail=egg.id)
-            self._schedule("poll", task_id, self._interval(task))
-
-    def _running_for(self, task: TaskRecord) -> float:
-        return (utcnow() - (task.submitted_at or task.created_at)).total_seconds()
-
-    def _past_deadline(self, task: TaskRecord) -> bool:
-        return self._running_for(task) > self._config.task_deadline
+            self._schedule("poll", task_id, self._timing.next_delay(task))
 
     async def _mark_stale(self, task: TaskRecord) -> None:
         """Once per task: record that it is stuck upstream and tell the member; polling goes on."""
@@ -370,34 +362,16 @@ class Tracker:
             return
         await self._store.update(task.id, stale_at=utcnow())
         log.warning("task %s: EggAPI task %s still %s after %.0f s; marked stale", task.id, task.egg_task_id,
-                    task.upstream_status, self._running_for(task))
+                    task.upstream_status, self._timing.running_for(task))
         assert self._publisher is not None
         try:
             await self._publisher.announce_stale(task)
         except Exception:
             log.exception("task %s: could not tell the member the task is stale", task.id)
 
-    def _first_poll(self, task: TaskRecord) -> float:
-        cfg = self._config
-        durations = self._durations.durations(_shape(task))
-        step = min(POLL_STEP, cfg.poll_interval_max)
-        return first_poll_delay(durations, first=cfg.poll_interval_min, step=step)
-
-    def _interval(self, task: TaskRecord) -> float:
-        """Closely around the expected finish, backing off after it; slower past the deadline and with webhooks."""
-        cfg = self._config
-        slower = WEBHOOK_POLL_FACTOR if cfg.webhook_url else 1.0  # webhooks lead; polling is the fallback
-        if self._past_deadline(task):
-            return cfg.poll_interval_max * 4 * slower
-        step = min(POLL_STEP, cfg.poll_interval_max)
-        durations = self._durations.durations(_shape(task))
-        delay = next_poll_delay(self._running_for(task), durations, step=step, ceiling=cfg.poll_interval_max)
-        return slower * delay
-
     async def _finish(self, task: TaskRecord, egg: EggTask) -> None:
         self._board.forget(task.id)
-        if egg.created_at is not None and egg.completed_at is not None:
-            self._durations.observe(_shape(task), (egg.completed_at - egg.created_at).total_seconds())
+        self._timing.observe(task, egg.created_at, egg.completed_at)
         if not egg.output_urls:
             log.warning("task %s: EggAPI task %s completed without images", task.id, egg.id)
             await self._end_without_images(
