@@ -25,9 +25,10 @@ def utcnow() -> datetime:
 
 def check_period(period: str) -> Period:
     """``period`` if it is one of ``day``, ``week``, ``month``; else ValueError."""
-    if period not in PERIODS:
-        raise ValueError(f"period must be one of {', '.join(PERIODS)}, not {period!r}")
-    return period  # type: ignore[return-value]
+    for known in PERIODS:
+        if period == known:
+            return known
+    raise ValueError(f"period must be one of {', '.join(PERIODS)}, not {period!r}")
 
 
 def load_zone(name: str) -> tzinfo:
