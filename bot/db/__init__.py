@@ -188,11 +188,12 @@ class Database:
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
         """Run a read query and return every row."""
-        return list(await self._conn.execute_fetchall(sql, tuple(params)))
+        query = tuple(params)
+        return await self._on_thread(lambda conn: conn.execute(sql, query).fetchall())  # in turn with the rest
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
         """Run a read query and return its first row, if any."""
-        rows = list(await self._conn.execute_fetchall(sql, tuple(params)))
+        rows = await self.fetchall(sql, params)
         return rows[0] if rows else None
 
     async def is_writable(self) -> bool:
