@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 
 from bot.bookkeeping import Bookkeeper
 from bot.db import Database, Tx
 from bot.db.task_store import TaskStore
-from bot.errors import QueueFull
 from bot.eggapi import format_cost
+from bot.errors import QueueFull
 from bot.ledger import Hold, Ledger
 from bot.tasks import ImagineRequest, TaskRecord, TaskStatus, validate_request
 
@@ -52,12 +53,24 @@ class JobService:
             task = self._store.insert(tx, clean)
             return task, self._ledger.reserve_in(tx, terms, task_id=task.id)
 
-        task, hold = await self._db.transaction(record)  # one hop to the database thread, however busy it is
+        try:
+            task, hold = await self._db.transaction(record)  # one hop to the database thread, however busy it is
+        except asyncio.CancelledError:
+            # The transaction runs to its end on the database thread regardless; nobody will tell the
+            # member about this job, so take it back (its hold is released).
+            if clean.interaction_id is not None:
+                await asyncio.shield(self._withdraw_interaction(clean.interaction_id))
+            raise
         log.info(
             "task %s queued for member %s in channel %s, holding %s",
             task.id, task.member_id, task.channel_id, format_cost(hold.reserved),
         )
         return task
+
+    async def _withdraw_interaction(self, interaction_id: int) -> None:
+        for task_id in await self._store.queued_for_interaction(interaction_id):
+            if await self.withdraw(task_id):
+                log.info("task %s withdrawn: its /imagine was cancelled before it was answered", task_id)
 
     async def withdraw(self, task_id: int) -> bool:
         """Cancel a queued task the member never saw acknowledged; False if it had moved on."""

@@ -57,7 +57,10 @@ def _moments(durations: Sequence[float], step: float) -> tuple[list[float], floa
     than any seen so far.
     """
     moments = sorted(duration + MARGIN for duration in durations)
-    horizon = moments[max(0, math.ceil(HORIZON * len(moments)) - 1)] if moments else 0.0
+    # Nine in ten, and never the single longest: with few durations known, one stuck task must
+    # not keep polling dense for as long as it took.
+    within = min(math.ceil(HORIZON * len(moments)), len(moments) - 1)
+    horizon = moments[max(0, within - 1)] if moments else 0.0
     if len(moments) < HISTORY:
         insort(moments, TYPICAL + MARGIN)
         horizon = max(horizon, TYPICAL + MARGIN)

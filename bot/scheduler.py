@@ -116,9 +116,9 @@ class Scheduler:
                 pass
 
     async def _run_job(self, job: _Job) -> None:
-        await self._foreground.turn()  # members being answered go first
         async with self._slots[job.step]:
             try:
+                await self._foreground.turn()  # members being answered go first
                 if self.closing and job.step in self._skip_when_closing:
                     return
                 await self._handlers[job.step](job.task_id)

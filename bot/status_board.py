@@ -60,6 +60,8 @@ class StatusBoard:
         if self._publisher is None:
             return
         shown = self._followed.get(task.id)
+        if shown is None and not force:
+            return  # a routine update of a task no longer running (a late poll): it would undo a newer phase
         now = asyncio.get_running_loop().time()
         if shown is not None and not force and shown.phase is phase and now - shown.at < self._edit_interval:
             return
@@ -74,10 +76,16 @@ class StatusBoard:
             )
 
     async def drain(self, grace: float) -> None:
-        """Send what is waiting without settling, and let the last edits land (for up to ``grace`` seconds)."""
+        """Send what is waiting without settling, for up to ``grace`` seconds; then stop the lanes."""
         self._flushing.set()
-        if self._workers:
-            await asyncio.wait(set(self._workers.values()), timeout=grace)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+        while self._workers and (left := deadline - loop.time()) > 0:
+            await asyncio.wait(set(self._workers.values()), timeout=left)  # lanes may start meanwhile
+        workers = list(self._workers.values())
+        for worker in workers:
+            worker.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
 
     async def _run(self, channel_id: int) -> None:
         assert self._publisher is not None
@@ -90,12 +98,12 @@ class StatusBoard:
                     except TimeoutError:
                         pass
                 while lane:
+                    await self._foreground.turn()
                     task_id = next(iter(lane))
                     del lane[task_id]
-                    pending = self._pending.pop(task_id, None)
+                    pending = self._pending.pop(task_id, None)  # the newest, even if it came while waiting
                     if pending is None:
                         continue
-                    await self._foreground.turn()
                     try:
                         await self._publisher.show_progress(*pending)
                     except Exception:

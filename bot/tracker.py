@@ -173,9 +173,9 @@ class Tracker:
     async def close(self, grace: float = 10.0) -> None:
         """Stop taking work, let running jobs finish for up to ``grace`` seconds, then cancel."""
         await self._jobs.close(grace)
-        await self._board.drain(grace)
         if self._deliverer is not None:
-            await self._deliverer.close()
+            await self._deliverer.close()  # no post, hence no 'done' to show, after this
+        await self._board.drain(grace)
 
     def enqueue(self, task_id: int, member_id: int) -> None:
         """Queue a newly recorded task; it is submitted in fair turn as soon as there is room."""

@@ -528,3 +528,24 @@ async def test_a_limit_written_while_terms_are_read_is_seen_by_the_next_request(
     assert fresh.policy.own_limit == D("0.50")
     holds = [await reserve(ledger, db, count=4) for _ in range(3)]  # 0.12 is past the default 0.10
     assert sum(h.reserved for h in holds) == D("0.12")
+
+
+async def test_holds_queued_behind_a_pause_are_refused(db: Database) -> None:
+    """The pause and twenty holds reach the database together; every hold after the pause is refused."""
+    ledger = make_ledger(db, member_limit=D("100"))
+    await reserve(ledger, db)  # the policy is read and remembered: not paused
+    store = TaskStore(db)
+    tasks = [await store.create(ImagineRequest(guild_id=GUILD, channel_id=2, member_id=MEMBER, prompt="p"))
+             for _ in range(20)]
+    terms = await ledger.terms(guild_id=GUILD, member_id=MEMBER, role_ids=(), count=1)
+
+    async def hold(task_id: int) -> QuotaReason | None:
+        try:
+            await db.transaction(lambda tx: ledger.reserve_in(tx, terms, task_id=task_id, now=WEDNESDAY))
+        except QuotaExceeded as refused:
+            return refused.reason
+        return None
+
+    results = await asyncio.gather(ledger.set_paused(GUILD, True), *(hold(t.id) for t in tasks))
+    assert results[1:] == [QuotaReason.PAUSED] * 20
+    assert await count_rows(db, "ledger_holds") == 1

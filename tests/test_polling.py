@@ -93,3 +93,8 @@ def test_a_cold_start_beside_a_mix_of_tasks_costs_no_extra_polls() -> None:
         now += next_poll_delay(now, seen_by(now), step=1.0, ceiling=15.0)
         times.append(now)
     assert len(times) <= 6 and times[-1] - 12.0 <= 1.5, times
+
+
+def test_one_stuck_task_among_few_does_not_keep_polling_dense() -> None:
+    times = schedule(280.0, [10.0] * 5 + [200.0])
+    assert len(times) < 40, times  # backing off after ~10 s, not every 3 s up to 200 s

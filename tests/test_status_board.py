@@ -113,3 +113,33 @@ async def test_edits_wait_while_a_member_is_being_answered() -> None:
         assert recorder.edits == []
     await edits_reach(recorder, 1)
     await board.drain(1)
+
+
+async def test_a_late_routine_update_does_not_undo_a_newer_phase() -> None:
+    board, recorder = StatusBoard(edit_interval=5.0, settle=0.0), Recorder()
+    board.attach(recorder)  # type: ignore[arg-type]
+    board.follow(1)
+    board.show(task(1), Phase.DONE, force=True)  # the task finished (a webhook's poll)...
+    board.forget(1)
+    board.show(task(1), Phase.PROCESSING)  # ...while an older poll was still out: its news is stale
+    await board.drain(1)
+    assert recorder.edits == [(1, Phase.DONE)]
+
+
+async def test_drain_waits_for_lanes_started_meanwhile_and_stops_the_rest() -> None:
+    board, recorder = StatusBoard(edit_interval=5.0, settle=0.0), Recorder()
+    board.attach(recorder)  # type: ignore[arg-type]
+    board.show(task(1), Phase.PENDING, force=True)
+
+    async def later() -> None:
+        await recorder.edited.wait()
+        board.show(task(2, channel_id=20), Phase.DONE, force=True)  # a lane that starts during the drain
+
+    follower = asyncio.create_task(later())
+    await board.drain(5)
+    await follower
+    assert (2, Phase.DONE) in recorder.edits
+    recorder.hold.clear()  # an edit that never finishes: the drain gives up after its grace
+    board.show(task(3), Phase.DONE, force=True)
+    await board.drain(0.05)
+    assert (3, Phase.DONE) not in recorder.edits

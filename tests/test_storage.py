@@ -183,3 +183,21 @@ async def test_after_commit_runs_once_committed_even_if_the_caller_is_cancelled(
         async with asyncio.timeout(5):
             await committed.wait()  # the callback ran although nobody awaits the transaction any more
         assert await db.get_meta("slow") == "x"
+
+
+async def test_a_failed_commit_leaves_the_database_usable(tmp_path: Path) -> None:
+    async with await Database.open(tmp_path / "db.sqlite") as db:
+
+        def orphan(tx: Tx) -> None:  # a foreign key checked only at COMMIT, which then fails
+            tx.execute("PRAGMA defer_foreign_keys = ON")
+            tx.execute(
+                "INSERT INTO ledger_holds (task_id, guild_id, member_id, period_start, reserved, state, created_at, "
+                "updated_at) VALUES (4242, 1, 2, '2026-01-01', '0.01', 'active', '2026-01-01', '2026-01-01')"
+            )
+
+        with pytest.raises(sqlite3.IntegrityError):
+            await db.transaction(orphan)
+        assert await db.fetchone("SELECT task_id FROM ledger_holds") is None
+        assert await db.is_writable()
+        await db.set_meta("after", "yes")
+        assert await db.get_meta("after") == "yes"

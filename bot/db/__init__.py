@@ -69,17 +69,29 @@ def _run_transaction(fn: Callable[[Tx], Any], conn: sqlite3.Connection) -> _Outc
     conn.execute("BEGIN IMMEDIATE")
     try:
         result = fn(tx)
+        conn.execute("COMMIT")  # may fail too (a deferred constraint, a full disk): then nothing happened
     except BaseException:
-        if conn.in_transaction:  # some errors (disk full) have rolled back already
-            conn.execute("ROLLBACK")
+        _roll_back(conn)
         raise
-    conn.execute("COMMIT")
     return _Outcome(result, tx.callbacks)
+
+
+def _roll_back(conn: sqlite3.Connection) -> None:
+    """End the failed transaction, whatever state SQLite left it in, without hiding the error."""
+    if not conn.in_transaction:  # some errors (disk full) have rolled back already
+        return
+    try:
+        conn.execute("ROLLBACK")
+    except sqlite3.Error:
+        log.exception("rolling back a failed transaction failed too")
 
 
 def _call_back(outcome: _Outcome) -> None:
     for callback in outcome.callbacks:
-        callback()
+        try:
+            callback()
+        except Exception:
+            log.exception("an after-commit callback failed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +144,11 @@ class Database:
         return db
 
     async def close(self) -> None:
-        """Close the connection."""
+        """Close the connection once everything asked of it has run."""
+        try:
+            await self._on_thread(lambda conn: None)  # work whose caller gave up may not be queued yet
+        except ValueError:  # closed already
+            return
         await self._conn.close()
 
     async def __aenter__(self) -> Database:

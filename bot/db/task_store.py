@@ -169,6 +169,13 @@ class TaskStore:
         row = await self._db.fetchone("SELECT * FROM tasks WHERE id = ?", (task_id,))
         return None if row is None else row_to_task(row)
 
+    async def queued_for_interaction(self, interaction_id: int) -> list[int]:
+        """Ids of the still-queued tasks an interaction created."""
+        rows = await self._db.fetchall(
+            "SELECT id FROM tasks WHERE interaction_id = ? AND status = ?", (interaction_id, TaskStatus.QUEUED.value)
+        )
+        return [int(row["id"]) for row in rows]
+
     async def get_by_egg_id(self, egg_task_id: str) -> TaskRecord | None:
         """The task EggAPI knows by this id, or None."""
         row = await self._db.fetchone("SELECT * FROM tasks WHERE egg_task_id = ?", (egg_task_id,))

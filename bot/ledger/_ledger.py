@@ -100,8 +100,7 @@ class Ledger(LedgerSettings):
                 prices[row.model] = (row.total_cost / row.total_units).quantize(PRICE_QUANTUM, ROUND_CEILING)
         usage = sum((row.total_cost for row in rows), ZERO)
         stamp = self._now(now)
-        await self._db.transaction(lambda tx: store.store_usage(tx, prices, usage, stamp))
-        self._forget()
+        await self._write(lambda tx: store.store_usage(tx, prices, usage, stamp))
         log.info("usage summary: account total %s, unit prices %s", format_cost(usage), prices or "unchanged")
 
     async def unit_price(self, model: str = MODEL) -> Decimal:
@@ -135,8 +134,7 @@ class Ledger(LedgerSettings):
         if count < 1:
             raise ValueError(f"count must be >= 1, not {count}")
         key = guild_key(guild_id)
-        generation = self._generation
-        policy = await self._remember(
+        policy, generation = await self._remember(
             ("policy", key, member_id, model), lambda: self._db.read(lambda tx: self._policy(tx, key, member_id, model))
         )
         return HoldTerms(key, member_id, tuple(role_ids), count, model, policy, generation)

@@ -29,24 +29,31 @@ class LedgerSettings:
         self._clock = clock
         # Policy and prices change only through this object, so they are read once and kept until
         # it writes them again: the hot path (reserve) then reads only the member's own spend.
-        self._memo: dict[tuple[object, ...], object] = {}
-        self._generation = 0  # bumped with every forgotten memo: a hold's terms carry the one they saw
+        # Every write of them bumps the generation inside its transaction, on the database thread;
+        # what was remembered under an older generation is read again.
+        self._memo: dict[tuple[object, ...], tuple[int, object]] = {}
+        self._generation = 0
 
-    def _forget(self) -> None:
-        """Drop what was remembered (after a write of policy or prices)."""
-        self._memo.clear()
-        self._generation += 1
+    async def _write(self, change: Callable[[Tx], None]) -> None:
+        """Write policy or prices: the change and the new generation in one transaction."""
 
-    async def _remember(self, key: tuple[object, ...], load: Callable[[], Awaitable[T]]) -> T:
-        if key in self._memo:
-            return self._memo[key]  # type: ignore[return-value]
+        def write(tx: Tx) -> None:
+            change(tx)
+            self._generation += 1  # on the database thread, before any hold queued behind it runs
+
+        await self._db.transaction(write)
+
+    async def _remember(self, key: tuple[object, ...], load: Callable[[], Awaitable[T]]) -> tuple[T, int]:
+        """The value and the generation it was read under (a value read across a write counts as older)."""
         generation = self._generation
+        known = self._memo.get(key)
+        if known is not None and known[0] == generation:
+            return known[1], generation  # type: ignore[return-value]
         value = await load()
-        if generation == self._generation:  # not if a write landed while it loaded: that value is old
-            if len(self._memo) >= MEMO_LIMIT:
-                self._memo.clear()  # only the cache's size: nothing changed, the generation stays
-            self._memo[key] = value
-        return value
+        if len(self._memo) >= MEMO_LIMIT:
+            self._memo.clear()
+        self._memo[key] = (generation, value)
+        return value, generation
 
     @property
     def defaults(self) -> LedgerDefaults:
@@ -78,8 +85,7 @@ class LedgerSettings:
         """Give a member their own limit (wins over roles and exemption); None clears it."""
         value = None if amount is None else check_amount(amount, "member limit")
         stamp = iso(self._clock())
-        await self._db.transaction(lambda tx: policy_sql.set_member(tx, guild_key(guild_id), member_id, value, stamp))
-        self._forget()
+        await self._write(lambda tx: policy_sql.set_member(tx, guild_key(guild_id), member_id, value, stamp))
 
     async def set_role_limit(self, guild_id: int | None, role_id: int, amount: Decimal | None) -> None:
         """Set the per-member limit of a role's holders; None clears it."""
@@ -92,10 +98,7 @@ class LedgerSettings:
 
     async def _set_role(self, guild_id: int | None, role_id: int, column: str, value: str | int | None) -> None:
         stamp = iso(self._clock())
-        await self._db.transaction(
-            lambda tx: policy_sql.upsert_role(tx, guild_key(guild_id), role_id, stamp, column, value)
-        )
-        self._forget()
+        await self._write(lambda tx: policy_sql.upsert_role(tx, guild_key(guild_id), role_id, stamp, column, value))
 
     async def set_server_cap(self, guild_id: int | None, amount: Decimal | None) -> None:
         """Cap the whole guild's spend per period; None removes the cap."""
@@ -132,5 +135,4 @@ class LedgerSettings:
 
     async def _set_guild(self, guild_id: int | None, **columns: str | int | None) -> None:
         stamp = iso(self._clock())
-        await self._db.transaction(lambda tx: policy_sql.upsert_guild(tx, guild_key(guild_id), stamp, **columns))
-        self._forget()
+        await self._write(lambda tx: policy_sql.upsert_guild(tx, guild_key(guild_id), stamp, **columns))

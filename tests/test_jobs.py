@@ -1,0 +1,81 @@
+"""The job service against a real SQLite file: a job and its hold, all or nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from bot.bookkeeping import Bookkeeper
+from bot.db import Database, Tx
+from bot.db.task_store import TaskStore
+from bot.errors import QueueFull
+from bot.jobs import JobService
+from bot.ledger import HoldState, Ledger, LedgerDefaults
+from bot.tasks import ImagineRequest, TaskStatus
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    async with await Database.open(tmp_path / "db.sqlite") as database:
+        yield database
+
+
+def service(db: Database, max_queued: int = 10) -> tuple[JobService, TaskStore, Ledger]:
+    store, ledger = TaskStore(db), Ledger(db, LedgerDefaults(member_limit=Decimal("1.00"), period="day"))
+    return JobService(db, store, ledger, Bookkeeper(db, store, ledger), max_queued_per_member=max_queued), store, ledger
+
+
+def request(n: int = 0) -> ImagineRequest:
+    return ImagineRequest(guild_id=1, channel_id=2, member_id=3, prompt=f"a fox {n}", count=2, interaction_id=900 + n)
+
+
+async def test_a_job_is_recorded_with_its_hold(db: Database) -> None:
+    jobs, store, ledger = service(db)
+    task = await jobs.create(request())
+    hold = await ledger.hold(task.id)
+    assert task.status is TaskStatus.QUEUED and await store.get(task.id) == task
+    assert hold is not None and hold.reserved == Decimal("0.02") and hold.state is HoldState.ACTIVE
+
+
+async def test_a_full_queue_records_nothing(db: Database) -> None:
+    jobs, store, _ = service(db, max_queued=2)
+    for n in range(2):
+        await jobs.create(request(n))
+    with pytest.raises(QueueFull):
+        await jobs.create(request(2))
+    assert len(await store.list_unfinished()) == 2
+    row = await db.fetchone("SELECT COUNT(*) AS n FROM ledger_holds")
+    assert row is not None and row["n"] == 2
+
+
+async def test_a_creation_cancelled_before_its_answer_is_taken_back(db: Database) -> None:
+    """Cancelled while its transaction waits on the database thread: it commits, then is withdrawn."""
+    jobs, store, ledger = service(db)
+    await ledger.terms(guild_id=1, member_id=3, role_ids=(), count=2)  # remembered: no read before the write
+    busy, release = asyncio.Event(), threading.Event()
+    loop = asyncio.get_running_loop()
+
+    def occupy(tx: Tx) -> None:
+        loop.call_soon_threadsafe(busy.set)
+        release.wait(5)
+
+    blocker = asyncio.create_task(db.transaction(occupy))
+    await busy.wait()
+    creating = asyncio.create_task(jobs.create(request()))
+    for _ in range(5):  # let it queue its transaction behind the blocker
+        await asyncio.sleep(0)
+    creating.cancel()
+    release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await creating
+    await blocker
+    [row] = await db.fetchall("SELECT id, status FROM tasks")
+    assert row["status"] == TaskStatus.CANCELLED.value
+    hold = await ledger.hold(int(row["id"]))
+    assert hold is not None and hold.state is HoldState.RELEASED
+    assert await store.list_unfinished() == []
