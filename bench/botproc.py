@@ -44,10 +44,8 @@ import aiohttp
 import discord
 
 from bench.stats import percentile
-from bot.__main__ import configure_logging, point_discord_at
+from bot.__main__ import configure_logging, resources
 from bot.app import EggBot
-from bot.db import Database
-from bot.eggapi import EggAPIClient
 from bot.settings import load_settings
 
 log = logging.getLogger("bench.botproc")
@@ -207,52 +205,43 @@ async def read_commands(bot: EggBot, probes: Probes, stop: asyncio.Event) -> Non
 async def main() -> None:
     settings = load_settings(os.environ)
     configure_logging(settings.log_level)
-    point_discord_at(settings)
     probes = Probes(_env_float("BENCH_LAG_INTERVAL", 0.01), _env_float("BENCH_FLUSH_INTERVAL", 0.02))
-    db = await Database.open(settings.database_path)
-    try:
-        timeout = aiohttp.ClientTimeout(total=settings.http_timeout)
-        async with aiohttp.ClientSession(timeout=timeout) as session:
-            eggapi = EggAPIClient(
-                session, api_key=settings.eggapi_api_key, base_url=settings.eggapi_base_url, timeout=settings.http_timeout
-            )
-            bot = EggBot(settings=settings, db=db, http_session=session, eggapi=eggapi, http_trace=probes.http_trace(),
-                         freeze_startup_objects=True)
-            bot.task_store.add_listener(probes.on_transition)
-            bot.add_listener(probes.on_interaction, "on_interaction")
-            bot._connection.guild_ready_timeout = _env_float("BENCH_GUILD_READY_TIMEOUT", 0.05)
-            async with bot:
-                stop = asyncio.Event()
-                loop = asyncio.get_running_loop()
-                for signum in (signal.SIGTERM, signal.SIGINT):
-                    loop.add_signal_handler(signum, stop.set)
-                runner = asyncio.create_task(bot.start(settings.discord_token), name="eggbot-discord")
-                ready = asyncio.create_task(bot.wait_until_ready())
-                done, _ = await asyncio.wait({runner, ready}, timeout=30, return_when=asyncio.FIRST_COMPLETED)
-                if ready not in done:
-                    ready.cancel()
-                    if runner in done:
-                        runner.result()
-                    raise TimeoutError("bot not ready after 30 s")
-                probes.start()
-                web = getattr(bot, "web", None)
-                emit({
-                    "ev": "ready",
-                    "pid": os.getpid(),
-                    "webhooks": bool(getattr(settings, "webhooks_enabled", False) and web is not None),
-                    "webhook_port": getattr(web, "port", None) if web is not None else None,
-                })
-                commands = asyncio.create_task(read_commands(bot, probes, stop), name="bench-commands")
-                stopper = asyncio.create_task(stop.wait())
-                await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
-                await bot.close()
-                stopper.cancel()
-                await asyncio.gather(runner, return_exceptions=True)
-                await probes.stop()
-                await asyncio.wait({commands}, timeout=1)
-                commands.cancel()
-    finally:
-        await db.close()
+    async with resources(settings) as (db, session, eggapi):  # as python -m bot opens them
+        bot = EggBot(settings=settings, db=db, http_session=session, eggapi=eggapi, http_trace=probes.http_trace(),
+                     freeze_startup_objects=True)
+        bot.task_store.add_listener(probes.on_transition)
+        bot.add_listener(probes.on_interaction, "on_interaction")
+        bot._connection.guild_ready_timeout = _env_float("BENCH_GUILD_READY_TIMEOUT", 0.05)
+        async with bot:
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(signum, stop.set)
+            runner = asyncio.create_task(bot.start(settings.discord_token), name="eggbot-discord")
+            ready = asyncio.create_task(bot.wait_until_ready())
+            done, _ = await asyncio.wait({runner, ready}, timeout=30, return_when=asyncio.FIRST_COMPLETED)
+            if ready not in done:
+                ready.cancel()
+                if runner in done:
+                    runner.result()
+                raise TimeoutError("bot not ready after 30 s")
+            probes.start()
+            web = getattr(bot, "web", None)
+            emit({
+                "ev": "ready",
+                "pid": os.getpid(),
+                "webhooks": bool(getattr(settings, "webhooks_enabled", False) and web is not None),
+                "webhook_port": getattr(web, "port", None) if web is not None else None,
+            })
+            commands = asyncio.create_task(read_commands(bot, probes, stop), name="bench-commands")
+            stopper = asyncio.create_task(stop.wait())
+            await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            await bot.close()
+            stopper.cancel()
+            await asyncio.gather(runner, return_exceptions=True)
+            await probes.stop()
+            await asyncio.wait({commands}, timeout=1)
+            commands.cancel()
 
 
 if __name__ == "__main__":

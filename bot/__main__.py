@@ -11,7 +11,8 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 
 import aiohttp
 import discord
@@ -47,8 +48,9 @@ def point_discord_at(settings: Settings) -> None:
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
 
 
-async def main(settings: Settings, *, sync_only: bool = False) -> None:
-    """Open the resources, build the bot and run it until it is stopped."""
+@asynccontextmanager
+async def resources(settings: Settings) -> AsyncIterator[tuple[Database, aiohttp.ClientSession, EggAPIClient]]:
+    """The database, the HTTP session and the EggAPI client, closed in reverse order."""
     point_discord_at(settings)
     db = await Database.open(settings.database_path)
     try:
@@ -57,34 +59,40 @@ async def main(settings: Settings, *, sync_only: bool = False) -> None:
             eggapi = EggAPIClient(
                 session, api_key=settings.eggapi_api_key, base_url=settings.eggapi_base_url, timeout=settings.http_timeout
             )
-            bot = EggBot(
-                settings=settings,
-                db=db,
-                http_session=session,
-                eggapi=eggapi,
-                force_sync=sync_only,
-                run_tracker=not sync_only,
-                freeze_startup_objects=not sync_only,
-            )
-            async with bot:
-                if sync_only:
-                    await bot.login(settings.discord_token)  # setup_hook syncs (forced)
-                    log.info("commands synced")
-                    return
-                stop = asyncio.Event()
-                loop = asyncio.get_running_loop()
-                for signum in (signal.SIGTERM, signal.SIGINT):
-                    loop.add_signal_handler(signum, stop.set)
-                runner = asyncio.create_task(bot.start(settings.discord_token), name="eggbot-discord")
-                stopper = asyncio.create_task(stop.wait(), name="eggbot-stop")
-                done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
-                if stopper in done:
-                    log.info("stop requested; finishing in-flight work")
-                    await bot.close()
-                stopper.cancel()
-                await runner
+            yield db, session, eggapi
     finally:
         await db.close()
+
+
+async def main(settings: Settings, *, sync_only: bool = False) -> None:
+    """Open the resources, build the bot and run it until it is stopped."""
+    async with resources(settings) as (db, session, eggapi):
+        bot = EggBot(
+            settings=settings,
+            db=db,
+            http_session=session,
+            eggapi=eggapi,
+            force_sync=sync_only,
+            run_tracker=not sync_only,
+            freeze_startup_objects=not sync_only,
+        )
+        async with bot:
+            if sync_only:
+                await bot.login(settings.discord_token)  # setup_hook syncs (forced)
+                log.info("commands synced")
+                return
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(signum, stop.set)
+            runner = asyncio.create_task(bot.start(settings.discord_token), name="eggbot-discord")
+            stopper = asyncio.create_task(stop.wait(), name="eggbot-stop")
+            done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            if stopper in done:
+                log.info("stop requested; finishing in-flight work")
+                await bot.close()
+            stopper.cancel()
+            await runner
 
 
 def run(argv: Sequence[str] | None = None) -> int:
