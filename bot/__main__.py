@@ -11,24 +11,19 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 
-import aiohttp
 import discord
-import discord.gateway
-import discord.http
-import yarl
 from dotenv import find_dotenv, load_dotenv
 
+from bot import operator_cli
 from bot.app import EggBot
-from bot.db import Database
-from bot.eggapi import EggAPIClient
+from bot.resources import resources
 from bot.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("bot")
 
-USAGE = "usage: python -m bot [run|sync]"
+USAGE = "usage: python -m bot [run | sync | unconfirmed [adopt TASK EGG_TASK_ID | release TASK]]"
 
 
 def configure_logging(level: str) -> None:
@@ -38,30 +33,6 @@ def configure_logging(level: str) -> None:
         format="%(asctime)s %(levelname)-8s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-
-
-def point_discord_at(settings: Settings) -> None:
-    """Apply the optional REST and gateway overrides (used to run against a local fake Discord)."""
-    if settings.discord_api_base:
-        discord.http.Route.BASE = settings.discord_api_base.rstrip("/")
-    if settings.discord_gateway_url:
-        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
-
-
-@asynccontextmanager
-async def resources(settings: Settings) -> AsyncIterator[tuple[Database, aiohttp.ClientSession, EggAPIClient]]:
-    """The database, the HTTP session and the EggAPI client, closed in reverse order."""
-    point_discord_at(settings)
-    db = await Database.open(settings.database_path)
-    try:
-        timeout = aiohttp.ClientTimeout(total=settings.http_timeout)
-        async with aiohttp.ClientSession(timeout=timeout) as session:
-            eggapi = EggAPIClient(
-                session, api_key=settings.eggapi_api_key, base_url=settings.eggapi_base_url, timeout=settings.http_timeout
-            )
-            yield db, session, eggapi
-    finally:
-        await db.close()
 
 
 async def main(settings: Settings, *, sync_only: bool = False) -> None:
@@ -98,7 +69,8 @@ async def main(settings: Settings, *, sync_only: bool = False) -> None:
 def run(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit status."""
     args = list(sys.argv[1:] if argv is None else argv)
-    if args not in ([], ["run"], ["sync"]):
+    operator = operator_cli.parse(args[1:]) if args[:1] == ["unconfirmed"] else None
+    if args not in ([], ["run"], ["sync"]) and operator is None:
         print(USAGE, file=sys.stderr)
         return 2
     load_dotenv(find_dotenv(usecwd=True))
@@ -108,6 +80,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         print(f"eggbot: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level)
+    if operator is not None:
+        return asyncio.run(operator_cli.unconfirmed(settings, *operator))
     log.info("starting with %s", settings.redacted())
     try:
         asyncio.run(main(settings, sync_only=args == ["sync"]))

@@ -75,6 +75,12 @@ class Reconciler:
         settled = utcnow() > end
         return Verdict(Outcome.ABSENT if complete and settled else Outcome.NOT_YET)
 
+    async def candidates(self, task: TaskRecord) -> list[EggTask]:
+        """The upstream tasks that could be this one (for an operator to choose from)."""
+        start, end = self._window(task)
+        found, _ = await self._scan(task, start, end)
+        return found
+
     async def _scan(self, task: TaskRecord, start: datetime, end: datetime) -> tuple[list[EggTask], bool]:
         """Unknown upstream tasks of the right type created in the window, and whether the list was read to its end."""
         found: list[EggTask] = []

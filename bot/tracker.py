@@ -33,6 +33,7 @@ from bot.reconcile import Outcome, Reconciler
 from bot.scheduler import Scheduler
 from bot.status_board import StatusBoard
 from bot.tasks import TaskRecord, TaskStatus
+from bot.unconfirmed import RELEASED, RELEASED_TEXT
 
 log = logging.getLogger(__name__)
 
@@ -274,7 +275,12 @@ class Tracker:
     async def _reconcile(self, task_id: int) -> None:
         """Settle a submit whose outcome is unknown from EggAPI's task list, never re-posting it."""
         task = await self._store.get(task_id)
-        if task is None or task.status not in (TaskStatus.SUBMITTING, TaskStatus.UNKNOWN):
+        if task is None:
+            return
+        if task_id in self._unconfirmed_told and task.status not in (TaskStatus.SUBMITTING, TaskStatus.UNKNOWN):
+            await self._settled_by_operator(task)
+            return
+        if task.status not in (TaskStatus.SUBMITTING, TaskStatus.UNKNOWN):
             return
         if task.status is TaskStatus.SUBMITTING:  # the process died around the POST
             await self._store.transition(task_id, TaskStatus.SUBMITTING, TaskStatus.UNKNOWN, error="INTERRUPTED")
@@ -308,6 +314,21 @@ class Tracker:
             )
             self._board.show(task, Phase.UNCONFIRMED, detail=UNCONFIRMED_NOTE, force=True)
         self._schedule("reconcile", task_id, self._config.poll_interval_max * 4)
+
+    async def _settled_by_operator(self, task: TaskRecord) -> None:
+        """An ambiguous submit the operator settled (``bot.unconfirmed``): follow it, or tell the member."""
+        self._unconfirmed_told.discard(task.id)
+        if task.status is TaskStatus.RUNNING:
+            self._board.follow(task.id)
+            self._board.show(task, Phase.PENDING, force=True)
+            self._schedule("poll", task.id)
+        elif task.status is TaskStatus.REJECTED and task.error == RELEASED:
+            self._board.show(task, Phase.FAILED, detail=RELEASED_TEXT, force=True)
+            assert self._publisher is not None
+            try:
+                await self._publisher.announce_failure(task, RELEASED_TEXT)
+            except Exception:
+                log.exception("task %s: could not tell the member it was released", task.id)
 
     # -- poll --------------------------------------------------------------------------------
 

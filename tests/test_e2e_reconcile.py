@@ -5,8 +5,15 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from bot.ledger import HoldState
+import pytest
+
+from bot.bookkeeping import Bookkeeper
+from bot.db import Database
+from bot.db.task_store import TaskStore
+from bot.ledger import HoldState, Ledger
+from bot.reconcile import Reconciler
 from bot.tasks import TaskStatus
+from bot.unconfirmed import OperatorError, UnconfirmedDesk
 from tests.conftest import World
 from tests.fakes.discord_harness import assert_clean
 from tests.fakes.eggapi import FakeEggAPI, png_bytes
@@ -48,3 +55,44 @@ async def test_a_busy_eggapi_puts_the_job_back_in_line(world: World, eggapi: Fak
     assert task is not None and task.status in (TaskStatus.DELIVERED, TaskStatus.DELIVERING)
     assert not [m for m in world.fake.messages(world.general) if "was not made" in m.content]
     assert_clean(world.fake)
+
+
+async def test_the_operator_settles_what_the_bot_would_not_guess(
+    world: World, eggapi: FakeEggAPI, start_bot: Any
+) -> None:
+    """Two ambiguous submits: the operator adopts one for its member and releases the other."""
+    fake = world.fake
+    eggapi.drop_next("POST", r"^/v1/generate$", times=2)
+    bot = await start_bot()
+    alice_status = await (await fake.slash(world.alice, world.general, "imagine", prompt="alice's fox")).wait_response()
+    bob_status = await (await fake.slash(world.bob, world.general, "imagine", prompt="bob's castle")).wait_response()
+    for status in (alice_status, bob_status):
+        await fake.wait_for(lambda f, s=status: "could not confirm" in f.message(s.id).content or None, timeout=10)
+    alice_task, bob_task = sorted(await bot.task_store.list_in_states((TaskStatus.UNKNOWN,)), key=lambda t: t.id)
+    [alice_egg] = [t.id for t in eggapi.tasks.values() if t.request["prompt"] == "alice's fox"]
+
+    # The operator's tools open the same database file, beside the running bot.
+    async with await Database.open(bot.db.path) as db:
+        store = TaskStore(db)
+        ledger = Ledger(db, bot.ledger.defaults)
+        desk = UnconfirmedDesk(store, Bookkeeper(db, store, ledger), bot.eggapi, Reconciler(store, bot.eggapi, grace=120))
+        first, _ = await desk.pending()
+        assert {egg.id for egg in first.candidates} == set(eggapi.tasks)  # both upstream tasks could be either
+        with pytest.raises(OperatorError, match="no task"):
+            await desk.release(999)
+        await desk.adopt(alice_task.id, alice_egg)
+        with pytest.raises(OperatorError, match="belongs to another task"):
+            await desk.adopt(bob_task.id, alice_egg)
+        await desk.release(bob_task.id)
+        with pytest.raises(OperatorError, match="not unconfirmed"):
+            await desk.release(bob_task.id)
+
+    result = await fake.wait_for_message(world.general, lambda m: bool(m.attachments), timeout=10)
+    assert "alice's fox" in result.content and "bob" not in result.content
+    told = await fake.wait_for_message(world.general, lambda m: "could not find this job" in m.content, timeout=10)
+    assert str(world.bob.id) in told.content
+    assert eggapi.count("POST", "/v1/generate") == 2  # nothing re-posted
+    alice_hold, bob_hold = await bot.ledger.hold(alice_task.id), await bot.ledger.hold(bob_task.id)
+    assert alice_hold is not None and alice_hold.state is HoldState.SETTLED
+    assert bob_hold is not None and bob_hold.state is HoldState.RELEASED
+    assert_clean(fake)
