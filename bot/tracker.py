@@ -277,10 +277,8 @@ class Tracker:
         task = await self._store.get(task_id)
         if task is None:
             return
-        if task_id in self._unconfirmed_told and task.status not in (TaskStatus.SUBMITTING, TaskStatus.UNKNOWN):
-            await self._settled_by_operator(task)
-            return
         if task.status not in (TaskStatus.SUBMITTING, TaskStatus.UNKNOWN):
+            await self._settled_by_operator(task)  # or by this tracker meanwhile: then nothing to do
             return
         if task.status is TaskStatus.SUBMITTING:  # the process died around the POST
             await self._store.transition(task_id, TaskStatus.SUBMITTING, TaskStatus.UNKNOWN, error="INTERRUPTED")
@@ -316,9 +314,9 @@ class Tracker:
         self._schedule("reconcile", task_id, self._config.poll_interval_max * 4)
 
     async def _settled_by_operator(self, task: TaskRecord) -> None:
-        """An ambiguous submit the operator settled (``bot.unconfirmed``): follow it, or tell the member."""
+        """An unconfirmed submit the operator settled (``bot.unconfirmed``): follow it, or tell the member."""
         self._unconfirmed_told.discard(task.id)
-        if task.status is TaskStatus.RUNNING:
+        if task.status is TaskStatus.RUNNING and not self._jobs.is_scheduled("poll", task.id):
             self._board.follow(task.id)
             self._board.show(task, Phase.PENDING, force=True)
             self._schedule("poll", task.id)
