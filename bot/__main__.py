@@ -23,7 +23,7 @@ from bot.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("bot")
 
-USAGE = "usage: python -m bot [run | sync | unconfirmed [adopt TASK EGG_TASK_ID | release TASK]]"
+USAGE = "usage: python -m bot [run | sync | unconfirmed [adopt TASK EGG_TASK_ID | release TASK [--force]]]"
 
 
 def configure_logging(level: str) -> None:
@@ -81,7 +81,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         return 2
     configure_logging(settings.log_level)
     if operator is not None:
-        return asyncio.run(operator_cli.unconfirmed(settings, *operator))
+        return asyncio.run(operator_cli.unconfirmed(settings, operator))
     log.info("starting with %s", settings.redacted())
     try:
         asyncio.run(main(settings, sync_only=args == ["sync"]))

@@ -59,7 +59,10 @@ class JobService:
             # The transaction runs to its end on the database thread regardless; nobody will tell the
             # member about this job, so take it back (its hold is released).
             if clean.interaction_id is not None:
-                await asyncio.shield(self._withdraw_interaction(clean.interaction_id))
+                try:
+                    await asyncio.shield(self._withdraw_interaction(clean.interaction_id))
+                except Exception:  # the cancellation is what the caller must see
+                    log.exception("could not withdraw the job of cancelled interaction %s", clean.interaction_id)
             raise
         log.info(
             "task %s queued for member %s in channel %s, holding %s",

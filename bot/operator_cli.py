@@ -8,63 +8,101 @@ next reconcile step (within a minute with the default poll intervals).
 from __future__ import annotations
 
 import logging
+import re
+import sqlite3
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from bot.app import ledger_defaults
 from bot.bookkeeping import Bookkeeper
+from bot.db import Database
 from bot.db.task_store import TaskStore
 from bot.eggapi import EggAPIError, EggTask
 from bot.ledger import Ledger
 from bot.reconcile import Reconciler
-from bot.resources import resources
+from bot.resources import http_client
 from bot.settings import Settings
+from bot.tasks import TaskStatus
 from bot.tracker import TrackerConfig
 from bot.unconfirmed import OperatorError, Unconfirmed, UnconfirmedDesk
 
 log = logging.getLogger(__name__)
 
 
-def parse(args: Sequence[str]) -> tuple[str, int | None, str | None] | None:
-    """(action, task id, EggAPI task id) from the words after ``unconfirmed``, or None if malformed."""
+_NUMBER = re.compile(r"[0-9]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """One parsed operator command."""
+
+    name: str  # "list", "adopt" or "release"
+    task_id: int = 0
+    egg_task_id: str = ""
+    force: bool = False
+
+
+def parse(args: Sequence[str]) -> Action | None:
+    """The command in the words after ``unconfirmed``, or None if malformed."""
     if not args:
-        return "list", None, None
-    if args[0] == "adopt" and len(args) == 3 and args[1].isdigit():
-        return "adopt", int(args[1]), args[2]
-    if args[0] == "release" and len(args) == 2 and args[1].isdigit():
-        return "release", int(args[1]), None
+        return Action("list")
+    if args[0] == "adopt" and len(args) == 3 and _NUMBER.fullmatch(args[1]):
+        return Action("adopt", int(args[1]), args[2])
+    if args[0] == "release" and len(args) in (2, 3) and _NUMBER.fullmatch(args[1]) and args[2:] in ([], ["--force"]):
+        return Action("release", int(args[1]), force=args[2:] == ["--force"])
     return None
 
 
-async def unconfirmed(settings: Settings, action: str, task_id: int | None, egg_task_id: str | None) -> int:
-    """Run one operator action; returns the exit status."""
-    async with resources(settings) as (db, _session, eggapi):
+async def unconfirmed(settings: Settings, action: Action) -> int:
+    """Run one operator command; returns the exit status."""
+    try:
+        db = await Database.open_existing(settings.database_path)  # never creates nor migrates one
+    except (OSError, RuntimeError, sqlite3.Error) as exc:
+        print(f"eggbot: cannot use the bot's database ({exc}); check DATABASE_PATH.", file=sys.stderr)
+        return 1
+    async with db, http_client(settings) as (_session, eggapi):
         store = TaskStore(db)
         ledger = Ledger(db, ledger_defaults(settings))
         reconciler = Reconciler(store, eggapi, grace=TrackerConfig().reconcile_grace)
         desk = UnconfirmedDesk(store, Bookkeeper(db, store, ledger), eggapi, reconciler)
         try:
-            if action == "list":
-                print(_listing(await desk.pending()))
-            elif action == "adopt" and task_id is not None and egg_task_id is not None:
-                task = await desk.adopt(task_id, egg_task_id)
+            if action.name == "list":
+                return await _list(desk, store)
+            if action.name == "adopt":
+                task = await desk.adopt(action.task_id, action.egg_task_id)
                 print(f"task {task.id} now follows EggAPI task {task.egg_task_id}; the bot will post its images.")
-            elif action == "release" and task_id is not None:
-                task = await desk.release(task_id)
+            else:
+                task = await desk.release(action.task_id, force=action.force)
                 print(f"task {task.id} released: its hold is freed and the member will be told.")
         except OperatorError as refused:
             print(f"eggbot: {refused}", file=sys.stderr)
             return 1
         except EggAPIError as exc:
-            print(f"eggbot: EggAPI could not be asked (HTTP {exc.status} {exc.code}); try again.", file=sys.stderr)
+            print(f"eggbot: EggAPI could not be asked ({_describe(exc)}); try again.", file=sys.stderr)
             return 1
     return 0
 
 
-def _listing(pending: list[Unconfirmed]) -> str:
+async def _list(desk: UnconfirmedDesk, store: TaskStore) -> int:
+    try:
+        print(_listing(await desk.pending()))
+    except EggAPIError as exc:  # the tasks still, without what they could be
+        tasks = await store.list_in_states((TaskStatus.UNKNOWN,))
+        print(_listing([Unconfirmed(task, []) for task in tasks], candidates=False))
+        print(f"eggbot: EggAPI could not be asked for candidates ({_describe(exc)}).", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _describe(exc: EggAPIError) -> str:
+    return f"HTTP {exc.status} {exc.code}" if exc.status else exc.code
+
+
+def _listing(pending: list[Unconfirmed], *, candidates: bool = True) -> str:
     if not pending:
         return "No unconfirmed submits."
-    how = "python -m bot unconfirmed adopt TASK EGG_TASK_ID (the EggAPI task it became) or release TASK"
+    how = "python -m bot unconfirmed adopt TASK EGG_TASK_ID (the EggAPI task it became) or release TASK [--force]"
     lines = [f"{len(pending)} unconfirmed submit(s). Settle each with: {how}."]
     for item in pending:
         task = item.task
@@ -73,7 +111,9 @@ def _listing(pending: list[Unconfirmed]) -> str:
             f"task {task.id}  sent {sent:%Y-%m-%d %H:%M:%S}Z  member {task.member_id}  channel {task.channel_id}  "
             f"{task.count} x {task.mode}  prompt {task.prompt[:60]!r}"
         )
-        lines.append("  could be: " + (", ".join(_egg(egg) for egg in item.candidates) or "no EggAPI task in its window"))
+        if candidates:
+            found = ", ".join(_egg(egg) for egg in item.candidates)
+            lines.append("  could be: " + (found or "no EggAPI task in its window"))
     return "\n".join(lines)
 
 

@@ -60,7 +60,7 @@ def _moments(durations: Sequence[float], step: float) -> tuple[list[float], floa
     # Nine in ten, and never the single longest: with few durations known, one stuck task must
     # not keep polling dense for as long as it took.
     within = min(math.ceil(HORIZON * len(moments)), len(moments) - 1)
-    horizon = moments[max(0, within - 1)] if moments else 0.0
+    horizon = moments[within - 1] if within > 0 else 0.0  # one duration alone says little: the typical rules
     if len(moments) < HISTORY:
         insort(moments, TYPICAL + MARGIN)
         horizon = max(horizon, TYPICAL + MARGIN)

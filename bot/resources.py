@@ -28,15 +28,21 @@ def point_discord_at(settings: Settings) -> None:
 
 @asynccontextmanager
 async def resources(settings: Settings) -> AsyncIterator[tuple[Database, aiohttp.ClientSession, EggAPIClient]]:
-    """The database, the HTTP session and the EggAPI client, closed in reverse order."""
+    """The database (created and migrated as needed), the HTTP session and the EggAPI client."""
     point_discord_at(settings)
     db = await Database.open(settings.database_path)
     try:
-        timeout = aiohttp.ClientTimeout(total=settings.http_timeout)
-        async with aiohttp.ClientSession(timeout=timeout) as session:
-            eggapi = EggAPIClient(
-                session, api_key=settings.eggapi_api_key, base_url=settings.eggapi_base_url, timeout=settings.http_timeout
-            )
+        async with http_client(settings) as (session, eggapi):
             yield db, session, eggapi
     finally:
         await db.close()
+
+
+@asynccontextmanager
+async def http_client(settings: Settings) -> AsyncIterator[tuple[aiohttp.ClientSession, EggAPIClient]]:
+    """An HTTP session and the EggAPI client on it, closed afterwards."""
+    timeout = aiohttp.ClientTimeout(total=settings.http_timeout)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        yield session, EggAPIClient(
+            session, api_key=settings.eggapi_api_key, base_url=settings.eggapi_base_url, timeout=settings.http_timeout
+        )

@@ -51,6 +51,10 @@ class StatusBoard:
         """Throttle this task's routine updates from now on (it is running upstream)."""
         self._followed.setdefault(task_id, _Shown())
 
+    def following(self, task_id: int) -> bool:
+        """Whether the task is being followed (running upstream, polled by this process)."""
+        return task_id in self._followed
+
     def forget(self, task_id: int) -> None:
         """The task stopped running: no more throttling state for it."""
         self._followed.pop(task_id, None)

@@ -33,7 +33,7 @@ from bot.reconcile import Outcome, Reconciler
 from bot.scheduler import Scheduler
 from bot.status_board import StatusBoard
 from bot.tasks import TaskRecord, TaskStatus
-from bot.unconfirmed import RELEASED, RELEASED_TEXT
+from bot.unconfirmed import RELEASED, RELEASED_TEXT, RELEASED_TOLD
 
 log = logging.getLogger(__name__)
 
@@ -150,6 +150,8 @@ class Tracker:
         resumed = await self._store.list_unfinished()
         for task in resumed:
             self._resume(task)
+        for released in await self._store.list_with_error(TaskStatus.REJECTED, RELEASED):
+            self._schedule("reconcile", released.id)  # released by the operator while this bot was away
         if resumed:
             log.info("resuming %d unfinished task(s)", len(resumed))
         self._jobs.start()
@@ -296,13 +298,14 @@ class Tracker:
                 return
         if verdict.outcome is Outcome.ABSENT:
             log.warning("task %s: a complete scan of EggAPI's tasks found nothing; the submit never landed", task_id)
-            await self._end_without_images(
+            if not await self._end_without_images(
                 task,
                 TaskStatus.UNKNOWN,
                 TaskStatus.REJECTED,
                 "NOT_SUBMITTED",
                 "EggAPI never received this request, so nothing was made or charged. Please try again.",
-            )
+            ):
+                self._schedule("reconcile", task_id)  # the operator settled it meanwhile: see to that
             return
         if verdict.outcome is Outcome.AMBIGUOUS and task_id not in self._unconfirmed_told:
             self._unconfirmed_told.add(task_id)
@@ -316,11 +319,14 @@ class Tracker:
     async def _settled_by_operator(self, task: TaskRecord) -> None:
         """An unconfirmed submit the operator settled (``bot.unconfirmed``): follow it, or tell the member."""
         self._unconfirmed_told.discard(task.id)
-        if task.status is TaskStatus.RUNNING and not self._jobs.is_scheduled("poll", task.id):
+        self._line.on_change(task.id, task.status)  # changed by another process: free its place in line
+        if task.status is TaskStatus.RUNNING and not self._board.following(task.id):
             self._board.follow(task.id)
             self._board.show(task, Phase.PENDING, force=True)
             self._schedule("poll", task.id)
         elif task.status is TaskStatus.REJECTED and task.error == RELEASED:
+            if not await self._store.replace_error(task.id, TaskStatus.REJECTED, RELEASED, RELEASED_TOLD):
+                return  # told already (by another run of this step, or before a restart)
             self._board.show(task, Phase.FAILED, detail=RELEASED_TEXT, force=True)
             assert self._publisher is not None
             try:
@@ -419,14 +425,14 @@ class Tracker:
         error: str | None,
         reason: str,
         egg: EggTask | None = None,
-    ) -> None:
-        """Record a task that produced nothing and tell the member why (the reason is member-safe)."""
+    ) -> bool:
+        """Record a task that produced nothing and tell the member why (the reason is member-safe); False if it had moved."""
         changes: dict[str, object] = {"error": error, "finished_at": utcnow()}
         if egg is not None:
             changes["upstream_status"] = egg.status
         cost = egg.cost if egg is not None else None
         if not await self._books.end_without_output(task.id, expected, status, cost, **changes):
-            return
+            return False
         ended = await self._store.get(task.id) or task  # as recorded: its cost decides what the member reads
         self._board.show(ended, Phase.FAILED, detail=reason, force=True)
         assert self._publisher is not None
@@ -434,6 +440,7 @@ class Tracker:
             await self._publisher.announce_failure(ended, reason)
         except Exception:
             log.exception("task %s: could not tell the member about the failure", task.id)
+        return True
 
     # -- deliver -----------------------------------------------------------------------------
 

@@ -23,9 +23,10 @@ from bot.tasks import TaskRecord, TaskStatus
 log = logging.getLogger(__name__)
 
 RELEASED = "RELEASED_BY_OPERATOR"
+RELEASED_TOLD = "RELEASED_BY_OPERATOR_TOLD"  # the member was told (once, by whichever bot process saw it first)
 RELEASED_TEXT = (
-    "The bot's operator could not find this job at EggAPI, so it was stopped and your reservation was released. "
-    "Nothing was charged; please try again."
+    "The bot's operator could not find this job at EggAPI, so it was stopped and your reservation released. "
+    "Please try again."
 )
 
 
@@ -75,9 +76,21 @@ class UnconfirmedDesk:
         log.warning("task %s: adopted EggAPI task %s by the operator's word", task_id, egg.id)
         return await self._current(task_id)
 
-    async def release(self, task_id: int) -> TaskRecord:
-        """Record that the task produced nothing to pay for: its hold is freed and the member told."""
-        await self._unconfirmed(task_id)
+    async def release(self, task_id: int, *, force: bool = False) -> TaskRecord:
+        """Record that the task produced nothing to pay for: its hold is freed and the member told.
+
+        Refused while EggAPI lists tasks that could be this one, unless ``force``: releasing a job
+        that does exist upstream would charge the account without charging the member.
+        """
+        task = await self._unconfirmed(task_id)
+        if not force:
+            candidates = await self._reconciler.candidates(task)
+            if candidates:
+                ids = ", ".join(egg.id for egg in candidates)
+                raise OperatorError(
+                    f"EggAPI has {len(candidates)} task(s) that could be task {task_id} ({ids}): adopt the right "
+                    "one, or release with --force if none of them is."
+                )
         if not await self._books.move(
             task_id, TaskStatus.UNKNOWN, TaskStatus.REJECTED, release=True, error=RELEASED, finished_at=utcnow()
         ):

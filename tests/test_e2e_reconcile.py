@@ -60,10 +60,10 @@ async def test_a_busy_eggapi_puts_the_job_back_in_line(world: World, eggapi: Fak
 async def test_the_operator_settles_what_the_bot_would_not_guess(
     world: World, eggapi: FakeEggAPI, start_bot: Any
 ) -> None:
-    """Two ambiguous submits: the operator adopts one for its member and releases the other."""
+    """Two ambiguous submits: the operator adopts one for its member and writes the other off."""
     fake = world.fake
     eggapi.drop_next("POST", r"^/v1/generate$", times=2)
-    bot = await start_bot()
+    bot = await start_bot(EGGBOT_MAX_RUNNING_PER_MEMBER="1")
     alice_status = await (await fake.slash(world.alice, world.general, "imagine", prompt="alice's fox")).wait_response()
     bob_status = await (await fake.slash(world.bob, world.general, "imagine", prompt="bob's castle")).wait_response()
     for status in (alice_status, bob_status):
@@ -72,7 +72,7 @@ async def test_the_operator_settles_what_the_bot_would_not_guess(
     [alice_egg] = [t.id for t in eggapi.tasks.values() if t.request["prompt"] == "alice's fox"]
 
     # The operator's tools open the same database file, beside the running bot.
-    async with await Database.open(bot.db.path) as db:
+    async with await Database.open_existing(bot.db.path) as db:
         store = TaskStore(db)
         ledger = Ledger(db, bot.ledger.defaults)
         desk = UnconfirmedDesk(store, Bookkeeper(db, store, ledger), bot.eggapi, Reconciler(store, bot.eggapi, grace=120))
@@ -83,16 +83,53 @@ async def test_the_operator_settles_what_the_bot_would_not_guess(
         await desk.adopt(alice_task.id, alice_egg)
         with pytest.raises(OperatorError, match="belongs to another task"):
             await desk.adopt(bob_task.id, alice_egg)
-        await desk.release(bob_task.id)
-        with pytest.raises(OperatorError, match="not unconfirmed"):
+        with pytest.raises(OperatorError, match="could be task"):  # an upstream task might still be bob's
             await desk.release(bob_task.id)
+        await desk.release(bob_task.id, force=True)
+        with pytest.raises(OperatorError, match="not unconfirmed"):
+            await desk.release(bob_task.id, force=True)
 
     result = await fake.wait_for_message(world.general, lambda m: bool(m.attachments), timeout=10)
     assert "alice's fox" in result.content and "bob" not in result.content
     told = await fake.wait_for_message(world.general, lambda m: "could not find this job" in m.content, timeout=10)
-    assert str(world.bob.id) in told.content
-    assert eggapi.count("POST", "/v1/generate") == 2  # nothing re-posted
+    assert world.bob.mention in told.content
+    # Bob's place in line is free again (one running job per member): his next job runs.
+    await (await fake.slash(world.bob, world.general, "imagine", prompt="bob's second castle")).wait_response()
+    await fake.wait_for_message(world.general, lambda m: "bob's second castle" in m.content and bool(m.attachments),
+                                timeout=10)
+    assert len([m for m in fake.messages(world.general) if "could not find this job" in m.content and m.type == 19]) == 1
     alice_hold, bob_hold = await bot.ledger.hold(alice_task.id), await bot.ledger.hold(bob_task.id)
     assert alice_hold is not None and alice_hold.state is HoldState.SETTLED
     assert bob_hold is not None and bob_hold.state is HoldState.RELEASED
     assert_clean(fake)
+
+
+async def test_a_job_released_while_the_bot_was_away_is_announced_once_it_is_back(
+    world: World, eggapi: FakeEggAPI, start_bot: Any
+) -> None:
+    fake = world.fake
+    eggapi.drop_next("POST", r"^/v1/generate$", times=2)  # two look-alike submits: nothing is guessed
+    bot = await start_bot()
+    statuses = [
+        await (await fake.slash(member, world.general, "imagine", prompt=prompt)).wait_response()
+        for member, prompt in ((world.alice, "alice's fox"), (world.bob, "bob's lost castle"))
+    ]
+    for status in statuses:
+        await fake.wait_for(lambda f, s=status: "could not confirm" in f.message(s.id).content or None, timeout=10)
+    task = max(await bot.task_store.list_in_states((TaskStatus.UNKNOWN,)), key=lambda t: t.id)  # bob's
+    path = bot.db.path
+    await start_bot.stop()
+    async with await Database.open_existing(path) as db:  # the operator, while the bot is stopped
+        store = TaskStore(db)
+        ledger = Ledger(db, bot.ledger.defaults)
+        desk = UnconfirmedDesk(store, Bookkeeper(db, store, ledger), bot.eggapi, Reconciler(store, bot.eggapi, grace=120))
+        await desk.release(task.id, force=True)
+    await start_bot()
+    told = await fake.wait_for_message(world.general, lambda m: "could not find this job" in m.content, timeout=10)
+    assert world.bob.mention in told.content
+    await start_bot.stop()
+    await start_bot()  # a second start tells nobody again
+    async with await Database.open_existing(path) as db:
+        [row] = await db.fetchall("SELECT error FROM tasks WHERE id = ?", (task.id,))
+    assert row["error"] == "RELEASED_BY_OPERATOR_TOLD"
+    assert len([m for m in fake.messages(world.general) if "could not find this job" in m.content and m.type == 19]) == 1

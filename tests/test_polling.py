@@ -98,3 +98,8 @@ def test_a_cold_start_beside_a_mix_of_tasks_costs_no_extra_polls() -> None:
 def test_one_stuck_task_among_few_does_not_keep_polling_dense() -> None:
     times = schedule(280.0, [10.0] * 5 + [200.0])
     assert len(times) < 40, times  # backing off after ~10 s, not every 3 s up to 200 s
+
+
+def test_a_single_long_duration_right_after_a_start_does_not_keep_polling_dense() -> None:
+    times = schedule(280.0, [200.0])
+    assert len(times) < 40, times  # backing off after the typical 10 s, not every 3 s up to 200 s

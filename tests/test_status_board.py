@@ -31,12 +31,15 @@ class Recorder:
         self.most_in_flight = 0
         self.hold = asyncio.Event()
         self.hold.set()
+        self.channel_holds: dict[int, asyncio.Event] = {}  # a hold of one channel only
         self.edited = asyncio.Event()
 
     async def show_progress(self, record: TaskRecord, progress: Progress) -> None:
         self.in_flight[record.channel_id] = self.in_flight.get(record.channel_id, 0) + 1
         self.most_in_flight = max(self.most_in_flight, self.in_flight[record.channel_id])
         await self.hold.wait()
+        if record.channel_id in self.channel_holds:
+            await self.channel_holds[record.channel_id].wait()
         self.in_flight[record.channel_id] -= 1
         self.edits.append((record.id, progress.phase))
         self.edited.set()
@@ -129,16 +132,21 @@ async def test_a_late_routine_update_does_not_undo_a_newer_phase() -> None:
 async def test_drain_waits_for_lanes_started_meanwhile_and_stops_the_rest() -> None:
     board, recorder = StatusBoard(edit_interval=5.0, settle=0.0), Recorder()
     board.attach(recorder)  # type: ignore[arg-type]
+    recorder.channel_holds[10] = asyncio.Event()
+    recorder.channel_holds[20] = asyncio.Event()
     board.show(task(1), Phase.PENDING, force=True)
-
-    async def later() -> None:
-        await recorder.edited.wait()
-        board.show(task(2, channel_id=20), Phase.DONE, force=True)  # a lane that starts during the drain
-
-    follower = asyncio.create_task(later())
-    await board.drain(5)
-    await follower
-    assert (2, Phase.DONE) in recorder.edits
+    draining = asyncio.create_task(board.drain(5))
+    for _ in range(5):
+        await asyncio.sleep(0)  # the drain is waiting for the lanes it knows
+    board.show(task(2, channel_id=20), Phase.DONE, force=True)  # a lane that starts during the drain
+    recorder.channel_holds[10].set()
+    await edits_reach(recorder, 1)
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert not draining.done()  # the lane started meanwhile is still posting: the drain waits for it
+    recorder.channel_holds[20].set()
+    await draining
+    assert recorder.edits == [(1, Phase.PENDING), (2, Phase.DONE)]
     recorder.hold.clear()  # an edit that never finishes: the drain gives up after its grace
     board.show(task(3), Phase.DONE, force=True)
     await board.drain(0.05)

@@ -91,8 +91,12 @@ async def test_python_m_bot_unconfirmed_lists_and_settles_them(tmp_path: Path, w
     assert code == 1 and err.strip().splitlines()[-1] == "eggbot: EggAPI does not know a task 'gen_nonexistent'."
     code, out, err = await _operator(env, tmp_path, "unconfirmed", "adopt", str(task.id), egg.id)
     assert code == 0 and f"task {task.id} now follows EggAPI task {egg.id}" in out, err
-    code, out, err = await _operator(env, tmp_path, "unconfirmed", "release")
-    assert code == 2 and "usage: python -m bot" in err
+    for malformed in (["release"], ["release", "²"], ["release", "1", "--now"], ["adopt", "1"]):
+        code, out, err = await _operator(env, tmp_path, "unconfirmed", *malformed)
+        assert code == 2 and "usage: python -m bot" in err, malformed
+    elsewhere = {**env, "DATABASE_PATH": str(tmp_path / "nowhere" / "eggbot.db")}
+    code, out, err = await _operator(elsewhere, tmp_path, "unconfirmed")
+    assert code == 1 and "cannot use the bot's database" in err and not (tmp_path / "nowhere").exists()
     async with await Database.open(tmp_path / "data" / "eggbot.db") as db:
         adopted = await TaskStore(db).get(task.id)
     assert adopted is not None and adopted.status is TaskStatus.RUNNING and adopted.egg_task_id == egg.id

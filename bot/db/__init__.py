@@ -143,6 +143,29 @@ class Database:
             raise
         return db
 
+    @classmethod
+    async def open_existing(cls, path: Path) -> Database:
+        """Open a database the bot created, without creating or migrating anything (for operator tools).
+
+        Raises FileNotFoundError when there is none at ``path``, RuntimeError when its schema is not
+        the one this code expects (an older or newer bot).
+        """
+        if not path.is_file():
+            raise FileNotFoundError(f"no database at {path}")
+        conn = await aiosqlite.connect(path.resolve().as_uri() + "?mode=rw", uri=True, isolation_level=None)
+        conn.row_factory = aiosqlite.Row
+        try:
+            await conn.execute("PRAGMA foreign_keys = ON")
+            await conn.execute("PRAGMA busy_timeout = 5000")
+            db = cls(conn, path)
+            found, expected = await db.schema_version(), len(bundled_migrations())
+            if found != expected:
+                raise RuntimeError(f"the database is at schema {found}, this code expects {expected}")
+        except BaseException:
+            await conn.close()
+            raise
+        return db
+
     async def close(self) -> None:
         """Close the connection once everything asked of it has run."""
         try:

@@ -176,6 +176,23 @@ class TaskStore:
         )
         return [int(row["id"]) for row in rows]
 
+    async def list_with_error(self, status: TaskStatus, error: str) -> list[TaskRecord]:
+        """Every task in ``status`` whose error is ``error``, oldest first."""
+        rows = await self._db.fetchall(
+            "SELECT * FROM tasks WHERE status = ? AND error = ? ORDER BY id", (status.value, error)
+        )
+        return [row_to_task(r) for r in rows]
+
+    async def replace_error(self, task_id: int, status: TaskStatus, old: str, new: str) -> bool:
+        """Change the error of a task still in ``status`` with error ``old``; False if it was not (a marker, once)."""
+        params = (new, _iso(self._clock()), task_id, status.value, old)
+        cur = await self._db.transaction(
+            lambda tx: tx.execute(
+                "UPDATE tasks SET error = ?, updated_at = ? WHERE id = ? AND status = ? AND error = ?", params
+            )
+        )
+        return cur.rowcount == 1
+
     async def get_by_egg_id(self, egg_task_id: str) -> TaskRecord | None:
         """The task EggAPI knows by this id, or None."""
         row = await self._db.fetchone("SELECT * FROM tasks WHERE egg_task_id = ?", (egg_task_id,))
