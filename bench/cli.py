@@ -50,7 +50,9 @@ def _scenarios(text: str) -> tuple[str, ...]:
     names = tuple(x.strip() for x in text.split(",") if x.strip())
     unknown = set(names) - set(ALL_SCENARIOS)
     if unknown:
-        raise argparse.ArgumentTypeError(f"unknown scenario(s) {sorted(unknown)}; choose from {', '.join(ALL_SCENARIOS)}")
+        raise argparse.ArgumentTypeError(
+            f"unknown scenario(s) {sorted(unknown)}; choose from {', '.join(ALL_SCENARIOS)}"
+        )
     return names
 
 
@@ -62,7 +64,8 @@ def parser() -> argparse.ArgumentParser:
                    help=f"comma-separated subset of {','.join(ALL_SCENARIOS)}")
     p.add_argument("--members", type=int, default=d.members, help="members sending /imagine (round robin)")
     p.add_argument("--channels", type=int, default=d.channels, help="channels the delivery jobs are spread over")
-    p.add_argument("--images", type=int, default=d.images, choices=range(1, 5), metavar="1-4", help="count per /imagine")
+    p.add_argument("--images", type=int, default=d.images, choices=range(1, 5), metavar="1-4",
+                   help="count per /imagine")
     p.add_argument("--fail-rate", type=float, default=d.fail_rate,
                    help="share of tasks EggAPI fails (ack and delivery scenarios)")
     p.add_argument("--durations", type=_floats, default=d.durations,

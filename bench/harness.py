@@ -363,10 +363,11 @@ async def running_group(*, members: int, channel_sets: dict[str, int], env: dict
             bot = BotProcess(bot_env(tmp, fake, eggapi, overrides), tmp / "bot.log")
             try:
                 await bot.start()
-                yield Group(World(fake, guild, chans, people), eggapi, bot, tmp, webhooks=bool(bot.ready.get("webhooks")))
+                world = World(fake, guild, chans, people)
+                yield Group(world, eggapi, bot, tmp, webhooks=bool(bot.ready.get("webhooks")))
             finally:
                 await bot.stop()
                 if keep_dir is not None:
-                    keep_dir.mkdir(parents=True, exist_ok=True)
+                    keep_dir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, after the run
                     with contextlib.suppress(OSError):
                         (keep_dir / "bot.log").write_bytes((tmp / "bot.log").read_bytes())

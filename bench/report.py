@@ -118,11 +118,14 @@ def table(figures: dict[str, Any], targets: list[dict[str, Any]]) -> str:
         rows.append((label, value, target, verdict.get(key, "") if key else ""))
 
     for conc, s in (_get(figures, "ack_latency_ms") or {}).items():
-        add(f"ack latency @ {conc} concurrent (ms)", f"p50 {_fmt(s['p50'])} / p99 {_fmt(s['p99'])} / max {_fmt(s['max'])}"
-            f" (n={s['n']})", "p99 < 50" if conc == "50" else "", "ack_p99_50" if conc == "50" else None)
+        value = f"p50 {_fmt(s['p50'])} / p99 {_fmt(s['p99'])} / max {_fmt(s['max'])} (n={s['n']})"
+        target = conc == "50"
+        add(f"ack latency @ {conc} concurrent (ms)", value, "p99 < 50" if target else "",
+            "ack_p99_50" if target else None)
     for mode, s in (_get(figures, "delivery_overhead_ms") or {}).items():
         if "p50" not in s:
-            add(f"delivery overhead, {mode} (ms)", s.get("status", "-"), "p50 < 100, p99 < 250" if mode == "webhooks" else "")
+            target = "p50 < 100, p99 < 250" if mode == "webhooks" else ""
+            add(f"delivery overhead, {mode} (ms)", s.get("status", "-"), target)
             continue
         value = f"p50 {_fmt(s['p50'])} / p99 {_fmt(s['p99'])} (n={s['n']})"
         if mode == "webhooks":

@@ -204,7 +204,8 @@ async def scenario_ack(group: Group, cfg: Config, progress: Progress, results: R
             progress.advance(concurrency)
         figure = summary(latencies, scale=1000, digits=1)
         jobs_done = max(1, len(timed))
-        figure["bot_cpu_ms_per_job"] = round(((await group.bot.command("stats"))["cpu_s"] - bot_cpu) / jobs_done * 1000, 2)
+        bot_cpu_used = (await group.bot.command("stats"))["cpu_s"] - bot_cpu
+        figure["bot_cpu_ms_per_job"] = round(bot_cpu_used / jobs_done * 1000, 2)
         figure["fakes_cpu_ms_per_job"] = round((_own_cpu() - driver_cpu) / jobs_done * 1000, 2)
         figure["breakdown_ms"] = _ack_breakdown(group, timed)
         figure["round_max_ms"] = round_max

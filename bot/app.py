@@ -13,11 +13,11 @@ import aiohttp
 import discord
 from discord.ext import commands
 
+from bot.bookkeeping import Bookkeeper
 from bot.db import Database
 from bot.db.task_store import TaskStore
 from bot.eggapi import EggAPIClient
 from bot.foreground import Foreground
-from bot.bookkeeping import Bookkeeper
 from bot.jobs import JobService
 from bot.ledger import Ledger, LedgerDefaults
 from bot.pricing import PriceRefresher

@@ -224,7 +224,11 @@ class Deliverer:
         for task in group:
             self._attempts.pop(task.id, None)
             if await self._store.transition(
-                task.id, TaskStatus.DELIVERING, TaskStatus.DELIVERED, result_message_ids=message_ids, delivered_at=utcnow()
+                task.id,
+                TaskStatus.DELIVERING,
+                TaskStatus.DELIVERED,
+                result_message_ids=message_ids,
+                delivered_at=utcnow(),
             ):
                 await self._show(task.id, Phase.DONE)
         log.info("tasks %s: delivered in message(s) %s", [t.id for t in group], message_ids)

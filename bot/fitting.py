@@ -60,7 +60,9 @@ def fit_images(images: list[DownloadedImage], limit: int, max_files: int = MAX_F
             if smaller is None:
                 fitted.too_large.append(index)
                 continue
-            log.info("shrank %s from %d to %d bytes to fit %d", image.filename, len(image.data), len(smaller.data), limit)
+            log.info(
+                "shrank %s from %d to %d bytes to fit %d", image.filename, len(image.data), len(smaller.data), limit
+            )
             image = smaller
         if current and (used + len(image.data) > limit or len(current) >= max_files):
             fitted.batches.append(current)

@@ -215,7 +215,9 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         max_running_per_member=_parsed(
             env, "EGGBOT_MAX_RUNNING_PER_MEMBER", _positive(int), default.max_running_per_member
         ),
-        max_queued_per_member=_parsed(env, "EGGBOT_MAX_QUEUED_PER_MEMBER", _positive(int), default.max_queued_per_member),
+        max_queued_per_member=_parsed(
+            env, "EGGBOT_MAX_QUEUED_PER_MEMBER", _positive(int), default.max_queued_per_member
+        ),
         max_running_total=_parsed(env, "EGGBOT_MAX_RUNNING_TOTAL", _positive(int), default.max_running_total),
         http_timeout=_parsed(env, "EGGBOT_HTTP_TIMEOUT", _positive(float), default.http_timeout),
         max_image_bytes=_parsed(env, "EGGBOT_MAX_IMAGE_BYTES", _positive(int), default.max_image_bytes),

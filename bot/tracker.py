@@ -41,7 +41,8 @@ OPERATOR_ERRORS = ("UNAUTHORIZED", "FORBIDDEN", "INSUFFICIENT_BALANCE")
 MAX_SUBMIT_RETRIES = 5  # EggAPI busy or unreachable before anything was sent: back in line this often
 NOT_FOUND_PATIENCE = 600.0  # seconds of 404s before a running task is given up as lost upstream
 UNCONFIRMED_NOTE = (
-    "EggAPI could not confirm this job. Your reservation stays until it is sorted out; the bot's operator has been told."
+    "EggAPI could not confirm this job. Your reservation stays until it is sorted out; "
+    "the bot's operator has been told."
 )
 
 
@@ -414,7 +415,10 @@ class Tracker:
             finished_at=egg.completed_at or utcnow(),
         )
         if moved:
-            log.info("task %s: EggAPI task %s completed, %d image(s), cost %s", task.id, egg.id, len(egg.output_urls), egg.cost)
+            log.info(
+                "task %s: EggAPI task %s completed, %d image(s), cost %s",
+                task.id, egg.id, len(egg.output_urls), egg.cost,
+            )
             self._schedule("deliver", task.id)
 
     async def _end_without_images(
@@ -426,7 +430,10 @@ class Tracker:
         reason: str,
         egg: EggTask | None = None,
     ) -> bool:
-        """Record a task that produced nothing and tell the member why (the reason is member-safe); False if it had moved."""
+        """Record a task that produced nothing and tell the member why (the reason is member-safe).
+
+        False if the task had moved on (nothing recorded, nobody told).
+        """
         changes: dict[str, object] = {"error": error, "finished_at": utcnow()}
         if egg is not None:
             changes["upstream_status"] = egg.status

@@ -67,7 +67,12 @@ class UnconfirmedDesk:
             raise OperatorError(f"EggAPI task {egg.id} is an {egg.type}, task {task_id} an {task.mode}.")
         try:
             moved = await self._store.transition(
-                task_id, TaskStatus.UNKNOWN, TaskStatus.RUNNING, egg_task_id=egg.id, upstream_status=egg.status, error=None
+                task_id,
+                TaskStatus.UNKNOWN,
+                TaskStatus.RUNNING,
+                egg_task_id=egg.id,
+                upstream_status=egg.status,
+                error=None,
             )
         except sqlite3.IntegrityError:
             raise OperatorError(f"EggAPI task {egg.id} already belongs to another task.") from None

@@ -66,7 +66,9 @@ async def test_queue_position_cancel_and_queue_full(world: World, eggapi: FakeEg
     assert "Only the member" in (await refused.wait_response()).content
     click = await fake.click(world.bob, first, first.button("Cancel").custom_id)
     await click.wait_ack()
-    cancelled = await fake.wait_for(lambda f: f.message(first.id) if "Cancelled" in f.message(first.id).content else None)
+    cancelled = await fake.wait_for(
+        lambda f: f.message(first.id) if "Cancelled" in f.message(first.id).content else None
+    )
     assert cancelled.buttons == []
     await fake.wait_for(lambda f: "#1 in line" in f.message(second.id).content or None)
     task_id = int(first.content.split("job #")[1].split(" ")[0])
@@ -100,7 +102,9 @@ async def test_hidden_job_is_delivered_by_dm_and_still_charged(
     assert_clean(fake)
 
 
-async def test_oversize_image_is_delivered_within_the_upload_limit(eggapi: FakeEggAPI, start_bot: Any, world: World) -> None:
+async def test_oversize_image_is_delivered_within_the_upload_limit(
+    eggapi: FakeEggAPI, start_bot: Any, world: World
+) -> None:
     fake = world.fake
     small_guild = fake.add_guild("Tiny Uploads", filesize_limit=50_000)
     channel = fake.add_channel(small_guild, "art")

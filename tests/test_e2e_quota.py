@@ -23,7 +23,9 @@ def is_result(message: FakeMessage) -> bool:
 
 
 async def settled_total(bot: Any, member_id: int) -> Decimal:
-    rows = await bot.db.fetchall("SELECT settled FROM ledger_holds WHERE member_id = ? AND state = 'settled'", (member_id,))
+    rows = await bot.db.fetchall(
+        "SELECT settled FROM ledger_holds WHERE member_id = ? AND state = 'settled'", (member_id,)
+    )
     return sum((Decimal(r["settled"]) for r in rows), Decimal("0"))
 
 

@@ -19,6 +19,11 @@ from tests.fakes.discord_harness import assert_clean
 from tests.fakes.eggapi import FakeEggAPI, png_bytes
 
 
+def notices(fake: Any, world: World) -> list[Any]:
+    """The replies telling a member their job was released by the operator."""
+    return [m for m in fake.messages(world.general) if "could not find this job" in m.content and m.type == 19]
+
+
 async def test_two_unknown_submits_at_once_are_not_guessed(
     world: World, eggapi: FakeEggAPI, start_bot: Any, caplog: Any
 ) -> None:
@@ -75,7 +80,8 @@ async def test_the_operator_settles_what_the_bot_would_not_guess(
     async with await Database.open_existing(bot.db.path) as db:
         store = TaskStore(db)
         ledger = Ledger(db, bot.ledger.defaults)
-        desk = UnconfirmedDesk(store, Bookkeeper(db, store, ledger), bot.eggapi, Reconciler(store, bot.eggapi, grace=120))
+        reconciler = Reconciler(store, bot.eggapi, grace=120)
+        desk = UnconfirmedDesk(store, Bookkeeper(db, store, ledger), bot.eggapi, reconciler)
         first, _ = await desk.pending()
         assert {egg.id for egg in first.candidates} == set(eggapi.tasks)  # both upstream tasks could be either
         with pytest.raises(OperatorError, match="no task"):
@@ -97,7 +103,7 @@ async def test_the_operator_settles_what_the_bot_would_not_guess(
     await (await fake.slash(world.bob, world.general, "imagine", prompt="bob's second castle")).wait_response()
     await fake.wait_for_message(world.general, lambda m: "bob's second castle" in m.content and bool(m.attachments),
                                 timeout=10)
-    assert len([m for m in fake.messages(world.general) if "could not find this job" in m.content and m.type == 19]) == 1
+    assert len(notices(fake, world)) == 1
     alice_hold, bob_hold = await bot.ledger.hold(alice_task.id), await bot.ledger.hold(bob_task.id)
     assert alice_hold is not None and alice_hold.state is HoldState.SETTLED
     assert bob_hold is not None and bob_hold.state is HoldState.RELEASED
@@ -122,7 +128,8 @@ async def test_a_job_released_while_the_bot_was_away_is_announced_once_it_is_bac
     async with await Database.open_existing(path) as db:  # the operator, while the bot is stopped
         store = TaskStore(db)
         ledger = Ledger(db, bot.ledger.defaults)
-        desk = UnconfirmedDesk(store, Bookkeeper(db, store, ledger), bot.eggapi, Reconciler(store, bot.eggapi, grace=120))
+        reconciler = Reconciler(store, bot.eggapi, grace=120)
+        desk = UnconfirmedDesk(store, Bookkeeper(db, store, ledger), bot.eggapi, reconciler)
         await desk.release(task.id, force=True)
     await start_bot()
     told = await fake.wait_for_message(world.general, lambda m: "could not find this job" in m.content, timeout=10)
@@ -132,4 +139,4 @@ async def test_a_job_released_while_the_bot_was_away_is_announced_once_it_is_bac
     async with await Database.open_existing(path) as db:
         [row] = await db.fetchall("SELECT error FROM tasks WHERE id = ?", (task.id,))
     assert row["error"] == "RELEASED_BY_OPERATOR_TOLD"
-    assert len([m for m in fake.messages(world.general) if "could not find this job" in m.content and m.type == 19]) == 1
+    assert len(notices(fake, world)) == 1

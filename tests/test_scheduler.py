@@ -26,7 +26,9 @@ async def test_a_newer_schedule_supersedes_and_crashes_are_retried() -> None:
         flaky_done.set()
 
     after: list[tuple[str, int]] = []
-    jobs = Scheduler({"work": work, "flaky": flaky}, {"work": 2}, retry_delay=0.01, after=lambda s, t: after.append((s, t)))
+    jobs = Scheduler(
+        {"work": work, "flaky": flaky}, {"work": 2}, retry_delay=0.01, after=lambda s, t: after.append((s, t))
+    )
     jobs.start()
     jobs.schedule("work", 1, delay=60)
     jobs.schedule("work", 1)  # supersedes the one in a minute

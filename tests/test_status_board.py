@@ -33,10 +33,12 @@ class Recorder:
         self.hold.set()
         self.channel_holds: dict[int, asyncio.Event] = {}  # a hold of one channel only
         self.edited = asyncio.Event()
+        self.started = asyncio.Event()  # an edit began
 
     async def show_progress(self, record: TaskRecord, progress: Progress) -> None:
         self.in_flight[record.channel_id] = self.in_flight.get(record.channel_id, 0) + 1
         self.most_in_flight = max(self.most_in_flight, self.in_flight[record.channel_id])
+        self.started.set()
         await self.hold.wait()
         if record.channel_id in self.channel_holds:
             await self.channel_holds[record.channel_id].wait()
@@ -71,7 +73,8 @@ async def test_one_edit_at_a_time_per_channel_and_waiting_edits_are_replaced() -
     board.show(task(2, channel_id=20), Phase.PENDING, force=True)  # another channel: its own lane
     async with asyncio.timeout(5):
         while sum(recorder.in_flight.values()) < 2:
-            await asyncio.sleep(0)
+            recorder.started.clear()
+            await recorder.started.wait()
     for phase in (Phase.PROCESSING, Phase.DONE):  # task 1's edit is in flight: these replace each other
         board.show(task(1), phase, force=True)
     board.show(task(3), Phase.PENDING, force=True)

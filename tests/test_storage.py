@@ -36,7 +36,8 @@ async def test_migrations_apply_once_and_use_wal(tmp_path: Path) -> None:
 
 
 async def test_failed_migration_rolls_back(tmp_path: Path) -> None:
-    broken = [*bundled_migrations(), Migration(len(bundled_migrations()) + 1, "bad", "CREATE TABLE t (x); SELEC nonsense")]
+    bad = Migration(len(bundled_migrations()) + 1, "bad", "CREATE TABLE t (x); SELEC nonsense")
+    broken = [*bundled_migrations(), bad]
     with pytest.raises(sqlite3.OperationalError):
         await Database.open(tmp_path / "db.sqlite", broken)
     async with await Database.open(tmp_path / "db.sqlite") as db:

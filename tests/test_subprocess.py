@@ -69,7 +69,9 @@ async def _operator(env: dict[str, str], cwd: Path, *args: str) -> tuple[int, st
     return proc.returncode, out.decode(), err.decode()
 
 
-async def test_python_m_bot_unconfirmed_lists_and_settles_them(tmp_path: Path, world: World, eggapi: FakeEggAPI) -> None:
+async def test_python_m_bot_unconfirmed_lists_and_settles_them(
+    tmp_path: Path, world: World, eggapi: FakeEggAPI
+) -> None:
     env = bot_env(tmp_path, world.fake, eggapi.url)
     async with await Database.open(tmp_path / "data" / "eggbot.db") as db:  # a submit whose answer was lost
         store = TaskStore(db)

@@ -16,7 +16,9 @@ def req(**overrides: object) -> ImagineRequest:
 
 
 def test_valid_request_is_normalised() -> None:
-    clean = validate_request(req(prompt="  a fox  ", negative_prompt="   ", count=4, aspect_ratio="9:16", resolution="4k"))
+    clean = validate_request(
+        req(prompt="  a fox  ", negative_prompt="   ", count=4, aspect_ratio="9:16", resolution="4k")
+    )
     assert clean.prompt == "a fox"
     assert clean.negative_prompt is None
     assert clean.count == 4

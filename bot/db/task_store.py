@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import functools
 import json
-import sqlite3
 import logging
+import sqlite3
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal

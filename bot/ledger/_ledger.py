@@ -203,7 +203,9 @@ class Ledger(LedgerSettings):
             tx, task_id=task_id, key=terms.key, member_id=terms.member_id, period_start=st.start, reserved=needed,
             now=now,
         )
-        log.debug("task %s: held %s for member %s in guild %s", task_id, format_cost(needed), terms.member_id, terms.key)
+        log.debug(
+            "task %s: held %s for member %s in guild %s", task_id, format_cost(needed), terms.member_id, terms.key
+        )
         return Hold(
             task_id=task_id,
             guild_id=None if terms.key == DM_GUILD else terms.key,

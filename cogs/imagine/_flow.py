@@ -31,12 +31,17 @@ def check_place(bot: EggBot, interaction: discord.Interaction) -> None:
     can_send = perms.send_messages_in_threads if in_thread else perms.send_messages
     missing = [
         name
-        for name, ok in (("View Channel", perms.view_channel), ("Send Messages", can_send), ("Attach Files", perms.attach_files))
+        for name, ok in (
+            ("View Channel", perms.view_channel),
+            ("Send Messages", can_send),
+            ("Attach Files", perms.attach_files),
+        )
         if not ok
     ]
     if missing:
         raise NotAllowedHere(
-            f"I can't post images in this channel (I need {', '.join(missing)}). Ask a moderator, or try another channel."
+            f"I can't post images in this channel (I need {', '.join(missing)}). "
+            "Ask a moderator, or try another channel."
         )
 
 

@@ -163,7 +163,9 @@ class DiscordPublisher:
         message = await self._send(
             await self._destination(tasks[0]),
             batch_text(tasks),
-            files=[_file(image, f"eggbot-{task.id}-{n + 1}") for task in tasks for n, image in enumerate(images[task.id])],
+            files=[
+                _file(image, f"eggbot-{task.id}-{n + 1}") for task in tasks for n, image in enumerate(images[task.id])
+            ],
             view=batch_view(tasks) if not tasks[0].hidden else discord.utils.MISSING,
             nonce=nonce,
             allowed_mentions=self._mention(*tasks),
@@ -181,7 +183,9 @@ class DiscordPublisher:
     async def _tell(self, task: TaskRecord, text: str) -> None:
         """Reply to the status message in the channel; by DM if the channel is gone or the job is hidden."""
         reference = (
-            discord.MessageReference(message_id=task.status_message_id, channel_id=task.channel_id, fail_if_not_exists=False)
+            discord.MessageReference(
+                message_id=task.status_message_id, channel_id=task.channel_id, fail_if_not_exists=False
+            )
             if task.status_message_id
             else None
         )

@@ -74,7 +74,9 @@ def status_text(task: TaskRecord, progress: Progress) -> str:
             "The images will be posted here as soon as they are ready."
         )
     elif progress.phase is Phase.UNCONFIRMED:
-        lines.append(progress.detail or "The request may not have reached EggAPI; checking before anything is sent again.")
+        lines.append(
+            progress.detail or "The request may not have reached EggAPI; checking before anything is sent again."
+        )
     elif progress.phase in (Phase.FAILED, Phase.UNDELIVERABLE) and progress.detail:
         lines.append(progress.detail)
     elif progress.phase is Phase.DONE and task.result_message_ids:
@@ -117,4 +119,5 @@ def failure_text(task: TaskRecord, reason: str) -> str:
         )
     charged = task.cost is not None and task.cost > 0
     tail = "" if charged else " Nothing was charged."
-    return f"<@{task.member_id}> your image for **{excerpt(task.prompt, 200)}** (job #{task.id}) was not made. {reason}{tail}"
+    what = f"your image for **{excerpt(task.prompt, 200)}** (job #{task.id})"
+    return f"<@{task.member_id}> {what} was not made. {reason}{tail}"

@@ -89,7 +89,9 @@ class QuotaGroup(app_commands.Group, name="quota", description="Spending limits 
             await self._done(interaction, "reset the limit, period and time zone to the bot defaults")
             return
         try:
-            await self.bot.ledger.set_guild_defaults(interaction.guild_id, limit=value, period=period, timezone=timezone)
+            await self.bot.ledger.set_guild_defaults(
+                interaction.guild_id, limit=value, period=period, timezone=timezone
+            )
         except ValueError:
             raise InvalidRequest(f"`{timezone}` is not a time zone I know; use a name like `Europe/Paris`.") from None
         await self._done(interaction, "updated the default limit")
