@@ -27,13 +27,14 @@ from bot.eggapi import (
     SubmitOutcomeUnknown,
 )
 from bot.foreground import Foreground
+from bot.outcomes import Outcomes
 from bot.polling import PollPlanner
 from bot.publishing import Phase, Publisher, describe_failure
 from bot.reconcile import Outcome, Reconciler
 from bot.scheduler import Scheduler
 from bot.status_board import StatusBoard
 from bot.tasks import TaskRecord, TaskStatus
-from bot.unconfirmed import RELEASED, RELEASED_TEXT, RELEASED_TOLD
+from bot.unconfirmed import RELEASED
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,7 @@ class Tracker:
         self._publisher: Publisher | None = None
         self._deliverer: Deliverer | None = None
         self._board = StatusBoard(config.status_edit_interval, foreground=foreground)
+        self._outcomes = Outcomes(store, books, self._board)
         self._reconciler = Reconciler(store, client, grace=config.reconcile_grace)
         self._unconfirmed_told: set[int] = set()
         self._early_hints: set[str] = set()  # webhooks that beat the POST's answer
@@ -143,6 +145,7 @@ class Tracker:
         self._publisher = publisher
         self._deliverer = deliverer
         self._board.attach(publisher)
+        self._outcomes.attach(publisher)
 
     async def start(self) -> None:
         """Resume every unfinished task from its recorded state, then run the scheduler."""
@@ -231,13 +234,18 @@ class Tracker:
             if await self._requeue(task, exc):
                 return
             log.warning("task %s: EggAPI stayed unavailable for the submit (%s); giving up", task_id, exc.code)
-            await self._end_without_images(task, TaskStatus.SUBMITTING, TaskStatus.REJECTED, exc.code, exc.user_message)
+            await self._refused(task, exc)
         except EggAPIError as exc:
             level = logging.ERROR if exc.code in OPERATOR_ERRORS else logging.WARNING
             log.log(level, "task %s: EggAPI refused the submit (HTTP %s %s)", task_id, exc.status, exc.code)
-            await self._end_without_images(task, TaskStatus.SUBMITTING, TaskStatus.REJECTED, exc.code, exc.user_message)
+            await self._refused(task, exc)
             return
         await self._adopt(task, egg, TaskStatus.SUBMITTING)
+
+    async def _refused(self, task: TaskRecord, exc: EggAPIError) -> None:
+        await self._outcomes.end_without_images(
+            task, TaskStatus.SUBMITTING, TaskStatus.REJECTED, exc.code, exc.user_message
+        )
 
     async def _requeue(self, task: TaskRecord, exc: EggAPIError) -> bool:
         """Put a task whose submit was refused for now back in line after a backoff; False when out of tries."""
@@ -299,7 +307,7 @@ class Tracker:
                 return
         if verdict.outcome is Outcome.ABSENT:
             log.warning("task %s: a complete scan of EggAPI's tasks found nothing; the submit never landed", task_id)
-            if not await self._end_without_images(
+            if not await self._outcomes.end_without_images(
                 task,
                 TaskStatus.UNKNOWN,
                 TaskStatus.REJECTED,
@@ -325,15 +333,8 @@ class Tracker:
             self._board.follow(task.id)
             self._board.show(task, Phase.PENDING, force=True)
             self._schedule("poll", task.id)
-        elif task.status is TaskStatus.REJECTED and task.error == RELEASED:
-            if not await self._store.replace_error(task.id, TaskStatus.REJECTED, RELEASED, RELEASED_TOLD):
-                return  # told already (by another run of this step, or before a restart)
-            self._board.show(task, Phase.FAILED, detail=RELEASED_TEXT, force=True)
-            assert self._publisher is not None
-            try:
-                await self._publisher.announce_failure(task, RELEASED_TEXT)
-            except Exception:
-                log.exception("task %s: could not tell the member it was released", task.id)
+        else:
+            await self._outcomes.released(task)
 
     # -- poll --------------------------------------------------------------------------------
 
@@ -351,7 +352,7 @@ class Tracker:
             log.warning("task %s: EggAPI does not know %s (for %.0f s)", task_id, task.egg_task_id, now - first)
             if now - first >= NOT_FOUND_PATIENCE:
                 self._first_miss.pop(task_id, None)
-                await self._end_without_images(
+                await self._outcomes.end_without_images(
                     task, TaskStatus.RUNNING, TaskStatus.FAILED, "NOT_FOUND", describe_failure(None)
                 )
                 return
@@ -367,7 +368,7 @@ class Tracker:
         elif egg.status == "failed":
             self._board.forget(task_id)
             log.info("task %s: EggAPI task %s failed", task_id, egg.id)
-            await self._end_without_images(
+            await self._outcomes.end_without_images(
                 task, TaskStatus.RUNNING, TaskStatus.FAILED, egg.error, describe_failure(egg.error), egg
             )
         else:
@@ -376,31 +377,18 @@ class Tracker:
             phase = Phase.PROCESSING if egg.status == "processing" else Phase.PENDING
             if self._timing.running_for(task) > self._config.stale_after:
                 phase = Phase.STALE
-                await self._mark_stale(task)
+                await self._outcomes.mark_stale(task, self._timing.running_for(task))
             elif self._timing.past_deadline(task):
                 phase = Phase.STILL_RUNNING
             self._board.show(task, phase, detail=egg.id)
             self._schedule("poll", task_id, self._timing.next_delay(task))
-
-    async def _mark_stale(self, task: TaskRecord) -> None:
-        """Once per task: record that it is stuck upstream and tell the member; polling goes on."""
-        if task.stale_at is not None:
-            return
-        await self._store.update(task.id, stale_at=utcnow())
-        log.warning("task %s: EggAPI task %s still %s after %.0f s; marked stale", task.id, task.egg_task_id,
-                    task.upstream_status, self._timing.running_for(task))
-        assert self._publisher is not None
-        try:
-            await self._publisher.announce_stale(task)
-        except Exception:
-            log.exception("task %s: could not tell the member the task is stale", task.id)
 
     async def _finish(self, task: TaskRecord, egg: EggTask) -> None:
         self._board.forget(task.id)
         self._timing.observe(task, egg.created_at, egg.completed_at)
         if not egg.output_urls:
             log.warning("task %s: EggAPI task %s completed without images", task.id, egg.id)
-            await self._end_without_images(
+            await self._outcomes.end_without_images(
                 task, TaskStatus.RUNNING, TaskStatus.FAILED, "NO_OUTPUT", describe_failure(None), egg
             )
             return
@@ -420,34 +408,6 @@ class Tracker:
                 task.id, egg.id, len(egg.output_urls), egg.cost,
             )
             self._schedule("deliver", task.id)
-
-    async def _end_without_images(
-        self,
-        task: TaskRecord,
-        expected: TaskStatus,
-        status: TaskStatus,
-        error: str | None,
-        reason: str,
-        egg: EggTask | None = None,
-    ) -> bool:
-        """Record a task that produced nothing and tell the member why (the reason is member-safe).
-
-        False if the task had moved on (nothing recorded, nobody told).
-        """
-        changes: dict[str, object] = {"error": error, "finished_at": utcnow()}
-        if egg is not None:
-            changes["upstream_status"] = egg.status
-        cost = egg.cost if egg is not None else None
-        if not await self._books.end_without_output(task.id, expected, status, cost, **changes):
-            return False
-        ended = await self._store.get(task.id) or task  # as recorded: its cost decides what the member reads
-        self._board.show(ended, Phase.FAILED, detail=reason, force=True)
-        assert self._publisher is not None
-        try:
-            await self._publisher.announce_failure(ended, reason)
-        except Exception:
-            log.exception("task %s: could not tell the member about the failure", task.id)
-        return True
 
     # -- deliver -----------------------------------------------------------------------------
 
