@@ -253,3 +253,33 @@ async def test_dms_work_when_the_operator_allows_them(world: World, eggapi: Fake
     [egg_id] = task_ids(eggapi)
     assert [a.data for a in result.attachments] == [png_bytes(egg_id, 0)]
     assert_clean(world.fake)
+
+
+def status_edits(world: World, message_id: int) -> tuple[int, int]:
+    """Edits of a status message (through the interaction token, as a channel message)."""
+    token = sum(1 for r in world.fake.requests if r.method == "PATCH" and r.path.endswith("/messages/@original"))
+    channel = sum(1 for r in world.fake.requests if r.method == "PATCH" and r.path.endswith(f"/messages/{message_id}"))
+    return token, channel
+
+
+async def test_status_edits_go_through_the_interaction_then_the_channel(
+    world: World, eggapi: FakeEggAPI, start_bot: Any
+) -> None:
+    """While the token lasts the status message is edited through it; once it is refused, as a message."""
+    fake = world.fake
+    eggapi.plan_next(TaskPlan(hold=True))
+    await start_bot()
+    handle = await fake.slash(world.alice, world.general, "imagine", prompt="a patient fox")
+    status = await handle.wait_response()
+    await eggapi.wait_until(lambda: bool(eggapi.tasks))
+    [egg_id] = task_ids(eggapi)
+    await status_reads(world, status.id, "a patient fox")
+    await fake.wait_for(lambda f: status_edits(world, status.id)[0] >= 1 or None)
+    assert status_edits(world, status.id)[1] == 0  # nothing edited with the bot token yet
+    handle.expire()  # as after 15 minutes
+    eggapi.finish(egg_id)
+    await result_in(world, world.general)
+    done = await status_reads(world, status.id, "Done")
+    assert done.buttons == []
+    assert status_edits(world, status.id)[1] >= 1  # the fallback edited it as a channel message
+    assert_clean(fake, allow=("token_expired",))

@@ -11,6 +11,7 @@ import discord
 from bot.errors import NotAllowedHere
 from bot.publishing import Phase, Progress
 from bot.tasks import ImagineRequest
+from cogs.imagine._answers import answers_of
 from cogs.imagine._render import status_text
 from cogs.imagine._status import status_view
 
@@ -64,6 +65,7 @@ async def start_job(bot: EggBot, interaction: discord.Interaction, request: Imag
             await asyncio.shield(bot.jobs.withdraw(task.id))
             raise
     try:
+        answers_of(bot).remember(task.id, interaction)  # its status edits go through this interaction first
         message_id = response.message_id
         if message_id is None:
             message_id = (await interaction.original_response()).id

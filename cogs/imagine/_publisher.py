@@ -13,8 +13,9 @@ import discord
 
 from bot.eggapi import DownloadedImage
 from bot.fitting import fit_images
-from bot.publishing import DestinationGone, Progress
+from bot.publishing import DestinationGone, Phase, Progress
 from bot.tasks import TaskRecord
+from cogs.imagine._answers import answers_of
 from cogs.imagine._render import batch_text, failure_text, result_text, stale_text, status_text
 from cogs.imagine._status import status_view
 from cogs.imagine._views import batch_view, result_view
@@ -33,6 +34,7 @@ GONE_CODES = {
 DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024
 HISTORY_LOOKBACK = 50  # recent messages searched for an earlier post before repeating one
 JOB_NUMBER = re.compile(r"[Jj]ob #(\d+)\b")
+FINAL_PHASES = frozenset({Phase.DONE, Phase.FAILED, Phase.CANCELLED, Phase.UNDELIVERABLE})
 
 
 def _extension(image: DownloadedImage) -> str:
@@ -47,7 +49,7 @@ def _file(image: DownloadedImage, stem: str) -> discord.File:
 
 
 class DiscordPublisher:
-    """Implements ``bot.publishing.Publisher`` with channel messages (never the interaction token)."""
+    """Implements ``bot.publishing.Publisher``: results are channel messages, never interaction followups."""
 
     def __init__(self, bot: EggBot) -> None:
         self._bot = bot
@@ -77,17 +79,34 @@ class DiscordPublisher:
             raise
 
     async def show_progress(self, task: TaskRecord, progress: Progress) -> None:
-        """Edit the status message; a vanished message is not an error."""
+        """Edit the status message; a vanished message is not an error.
+
+        Through the interaction that answered the job while its token lasts, else as a channel message.
+        """
         if task.status_message_id is None:
             return
+        fields: dict[str, Any] = {
+            "content": status_text(task, progress),
+            "view": status_view(task.id, progress.phase),
+            "allowed_mentions": discord.AllowedMentions.none(),
+        }
+        answers = answers_of(self._bot)
+        interaction = answers.get(task.id)
+        if interaction is not None:
+            try:
+                await interaction.edit_original_response(**fields)
+            except discord.HTTPException as exc:  # the token ran out early, or the message is gone
+                log.info("task %s: status edit through the interaction failed (%s); editing the message", task.id,
+                         exc.code)
+                answers.forget(task.id)
+            else:
+                if progress.phase in FINAL_PHASES:
+                    answers.forget(task.id)
+                return
         channel = self._channel(task)
         message = discord.PartialMessage(channel=channel, id=task.status_message_id)  # type: ignore[arg-type]
         try:
-            await message.edit(
-                content=status_text(task, progress),
-                view=status_view(task.id, progress.phase),
-                allowed_mentions=discord.AllowedMentions.none(),
-            )
+            await message.edit(**fields)
         except (discord.NotFound, discord.Forbidden) as exc:
             log.info("task %s: status message %s cannot be edited: %s", task.id, task.status_message_id, exc.text)
 
