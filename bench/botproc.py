@@ -44,8 +44,9 @@ import aiohttp
 import discord
 
 from bench.stats import percentile
-from bot.__main__ import configure_logging, resources
+from bot.__main__ import configure_logging, tune_interpreter
 from bot.app import EggBot
+from bot.resources import resources
 from bot.settings import load_settings
 
 log = logging.getLogger("bench.botproc")
@@ -205,6 +206,7 @@ async def read_commands(bot: EggBot, probes: Probes, stop: asyncio.Event) -> Non
 async def main() -> None:
     settings = load_settings(os.environ)
     configure_logging(settings.log_level)
+    tune_interpreter()
     probes = Probes(_env_float("BENCH_LAG_INTERVAL", 0.01), _env_float("BENCH_FLUSH_INTERVAL", 0.02))
     async with resources(settings) as (db, session, eggapi):  # as python -m bot opens them
         bot = EggBot(settings=settings, db=db, http_session=session, eggapi=eggapi, http_trace=probes.http_trace(),
