@@ -44,9 +44,8 @@ import aiohttp
 import discord
 
 from bench.stats import percentile
-from bot.__main__ import configure_logging, tune_interpreter
+from bot.__main__ import configure_logging, resources, tune_interpreter
 from bot.app import EggBot
-from bot.resources import resources
 from bot.settings import load_settings
 
 log = logging.getLogger("bench.botproc")

@@ -11,14 +11,21 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 
+import aiohttp
 import discord
+import discord.gateway
+import discord.http
+import yarl
 from dotenv import find_dotenv, load_dotenv
 
 from bot import operator_cli
 from bot.app import EggBot
-from bot.resources import resources
+from bot.db import Database
+from bot.eggapi import EggAPIClient
+from bot.resources import http_client
 from bot.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("bot")
@@ -46,6 +53,26 @@ def configure_logging(level: str) -> None:
         format="%(asctime)s %(levelname)-8s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+
+
+def point_discord_at(settings: Settings) -> None:
+    """Apply the optional REST and gateway overrides (used to run against a local fake Discord)."""
+    if settings.discord_api_base:
+        discord.http.Route.BASE = settings.discord_api_base.rstrip("/")
+    if settings.discord_gateway_url:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
+
+
+@asynccontextmanager
+async def resources(settings: Settings) -> AsyncIterator[tuple[Database, aiohttp.ClientSession, EggAPIClient]]:
+    """The database (created and migrated as needed), the HTTP session and the EggAPI client."""
+    point_discord_at(settings)
+    db = await Database.open(settings.database_path)
+    try:
+        async with http_client(settings) as (session, eggapi):
+            yield db, session, eggapi
+    finally:
+        await db.close()
 
 
 async def main(settings: Settings, *, sync_only: bool = False) -> None:
