@@ -183,8 +183,7 @@ class Database:
 
     async def schema_version(self) -> int:
         """The applied migration version (``PRAGMA user_version``)."""
-        async with self._conn.execute("PRAGMA user_version") as cur:
-            row = await cur.fetchone()
+        row = await self.read(lambda tx: tx.fetchone("PRAGMA user_version"))
         return int(row[0]) if row else 0
 
     async def migrate(self, migrations: list[Migration]) -> None:
@@ -229,12 +228,12 @@ class Database:
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
         """Run a read query and return every row."""
         query = tuple(params)
-        return await self._on_thread(lambda conn: conn.execute(sql, query).fetchall())  # in turn with the rest
+        return await self.read(lambda tx: tx.fetchall(sql, query))
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
         """Run a read query and return its first row, if any."""
-        rows = await self.fetchall(sql, params)
-        return rows[0] if rows else None
+        query = tuple(params)
+        return await self.read(lambda tx: tx.fetchone(sql, query))
 
     async def is_writable(self) -> bool:
         """Whether a write transaction can be opened right now (for health checks)."""
