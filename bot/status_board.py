@@ -37,8 +37,8 @@ class StatusBoard:
         self._settle = min(settle, edit_interval)  # never wait longer than a refresh would
         self._publisher: Publisher | None = None
         self._followed: dict[int, _Shown] = {}
-        self._pending: dict[int, tuple[TaskRecord, Progress]] = {}  # the newest text of each waiting edit
-        self._lanes: dict[int, dict[int, None]] = {}  # channel -> task ids waiting, first come first
+        # channel -> task id -> the newest text of its waiting edit; a newer text keeps the task's place
+        self._lanes: dict[int, dict[int, tuple[TaskRecord, Progress]]] = {}
         self._workers: dict[int, asyncio.Task[None]] = {}
         self._flushing = asyncio.Event()
         self._foreground = foreground or Foreground()
@@ -72,8 +72,7 @@ class StatusBoard:
         if shown is not None:
             shown.phase, shown.at = phase, now
         elapsed = ((task.delivered_at or utcnow()) - task.created_at).total_seconds()
-        self._pending[task.id] = (task, Progress(phase, elapsed, detail))
-        self._lanes.setdefault(task.channel_id, {})[task.id] = None
+        self._lanes.setdefault(task.channel_id, {})[task.id] = (task, Progress(phase, elapsed, detail))
         if task.channel_id not in self._workers:
             self._workers[task.channel_id] = asyncio.create_task(
                 self._run(task.channel_id), name=f"eggbot-status-{task.channel_id}"
@@ -104,10 +103,7 @@ class StatusBoard:
                 while lane:
                     await self._foreground.turn()
                     task_id = next(iter(lane))
-                    del lane[task_id]
-                    pending = self._pending.pop(task_id, None)  # the newest, even if it came while waiting
-                    if pending is None:
-                        continue
+                    pending = lane.pop(task_id)  # the newest, even if it came while waiting
                     try:
                         await self._publisher.show_progress(*pending)
                     except Exception:
