@@ -27,8 +27,12 @@ class Answers:
     def remember(self, task_id: int, interaction: discord.Interaction) -> None:
         """The job's status message is this interaction's response."""
         now = time.monotonic()
-        for stale in [t for t, (_, at) in self._by_task.items() if now - at >= TOKEN_LIFETIME]:
-            del self._by_task[stale]
+        self._by_task.pop(task_id, None)  # re-added at the end: the dict stays in time order
+        while self._by_task:  # oldest first: stop at the first fresh one
+            oldest, (_, at) = next(iter(self._by_task.items()))
+            if now - at < TOKEN_LIFETIME:
+                break
+            del self._by_task[oldest]
         self._by_task[task_id] = (interaction, now)
 
     def get(self, task_id: int) -> discord.Interaction | None:
