@@ -51,7 +51,7 @@ async def test_one_image_round_trip(world: World, eggapi: FakeEggAPI, start_bot:
     [egg_id] = task_ids(eggapi)
     assert world.alice.mention in result.content
     assert "a red fox in snow" in result.content
-    assert "$0.0100" in result.content
+    assert "`1 image · 16:9 · $0.01`" in result.content
     assert [a.data for a in result.attachments] == [png_bytes(egg_id, 0)]
     assert result.attachments[0].filename.endswith(".png")
     assert {b.label for b in result.buttons} == {"Reroll", "Delete"}
@@ -82,7 +82,7 @@ async def test_four_images_with_every_option(world: World, eggapi: FakeEggAPI, s
     result = await result_in(world, world.general)
     [egg_id] = task_ids(eggapi)
     assert [a.data for a in result.attachments] == [png_bytes(egg_id, i) for i in range(4)]
-    assert "4 images · 9:16 · 2k · $0.0400" in result.content
+    assert "4 images · 9:16 · 2k · $0.04`" in result.content
     assert "blurry" in result.content
     sent = eggapi.tasks[egg_id].request
     assert (sent["num_outputs"], sent["aspect_ratio"], sent["resolution"], sent["negative_prompt"]) == (

@@ -36,7 +36,7 @@ async def test_refusal_says_why_what_is_left_and_when_it_resets(
     handle = await world.fake.slash(world.alice, world.general, "imagine", prompt="three foxes", count=3)
     reply = await handle.wait_response()
     assert reply.ephemeral
-    assert "$0.0300" in reply.content and "$0.0200" in reply.content
+    assert "This request needs $0.03, but you have only $0.02 left" in reply.content
     assert RELATIVE.search(reply.content)
     assert eggapi.count("POST", "/v1/generate") == 0
     row = await bot.db.fetchone("SELECT COUNT(*) AS n FROM tasks")
@@ -55,8 +55,8 @@ async def test_balance_shows_spent_reserved_remaining_and_reset(
     await world.fake.wait_for(lambda f: len(eggapi.tasks) == 2 or None)
     handle = await world.fake.slash(world.alice, world.general, "balance")
     text = (await handle.wait_response()).content
-    assert "Spent: $0.0100" in text and "reserved for running jobs: $0.0200" in text
-    assert "remaining: **$0.0200**" in text
+    assert "Spent: $0.01 · reserved for running jobs: $0.02" in text
+    assert "remaining: **$0.02**" in text
     assert RELATIVE.search(text)
     assert_clean(world.fake)
 
@@ -101,7 +101,7 @@ async def test_moderators_pause_limit_exempt_and_cap(world: World, eggapi: FakeE
     assert "paused on this server" in await run(world.alice, "imagine", prompt="fox")
     assert "resumed" in await run(mod, "quota", "resume")
 
-    assert "only $0.0100 left" in await run(carol, "imagine", prompt="two foxes", count=2)
+    assert "only $0.01 left" in await run(carol, "imagine", prompt="two foxes", count=2)
     await run(mod, "quota", "exempt", role=vip, exempt=True)
     await run(carol, "imagine", prompt="two foxes", count=2)
     await fake.wait_for_message(world.general, lambda m: is_result(m) and carol.mention in m.content)
@@ -110,12 +110,33 @@ async def test_moderators_pause_limit_exempt_and_cap(world: World, eggapi: FakeE
     await run(world.bob, "imagine", prompt="three foxes", count=3)
     await fake.wait_for_message(world.general, lambda m: is_result(m) and world.bob.mention in m.content)
 
+    assert "Server cap: none\n" in await run(mod, "quota", "show")
     shown = await run(mod, "quota", "cap", amount="0.06")
-    assert "Server cap: $0.0600" in shown
+    assert "Server cap: $0.06 daily\n" in shown
     refused = await run(carol, "imagine", prompt="more", count=2)  # 0.05 spent of 0.06: exempt, but capped
-    assert "server's shared daily budget has only $0.0100 left" in refused
+    assert "server's shared daily budget has only $0.01 left" in refused
     assert "not an amount" in await run(mod, "quota", "cap", amount="lots")
     assert_clean(fake)
+
+
+async def test_used_up_and_zero_limits_read_plainly(world: World, eggapi: FakeEggAPI, start_bot: Any) -> None:
+    """No "$0.0000 left" noise; a member set to $0 is not told they "used up" anything."""
+    mod = world.fake.add_member(world.guild, "mod", permissions="MANAGE_GUILD")
+    await start_bot(EGGBOT_QUOTA_LIMIT="0.01")
+
+    async def run(user: Any, *path: str, **options: Any) -> str:
+        handle = await world.fake.slash(user, world.general, *path, **options)
+        return (await handle.wait_response()).content
+
+    await run(world.alice, "imagine", prompt="one fox")
+    await world.fake.wait_for_message(world.general, is_result)
+    used = await run(world.alice, "imagine", prompt="another fox")
+    assert used.startswith("You've used all of your daily image budget ($0.01). It resets <t:")
+    assert used.endswith("/balance has the details.") and "left" not in used
+    assert "set <@" in await run(mod, "quota", "member", member=world.bob, amount="0")
+    zero = await run(world.bob, "imagine", prompt="a fox")
+    assert zero == "You don't have an image budget on this server. Ask a moderator if that seems wrong."
+    assert_clean(world.fake)
 
 
 async def test_account_budget_stops_generation_everywhere(
@@ -137,7 +158,7 @@ async def test_concurrent_requests_never_overdraw(world: World, eggapi: FakeEggA
     refused = [r for r in replies if r.ephemeral]
     accepted = [r for r in replies if not r.ephemeral]
     assert (len(accepted), len(refused)) == (25, 35)
-    assert all("limit" in r.content for r in refused)
+    assert all("daily image budget" in r.content for r in refused)
     assert max(h.ack_latency for h in handles) < 3
     # Results may share messages when the channel is busy: count the images.
     await world.fake.wait_for(

@@ -18,8 +18,9 @@ from PIL import Image
 
 from bot.app import EggBot
 from bot.db import Database
-from bot.eggapi import EggAPIClient, format_cost
+from bot.eggapi import EggAPIClient
 from bot.ledger import Ledger, LedgerDefaults, MemberSpend
+from bot.money import format_money
 from tests.conftest import World, make_settings
 from tests.fakes.discord_client import ClientRefusal
 from tests.fakes.discord_harness import assert_clean, run_bot
@@ -152,16 +153,16 @@ async def test_server_report_matches_the_ledger_and_exports(
     settled = sum((s.settled for s in spends), D(0))
     reserved = sum((s.reserved for s in spends), D(0))
     assert settled == D("0.0300") + D("0.025") + D("0.03") and reserved == 0
-    assert f"Settled **{format_cost(settled)}**" in text and f"reserved **{format_cost(reserved)}**" in text
+    assert f"Settled **{format_money(settled)}**" in text and f"reserved **{format_money(reserved)}**" in text
     assert "**11** images produced" in text and "**8** tasks completed" in text and "**1** failed" in text
-    assert f"1. <@{world.alice.id}>: **$0.0500** (2 tasks)" in text
-    assert f"2. <@{world.bob.id}>: **$0.0100** (1 task)" in text
-    assert "3. <@900>: **$0.0050** (1 task)" in text and "<@904>" not in text
+    assert f"1. <@{world.alice.id}>: **$0.05** (2 tasks)" in text
+    assert f"2. <@{world.bob.id}>: **$0.01** (1 task)" in text
+    assert "3. <@900>: **$0.005** (1 task)" in text and "<@904>" not in text
     assert "Page 1/2" in text and "and 2 more" in text  # 7 spenders: the full list is on the next page
     # EggAPI saw only the real jobs (both servers); the ledger also holds the seeded past.
     assert "Account-wide totals reported by EggAPI" in text
-    assert "`nanobanana`: 4 units · $0.0400 · 3 requests" in text
-    assert "The ledger counts **$0.0450** more than EggAPI" in text  # this server's ledger only
+    assert "`nanobanana`: 4 units · $0.04 · 3 requests" in text
+    assert "The ledger counts **$0.045** more than EggAPI" in text  # this server's ledger only
     assert "9.99" not in text and "10.0" not in text  # the other server's spend never shows, not even in a sum
     # Nothing of the other server leaks into this one.
     for secret in (str(other.zed.id), "secret plans", "Other Place", "zed"):
@@ -186,7 +187,7 @@ async def test_server_report_matches_the_ledger_and_exports(
     # The other server's moderator sees their own figures only.
     _, theirs = await report(world, other.mod, other.channel, period="all")
     their_text = text_of(theirs)
-    assert "Settled **$10.0000**" in their_text and f"<@{other.zed.id}>" in their_text
+    assert "Settled **$10.00**" in their_text and f"<@{other.zed.id}>" in their_text
     assert str(world.alice.id) not in their_text and "Egg Lovers" not in their_text
     assert_clean(world.fake, caplog=caplog)
 
@@ -212,10 +213,10 @@ async def test_member_report_paginates_for_the_caller_only(
     _, message = await report(world, mod, world.general, member=world.alice, period="all")
     text = text_of(message)
     balance = await bot.ledger.balance(world.guild.id, world.alice.id, [])
-    assert (f"$1.0000 per day · settled {format_cost(balance.settled)} · held {format_cost(balance.reserved)} · "
-            f"**{format_cost(balance.available or D(0))}** left") in text
+    assert (f"$1.00 per day · settled {format_money(balance.settled)} · held {format_money(balance.reserved)} · "
+            f"**{format_money(balance.available or D(0))}** left") in text
     # Only the running job is held (seeded tasks must be terminal: the tracker would resume the others).
-    assert "Open holds: 1 ($0.0200)" in text
+    assert "Open holds: 1 ($0.02)" in text
     assert "alice" in text and "fox number 0" in text and "still cooking" in text
     assert "alice elsewhere" not in text and "bob's own" not in text
     assert "Page 1/3" in text
@@ -276,7 +277,7 @@ async def test_eggapi_outage_still_shows_the_ledger(
     eggapi.fail_next("GET", r"^/v1/usage/summary$", 503, times=10)
     _, message = await report(world, mod, world.general)
     text = text_of(message)
-    assert "Settled **$0.0100**" in text and f"<@{world.alice.id}>" in text
+    assert "Settled **$0.01**" in text and f"<@{world.alice.id}>" in text
     assert "could not be fetched right now" in text and "ledger figures above are complete" in text
     assert eggapi.count("GET", "/v1/usage/summary") >= 2  # retried, then given up
     assert_clean(world.fake, caplog=caplog)
@@ -289,7 +290,7 @@ async def test_ledger_and_eggapi_agree_on_real_jobs(world: World, eggapi: FakeEg
     await imagine(world, world.bob, world.thread, "fox two")
     _, message = await report(world, mod, world.general, period="today")
     text = text_of(message)
-    assert "Settled **$0.0400**" in text and "**4** images produced" in text
-    assert "EggAPI total **$0.0400**" in text and "They agree" in text
+    assert "Settled **$0.04**" in text and "**4** images produced" in text
+    assert "EggAPI total **$0.04**" in text and "They agree" in text
     assert "Page 1/1" in text and [b.label for b in message.buttons] == ["Export CSV + chart"]
     assert_clean(world.fake)

@@ -113,7 +113,7 @@ async def test_refusal_writes_nothing_and_rolls_back_the_task_row(db: Database) 
     assert err.reason is QuotaReason.MEMBER_LIMIT
     assert (err.available, err.needed) == (D("0.02"), D("0.04"))
     assert err.resets_at == datetime(2025, 3, 13, tzinfo=UTC)
-    assert "$0.0200" in err.user_message and "$0.0400" in err.user_message
+    assert "This request needs $0.04, but you have only $0.02 left of your daily image budget" in err.user_message
     assert "<t:1741824000:R>" in err.user_message
     assert await count_rows(db, "tasks") == 2 and await count_rows(db, "ledger_holds") == 2
 
@@ -135,7 +135,8 @@ async def test_settle_larger_cost_is_recorded_as_is_and_may_overdraw(db: Databas
     bal = await ledger.balance(GUILD, MEMBER, [], WEDNESDAY)
     assert (bal.settled, bal.reserved, bal.available) == (D("0.07"), 0, 0)
     err = await refused(ledger, db)
-    assert err.available == 0 and "$0.0000" in err.user_message
+    assert err.available == 0 and err.user_message.startswith("You've used all of your daily image budget ($0.05).")
+    assert "$0.00" not in err.user_message  # nothing "left" to announce
 
 
 async def test_release_on_failure_costs_nothing(db: Database) -> None:
@@ -320,7 +321,7 @@ async def test_server_cap_counts_everyone_including_exempt_members(db: Database)
     await reserve(ledger, db, member=5, roles=[77], count=4)
     err = await refused(ledger, db, member=6, count=2)
     assert err.reason is QuotaReason.SERVER_CAP and err.available == D("0.01")
-    assert "server" in err.user_message and "$0.0100" in err.user_message and RELATIVE.search(err.user_message)
+    assert "server's shared daily budget has only $0.01 left" in err.user_message and RELATIVE.search(err.user_message)
     await reserve(ledger, db, member=6, count=1)
     assert (await refused(ledger, db, member=5, roles=[77])).reason is QuotaReason.SERVER_CAP
     bal = await ledger.balance(GUILD, 6, [], WEDNESDAY)
@@ -412,7 +413,7 @@ async def test_account_budget_counts_usage_total_and_active_holds(db: Database) 
     first = await reserve(ledger, db, count=2)
     err = await refused(ledger, db, member=9, guild=2, count=2)
     assert err.reason is QuotaReason.ACCOUNT_BUDGET and err.available == D("0.01") and err.resets_at is None
-    assert "budget" in err.user_message and "$0.0100" in err.user_message
+    assert "overall spending budget ($0.01 left, this request needs $0.02)" in err.user_message
     assert not await ledger.account_budget_reached()
     await reserve(ledger, db, member=9, guild=2, count=1)
     assert await ledger.account_budget_reached()

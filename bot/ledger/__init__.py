@@ -1,7 +1,8 @@
 """Quota ledger: per-member spending limits funded by one EggAPI key (no Discord imports).
 
-Money is ``Decimal`` everywhere (TEXT in SQLite, summed exactly in Python); show it with
-``bot.eggapi.format_cost`` (``$0.0100``). Every datetime is timezone-aware; naive ones raise ValueError.
+Money is ``Decimal`` everywhere (TEXT in SQLite, summed exactly in Python); show it to people with
+``bot.money.format_money`` (``$0.01``), in logs with ``bot.eggapi.format_cost`` (``$0.0100``).
+Every datetime is timezone-aware; naive ones raise ValueError.
 DMs use ``guild_id=None`` and count as their own "guild" (key ``DM_GUILD`` = 0) with the defaults.
 
 Construction::
@@ -78,8 +79,9 @@ Settings (admins; each its own transaction; ``amount`` is a Decimal >= 0, None c
 
 ``QuotaExceeded(UserFacingError)``: ``reason: QuotaReason`` (PAUSED, ACCOUNT_BUDGET, MEMBER_LIMIT,
 SERVER_CAP), ``available`` (>= 0, what is left under that rule), ``needed``, ``resets_at``
-(None for PAUSED and ACCOUNT_BUDGET), ``period``; ``user_message`` names the reason, the amount
-left as ``$0.0100`` and, for limits, the reset as ``<t:UNIX:R>``.
+(None for PAUSED and ACCOUNT_BUDGET), ``period``, ``limit`` (the member limit or server cap reached,
+when known); ``user_message`` names the reason, the amount left as ``$0.01`` and, for limits, the
+reset as ``<t:UNIX:R>``.
 
 Pure helpers: ``period_bounds(period, timezone, now) -> (start, resets_at)`` (aware, UTC),
 ``discord_relative(when) -> "<t:UNIX:R>"``.

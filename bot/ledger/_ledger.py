@@ -198,7 +198,10 @@ class Ledger(LedgerSettings):
         for reason, left in ((QuotaReason.MEMBER_LIMIT, st.member_left), (QuotaReason.SERVER_CAP, st.server_left)):
             if left is not None and needed > left:
                 self._refuse(task_id, reason)
-                raise QuotaExceeded(reason, available=left, needed=needed, resets_at=st.end, period=period)
+                limit = st.limit if reason is QuotaReason.MEMBER_LIMIT else st.settings.server_cap
+                raise QuotaExceeded(
+                    reason, available=left, needed=needed, resets_at=st.end, period=period, limit=limit
+                )
         store.insert_hold(
             tx, task_id=task_id, key=terms.key, member_id=terms.member_id, period_start=st.start, reserved=needed,
             now=now,

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from bot.eggapi import format_cost
 from bot.errors import UserFacingError
+from bot.money import format_money
 
 from ._periods import PERIOD_ADJECTIVES, Period, check_period, discord_relative, load_zone
 
@@ -98,26 +98,34 @@ class QuotaReason(enum.StrEnum):
 
 
 def _quota_message(
-    reason: QuotaReason, available: Decimal, needed: Decimal, resets_at: datetime | None, period: Period
+    reason: QuotaReason,
+    available: Decimal,
+    needed: Decimal,
+    resets_at: datetime | None,
+    period: Period,
+    limit: Decimal | None = None,
 ) -> str:
-    left, need = format_cost(available), format_cost(needed)
+    left, need = format_money(available), format_money(needed)
     resets = f" It resets {discord_relative(resets_at)}." if resets_at is not None else ""
     adjective = PERIOD_ADJECTIVES[period]
+    whole = f" ({format_money(limit)})" if limit is not None else ""
     if reason is QuotaReason.PAUSED:
         return "Image generation is paused on this server by its moderators. Nothing was charged."
     if reason is QuotaReason.ACCOUNT_BUDGET:
         return (
             f"The bot has reached its overall spending budget ({left} left, this request needs {need}), "
-            "so it cannot make images right now. The bot operator has to raise the budget. Nothing was charged."
+            "so it cannot make images right now. The bot's owner has to raise the budget. Nothing was charged."
         )
     if reason is QuotaReason.SERVER_CAP:
         if available <= 0:
-            return f"This server has used up its shared {adjective} image budget ({left} left).{resets}"
+            return f"This server has used all of its shared {adjective} image budget{whole}.{resets}"
         return f"This request needs {need}, but this server's shared {adjective} budget has only {left} left.{resets}"
+    if limit is not None and limit <= 0:
+        return "You don't have an image budget on this server. Ask a moderator if that seems wrong."
     if available <= 0:
-        return f"You have used up your {adjective} image limit ({left} left).{resets}"
+        return f"You've used all of your {adjective} image budget{whole}.{resets} /balance has the details."
     return (
-        f"This request needs {need}, but you have only {left} left of your {adjective} image limit. "
+        f"This request needs {need}, but you have only {left} left of your {adjective} image budget. "
         f"Ask for fewer images, or wait.{resets}"
     )
 
@@ -133,13 +141,15 @@ class QuotaExceeded(UserFacingError):
         needed: Decimal,
         resets_at: datetime | None,
         period: Period = "day",
+        limit: Decimal | None = None,
     ) -> None:
         self.reason = reason
         self.available = max(available, ZERO)
         self.needed = needed
         self.resets_at = resets_at
         self.period: Period = period
-        super().__init__(_quota_message(reason, self.available, needed, resets_at, period))
+        self.limit = limit  # the member limit or server cap that was reached, when known
+        super().__init__(_quota_message(reason, self.available, needed, resets_at, period, limit))
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import discord
 
-from bot.eggapi import format_cost
+from bot.money import format_money
 from bot.publishing import Phase, Progress
 from bot.tasks import TaskRecord, TaskStatus
 
@@ -52,7 +52,7 @@ def settings_text(task: TaskRecord, cost: Decimal | None = None) -> str:
     if task.reference_urls:
         parts.append(f"edit of {len(task.reference_urls)} image{'s' if len(task.reference_urls) != 1 else ''}")
     if cost is not None:
-        parts.append(format_cost(cost))
+        parts.append(format_money(cost))
     return " · ".join(parts)
 
 
@@ -112,7 +112,7 @@ def stale_text(task: TaskRecord) -> str:
 def failure_text(task: TaskRecord, reason: str) -> str:
     """The notice a member gets when a task produced nothing, or was made but could not be posted."""
     if task.status is TaskStatus.UNDELIVERABLE:
-        cost = f" ({format_cost(task.cost)})" if task.cost else ""
+        cost = f" ({format_money(task.cost)})" if task.cost else ""
         return (
             f"<@{task.member_id}> your images for **{excerpt(task.prompt, 200)}** (job #{task.id}) were made but "
             f"could not be delivered. {reason} EggAPI charged for them{cost}."

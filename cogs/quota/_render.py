@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from bot.eggapi import format_cost
 from bot.ledger import PERIOD_ADJECTIVES, Balance, GuildPolicy, discord_relative
+from bot.money import format_money
 
 
 def money(amount: Decimal | None, none: str = "no limit") -> str:
-    """``$0.0100``, or a word for no amount."""
-    return none if amount is None else format_cost(amount)
+    """``$0.01``, or a word for no amount."""
+    return none if amount is None else format_money(amount)
 
 
 def balance_text(balance: Balance) -> str:
@@ -36,7 +36,7 @@ def policy_text(policy: GuildPolicy) -> str:
     lines = [
         "**Quota settings**",
         f"Default limit: {money(policy.member_limit)} per member, {adjective} ({policy.timezone})",
-        f"Server cap: {money(policy.server_cap, 'none')} {adjective}",
+        f"Server cap: {money(policy.server_cap, 'none')}" + ("" if policy.server_cap is None else f" {adjective}"),
         f"Generation: {'⏸️ paused' if policy.paused else 'running'}",
     ]
     if policy.role_limits:

@@ -12,7 +12,7 @@ from typing import Literal
 
 from PIL import Image, ImageDraw, ImageFont
 
-from bot.eggapi import format_cost
+from bot.money import format_money
 from bot.reports import DaySpend
 
 Unit = Literal["day", "week", "month"]
@@ -164,7 +164,7 @@ def render_png(data: ChartData) -> bytes:
         y = legend_y + 24 + row * 40
         draw.rectangle((legend_x, y + 2, legend_x + 14, y + 16), fill=series.colour)
         draw.text((legend_x + 22, y), _fit(draw, series.name, font, RIGHT - 56), fill=INK, font=font)
-        draw.text((legend_x + 22, y + 18), format_cost(series.total), fill=MUTED, font=small)
+        draw.text((legend_x + 22, y + 18), format_money(series.total), fill=MUTED, font=small)
     out = io.BytesIO()
     image.save(out, format="PNG", optimize=True)
     return out.getvalue()

@@ -8,8 +8,8 @@ from decimal import Decimal
 
 import discord
 
-from bot.eggapi import format_cost
 from bot.ledger import MemberSpend
+from bot.money import format_money
 from bot.reports import Agreement, GuildReport, MemberReport, Reconciliation, TaskLine, Totals, Window
 
 COLOUR = discord.Colour.gold()
@@ -67,8 +67,8 @@ def range_text(window: Window) -> str:
 def spend_text(totals: Totals) -> str:
     """Settled, held and total money of a set of tasks."""
     return (
-        f"Settled **{format_cost(totals.settled)}** · reserved **{format_cost(totals.reserved)}** "
-        f"(running or unconfirmed) · total **{format_cost(totals.total)}**"
+        f"Settled **{format_money(totals.settled)}** · reserved **{format_money(totals.reserved)}** "
+        f"(running or unconfirmed) · total **{format_money(totals.total)}**"
     )
 
 
@@ -87,21 +87,21 @@ def work_text(totals: Totals) -> str:
 
 def member_line(rank: int, spend: MemberSpend, names: MemberNames) -> str:
     """``3. name: $0.0300 (3 tasks, $0.0100 held)``."""
-    held = f", {format_cost(spend.reserved)} held" if spend.reserved else ""
+    held = f", {format_money(spend.reserved)} held" if spend.reserved else ""
     tasks = f"{spend.tasks} task{'s' if spend.tasks != 1 else ''}"
-    return f"{rank}. {names.embed(spend.member_id)}: **{format_cost(spend.settled + spend.reserved)}** ({tasks}{held})"
+    return f"{rank}. {names.embed(spend.member_id)}: **{format_money(spend.settled + spend.reserved)}** ({tasks}{held})"
 
 
 def budget_text(report: GuildReport) -> str:
     """The server cap and what is left of it this quota period."""
     budget = report.budget
     per = _PER[budget.period]
-    lines = [f"Member limit {format_cost(budget.member_limit)} {per} (by default)"]
+    lines = [f"Member limit {format_money(budget.member_limit)} {per} (by default)"]
     if budget.cap is None:
-        lines.append(f"No server cap · spent {format_cost(budget.spent)} this period")
+        lines.append(f"No server cap · spent {format_money(budget.spent)} this period")
     else:
-        left = format_cost(budget.available if budget.available is not None else budget.cap - budget.spent)
-        lines.append(f"Server cap **{format_cost(budget.cap)}** {per} · spent {format_cost(budget.spent)} · "
+        left = format_money(budget.available if budget.available is not None else budget.cap - budget.spent)
+        lines.append(f"Server cap **{format_money(budget.cap)}** {per} · spent {format_money(budget.spent)} · "
                      f"**{left}** left")
     lines.append(f"Period resets {when(budget.resets_at, 'R')}")
     if budget.paused:
@@ -113,12 +113,12 @@ def eggapi_text(recon: Reconciliation | None, note: str | None) -> str:
     """EggAPI's own totals beside the ledger's all-time total, and why they may differ."""
     if recon is None:
         return note or "EggAPI's figures are not available right now."
-    rows = [f"`{row.model or '?'}`: {row.total_units.normalize():f} units · {format_cost(row.total_cost)} · "
+    rows = [f"`{row.model or '?'}`: {row.total_units.normalize():f} units · {format_money(row.total_cost)} · "
             f"{row.request_count} requests" for row in recon.rows[:10]] or ["No usage reported yet."]
     lines = ["Account-wide totals reported by EggAPI (their time window is not documented):", *rows,
-             f"EggAPI total **{format_cost(recon.eggapi_cost)}** · this server's ledger, all time: "
-             f"settled **{format_cost(recon.ledger_settled)}**, held {format_cost(recon.ledger_reserved)}"]
-    gap = format_cost(abs(recon.difference))
+             f"EggAPI total **{format_money(recon.eggapi_cost)}** · this server's ledger, all time: "
+             f"settled **{format_money(recon.ledger_settled)}**, held {format_money(recon.ledger_reserved)}"]
+    gap = format_money(abs(recon.difference))
     if recon.agreement is Agreement.MATCH:
         lines.append("✅ They agree.")
     elif recon.agreement is Agreement.EGGAPI_HIGHER:
@@ -129,7 +129,7 @@ def eggapi_text(recon: Reconciliation | None, note: str | None) -> str:
         lines.append(f"The ledger counts **{gap}** more than EggAPI reports: EggAPI's totals may cover a shorter "
                      "window or lag behind the newest tasks.")
     if recon.ledger_held_tasks:
-        lines.append(f"{recon.ledger_held_tasks} task(s) holding {format_cost(recon.ledger_reserved)} are not "
+        lines.append(f"{recon.ledger_held_tasks} task(s) holding {format_money(recon.ledger_reserved)} are not "
                      "settled yet; they count on both sides once they finish.")
     text = "\n".join(lines)
     return text if len(text) <= 1024 else text[:1023] + "…"
@@ -172,7 +172,7 @@ def task_line(task: TaskLine) -> str:
     """One task: time, number, images, cost, status and a prompt excerpt."""
     images = f"{task.images}/{task.requested} image{'s' if task.requested != 1 else ''}"
     ledger = f" ({_STATUS[task.hold_state.value]})" if task.hold_state is not None else ""
-    return (f"{when(task.created_at)} · job #{task.task_id} · {images} · {format_cost(task.cost)}{ledger} · "
+    return (f"{when(task.created_at)} · job #{task.task_id} · {images} · {format_money(task.cost)}{ledger} · "
             f"{task.status.value}\n> {excerpt(task.prompt) or '(empty)'}")
 
 
@@ -183,21 +183,21 @@ def member_pages(report: MemberReport, names: MemberNames) -> list[discord.Embed
     head = _page("Member usage", f"{who}\n{range_text(report.window)}")
     head.add_field(name="Spend", value=spend_text(report.totals), inline=False)
     head.add_field(name="Work", value=work_text(report.totals), inline=False)
-    limit = "exempt (no limit)" if balance.limit is None else f"{format_cost(balance.limit)} {_PER[balance.period]}"
-    left = "" if balance.available is None else f" · **{format_cost(balance.available)}** left"
+    limit = "exempt (no limit)" if balance.limit is None else f"{format_money(balance.limit)} {_PER[balance.period]}"
+    left = "" if balance.available is None else f" · **{format_money(balance.available)}** left"
     head.add_field(
         name="Limit (current quota period)",
-        value=(f"{limit} · settled {format_cost(balance.settled)} · held {format_cost(balance.reserved)}{left}\n"
+        value=(f"{limit} · settled {format_money(balance.settled)} · held {format_money(balance.reserved)}{left}\n"
                f"Resets {when(balance.resets_at, 'R')}" + (" · ⏸️ paused" if balance.paused else "")),
         inline=False,
     )
     held = sum((task.cost for task in report.holds), Decimal(0))
-    hold_lines = [f"job #{t.task_id} · {format_cost(t.cost)} · {t.status.value} · {when(t.created_at, 'R')}"
+    hold_lines = [f"job #{t.task_id} · {format_money(t.cost)} · {t.status.value} · {when(t.created_at, 'R')}"
                   for t in report.holds[:5]]
     if len(report.holds) > 5:
         hold_lines.append(f"…and {len(report.holds) - 5} more")
     head.add_field(
-        name=f"Open holds: {len(report.holds)} ({format_cost(held)})",
+        name=f"Open holds: {len(report.holds)} ({format_money(held)})",
         value="\n".join(hold_lines) or "None: nothing of theirs is waiting on EggAPI.",
         inline=False,
     )
