@@ -10,7 +10,7 @@ import enum
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.eggapi import DownloadedImage
+from bot.eggapi import DownloadedImage, InsufficientBalance
 from bot.tasks import TaskRecord
 
 
@@ -85,12 +85,16 @@ BALANCE_WORDS = ("balance", "insufficient", "credit", "quota")
 
 
 def describe_failure(error: str | None) -> str:
-    """A member-safe sentence for an upstream failure text (which is never shown raw)."""
+    """A member-safe sentence for an upstream failure text (which is never shown raw).
+
+    Members know the upstream as "the image service"; out of credit reads exactly as the
+    403 INSUFFICIENT_BALANCE refusal at submit, so both paths name the same person.
+    """
     text = (error or "").lower()
     if any(word in text for word in MODERATION_WORDS):
-        return "EggAPI's content filter refused this prompt. Try rewording it."
+        return "The image service's content filter refused this prompt. Try rewording it."
     if any(word in text for word in BALANCE_WORDS):
-        return "The bot's EggAPI account is out of credit. A server admin needs to top it up."
+        return InsufficientBalance().user_message
     if "timeout" in text or "timed out" in text:
-        return "The image provider timed out. Please try again."
-    return "The image provider could not make this image. Please try again."
+        return "The image service timed out on this job. Please try again."
+    return "The image service could not finish this job. Please try again."

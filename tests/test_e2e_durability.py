@@ -171,12 +171,20 @@ async def test_stuck_task_is_marked_stale_and_still_delivered(
     await start_bot(EGGBOT_TASK_DEADLINE="0.1", EGGBOT_STALE_AFTER="0.3")
     status = await (await fake.slash(world.alice, world.general, "imagine", prompt="stuck fox")).wait_response()
     [egg_id] = await fake.wait_for(lambda f: list(eggapi.tasks) or None)
-    notice = await fake.wait_for_message(world.general, lambda m: "stuck at EggAPI" in m.content)
-    assert world.alice.mention in notice.content and egg_id in notice.content
-    await fake.wait_for(lambda f: "Stuck" in f.message(status.id).content or None)
+    notice = await fake.wait_for_message(world.general, lambda m: "is stuck" in m.content)
+    assert notice.content == (
+        f"{world.alice.mention} job #1 (**stuck fox**) is stuck on the image service's side. I'm still checking "
+        "and will post the image here if it finishes; there's nothing you need to do."
+    )
+    stuck = await fake.wait_for(lambda f: "Stuck" in f.message(status.id).content and f.message(status.id) or None)
+    assert stuck.content.startswith("🕸️ **Stuck at the image service** · job #1")
+    assert stuck.content.endswith("I'm still checking and will post the image here if it finishes; "
+                                  "there's nothing you need to do.")
+    for message in fake.messages(world.general):  # the upstream's id and name are for the logs, not members
+        assert egg_id not in message.content and "EggAPI" not in message.content
     eggapi.finish(egg_id)
     await fake.wait_for_message(world.general, has_images)
-    notices = [m for m in fake.messages(world.general) if "stuck at EggAPI" in m.content]
+    notices = [m for m in fake.messages(world.general) if "is stuck" in m.content]
     assert len(notices) == 1  # told once, not at every poll
     assert_clean(fake)
 

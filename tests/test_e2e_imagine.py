@@ -174,8 +174,11 @@ async def test_slow_task_is_reported_still_running_then_delivered(
     handle = await world.fake.slash(world.alice, world.general, "imagine", prompt="slow fox")
     status = await handle.wait_response()
     [egg_id] = await world.fake.wait_for(lambda f: task_ids(eggapi) or None)
-    still = await status_reads(world, status.id, "Still running")
-    assert egg_id in still.content
+    still = await status_reads(world, status.id, "Taking longer than usual")
+    assert still.content.startswith("🐢 **Taking longer than usual** · job #1 · ")
+    assert still.content.endswith("The image service is taking longer than usual. I'll post the image here as "
+                                  "soon as it's done.")
+    assert egg_id not in still.content and "EggAPI" not in still.content  # M28: no upstream ids for members
     assert "Failed" not in still.content
     eggapi.finish(egg_id)
     result = await result_in(world, world.general)
@@ -283,3 +286,52 @@ async def test_status_edits_go_through_the_interaction_then_the_channel(
     assert done.buttons == []
     assert status_edits(world, status.id)[1] >= 1  # the fallback edited it as a channel message
     assert_clean(fake, allow=("token_expired",))
+
+
+async def test_partial_result_is_captioned_as_what_was_made(
+    world: World, eggapi: FakeEggAPI, start_bot: Any
+) -> None:
+    """EggAPI made 1 of the 3 images asked for: the caption says so, and the cost is the real one (B3)."""
+    eggapi.plan_next(TaskPlan(images=1))
+    await start_bot()
+    await world.fake.slash(world.alice, world.general, "imagine", prompt="three foxes", count=3)
+    result = await result_in(world, world.general)
+    assert len(result.attachments) == 1
+    assert "`1 of 3 images · 16:9 · $0.01` · job #1" in result.content
+    assert_clean(world.fake)
+
+
+async def test_failure_notice_of_a_multi_image_job_is_plural(
+    world: World, eggapi: FakeEggAPI, start_bot: Any
+) -> None:
+    eggapi.plan_next(TaskPlan(outcome="failed", error="CUDA OOM at node 7"))
+    await start_bot()
+    await world.fake.slash(world.alice, world.general, "imagine", prompt="two foxes", count=2)
+    notice = await world.fake.wait_for_message(world.general, lambda m: "not made" in m.content)
+    assert notice.content == (
+        f"{world.alice.mention} your images for **two foxes** (job #1) were not made. "
+        "The image service could not finish this job. Please try again. Nothing was charged."
+    )
+    assert_clean(world.fake)
+
+
+OUT_OF_CREDIT = "The bot's image service account is out of credit, and only the bot's owner can top it up."
+
+
+async def test_out_of_credit_names_the_bots_owner_on_both_paths(
+    world: World, eggapi: FakeEggAPI, start_bot: Any
+) -> None:
+    """A 403 at submit and a task that failed for lack of credit read the same, and name who can act (B4)."""
+    eggapi.fail_next("POST", r"^/v1/generate$", 403, code="INSUFFICIENT_BALANCE")
+    await start_bot()
+    await world.fake.slash(world.alice, world.general, "imagine", prompt="broke fox")
+    at_submit = await world.fake.wait_for_message(world.general, lambda m: "broke fox" in m.content and
+                                                  "not made" in m.content)
+    eggapi.plan_next(TaskPlan(outcome="failed", error="Insufficient balance to complete the task"))
+    await world.fake.slash(world.alice, world.general, "imagine", prompt="late broke")
+    failed = await world.fake.wait_for_message(world.general, lambda m: "late broke" in m.content and
+                                               "not made" in m.content)
+    for notice, job in ((at_submit, 1), (failed, 2)):
+        assert notice.content.endswith(f"(job #{job}) was not made. {OUT_OF_CREDIT} Nothing was charged.")
+        assert "admin" not in notice.content
+    assert_clean(world.fake)

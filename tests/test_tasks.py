@@ -62,14 +62,14 @@ def test_terminal_states_have_no_way_out() -> None:
     ("upstream", "expected"),
     [
         ("Content moderation: prompt contains prohibited content", "content filter"),
-        ("insufficient balance", "out of credit"),
+        ("insufficient balance", "only the bot's owner can top it up"),
         ("provider timed out after 60s", "timed out"),
-        ("Key: 'x' Error:Field validation", "could not make this image"),
-        (None, "could not make this image"),
+        ("Key: 'x' Error:Field validation", "could not finish this job"),
+        (None, "could not finish this job"),
     ],
 )
 def test_failures_are_described_without_raw_text(upstream: str | None, expected: str) -> None:
     text = describe_failure(upstream)
-    assert expected in text
+    assert expected in text and "EggAPI" not in text  # members know it as "the image service"
     if upstream:
         assert upstream not in text

@@ -132,23 +132,21 @@ class Unauthorized(EggAPIClientError):
     """401 UNAUTHORIZED: the API key is missing, malformed, inactive or invalid."""
 
     default_code = "UNAUTHORIZED"
-    _user_message = "The image service did not accept the bot's credentials. Please tell the bot operator."
+    _user_message = "The image service did not accept the bot's key; only the bot's owner can fix that."
 
 
 class Forbidden(EggAPIClientError):
     """403 FORBIDDEN: the account is suspended or not permitted."""
 
     default_code = "FORBIDDEN"
-    _user_message = "The bot's image service account is not allowed to do this. Please tell the bot operator."
+    _user_message = "The bot's image service account is not allowed to do this; only the bot's owner can fix that."
 
 
 class InsufficientBalance(EggAPIClientError):
     """403 INSUFFICIENT_BALANCE: the account balance cannot pay for the output."""
 
     default_code = "INSUFFICIENT_BALANCE"
-    _user_message = (
-        "The image service account is out of credit. Please ask the bot operator to top it up."
-    )
+    _user_message = "The bot's image service account is out of credit, and only the bot's owner can top it up."
 
 
 class NotFound(EggAPIClientError):

@@ -1,4 +1,8 @@
-"""Text the members read: status lines, result captions and failure notices."""
+"""Text the members read: status lines, result captions and failure notices.
+
+Members know the upstream as "the image service" (``SERVICE``); the vendor's name and its task ids
+stay in the logs and in the moderators' /usage reports.
+"""
 
 from __future__ import annotations
 
@@ -11,20 +15,21 @@ from bot.publishing import Phase, Progress
 from bot.tasks import TaskRecord, TaskStatus
 
 PROMPT_EXCERPT = 300
+SERVICE = "the image service"
 
 _HEADLINES = {
     Phase.QUEUED: "⏳ **Queued**",
-    Phase.SUBMITTING: "📨 **Sending to EggAPI**",
-    Phase.PENDING: "⏳ **Waiting in EggAPI's queue**",
+    Phase.SUBMITTING: f"📨 **Sending to {SERVICE}**",
+    Phase.PENDING: f"⏳ **Waiting in {SERVICE}'s queue**",
     Phase.PROCESSING: "🎨 **Generating**",
-    Phase.STILL_RUNNING: "🐢 **Still running**",
-    Phase.UNCONFIRMED: "🔎 **Checking with EggAPI**",
+    Phase.STILL_RUNNING: "🐢 **Taking longer than usual**",
+    Phase.UNCONFIRMED: f"🔎 **Checking with {SERVICE}**",
     Phase.DELIVERING: "📦 **Posting**",
     Phase.DONE: "✅ **Done**",
     Phase.FAILED: "❌ **Failed**",
     Phase.UNDELIVERABLE: "⚠️ **Made, but not posted**",
     Phase.CANCELLED: "✖️ **Cancelled** (nothing was charged)",
-    Phase.STALE: "🕸️ **Stuck at EggAPI**",
+    Phase.STALE: f"🕸️ **Stuck at {SERVICE}**",
 }
 
 
@@ -44,13 +49,20 @@ def elapsed_text(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-def settings_text(task: TaskRecord, cost: Decimal | None = None) -> str:
-    """``2 images · 16:9 · 2k · edit · $0.0200``."""
-    parts = [f"{task.count} image{'s' if task.count != 1 else ''}", task.aspect_ratio or "16:9"]
+def images(count: int) -> str:
+    """``1 image``, ``3 images``."""
+    return f"{count} image{'s' if count != 1 else ''}"
+
+
+def settings_text(task: TaskRecord, cost: Decimal | None = None, made: int | None = None) -> str:
+    """``2 images · 16:9 · 2k · edit of 1 image · $0.02``; ``1 of 3 images …`` when fewer were made."""
+    wanted = images(task.count)
+    amount = wanted if made is None or made >= task.count else f"{made} of {wanted}"
+    parts = [amount, task.aspect_ratio or "16:9"]
     if task.resolution:
         parts.append(task.resolution)
     if task.reference_urls:
-        parts.append(f"edit of {len(task.reference_urls)} image{'s' if len(task.reference_urls) != 1 else ''}")
+        parts.append(f"edit of {images(len(task.reference_urls))}")
     if cost is not None:
         parts.append(format_money(cost))
     return " · ".join(parts)
@@ -68,14 +80,16 @@ def status_text(task: TaskRecord, progress: Progress) -> str:
         headline += f" · #{progress.detail} in line"
     lines = [f"{headline} · job #{task.id} · {elapsed_text(progress.elapsed)}", f"> {excerpt(task.prompt, 200)}"]
     lines.append(f"`{settings_text(task)}`")
+    # The tracker passes EggAPI's task id as the detail of the running phases: it is not for members.
     if progress.phase is Phase.STILL_RUNNING:
-        lines.append(
-            f"EggAPI is taking longer than usual (task `{progress.detail}`). "
-            "The images will be posted here as soon as they are ready."
-        )
+        lines.append(f"The image service is taking longer than usual. I'll post {_them(task)} here as soon as "
+                     "it's done.")
+    elif progress.phase is Phase.STALE:
+        lines.append(f"This is taking far longer than usual. I'm still checking and will post {_them(task)} here "
+                     "if it finishes; there's nothing you need to do.")
     elif progress.phase is Phase.UNCONFIRMED:
         lines.append(
-            progress.detail or "The request may not have reached EggAPI; checking before anything is sent again."
+            progress.detail or f"The request may not have reached {SERVICE}; checking before anything is sent again."
         )
     elif progress.phase in (Phase.FAILED, Phase.UNDELIVERABLE) and progress.detail:
         lines.append(progress.detail)
@@ -89,35 +103,48 @@ def result_text(task: TaskRecord) -> str:
     lines = [f"<@{task.member_id}> **{excerpt(task.prompt)}**"]
     if task.negative_prompt:
         lines.append(f"Without: {excerpt(task.negative_prompt, 200)}")
-    lines.append(f"`{settings_text(task, task.cost)}` · job #{task.id}")
+    lines.append(f"`{settings_text(task, task.cost, made(task))}` · job #{task.id}")
     return "\n".join(lines)
 
 
 def batch_text(tasks: list[TaskRecord]) -> str:
     """The caption of one message carrying several jobs' images, in attachment order."""
     return "\n".join(
-        f"<@{task.member_id}> **{excerpt(task.prompt, 90)}** · `{settings_text(task, task.cost)}` · job #{task.id}"
+        f"<@{task.member_id}> **{excerpt(task.prompt, 90)}** · `{settings_text(task, task.cost, made(task))}` "
+        f"· job #{task.id}"
         for task in tasks
     )
 
 
+def made(task: TaskRecord) -> int | None:
+    """How many images EggAPI actually made (None before it finished)."""
+    return len(task.output_urls) if task.output_urls else None
+
+
+def _them(task: TaskRecord) -> str:
+    return "the images" if task.count != 1 else "the image"
+
+
 def stale_text(task: TaskRecord) -> str:
-    """The notice for a job stuck at EggAPI far longer than usual."""
+    """The notice for a job stuck upstream far longer than usual (no upstream ids: members can't use them)."""
     return (
-        f"<@{task.member_id}> your job #{task.id} (**{excerpt(task.prompt, 200)}**) has been stuck at EggAPI for a "
-        f"long time (task `{task.egg_task_id}`). I'm still checking on it and will post the images if it finishes."
+        f"<@{task.member_id}> job #{task.id} (**{excerpt(task.prompt, 200)}**) is stuck on {SERVICE}'s side. "
+        f"I'm still checking and will post {_them(task)} here if it finishes; there's nothing you need to do."
     )
 
 
 def failure_text(task: TaskRecord, reason: str) -> str:
     """The notice a member gets when a task produced nothing, or was made but could not be posted."""
+    what = f"**{excerpt(task.prompt, 200)}** (job #{task.id})"
     if task.status is TaskStatus.UNDELIVERABLE:
+        count = made(task) or task.count
+        noun, verb = ("image", "was") if count == 1 else ("images", "were")
         cost = f" ({format_money(task.cost)})" if task.cost else ""
         return (
-            f"<@{task.member_id}> your images for **{excerpt(task.prompt, 200)}** (job #{task.id}) were made but "
-            f"could not be delivered. {reason} EggAPI charged for them{cost}."
+            f"<@{task.member_id}> your {noun} for {what} {verb} made but could not be delivered. {reason} "
+            f"The job still counts toward your budget{cost}."
         )
     charged = task.cost is not None and task.cost > 0
     tail = "" if charged else " Nothing was charged."
-    what = f"your image for **{excerpt(task.prompt, 200)}** (job #{task.id})"
-    return f"<@{task.member_id}> {what} was not made. {reason}{tail}"
+    noun, verb = ("image", "was") if task.count == 1 else ("images", "were")
+    return f"<@{task.member_id}> your {noun} for {what} {verb} not made. {reason}{tail}"
