@@ -26,7 +26,7 @@ from bot.app import EggBot
 from bot.db import Database
 from bot.eggapi import EggAPIClient
 from bot.resources import http_client
-from bot.settings import Settings, SettingsError, load_settings
+from bot.settings import Settings, SettingsError, load_settings, settings_warnings
 
 log = logging.getLogger("bot")
 
@@ -119,6 +119,8 @@ def run(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"eggbot: {exc}", file=sys.stderr)
         return 2
+    for name, problem in settings_warnings(settings):
+        print(f"eggbot: warning: {name}: {problem}; starting anyway", file=sys.stderr)
     configure_logging(settings.log_level)
     tune_interpreter()
     if operator is not None:

@@ -1,21 +1,19 @@
 """Settings: the configuration contract, read once from the environment (and `.env`).
 
-Every setting is parsed and checked here, so a bad value stops the bot at start with one line
-that names it. Secrets are kept out of ``repr`` so they cannot leak into logs.
+Every setting is parsed and checked here, so bad or missing values stop the bot at start with
+one report that names them all. Secrets are kept out of ``repr`` so they cannot leak into logs.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Mapping
+import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -24,11 +22,25 @@ LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
 
 
 class SettingsError(Exception):
-    """A setting is missing or malformed; the message names it."""
+    """Settings are missing or malformed; ``problems`` lists every one, as ``(name, problem)``."""
 
-    def __init__(self, name: str, problem: str) -> None:
-        super().__init__(f"setting {name}: {problem}")
-        self.name = name
+    def __init__(self, problems: Sequence[tuple[str, str]]) -> None:
+        self.problems = list(problems)
+        self.names = [name for name, _ in self.problems]
+        super().__init__(self.report())
+
+    @property
+    def name(self) -> str:
+        """The first bad setting's name."""
+        return self.names[0]
+
+    def report(self) -> str:
+        """Every problem on its own line, then where the settings are described."""
+        count = len(self.problems)
+        head = "a setting needs" if count == 1 else f"{count} settings need"
+        lines = [f"{head} fixing:", *(f"  {name}: {problem}" for name, problem in self.problems)]
+        lines.append("Set them in .env or the environment; .env.example describes every setting.")
+        return "\n".join(lines)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,21 +102,29 @@ def _text(env: Mapping[str, str], name: str) -> str | None:
     return value or None
 
 
-def _required(env: Mapping[str, str], name: str) -> str:
-    value = _text(env, name)
-    if value is None:
-        raise SettingsError(name, "is required but not set")
-    return value
+class _Reader:
+    """Reads settings one by one and keeps every problem, so one report can name them all."""
 
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+        self.problems: list[tuple[str, str]] = []
 
-def _parsed(env: Mapping[str, str], name: str, parse: Callable[[str], T], default: T) -> T:
-    raw = _text(env, name)
-    if raw is None:
-        return default
-    try:
-        return parse(raw)
-    except (ValueError, InvalidOperation) as exc:
-        raise SettingsError(name, f"{exc} (got {raw!r})") from None
+    def required(self, name: str, what: str) -> str:
+        value = _text(self.env, name)
+        if value is None:
+            self.problems.append((name, f"is required but not set ({what})"))
+            return ""
+        return value
+
+    def parsed(self, name: str, parse: Callable[[str], T], default: T) -> T:
+        raw = _text(self.env, name)
+        if raw is None:
+            return default
+        try:
+            return parse(raw)
+        except ValueError as exc:  # every parser below raises ValueError with a sentence for people
+            self.problems.append((name, f"{exc} (got {raw!r})"))
+            return default
 
 
 def _url(*schemes: str) -> Callable[[str], str]:
@@ -115,6 +135,23 @@ def _url(*schemes: str) -> Callable[[str], str]:
         return raw.rstrip("/") if parts.path in ("", "/") else raw
 
     return parse
+
+
+def _whole(raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError("must be a whole number") from None
+
+
+def _number(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError("must be a number") from None
+    if not math.isfinite(value):
+        raise ValueError("must be a number")
+    return value
 
 
 def _positive(kind: Callable[[str], T]) -> Callable[[str], T]:
@@ -128,16 +165,24 @@ def _positive(kind: Callable[[str], T]) -> Callable[[str], T]:
 
 
 def _port(raw: str) -> int:
-    value = int(raw)
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
     if not 1 <= value <= 65535:
         raise ValueError("must be a port number from 1 to 65535")
     return value
 
 
 def _money(raw: str) -> Decimal:
-    value = Decimal(raw.lstrip("$"))
-    if not value.is_finite() or value < 0:
-        raise ValueError("must be a dollar amount of zero or more")
+    try:
+        value = Decimal(raw.strip().removeprefix("$").strip())
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite():
+        raise ValueError("must be a dollar amount like 1.00")
+    if value < 0:
+        raise ValueError("must not be negative")
     return value
 
 
@@ -169,61 +214,76 @@ def _bool(raw: str) -> bool:
 
 
 def _snowflake(raw: str) -> int:
-    value = int(raw)
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
     if value <= 0:
-        raise ValueError("must be a Discord id")
+        raise ValueError("must be a Discord id (a number such as 123456789012345678)")
     return value
 
 
 def load_settings(env: Mapping[str, str]) -> Settings:
-    """Build settings from an environment mapping, raising SettingsError on the first bad one."""
+    """Build settings from an environment mapping; one SettingsError names every bad or missing one."""
     default = Settings(discord_token="", eggapi_api_key="")
+    read = _Reader(env)
     settings = Settings(
-        discord_token=_required(env, "DISCORD_TOKEN"),
-        eggapi_api_key=_required(env, "EGGAPI_API_KEY"),
-        eggapi_base_url=_parsed(env, "EGGAPI_BASE_URL", _url("https", "http"), default.eggapi_base_url),
-        database_path=_parsed(env, "DATABASE_PATH", Path, default.database_path),
-        discord_api_base=_parsed(env, "DISCORD_API_BASE", _url("https", "http"), None),
-        discord_gateway_url=_parsed(env, "DISCORD_GATEWAY_URL", _url("wss", "ws"), None),
-        log_level=_parsed(env, "LOG_LEVEL", _choice(*LOG_LEVELS), default.log_level),
-        quota_limit=_parsed(env, "EGGBOT_QUOTA_LIMIT", _money, default.quota_limit),
-        quota_period=_parsed(env, "EGGBOT_QUOTA_PERIOD", _choice(*QUOTA_PERIODS), default.quota_period),
-        quota_timezone=_parsed(env, "EGGBOT_QUOTA_TIMEZONE", _timezone, default.quota_timezone),
-        unit_price=_parsed(env, "EGGBOT_UNIT_PRICE", _money, default.unit_price),
-        account_budget=_parsed(env, "EGGBOT_ACCOUNT_BUDGET", _money, None),
-        price_refresh_interval=_parsed(
-            env, "EGGBOT_PRICE_REFRESH_INTERVAL", _positive(float), default.price_refresh_interval
+        discord_token=read.required("DISCORD_TOKEN", "the bot token from the Discord developer portal"),
+        eggapi_api_key=read.required("EGGAPI_API_KEY", "the key from the EggAPI dashboard, egg_sk_..."),
+        eggapi_base_url=read.parsed("EGGAPI_BASE_URL", _url("https", "http"), default.eggapi_base_url),
+        database_path=read.parsed("DATABASE_PATH", Path, default.database_path),
+        discord_api_base=read.parsed("DISCORD_API_BASE", _url("https", "http"), None),
+        discord_gateway_url=read.parsed("DISCORD_GATEWAY_URL", _url("wss", "ws"), None),
+        log_level=read.parsed("LOG_LEVEL", _choice(*LOG_LEVELS), default.log_level),
+        quota_limit=read.parsed("EGGBOT_QUOTA_LIMIT", _money, default.quota_limit),
+        quota_period=read.parsed("EGGBOT_QUOTA_PERIOD", _choice(*QUOTA_PERIODS), default.quota_period),
+        quota_timezone=read.parsed("EGGBOT_QUOTA_TIMEZONE", _timezone, default.quota_timezone),
+        unit_price=read.parsed("EGGBOT_UNIT_PRICE", _money, default.unit_price),
+        account_budget=read.parsed("EGGBOT_ACCOUNT_BUDGET", _money, None),
+        price_refresh_interval=read.parsed(
+            "EGGBOT_PRICE_REFRESH_INTERVAL", _positive(_number), default.price_refresh_interval
         ),
-        webhook_host=_parsed(env, "EGGBOT_WEBHOOK_HOST", str, default.webhook_host),
-        webhook_port=_parsed(env, "EGGBOT_WEBHOOK_PORT", _port, default.webhook_port),
-        webhook_public_url=_parsed(env, "EGGBOT_WEBHOOK_PUBLIC_URL", _url("https", "http"), None),
-        webhook_secret=_parsed(env, "EGGBOT_WEBHOOK_SECRET", str, None),
-        healthz_enabled=_parsed(env, "EGGBOT_HEALTHZ", _bool, default.healthz_enabled),
-        dev_guild_id=_parsed(env, "EGGBOT_DEV_GUILD_ID", _snowflake, None),
-        allow_dms=_parsed(env, "EGGBOT_ALLOW_DMS", _bool, default.allow_dms),
-        task_deadline=_parsed(env, "EGGBOT_TASK_DEADLINE", _positive(float), default.task_deadline),
-        stale_after=_parsed(env, "EGGBOT_STALE_AFTER", _positive(float), default.stale_after),
-        poll_interval_min=_parsed(env, "EGGBOT_POLL_INTERVAL_MIN", _positive(float), default.poll_interval_min),
-        poll_interval_max=_parsed(env, "EGGBOT_POLL_INTERVAL_MAX", _positive(float), default.poll_interval_max),
-        status_edit_interval=_parsed(
-            env, "EGGBOT_STATUS_EDIT_INTERVAL", _positive(float), default.status_edit_interval
+        webhook_host=read.parsed("EGGBOT_WEBHOOK_HOST", str, default.webhook_host),
+        webhook_port=read.parsed("EGGBOT_WEBHOOK_PORT", _port, default.webhook_port),
+        webhook_public_url=read.parsed("EGGBOT_WEBHOOK_PUBLIC_URL", _url("https", "http"), None),
+        webhook_secret=read.parsed("EGGBOT_WEBHOOK_SECRET", str, None),
+        healthz_enabled=read.parsed("EGGBOT_HEALTHZ", _bool, default.healthz_enabled),
+        dev_guild_id=read.parsed("EGGBOT_DEV_GUILD_ID", _snowflake, None),
+        allow_dms=read.parsed("EGGBOT_ALLOW_DMS", _bool, default.allow_dms),
+        task_deadline=read.parsed("EGGBOT_TASK_DEADLINE", _positive(_number), default.task_deadline),
+        stale_after=read.parsed("EGGBOT_STALE_AFTER", _positive(_number), default.stale_after),
+        poll_interval_min=read.parsed("EGGBOT_POLL_INTERVAL_MIN", _positive(_number), default.poll_interval_min),
+        poll_interval_max=read.parsed("EGGBOT_POLL_INTERVAL_MAX", _positive(_number), default.poll_interval_max),
+        status_edit_interval=read.parsed(
+            "EGGBOT_STATUS_EDIT_INTERVAL", _positive(_number), default.status_edit_interval
         ),
-        max_concurrent_submits=_parsed(
-            env, "EGGBOT_MAX_CONCURRENT_SUBMITS", _positive(int), default.max_concurrent_submits
+        max_concurrent_submits=read.parsed(
+            "EGGBOT_MAX_CONCURRENT_SUBMITS", _positive(_whole), default.max_concurrent_submits
         ),
-        max_concurrent_polls=_parsed(env, "EGGBOT_MAX_CONCURRENT_POLLS", _positive(int), default.max_concurrent_polls),
-        max_running_per_member=_parsed(
-            env, "EGGBOT_MAX_RUNNING_PER_MEMBER", _positive(int), default.max_running_per_member
+        max_concurrent_polls=read.parsed(
+            "EGGBOT_MAX_CONCURRENT_POLLS", _positive(_whole), default.max_concurrent_polls
         ),
-        max_queued_per_member=_parsed(
-            env, "EGGBOT_MAX_QUEUED_PER_MEMBER", _positive(int), default.max_queued_per_member
+        max_running_per_member=read.parsed(
+            "EGGBOT_MAX_RUNNING_PER_MEMBER", _positive(_whole), default.max_running_per_member
         ),
-        max_running_total=_parsed(env, "EGGBOT_MAX_RUNNING_TOTAL", _positive(int), default.max_running_total),
-        http_timeout=_parsed(env, "EGGBOT_HTTP_TIMEOUT", _positive(float), default.http_timeout),
-        max_image_bytes=_parsed(env, "EGGBOT_MAX_IMAGE_BYTES", _positive(int), default.max_image_bytes),
+        max_queued_per_member=read.parsed(
+            "EGGBOT_MAX_QUEUED_PER_MEMBER", _positive(_whole), default.max_queued_per_member
+        ),
+        max_running_total=read.parsed("EGGBOT_MAX_RUNNING_TOTAL", _positive(_whole), default.max_running_total),
+        http_timeout=read.parsed("EGGBOT_HTTP_TIMEOUT", _positive(_number), default.http_timeout),
+        max_image_bytes=read.parsed("EGGBOT_MAX_IMAGE_BYTES", _positive(_whole), default.max_image_bytes),
     )
     if settings.poll_interval_max < settings.poll_interval_min:
-        raise SettingsError("EGGBOT_POLL_INTERVAL_MAX", "must not be smaller than EGGBOT_POLL_INTERVAL_MIN")
-    if settings.webhook_public_url and urlsplit(settings.webhook_public_url).scheme != "https":
-        log.warning("EGGBOT_WEBHOOK_PUBLIC_URL is not https; EggAPI documents https webhook URLs")
+        read.problems.append(("EGGBOT_POLL_INTERVAL_MAX", "must not be smaller than EGGBOT_POLL_INTERVAL_MIN"))
+    if read.problems:
+        raise SettingsError(read.problems)
     return settings
+
+
+def settings_warnings(settings: Settings) -> list[tuple[str, str]]:
+    """Settings that work but are probably a mistake, as ``(name, problem)`` like SettingsError's."""
+    warnings = []
+    url = settings.webhook_public_url
+    if url and urlsplit(url).scheme != "https":
+        warnings.append(("EGGBOT_WEBHOOK_PUBLIC_URL", f"should be https, as EggAPI documents (got {url!r})"))
+    return warnings

@@ -1,4 +1,4 @@
-"""Settings: the configuration contract and its one-line failures."""
+"""Settings: the configuration contract, and one report that names every bad or missing setting."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import Settings, SettingsError, load_settings
+from bot.settings import Settings, SettingsError, load_settings, settings_warnings
 
 REQUIRED = {"DISCORD_TOKEN": "discord-secret-token", "EGGAPI_API_KEY": "egg_sk_secret"}
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,8 +74,9 @@ def test_values_are_parsed_and_typed() -> None:
 def test_malformed_values_name_the_setting(name: str, value: str) -> None:
     with pytest.raises(SettingsError) as caught:
         load_settings({**REQUIRED, name: value})
-    assert caught.value.name == name
-    assert name in str(caught.value)
+    assert caught.value.names == [name]
+    assert f"  {name}: must " in str(caught.value)
+    assert "class" not in str(caught.value) and "decimal" not in str(caught.value)
 
 
 @pytest.mark.parametrize("missing", ["DISCORD_TOKEN", "EGGAPI_API_KEY"])
@@ -101,18 +102,53 @@ def _run_bot(env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess
     )
 
 
-def test_missing_token_exits_2_with_one_line(tmp_path: Path) -> None:
+SEE_EXAMPLE = "Set them in .env or the environment; .env.example describes every setting."
+
+
+def test_missing_token_exits_2_and_says_where_to_set_it(tmp_path: Path) -> None:
     result = _run_bot({"EGGAPI_API_KEY": "egg_sk_secret"}, tmp_path)
     assert result.returncode == 2
-    lines = result.stderr.strip().splitlines()
-    assert lines == ["eggbot: setting DISCORD_TOKEN: is required but not set"]
+    assert result.stderr.strip().splitlines() == [
+        "eggbot: a setting needs fixing:",
+        "  DISCORD_TOKEN: is required but not set (the bot token from the Discord developer portal)",
+        SEE_EXAMPLE,
+    ]
+
+
+def test_every_problem_is_reported_at_once_in_words(tmp_path: Path) -> None:
+    """O2/O3/B5: all missing and malformed settings in one report, and no Python class names."""
+    result = _run_bot({"EGGBOT_QUOTA_LIMIT": "lots", "EGGBOT_WEBHOOK_PORT": "http", "EGGBOT_TASK_DEADLINE": "soon",
+                       "EGGBOT_MAX_RUNNING_TOTAL": "1.5", "EGGBOT_QUOTA_PERIOD": "hour"}, tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "eggbot: 7 settings need fixing:",
+        "  DISCORD_TOKEN: is required but not set (the bot token from the Discord developer portal)",
+        "  EGGAPI_API_KEY: is required but not set (the key from the EggAPI dashboard, egg_sk_...)",
+        "  EGGBOT_QUOTA_LIMIT: must be a dollar amount like 1.00 (got 'lots')",
+        "  EGGBOT_QUOTA_PERIOD: must be one of day, week, month (got 'hour')",
+        "  EGGBOT_WEBHOOK_PORT: must be a port number from 1 to 65535 (got 'http')",
+        "  EGGBOT_TASK_DEADLINE: must be a number (got 'soon')",
+        "  EGGBOT_MAX_RUNNING_TOTAL: must be a whole number (got '1.5')",
+        SEE_EXAMPLE,
+    ]
+
+
+def test_a_plain_http_webhook_url_is_a_settings_warning() -> None:
+    settings = load_settings({**REQUIRED, "EGGBOT_WEBHOOK_PUBLIC_URL": "http://bot.example.com/hook"})
+    assert settings_warnings(settings) == [
+        ("EGGBOT_WEBHOOK_PUBLIC_URL", "should be https, as EggAPI documents (got 'http://bot.example.com/hook')")
+    ]
+    assert settings_warnings(load_settings({**REQUIRED, "EGGBOT_WEBHOOK_PUBLIC_URL": "https://x.example/h"})) == []
 
 
 def test_malformed_value_exits_2_and_hides_secrets(tmp_path: Path) -> None:
     result = _run_bot({**REQUIRED, "EGGBOT_QUOTA_PERIOD": "fortnight"}, tmp_path)
     assert result.returncode == 2
-    assert len(result.stderr.strip().splitlines()) == 1
-    assert "EGGBOT_QUOTA_PERIOD" in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "eggbot: a setting needs fixing:",
+        "  EGGBOT_QUOTA_PERIOD: must be one of day, week, month (got 'fortnight')",
+        SEE_EXAMPLE,
+    ]
     assert "egg_sk_secret" not in result.stderr + result.stdout
 
 
