@@ -25,6 +25,7 @@ from bot import operator_cli
 from bot.app import EggBot
 from bot.db import Database
 from bot.eggapi import EggAPIClient
+from bot.money import format_money
 from bot.resources import http_client
 from bot.settings import Settings, SettingsError, load_settings, settings_warnings
 
@@ -53,6 +54,25 @@ def configure_logging(level: str) -> None:
         format="%(asctime)s %(levelname)-8s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    logging.getLogger("discord.client").addFilter(_without_voice_warnings)
+
+
+def _without_voice_warnings(record: logging.LogRecord) -> bool:
+    """Drop discord.py's "PyNaCl/davey is not installed, voice will NOT be supported": the bot has no voice."""
+    return "voice will NOT be supported" not in record.getMessage()
+
+
+def starting_line(settings: Settings) -> str:
+    """What this process is about to do, in words (no secrets; not a dump of every setting)."""
+    if settings.webhook_public_url:
+        webhooks = f"webhooks at {settings.webhook_public_url} ({'signed' if settings.webhook_secret else 'unsigned'})"
+    else:
+        webhooks = "webhooks off"
+    return (
+        f"starting: EggAPI at {settings.eggapi_base_url}, database {settings.database_path}, default limit "
+        f"{format_money(settings.quota_limit)} per member per {settings.quota_period} ({settings.quota_timezone}), "
+        f"{webhooks}"
+    )
 
 
 def point_discord_at(settings: Settings) -> None:
@@ -75,8 +95,8 @@ async def resources(settings: Settings) -> AsyncIterator[tuple[Database, aiohttp
         await db.close()
 
 
-async def main(settings: Settings, *, sync_only: bool = False) -> None:
-    """Open the resources, build the bot and run it until it is stopped."""
+async def main(settings: Settings, *, sync_only: bool = False) -> int:
+    """Open the resources, build the bot and run it until it is stopped; returns the exit status."""
     async with resources(settings) as (db, session, eggapi):
         bot = EggBot(
             settings=settings,
@@ -91,19 +111,25 @@ async def main(settings: Settings, *, sync_only: bool = False) -> None:
             if sync_only:
                 await bot.login(settings.discord_token)  # setup_hook syncs (forced)
                 log.info("commands synced")
-                return
+                return 0
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
             for signum in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(signum, stop.set)
             runner = asyncio.create_task(bot.start(settings.discord_token), name="eggbot-discord")
             stopper = asyncio.create_task(stop.wait(), name="eggbot-stop")
-            done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            refused = asyncio.create_task(bot.prices.key_refused.wait(), name="eggbot-key-check")
+            done, _ = await asyncio.wait({runner, stopper, refused}, return_when=asyncio.FIRST_COMPLETED)
             if stopper in done:
                 log.info("stop requested; finishing in-flight work")
                 await bot.close()
+            elif refused in done:
+                log.info("stopping: nothing can be made without a working EggAPI key")
+                await bot.close()
             stopper.cancel()
+            refused.cancel()
             await runner
+            return 1 if refused in done else 0
 
 
 def run(argv: Sequence[str] | None = None) -> int:
@@ -125,15 +151,18 @@ def run(argv: Sequence[str] | None = None) -> int:
     tune_interpreter()
     if operator is not None:
         return asyncio.run(operator_cli.unconfirmed(settings, operator))
-    log.info("starting with %s", settings.redacted())
+    log.info("%s", starting_line(settings))
     try:
-        asyncio.run(main(settings, sync_only=args == ["sync"]))
+        return asyncio.run(main(settings, sync_only=args == ["sync"]))
     except discord.LoginFailure:
         log.error("Discord refused DISCORD_TOKEN; check it in the developer portal")
         return 1
+    except aiohttp.ClientConnectorError as exc:
+        log.error("cannot reach Discord at %s:%s (%s); check the network and try again", exc.host, exc.port,
+                  exc.os_error.strerror or exc.os_error)
+        return 1
     except KeyboardInterrupt:
-        pass
-    return 0
+        return 0
 
 
 if __name__ == "__main__":

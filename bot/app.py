@@ -30,6 +30,10 @@ log = logging.getLogger(__name__)
 
 DEFAULT_EXTENSIONS = ("cogs.imagine", "cogs.quota", "cogs.usage")
 DEFAULT_WEBHOOK_PATH = "/eggapi/webhook"
+# The channel permissions the README asks for; the invite link in the "ready" line requests them.
+INVITE_PERMISSIONS = discord.Permissions(
+    view_channel=True, send_messages=True, send_messages_in_threads=True, attach_files=True, read_message_history=True
+)
 
 
 def tracker_config(settings: Settings) -> TrackerConfig:
@@ -106,6 +110,7 @@ class EggBot(commands.Bot):
         self._force_sync = force_sync
         self._run_tracker = run_tracker
         self._freeze_startup_objects = freeze_startup_objects
+        self._announced_ready = False
 
     async def setup_hook(self) -> None:
         """Load the cogs, sync commands if they changed, and resume unfinished tasks."""
@@ -122,6 +127,16 @@ class EggBot(commands.Bot):
             # cyclic garbage collector's full passes (27 ms -> 4 ms pauses under load in bench/).
             gc.collect()
             gc.freeze()
+
+    async def on_ready(self) -> None:
+        """Say once, after login, that the bot is up, where, and how to invite it (operators start here)."""
+        if self._announced_ready or self.user is None:
+            return
+        self._announced_ready = True
+        servers = len(self.guilds)
+        invite = discord.utils.oauth_url(self.application_id or self.user.id, permissions=INVITE_PERMISSIONS)
+        log.info("ready as %s in %d server%s; invite it with %s", self.user.name, servers, "" if servers == 1 else "s",
+                 invite)
 
     async def sync_commands(self, *, force: bool = False) -> bool:
         """Sync the command tree when its definition changed since the last sync (or when forced)."""

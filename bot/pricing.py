@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from bot.eggapi import EggAPIClient, EggAPIError
+from bot.eggapi import EggAPIClient, EggAPIError, Unauthorized
 from bot.ledger import Ledger
 
 log = logging.getLogger(__name__)
@@ -20,11 +20,23 @@ class PriceRefresher:
         self._interval = interval
         self._task: asyncio.Task[None] | None = None
         self._budget_reached = False
+        self._asked = False
+        # Set when EggAPI refuses the API key at the first refresh: the bot cannot work, so
+        # ``python -m bot`` stops with an ERROR, as for a wrong Discord token.
+        self.key_refused = asyncio.Event()
 
     async def refresh_once(self) -> bool:
         """One refresh; False (logged) when EggAPI could not be asked."""
+        first, self._asked = not self._asked, True
         try:
             rows = await self._client.usage_summary()
+        except Unauthorized as exc:
+            if first:
+                log.error("EggAPI refused EGGAPI_API_KEY (%s); check the key in the EggAPI dashboard", exc.code)
+                self.key_refused.set()
+            else:
+                log.warning("usage summary unavailable (%s); keeping the cached prices", exc.code)
+            return False
         except EggAPIError as exc:
             log.warning("usage summary unavailable (%s); keeping the cached prices", exc.code)
             return False

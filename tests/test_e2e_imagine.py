@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -145,8 +146,13 @@ async def test_bad_api_key_is_reported_politely(
     status = await handle.wait_response()
     await status_reads(world, status.id, "Failed")
     assert await bot.task_store.list_unfinished() == []  # the job ended (rejected); nothing is left pending
-    operator_lines = [r for r in caplog.records if r.levelno >= logging.ERROR and "UNAUTHORIZED" in r.getMessage()]
-    assert len(operator_lines) == 1
+    await asyncio.wait_for(bot.prices.key_refused.wait(), 10)
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR and "UNAUTHORIZED" in r.getMessage()]
+    assert [r.name for r in errors if r.name == "bot.tracker"] == ["bot.tracker"]  # once for the failed job
+    # ...and once at start, from the first usage summary (python -m bot then stops; see test_subprocess).
+    assert [r.getMessage() for r in errors if r.name == "bot.pricing"] == [
+        "EggAPI refused EGGAPI_API_KEY (UNAUTHORIZED); check the key in the EggAPI dashboard"
+    ]
     assert all("egg_sk_revoked" not in r.getMessage() for r in caplog.records)
 
 

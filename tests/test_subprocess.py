@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import signal
+import socket
 import sys
 from decimal import Decimal
 from pathlib import Path
@@ -40,6 +42,10 @@ async def test_python_m_bot_round_trip(tmp_path: Path, world: World, eggapi: Fak
     assert code == 0, output
     assert "stop requested" in output
     assert fake.token not in output and DEFAULT_API_KEY not in output  # secrets never logged
+    # The operator reads what the bot is about to do in words.
+    assert f"bot: starting: EggAPI at {eggapi.url}, database {tmp_path / 'data' / 'eggbot.db'}, " in output
+    assert "{'" not in output and "voice will NOT be supported" not in output  # no repr dump, no voice noise
+
     assert (tmp_path / "data" / "eggbot.db").exists()
     assert_clean(fake)
 
@@ -104,3 +110,81 @@ async def test_python_m_bot_unconfirmed_lists_and_settles_them(
     assert adopted is not None and adopted.status is TaskStatus.RUNNING and adopted.egg_task_id == egg.id
     code, out, _ = await _operator(env, tmp_path, "unconfirmed")
     assert code == 0 and out.strip() == "No unconfirmed submits."
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def _run_to_exit(env: dict[str, str], cwd: Path) -> tuple[int, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", cwd=cwd, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode()
+
+
+async def test_unreachable_discord_is_one_error_line(tmp_path: Path, world: World, eggapi: FakeEggAPI) -> None:
+    """O10 and O5: no traceback when Discord can't be reached; a plain-http webhook URL warns like a setting."""
+    port = _closed_port()
+    env = bot_env(tmp_path, world.fake, eggapi.url, DISCORD_API_BASE=f"http://127.0.0.1:{port}/api/v10",
+                  EGGBOT_WEBHOOK_PUBLIC_URL="http://127.0.0.1:9/eggapi/webhook")
+    code, output = await _run_to_exit(env, tmp_path)
+    assert code == 1, output
+    assert "Traceback" not in output
+    lines = output.strip().splitlines()
+    assert lines[0] == ("eggbot: warning: EGGBOT_WEBHOOK_PUBLIC_URL: should be https, as EggAPI documents "
+                        "(got 'http://127.0.0.1:9/eggapi/webhook'); starting anyway")
+    errors = [line for line in lines if " ERROR " in line]
+    assert len(errors) == 1, output
+    assert f" ERROR    bot: cannot reach Discord at 127.0.0.1:{port} (" in errors[0]
+    assert errors[0].endswith("); check the network and try again") and lines[-1] == errors[0]
+
+
+async def test_a_refused_eggapi_key_stops_the_bot_at_start(
+    tmp_path: Path, world: World, eggapi: FakeEggAPI
+) -> None:
+    """O11: a wrong EggAPI key is an ERROR at start and a clear stop, not a WARNING found later."""
+    env = bot_env(tmp_path, world.fake, eggapi.url, EGGAPI_API_KEY="egg_sk_wrong")
+    code, output = await _run_to_exit(env, tmp_path)
+    assert code == 1, output
+    errors = [line for line in output.splitlines() if " ERROR " in line]
+    assert len(errors) == 1 and errors[0].endswith(
+        "bot.pricing: EggAPI refused EGGAPI_API_KEY (UNAUTHORIZED); check the key in the EggAPI dashboard"
+    ), output
+    assert "Traceback" not in output and "egg_sk_wrong" not in output
+    assert eggapi.count("POST", "/v1/generate") == 0
+
+
+async def test_after_login_one_line_says_ready_where_and_how_to_invite(
+    tmp_path: Path, world: World, eggapi: FakeEggAPI
+) -> None:
+    """O8: the operator learns the bot is up, in how many servers, and gets its invite link."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", cwd=tmp_path, env=bot_env(tmp_path, world.fake, eggapi.url),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )
+    assert proc.stdout is not None
+    seen: list[str] = []
+
+    async def until_ready() -> str:
+        while line := (await proc.stdout.readline()).decode():  # type: ignore[union-attr]
+            seen.append(line)
+            if "ready as" in line:
+                return line.rstrip("\n")
+        raise AssertionError("the bot exited before it was ready:\n" + "".join(seen))
+
+    try:
+        ready = await asyncio.wait_for(until_ready(), 30)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        rest, _ = await asyncio.wait_for(proc.communicate(), 30)
+    invite = (f"https://discord.com/oauth2/authorize?client_id={world.fake.application_id}"
+              "&scope=bot+applications.commands&permissions=274878008320")
+    user = world.fake.bot_user
+    assert ready.endswith(f" INFO     bot.app: ready as {user.username} in 1 server; "
+                          f"invite it with {invite}"), ready
+    assert proc.returncode == 0 and "ready as" not in rest.decode()  # said once
