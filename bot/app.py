@@ -100,6 +100,8 @@ class EggBot(commands.Bot):
                 secret=settings.webhook_secret,
                 on_hint=self.tracker.hint,
                 health=self.health,
+                request_timeout=settings.webhook_timeout,
+                max_connections=settings.webhook_max_connections,
             )
         self._extensions = tuple(extensions)
         self.stopping = False

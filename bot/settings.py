@@ -53,6 +53,8 @@ class Settings:
     webhook_public_url: str | None = None
     webhook_secret: str | None = field(default=None, repr=False)
     healthz_enabled: bool = False
+    webhook_max_connections: int = 64
+    webhook_timeout: float = 10.0
     dev_guild_id: int | None = None
     allow_dms: bool = False
     task_deadline: float = 300.0
@@ -199,6 +201,10 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         webhook_public_url=_parsed(env, "EGGBOT_WEBHOOK_PUBLIC_URL", _url("https", "http"), None),
         webhook_secret=_parsed(env, "EGGBOT_WEBHOOK_SECRET", str, None),
         healthz_enabled=_parsed(env, "EGGBOT_HEALTHZ", _bool, default.healthz_enabled),
+        webhook_max_connections=_parsed(
+            env, "EGGBOT_WEBHOOK_MAX_CONNECTIONS", _positive(int), default.webhook_max_connections
+        ),
+        webhook_timeout=_parsed(env, "EGGBOT_WEBHOOK_TIMEOUT", _positive(float), default.webhook_timeout),
         dev_guild_id=_parsed(env, "EGGBOT_DEV_GUILD_ID", _snowflake, None),
         allow_dms=_parsed(env, "EGGBOT_ALLOW_DMS", _bool, default.allow_dms),
         task_deadline=_parsed(env, "EGGBOT_TASK_DEADLINE", _positive(float), default.task_deadline),

@@ -16,11 +16,13 @@ API (everything the bot's start-up needs)::
                   health: Callable[[], Awaitable[HealthReport]],
                   clock: Callable[[], float] = time.time, max_skew: float = 300.0,
                   max_body: int = 64 * 1024, dedupe_size: int = 4096,
-                  shutdown_timeout: float = 5.0)
+                  shutdown_timeout: float = 5.0, request_timeout: float = 10.0,
+                  max_connections: int = 64)
         async start() -> None     bind host:port (port 0 = any free port) and serve
         async stop() -> None      stop serving, then cancel and await pending hints; idempotent
         async drain() -> None     wait until the hints started so far have finished (for tests)
         port -> int               the bound port once started (the configured one before)
+        open_connections -> int   connections being served right now (0 before start)
         path -> str               the webhook path being served
 
 Wiring (suggested)::
@@ -53,6 +55,12 @@ worst a stranger can do is make the tracker poll a running task early.
    The payload's status, output and cost are never used: the hint only triggers an
    authoritative poll (``Tracker.hint``).
 
+The server faces the internet, so it never waits on a client for long: a connection that has not
+sent a complete request head within ``request_timeout`` seconds of opening (or of its previous
+answer) is closed, a body not received within ``request_timeout`` more gets 408 and the connection
+is closed, and at most ``max_connections`` connections are served at once (lowered to a quarter
+of RLIMIT_NOFILE; more are closed as they are accepted, see ``bot.serving``).
+
 Error answers are JSON ``{"ok": false, "error": "<short reason>"}``. Rejections are logged at
 WARNING with the reason and the peer address, never the body, the signature or the secret.
 
@@ -79,6 +87,8 @@ from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
 from aiohttp import web
+
+from bot.serving import CappedSite, connection_cap
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +135,10 @@ class _TooLarge(Exception):
     """The request body is larger than ``max_body``."""
 
 
+class _TooSlow(Exception):
+    """The request body did not arrive within ``request_timeout``."""
+
+
 class WebhookServer:
     """Receives EggAPI webhooks on ``path`` and serves ``/healthz`` (see the module docstring)."""
 
@@ -142,13 +156,17 @@ class WebhookServer:
         max_body: int = 64 * 1024,
         dedupe_size: int = 4096,
         shutdown_timeout: float = 5.0,
+        request_timeout: float = 10.0,
+        max_connections: int = 64,
     ) -> None:
         if not path.startswith("/"):
             raise ValueError(f"webhook path must start with '/', got {path!r}")
         if path == HEALTH_PATH:
             raise ValueError(f"webhook path must not be {HEALTH_PATH}")
-        if max_body < 1 or dedupe_size < 1 or max_skew < 0:
-            raise ValueError("max_body and dedupe_size must be positive and max_skew not negative")
+        if max_body < 1 or dedupe_size < 1 or max_connections < 1 or max_skew < 0 or request_timeout <= 0:
+            raise ValueError(
+                "max_body, dedupe_size, max_connections and request_timeout must be positive, max_skew not negative"
+            )
         self._host = host
         self._port = port
         self._path = path
@@ -160,6 +178,9 @@ class WebhookServer:
         self._max_body = max_body
         self._dedupe_size = dedupe_size
         self._shutdown_timeout = shutdown_timeout
+        self._request_timeout = request_timeout
+        self._max_connections = max_connections
+        self._site: CappedSite | None = None
         self._seen: OrderedDict[tuple[str, str, str], None] = OrderedDict()
         self._hints: set[asyncio.Task[None]] = set()
         self._runner: web.AppRunner | None = None
@@ -178,6 +199,11 @@ class WebhookServer:
             return int(self._runner.addresses[0][1])
         return self._port
 
+    @property
+    def open_connections(self) -> int:
+        """Connections being served right now."""
+        return self._site.open_connections if self._site is not None else 0
+
     async def start(self) -> None:
         """Bind and start serving."""
         if self._runner is not None:
@@ -185,23 +211,32 @@ class WebhookServer:
         app = web.Application(client_max_size=self._max_body)
         app.router.add_post(self._path, self._handle_webhook)
         app.router.add_get(HEALTH_PATH, self._handle_health)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=self._shutdown_timeout)
+        runner = web.AppRunner(
+            app,
+            access_log=None,
+            shutdown_timeout=self._shutdown_timeout,
+            keepalive_timeout=self._request_timeout,  # also bounds a request head that never completes
+            lingering_time=self._request_timeout,  # a body nobody reads is drained this long at most
+        )
         await runner.setup()
+        cap = connection_cap(self._max_connections)
+        site = CappedSite(runner, self._host, self._port, max_connections=cap)
         try:
-            await web.TCPSite(runner, self._host, self._port).start()
+            await site.start()
         except BaseException:
             await runner.cleanup()
             raise
-        self._runner = runner
+        self._runner, self._site = runner, site
         log.info(
-            "webhook server listening on %s:%d (POST %s, GET %s, %s)",
+            "webhook server listening on %s:%d (POST %s, GET %s, %s; at most %d connections, %gs to send a request)",
             self._host, self.port, self._path, HEALTH_PATH,
             "signed deliveries only" if self._secret else "no webhook secret: unsigned deliveries accepted",
+            cap, self._request_timeout,
         )
 
     async def stop(self) -> None:
         """Stop serving, then cancel and await the hints still running. Safe to call twice."""
-        runner, self._runner = self._runner, None
+        runner, self._runner, self._site = self._runner, None, None
         if runner is not None:
             await runner.cleanup()
         pending = list(self._hints)
@@ -222,6 +257,10 @@ class WebhookServer:
             raw = await self._read_body(request)
         except _TooLarge:
             return self._reject(request, _Rejected(413, "body too large"))
+        except _TooSlow:
+            response = self._reject(request, _Rejected(408, "body not received in time"))
+            response.force_close()
+            return response
         try:
             timestamp = self._authenticate(request, raw)
             task_id, event = self._parse(raw)
@@ -241,10 +280,14 @@ class WebhookServer:
         if length is not None and length > self._max_body:
             raise _TooLarge
         body = bytearray()
-        async for chunk in request.content.iter_any():
-            body += chunk
-            if len(body) > self._max_body:
-                raise _TooLarge
+        try:
+            async with asyncio.timeout(self._request_timeout):
+                async for chunk in request.content.iter_any():
+                    body += chunk
+                    if len(body) > self._max_body:
+                        raise _TooLarge
+        except TimeoutError:
+            raise _TooSlow from None
         return bytes(body)
 
     def _authenticate(self, request: web.Request, raw: bytes) -> str:
