@@ -323,6 +323,8 @@ class WebhookServer:
             payload = json.loads(raw)
         except ValueError:  # includes UnicodeDecodeError
             raise _Rejected(400, "body is not JSON") from None
+        except RecursionError:  # nested deeper than the decoder goes: no delivery looks like that
+            raise _Rejected(400, "body is nested too deeply") from None
         if not isinstance(payload, dict):
             raise _Rejected(400, "body is not a JSON object")
         data = payload.get("data")

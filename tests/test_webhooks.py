@@ -374,6 +374,20 @@ async def test_bad_payload_is_400(clock: Clock, hints: Hints, http: aiohttp.Clie
     assert hints.ids == []
 
 
+@pytest.mark.parametrize("secret", [SECRET, None])
+async def test_deeply_nested_json_is_400_without_a_traceback(
+    clock: Clock, hints: Hints, http: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture, secret: str | None
+) -> None:
+    raw = b"[" * 30000 + b"]" * 30000
+    with caplog.at_level(logging.WARNING):
+        async with serving(secret=secret, on_hint=hints, clock=clock) as server:
+            status, body = await post_signed(http, server, raw, clock)
+            assert (status, body) == (400, {"ok": False, "error": "body is nested too deeply"})
+            await server.drain()
+    assert hints.ids == []
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+
+
 @pytest.mark.parametrize(
     ("payload", "expected"),
     [
