@@ -17,7 +17,7 @@ API (everything the bot's start-up needs)::
                   clock: Callable[[], float] = time.time, max_skew: float = 300.0,
                   max_body: int = 64 * 1024, dedupe_size: int = 4096,
                   shutdown_timeout: float = 5.0, request_timeout: float = 10.0,
-                  max_connections: int = 64)
+                  max_connections: int = 64, webhooks: bool = True)
         async start() -> None     bind host:port (port 0 = any free port) and serve
         async stop() -> None      stop serving, then cancel and await pending hints; idempotent
         async drain() -> None     wait until the hints started so far have finished (for tests)
@@ -31,10 +31,10 @@ Wiring (suggested)::
                            path=webhook_path(settings.webhook_public_url),
                            secret=settings.webhook_secret, on_hint=tracker.hint, health=...)
 
-The server is generic: it always serves both routes, and whether to start it at all (e.g. only
-while ``settings.webhooks_enabled``, or always, for ``/healthz``) is the caller's decision. When
-started with webhooks disabled it still answers POSTs on ``path``; these are hints only, so the
-worst a stranger can do is make the tracker poll a running task early.
+Whether to start it at all is the caller's decision (while ``settings.webhooks_enabled``, or
+for ``/healthz`` alone). With ``webhooks=False`` (health-only mode) the webhook route does not
+exist: a POST to ``path`` is a 404 and never reaches the tracker. Deliveries are hints only, so
+without a secret the worst a stranger can do is make the tracker poll a running task early.
 
 ``POST {path}`` — an EggAPI delivery, checked in this order:
 
@@ -158,6 +158,7 @@ class WebhookServer:
         shutdown_timeout: float = 5.0,
         request_timeout: float = 10.0,
         max_connections: int = 64,
+        webhooks: bool = True,
     ) -> None:
         if not path.startswith("/"):
             raise ValueError(f"webhook path must start with '/', got {path!r}")
@@ -181,6 +182,7 @@ class WebhookServer:
         self._request_timeout = request_timeout
         self._max_connections = max_connections
         self._site: CappedSite | None = None
+        self._webhooks = webhooks
         self._seen: OrderedDict[tuple[str, str, str], None] = OrderedDict()
         self._hints: set[asyncio.Task[None]] = set()
         self._runner: web.AppRunner | None = None
@@ -209,7 +211,8 @@ class WebhookServer:
         if self._runner is not None:
             raise RuntimeError("webhook server already started")
         app = web.Application(client_max_size=self._max_body)
-        app.router.add_post(self._path, self._handle_webhook)
+        if self._webhooks:
+            app.router.add_post(self._path, self._handle_webhook)
         app.router.add_get(HEALTH_PATH, self._handle_health)
         runner = web.AppRunner(
             app,
@@ -227,11 +230,15 @@ class WebhookServer:
             await runner.cleanup()
             raise
         self._runner, self._site = runner, site
+        if not self._webhooks:
+            served = "webhooks off"
+        elif self._secret:
+            served = f"POST {self._path}, signed deliveries only"
+        else:
+            served = f"POST {self._path}, no webhook secret: unsigned deliveries accepted"
         log.info(
-            "webhook server listening on %s:%d (POST %s, GET %s, %s; at most %d connections, %gs to send a request)",
-            self._host, self.port, self._path, HEALTH_PATH,
-            "signed deliveries only" if self._secret else "no webhook secret: unsigned deliveries accepted",
-            cap, self._request_timeout,
+            "web server listening on %s:%d (GET %s; %s; at most %d connections, %gs to send a request)",
+            self._host, self.port, HEALTH_PATH, served, cap, self._request_timeout,
         )
 
     async def stop(self) -> None:

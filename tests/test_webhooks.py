@@ -467,6 +467,22 @@ async def test_routes_serve_only_the_public_url_path(clock: Clock, hints: Hints,
             assert resp.status == 405
 
 
+async def test_health_only_mode_serves_no_webhook_route(
+    clock: Clock, hints: Hints, http: aiohttp.ClientSession
+) -> None:
+    async with serving(secret=None, on_hint=hints, clock=clock, webhooks=False) as server:
+        async with http.post(url_of(server), data=b'{"task_id": "gen_forged"}') as resp:
+            assert resp.status == 404
+        ts = str(int(clock.now))
+        signed = {"X-EggAPI-Timestamp": ts, "X-EggAPI-Signature": sign(SECRET, ts, b'{"task_id": "gen_signed"}')}
+        async with http.post(url_of(server), data=b'{"task_id": "gen_signed"}', headers=signed) as resp:
+            assert resp.status == 404
+        async with http.get(url_of(server, "/healthz")) as resp:
+            assert resp.status == 200
+        await server.drain()
+    assert hints.ids == []
+
+
 async def test_root_path_and_query_in_public_url(clock: Clock, hints: Hints) -> None:
     async with FakeEggAPI(webhook_secret=SECRET) as fake:
         server = WebhookServer(host="127.0.0.1", port=0, path=webhook_path("https://bot.example.com"),
