@@ -64,18 +64,17 @@ of RLIMIT_NOFILE; more are closed as they are accepted, see ``bot.serving``).
 Error answers are JSON ``{"ok": false, "error": "<short reason>"}``. Rejections are logged at
 WARNING with the reason and the peer address, never the body, the signature or the secret.
 
-``GET /healthz`` (and HEAD) awaits ``health()``: 200 ``{"status": "ok", "gateway_connected",
-"database_writable", "tracker_alive", "details"}`` when all three are true, else 503 with
-``"status": "degraded"``; if ``health()`` raises, 503 ``{"status": "degraded", "error":
-"health check failed"}``. Only changes of health are logged (WARNING/ERROR when it degrades,
-INFO when it recovers), so frequent probes do not flood the log. Other paths answer 404 and
+``GET /healthz`` (and HEAD) awaits ``health()``: 200 ``{"status": "ok"}`` when all three flags
+are true, else 503 ``{"status": "degraded"}`` (also when ``health()`` raises). Anyone can probe
+it, so the answer says nothing more: which component failed, and the report's details, go to the
+log, where only changes of health are written (WARNING/ERROR when it degrades, INFO when it
+recovers) so frequent probes do not flood it. Other paths answer 404 and
 other methods 405 (aiohttp's defaults).
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import hashlib
 import hmac
 import json
@@ -109,7 +108,7 @@ def webhook_path(public_url: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class HealthReport:
-    """What ``/healthz`` reports; ``details`` is copied into the JSON as is (non-JSON values via str)."""
+    """What ``/healthz`` checks; ``details`` only go to the log (non-JSON values via str)."""
 
     gateway_connected: bool
     database_writable: bool
@@ -372,7 +371,6 @@ class WebhookServer:
     # -- GET /healthz --------------------------------------------------------------------------
 
     async def _handle_health(self, request: web.Request) -> web.Response:
-        dumps = functools.partial(json.dumps, default=str)
         try:
             report = await self._health()
         except Exception:
@@ -381,16 +379,17 @@ class WebhookServer:
             else:
                 log.debug("health check failed again", exc_info=True)
             self._healthy = False
-            return web.json_response({"status": "degraded", "error": "health check failed"}, status=503)
-        body = {
-            "status": "ok" if report.ok else "degraded",
-            "gateway_connected": report.gateway_connected,
-            "database_writable": report.database_writable,
-            "tracker_alive": report.tracker_alive,
-            "details": report.details,
-        }
+            return web.json_response({"status": "degraded"}, status=503)
+        status = "ok" if report.ok else "degraded"
         if report.ok != self._healthy:
             self._healthy = report.ok
-            flags = {k: v for k, v in body.items() if k not in ("status", "details")}
-            log.log(logging.INFO if report.ok else logging.WARNING, "health is now %s: %s", body["status"], flags)
-        return web.json_response(body, status=200 if report.ok else 503, dumps=dumps)
+            flags = {
+                "gateway_connected": report.gateway_connected,
+                "database_writable": report.database_writable,
+                "tracker_alive": report.tracker_alive,
+            }
+            log.log(
+                logging.INFO if report.ok else logging.WARNING,
+                "health is now %s: %s %s", status, flags, json.dumps(report.details, default=str),
+            )
+        return web.json_response({"status": status}, status=200 if report.ok else 503)

@@ -33,5 +33,6 @@ async def test_health_only_mode_refuses_forged_webhooks(world: World, eggapi: Fa
                 assert response.status == 404
         async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
             assert response.status == 200
+            assert await response.json() == {"status": "ok"}  # a job is in flight, and nobody is told
     assert hints == []
     assert_clean(world.fake)
