@@ -4,18 +4,49 @@
 resource`` came at thousands a second, each with a traceback) from filling the disk: after
 ``burst`` identical records within ``window`` seconds the rest are dropped, and the next one let
 through after the window says how many were.
+
+``TokenRedactor`` masks interaction tokens: discord.py logs, at DEBUG, the URLs it calls
+(``/interactions/<id>/<token>/callback``, ``/webhooks/<app id>/<token>/...``) and every gateway
+event, ``"token"`` fields included. Anyone holding one can answer as the bot for 15 minutes.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["RepeatFilter", "install"]
+__all__ = ["RepeatFilter", "TokenRedactor", "install", "redact_tokens"]
+
+MASK = "***"
+_URL_TOKEN = re.compile(r"(/(?:webhooks|interactions)/\d+/)[^/?#\s'\"]+")
+_FIELD_TOKEN = re.compile(r"""((?:'token'|"token")\s*:\s*['"])[^'"]+""")
+
+
+def redact_tokens(text: str) -> str:
+    """``text`` with interaction and webhook tokens replaced by ``***``."""
+    if "token" not in text and "/webhooks/" not in text and "/interactions/" not in text:
+        return text
+    return _FIELD_TOKEN.sub(rf"\g<1>{MASK}", _URL_TOKEN.sub(rf"\g<1>{MASK}", text))
+
+
+class TokenRedactor(logging.Filter):
+    """Rewrites a record's message and traceback with the tokens in them masked."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = _message(record)
+        redacted = redact_tokens(message)
+        if redacted != message:
+            _rewrite(record, redacted)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = redact_tokens(logging.Formatter().formatException(record.exc_info))
+        if record.stack_info:
+            record.stack_info = redact_tokens(record.stack_info)
+        return True
 
 
 @dataclass(slots=True)
@@ -83,4 +114,5 @@ def _rewrite(record: logging.LogRecord, message: str) -> None:
 
 def install(handler: logging.Handler) -> None:
     """Put the hygiene filters on ``handler``: every record it writes, from any logger, passes them."""
+    handler.addFilter(TokenRedactor())
     handler.addFilter(RepeatFilter())
