@@ -21,7 +21,7 @@ import discord.http
 import yarl
 from dotenv import find_dotenv, load_dotenv
 
-from bot import operator_cli
+from bot import logs, operator_cli
 from bot.app import EggBot
 from bot.db import Database
 from bot.eggapi import EggAPIClient
@@ -48,12 +48,17 @@ def tune_interpreter() -> None:
 
 
 def configure_logging(level: str) -> None:
-    """One plain stream handler on the root logger (no colour codes in files or containers)."""
+    """One plain stream handler on the root logger (no colour codes in files or containers).
+
+    Its filters (``bot.logs``) see every record of every logger, asyncio's and discord.py's too.
+    """
     logging.basicConfig(
         level=getattr(logging, level),
         format="%(asctime)s %(levelname)-8s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    for handler in logging.getLogger().handlers:
+        logs.install(handler)
     logging.getLogger("discord.client").addFilter(_without_voice_warnings)
 
 

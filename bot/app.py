@@ -104,6 +104,9 @@ class EggBot(commands.Bot):
                 secret=settings.webhook_secret,
                 on_hint=self.tracker.hint,
                 health=self.health,
+                request_timeout=settings.webhook_timeout,
+                max_connections=settings.webhook_max_connections,
+                webhooks=settings.webhooks_enabled,  # health-only mode serves no POST route at all
             )
         self._extensions = tuple(extensions)
         self.stopping = False

@@ -2,12 +2,19 @@
 
 No Discord imports: plain bytes in, plain batches out. Shrinking re-encodes with Pillow (JPEG at
 falling quality, then smaller sizes); an image that still does not fit is left for a link.
+
+The bytes come from a file host, so they are not trusted: an image declaring more than
+``MAX_PIXELS`` pixels (a decompression bomb: a small file that decodes to gigabytes) is never
+decoded and goes to the link path, and at most ``REENCODE_SLOTS`` re-encodes run at once however
+many deliveries fit images in parallel, which bounds the memory they take.
 """
 
 from __future__ import annotations
 
 import io
 import logging
+import threading
+import warnings
 from dataclasses import dataclass, field
 
 from PIL import Image, UnidentifiedImageError
@@ -19,6 +26,11 @@ log = logging.getLogger(__name__)
 MAX_FILES_PER_MESSAGE = 10
 QUALITIES = (90, 80, 70, 60, 50)
 SCALES = (1.0, 0.75, 0.5, 0.35, 0.25)
+MAX_PIXELS = 50_000_000  # 50 MP: far above any EggAPI output (4k is about 16 MP), about 150 MB once decoded
+REENCODE_SLOTS = threading.BoundedSemaphore(2)
+
+# Pillow warns at open about images above its own limit (89 MP); MAX_PIXELS refuses them first.
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 
 
 @dataclass
@@ -31,9 +43,23 @@ class Fitted:
 
 def shrink(image: DownloadedImage, limit: int) -> DownloadedImage | None:
     """A re-encoded copy of ``image`` of at most ``limit`` bytes, or None if that is not possible."""
+    with REENCODE_SLOTS:  # called from worker threads: this is what bounds the memory in use
+        return _reencode(image, limit)
+
+
+def _reencode(image: DownloadedImage, limit: int) -> DownloadedImage | None:
     try:
-        with Image.open(io.BytesIO(image.data)) as opened:
+        with Image.open(io.BytesIO(image.data)) as opened:  # reads the header only
+            if opened.width * opened.height > MAX_PIXELS:
+                log.warning(
+                    "%s declares %dx%d pixels, more than %d: not decoding it",
+                    image.filename, opened.width, opened.height, MAX_PIXELS,
+                )
+                return None
             source = opened.convert("RGB")
+    except Image.DecompressionBombError:  # Pillow's own refusal, at open, of the very largest
+        log.warning("%s is a decompression bomb: not decoding it", image.filename)
+        return None
     except (UnidentifiedImageError, OSError, ValueError):
         log.warning("cannot decode %s to shrink it", image.filename)
         return None

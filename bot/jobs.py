@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Sequence
 
 from bot.bookkeeping import Bookkeeper
 from bot.db import Database, Tx
 from bot.db.task_store import TaskStore
 from bot.eggapi import format_cost
-from bot.errors import QueueFull
+from bot.errors import QueueFull, UserFacingError
 from bot.ledger import Hold, Ledger
 from bot.tasks import ImagineRequest, TaskRecord, TaskStatus, validate_request
 
@@ -19,6 +20,44 @@ log = logging.getLogger(__name__)
 HIDEABLE = frozenset(
     {TaskStatus.QUEUED, TaskStatus.SUBMITTING, TaskStatus.UNKNOWN, TaskStatus.RUNNING, TaskStatus.COMPLETED}
 )
+
+
+BUSY_MESSAGE = "I'm too busy to take this right now. Nothing was recorded or charged; please try again in a moment."
+
+
+class DatabaseBusy(UserFacingError):
+    """The job could not be recorded in time (the database is locked); nothing was recorded or charged."""
+
+    def __init__(self) -> None:
+        super().__init__(BUSY_MESSAGE)
+
+
+class Admission:
+    """Who decides first: the transaction recording a job, or its caller giving up waiting for it.
+
+    The member must be answered within Discord's 3 s. When the database is locked the caller
+    refuses the job (``give_up``) instead of waiting; a transaction that gets the lock only
+    afterwards finds the job refused (``claim`` fails) and rolls back, so the member is never
+    told "nothing was charged" about a job that then runs. One lock: they run on two threads.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._state = "open"
+
+    def claim(self) -> bool:
+        """From inside the transaction: True if it may record the job (the caller still waits)."""
+        with self._lock:
+            if self._state == "open":
+                self._state = "claimed"
+            return self._state == "claimed"
+
+    def give_up(self) -> bool:
+        """From the caller: True if the job is now refused; False if the transaction claimed it first."""
+        with self._lock:
+            if self._state == "open":
+                self._state = "abandoned"
+            return self._state == "abandoned"
 
 
 class JobService:
@@ -33,10 +72,13 @@ class JobService:
         self._ledger = ledger
         self._books = books
 
-    async def create(self, request: ImagineRequest, role_ids: Sequence[int] = ()) -> TaskRecord:
+    async def create(
+        self, request: ImagineRequest, role_ids: Sequence[int] = (), *, admission: Admission | None = None
+    ) -> TaskRecord:
         """Validate, record a queued task and reserve its worst-case cost, all or nothing.
 
-        Raises InvalidRequest, QueueFull or QuotaExceeded having recorded nothing.
+        Raises InvalidRequest, QueueFull or QuotaExceeded having recorded nothing, and
+        DatabaseBusy if ``admission`` was given up before the transaction could start.
         """
         clean = validate_request(request)
         terms = await self._ledger.terms(
@@ -44,6 +86,8 @@ class JobService:
         )
 
         def record(tx: Tx) -> tuple[TaskRecord, Hold]:
+            if admission is not None and not admission.claim():
+                raise DatabaseBusy  # the member was told already: roll back, record nothing
             waiting = self._store.count_queued(tx, clean.member_id)
             if waiting >= self._max_queued:
                 raise QueueFull(

@@ -65,6 +65,8 @@ class Settings:
     webhook_public_url: str | None = None
     webhook_secret: str | None = field(default=None, repr=False)
     healthz_enabled: bool = False
+    webhook_max_connections: int = 64
+    webhook_timeout: float = 10.0
     dev_guild_id: int | None = None
     allow_dms: bool = False
     task_deadline: float = 300.0
@@ -248,6 +250,10 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         webhook_public_url=read.parsed("EGGBOT_WEBHOOK_PUBLIC_URL", _url("https", "http"), None),
         webhook_secret=read.parsed("EGGBOT_WEBHOOK_SECRET", str, None),
         healthz_enabled=read.parsed("EGGBOT_HEALTHZ", _bool, default.healthz_enabled),
+        webhook_max_connections=read.parsed(
+            "EGGBOT_WEBHOOK_MAX_CONNECTIONS", _positive(_whole), default.webhook_max_connections
+        ),
+        webhook_timeout=read.parsed("EGGBOT_WEBHOOK_TIMEOUT", _positive(_number), default.webhook_timeout),
         dev_guild_id=read.parsed("EGGBOT_DEV_GUILD_ID", _snowflake, None),
         allow_dms=read.parsed("EGGBOT_ALLOW_DMS", _bool, default.allow_dms),
         task_deadline=read.parsed("EGGBOT_TASK_DEADLINE", _positive(_number), default.task_deadline),

@@ -16,11 +16,13 @@ API (everything the bot's start-up needs)::
                   health: Callable[[], Awaitable[HealthReport]],
                   clock: Callable[[], float] = time.time, max_skew: float = 300.0,
                   max_body: int = 64 * 1024, dedupe_size: int = 4096,
-                  shutdown_timeout: float = 5.0)
+                  shutdown_timeout: float = 5.0, request_timeout: float = 10.0,
+                  max_connections: int = 64, webhooks: bool = True)
         async start() -> None     bind host:port (port 0 = any free port) and serve
         async stop() -> None      stop serving, then cancel and await pending hints; idempotent
         async drain() -> None     wait until the hints started so far have finished (for tests)
         port -> int               the bound port once started (the configured one before)
+        open_connections -> int   connections being served right now (0 before start)
         path -> str               the webhook path being served
 
 Wiring (suggested)::
@@ -29,10 +31,10 @@ Wiring (suggested)::
                            path=webhook_path(settings.webhook_public_url),
                            secret=settings.webhook_secret, on_hint=tracker.hint, health=...)
 
-The server is generic: it always serves both routes, and whether to start it at all (e.g. only
-while ``settings.webhooks_enabled``, or always, for ``/healthz``) is the caller's decision. When
-started with webhooks disabled it still answers POSTs on ``path``; these are hints only, so the
-worst a stranger can do is make the tracker poll a running task early.
+Whether to start it at all is the caller's decision (while ``settings.webhooks_enabled``, or
+for ``/healthz`` alone). With ``webhooks=False`` (health-only mode) the webhook route does not
+exist: a POST to ``path`` is a 404 and never reaches the tracker. Deliveries are hints only, so
+without a secret the worst a stranger can do is make the tracker poll a running task early.
 
 ``POST {path}`` — an EggAPI delivery, checked in this order:
 
@@ -53,21 +55,26 @@ worst a stranger can do is make the tracker poll a running task early.
    The payload's status, output and cost are never used: the hint only triggers an
    authoritative poll (``Tracker.hint``).
 
+The server faces the internet, so it never waits on a client for long: a connection that has not
+sent a complete request head within ``request_timeout`` seconds of opening (or of its previous
+answer) is closed, a body not received within ``request_timeout`` more gets 408 and the connection
+is closed, and at most ``max_connections`` connections are served at once (lowered to a quarter
+of RLIMIT_NOFILE; more are closed as they are accepted, see ``bot.serving``).
+
 Error answers are JSON ``{"ok": false, "error": "<short reason>"}``. Rejections are logged at
 WARNING with the reason and the peer address, never the body, the signature or the secret.
 
-``GET /healthz`` (and HEAD) awaits ``health()``: 200 ``{"status": "ok", "gateway_connected",
-"database_writable", "tracker_alive", "details"}`` when all three are true, else 503 with
-``"status": "degraded"``; if ``health()`` raises, 503 ``{"status": "degraded", "error":
-"health check failed"}``. Only changes of health are logged (WARNING/ERROR when it degrades,
-INFO when it recovers), so frequent probes do not flood the log. Other paths answer 404 and
+``GET /healthz`` (and HEAD) awaits ``health()``: 200 ``{"status": "ok"}`` when all three flags
+are true, else 503 ``{"status": "degraded"}`` (also when ``health()`` raises). Anyone can probe
+it, so the answer says nothing more: which component failed, and the report's details, go to the
+log, where only changes of health are written (WARNING/ERROR when it degrades, INFO when it
+recovers) so frequent probes do not flood it. Other paths answer 404 and
 other methods 405 (aiohttp's defaults).
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import hashlib
 import hmac
 import json
@@ -79,6 +86,8 @@ from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
 from aiohttp import web
+
+from bot.serving import CappedSite, connection_cap
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +108,7 @@ def webhook_path(public_url: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class HealthReport:
-    """What ``/healthz`` reports; ``details`` is copied into the JSON as is (non-JSON values via str)."""
+    """What ``/healthz`` checks; ``details`` only go to the log (non-JSON values via str)."""
 
     gateway_connected: bool
     database_writable: bool
@@ -125,6 +134,10 @@ class _TooLarge(Exception):
     """The request body is larger than ``max_body``."""
 
 
+class _TooSlow(Exception):
+    """The request body did not arrive within ``request_timeout``."""
+
+
 class WebhookServer:
     """Receives EggAPI webhooks on ``path`` and serves ``/healthz`` (see the module docstring)."""
 
@@ -142,13 +155,18 @@ class WebhookServer:
         max_body: int = 64 * 1024,
         dedupe_size: int = 4096,
         shutdown_timeout: float = 5.0,
+        request_timeout: float = 10.0,
+        max_connections: int = 64,
+        webhooks: bool = True,
     ) -> None:
         if not path.startswith("/"):
             raise ValueError(f"webhook path must start with '/', got {path!r}")
         if path == HEALTH_PATH:
             raise ValueError(f"webhook path must not be {HEALTH_PATH}")
-        if max_body < 1 or dedupe_size < 1 or max_skew < 0:
-            raise ValueError("max_body and dedupe_size must be positive and max_skew not negative")
+        if max_body < 1 or dedupe_size < 1 or max_connections < 1 or max_skew < 0 or request_timeout <= 0:
+            raise ValueError(
+                "max_body, dedupe_size, max_connections and request_timeout must be positive, max_skew not negative"
+            )
         self._host = host
         self._port = port
         self._path = path
@@ -160,6 +178,10 @@ class WebhookServer:
         self._max_body = max_body
         self._dedupe_size = dedupe_size
         self._shutdown_timeout = shutdown_timeout
+        self._request_timeout = request_timeout
+        self._max_connections = max_connections
+        self._site: CappedSite | None = None
+        self._webhooks = webhooks
         self._seen: OrderedDict[tuple[str, str, str], None] = OrderedDict()
         self._hints: set[asyncio.Task[None]] = set()
         self._runner: web.AppRunner | None = None
@@ -178,30 +200,49 @@ class WebhookServer:
             return int(self._runner.addresses[0][1])
         return self._port
 
+    @property
+    def open_connections(self) -> int:
+        """Connections being served right now."""
+        return self._site.open_connections if self._site is not None else 0
+
     async def start(self) -> None:
         """Bind and start serving."""
         if self._runner is not None:
             raise RuntimeError("webhook server already started")
         app = web.Application(client_max_size=self._max_body)
-        app.router.add_post(self._path, self._handle_webhook)
+        if self._webhooks:
+            app.router.add_post(self._path, self._handle_webhook)
         app.router.add_get(HEALTH_PATH, self._handle_health)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=self._shutdown_timeout)
+        runner = web.AppRunner(
+            app,
+            access_log=None,
+            shutdown_timeout=self._shutdown_timeout,
+            keepalive_timeout=self._request_timeout,  # also bounds a request head that never completes
+            lingering_time=self._request_timeout,  # a body nobody reads is drained this long at most
+        )
         await runner.setup()
+        cap = connection_cap(self._max_connections)
+        site = CappedSite(runner, self._host, self._port, max_connections=cap)
         try:
-            await web.TCPSite(runner, self._host, self._port).start()
+            await site.start()
         except BaseException:
             await runner.cleanup()
             raise
-        self._runner = runner
+        self._runner, self._site = runner, site
+        if not self._webhooks:
+            served = "webhooks off"
+        elif self._secret:
+            served = f"POST {self._path}, signed deliveries only"
+        else:
+            served = f"POST {self._path}, no webhook secret: unsigned deliveries accepted"
         log.info(
-            "webhook server listening on %s:%d (POST %s, GET %s, %s)",
-            self._host, self.port, self._path, HEALTH_PATH,
-            "signed deliveries only" if self._secret else "no webhook secret: unsigned deliveries accepted",
+            "web server listening on %s:%d (GET %s; %s; at most %d connections, %gs to send a request)",
+            self._host, self.port, HEALTH_PATH, served, cap, self._request_timeout,
         )
 
     async def stop(self) -> None:
         """Stop serving, then cancel and await the hints still running. Safe to call twice."""
-        runner, self._runner = self._runner, None
+        runner, self._runner, self._site = self._runner, None, None
         if runner is not None:
             await runner.cleanup()
         pending = list(self._hints)
@@ -222,6 +263,10 @@ class WebhookServer:
             raw = await self._read_body(request)
         except _TooLarge:
             return self._reject(request, _Rejected(413, "body too large"))
+        except _TooSlow:
+            response = self._reject(request, _Rejected(408, "body not received in time"))
+            response.force_close()
+            return response
         try:
             timestamp = self._authenticate(request, raw)
             task_id, event = self._parse(raw)
@@ -241,10 +286,14 @@ class WebhookServer:
         if length is not None and length > self._max_body:
             raise _TooLarge
         body = bytearray()
-        async for chunk in request.content.iter_any():
-            body += chunk
-            if len(body) > self._max_body:
-                raise _TooLarge
+        try:
+            async with asyncio.timeout(self._request_timeout):
+                async for chunk in request.content.iter_any():
+                    body += chunk
+                    if len(body) > self._max_body:
+                        raise _TooLarge
+        except TimeoutError:
+            raise _TooSlow from None
         return bytes(body)
 
     def _authenticate(self, request: web.Request, raw: bytes) -> str:
@@ -280,6 +329,8 @@ class WebhookServer:
             payload = json.loads(raw)
         except ValueError:  # includes UnicodeDecodeError
             raise _Rejected(400, "body is not JSON") from None
+        except RecursionError:  # nested deeper than the decoder goes: no delivery looks like that
+            raise _Rejected(400, "body is nested too deeply") from None
         if not isinstance(payload, dict):
             raise _Rejected(400, "body is not a JSON object")
         data = payload.get("data")
@@ -320,7 +371,6 @@ class WebhookServer:
     # -- GET /healthz --------------------------------------------------------------------------
 
     async def _handle_health(self, request: web.Request) -> web.Response:
-        dumps = functools.partial(json.dumps, default=str)
         try:
             report = await self._health()
         except Exception:
@@ -329,16 +379,17 @@ class WebhookServer:
             else:
                 log.debug("health check failed again", exc_info=True)
             self._healthy = False
-            return web.json_response({"status": "degraded", "error": "health check failed"}, status=503)
-        body = {
-            "status": "ok" if report.ok else "degraded",
-            "gateway_connected": report.gateway_connected,
-            "database_writable": report.database_writable,
-            "tracker_alive": report.tracker_alive,
-            "details": report.details,
-        }
+            return web.json_response({"status": "degraded"}, status=503)
+        status = "ok" if report.ok else "degraded"
         if report.ok != self._healthy:
             self._healthy = report.ok
-            flags = {k: v for k, v in body.items() if k not in ("status", "details")}
-            log.log(logging.INFO if report.ok else logging.WARNING, "health is now %s: %s", body["status"], flags)
-        return web.json_response(body, status=200 if report.ok else 503, dumps=dumps)
+            flags = {
+                "gateway_connected": report.gateway_connected,
+                "database_writable": report.database_writable,
+                "tracker_alive": report.tracker_alive,
+            }
+            log.log(
+                logging.INFO if report.ok else logging.WARNING,
+                "health is now %s: %s %s", status, flags, json.dumps(report.details, default=str),
+            )
+        return web.json_response({"status": status}, status=200 if report.ok else 503)

@@ -9,6 +9,7 @@ import logging
 import random
 import socket
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from email.utils import format_datetime
@@ -17,6 +18,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
+from yarl import URL
 
 from bot.eggapi import (
     BadRequest,
@@ -46,6 +48,7 @@ from bot.eggapi import (
     format_cost,
     parse_cost,
 )
+from bot.eggapi._client import MAX_REDIRECTS
 from tests.fakes.eggapi import FakeEggAPI, TaskPlan, png_bytes
 
 KEY = "egg_sk_unit_test_5ecret_0123456789"
@@ -502,16 +505,16 @@ async def test_download_without_authorization(client: EggAPIClient, fake: FakeEg
     assert images[0].content_type == "image/png" and images[0].filename == f"{task.id}-0.png"
 
 
-async def test_download_type_from_header_and_retry(client: EggAPIClient, fake: FakeEggAPI,
+async def test_download_type_from_the_bytes_and_retry(client: EggAPIClient, fake: FakeEggAPI,
                                                    sleeps: RecordingSleep) -> None:
     task = await completed_task(client)
     fake.file_content_type = "image/webp"
     fake.fail_next("GET", r"^/files/", 503)
     image = await client.download_image(task.output_urls[0], max_bytes=1_000_000)
-    assert image.content_type == "image/webp" and image.filename.endswith(".webp") and len(sleeps.delays) == 1
+    assert image.content_type == "image/png" and image.filename.endswith(".png") and len(sleeps.delays) == 1
     fake.file_content_type = "application/octet-stream"
     image = await client.download_image(task.output_urls[0], max_bytes=1_000_000)
-    assert image.content_type == "image/png"  # sniffed, because the header was not image/*
+    assert image.content_type == "image/png"  # the bytes decide, whatever the header says
     with pytest.raises(NotFound):
         await client.download_image(task.output_urls[0].replace("/0.png", "/9.png"), max_bytes=1_000)
 
@@ -523,6 +526,94 @@ async def test_download_refuses_large_bodies(client: EggAPIClient, fake: FakeEgg
     with pytest.raises(DownloadTooLarge):
         await client.download_image(task.output_urls[0], max_bytes=20)
     assert fake.count("GET", "/files/") == 1
+
+
+@asynccontextmanager
+async def internal_service() -> AsyncIterator[tuple[str, list[str]]]:
+    """Another server on 127.0.0.1 (think cloud metadata or an admin page) serving a PNG; records hits."""
+    hits: list[str] = []
+
+    async def snapshot(request: web.Request) -> web.Response:
+        hits.append(request.path)
+        return web.Response(body=png_bytes("internal", 0), content_type="image/png")
+
+    app = web.Application()
+    app.router.add_get("/latest/meta-data/snapshot.png", snapshot)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        yield f"http://127.0.0.1:{site.port}/latest/meta-data/snapshot.png", hits
+    finally:
+        await runner.cleanup()
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+async def test_download_refuses_a_redirect_off_the_file_host(
+    client: EggAPIClient, fake: FakeEggAPI, scheme: str
+) -> None:
+    task = await completed_task(client)
+    async with internal_service() as (url, hits):
+        fake.fail_next("GET", r"^/files/", 302, body="", headers={"Location": url.replace("http", scheme, 1)})
+        with pytest.raises(MalformedResponse, match="redirect to .* refused"):
+            await client.download_image(task.output_urls[0], max_bytes=1_000_000)
+    assert hits == []  # never fetched, so never posted
+    assert fake.count("GET", "/files/") == 1  # refused for good, not retried
+
+
+async def test_download_follows_a_redirect_on_the_same_host(client: EggAPIClient, fake: FakeEggAPI) -> None:
+    task = await completed_task(client, num_outputs=2)
+    fake.fail_next("GET", r"/0\.png$", 307, body="", headers={"Location": f"/files/images/{task.id}/1.png"})
+    image = await client.download_image(task.output_urls[0], max_bytes=1_000_000)
+    assert image.data == png_bytes(task.id, 1) and image.filename == f"{task.id}-0.png"
+
+
+async def test_download_gives_up_after_a_few_redirects(client: EggAPIClient, fake: FakeEggAPI) -> None:
+    task = await completed_task(client)
+    fake.fail_next("GET", r"^/files/", 302, times=50, body="", headers={"Location": task.output_urls[0]})
+    with pytest.raises(MalformedResponse, match="redirects"):
+        await client.download_image(task.output_urls[0], max_bytes=1_000_000)
+    assert fake.count("GET", "/files/") == MAX_REDIRECTS + 1
+
+
+@pytest.mark.parametrize(
+    ("location", "allowed"),
+    [
+        ("https://file.eggapi.ai/images/gen_1/0.png", True),
+        ("https://cdn.eggapi.ai/outputs/abc.png", True),
+        ("http://file.eggapi.ai/images/gen_1/0.png", False),  # no downgrade to plain http
+        ("https://file.eggapi.ai.evil.example/0.png", False),
+        ("https://user:pw@file.eggapi.ai/0.png", False),
+        ("https://169.254.169.254/latest/meta-data/", False),
+        ("/images/gen_1/1.png", True),
+        ("https://api.eggapi.ai:8443/images/gen_1/0.png", False),  # another origin
+    ],
+)
+def test_which_redirects_may_be_followed(location: str, allowed: bool) -> None:
+    current = URL("https://api.eggapi.ai/images/gen_1/0.png")
+    if allowed:
+        assert EggAPIClient._redirect_target(current, location, "file")
+    else:
+        with pytest.raises(MalformedResponse):
+            EggAPIClient._redirect_target(current, location, "file")
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("image/png", "<!doctype html><html><body>login</body></html>"),
+        ("image/svg+xml", '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'),
+        ("image/jpeg", "not an image at all"),
+    ],
+)
+async def test_download_refuses_what_is_not_the_image_it_claims(
+    client: EggAPIClient, fake: FakeEggAPI, content_type: str, body: str
+) -> None:
+    task = await completed_task(client)
+    fake.fail_next("GET", r"^/files/", 200, body=body, headers={"Content-Type": content_type})
+    with pytest.raises(MalformedResponse, match="not a PNG, JPEG, WebP or GIF"):
+        await client.download_image(task.output_urls[0], max_bytes=1_000_000)
 
 
 @pytest.mark.parametrize("url", ["ftp://example.com/a.png", "file:///etc/passwd", "/relative.png",

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import io
+import logging
 import os
+import threading
 
+import pytest
 from PIL import Image
 
+from bot import fitting
 from bot.eggapi import DownloadedImage
 from bot.fitting import fit_images, shrink
+from tests.fakes.eggapi import png_bytes
 
 
 def noisy_png(side: int, seed: int = 0) -> DownloadedImage:
@@ -50,3 +55,50 @@ def test_what_cannot_be_shrunk_is_left_for_a_link() -> None:
     fitted = fit_images([noisy_png(8), garbage], limit=1000)
     assert fitted.too_large == [1] and len(fitted.batches) == 1
     assert shrink(garbage, 1000) is None
+
+
+def bomb(side: int) -> DownloadedImage:
+    """A tiny PNG whose header claims ``side`` x ``side`` pixels (padded past the test limits)."""
+    return DownloadedImage(data=png_bytes("bomb", 0, padding=2000, declared=side), content_type="image/png",
+                           filename="bomb.png")
+
+
+@pytest.mark.parametrize("side", [20000, 8000])  # 400 MP (past Pillow's own limit), 64 MP (within it)
+def test_a_decompression_bomb_is_never_decoded_and_left_for_a_link(
+    side: int, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def no_decoding(self: Image.Image, *args: object, **kwargs: object) -> Image.Image:
+        raise AssertionError("the bomb was decoded")
+
+    images = [noisy_png(8), bomb(side)]
+    monkeypatch.setattr(Image.Image, "convert", no_decoding)
+    monkeypatch.setattr(Image.Image, "load", no_decoding)
+    with caplog.at_level(logging.WARNING, logger="bot.fitting"):
+        fitted = fit_images(images, limit=1000)
+    assert fitted.too_large == [1] and len(fitted.batches) == 1
+    assert "not decoding it" in caplog.text
+
+
+def test_at_most_two_images_are_reencoded_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    inside = threading.Semaphore(0)
+    release = threading.Event()
+
+    def held(image: DownloadedImage, limit: int) -> DownloadedImage | None:
+        inside.release()
+        assert release.wait(10)
+        return None
+
+    monkeypatch.setattr(fitting, "_reencode", held)
+    workers = [threading.Thread(target=shrink, args=(noisy_png(8), 10)) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    try:
+        for _ in workers:
+            assert inside.acquire(timeout=10)  # both are re-encoding now
+        assert not fitting.REENCODE_SLOTS.acquire(blocking=False)  # so a third one would wait
+    finally:
+        release.set()
+        for worker in workers:
+            worker.join(10)
+    assert fitting.REENCODE_SLOTS.acquire(blocking=False)  # free again
+    fitting.REENCODE_SLOTS.release()

@@ -123,6 +123,7 @@ class Database:
     def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
         self._conn = conn
         self.path = path
+        self._was_writable = True  # what the last health check found, so only changes are logged
 
     @classmethod
     async def open(cls, path: Path, migrations: Iterable[Migration] | None = None) -> Database:
@@ -236,14 +237,24 @@ class Database:
         return await self.read(lambda tx: tx.fetchone(sql, query))
 
     async def is_writable(self) -> bool:
-        """Whether a write transaction can be opened right now (for health checks)."""
+        """Whether a write transaction can be opened right now (for health checks).
+
+        Probes come every few seconds: a change is logged once (WARNING when writes start failing,
+        INFO when they work again), repeats only at DEBUG.
+        """
         try:
             await self.transaction(
                 lambda tx: tx.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('health', datetime('now'))")
             )
-        except Exception:  # any failure means "not writable"
-            log.exception("database health check failed")
+        except Exception as exc:  # any failure means "not writable"
+            if self._was_writable:
+                log.warning("the database is not writable: %s: %s", type(exc).__name__, exc)
+            log.debug("database health check failed", exc_info=True)
+            self._was_writable = False
             return False
+        if not self._was_writable:
+            log.info("the database is writable again")
+            self._was_writable = True
         return True
 
     async def get_meta(self, key: str) -> str | None:

@@ -19,11 +19,14 @@ Retry policy (``max_attempts`` counts the first try):
   upstream, so never resubmit automatically. ``TransportError`` from ``generate`` means
   the connection could not even be opened (nothing was sent). 4xx errors are raised as is.
 
-``download_image`` fetches output files *without* any Authorization header, follows
-redirects, accepts only ``http``/``https`` URLs without credentials, takes the content
-type (and the file name extension) from the response headers, falling back to sniffing
-the bytes only if the header is not ``image/*``, and refuses bodies over ``max_bytes``
-(``DownloadTooLarge``) while streaming.
+``download_image`` fetches output files *without* any Authorization header, accepts only
+``http``/``https`` URLs without credentials and refuses bodies over ``max_bytes``
+(``DownloadTooLarge``) while streaming. It follows at most ``MAX_REDIRECTS`` redirects, each
+only to the same origin (scheme, host and port) or to an https URL on one of EggAPI's
+documented file hosts (``FILE_HOSTS``); any other redirect is refused (``MalformedResponse``,
+not retried), so a file URL cannot make the bot fetch, and post, an internal address. The type
+is always sniffed from the bytes, whatever the ``Content-Type`` header says: only PNG, JPEG,
+WebP and GIF are accepted (no SVG, no HTML), and the file name's extension is the sniffed type's.
 
 The API key never appears in ``repr()``, logs or exception text (it is redacted from
 upstream messages too). Retries are logged at WARNING on ``bot.eggapi._client``.
@@ -53,11 +56,14 @@ from ._errors import (
 from ._http import Answer, error_from, json_or_none, read_body, safe_filename, sniff_image_type, unwrap
 from ._models import DownloadedImage, EggTask, GenerateRequest, TaskPage, UsageRecordPage, UsageRow
 
-__all__ = ["DEFAULT_BASE_URL", "EggAPIClient"]
+__all__ = ["DEFAULT_BASE_URL", "FILE_HOSTS", "MAX_REDIRECTS", "EggAPIClient"]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://api.eggapi.ai"
+FILE_HOSTS = frozenset({"file.eggapi.ai", "cdn.eggapi.ai"})  # where EggAPI's docs put output files
+MAX_REDIRECTS = 3
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _API_BODY_LIMIT = 4 * 1024 * 1024
 _ERROR_BODY_LIMIT = 64 * 1024
 _PARSE_ERRORS = (ValueError, TypeError, KeyError, ArithmeticError)
@@ -288,10 +294,37 @@ class EggAPIClient:
         return text.replace(self._key, "***")
 
     async def _download_once(self, target: URL, label: str, max_bytes: int) -> DownloadedImage:
+        url = target
+        for _ in range(MAX_REDIRECTS + 1):
+            fetched = await self._fetch_file(url, target, label, max_bytes)
+            if isinstance(fetched, DownloadedImage):
+                return fetched
+            url = self._redirect_target(url, fetched, label)
+        raise MalformedResponse(f"more than {MAX_REDIRECTS} redirects", method="GET", path=label)
+
+    @staticmethod
+    def _redirect_target(current: URL, location: str, label: str) -> URL:
+        """Where a redirect may lead: the same origin, or https on a documented file host."""
+        try:
+            nxt = current.join(URL(location))
+        except (ValueError, TypeError) as exc:
+            raise MalformedResponse("redirect to an invalid URL", method="GET", path=label) from exc
+        same_origin = (nxt.scheme, nxt.host, nxt.port) == (current.scheme, current.host, current.port)
+        file_host = nxt.scheme == "https" and (nxt.host or "").lower() in FILE_HOSTS
+        if nxt.user is not None or nxt.password is not None or not (same_origin or file_host):
+            raise MalformedResponse(
+                f"redirect to {nxt.scheme}://{nxt.host} refused (not the file host)", method="GET", path=label
+            )
+        return nxt
+
+    async def _fetch_file(self, url: URL, target: URL, label: str, max_bytes: int) -> DownloadedImage | str:
+        """One GET of a file: the image (named after ``target``), or the ``Location`` of a redirect."""
         try:
             async with self._session.get(
-                target, timeout=self._timeout, allow_redirects=True, raise_for_status=False
+                url, timeout=self._timeout, allow_redirects=False, raise_for_status=False
             ) as resp:
+                if resp.status in _REDIRECTS and resp.headers.get("Location"):
+                    return resp.headers["Location"]
                 if not 200 <= resp.status < 300:
                     body = await read_body(resp, _ERROR_BODY_LIMIT, strict=False) or b""
                     answer = Answer(resp.status, resp.headers, body)
@@ -314,7 +347,10 @@ class EggAPIClient:
             raise self._transport(exc, "GET", label) from exc
         if not data:
             raise MalformedResponse("empty file", status=status, method="GET", path=label)
-        content_type = header_type if header_type.startswith("image/") else sniff_image_type(data)
+        content_type = sniff_image_type(data)  # the bytes decide, never the header
         if content_type is None:
-            raise MalformedResponse(f"file is not an image ({header_type})", status=status, method="GET", path=label)
+            raise MalformedResponse(
+                f"file is not a PNG, JPEG, WebP or GIF image (sent as {header_type})",
+                status=status, method="GET", path=label,
+            )
         return DownloadedImage(data=data, content_type=content_type, filename=safe_filename(target, content_type))

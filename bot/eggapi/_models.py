@@ -232,7 +232,7 @@ class UsageRecordPage:
 
 @dataclass(frozen=True, slots=True)
 class DownloadedImage:
-    """An output file: bytes, MIME type from the response, and a safe file name."""
+    """An output file: bytes, MIME type sniffed from them, and a safe file name."""
 
     data: bytes = field(repr=False)
     content_type: str

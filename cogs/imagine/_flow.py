@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot.errors import NotAllowedHere
+from bot.jobs import Admission, DatabaseBusy
 from bot.publishing import Phase, Progress
-from bot.tasks import ImagineRequest
+from bot.tasks import ImagineRequest, TaskRecord
 from cogs.imagine._answers import answers_of
 from cogs.imagine._render import status_text
 from cogs.imagine._status import status_view
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
     from bot.app import EggBot
 
 log = logging.getLogger(__name__)
+
+RECORD_WITHIN = 2.0  # seconds to record a job before refusing it: Discord wants an answer within 3
 
 
 def check_place(bot: EggBot, interaction: discord.Interaction) -> None:
@@ -51,7 +54,7 @@ async def start_job(bot: EggBot, interaction: discord.Interaction, request: Imag
     check_place(bot, interaction)
     roles = getattr(interaction.user, "roles", [])
     with bot.foreground.answering():  # background work waits until the member has an answer
-        task = await bot.jobs.create(request, role_ids=[role.id for role in roles])
+        task = await _record(bot, request, [role.id for role in roles])
         interaction.extras["task_id"] = task.id
         try:
             response = await interaction.response.send_message(
@@ -72,3 +75,24 @@ async def start_job(bot: EggBot, interaction: discord.Interaction, request: Imag
         await bot.jobs.attach_status_message(task.id, message_id)
     finally:
         bot.tracker.enqueue(task.id, task.member_id)  # acknowledged: the job runs, status message or not
+
+
+async def _record(bot: EggBot, request: ImagineRequest, role_ids: list[int]) -> TaskRecord:
+    """Record the job, or refuse it politely if the database cannot take it in time (it is locked)."""
+    admission = Admission()
+    creating = asyncio.ensure_future(bot.jobs.create(request, role_ids=role_ids, admission=admission))
+    try:
+        done, _ = await asyncio.wait({creating}, timeout=RECORD_WITHIN)
+    except asyncio.CancelledError:
+        creating.cancel()  # as if awaited directly: create() takes back whatever it recorded
+        raise
+    if not done and admission.give_up():
+        creating.add_done_callback(_forget)  # it ends in DatabaseBusy, or a lock error, once the lock clears
+        log.warning("could not record a job within %.1fs (database busy); refused it", RECORD_WITHIN)
+        raise DatabaseBusy
+    return await creating
+
+
+def _forget(creating: asyncio.Future[TaskRecord]) -> None:
+    if not creating.cancelled() and not isinstance(creating.exception(), DatabaseBusy | None):
+        log.warning("a refused job's transaction failed too: %r", creating.exception())

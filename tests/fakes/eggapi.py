@@ -29,7 +29,8 @@ API behaviour (per the EggAPI reference):
   auth, no envelope, plain-text 404). They return :func:`png_bytes` (valid, distinct PNGs)
   with ``Content-Type: fake.file_content_type`` (default ``image/png``); set
   ``fake.file_chunked = True`` to stream without Content-Length; ``fake.file_padding = n`` pads
-  each PNG with n bytes of text (a big file that still decodes). Any file-host request that
+  each PNG with n bytes of text (a big file that still decodes); ``fake.file_declared_side = n``
+  makes each claim n x n pixels over its tiny data (a decompression bomb). Any file-host request that
   carries an Authorization header is appended to ``fake.violations``.
 * Task times are RFC 3339 ``...Z`` (``fake.time_format = "offset"`` gives
   ``+08:00`` with microseconds). ``fake.legacy_nulls = True`` sends absent fields as
@@ -193,10 +194,12 @@ class _Fault:
     process: bool = False
 
 
-def png_bytes(task_id: str, index: int, size: int = 8, padding: int = 0) -> bytes:
+def png_bytes(task_id: str, index: int, size: int = 8, padding: int = 0, declared: int | None = None) -> bytes:
     """A valid ``size`` x ``size`` RGB PNG whose colour and tEXt chunk depend on (task_id, index).
 
     ``padding`` adds that many bytes of ancillary text, making a big file that still decodes.
+    ``declared`` puts that side in the header instead, over the same tiny pixel data: a
+    decompression bomb's shape (a small file that claims to decode to declared² pixels).
     """
     digest = hashlib.sha256(f"{task_id}/{index}".encode()).digest()
     row = b"\x00" + digest[:3] * size
@@ -207,7 +210,7 @@ def png_bytes(task_id: str, index: int, size: int = 8, padding: int = 0) -> byte
 
     return (
         b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0))
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", declared or size, declared or size, 8, 2, 0, 0, 0))
         + chunk(b"tEXt", b"Comment\x00" + f"{task_id}/{index}".encode() + b" " * padding)
         + chunk(b"IDAT", zlib.compress(raw))
         + chunk(b"IEND", b"")
@@ -312,6 +315,7 @@ class FakeEggAPI:
         self.file_content_type = "image/png"
         self.file_chunked = False
         self.file_padding = 0  # bytes of padding in served PNGs (oversize-image tests)
+        self.file_declared_side: int | None = None  # served PNGs claim this side (decompression bombs)
         self.webhook_timeout = 5.0
         self._plans: deque[TaskPlan] = deque()
         self._faults: list[_Fault] = []
@@ -713,7 +717,7 @@ class FakeEggAPI:
         task = self.tasks.get(task_id)
         if task is None or task.status != "completed" or index >= len(task.output_urls):
             return web.Response(status=404, text="Not Found")
-        data = png_bytes(task_id, index, padding=self.file_padding)
+        data = png_bytes(task_id, index, padding=self.file_padding, declared=self.file_declared_side)
         if not self.file_chunked:
             return web.Response(body=data, headers={"Content-Type": self.file_content_type})
         response = web.StreamResponse(headers={"Content-Type": self.file_content_type})

@@ -1,0 +1,34 @@
+"""Images from the file host that must be shrunk to fit, end to end: hostile ones become links."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from bot.tasks import TaskStatus
+from tests.conftest import World
+from tests.fakes.discord_harness import assert_clean
+from tests.fakes.eggapi import FakeEggAPI
+
+
+async def test_a_decompression_bomb_is_posted_as_a_link_not_lost(
+    eggapi: FakeEggAPI, start_bot: Any, world: World
+) -> None:
+    fake = world.fake
+    small_guild = fake.add_guild("Tiny Uploads", filesize_limit=1000)
+    channel = fake.add_channel(small_guild, "art")
+    member = fake.add_member(small_guild, "dora")
+    eggapi.file_padding = 3000  # too big to attach: the bot must shrink it, so it would decode it
+    eggapi.file_declared_side = 20000  # 400 MP declared over a few bytes of pixels
+    bot = await start_bot()
+    delivered = asyncio.Event()
+    bot.task_store.add_listener(lambda _t, new: delivered.set() if new is TaskStatus.DELIVERED else None)
+    await fake.slash(member, channel, "imagine", prompt="an innocent fox")
+    posted = await fake.wait_for_message(channel, lambda m: "Too large to attach" in m.content, timeout=10)
+    [egg_id] = list(eggapi.tasks)
+    assert posted.attachments == []
+    assert f"<{eggapi.tasks[egg_id].output_urls[0]}>" in posted.content
+    await asyncio.wait_for(delivered.wait(), 10)
+    task = await bot.task_store.get_by_egg_id(egg_id)
+    assert task is not None and task.status is TaskStatus.DELIVERED
+    assert_clean(fake)
