@@ -36,6 +36,7 @@ _UPDATABLE = frozenset(
         "stale_at",
     }
 )
+_POSTED_INSERT = "INSERT OR REPLACE INTO posted_images (task_id, image_index, message_id) VALUES (?, ?, ?)"
 _JSON_COLUMNS = frozenset({"output_urls", "result_message_ids"})
 
 
@@ -151,6 +152,19 @@ class TaskStore:
         """The tasks posted (or being posted) together under this nonce, first task first."""
         rows = await self._db.fetchall("SELECT * FROM tasks WHERE delivery_nonce = ? ORDER BY id", (nonce,))
         return [row_to_task(r) for r in rows]
+
+    async def posted_images(self, task_id: int) -> dict[int, int]:
+        """Which of the task's outputs are already posted: output index -> message id."""
+        rows = await self._db.fetchall(
+            "SELECT image_index, message_id FROM posted_images WHERE task_id = ?", (task_id,)
+        )
+        return {int(row["image_index"]): int(row["message_id"]) for row in rows}
+
+    async def record_posted(self, task_id: int, message_id: int, indexes: Iterable[int]) -> None:
+        """Record that ``message_id`` carries these outputs of the task (as soon as it is posted)."""
+        rows = [(task_id, index, message_id) for index in indexes]
+        if rows:
+            await self._db.transaction(lambda tx: [tx.execute(_POSTED_INSERT, row) for row in rows])
 
     @staticmethod
     def count_queued(tx: Tx, member_id: int) -> int:

@@ -225,7 +225,7 @@ REST routes: GET /users/@me; GET /users/{id}; GET /oauth2/applications/@me; GET|
 /interactions/{id}/{token}/callback (JSON or multipart); GET|PATCH|DELETE
 /webhooks/{app}/{token}/messages/@original and .../messages/{id}; POST /webhooks/{app}/{token};
 GET /channels/{id}; POST /channels/{id}/messages (JSON or multipart payload_json + files[n]);
-GET /channels/{id}/messages (newest first; limit, before); GET|PATCH|DELETE
+GET /channels/{id}/messages (newest first; limit, before, after; no nonce); GET|PATCH|DELETE
 /channels/{id}/messages/{id}; POST /channels/{id}/typing; POST /users/@me/channels; and
 GET /att/{id}/{filename} for uploaded bytes. Bot routes need
 ``Authorization: Bot <token>`` (else 401); interaction routes need none, as on Discord.
