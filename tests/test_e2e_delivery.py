@@ -112,3 +112,24 @@ async def test_a_restart_between_parts_posts_only_the_missing_parts(
     assert "resuming 1 unfinished task" in process.output()
     assert_clean(fake)
 
+
+
+async def test_another_members_prompt_naming_a_job_does_not_count_as_its_post(
+    world: World, eggapi: FakeEggAPI, start_bot: Any
+) -> None:
+    fake = world.fake
+    bot = await start_bot()
+    await fake.slash(world.bob, world.general, "imagine", prompt="a cat, like job #2 and job #3")
+    bobs = await fake.wait_for_message(world.general, lambda m: bool(m.attachments))
+    assert "job #2" in bobs.content  # job ids are predictable, and the caption quotes the prompt
+    failure = fake.fail_next("POST", rf"^/channels/{world.general.id}/messages$", 503)
+    status = await (await fake.slash(world.alice, world.general, "imagine", prompt="a dog")).wait_response()
+    await fake.wait_for(lambda f: "Done" in f.message(status.id).content, timeout=20)
+    assert failure.hits == 1
+    alices = [m for m in fake.messages(world.general) if m.attachments and m.id != bobs.id]
+    assert len(alices) == 1 and "a dog" in alices[0].content
+    [_, alice_egg] = list(eggapi.tasks)
+    assert [a.data for a in alices[0].attachments] == [png_bytes(alice_egg, 0)]
+    task = await bot.task_store.get(2)
+    assert task is not None and task.member_id == world.alice.id and task.result_message_ids == (alices[0].id,)
+    assert_clean(fake)
