@@ -133,3 +133,21 @@ async def test_another_members_prompt_naming_a_job_does_not_count_as_its_post(
     task = await bot.task_store.get(2)
     assert task is not None and task.member_id == world.alice.id and task.result_message_ids == (alices[0].id,)
     assert_clean(fake)
+
+
+async def test_a_repeat_after_a_long_outage_in_a_busy_channel_posts_nothing_new(
+    world: World, eggapi: FakeEggAPI, process: BotProcess
+) -> None:
+    fake = world.fake
+    await process.start()
+    fake.answer_late("POST", rf"^/channels/{world.general.id}/messages$", 5)  # Discord takes it; the kill comes first
+    status = await (await fake.slash(world.alice, world.general, "imagine", prompt="outage fox")).wait_response()
+    await fake.wait_for_message(world.general, lambda m: bool(m.attachments), timeout=20)
+    await process.kill()
+    for n in range(120):  # the channel moves on while the bot is down: more than a page of history
+        await fake.say(world.bob, world.general, f"chatter {n}")
+    fake.nonce_window = 0  # and the restart comes after Discord's nonce window
+    await process.start()
+    await fake.wait_for(lambda f: "Done" in f.message(status.id).content, timeout=20)
+    assert len([m for m in fake.messages(world.general) if m.attachments]) == 1
+    assert_clean(fake)
