@@ -15,6 +15,7 @@ from bot.tasks import TaskStatus
 from tests.bot_process import BotProcess
 from tests.conftest import World
 from tests.fakes.discord_harness import assert_clean
+from tests.fakes.discord_models import MIB
 from tests.fakes.discord_server import FakeChannel, FakeDiscord, FakeMember, RequestRecord
 from tests.fakes.eggapi import FakeEggAPI, png_bytes
 
@@ -150,4 +151,20 @@ async def test_a_repeat_after_a_long_outage_in_a_busy_channel_posts_nothing_new(
     await process.start()
     await fake.wait_for(lambda f: "Done" in f.message(status.id).content, timeout=20)
     assert len([m for m in fake.messages(world.general) if m.attachments]) == 1
+    assert_clean(fake)
+
+
+async def test_a_nitro_members_result_fits_the_guilds_limit_not_theirs(
+    world: World, eggapi: FakeEggAPI, start_bot: Any
+) -> None:
+    fake = world.fake
+    nina = fake.add_member(world.guild, fake.add_user("nina", upload_limit=500 * MIB))  # Nitro: 500 MiB
+    eggapi.file_padding = 11 * MIB  # bigger than the unboosted guild's 10 MiB
+    await start_bot()
+    handle = await fake.slash(nina, world.general, "imagine", prompt="huge fox")
+    assert handle.payload["attachment_size_limit"] == 500 * MIB
+    status = await handle.wait_response()
+    await fake.wait_for(lambda f: "Done" in f.message(status.id).content, timeout=20)
+    [post] = [m for m in fake.messages(world.general) if m.attachments]
+    assert 0 < post.attachments[0].size <= world.guild.filesize_limit  # shrunk to what the bot may post
     assert_clean(fake)

@@ -116,13 +116,17 @@ class DiscordPublisher:
             log.info("task %s: status message %s cannot be edited: %s", task.id, task.status_message_id, exc.text)
 
     def upload_limit(self, task: TaskRecord) -> int:
-        """Bytes one message may carry where this task's result goes."""
+        """Bytes one message may carry where this task's result goes.
+
+        Results are posted with the bot's token, so the guild's limit (from its boost tier)
+        applies, never the member's Nitro limit that the interaction advertises; the smaller
+        of the two is taken, since the interaction's is never below what the channel accepts.
+        """
         if task.hidden or task.guild_id is None:
             return DEFAULT_UPLOAD_LIMIT
-        if task.upload_limit:
-            return task.upload_limit
         guild = self._bot.get_guild(task.guild_id)
-        return guild.filesize_limit if guild is not None else DEFAULT_UPLOAD_LIMIT
+        limit = guild.filesize_limit if guild is not None else DEFAULT_UPLOAD_LIMIT
+        return min(limit, task.upload_limit) if task.upload_limit else limit
 
     async def _destination(self, task: TaskRecord) -> discord.abc.Messageable:
         if not task.hidden:
