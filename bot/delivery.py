@@ -118,8 +118,8 @@ class Deliverer:
         except _DownloadFailed:
             return await self._failed([task], DOWNLOAD_FAILED)
         limit = self._publisher.upload_limit(task)
-        if len(images) > MAX_FILES_PER_MESSAGE or sum(len(i.data) for i in images) > limit:
-            return await self._post([task], {task.id: images})  # posted alone, fitted or split
+        if task.rerouted or len(images) > MAX_FILES_PER_MESSAGE or sum(len(i.data) for i in images) > limit:
+            return await self._post([task], {task.id: images})  # posted alone: fitted, split, or with a note
         parcel = _Parcel(task, images, asyncio.get_running_loop().create_future())
         key = lane_key(task)
         self._lanes.setdefault(key, deque()).append(parcel)
@@ -220,13 +220,29 @@ class Deliverer:
                 message_ids = await self._publisher.deliver_batch(group, images, nonce)
         except DestinationGone as exc:
             log.warning("tasks %s: cannot post: %s", [t.id for t in group], exc)
-            await self._give_up(group, f"The images could not be posted ({exc}).")
-            return None
+            return await self._reroute(group, str(exc))
         except Exception:
             log.exception("tasks %s: posting failed", [t.id for t in group])
             return await self._failed(group, "The images could not be posted in the channel.")
         await self._record(group, message_ids)
         return None
+
+    async def _reroute(self, group: list[TaskRecord], reason: str) -> float | None:
+        """The destination cannot take the post: send the images the other way, or give up if that failed too.
+
+        A lost channel sends them to the member by DM; closed DMs (a hidden job) post them in the
+        channel. Either way the member gets what was paid for, with a word on why it is there.
+        """
+        moved = [task for task in group if await self._store.reroute(task.id, hidden=not task.hidden, reason=reason)]
+        for task in group:
+            if task not in moved:  # already rerouted: neither way works
+                why = reason if task.rerouted is None else f"{task.rerouted}, and {reason}"
+                await self._give_up([task], f"The images could not be posted ({why}).")
+        if not moved:
+            return None
+        where = "channel" if moved[0].hidden else "DMs"
+        log.info("tasks %s: delivering to the %s instead", [t.id for t in moved], where)
+        return 0.0  # each one is delivered again on its own, to its new destination
 
     async def _keep_found(self, task: TaskRecord, found: PostedImages) -> None:
         """Record the images of ``task`` that the history shows were posted already."""

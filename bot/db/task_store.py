@@ -96,6 +96,7 @@ def row_to_task(row: sqlite3.Row | Mapping[str, Any]) -> TaskRecord:
         upload_limit=row["upload_limit"],
         stale_at=_dt(row["stale_at"]),
         delivery_nonce=row["delivery_nonce"],
+        rerouted=row["rerouted"],
     )
 
 
@@ -165,6 +166,22 @@ class TaskStore:
         rows = [(task_id, index, message_id) for index in indexes]
         if rows:
             await self._db.transaction(lambda tx: [tx.execute(_POSTED_INSERT, row) for row in rows])
+
+    async def reroute(self, task_id: int, *, hidden: bool, reason: str) -> bool:
+        """Send a delivering task's result to the other destination, once; its post starts afresh there."""
+
+        def run(tx: Tx) -> bool:
+            cur = tx.execute(
+                "UPDATE tasks SET hidden = ?, rerouted = ?, delivery_nonce = NULL, updated_at = ? "
+                "WHERE id = ? AND status = ? AND rerouted IS NULL",
+                (int(hidden), reason, _iso(self._clock()), task_id, TaskStatus.DELIVERING.value),
+            )
+            if cur.rowcount != 1:
+                return False
+            tx.execute("DELETE FROM posted_images WHERE task_id = ?", (task_id,))
+            return True
+
+        return await self._db.transaction(run)
 
     @staticmethod
     def count_queued(tx: Tx, member_id: int) -> int:

@@ -15,7 +15,7 @@ from bot.eggapi import DownloadedImage
 from bot.publishing import DestinationGone, Phase, PostedImages, Progress, ResultPart
 from bot.tasks import TaskRecord
 from cogs.imagine._answers import answers_of
-from cogs.imagine._render import batch_text, failure_text, result_text, stale_text, status_text
+from cogs.imagine._render import batch_text, failure_text, rerouted_note, result_text, stale_text, status_text
 from cogs.imagine._status import status_view
 from cogs.imagine._views import batch_view, result_view
 
@@ -140,7 +140,8 @@ class DiscordPublisher:
         """Post one part of the result; its nonce makes a repeat post nothing new (for a few minutes)."""
         destination = await self._destination(task)
         if part.number == 1:
-            content = result_text(task)
+            note = rerouted_note(task)
+            content = result_text(task) if note is None else f"{result_text(task)}\n{note}"
         else:
             content = f"Job #{task.id}, continued ({part.number}/{part.total})"
         if part.links:

@@ -6,3 +6,7 @@ CREATE TABLE posted_images (
     message_id INTEGER NOT NULL,
     PRIMARY KEY (task_id, image_index)
 ) WITHOUT ROWID
+;
+-- Why a result went to the other place (the member's DMs instead of a lost channel, or the channel
+-- instead of closed DMs); NULL while it goes where it was meant to.
+ALTER TABLE tasks ADD COLUMN rerouted TEXT
