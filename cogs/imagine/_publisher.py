@@ -31,6 +31,7 @@ GONE_CODES = {
     50013: "I lack permission there",
 }
 DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024
+MAX_MENTIONS = 100  # allowed_mentions.users holds at most this many ids
 HISTORY_LIMIT = 1000  # messages searched (since the task finished) for an earlier post before repeating one
 CLOCK_SKEW = timedelta(minutes=2)  # the history search starts this long before the task finished
 IMAGE_NAME = re.compile(r"^eggbot-(?P<task>\d+)-(?P<n>\d+)\.\w+$")
@@ -66,10 +67,12 @@ class DiscordPublisher:
         return self._bot.get_partial_messageable(task.channel_id, guild_id=task.guild_id)
 
     def _mention(self, *tasks: TaskRecord) -> discord.AllowedMentions:
-        """Ping only the members the message is for, whatever a prompt says."""
-        return discord.AllowedMentions(
-            everyone=False, roles=False, users=[discord.Object(task.member_id) for task in tasks]
-        )
+        """Ping only the members the message is for, whatever a prompt says.
+
+        Each member once: Discord's schema wants unique ids, at most 100 of them.
+        """
+        members = list(dict.fromkeys(task.member_id for task in tasks))[:MAX_MENTIONS]
+        return discord.AllowedMentions(everyone=False, roles=False, users=[discord.Object(m) for m in members])
 
     async def _member(self, task: TaskRecord) -> discord.User:
         return self._bot.get_user(task.member_id) or await self._bot.fetch_user(task.member_id)

@@ -170,7 +170,9 @@ removes and returns the ones a test expects (all if no kinds)::
                           Messages: content >2000, >10 embeds, embed title >256, description
                           >4096, >25 fields, total >6000, >10 attachments, >5 action rows, >5
                           items per row, custom_id >100, button label >80, duplicate custom_id,
-                          a callback type not allowed for the interaction type
+                          a callback type not allowed for the interaction type; allowed_mentions
+                          with duplicate ids or types, >100 users/roles, or parse naming a type
+                          that is also listed
     entity_too_large      413 {"code": 40005}                a file over the guild/interaction limit
     empty_message         400 {"code": 50006}                no content, embed, file or component
     internal_error        400 {"code": 0}                    the fake itself failed (traceback in the message)
