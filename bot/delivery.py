@@ -6,7 +6,11 @@ busy (Discord allows about five messages per five seconds per channel), the resu
 behind it are merged into one message, up to ten files. Before a post, its tasks are bound
 to one delivery nonce in the database; the post carries that nonce, so a crash (or a lost
 answer) between posting and recording the message ids makes the repeat, by the same group,
-a no-op on Discord's side instead of a duplicate.
+a no-op on Discord's side instead of a duplicate. A result too large for one message is posted
+part by part, each part recorded as soon as it is posted, so a repeat posts only what is missing;
+the task is delivered once every part is in the channel. A repeat also looks through the
+destination's history since the task finished for the bot's own earlier posts (the nonce only
+protects for a few minutes).
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ from dataclasses import dataclass
 from bot.db.task_store import TaskStore, utcnow
 from bot.eggapi import DownloadedImage, EggAPIClient, EggAPIError
 from bot.fitting import MAX_FILES_PER_MESSAGE
-from bot.publishing import DestinationGone, Phase, Publisher
+from bot.publishing import DestinationGone, Phase, PostedImages, Publisher
+from bot.result_parts import plan_parts, unposted
 from bot.status_board import StatusBoard
 from bot.tasks import TaskRecord, TaskStatus
 
@@ -113,8 +118,8 @@ class Deliverer:
         except _DownloadFailed:
             return await self._failed([task], DOWNLOAD_FAILED)
         limit = self._publisher.upload_limit(task)
-        if len(images) > MAX_FILES_PER_MESSAGE or sum(len(i.data) for i in images) > limit:
-            return await self._post([task], {task.id: images})  # posted alone, fitted or split
+        if task.rerouted or len(images) > MAX_FILES_PER_MESSAGE or sum(len(i.data) for i in images) > limit:
+            return await self._post([task], {task.id: images})  # posted alone: fitted, split, or with a note
         parcel = _Parcel(task, images, asyncio.get_running_loop().create_future())
         key = lane_key(task)
         self._lanes.setdefault(key, deque()).append(parcel)
@@ -182,8 +187,12 @@ class Deliverer:
         unfinished = [m for m in group if m.status in (TaskStatus.COMPLETED, TaskStatus.DELIVERING)]
         if not unfinished or task.id != unfinished[0].id:
             return None  # the group's first unfinished task posts for all of them
-        already = await self._publisher.find_posted(unfinished)
-        if already:  # posted before the crash (or the lost answer): record it, post nothing
+        since = min(member.finished_at or member.created_at for member in unfinished)
+        found = await self._publisher.find_posted(unfinished, since)
+        if len(unfinished) == 1:
+            await self._keep_found(unfinished[0], found)  # then only the missing parts are posted
+        elif all((m.id, i) in found for m in unfinished for i in range(len(m.output_urls))):
+            already = sorted(set(found.values()))  # the merged post went out before the crash or lost answer
             log.info("tasks %s: found already posted in %s", [t.id for t in unfinished], already)
             await self._record(unfinished, already)
             return None
@@ -206,18 +215,59 @@ class Deliverer:
         await self._store.bind_delivery_nonce([task.id for task in group], nonce)
         try:
             if len(group) == 1:
-                message_ids = await self._publisher.deliver(group[0], images[group[0].id])
+                message_ids = await self._post_parts(group[0], images[group[0].id])
             else:
                 message_ids = await self._publisher.deliver_batch(group, images, nonce)
         except DestinationGone as exc:
             log.warning("tasks %s: cannot post: %s", [t.id for t in group], exc)
-            await self._give_up(group, f"The images could not be posted ({exc}).")
-            return None
+            return await self._reroute(group, str(exc))
         except Exception:
             log.exception("tasks %s: posting failed", [t.id for t in group])
             return await self._failed(group, "The images could not be posted in the channel.")
         await self._record(group, message_ids)
         return None
+
+    async def _reroute(self, group: list[TaskRecord], reason: str) -> float | None:
+        """The destination cannot take the post: send the images the other way, or give up if that failed too.
+
+        A lost channel sends them to the member by DM; closed DMs (a hidden job) post them in the
+        channel. Either way the member gets what was paid for, with a word on why it is there.
+        """
+        moved = [task for task in group if await self._store.reroute(task.id, hidden=not task.hidden, reason=reason)]
+        for task in group:
+            if task not in moved:  # already rerouted: neither way works
+                why = reason if task.rerouted is None else f"{task.rerouted}, and {reason}"
+                await self._give_up([task], f"The images could not be posted ({why}).")
+        if not moved:
+            return None
+        where = "channel" if moved[0].hidden else "DMs"
+        log.info("tasks %s: delivering to the %s instead", [t.id for t in moved], where)
+        return 0.0  # each one is delivered again on its own, to its new destination
+
+    async def _keep_found(self, task: TaskRecord, found: PostedImages) -> None:
+        """Record the images of ``task`` that the history shows were posted already."""
+        by_message: dict[int, list[int]] = {}
+        for (task_id, index), message_id in found.items():
+            if task_id == task.id:
+                by_message.setdefault(message_id, []).append(index)
+        for message_id, indexes in by_message.items():
+            log.info("task %s: images %s found already posted in %s", task.id, indexes, message_id)
+            await self._store.record_posted(task.id, message_id, indexes)
+
+    async def _post_parts(self, task: TaskRecord, images: list[DownloadedImage]) -> list[int]:
+        """Post each part not yet posted, recording each as it goes; return every message of the result."""
+        posted = await self._store.posted_images(task.id)
+        limit = self._publisher.upload_limit(task)
+        parts = await asyncio.to_thread(plan_parts, task, images, limit)  # Pillow work off the loop
+        for part in parts:
+            todo = unposted(task, part, posted)
+            if todo is None:
+                continue
+            message_id = await self._publisher.deliver(task, todo)
+            covered = todo.indexes + todo.links
+            await self._store.record_posted(task.id, message_id, covered)
+            posted.update(dict.fromkeys(covered, message_id))
+        return sorted(set(posted.values()))
 
     async def _record(self, group: list[TaskRecord], message_ids: list[int]) -> None:
         """Mark the group delivered in the message(s) posted for it."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from bot.eggapi import DownloadedImage, InsufficientBalance
@@ -45,6 +46,22 @@ class Progress:
     detail: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ResultPart:
+    """One message of a task's result: the outputs it carries as files, and those only linked (too large)."""
+
+    images: tuple[DownloadedImage, ...]
+    indexes: tuple[int, ...]  # positions in ``task.output_urls`` of ``images``
+    links: tuple[int, ...]  # positions of outputs too large to attach, linked in the text instead
+    number: int  # 1-based; the first part carries the caption and the buttons
+    total: int
+    nonce: str
+
+
+# (task id, output index) -> id of the message that carries that image
+PostedImages = dict[tuple[int, int], int]
+
+
 class DestinationGone(Exception):
     """The channel cannot receive the result (deleted, or the bot lacks permission)."""
 
@@ -55,8 +72,11 @@ class Publisher(Protocol):
     async def show_progress(self, task: TaskRecord, progress: Progress) -> None:
         """Update the task's status message. Must not raise for a vanished message."""
 
-    async def find_posted(self, tasks: list[TaskRecord]) -> list[int]:
-        """Ids of messages that already carry these tasks' images, or [] when none can be found."""
+    async def find_posted(self, tasks: list[TaskRecord], since: datetime) -> PostedImages:
+        """Which of these tasks' images the bot already posted since ``since`` (a lost answer or a crash).
+
+        Only the bot's own posts count, recognised by what a member cannot type; {} if unreadable.
+        """
 
     def upload_limit(self, task: TaskRecord) -> int:
         """Bytes one message to the task's destination may carry."""
@@ -66,8 +86,8 @@ class Publisher(Protocol):
     ) -> list[int]:
         """Post several tasks' images as one message (they fit the limits) with ``nonce``; same errors as deliver."""
 
-    async def deliver(self, task: TaskRecord, images: list[DownloadedImage]) -> list[int]:
-        """Post the finished images once (using ``task.nonce``); return the posted message ids.
+    async def deliver(self, task: TaskRecord, part: ResultPart) -> int:
+        """Post one part of the result once (with ``part.nonce``); return the message id.
 
         Raises DestinationGone when the channel cannot take the post; any other exception
         means "try again later".

@@ -112,6 +112,7 @@ class TaskRecord:
     upload_limit: int | None = None
     stale_at: datetime | None = None
     delivery_nonce: str | None = None
+    rerouted: str | None = None  # why the result goes to the other destination (see Deliverer)
 
     @property
     def is_terminal(self) -> bool:

@@ -84,3 +84,25 @@ async def test_a_merged_post_is_not_repeated_after_a_crash(
     assert {r["status"] for r in rows} == {"delivered"}
     assert [(m.id, len(m.attachments)) for m in results(world)] == before  # nothing posted twice
     assert_clean(world.fake)
+
+
+async def test_one_members_merged_results_mention_them_once(
+    world: World, eggapi: FakeEggAPI, start_bot: Any
+) -> None:
+    fake = world.fake
+    eggapi.default_plan = TaskPlan(hold=True)
+    fake.enable_rate_limit(limit=1, per=1.0)  # busy enough that results merge
+    await start_bot()
+    for n in range(3):
+        await (await fake.slash(world.alice, world.general, "imagine", prompt=f"fox {n}")).wait_ack()
+    await fake.wait_for(lambda f: len(eggapi.tasks) == 3 or None)
+    for egg_id in list(eggapi.tasks):
+        eggapi.finish(egg_id)
+    await fake.wait_for(lambda f: sum(len(m.attachments) for m in results(world)) == 3 or None, timeout=20)
+    merged = [m for m in results(world) if len(m.attachments) > 1]
+    assert merged, "the results should have been merged"
+    for message in merged:
+        assert message.allowed_mentions is not None
+        assert [str(u) for u in message.allowed_mentions["users"]] == [str(world.alice.id)]  # unique, per the spec
+        assert message.mentions == [world.alice.id]
+    assert_clean(fake)

@@ -12,7 +12,7 @@ from bot.tasks import TaskStatus
 from tests.conftest import World
 from tests.fakes.discord_harness import assert_clean
 from tests.fakes.discord_server import FakeMessage
-from tests.fakes.eggapi import FakeEggAPI, TaskPlan
+from tests.fakes.eggapi import FakeEggAPI, TaskPlan, png_bytes
 
 
 def has_images(message: FakeMessage) -> bool:
@@ -122,22 +122,51 @@ async def test_oversize_image_is_delivered_within_the_upload_limit(
     assert_clean(fake)
 
 
-async def test_deleted_channel_ends_undeliverable_and_the_member_is_told_by_dm(
+async def test_deleted_channel_sends_the_images_by_dm(
     world: World, eggapi: FakeEggAPI, start_bot: Any
 ) -> None:
     fake = world.fake
     eggapi.default_plan = TaskPlan(hold=True)
     bot = await start_bot()
+    delivered = reached(bot, TaskStatus.DELIVERED)
     await fake.slash(world.alice, world.general, "imagine", prompt="orphan fox")
     [egg_id] = await fake.wait_for(lambda f: list(eggapi.tasks) or None)
     fake.delete_channel(world.general)
     eggapi.finish(egg_id)
-    notice = await fake.wait_for_message(fake.dm_channel_for(world.alice), lambda m: "orphan fox" in m.content)
-    assert "no longer exists" in notice.content
+    private = await fake.wait_for_message(fake.dm_channel_for(world.alice), has_images)
+    assert "orphan fox" in private.content and "no longer exists" in private.content
+    assert [a.data for a in private.attachments] == [png_bytes(egg_id, 0)]  # the images she paid for
+    await asyncio.wait_for(delivered.wait(), 10)
     task = await bot.task_store.get_by_egg_id(egg_id)
-    assert task is not None and task.status is TaskStatus.UNDELIVERABLE
+    assert task is not None and task.status is TaskStatus.DELIVERED and task.result_message_ids == (private.id,)
     hold = await bot.ledger.hold(task.id)
-    assert hold is not None and hold.state == "settled"  # EggAPI charged for it; the ledger tells the truth
+    assert hold is not None and hold.state == "settled"
+    assert len(fake.messages(fake.dm_channel_for(world.alice))) == 1  # the images, not a failure notice too
+    assert_clean(fake)
+
+
+async def test_hidden_job_with_closed_dms_is_posted_in_the_channel(
+    world: World, eggapi: FakeEggAPI, start_bot: Any
+) -> None:
+    fake = world.fake
+    eggapi.default_plan = TaskPlan(hold=True)
+    fake.block_dms(world.alice)
+    bot = await start_bot()
+    delivered = reached(bot, TaskStatus.DELIVERED)
+    status = await (await fake.slash(world.alice, world.general, "imagine", prompt="secret fox")).wait_response()
+    [egg_id] = await fake.wait_for(lambda f: list(eggapi.tasks) or None)
+    await fake.wait_for(lambda f: f.message(status.id).button("Hide") if f.message(status.id).buttons else None)
+    await (await fake.click(world.alice, status, fake.message(status.id).button("Hide").custom_id)).wait_response()
+    await fake.wait_for(lambda f: f.message(status.id).deleted)
+    eggapi.finish(egg_id)
+    post = await fake.wait_for_message(world.general, has_images)
+    assert "secret fox" in post.content and "direct message" in post.content
+    assert post.mentions == [world.alice.id]  # she is pinged where her images are
+    assert [a.data for a in post.attachments] == [png_bytes(egg_id, 0)]
+    assert post.button("Delete") is not None  # she can still remove them from the channel
+    await asyncio.wait_for(delivered.wait(), 10)
+    task = await bot.task_store.get_by_egg_id(egg_id)
+    assert task is not None and task.status is TaskStatus.DELIVERED and task.result_message_ids == (post.id,)
     assert_clean(fake)
 
 

@@ -615,3 +615,27 @@ async def test_channel_and_role_options(world: World, bot: ThrowawayBot) -> None
     assert (await handle.wait_response()).content == f"eggs-thread in {world.general.id}, carol-perms"
     resolved = handle.payload["data"]["resolved"]
     assert resolved["channels"][str(world.thread.id)]["permissions"] == handle.payload["member"]["permissions"]
+
+
+async def test_allowed_mentions_are_validated_like_the_spec(world: World, bot: ThrowawayBot) -> None:
+    fake = world.fake
+    channel = bot.get_channel(world.general.id)
+    assert isinstance(channel, discord.TextChannel)
+    alice = discord.Object(world.alice.id)
+    with pytest.raises(discord.HTTPException) as duplicate:
+        await channel.send("hi", allowed_mentions=discord.AllowedMentions(users=[alice, alice]))
+    assert duplicate.value.status == 400 and duplicate.value.code == 50035
+    with pytest.raises(discord.HTTPException) as too_many:
+        crowd = [discord.Object(n) for n in range(101)]
+        await channel.send("hi", allowed_mentions=discord.AllowedMentions(users=crowd))
+    assert too_many.value.code == 50035
+    route = discord.http.Route("POST", "/channels/{channel_id}/messages", channel_id=world.general.id)
+    with pytest.raises(discord.HTTPException) as exclusive:
+        await bot.http.request(route, json={"content": "hi", "allowed_mentions": {"parse": ["users"],
+                                                                                  "users": [str(world.alice.id)]}})
+    assert exclusive.value.code == 50035 and "mutually exclusive" in str(exclusive.value)
+    assert [v.kind for v in fake.pop_violations()] == ["invalid_form_body"] * 3
+    await channel.send("ok", allowed_mentions=discord.AllowedMentions(users=[alice]))
+    await bot.http.request(route, json={"content": "ok", "allowed_mentions": {"parse": ["users"], "users": []}})
+    assert [m.content for m in fake.messages(world.general)] == ["ok", "ok"]
+    assert_clean(fake)

@@ -36,6 +36,7 @@ _UPDATABLE = frozenset(
         "stale_at",
     }
 )
+_POSTED_INSERT = "INSERT OR REPLACE INTO posted_images (task_id, image_index, message_id) VALUES (?, ?, ?)"
 _JSON_COLUMNS = frozenset({"output_urls", "result_message_ids"})
 
 
@@ -95,6 +96,7 @@ def row_to_task(row: sqlite3.Row | Mapping[str, Any]) -> TaskRecord:
         upload_limit=row["upload_limit"],
         stale_at=_dt(row["stale_at"]),
         delivery_nonce=row["delivery_nonce"],
+        rerouted=row["rerouted"],
     )
 
 
@@ -151,6 +153,35 @@ class TaskStore:
         """The tasks posted (or being posted) together under this nonce, first task first."""
         rows = await self._db.fetchall("SELECT * FROM tasks WHERE delivery_nonce = ? ORDER BY id", (nonce,))
         return [row_to_task(r) for r in rows]
+
+    async def posted_images(self, task_id: int) -> dict[int, int]:
+        """Which of the task's outputs are already posted: output index -> message id."""
+        rows = await self._db.fetchall(
+            "SELECT image_index, message_id FROM posted_images WHERE task_id = ?", (task_id,)
+        )
+        return {int(row["image_index"]): int(row["message_id"]) for row in rows}
+
+    async def record_posted(self, task_id: int, message_id: int, indexes: Iterable[int]) -> None:
+        """Record that ``message_id`` carries these outputs of the task (as soon as it is posted)."""
+        rows = [(task_id, index, message_id) for index in indexes]
+        if rows:
+            await self._db.transaction(lambda tx: [tx.execute(_POSTED_INSERT, row) for row in rows])
+
+    async def reroute(self, task_id: int, *, hidden: bool, reason: str) -> bool:
+        """Send a delivering task's result to the other destination, once; its post starts afresh there."""
+
+        def run(tx: Tx) -> bool:
+            cur = tx.execute(
+                "UPDATE tasks SET hidden = ?, rerouted = ?, delivery_nonce = NULL, updated_at = ? "
+                "WHERE id = ? AND status = ? AND rerouted IS NULL",
+                (int(hidden), reason, _iso(self._clock()), task_id, TaskStatus.DELIVERING.value),
+            )
+            if cur.rowcount != 1:
+                return False
+            tx.execute("DELETE FROM posted_images WHERE task_id = ?", (task_id,))
+            return True
+
+        return await self._db.transaction(run)
 
     @staticmethod
     def count_queued(tx: Tx, member_id: int) -> int:

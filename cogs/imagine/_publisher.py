@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 import logging
 import mimetypes
 import re
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import discord
 
 from bot.eggapi import DownloadedImage
-from bot.fitting import fit_images
-from bot.publishing import DestinationGone, Phase, Progress
+from bot.publishing import DestinationGone, Phase, PostedImages, Progress, ResultPart
 from bot.tasks import TaskRecord
 from cogs.imagine._answers import answers_of
-from cogs.imagine._render import batch_text, failure_text, result_text, stale_text, status_text
+from cogs.imagine._render import batch_text, failure_text, rerouted_note, result_text, stale_text, status_text
 from cogs.imagine._status import status_view
 from cogs.imagine._views import batch_view, result_view
 
@@ -32,8 +31,10 @@ GONE_CODES = {
     50013: "I lack permission there",
 }
 DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024
-HISTORY_LOOKBACK = 50  # recent messages searched for an earlier post before repeating one
-JOB_NUMBER = re.compile(r"[Jj]ob #(\d+)\b")
+MAX_MENTIONS = 100  # allowed_mentions.users holds at most this many ids
+HISTORY_LIMIT = 1000  # messages searched (since the task finished) for an earlier post before repeating one
+CLOCK_SKEW = timedelta(minutes=2)  # the history search starts this long before the task finished
+IMAGE_NAME = re.compile(r"^eggbot-(?P<task>\d+)-(?P<n>\d+)\.\w+$")
 FINAL_PHASES = frozenset({Phase.DONE, Phase.FAILED, Phase.CANCELLED, Phase.UNDELIVERABLE})
 
 
@@ -42,6 +43,11 @@ def _extension(image: DownloadedImage) -> str:
         return image.filename.rsplit(".", 1)[1].lower()
     guessed = mimetypes.guess_extension(image.content_type.split(";")[0].strip()) or ".png"
     return guessed.lstrip(".")
+
+
+def image_stem(task_id: int, index: int) -> str:
+    """The file name (without extension) of a task's output: what identifies the bot's own result posts."""
+    return f"eggbot-{task_id}-{index + 1}"
 
 
 def _file(image: DownloadedImage, stem: str) -> discord.File:
@@ -61,10 +67,12 @@ class DiscordPublisher:
         return self._bot.get_partial_messageable(task.channel_id, guild_id=task.guild_id)
 
     def _mention(self, *tasks: TaskRecord) -> discord.AllowedMentions:
-        """Ping only the members the message is for, whatever a prompt says."""
-        return discord.AllowedMentions(
-            everyone=False, roles=False, users=[discord.Object(task.member_id) for task in tasks]
-        )
+        """Ping only the members the message is for, whatever a prompt says.
+
+        Each member once: Discord's schema wants unique ids, at most 100 of them.
+        """
+        members = list(dict.fromkeys(task.member_id for task in tasks))[:MAX_MENTIONS]
+        return discord.AllowedMentions(everyone=False, roles=False, users=[discord.Object(m) for m in members])
 
     async def _member(self, task: TaskRecord) -> discord.User:
         return self._bot.get_user(task.member_id) or await self._bot.fetch_user(task.member_id)
@@ -111,13 +119,17 @@ class DiscordPublisher:
             log.info("task %s: status message %s cannot be edited: %s", task.id, task.status_message_id, exc.text)
 
     def upload_limit(self, task: TaskRecord) -> int:
-        """Bytes one message may carry where this task's result goes."""
+        """Bytes one message may carry where this task's result goes.
+
+        Results are posted with the bot's token, so the guild's limit (from its boost tier)
+        applies, never the member's Nitro limit that the interaction advertises; the smaller
+        of the two is taken, since the interaction's is never below what the channel accepts.
+        """
         if task.hidden or task.guild_id is None:
             return DEFAULT_UPLOAD_LIMIT
-        if task.upload_limit:
-            return task.upload_limit
         guild = self._bot.get_guild(task.guild_id)
-        return guild.filesize_limit if guild is not None else DEFAULT_UPLOAD_LIMIT
+        limit = guild.filesize_limit if guild is not None else DEFAULT_UPLOAD_LIMIT
+        return min(limit, task.upload_limit) if task.upload_limit else limit
 
     async def _destination(self, task: TaskRecord) -> discord.abc.Messageable:
         if not task.hidden:
@@ -127,53 +139,50 @@ class DiscordPublisher:
         except (discord.Forbidden, discord.NotFound) as exc:  # anything else is worth another try
             raise DestinationGone("the member's direct messages cannot be reached") from exc
 
-    async def deliver(self, task: TaskRecord, images: list[DownloadedImage]) -> list[int]:
-        """Post the images within the upload limit; each message carries a nonce, so a repeat posts nothing new."""
-        fitted = await asyncio.to_thread(fit_images, images, self.upload_limit(task))  # Pillow work off the loop
+    async def deliver(self, task: TaskRecord, part: ResultPart) -> int:
+        """Post one part of the result; its nonce makes a repeat post nothing new (for a few minutes)."""
         destination = await self._destination(task)
-        links = [task.output_urls[i] for i in fitted.too_large if i < len(task.output_urls)]
-        parts = max(len(fitted.batches), 1)
-        message_ids: list[int] = []
-        for part in range(parts):
-            batch = fitted.batches[part] if fitted.batches else []
-            content = result_text(task) if part == 0 else f"Job #{task.id}, continued ({part + 1}/{parts})"
-            stem = f"eggbot-{task.id}" if parts == 1 else f"eggbot-{task.id}-part{part + 1}"
-            if part == parts - 1 and links:
-                content += "\nToo large to attach here: " + " ".join(f"<{link}>" for link in links)
-            message = await self._send(
-                destination,
-                content,
-                files=[_file(image, f"{stem}-{n + 1}") for n, image in enumerate(batch)],
-                view=result_view(task) if part == 0 and not task.hidden else discord.utils.MISSING,
-                nonce=task.nonce if part == 0 else f"{task.nonce}-{part}",  # enforce_nonce is always sent
-                allowed_mentions=self._mention(task),
-            )
-            message_ids.append(message.id)
-        return message_ids
+        if part.number == 1:
+            note = rerouted_note(task)
+            content = result_text(task) if note is None else f"{result_text(task)}\n{note}"
+        else:
+            content = f"Job #{task.id}, continued ({part.number}/{part.total})"
+        if part.links:
+            content += "\nToo large to attach here: " + " ".join(f"<{task.output_urls[i]}>" for i in part.links)
+        message = await self._send(
+            destination,
+            content,
+            files=[_file(image, image_stem(task.id, i)) for i, image in zip(part.indexes, part.images, strict=True)],
+            view=result_view(task) if part.number == 1 and not task.hidden else discord.utils.MISSING,
+            nonce=part.nonce,  # enforce_nonce is always sent
+            allowed_mentions=self._mention(task),
+        )
+        return message.id
 
-    async def find_posted(self, tasks: list[TaskRecord]) -> list[int]:
-        """Ids of messages already carrying these tasks' images (a crash lost the answer), or [].
+    async def find_posted(self, tasks: list[TaskRecord], since: datetime) -> PostedImages:
+        """Which of these tasks' images the bot posted since ``since``, by message, or {}.
 
-        Looks through the destination's recent history for the bot's own posts naming each job;
-        Discord's nonce protects a repeat only for a few minutes, this protects it after longer.
+        Only the bot's own messages count, and an image is recognised by its file name
+        (``eggbot-<task>-<n>``), which the bot alone chooses; captions are ignored, since they
+        quote prompts. Discord's nonce protects a repeat only for a few minutes, this after longer.
         """
         me = self._bot.user.id if self._bot.user else None
         wanted = {task.id for task in tasks}
-        seen: set[int] = set()
-        found: list[int] = []
+        found: PostedImages = {}
+        after = discord.Object(discord.utils.time_snowflake(since - CLOCK_SKEW))
         try:
             destination = await self._destination(tasks[0])
-            async for message in destination.history(limit=HISTORY_LOOKBACK):
-                if message.author.id != me or not message.attachments:
+            async for message in destination.history(limit=HISTORY_LIMIT, after=after, oldest_first=True):
+                if message.author.id != me:
                     continue
-                jobs = {int(n) for n in JOB_NUMBER.findall(message.content)} & wanted
-                if jobs:
-                    seen |= jobs
-                    found.append(message.id)
+                for attachment in message.attachments:
+                    match = IMAGE_NAME.match(attachment.filename)
+                    if match and int(match["task"]) in wanted:
+                        found[(int(match["task"]), int(match["n"]) - 1)] = message.id
         except (discord.HTTPException, DestinationGone) as exc:
-            log.info("tasks %s: recent history unreadable (%s); relying on the nonce", sorted(wanted), exc)
-            return []
-        return sorted(found) if seen == wanted else []
+            log.info("tasks %s: history unreadable (%s); relying on the nonce", sorted(wanted), exc)
+            return {}
+        return found
 
     async def deliver_batch(
         self, tasks: list[TaskRecord], images: dict[int, list[DownloadedImage]], nonce: str
@@ -183,7 +192,7 @@ class DiscordPublisher:
             await self._destination(tasks[0]),
             batch_text(tasks),
             files=[
-                _file(image, f"eggbot-{task.id}-{n + 1}") for task in tasks for n, image in enumerate(images[task.id])
+                _file(image, image_stem(task.id, n)) for task in tasks for n, image in enumerate(images[task.id])
             ],
             view=batch_view(tasks) if not tasks[0].hidden else discord.utils.MISSING,
             nonce=nonce,

@@ -107,6 +107,15 @@ def result_text(task: TaskRecord) -> str:
     return "\n".join(lines)
 
 
+def rerouted_note(task: TaskRecord) -> str | None:
+    """Why the images are where they are, when they could not go where they were meant to."""
+    if task.rerouted is None:
+        return None
+    if task.hidden:
+        return f"I could not post these in the channel ({task.rerouted}), so here they are."
+    return "I could not send these to you by direct message, so here they are."
+
+
 def batch_text(tasks: list[TaskRecord]) -> str:
     """The caption of one message carrying several jobs' images, in attachment order."""
     return "\n".join(

@@ -404,7 +404,9 @@ class ClientSimulator:
             "id": str(iid), "application_id": str(fake.application_id), "type": itype,
             "token": f"fake-itok-{iid}-{secrets.token_hex(12)}", "version": 1, "data": data,
             "channel_id": str(channel.id), "locale": locale or person.locale, "entitlements": [],
-            "attachment_size_limit": guild.filesize_limit if guild else fake.dm_filesize_limit,
+            # Discord: the largest of the default, the server's boost limit and the user's Nitro limit.
+            "attachment_size_limit": max(guild.filesize_limit if guild else fake.dm_filesize_limit,
+                                         person.upload_limit or 0),
         }
         member = None
         if guild is not None:

@@ -157,6 +157,7 @@ class FakeUser:
     bot: bool = False
     dms_blocked: bool = False
     locale: str = "en-US"
+    upload_limit: int | None = None  # the user's own Nitro upload limit (Nitro 500 MiB, Basic 50 MiB)
 
     @property
     def mention(self) -> str:

@@ -371,12 +371,18 @@ class RestApi:
         return Reply(fake.transcript.to_json(msg), 200, headers)
 
     async def list_messages(self, req: RequestRecord, cid: str) -> Any:
-        """``GET /channels/{id}/messages``: newest first; ``limit`` (1-100, default 50) and ``before``."""
+        """``GET /channels/{id}/messages``: newest first; ``limit`` (1-100, default 50), ``before``, ``after``.
+
+        With ``after`` the page holds the ``limit`` messages right after it (still newest first),
+        as on Discord. Fetched messages carry no ``nonce``: only the create answer and
+        MESSAGE_CREATE do, so a bot cannot find its earlier posts by nonce.
+        """
         channel = self.channel(cid)
         self.require(channel, "READ_MESSAGE_HISTORY")
         try:
             limit = int(req.query.get("limit", "50"))
             before = int(req.query["before"]) if "before" in req.query else None
+            after = int(req.query["after"]) if "after" in req.query else None
         except ValueError:
             raise DiscordHTTPError(400, 50035, "Invalid Form Body") from None
         if not 1 <= limit <= 100:
@@ -384,13 +390,21 @@ class RestApi:
         history = [m for m in reversed(self.fake.messages(channel)) if not m.ephemeral]
         if before is not None:
             history = [m for m in history if m.id < before]
-        return [self.fake.transcript.to_json(m) for m in history[:limit]]
+        if after is not None:
+            history = [m for m in history if m.id > after][-limit:]
+        return [self.fetched_json(m) for m in history[:limit]]
+
+    def fetched_json(self, msg: FakeMessage) -> dict[str, Any]:
+        """A message as GET returns it (no ``nonce``)."""
+        data: dict[str, Any] = self.fake.transcript.to_json(msg)
+        data.pop("nonce", None)
+        return data
 
     async def get_message(self, req: RequestRecord, cid: str, mid: str) -> Any:
         """``GET /channels/{id}/messages/{id}``."""
         channel = self.channel(cid)
         self.require(channel, "READ_MESSAGE_HISTORY")
-        return self.fake.transcript.to_json(self.channel_message(channel, mid))
+        return self.fetched_json(self.channel_message(channel, mid))
 
     async def edit_message(self, req: RequestRecord, cid: str, mid: str) -> Any:
         """``PATCH /channels/{id}/messages/{id}``: only the bot's own messages."""

@@ -48,13 +48,16 @@ World (ids are snowflakes from a monotonic counter whose timestamp part is the c
 ``created_at`` is sane; JSON carries them as strings, the Python objects as ints)::
 
     fake.bot_user: FakeUser;  fake.application_id: int (== bot user id);  fake.owner: FakeUser (app owner)
-    fake.add_user(username, *, global_name=None, bot=False, locale="en-US") -> FakeUser
+    fake.add_user(username, *, global_name=None, bot=False, locale="en-US", upload_limit=None) -> FakeUser
+        # upload_limit: the user's Nitro upload limit; their interactions' attachment_size_limit is the
+        # larger of it and the channel's, as on Discord. Bot-token posts only get the guild's limit.
     fake.add_guild(name, *, premium_tier=0, filesize_limit=None, owner=None, locale="en-US") -> FakeGuild
         # @everyone role id == guild id (Discord's default permissions); the bot joins with a managed
         # role holding bot_permissions; the owner (default fake.owner) joins too and has every
         # permission. filesize_limit defaults to the premium tier's (10/10/50/100 MiB). It is
-        # enforced on uploads and sent as attachment_size_limit; discord.py's Guild.filesize_limit
-        # only derives from premium_tier.
+        # enforced on uploads (413/40005 on bot posts above it) and sent as attachment_size_limit
+        # (or the user's Nitro limit, if larger); discord.py's Guild.filesize_limit only derives
+        # from premium_tier.
     fake.add_channel(guild, name, type=0, *, topic=None, nsfw=False, parent=None) -> FakeChannel
     fake.add_thread(parent_channel, name, *, private=False, owner=None) -> FakeChannel   # type 11 (12)
     fake.add_role(guild, name, permissions=0, *, color=0, mentionable=False, hoist=False) -> FakeRole
@@ -167,7 +170,9 @@ removes and returns the ones a test expects (all if no kinds)::
                           Messages: content >2000, >10 embeds, embed title >256, description
                           >4096, >25 fields, total >6000, >10 attachments, >5 action rows, >5
                           items per row, custom_id >100, button label >80, duplicate custom_id,
-                          a callback type not allowed for the interaction type
+                          a callback type not allowed for the interaction type; allowed_mentions
+                          with duplicate ids or types, >100 users/roles, or parse naming a type
+                          that is also listed
     entity_too_large      413 {"code": 40005}                a file over the guild/interaction limit
     empty_message         400 {"code": 50006}                no content, embed, file or component
     internal_error        400 {"code": 0}                    the fake itself failed (traceback in the message)
@@ -225,7 +230,7 @@ REST routes: GET /users/@me; GET /users/{id}; GET /oauth2/applications/@me; GET|
 /interactions/{id}/{token}/callback (JSON or multipart); GET|PATCH|DELETE
 /webhooks/{app}/{token}/messages/@original and .../messages/{id}; POST /webhooks/{app}/{token};
 GET /channels/{id}; POST /channels/{id}/messages (JSON or multipart payload_json + files[n]);
-GET /channels/{id}/messages (newest first; limit, before); GET|PATCH|DELETE
+GET /channels/{id}/messages (newest first; limit, before, after; no nonce); GET|PATCH|DELETE
 /channels/{id}/messages/{id}; POST /channels/{id}/typing; POST /users/@me/channels; and
 GET /att/{id}/{filename} for uploaded bytes. Bot routes need
 ``Authorization: Bot <token>`` (else 401); interaction routes need none, as on Discord.
@@ -413,9 +418,10 @@ class FakeDiscord:
     # ------------------------------------------------------------------ world builders
 
     def add_user(self, username: str, *, global_name: str | None = None, bot: bool = False,
-                 locale: str = "en-US") -> FakeUser:
-        """Create a user (not in any guild yet)."""
-        user = FakeUser(self.new_id(), username, global_name=global_name, bot=bot, locale=locale)
+                 locale: str = "en-US", upload_limit: int | None = None) -> FakeUser:
+        """Create a user (not in any guild yet); ``upload_limit`` is their Nitro upload limit, if any."""
+        user = FakeUser(self.new_id(), username, global_name=global_name, bot=bot, locale=locale,
+                        upload_limit=upload_limit)
         self.users[user.id] = user
         return user
 

@@ -350,6 +350,34 @@ def _validate_interactive(errors: FormErrors, here: tuple[str | int, ...], comp:
         errors.add(here + ("type",), "UNION_TYPE_CHOICES", f"Component type {ctype!r} is not allowed in an action row")
 
 
+MENTION_TYPES = ("roles", "users", "everyone")
+
+
+def _validate_allowed_mentions(errors: FormErrors, mentions: Any) -> None:
+    """``allowed_mentions`` as the spec's MessageAllowedMentionsRequest has it.
+
+    ``users`` and ``roles`` hold at most 100 unique ids, ``parse`` unique known types, and
+    ``parse`` naming a type is mutually exclusive with a non-empty list of that type (the docs'
+    documented validation error; an empty or null list is fine).
+    """
+    if not isinstance(mentions, Mapping):
+        return
+    parse = mentions.get("parse") or []
+    for name in ("parse", "users", "roles"):
+        items = mentions.get(name) or []
+        keys = [str(item) for item in items]
+        if len(set(keys)) != len(keys):
+            errors.add(("allowed_mentions", name), "ARRAY_ITEM_VALUE_ALREADY_EXISTS", "The items must be unique.")
+        if name != "parse" and len(keys) > 100:
+            errors.add(("allowed_mentions", name), "BASE_TYPE_MAX_LENGTH", "Must be 100 or fewer in length.")
+    for kind in parse:
+        if kind not in MENTION_TYPES:
+            errors.add(("allowed_mentions", "parse"), "BASE_TYPE_CHOICES", f"Value must be one of {MENTION_TYPES}.")
+        elif kind != "everyone" and mentions.get(kind):
+            errors.add(("allowed_mentions",), "MESSAGE_ALLOWED_MENTIONS_PARSE_EXCLUSIVE",
+                       f'parse:["{kind}"] and {kind}: [ids...] are mutually exclusive.')
+
+
 def validate_message(payload: Mapping[str, Any], files: Sequence[FilePart], *, size_limit: int, creating: bool,
                      keeps_content: bool = False) -> None:
     """Check a create/edit message body like Discord (content, embeds, components, files).
@@ -372,6 +400,7 @@ def validate_message(payload: Mapping[str, Any], files: Sequence[FilePart], *, s
     attachments = payload.get("attachments")
     if (attachments is not None and len(attachments) > MAX_ATTACHMENTS) or len(files) > MAX_ATTACHMENTS:
         errors.add(("attachments",), "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_ATTACHMENTS} or fewer in length.")
+    _validate_allowed_mentions(errors, payload.get("allowed_mentions"))
     nonce = payload.get("nonce")
     if isinstance(nonce, str) and len(nonce) > 25:
         errors.add(("nonce",), "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.")
