@@ -31,7 +31,7 @@ from bot.tasks import TaskRecord, TaskStatus
 log = logging.getLogger(__name__)
 
 LaneKey = tuple[str, int]
-DOWNLOAD_FAILED = "The images were made but could not be downloaded from EggAPI."
+DOWNLOAD_FAILED = "The images were made but could not be downloaded from the image service."
 
 
 @dataclass(eq=False)

@@ -88,7 +88,8 @@ async def test_hidden_job_is_delivered_by_dm_and_still_charged(
     [egg_id] = await fake.wait_for(lambda f: list(eggapi.tasks) or None)
     await fake.wait_for(lambda f: f.message(status.id).button("Hide") if f.message(status.id).buttons else None)
     click = await fake.click(world.alice, status, fake.message(status.id).button("Hide").custom_id)
-    assert "direct message" in (await click.wait_response()).content
+    hidden = (await click.wait_response()).content
+    assert "direct message" in hidden and "I'll post them here instead" in hidden and "real cost" not in hidden
     await fake.wait_for(lambda f: f.message(status.id).deleted)
     eggapi.finish(egg_id)
     dm = fake.dm_channel_for(world.alice)

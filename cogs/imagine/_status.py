@@ -32,8 +32,8 @@ class CancelButton(IdButton, prefix="cancel"):
             else:
                 await respond(
                     interaction,
-                    "This job has already started, so it can't be cancelled: it will be charged at its real cost. "
-                    "Use **Hide** to have the images sent to you privately instead.",
+                    "This job has already started, so it can't be cancelled; it counts toward your budget at what "
+                    "the image service charges for it. Use **Hide** to have the images sent to you privately instead.",
                 )
             return
         cancelled = await bot.task_store.get(task.id)
@@ -57,8 +57,8 @@ class HideButton(IdButton, prefix="hide"):
             return
         await respond(
             interaction,
-            "Hidden. The images will be sent to you by direct message when they are ready; "
-            "the job is still charged at its real cost.",
+            "🙈 Hidden from the channel. I'll send you the images by direct message when they're ready "
+            "(if your direct messages are closed, I'll post them here instead). It still counts toward your budget.",
         )
         if interaction.message is not None:
             await interaction.message.delete()
