@@ -278,7 +278,9 @@ async def test_eggapi_outage_still_shows_the_ledger(
     _, message = await report(world, mod, world.general)
     text = text_of(message)
     assert "Settled **$0.01**" in text and f"<@{world.alice.id}>" in text
-    assert "could not be fetched right now" in text and "ledger figures above are complete" in text
+    assert "⚠️ Couldn't reach EggAPI for its own totals. The ledger figures above are complete; run /usage again " \
+        "later to compare." in text
+    assert "right now" not in text and "try again" not in text  # said once, not twice
     assert eggapi.count("GET", "/v1/usage/summary") >= 2  # retried, then given up
     assert_clean(world.fake, caplog=caplog)
 

@@ -104,12 +104,12 @@ class UsageCog(commands.Cog):
             rows = await asyncio.wait_for(self.bot.eggapi.usage_summary(), EGGAPI_TIMEOUT)
         except EggAPIError as exc:
             log.warning("/usage: EggAPI usage summary failed: HTTP %s %s", exc.status, exc.code)
-            return None, (f"⚠️ EggAPI's own figures could not be fetched right now. {exc.user_message} "
-                          "The ledger figures above are complete; try again later for EggAPI's side.")
+            return None, ("⚠️ Couldn't reach EggAPI for its own totals. The ledger figures above are complete; "
+                          "run /usage again later to compare.")
         except TimeoutError:
             log.warning("/usage: EggAPI usage summary timed out after %ss", EGGAPI_TIMEOUT)
-            return None, ("⚠️ EggAPI did not answer in time, so its own figures are missing. "
-                          "The ledger figures above are complete; try again later for EggAPI's side.")
+            return None, ("⚠️ EggAPI did not answer in time with its own totals. The ledger figures above are "
+                          "complete; run /usage again later to compare.")
         return await self.reports.reconcile(guild_id, rows), None
 
     async def _send_export(
