@@ -13,6 +13,7 @@ import signal
 import sys
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from urllib.parse import urlsplit
 
 import aiohttp
 import discord
@@ -70,7 +71,9 @@ def _without_voice_warnings(record: logging.LogRecord) -> bool:
 def starting_line(settings: Settings) -> str:
     """What this process is about to do, in words (no secrets; not a dump of every setting)."""
     if settings.webhook_public_url:
-        webhooks = f"webhooks at {settings.webhook_public_url} ({'signed' if settings.webhook_secret else 'unsigned'})"
+        # Scheme, host and path only: a query string may carry a token of the operator's proxy.
+        address = urlsplit(settings.webhook_public_url)._replace(query="", fragment="").geturl()
+        webhooks = f"webhooks at {address} ({'signed' if settings.webhook_secret else 'unsigned'})"
     else:
         webhooks = "webhooks off"
     return (

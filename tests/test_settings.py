@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.__main__ import starting_line
 from bot.settings import Settings, SettingsError, load_settings, settings_warnings
 
 REQUIRED = {"DISCORD_TOKEN": "discord-secret-token", "EGGAPI_API_KEY": "egg_sk_secret"}
@@ -157,3 +158,17 @@ def test_dotenv_file_is_read(tmp_path: Path) -> None:
     result = _run_bot({}, tmp_path)
     assert result.returncode == 2
     assert "EGGBOT_QUOTA_LIMIT" in result.stderr
+
+
+def test_the_starting_line_never_shows_the_webhook_urls_query(tmp_path: Path) -> None:
+    settings = load_settings(
+        {
+            "DISCORD_TOKEN": "t",
+            "EGGAPI_API_KEY": "k",
+            "DATABASE_PATH": str(tmp_path / "db"),
+            "EGGBOT_WEBHOOK_PUBLIC_URL": "https://bot.example.com/eggapi/webhook?proxy_token=s3cret#frag",
+        }
+    )
+    line = starting_line(settings)
+    assert "webhooks at https://bot.example.com/eggapi/webhook (unsigned)" in line
+    assert "s3cret" not in line and "frag" not in line
