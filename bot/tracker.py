@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from bot.bookkeeping import Bookkeeper
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 
 OPERATOR_ERRORS = ("UNAUTHORIZED", "FORBIDDEN", "INSUFFICIENT_BALANCE")
 MAX_SUBMIT_RETRIES = 5  # EggAPI busy or unreachable before anything was sent: back in line this often
+EARLY_HINTS_MAX = 256  # webhook ids remembered while submits await their answer
 NOT_FOUND_PATIENCE = 600.0  # seconds of 404s before a running task is given up as lost upstream
 UNCONFIRMED_NOTE = (
     "EggAPI could not confirm this job. Your reservation stays until it is sorted out; "
@@ -61,6 +63,7 @@ class TrackerConfig:
     max_running_per_member: int = 3
     max_running_total: int = 20
     reconcile_grace: float = 120.0
+    hint_cooldown: float = 2.0  # a webhook polls its task at once, then at most this often
     webhook_url: str | None = None
 
 
@@ -85,8 +88,10 @@ class Tracker:
         self._outcomes = Outcomes(store, books, self._board)
         self._reconciler = Reconciler(store, client, grace=config.reconcile_grace)
         self._unconfirmed_told: set[int] = set()
-        self._early_hints: set[str] = set()  # webhooks that beat the POST's answer
+        self._early_hints: OrderedDict[str, None] = OrderedDict()  # webhooks that beat the POST's answer
+        self._hint_polls: dict[int, float] = {}  # when a webhook last made each task be polled
         self._submit_retries: dict[int, int] = {}
+        self._answers: dict[int, EggTask | EggAPIError] = {}  # POST answers not recorded yet
         self._first_miss: dict[int, float] = {}
         self._timing = PollPlanner(
             first=config.poll_interval_min,
@@ -140,6 +145,11 @@ class Tracker:
         """How many jobs are scheduled or running."""
         return self._jobs.in_flight
 
+    @property
+    def remembered_hints(self) -> int:
+        """How many webhook ids that match no task of ours are kept (bounded; for tests and health)."""
+        return len(self._early_hints)
+
     def attach(self, publisher: Publisher, deliverer: Deliverer) -> None:
         """Connect the chat side; must happen before ``start``."""
         self._publisher = publisher
@@ -192,26 +202,68 @@ class Tracker:
         self._board.show(task, phase, detail=detail, force=True)
 
     async def hint(self, egg_task_id: str) -> bool:
-        """A webhook says this EggAPI task changed: poll it now (the payload itself is not trusted)."""
+        """A webhook says this EggAPI task changed: poll it now (the payload itself is not trusted).
+
+        Hints may be forged when no webhook secret is set, so they are bounded: a running task is
+        polled at once for its first hint, then at most once per ``hint_cooldown``; ids nobody
+        knows are kept (a few hundred at most) only while a submit of ours awaits its answer.
+        """
         task = await self._store.get_by_egg_id(egg_task_id)
         if task is not None and task.status is TaskStatus.RUNNING:
-            self._schedule("poll", task.id)
+            self._poll_for_hint(task.id)
             return True
         if task is None:
+            waiting = await self._store.list_in_states((TaskStatus.SUBMITTING, TaskStatus.UNKNOWN))
+            if not waiting or egg_task_id in self._early_hints:
+                return False  # nobody is waiting for an answer: an unknown id is nothing of ours
             # Faster than the POST's answer, or the answer was lost: remember it, and look again now.
-            self._early_hints.add(egg_task_id)
-            for unconfirmed in await self._store.list_in_states((TaskStatus.UNKNOWN,)):
-                self._schedule("reconcile", unconfirmed.id)
+            self._early_hints[egg_task_id] = None
+            while len(self._early_hints) > EARLY_HINTS_MAX:
+                self._early_hints.popitem(last=False)
+            for unconfirmed in waiting:
+                if unconfirmed.status is TaskStatus.UNKNOWN:
+                    self._schedule("reconcile", unconfirmed.id)
         return False
+
+    def _poll_for_hint(self, task_id: int) -> None:
+        """Poll at once, unless a hint did in the last ``hint_cooldown``: then once when it ends."""
+        now = asyncio.get_running_loop().time()
+        last = self._hint_polls.get(task_id)
+        if last is not None and last > now:
+            return  # one hinted poll is already waiting
+        due = now if last is None else max(now, last + self._config.hint_cooldown)
+        self._hint_polls[task_id] = due
+        if len(self._hint_polls) > EARLY_HINTS_MAX:  # forget finished tasks' marks, oldest first
+            for old in [tid for tid, at in self._hint_polls.items() if at < now - self._config.hint_cooldown]:
+                del self._hint_polls[old]
+        self._schedule("poll", task_id, due - now)
 
     # -- submit ------------------------------------------------------------------------------
 
     async def _submit(self, task_id: int) -> None:
         task = await self._store.get(task_id)
-        if task is None or task.status is not TaskStatus.QUEUED:
+        if task is None:
             return
-        if not await self._store.transition(task_id, TaskStatus.QUEUED, TaskStatus.SUBMITTING, submitted_at=utcnow()):
+        answer = self._answers.get(task_id)
+        if answer is None:
+            if task.status is not TaskStatus.QUEUED:
+                return
+            if not await self._store.transition(
+                task_id, TaskStatus.QUEUED, TaskStatus.SUBMITTING, submitted_at=utcnow()
+            ):
+                return
+            answer = self._answers[task_id] = await self._post(task)
+        elif task.status is not TaskStatus.SUBMITTING:
+            self._answers.pop(task_id, None)  # recorded meanwhile
             return
+        # Until EggAPI's answer is recorded it is kept here: if recording fails (say, the database
+        # is locked), the scheduler retries this step, which records the same answer again
+        # instead of leaving a paid task stranded in 'submitting'. Every transition is guarded.
+        await self._record_answer(task, answer)
+        self._answers.pop(task_id, None)
+
+    async def _post(self, task: TaskRecord) -> EggTask | EggAPIError:
+        """Send the task to EggAPI once; its answer, or the error that says what happened to it."""
         request = GenerateRequest(
             prompt=task.prompt,
             negative_prompt=task.negative_prompt,
@@ -223,24 +275,29 @@ class Tracker:
             model=MODEL,
         )
         try:
-            egg = await self._client.generate(request)
-        except SubmitOutcomeUnknown as exc:
-            log.warning("task %s: submit outcome unknown (%s); reconciling before anything else", task_id, exc.code)
-            await self._store.transition(task_id, TaskStatus.SUBMITTING, TaskStatus.UNKNOWN, error=exc.code)
+            return await self._client.generate(request)
+        except EggAPIError as exc:
+            return exc
+
+    async def _record_answer(self, task: TaskRecord, answer: EggTask | EggAPIError) -> None:
+        task_id = task.id
+        if isinstance(answer, EggTask):
+            await self._adopt(task, answer, TaskStatus.SUBMITTING)
+        elif isinstance(answer, SubmitOutcomeUnknown):
+            log.warning("task %s: submit outcome unknown (%s); reconciling before anything else", task_id, answer.code)
+            await self._store.transition(task_id, TaskStatus.SUBMITTING, TaskStatus.UNKNOWN, error=answer.code)
             self._board.show(task, Phase.UNCONFIRMED, force=True)
             self._schedule("reconcile", task_id, self._config.poll_interval_min)
-            return
-        except EggAPIUnavailable as exc:  # busy or unreachable, and nothing was created: try again later
-            if await self._requeue(task, exc):
+        elif isinstance(answer, EggAPIUnavailable):  # busy or unreachable, and nothing was created
+            if await self._requeue(task, answer):
                 return
-            log.warning("task %s: EggAPI stayed unavailable for the submit (%s); giving up", task_id, exc.code)
-            await self._refused(task, exc)
-        except EggAPIError as exc:
-            level = logging.ERROR if exc.code in OPERATOR_ERRORS else logging.WARNING
-            log.log(level, "task %s: EggAPI refused the submit (HTTP %s %s)", task_id, exc.status, exc.code)
-            await self._refused(task, exc)
-            return
-        await self._adopt(task, egg, TaskStatus.SUBMITTING)
+            log.warning("task %s: EggAPI stayed unavailable for the submit (%s); giving up", task_id, answer.code)
+            await self._refused(task, answer)
+            self._submit_retries.pop(task_id, None)
+        else:
+            level = logging.ERROR if answer.code in OPERATOR_ERRORS else logging.WARNING
+            log.log(level, "task %s: EggAPI refused the submit (HTTP %s %s)", task_id, answer.status, answer.code)
+            await self._refused(task, answer)
 
     async def _refused(self, task: TaskRecord, exc: EggAPIError) -> None:
         await self._outcomes.end_without_images(
@@ -251,11 +308,10 @@ class Tracker:
         """Put a task whose submit was refused for now back in line after a backoff; False when out of tries."""
         attempt = self._submit_retries.get(task.id, 0) + 1
         if attempt >= MAX_SUBMIT_RETRIES:
-            self._submit_retries.pop(task.id, None)
             return False
-        self._submit_retries[task.id] = attempt
         if not await self._store.transition(task.id, TaskStatus.SUBMITTING, TaskStatus.QUEUED, submitted_at=None):
             return True
+        self._submit_retries[task.id] = attempt  # counted once it is recorded: a replayed answer counts once
         self._line.step_back(task.id)  # not running any more; it rejoins the line after the delay
         delay = max(exc.retry_after or 0.0, self._config.poll_interval_max * 2 ** (attempt - 1))
         log.warning("task %s: EggAPI busy (%s); back in line in %.0f s (try %d)", task.id, exc.code, delay, attempt)
@@ -277,7 +333,7 @@ class Tracker:
             self._submit_retries.pop(task.id, None)
             self._board.show(task, Phase.PENDING, force=True)
             early = egg.id in self._early_hints
-            self._early_hints.discard(egg.id)
+            self._early_hints.pop(egg.id, None)
             self._schedule("poll", task.id, 0.0 if early else self._timing.first_delay(task))
         return moved
 
