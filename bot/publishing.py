@@ -104,6 +104,22 @@ MODERATION_WORDS = ("moderation", "prohibited", "safety", "nsfw", "policy", "blo
 BALANCE_WORDS = ("balance", "insufficient", "credit", "quota")
 
 
+def failure_code(error: str | None) -> str:
+    """What kind of upstream failure this was, for the task's record.
+
+    EggAPI's failure text is free text that may echo anything (a key, a secret, a URL): only this
+    code is stored, never the text itself.
+    """
+    text = (error or "").lower()
+    if any(word in text for word in MODERATION_WORDS):
+        return "CONTENT_MODERATION"
+    if any(word in text for word in BALANCE_WORDS):
+        return "INSUFFICIENT_BALANCE"
+    if "timeout" in text or "timed out" in text:
+        return "UPSTREAM_TIMEOUT"
+    return "UPSTREAM_FAILED"
+
+
 def describe_failure(error: str | None) -> str:
     """A member-safe sentence for an upstream failure text (which is never shown raw).
 

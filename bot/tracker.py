@@ -30,7 +30,7 @@ from bot.eggapi import (
 from bot.foreground import Foreground
 from bot.outcomes import Outcomes
 from bot.polling import PollPlanner
-from bot.publishing import Phase, Publisher, describe_failure
+from bot.publishing import Phase, Publisher, describe_failure, failure_code
 from bot.reconcile import Outcome, Reconciler
 from bot.scheduler import Scheduler
 from bot.status_board import StatusBoard
@@ -425,7 +425,7 @@ class Tracker:
             self._board.forget(task_id)
             log.info("task %s: EggAPI task %s failed", task_id, egg.id)
             await self._outcomes.end_without_images(
-                task, TaskStatus.RUNNING, TaskStatus.FAILED, egg.error, describe_failure(egg.error), egg
+                task, TaskStatus.RUNNING, TaskStatus.FAILED, failure_code(egg.error), describe_failure(egg.error), egg
             )
         else:
             if egg.status != task.upstream_status:

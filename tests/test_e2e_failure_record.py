@@ -1,0 +1,31 @@
+"""A failed task's record keeps what kind of failure it was, never EggAPI's free text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from bot.tasks import TaskStatus
+from tests.conftest import World
+from tests.fakes.discord_harness import assert_clean
+from tests.fakes.eggapi import DEFAULT_API_KEY, FakeEggAPI, TaskPlan
+
+SECRET = "whsec_do_not_store_me"
+
+
+async def test_a_failure_text_echoing_secrets_is_not_stored(
+    tmp_path: Path, world: World, eggapi: FakeEggAPI, start_bot: Any
+) -> None:
+    echo = f"worker crashed; key={DEFAULT_API_KEY} secret={SECRET} content moderation retry"
+    eggapi.plan_next(TaskPlan(outcome="failed", error=echo))
+    bot = await start_bot(EGGBOT_WEBHOOK_SECRET=SECRET)
+    await world.fake.slash(world.alice, world.general, "imagine", prompt="a leaky fox")
+    notice = await world.fake.wait_for_message(world.general, lambda m: "not made" in m.content)
+    assert "content filter" in notice.content and DEFAULT_API_KEY not in notice.content
+    task = await bot.task_store.get(1)
+    assert task is not None and task.status is TaskStatus.FAILED
+    assert task.error == "CONTENT_MODERATION"
+    await start_bot.stop()  # every page written out
+    stored = b"".join(p.read_bytes() for p in tmp_path.glob("eggbot.db*"))
+    assert DEFAULT_API_KEY.encode() not in stored and SECRET.encode() not in stored
+    assert_clean(world.fake)
