@@ -13,6 +13,11 @@ from tests.fakes.eggapi import DEFAULT_API_KEY, FakeEggAPI, TaskPlan
 SECRET = "whsec_do_not_store_me"
 
 
+def database_bytes(folder: Path) -> bytes:
+    """Every byte of the database, its journal included."""
+    return b"".join(p.read_bytes() for p in sorted(folder.glob("eggbot.db*")))
+
+
 async def test_a_failure_text_echoing_secrets_is_not_stored(
     tmp_path: Path, world: World, eggapi: FakeEggAPI, start_bot: Any
 ) -> None:
@@ -26,6 +31,6 @@ async def test_a_failure_text_echoing_secrets_is_not_stored(
     assert task is not None and task.status is TaskStatus.FAILED
     assert task.error == "CONTENT_MODERATION"
     await start_bot.stop()  # every page written out
-    stored = b"".join(p.read_bytes() for p in tmp_path.glob("eggbot.db*"))
+    stored = database_bytes(tmp_path)
     assert DEFAULT_API_KEY.encode() not in stored and SECRET.encode() not in stored
     assert_clean(world.fake)
