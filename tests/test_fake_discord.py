@@ -12,7 +12,9 @@ import io
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
 
+import aiohttp
 import discord
 import discord.gateway
 import discord.http
@@ -346,6 +348,47 @@ async def test_attachment_option_round_trip(world: World, bot: ThrowawayBot) -> 
     assert msg.content == "egg.png 1024"
     assert msg.attachment("echo-egg.png").data == data
     assert msg.attachment("echo-egg.png").content_type == "image/png"
+
+
+async def test_attachment_urls_are_signed_and_expire_on_the_fake_clock(world: World, bot: ThrowawayBot) -> None:
+    fake = world.fake
+    handle = await fake.slash(world.alice, world.general, "echo_file", file=Upload("egg.png", b"egg", "image/png"))
+    echoed = await handle.wait_response()
+    [given] = handle.payload["data"]["resolved"]["attachments"].values()
+    query = parse_qs(urlsplit(given["url"]).query)
+    expires, issued = int(query["ex"][0], 16), int(query["is"][0], 16)
+    assert expires - issued == 24 * 3600 and abs(issued - fake.clock.now()) < 5 and query["hm"][0]
+    assert set(given) >= {"id", "filename", "size", "url", "proxy_url"}  # the spec's required fields
+    unsigned = given["url"].split("?")[0]
+    async with aiohttp.ClientSession() as http:
+        assert (await fetch_status(http, given["url"])) == 200
+        assert (await fetch_status(http, unsigned)) == 404
+        assert (await fetch_status(http, given["url"].replace("hm=", "hm=0"))) == 404
+        fake.clock.advance(24 * 3600)
+        assert (await fetch_status(http, given["url"])) == 404  # expired
+        # A payload made now (the message, fetched again) carries a fresh URL for the same file.
+        channel = bot.get_channel(world.general.id)
+        assert isinstance(channel, discord.TextChannel)
+        fresh = (await channel.fetch_message(echoed.id)).attachments[0].url
+        assert int(parse_qs(urlsplit(fresh).query)["ex"][0], 16) > expires
+        assert (await fetch_status(http, fresh)) == 200
+
+
+async def test_attachment_lifetime_is_configurable() -> None:
+    async with FakeDiscord(attachment_ttl=60) as fake:
+        stored = fake.transcript.store_upload("egg.png", b"egg")
+        url = fake.transcript.attachment_json(stored)["url"]
+        query = parse_qs(urlsplit(url).query)
+        assert int(query["ex"][0], 16) - int(query["is"][0], 16) == 60
+        async with aiohttp.ClientSession() as http:
+            assert (await fetch_status(http, url)) == 200
+            fake.clock.set(int(query["ex"][0], 16))
+            assert (await fetch_status(http, url)) == 404
+
+
+async def fetch_status(http: aiohttp.ClientSession, url: str) -> int:
+    async with http.get(url) as response:
+        return response.status
 
 
 async def test_channel_nonce_deduplicates(world: World, bot: ThrowawayBot) -> None:

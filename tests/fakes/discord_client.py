@@ -248,7 +248,7 @@ class ClientSimulator:
                 raise refuse(f"{upload.filename} is {len(upload.data)} bytes; the upload limit is {limit}")
             stored = self.fake.transcript.store_upload(upload.filename, upload.data, upload.content_type,
                                                        ephemeral=True)
-            resolved.attachments[str(stored.id)] = stored.to_json()
+            resolved.attachments[str(stored.id)] = self.fake.transcript.attachment_json(stored)
             return str(stored.id)
         if validate:
             raise refuse(f"{value!r} cannot be given to this option type")

@@ -16,7 +16,10 @@ from .discord_models import FakeUser, MessageFlags, iso_now
 
 @dataclass
 class StoredAttachment:
-    """An uploaded file as Discord stores it; ``data`` holds the exact bytes."""
+    """An uploaded file as Discord stores it; ``data`` holds the exact bytes.
+
+    ``url`` is the unsigned address; payloads carry it signed afresh (see ``Cdn.sign``).
+    """
 
     id: int
     filename: str
@@ -31,11 +34,11 @@ class StoredAttachment:
         """Size in bytes."""
         return len(self.data)
 
-    def to_json(self) -> dict[str, Any]:
-        """Attachment object as Discord sends it."""
+    def to_json(self, signed_url: str) -> dict[str, Any]:
+        """Attachment object as Discord sends it, carrying a freshly signed URL."""
         data: dict[str, Any] = {
-            "id": str(self.id), "filename": self.filename, "size": self.size, "url": self.url,
-            "proxy_url": self.url, "content_type": self.content_type, "flags": 0,
+            "id": str(self.id), "filename": self.filename, "size": self.size, "url": signed_url,
+            "proxy_url": signed_url, "content_type": self.content_type, "flags": 0,
         }
         if self.description is not None:
             data["description"] = self.description

@@ -186,6 +186,8 @@ class RestApi:
     async def _attachment(self, record: RequestRecord) -> web.Response:
         match = re.match(r"^/att/(\d+)/", record.path)
         stored = self.fake.transcript.attachments.get(int(match.group(1))) if match else None
+        if stored is not None and not self.fake.cdn.valid(stored.id, record.query):
+            stored = None  # unsigned, tampered with or expired: Discord answers 404 too
         record.route = "GET /att/{id}/{filename}"
         record.status = 200 if stored is not None else 404
         await self.fake.notify()

@@ -35,7 +35,7 @@ Construction (keyword-only)::
     FakeDiscord(token="fake-token", bot_name="EggBot", ack_deadline=3.0, token_ttl=900.0,
                 nonce_window=300.0, rate_limit=False, rate_limit_per=(5, 5.0),
                 allowed_intents=Intents.PRIVILEGED, dm_filesize_limit=10 MiB,
-                bot_permissions=DEFAULT_BOT_PERMISSIONS, host="127.0.0.1", port=0)
+                bot_permissions=DEFAULT_BOT_PERMISSIONS, attachment_ttl=86400.0, host="127.0.0.1", port=0)
     await fake.start() / await fake.stop()  or  async with FakeDiscord(...) as fake: ...
     fake.url -> "http://127.0.0.1:PORT";  fake.api_base -> url + "/api/v10";  fake.ws_url -> "ws://127.0.0.1:PORT/"
 
@@ -43,6 +43,16 @@ Construction (keyword-only)::
 may be changed at any time (``fake.ack_deadline = 0.2``). ``allowed_intents`` lists the privileged
 intents the application may use; IDENTIFY with any other privileged intent is closed with 4014
 (discord.py raises ``PrivilegedIntentsRequired``).
+
+Attachment URLs are signed like Discord's CDN links: every payload that carries an attachment
+(message objects, a slash command's resolved attachments) has ``?ex=<hex expiry>&is=<hex issue
+time>&hm=<hex signature>``, valid for ``fake.cdn.ttl`` seconds (``attachment_ttl``, default 24 h)
+from the moment the payload was made. ``GET /att/...`` answers 404 for an unsigned, tampered or
+expired URL. Expiry follows ``fake.clock`` (Unix seconds; real time plus an offset), which tests
+move instead of sleeping::
+
+    fake.clock.now() -> float;  fake.clock.advance(seconds);  fake.clock.set(unix_time)
+    # Snowflakes, message timestamps and interaction deadlines stay on real time.
 
 World (ids are snowflakes from a monotonic counter whose timestamp part is the current time, so
 ``created_at`` is sane; JSON carries them as strings, the Python objects as ints)::
@@ -232,7 +242,7 @@ REST routes: GET /users/@me; GET /users/{id}; GET /oauth2/applications/@me; GET|
 GET /channels/{id}; POST /channels/{id}/messages (JSON or multipart payload_json + files[n]);
 GET /channels/{id}/messages (newest first; limit, before, after; no nonce); GET|PATCH|DELETE
 /channels/{id}/messages/{id}; POST /channels/{id}/typing; POST /users/@me/channels; and
-GET /att/{id}/{filename} for uploaded bytes. Bot routes need
+GET /att/{id}/{filename}?ex&is&hm for uploaded bytes. Bot routes need
 ``Authorization: Bot <token>`` (else 401); interaction routes need none, as on Discord.
 """
 
@@ -246,6 +256,7 @@ from typing import Any, TypeVar, cast
 
 from aiohttp import web
 
+from .discord_cdn import DEFAULT_ATTACHMENT_TTL, Cdn, FakeClock
 from .discord_client import ClientRefusal, ClientSimulator, Upload
 from .discord_gateway import Gateway
 from .discord_interaction import CallbackRecord, InteractionHandle
@@ -297,6 +308,7 @@ class FakeDiscord:
                  rate_limit_per: tuple[int, float] = (5, 5.0), allowed_intents: int = Intents.PRIVILEGED,
                  dm_filesize_limit: int = DEFAULT_FILESIZE_LIMIT,
                  bot_permissions: PermissionsLike = DEFAULT_BOT_PERMISSIONS,
+                 attachment_ttl: float = DEFAULT_ATTACHMENT_TTL,
                  host: str = "127.0.0.1", port: int = 0) -> None:
         self.token = token
         self.ack_deadline = ack_deadline
@@ -309,6 +321,8 @@ class FakeDiscord:
         self.bot_permissions = resolve_permissions(bot_permissions)
         self._host, self._port = host, port
         self._ids = SnowflakeFactory()
+        self.clock = FakeClock()
+        self.cdn = Cdn(self.clock, attachment_ttl)
         self.users: dict[int, FakeUser] = {}
         self.guilds: dict[int, FakeGuild] = {}
         self.channels: dict[int, FakeChannel] = {}

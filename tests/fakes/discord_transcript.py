@@ -44,6 +44,10 @@ class Transcript:
         self.attachments[att_id] = stored
         return stored
 
+    def attachment_json(self, stored: StoredAttachment) -> dict[str, Any]:
+        """The attachment object of a payload sent now: its URL signed afresh, as Discord does."""
+        return stored.to_json(self.fake.cdn.sign(stored.url, stored.id))
+
     def _uploads(self, payload: Mapping[str, Any], parts: Sequence[FilePart],
                  ephemeral: bool) -> list[StoredAttachment]:
         specs = {str(a.get("id")): a for a in payload.get("attachments") or [] if isinstance(a, Mapping)}
@@ -160,7 +164,7 @@ class Transcript:
         """The message object Discord would send for ``msg``."""
         data: dict[str, Any] = {
             "id": str(msg.id), "channel_id": str(msg.channel_id), "type": msg.type, "content": msg.content,
-            "author": msg.author.to_json(), "attachments": [a.to_json() for a in msg.attachments],
+            "author": msg.author.to_json(), "attachments": [self.attachment_json(a) for a in msg.attachments],
             "embeds": msg.embeds, "mentions": [self.fake.users[u].to_json() for u in msg.mentions],
             "mention_roles": [str(r) for r in msg.mention_roles], "mention_everyone": msg.mention_everyone,
             "pinned": False, "tts": msg.tts, "timestamp": msg.created_at, "edited_timestamp": msg.edited_at,
