@@ -205,13 +205,14 @@ async def test_generate_sends_bearer_and_documented_body(client: EggAPIClient, f
 
 
 async def test_task_lifecycle_and_failed_task(client: EggAPIClient, fake: FakeEggAPI) -> None:
+    source = await completed_task(client)  # its output is a reference image the fake can download
     fake.plan_next(TaskPlan(polls_until_processing=1, polls_until_done=2, images=1),
                    TaskPlan(outcome="failed"))
-    task = await client.generate(GenerateRequest(prompt="fox", num_outputs=2,
-                                                 image_urls=("https://example.com/in.png",)))
+    task = await client.generate(GenerateRequest(prompt="fox", num_outputs=2, image_urls=source.output_urls))
     assert task.type == "image_edit"
     statuses = [(await client.get_task(task.id)).status for _ in range(3)]
     assert statuses == ["pending", "processing", "completed"]
+    assert [(f.task_id, f.url, f.status) for f in fake.input_fetches] == [(task.id, source.output_urls[0], 200)]
     done = await client.get_task(task.id)
     assert len(done.output_urls) == 1 and done.cost == Decimal("0.01")  # fewer images than asked
     assert done.started_at is not None and done.completed_at is not None
@@ -219,6 +220,17 @@ async def test_task_lifecycle_and_failed_task(client: EggAPIClient, fake: FakeEg
     failed = await client.get_task((await client.generate(GenerateRequest(prompt="bad"))).id)
     assert failed.is_failed and failed.cost == Decimal("0")
     assert failed.error == "Content moderation: prompt contains prohibited content"
+
+
+async def test_a_reference_that_cannot_be_downloaded_fails_the_task(client: EggAPIClient, fake: FakeEggAPI) -> None:
+    source = await completed_task(client)
+    gone = f"{fake.url}/files/images/gen_unknown/0.png"
+    task = await client.generate(GenerateRequest(prompt="fox", image_urls=(source.output_urls[0], gone)))
+    assert task.status == "pending" and fake.input_fetches == []  # accepted: nothing downloaded at submit
+    failed = await client.get_task(task.id)
+    assert failed.is_failed and failed.cost == Decimal("0")
+    assert failed.error == "Failed to download image_urls[1]: HTTP 404"
+    assert [f.status for f in fake.input_fetches] == [200, 404]
 
 
 async def test_hold_and_finish_and_offset_times(client: EggAPIClient, fake: FakeEggAPI) -> None:

@@ -44,6 +44,13 @@ poll already reports ``completed``), ``processing`` in between. ``hold=True`` ke
 ``fake.finish(task_id, ...)``; ``duration=s`` finishes it ``s`` wall-clock seconds after
 creation regardless of polls. ``fake.finish`` works on any non-terminal task.
 
+Reference images (see :mod:`tests.fakes.eggapi_inputs`): the generate call only checks that each
+``image_urls`` entry is a URL. When the task starts (the poll that moves it off ``pending``, or
+its ``duration`` timer) the fake downloads every entry once; if one does not answer 200 the task
+fails with ``error`` ``"Failed to download image_urls[i]: HTTP 404"`` (cost 0). Each download is
+appended to ``fake.input_fetches`` (``InputFetch``: task_id, url, status). ``fake.finish`` does
+not download.
+
 Webhooks: when a task with ``webhook_url`` finishes, the fake POSTs (in the background)
 ``{"event": "task.completed"|"task.failed", "task_id", "status", "model",
 "output": {"url": first} | null, "error", "cost": "0.010000", "timestamp": int}`` with
@@ -95,10 +102,13 @@ import aiohttp
 from aiohttp import web
 from multidict import CIMultiDict
 
+from .eggapi_inputs import InputFetch, fetch_inputs
+
 __all__ = [
     "DEFAULT_API_KEY",
     "FakeEggAPI",
     "FakeTask",
+    "InputFetch",
     "RecordedRequest",
     "TaskPlan",
     "WebhookDelivery",
@@ -148,6 +158,7 @@ class FakeTask:
     started_at: datetime | None = None
     completed_at: datetime | None = None
     polls: int = 0
+    inputs_fetched: bool = False
 
     @property
     def is_terminal(self) -> bool:
@@ -309,6 +320,7 @@ class FakeEggAPI:
         self.requests: list[RecordedRequest] = []
         self.violations: list[str] = []
         self.webhook_deliveries: list[WebhookDelivery] = []
+        self.input_fetches: list[InputFetch] = []
         self.insufficient_balance = False
         self.time_format: Literal["Z", "offset"] = "Z"
         self.legacy_nulls = False
@@ -512,9 +524,27 @@ class FakeEggAPI:
             self._finish(task, plan.outcome)
 
     def _on_timer(self, task_id: str) -> None:
+        self._spawn(self._finish_on_time(task_id))
+
+    async def _finish_on_time(self, task_id: str) -> None:
         task = self.tasks.get(task_id)
         if task is not None and not task.is_terminal and not task.plan.hold:
-            self._finish(task, task.plan.outcome)
+            await self._fetch_inputs(task)
+            if not task.is_terminal:
+                self._finish(task, task.plan.outcome)
+
+    async def _fetch_inputs(self, task: FakeTask) -> None:
+        """Download the task's image_urls once, as it starts; a failed download fails the task."""
+        urls = task.request.get("image_urls") or []
+        if task.inputs_fetched or not urls or task.is_terminal:
+            return
+        task.inputs_fetched = True
+        assert self._client is not None
+        fetches, error = await fetch_inputs(self._client, task.id, list(urls))
+        self.input_fetches.extend(fetches)
+        if error is not None and not task.is_terminal:
+            self._finish(task, "failed", error=error)
+        self._notify()
 
     def _finish(self, task: FakeTask, outcome: str, *, error: str | None = None, images: int | None = None) -> None:
         now = datetime.now(UTC)
@@ -625,6 +655,8 @@ class FakeEggAPI:
             task = self.tasks.get(task_match.group(1))
             if task is None:
                 return _envelope(status=404, code="NOT_FOUND", message="task not found")
+            if task.status == "pending" and task.polls >= task.plan.polls_until_processing:
+                await self._fetch_inputs(task)  # this poll starts it
             self._on_poll(task)
             return _envelope(self.task_json(task))
         if method == "GET" and path == "/v1/tasks":
