@@ -6,7 +6,8 @@ import gc
 import hashlib
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -15,12 +16,13 @@ from discord.ext import commands
 
 from bot.bookkeeping import Bookkeeper
 from bot.db import Database
-from bot.db.task_store import TaskStore
+from bot.db.task_store import TaskStore, utcnow
 from bot.eggapi import EggAPIClient
 from bot.foreground import Foreground
 from bot.jobs import JobService
 from bot.ledger import Ledger, LedgerDefaults
 from bot.pricing import PriceRefresher
+from bot.references import ReferenceCheck
 from bot.settings import Settings
 from bot.tracker import Tracker, TrackerConfig
 from bot.tree import EggTree
@@ -77,6 +79,7 @@ class EggBot(commands.Bot):
         force_sync: bool = False,
         run_tracker: bool = True,
         freeze_startup_objects: bool = False,
+        clock: Callable[[], datetime] = utcnow,
         **options: Any,
     ) -> None:
         options.setdefault("intents", discord.Intents(guilds=True))
@@ -93,7 +96,11 @@ class EggBot(commands.Bot):
             db, self.task_store, self.ledger, self.books, max_queued_per_member=settings.max_queued_per_member
         )
         self.foreground = Foreground()
-        self.tracker = Tracker(self.task_store, self.books, eggapi, tracker_config(settings), self.foreground)
+        # The wall clock that signed URLs (reference images on Discord) expire by; tests share the fake's.
+        self.references = ReferenceCheck(clock=clock)
+        self.tracker = Tracker(
+            self.task_store, self.books, eggapi, tracker_config(settings), self.foreground, self.references
+        )
         self.prices = PriceRefresher(eggapi, self.ledger, settings.price_refresh_interval)
         self.web: WebhookServer | None = None
         if settings.webhooks_enabled or settings.healthz_enabled:

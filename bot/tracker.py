@@ -32,6 +32,7 @@ from bot.outcomes import Outcomes
 from bot.polling import PollPlanner
 from bot.publishing import Phase, Publisher, describe_failure, failure_code
 from bot.reconcile import Outcome, Reconciler
+from bot.references import ReferenceCheck
 from bot.scheduler import Scheduler
 from bot.status_board import StatusBoard
 from bot.tasks import TaskRecord, TaskStatus
@@ -77,8 +78,10 @@ class Tracker:
         client: EggAPIClient,
         config: TrackerConfig,
         foreground: Foreground | None = None,
+        references: ReferenceCheck | None = None,
     ) -> None:
         self._store = store
+        self._references = references or ReferenceCheck()
         self._books = books
         self._client = client
         self._config = config

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +103,8 @@ async def start_bot(tmp_path: Path, world: World, eggapi: FakeEggAPI) -> AsyncIt
                 session, api_key=api_key or settings.eggapi_api_key, base_url=settings.eggapi_base_url,
                 timeout=settings.http_timeout, backoff_base=0.01, backoff_cap=0.05,
             )
-            bot = EggBot(settings=settings, db=db, http_session=session, eggapi=client, force_sync=force_sync)
+            bot = EggBot(settings=settings, db=db, http_session=session, eggapi=client, force_sync=force_sync,
+                         clock=lambda: datetime.fromtimestamp(world.fake.clock.now(), UTC))  # Discord's time
             await stack.enter_async_context(run_bot(bot, world.fake))
             self.running = Running(stack, bot)
             return bot

@@ -25,6 +25,13 @@ class RerollButton(IdButton, prefix="reroll"):
         if original is None:
             await respond(interaction, "That job is no longer known to me; run /imagine again.")
             return
+        if not bot.references.usable(original.reference_urls):  # Discord's links last about a day
+            await respond(
+                interaction,
+                f"The reference images of job #{original.id} have expired on Discord, so I can't reroll it. "
+                "Run /imagine again and attach them. Nothing was charged.",
+            )
+            return
         request = ImagineRequest(
             guild_id=interaction.guild_id,
             channel_id=interaction.channel_id or original.channel_id,

@@ -1,0 +1,65 @@
+"""Reference images end to end: Discord's signed attachment URLs expire, and EggAPI downloads them late.
+
+The fake Discord signs attachment URLs for 24 hours on its own clock and the fake EggAPI downloads
+``image_urls`` when a task starts; the bot shares the fake's clock, as it shares the world's time.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from tests.conftest import World
+from tests.fakes.discord_harness import assert_clean
+from tests.fakes.discord_server import FakeMessage
+from tests.fakes.eggapi import FakeEggAPI
+
+HOUR = 3600.0
+REFERENCE = {"reference": ("fox.png", b"\x89PNG reference fox", "image/png")}
+
+
+def is_result(message: FakeMessage) -> bool:
+    return bool(message.attachments) and not message.ephemeral
+
+
+async def task_count(bot: Any) -> int:
+    row = await bot.db.fetchone("SELECT COUNT(*) AS n FROM tasks")
+    assert row is not None
+    return int(row["n"])
+
+
+async def test_a_fresh_reference_reaches_eggapi_and_is_downloaded(
+    world: World, eggapi: FakeEggAPI, start_bot: Any
+) -> None:
+    await start_bot()
+    handle = await world.fake.slash(world.alice, world.general, "imagine", prompt="this fox, but blue",
+                                    attachments=REFERENCE)
+    await world.fake.wait_for_message(world.general, is_result)
+    [task] = eggapi.tasks.values()
+    [given] = handle.payload["data"]["resolved"]["attachments"].values()
+    assert task.request["image_urls"] == [given["url"]] and "ex=" in given["url"]
+    assert [(f.url, f.status) for f in eggapi.input_fetches] == [(given["url"], 200)]
+    assert_clean(world.fake)
+
+
+async def test_reroll_of_a_job_whose_references_expired_is_refused_before_anything_is_charged(
+    world: World, eggapi: FakeEggAPI, start_bot: Any
+) -> None:
+    bot = await start_bot()
+    await world.fake.slash(world.alice, world.general, "imagine", prompt="this fox, but blue", attachments=REFERENCE)
+    first = await world.fake.wait_for_message(world.general, is_result)
+    task_id = (await bot.task_store.get_by_egg_id(next(iter(eggapi.tasks)))).id
+
+    world.fake.clock.advance(48 * HOUR)  # two days later the stored Discord link is dead
+    click = await world.fake.click(world.bob, first, first.button("Reroll").custom_id)
+    reply = await click.wait_response()
+    assert reply.ephemeral and reply.visible_to == world.bob.id
+    assert reply.content == (
+        f"The reference images of job #{task_id} have expired on Discord, so I can't reroll it. "
+        "Run /imagine again and attach them. Nothing was charged."
+    )
+    assert eggapi.count("POST", "/v1/generate") == 1  # nothing sent to EggAPI
+    assert await task_count(bot) == 1  # nothing recorded, so nothing held
+    balance = await bot.ledger.balance(world.guild.id, world.bob.id, [])
+    assert balance.settled == Decimal("0") and balance.reserved == Decimal("0")
+    assert_clean(world.fake)
