@@ -18,10 +18,11 @@ from urllib.parse import parse_qs, urlsplit
 log = logging.getLogger(__name__)
 
 MARGIN = timedelta(hours=1)  # EggAPI may fetch a while after the submit: demand this much time left
-EXPIRED = "REFERENCES_EXPIRED"  # the task's error code when it is refused for this
-EXPIRED_IN_LINE = (
-    "Its reference images are no longer available from Discord (it waited too long in line), "
-    "so it was not sent and nothing was charged. Run /imagine again and attach them."
+# A task refused for this: its error code, and what its member reads.
+EXPIRED_REFS = (
+    "REFERENCES_EXPIRED",
+    "It waited in line so long that its reference images are no longer available from Discord, "
+    "so it was not sent and nothing was charged. Run /imagine again and attach them.",
 )
 
 

@@ -32,7 +32,7 @@ from bot.outcomes import Outcomes
 from bot.polling import PollPlanner
 from bot.publishing import Phase, Publisher, describe_failure, failure_code
 from bot.reconcile import Outcome, Reconciler
-from bot.references import ReferenceCheck
+from bot.references import EXPIRED_REFS, ReferenceCheck
 from bot.scheduler import Scheduler
 from bot.status_board import StatusBoard
 from bot.tasks import TaskRecord, TaskStatus
@@ -254,6 +254,10 @@ class Tracker:
             if not await self._store.transition(
                 task_id, TaskStatus.QUEUED, TaskStatus.SUBMITTING, submitted_at=utcnow()
             ):
+                return
+            if not self._references.usable(task.reference_urls):  # waited in line until the links (nearly) expired
+                log.info("task %s: its reference images expire too soon to submit; refused before EggAPI", task_id)
+                await self._outcomes.end_without_images(task, TaskStatus.SUBMITTING, TaskStatus.REJECTED, *EXPIRED_REFS)
                 return
             answer = self._answers[task_id] = await self._post(task)
         elif task.status is not TaskStatus.SUBMITTING:

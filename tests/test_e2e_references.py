@@ -9,10 +9,12 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from bot.ledger import HoldState
+from bot.tasks import TaskStatus
 from tests.conftest import World
 from tests.fakes.discord_harness import assert_clean
 from tests.fakes.discord_server import FakeMessage
-from tests.fakes.eggapi import FakeEggAPI
+from tests.fakes.eggapi import FakeEggAPI, TaskPlan
 
 HOUR = 3600.0
 REFERENCE = {"reference": ("fox.png", b"\x89PNG reference fox", "image/png")}
@@ -62,4 +64,36 @@ async def test_reroll_of_a_job_whose_references_expired_is_refused_before_anythi
     assert await task_count(bot) == 1  # nothing recorded, so nothing held
     balance = await bot.ledger.balance(world.guild.id, world.bob.id, [])
     assert balance.settled == Decimal("0") and balance.reserved == Decimal("0")
+    assert_clean(world.fake)
+
+
+async def test_a_job_that_waited_in_line_until_its_references_expire_ends_uncharged(
+    world: World, eggapi: FakeEggAPI, start_bot: Any
+) -> None:
+    bot = await start_bot(EGGBOT_MAX_RUNNING_PER_MEMBER="1")
+    eggapi.plan_next(TaskPlan(hold=True))
+    await world.fake.slash(world.alice, world.general, "imagine", prompt="a first fox")
+    [first_egg] = await world.fake.wait_for(lambda f: list(eggapi.tasks) or None)
+    handle = await world.fake.slash(world.alice, world.general, "imagine", prompt="this fox, but blue",
+                                    attachments=REFERENCE)
+    status = await handle.wait_response()
+    await world.fake.wait_for(lambda f: "in line" in f.message(status.id).content or None)
+    waiting = await bot.task_store.get(int(status.content.split("job #")[1].split()[0]))
+    assert waiting is not None and waiting.status is TaskStatus.QUEUED and waiting.reference_urls
+
+    world.fake.clock.advance(23.5 * HOUR)  # the link still works, but not for long enough
+    eggapi.finish(first_egg)
+    failed = await world.fake.wait_for(
+        lambda f: f.message(status.id) if "Failed" in f.message(status.id).content else None
+    )
+    assert "nothing was charged" in failed.content and "Run /imagine again and attach them" in failed.content
+    notice = await world.fake.wait_for_message(world.general, lambda m: "was not made" in m.content)
+    assert world.alice.mention in notice.content and notice.content.lower().count("nothing was charged") == 1
+    assert eggapi.count("POST", "/v1/generate") == 1 and eggapi.input_fetches == []  # never sent
+    ended = await bot.task_store.get(waiting.id)
+    assert ended is not None and ended.status is TaskStatus.REJECTED and ended.cost is None
+    hold = await bot.ledger.hold(waiting.id)
+    assert hold is not None and hold.state is HoldState.RELEASED
+    balance = await bot.ledger.balance(world.guild.id, world.alice.id, [])
+    assert balance.settled == Decimal("0.01") and balance.reserved == Decimal("0")  # the first fox only
     assert_clean(world.fake)

@@ -154,6 +154,7 @@ def failure_text(task: TaskRecord, reason: str) -> str:
             f"The job still counts toward your budget{cost}."
         )
     charged = task.cost is not None and task.cost > 0
-    tail = "" if charged else " Nothing was charged."
+    said = "nothing was charged" in reason.lower()  # some reasons say it already (the status message shows them)
+    tail = "" if charged or said else " Nothing was charged."
     noun, verb = ("image", "was") if task.count == 1 else ("images", "were")
     return f"<@{task.member_id}> your {noun} for {what} {verb} not made. {reason}{tail}"
