@@ -68,6 +68,14 @@ class TrackerConfig:
     webhook_url: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class NotSent:
+    """The bot's own refusal of a submit, recorded like EggAPI's answers are (replayed if recording fails)."""
+
+    code: str
+    reason: str
+
+
 class Tracker:
     """Follows every unfinished task until it is delivered or has failed."""
 
@@ -94,7 +102,7 @@ class Tracker:
         self._early_hints: OrderedDict[str, None] = OrderedDict()  # webhooks that beat the POST's answer
         self._hint_polls: dict[int, float] = {}  # when a webhook last made each task be polled
         self._submit_retries: dict[int, int] = {}
-        self._answers: dict[int, EggTask | EggAPIError] = {}  # POST answers not recorded yet
+        self._answers: dict[int, EggTask | EggAPIError | NotSent] = {}  # POST answers not recorded yet
         self._first_miss: dict[int, float] = {}
         self._timing = PollPlanner(
             first=config.poll_interval_min,
@@ -255,11 +263,10 @@ class Tracker:
                 task_id, TaskStatus.QUEUED, TaskStatus.SUBMITTING, submitted_at=utcnow()
             ):
                 return
-            if not self._references.usable(task.reference_urls):  # waited in line until the links (nearly) expired
-                log.info("task %s: its reference images expire too soon to submit; refused before EggAPI", task_id)
-                await self._outcomes.end_without_images(task, TaskStatus.SUBMITTING, TaskStatus.REJECTED, *EXPIRED_REFS)
-                return
-            answer = self._answers[task_id] = await self._post(task)
+            if self._references.usable(task.reference_urls):
+                answer = self._answers[task_id] = await self._post(task)
+            else:  # waited in line until the links (nearly) expired: refused before EggAPI
+                answer = self._answers[task_id] = NotSent(*EXPIRED_REFS)
         elif task.status is not TaskStatus.SUBMITTING:
             self._answers.pop(task_id, None)  # recorded meanwhile
             return
@@ -286,9 +293,14 @@ class Tracker:
         except EggAPIError as exc:
             return exc
 
-    async def _record_answer(self, task: TaskRecord, answer: EggTask | EggAPIError) -> None:
+    async def _record_answer(self, task: TaskRecord, answer: EggTask | EggAPIError | NotSent) -> None:
         task_id = task.id
-        if isinstance(answer, EggTask):
+        if isinstance(answer, NotSent):
+            log.info("task %s: not sent to EggAPI (%s)", task_id, answer.code)
+            await self._outcomes.end_without_images(
+                task, TaskStatus.SUBMITTING, TaskStatus.REJECTED, answer.code, answer.reason
+            )
+        elif isinstance(answer, EggTask):
             await self._adopt(task, answer, TaskStatus.SUBMITTING)
         elif isinstance(answer, SubmitOutcomeUnknown):
             log.warning("task %s: submit outcome unknown (%s); reconciling before anything else", task_id, answer.code)
