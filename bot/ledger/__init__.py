@@ -27,9 +27,13 @@ Holds (one per task; table ``ledger_holds`` references ``tasks(id)``):
   ``sqlite3.IntegrityError`` for a second hold of a task.
 * ``await reserve(*, task_id, guild_id, member_id, role_ids, count, now=None, model=...) -> Hold`` -
   ``terms`` + ``reserve_in`` for an existing task, in a transaction of its own.
-* ``await settle(task_id, cost) -> bool`` / ``settle_in(tx, task_id, cost) -> bool`` - a completed
-  task's real cost (smaller or larger than held; larger is recorded as is and may push the member
-  over the limit). ``cost`` must be >= 0.
+* ``await charge(cost: Decimal | None, images, model=...) -> Charge`` - what a completed task costs:
+  EggAPI's ``cost``, or when that is None (missing or unreadable) the estimate ``unit_price × images``
+  with ``Charge.estimated`` set.
+* ``await settle(task_id, cost | Charge) -> bool`` / ``settle_in(tx, task_id, cost | Charge) -> bool`` -
+  a completed task's real cost (smaller or larger than held; larger is recorded as is and may push
+  the member over the limit). ``cost`` must be >= 0. An estimated charge is flagged on the hold
+  (``Hold.estimated``).
 * ``await release(task_id) -> bool`` / ``release_in(tx, task_id) -> bool`` - the task produced
   nothing (failed upstream, submit rejected, cancelled before submit): its hold costs 0.
 * Both return True only when they moved an **active** hold; a second call, a closed hold or a
@@ -91,6 +95,7 @@ from ._ledger import PRICE_QUANTUM, HoldTerms, Ledger
 from ._models import (
     DM_GUILD,
     Balance,
+    Charge,
     GuildPolicy,
     Hold,
     HoldState,
@@ -107,6 +112,7 @@ __all__ = [
     "PERIOD_ADJECTIVES",
     "PRICE_QUANTUM",
     "Balance",
+    "Charge",
     "GuildPolicy",
     "Hold",
     "HoldState",

@@ -17,6 +17,7 @@ from ._models import (
     DM_GUILD,
     ZERO,
     Balance,
+    Charge,
     Hold,
     HoldState,
     LedgerDefaults,
@@ -225,15 +226,32 @@ class Ledger(LedgerSettings):
     def _refuse(task_id: int, reason: QuotaReason) -> None:
         log.info("task %s: hold refused (%s)", task_id, reason.value)
 
-    async def settle(self, task_id: int, cost: Decimal) -> bool:
+    async def charge(self, cost: Decimal | None, images: int, model: str = MODEL) -> Charge:
+        """What a completed task that produced ``images`` costs its member; ``cost`` None = unreadable.
+
+        EggAPI did make, and bill, those images, so an unreadable cost must not make them free.
+        The best evidence of what each one cost is the per-image price the bot reserves with (never
+        below the configured floor, see ``unit_price``); counting only the images produced keeps a
+        partial result as cheap as EggAPI made it.
+        """
+        if cost is not None:
+            return Charge(check_amount(cost, "cost"), images)
+        return Charge(await self.unit_price(model) * images, images, estimated=True)
+
+    async def settle(self, task_id: int, cost: Decimal | Charge) -> bool:
         """Record a completed task's real cost (smaller or larger than held); False if not active."""
         return await self._db.transaction(lambda tx: self.settle_in(tx, task_id, cost))
 
-    def settle_in(self, tx: Tx, task_id: int, cost: Decimal) -> bool:
+    def settle_in(self, tx: Tx, task_id: int, cost: Decimal | Charge) -> bool:
         """Like ``settle`` inside ``Database.transaction``."""
-        cost = check_amount(cost, "cost")
-        done = store.close_hold(tx, task_id, HoldState.SETTLED, cost, self._now(None))
-        log.log(logging.INFO if done else logging.DEBUG, "task %s: settle %s -> %s", task_id, format_cost(cost), done)
+        charge = cost if isinstance(cost, Charge) else Charge(check_amount(cost, "cost"))
+        done = store.close_hold(
+            tx, task_id, HoldState.SETTLED, charge.amount, self._now(None), estimated=charge.estimated
+        )
+        log.log(
+            logging.INFO if done else logging.DEBUG, "task %s: settle %s%s -> %s",
+            task_id, format_cost(charge.amount), " (estimated)" if charge.estimated else "", done,
+        )
         return done
 
     async def release(self, task_id: int) -> bool:

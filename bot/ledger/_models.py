@@ -77,6 +77,7 @@ class Hold:
     state: HoldState
     created_at: datetime
     updated_at: datetime
+    estimated: bool = False  # settled at the bot's estimate: EggAPI's cost could not be read
 
     @property
     def amount(self) -> Decimal:
@@ -86,6 +87,18 @@ class Hold:
         if self.state is HoldState.SETTLED:
             return self.settled or ZERO
         return ZERO
+
+
+@dataclass(frozen=True, slots=True)
+class Charge:
+    """What a completed task costs its member: EggAPI's own cost, or the bot's estimate of it."""
+
+    amount: Decimal
+    images: int | None = None  # images EggAPI produced, when known
+    estimated: bool = False  # EggAPI's cost was missing or unreadable
+
+    def __post_init__(self) -> None:
+        check_amount(self.amount, "charge")
 
 
 class QuotaReason(enum.StrEnum):

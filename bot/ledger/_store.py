@@ -44,6 +44,7 @@ def row_to_hold(row: sqlite3.Row) -> Hold:
         state=HoldState(row["state"]),
         created_at=from_iso(row["created_at"]),
         updated_at=from_iso(row["updated_at"]),
+        estimated=bool(row["cost_estimated"]),
     )
 
 
@@ -73,13 +74,15 @@ def insert_hold(
     )
 
 
-def close_hold(tx: Tx, task_id: int, state: HoldState, cost: Decimal, now: datetime) -> bool:
+def close_hold(
+    tx: Tx, task_id: int, state: HoldState, cost: Decimal, now: datetime, *, estimated: bool = False
+) -> bool:
     """Move an active hold to ``state`` with its final cost; False if it is not active (or absent)."""
     stamp = iso(now)
     cur = tx.execute(
-        """UPDATE ledger_holds SET state = ?, settled = ?, updated_at = ?, closed_at = ?
+        """UPDATE ledger_holds SET state = ?, settled = ?, cost_estimated = ?, updated_at = ?, closed_at = ?
            WHERE task_id = ? AND state = 'active'""",
-        (state.value, str(cost), stamp, stamp, task_id),
+        (state.value, str(cost), int(estimated), stamp, stamp, task_id),
     )
     return cur.rowcount == 1
 
