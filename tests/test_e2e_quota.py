@@ -169,3 +169,21 @@ async def test_concurrent_requests_never_overdraw(world: World, eggapi: FakeEggA
     row = await bot.db.fetchone("SELECT COUNT(*) AS n FROM ledger_holds WHERE state = 'active'")
     assert row is not None and row["n"] == 0
     assert_clean(world.fake)
+
+
+async def test_a_zero_price_from_eggapi_does_not_make_images_free(
+    world: World, eggapi: FakeEggAPI, start_bot: Any
+) -> None:
+    """D7: a usage summary of $0.00 for 10 images must not let every request through."""
+    eggapi.summary_rows = [{"model": "nanobanana", "total_units": 10, "total_cost": "$0.00", "request_count": 10}]
+    bot = await start_bot(EGGBOT_QUOTA_LIMIT="0.02", EGGBOT_MAX_QUEUED_PER_MEMBER="10")
+    assert await bot.prices.refresh_once()
+    handles = await asyncio.gather(
+        *(world.fake.slash(world.alice, world.general, "imagine", prompt=f"fox {i}", count=2) for i in range(3))
+    )
+    replies = await asyncio.gather(*(h.wait_response() for h in handles))
+    refused = [r.content for r in replies if r.ephemeral]
+    assert len(refused) == 2 and all("daily image budget" in text for text in refused)
+    await world.fake.wait_for_message(world.general, is_result)
+    assert len(eggapi.tasks) == 1
+    assert_clean(world.fake)

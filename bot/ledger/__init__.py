@@ -11,7 +11,7 @@ Construction::
 
 ``LedgerDefaults(member_limit, period: "day"|"week"|"month", timezone="UTC",
 unit_price=Decimal("0.01"), account_budget: Decimal | None = None)`` - validated on creation
-(ValueError for a negative amount, unknown period or unknown IANA timezone).
+(ValueError for a negative amount, a unit price (the floor) of 0, unknown period or unknown IANA timezone).
 
 Holds (one per task; table ``ledger_holds`` references ``tasks(id)``):
 
@@ -67,10 +67,11 @@ Reading:
 
 Prices (``GET /v1/usage/summary``; call periodically):
 
-* ``await update_prices(rows: Sequence[UsageRow], now=None)`` - unit price per model =
-  ``total_cost / total_units`` rounded up to 0.000001 (rows with 0 units keep the old price);
-  stores the sum of ``total_cost`` as the account usage total.
-* ``await unit_price(model="nanobanana") -> Decimal`` - cached price, else ``defaults.unit_price``.
+* ``await update_prices(rows: Sequence[UsageRow], now=None)`` - summary price per model =
+  ``total_cost / total_units`` rounded up to 0.000001 (rows with 0 units or a cost <= 0 keep the
+  old price); stores the sum of ``total_cost`` as the account usage total.
+* ``await unit_price(model="nanobanana") -> Decimal`` - the per-image price holds use: the highest
+  of ``defaults.unit_price`` (the floor, > 0) and the summary price.
 
 Settings (admins; each its own transaction; ``amount`` is a Decimal >= 0, None clears):
 

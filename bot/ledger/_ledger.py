@@ -94,10 +94,14 @@ class Ledger(LedgerSettings):
     # -- prices and the account total --------------------------------------------------------
 
     async def update_prices(self, rows: Sequence[UsageRow], now: datetime | None = None) -> None:
-        """Store unit prices (total_cost / total_units, rows without units ignored) and the account total."""
+        """Store unit prices (total_cost / total_units) and the account total.
+
+        Rows without units or without a positive cost say nothing about a price: a zero price would
+        make every hold free, so they keep the price known before.
+        """
         prices: dict[str, Decimal] = {}
         for row in rows:
-            if row.model and row.total_units > 0 and row.total_cost >= 0:
+            if row.model and row.total_units > 0 and row.total_cost > 0:
                 prices[row.model] = (row.total_cost / row.total_units).quantize(PRICE_QUANTUM, ROUND_CEILING)
         usage = sum((row.total_cost for row in rows), ZERO)
         stamp = self._now(now)
@@ -105,12 +109,18 @@ class Ledger(LedgerSettings):
         log.info("usage summary: account total %s, unit prices %s", format_cost(usage), prices or "unchanged")
 
     async def unit_price(self, model: str = MODEL) -> Decimal:
-        """The cached unit price of ``model``, or the configured default before any summary priced it."""
+        """The per-image price holds use: the highest evidence, never below the configured floor."""
         return await self._db.read(lambda tx: self._price(tx, model))
 
     def _price(self, tx: Tx, model: str) -> Decimal:
-        price = store.load_price(tx, model)
-        return self._defaults.unit_price if price is None else price
+        # A hold is a worst case, so it takes the highest price there is evidence for. The floor
+        # (EGGBOT_UNIT_PRICE, > 0) keeps a low or zero average from the usage summary from
+        # making images look cheaper, or free.
+        evidence = [self._defaults.unit_price]
+        summary = store.load_price(tx, model)
+        if summary is not None:
+            evidence.append(summary)
+        return max(evidence)
 
     async def account_budget_reached(self) -> bool:
         """True when an account budget is set and the last usage total plus active holds reach it."""

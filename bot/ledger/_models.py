@@ -44,14 +44,15 @@ class LedgerDefaults:
     member_limit: Decimal
     period: Period
     timezone: str = "UTC"
-    unit_price: Decimal = Decimal("0.01")
+    unit_price: Decimal = Decimal("0.01")  # the floor of the per-image price holds use (> 0)
     account_budget: Decimal | None = None
 
     def __post_init__(self) -> None:
         check_amount(self.member_limit, "member_limit")
         check_period(self.period)
         load_zone(self.timezone)
-        check_amount(self.unit_price, "unit_price")
+        if not check_amount(self.unit_price, "unit_price") > 0:
+            raise ValueError("unit_price must be above zero: a free image would let every request through")
         if self.account_budget is not None:
             check_amount(self.account_budget, "account_budget")
 
