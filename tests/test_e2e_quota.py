@@ -187,3 +187,28 @@ async def test_a_zero_price_from_eggapi_does_not_make_images_free(
     await world.fake.wait_for_message(world.general, is_result)
     assert len(eggapi.tasks) == 1
     assert_clean(world.fake)
+
+
+async def test_a_price_rise_is_learned_before_concurrent_jobs_overdraw(
+    world: World, eggapi: FakeEggAPI, start_bot: Any
+) -> None:
+    """D7: EggAPI charges $0.02 while the bot assumed $0.01; after one job, five at once stay within $0.10."""
+    eggapi.default_plan = TaskPlan(cost_per_image=Decimal("0.02"))
+    bot = await start_bot(EGGBOT_QUOTA_LIMIT="0.10", EGGBOT_MAX_QUEUED_PER_MEMBER="10")
+    await world.fake.slash(world.alice, world.general, "imagine", prompt="first fox")
+    await world.fake.wait_for_message(world.general, is_result)
+    assert await settled_total(bot, world.alice.id) == Decimal("0.02")  # settled before it is posted
+    handles = await asyncio.gather(
+        *(world.fake.slash(world.alice, world.general, "imagine", prompt=f"fox {i}") for i in range(5))
+    )
+    replies = await asyncio.gather(*(h.wait_response() for h in handles))
+    refused = [r.content for r in replies if r.ephemeral]
+    assert len(refused) == 1 and "You've used all of your daily image budget ($0.10)" in refused[0]
+    await world.fake.wait_for(
+        lambda f: sum(len(m.attachments) for m in f.messages(world.general)) == 5 or None, timeout=20
+    )
+    assert len(eggapi.tasks) == 5
+    assert await settled_total(bot, world.alice.id) == Decimal("0.10")
+    balance = await (await world.fake.slash(world.alice, world.general, "balance")).wait_response()
+    assert "remaining: **$0.00**" in balance.content
+    assert_clean(world.fake)

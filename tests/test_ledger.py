@@ -388,40 +388,6 @@ async def test_dms_are_their_own_guild_with_the_defaults(db: Database) -> None:
 # -- prices and the account budget -------------------------------------------------------------
 
 
-async def test_unit_price_from_usage_summary_never_below_the_floor(db: Database) -> None:
-    ledger = make_ledger(db, member_limit=D("1"), unit_price=D("0.01"))
-    assert await ledger.unit_price() == D("0.01")
-    assert (await reserve(ledger, db, count=2)).reserved == D("0.02")
-    await ledger.update_prices(
-        [UsageRow("nanobanana", D(10), D("0.1600"), 10), UsageRow("nanobanana-pro", D(0), D("0"), 3)]
-    )
-    assert await ledger.unit_price() == D("0.016")
-    assert await ledger.unit_price("nanobanana-pro") == D("0.01")  # zero units: still the floor
-    assert (await reserve(ledger, db, count=2)).reserved == D("0.032")
-    await ledger.update_prices([UsageRow("nanobanana", D(0), D("0"), 0)])  # keeps the known price
-    assert await ledger.unit_price() == D("0.016")
-    await ledger.update_prices([UsageRow("nanobanana", D(3), D("1"), 3)])
-    assert await ledger.unit_price() == D("0.333334")  # rounded up, never under-reserved
-    row = await db.fetchone("SELECT unit_price, updated_at FROM ledger_prices WHERE model = 'nanobanana'")
-    assert row is not None and row["unit_price"] == "0.333334" and row["updated_at"].endswith("+00:00")
-    await ledger.update_prices([UsageRow("nanobanana", D(100), D("0.50"), 100)])
-    assert await ledger.unit_price() == D("0.01")  # an average below the floor: the floor
-
-
-async def test_a_zero_price_from_the_summary_is_never_used(db: Database) -> None:
-    """D7: ``{"total_units": 10, "total_cost": "$0.00"}`` made every hold free and accepted everything."""
-    ledger = make_ledger(db, member_limit=D("0.02"), unit_price=D("0.01"))
-    await ledger.update_prices([UsageRow("nanobanana", D(10), D("0.00"), 10)])
-    assert await ledger.unit_price() == D("0.01")
-    assert (await reserve(ledger, db, count=2)).reserved == D("0.02")
-    assert (await refused(ledger, db, count=2)).reason is QuotaReason.MEMBER_LIMIT
-
-
-def test_the_floor_price_must_be_above_zero() -> None:
-    with pytest.raises(ValueError):
-        LedgerDefaults(member_limit=D("1"), period="day", unit_price=D("0"))
-
-
 async def test_account_budget_counts_usage_total_and_active_holds(db: Database) -> None:
     ledger = make_ledger(db, member_limit=D("1"), account_budget=D("0.10"))
     assert not await ledger.account_budget_reached()

@@ -71,7 +71,9 @@ Prices (``GET /v1/usage/summary``; call periodically):
   ``total_cost / total_units`` rounded up to 0.000001 (rows with 0 units or a cost <= 0 keep the
   old price); stores the sum of ``total_cost`` as the account usage total.
 * ``await unit_price(model="nanobanana") -> Decimal`` - the per-image price holds use: the highest
-  of ``defaults.unit_price`` (the floor, > 0) and the summary price.
+  of ``defaults.unit_price`` (the floor, > 0), the summary price and the per-image prices of the
+  ``RECENT_TASK_PRICES`` newest settled tasks (a ``Charge`` with ``images`` and a cost > 0 that is
+  not estimated; learned inside ``settle_in``, so the next hold already uses it).
 
 Settings (admins; each its own transaction; ``amount`` is a Decimal >= 0, None clears):
 
@@ -92,7 +94,7 @@ Pure helpers: ``period_bounds(period, timezone, now) -> (start, resets_at)`` (aw
 ``discord_relative(when) -> "<t:UNIX:R>"``.
 """
 
-from ._ledger import PRICE_QUANTUM, HoldTerms, Ledger
+from ._ledger import PRICE_QUANTUM, RECENT_TASK_PRICES, HoldTerms, Ledger
 from ._models import (
     DM_GUILD,
     Balance,
@@ -112,6 +114,7 @@ __all__ = [
     "PERIODS",
     "PERIOD_ADJECTIVES",
     "PRICE_QUANTUM",
+    "RECENT_TASK_PRICES",
     "Balance",
     "Charge",
     "GuildPolicy",

@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 
 PRICE_QUANTUM = Decimal("0.000001")
 """Unit prices are rounded up to this step, so a reservation never undershoots the average price."""
+RECENT_TASK_PRICES = 20
+"""How many of the newest completed tasks' per-image prices count as evidence for new holds."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +118,9 @@ class Ledger(LedgerSettings):
         # A hold is a worst case, so it takes the highest price there is evidence for. The floor
         # (EGGBOT_UNIT_PRICE, > 0) keeps a low or zero average from the usage summary from
         # making images look cheaper, or free.
-        evidence = [self._defaults.unit_price]
+        # The summary is an average over all time, so a price rise shows in it late; each recent
+        # task's own cost per image shows it at once.
+        evidence = [self._defaults.unit_price, *store.recent_task_prices(tx, model)]
         summary = store.load_price(tx, model)
         if summary is not None:
             evidence.append(summary)
@@ -252,17 +256,29 @@ class Ledger(LedgerSettings):
         """Record a completed task's real cost (smaller or larger than held); False if not active."""
         return await self._db.transaction(lambda tx: self.settle_in(tx, task_id, cost))
 
-    def settle_in(self, tx: Tx, task_id: int, cost: Decimal | Charge) -> bool:
-        """Like ``settle`` inside ``Database.transaction``."""
+    def settle_in(self, tx: Tx, task_id: int, cost: Decimal | Charge, model: str = MODEL) -> bool:
+        """Like ``settle`` inside ``Database.transaction``; EggAPI's cost of known images is price evidence."""
         charge = cost if isinstance(cost, Charge) else Charge(check_amount(cost, "cost"))
-        done = store.close_hold(
-            tx, task_id, HoldState.SETTLED, charge.amount, self._now(None), estimated=charge.estimated
-        )
+        now = self._now(None)
+        done = store.close_hold(tx, task_id, HoldState.SETTLED, charge.amount, now, estimated=charge.estimated)
         log.log(
             logging.INFO if done else logging.DEBUG, "task %s: settle %s%s -> %s",
             task_id, format_cost(charge.amount), " (estimated)" if charge.estimated else "", done,
         )
+        if done and not charge.estimated and charge.images and charge.amount > 0:
+            self._learn(tx, task_id, model, charge.amount / charge.images, now)
         return done
+
+    def _learn(self, tx: Tx, task_id: int, model: str, price: Decimal, now: datetime) -> None:
+        before = self._price(tx, model)
+        price = price.quantize(PRICE_QUANTUM, ROUND_CEILING)
+        store.learn_task_price(tx, task_id, model, price, now, RECENT_TASK_PRICES)
+        after = self._price(tx, model)
+        if after != before:
+            # Holds priced from remembered terms must see the new price: as for a policy write, bump
+            # the generation here, on the database thread, before any reserve queued behind us runs.
+            self._generation += 1
+            log.info("price per image for new holds: %s (was %s)", format_cost(after), format_cost(before))
 
     async def release(self, task_id: int) -> bool:
         """Free a hold of work that produced nothing (cost 0); False if not active."""

@@ -151,6 +151,26 @@ def load_price(tx: Tx, model: str) -> Decimal | None:
     return Decimal(rows[0]["unit_price"]) if rows else None
 
 
+def learn_task_price(tx: Tx, task_id: int, model: str, price: Decimal, now: datetime, keep: int) -> None:
+    """Remember what one task paid per image; only the newest ``keep`` of a model are kept."""
+    tx.execute(
+        "INSERT OR REPLACE INTO ledger_task_prices (task_id, model, unit_price, learned_at) VALUES (?, ?, ?, ?)",
+        (task_id, model, str(price), iso(now)),
+    )
+    tx.execute(
+        """DELETE FROM ledger_task_prices WHERE model = ? AND task_id NOT IN (
+               SELECT task_id FROM ledger_task_prices WHERE model = ?
+               ORDER BY learned_at DESC, task_id DESC LIMIT ?)""",
+        (model, model, keep),
+    )
+
+
+def recent_task_prices(tx: Tx, model: str) -> list[Decimal]:
+    """The per-image prices recent completed tasks of a model paid."""
+    rows = tx.fetchall("SELECT unit_price FROM ledger_task_prices WHERE model = ?", (model,))
+    return [Decimal(r["unit_price"]) for r in rows]
+
+
 def load_usage_cost(tx: Tx) -> Decimal | None:
     """The account total of the last usage summary, or None before the first one."""
     rows = tx.fetchall("SELECT usage_cost FROM ledger_account WHERE id = 1", ())
