@@ -55,8 +55,9 @@ Limits, per guild and calendar period (local midnight / Monday / the 1st in the 
 Reading:
 
 * ``await balance(guild_id, member_id, role_ids, now=None) -> Balance`` - ``limit`` (None = exempt),
-  ``settled``, ``reserved``, ``available`` (never below 0; None = exempt), ``period_start``,
-  ``resets_at``, ``exempt``, ``paused``, ``period``, ``server_cap``, ``server_available``.
+  ``settled``, ``reserved``, ``available`` (never below 0; None = exempt), ``overdrawn`` (how far
+  settled costs above their holds went past the limit; new holds are refused until it is covered),
+  ``period_start``, ``resets_at``, ``exempt``, ``paused``, ``period``, ``server_cap``, ``server_available``.
 * ``await period_totals(guild_id, start, end) -> list[MemberSpend]`` - per member, holds *created* in
   ``[start, end)``: ``settled``, ``reserved`` (still active), ``tasks`` (settled + active holds);
   biggest spender first. Pass ``balance.period_start, balance.resets_at`` for "this period".
@@ -85,7 +86,8 @@ Settings (admins; each its own transaction; ``amount`` is a Decimal >= 0, None c
   current period counts the holds whose stored period start falls inside it.
 
 ``QuotaExceeded(UserFacingError)``: ``reason: QuotaReason`` (PAUSED, ACCOUNT_BUDGET, MEMBER_LIMIT,
-SERVER_CAP), ``available`` (>= 0, what is left under that rule), ``needed``, ``resets_at``
+SERVER_CAP), ``available`` (>= 0, what is left under that rule), ``overdrawn`` (>= 0, how far past
+it settled costs went; the message then says so), ``needed``, ``resets_at``
 (None for PAUSED and ACCOUNT_BUDGET), ``period``, ``limit`` (the member limit or server cap reached,
 when known); ``user_message`` names the reason, the amount left as ``$0.01`` and, for limits, the
 reset as ``<t:UNIX:R>``.

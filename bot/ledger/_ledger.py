@@ -324,6 +324,7 @@ class Ledger(LedgerSettings):
             settled=st.settled,
             reserved=st.reserved,
             available=None if member_left is None else max(member_left, ZERO),
+            overdrawn=ZERO if member_left is None else max(-member_left, ZERO),
             period_start=st.start,
             resets_at=st.end,
             exempt=st.limit is None,
