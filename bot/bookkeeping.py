@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.db import Database, Tx
 from bot.db.task_store import TaskStore
-from bot.ledger import Ledger
+from bot.ledger import Charge, Ledger
 from bot.tasks import TaskStatus
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ class Bookkeeper:
         expected: TaskStatus | Iterable[TaskStatus],
         new: TaskStatus,
         *,
-        settle: Decimal | None = None,
+        settle: Decimal | Charge | None = None,
         release: bool = False,
         **changes: Any,
     ) -> bool:
@@ -49,8 +49,13 @@ class Bookkeeper:
 
         moved = await self._db.transaction(apply)
         if moved and (settle is not None or release):
-            log.debug("task %s: hold %s", task_id, f"settled at {settle}" if settle is not None else "released")
+            amount = settle.amount if isinstance(settle, Charge) else settle
+            log.debug("task %s: hold %s", task_id, f"settled at {amount}" if amount is not None else "released")
         return moved
+
+    async def charge(self, cost: Decimal | None, images: int) -> Charge:
+        """What a completed task with ``images`` costs (``cost`` None: EggAPI's was unreadable)."""
+        return await self._ledger.charge(cost, images)
 
     async def end_without_output(
         self, task_id: int, expected: TaskStatus, new: TaskStatus, cost: Decimal | None, **changes: Any

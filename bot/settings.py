@@ -240,7 +240,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         quota_limit=read.parsed("EGGBOT_QUOTA_LIMIT", _money, default.quota_limit),
         quota_period=read.parsed("EGGBOT_QUOTA_PERIOD", _choice(*QUOTA_PERIODS), default.quota_period),
         quota_timezone=read.parsed("EGGBOT_QUOTA_TIMEZONE", _timezone, default.quota_timezone),
-        unit_price=read.parsed("EGGBOT_UNIT_PRICE", _money, default.unit_price),
+        unit_price=read.parsed("EGGBOT_UNIT_PRICE", _positive(_money), default.unit_price),
         account_budget=read.parsed("EGGBOT_ACCOUNT_BUDGET", _money, None),
         price_refresh_interval=read.parsed(
             "EGGBOT_PRICE_REFRESH_INTERVAL", _positive(_number), default.price_refresh_interval

@@ -26,6 +26,7 @@ from bot.eggapi import (
     GenerateRequest,
     NotFound,
     SubmitOutcomeUnknown,
+    format_cost,
 )
 from bot.foreground import Foreground
 from bot.outcomes import Outcomes
@@ -467,20 +468,26 @@ class Tracker:
                 task, TaskStatus.RUNNING, TaskStatus.FAILED, "NO_OUTPUT", describe_failure(None), egg
             )
             return
+        charge = await self._books.charge(egg.cost, len(egg.output_urls))  # an unreadable cost is estimated
         moved = await self._books.move(
             task.id,
             TaskStatus.RUNNING,
             TaskStatus.COMPLETED,
-            settle=egg.cost,
+            settle=charge,
             upstream_status=egg.status,
-            cost=egg.cost,
+            cost=charge.amount,
             output_urls=egg.output_urls,
             finished_at=egg.completed_at or utcnow(),
         )
         if moved:
+            if charge.estimated:  # once per task: only the poll that moved it gets here
+                log.warning(
+                    "task %s: EggAPI task %s completed with a cost that cannot be read (%s); charged the estimate %s",
+                    task.id, egg.id, egg.unreadable_cost, format_cost(charge.amount),
+                )
             log.info(
                 "task %s: EggAPI task %s completed, %d image(s), cost %s",
-                task.id, egg.id, len(egg.output_urls), egg.cost,
+                task.id, egg.id, len(egg.output_urls), format_cost(charge.amount),
             )
             self._schedule("deliver", task.id)
 

@@ -169,3 +169,73 @@ async def test_concurrent_requests_never_overdraw(world: World, eggapi: FakeEggA
     row = await bot.db.fetchone("SELECT COUNT(*) AS n FROM ledger_holds WHERE state = 'active'")
     assert row is not None and row["n"] == 0
     assert_clean(world.fake)
+
+
+async def test_a_zero_price_from_eggapi_does_not_make_images_free(
+    world: World, eggapi: FakeEggAPI, start_bot: Any
+) -> None:
+    """D7: a usage summary of $0.00 for 10 images must not let every request through."""
+    eggapi.summary_rows = [{"model": "nanobanana", "total_units": 10, "total_cost": "$0.00", "request_count": 10}]
+    bot = await start_bot(EGGBOT_QUOTA_LIMIT="0.02", EGGBOT_MAX_QUEUED_PER_MEMBER="10")
+    assert await bot.prices.refresh_once()
+    handles = await asyncio.gather(
+        *(world.fake.slash(world.alice, world.general, "imagine", prompt=f"fox {i}", count=2) for i in range(3))
+    )
+    replies = await asyncio.gather(*(h.wait_response() for h in handles))
+    refused = [r.content for r in replies if r.ephemeral]
+    assert len(refused) == 2 and all("daily image budget" in text for text in refused)
+    await world.fake.wait_for_message(world.general, is_result)
+    assert len(eggapi.tasks) == 1
+    assert_clean(world.fake)
+
+
+async def test_a_price_rise_is_learned_before_concurrent_jobs_overdraw(
+    world: World, eggapi: FakeEggAPI, start_bot: Any
+) -> None:
+    """D7: EggAPI charges $0.02 while the bot assumed $0.01; after one job, five at once stay within $0.10."""
+    eggapi.default_plan = TaskPlan(cost_per_image=Decimal("0.02"))
+    bot = await start_bot(EGGBOT_QUOTA_LIMIT="0.10", EGGBOT_MAX_QUEUED_PER_MEMBER="10")
+    await world.fake.slash(world.alice, world.general, "imagine", prompt="first fox")
+    await world.fake.wait_for_message(world.general, is_result)
+    assert await settled_total(bot, world.alice.id) == Decimal("0.02")  # settled before it is posted
+    handles = await asyncio.gather(
+        *(world.fake.slash(world.alice, world.general, "imagine", prompt=f"fox {i}") for i in range(5))
+    )
+    replies = await asyncio.gather(*(h.wait_response() for h in handles))
+    refused = [r.content for r in replies if r.ephemeral]
+    assert len(refused) == 1 and "You've used all of your daily image budget ($0.10)" in refused[0]
+    await world.fake.wait_for(
+        lambda f: sum(len(m.attachments) for m in f.messages(world.general)) == 5 or None, timeout=20
+    )
+    assert len(eggapi.tasks) == 5
+    assert await settled_total(bot, world.alice.id) == Decimal("0.10")
+    balance = await (await world.fake.slash(world.alice, world.general, "balance")).wait_response()
+    assert "remaining: **$0.00**" in balance.content
+    assert_clean(world.fake)
+
+
+async def test_an_overdraft_is_shown_and_new_jobs_wait_until_it_is_covered(
+    world: World, eggapi: FakeEggAPI, start_bot: Any
+) -> None:
+    """D7: EggAPI charged $0.09 against a $0.01 hold on a $0.05 limit: /balance says so, new jobs are refused."""
+    eggapi.default_plan = TaskPlan(cost_per_image=Decimal("0.09"))
+    mod = world.fake.add_member(world.guild, "mod", permissions="MANAGE_GUILD")
+    bot = await start_bot(EGGBOT_QUOTA_LIMIT="0.05")
+
+    async def run(user: Any, *path: str, **options: Any) -> str:
+        return (await (await world.fake.slash(user, world.general, *path, **options)).wait_response()).content
+
+    await run(world.alice, "imagine", prompt="a dear fox")
+    await world.fake.wait_for_message(world.general, is_result)
+    assert await settled_total(bot, world.alice.id) == Decimal("0.09")
+    balance = await run(world.alice, "balance")
+    assert "Limit: $0.05 · **overdrawn by $0.04**" in balance
+    assert "remaining" not in balance and "cost more than was reserved" in balance
+    refused = await run(world.alice, "imagine", prompt="another fox")
+    assert refused.startswith("Your recent images cost more than was reserved for them, so you're $0.04 over your "
+                              "daily image budget ($0.05). New images can start once that is covered. It resets <t:")
+    assert eggapi.count("POST", "/v1/generate") == 1
+    await run(mod, "quota", "member", member=world.alice, amount="0.20")  # covered: 0.11 left, a job needs 0.09
+    await run(world.alice, "imagine", prompt="covered fox")
+    await world.fake.wait_for(lambda f: len([m for m in f.messages(world.general) if is_result(m)]) == 2 or None)
+    assert_clean(world.fake)

@@ -191,6 +191,24 @@ def test_task_from_json_variants() -> None:
         EggTask.from_json({"status": "pending"})
 
 
+@pytest.mark.parametrize("raw", ["$0.0100 USD", "0,01", "", "1e-2", "NaN", "-$0.01", None, {"usd": 1}])
+def test_an_unreadable_cost_does_not_reject_the_task(raw: object) -> None:
+    """D6: one odd field must not hide a completed task's images; the cost is just unknown."""
+    body: dict[str, object] = {"id": "gen_1", "status": "completed", "output": {"urls": ["https://f/0.png"]}}
+    if raw is not None:
+        body["cost"] = raw
+    task = EggTask.from_json(body)
+    assert task.is_completed and task.output_urls == ("https://f/0.png",)
+    assert task.cost is None
+    assert task.unreadable_cost == ("absent" if raw is None else repr(raw))
+
+
+def test_an_unreadable_cost_is_described_short_and_printable() -> None:
+    task = EggTask.from_json({"id": "gen_1", "status": "completed", "cost": "$0.01\n" + "x" * 500})
+    assert task.cost is None and task.unreadable_cost is not None
+    assert len(task.unreadable_cost) <= 60 and "\n" not in task.unreadable_cost
+
+
 # ---------------------------------------------------------------- happy paths
 
 

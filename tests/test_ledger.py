@@ -128,15 +128,22 @@ async def test_settle_smaller_cost_frees_the_difference(db: Database) -> None:
     assert settled is not None and settled.state is HoldState.SETTLED and settled.amount == D("0.02")
 
 
-async def test_settle_larger_cost_is_recorded_as_is_and_may_overdraw(db: Database) -> None:
+async def test_settle_larger_cost_is_recorded_as_is_and_the_overdraft_shown(db: Database) -> None:
     ledger = make_ledger(db, member_limit=D("0.05"))
     hold = await reserve(ledger, db, count=4)
     assert await ledger.settle(hold.task_id, D("0.07"))
     bal = await ledger.balance(GUILD, MEMBER, [], WEDNESDAY)
-    assert (bal.settled, bal.reserved, bal.available) == (D("0.07"), 0, 0)
+    assert (bal.settled, bal.reserved, bal.available, bal.overdrawn) == (D("0.07"), 0, 0, D("0.02"))
     err = await refused(ledger, db)
-    assert err.available == 0 and err.user_message.startswith("You've used all of your daily image budget ($0.05).")
+    assert (err.available, err.overdrawn) == (0, D("0.02"))
+    assert err.user_message.startswith(
+        "Your recent images cost more than was reserved for them, so you're $0.02 over your daily image budget "
+        "($0.05). New images can start once that is covered. It resets <t:"
+    )
     assert "$0.00" not in err.user_message  # nothing "left" to announce
+    cap = QuotaExceeded(QuotaReason.SERVER_CAP, available=D("-0.01"), needed=D("0.01"), resets_at=None, limit=D("1"))
+    assert cap.user_message.startswith("This server's recent images cost more than was reserved for them")
+    assert "$0.01 over its shared daily image budget ($1.00)" in cap.user_message
 
 
 async def test_release_on_failure_costs_nothing(db: Database) -> None:
@@ -386,24 +393,6 @@ async def test_dms_are_their_own_guild_with_the_defaults(db: Database) -> None:
 
 
 # -- prices and the account budget -------------------------------------------------------------
-
-
-async def test_unit_price_from_usage_summary_with_fallback(db: Database) -> None:
-    ledger = make_ledger(db, member_limit=D("1"), unit_price=D("0.02"))
-    assert await ledger.unit_price() == D("0.02")
-    assert (await reserve(ledger, db, count=2)).reserved == D("0.04")
-    await ledger.update_prices(
-        [UsageRow("nanobanana", D(10), D("0.1600"), 10), UsageRow("nanobanana-pro", D(0), D("0"), 3)]
-    )
-    assert await ledger.unit_price() == D("0.016")
-    assert await ledger.unit_price("nanobanana-pro") == D("0.02")  # zero units: still the default
-    assert (await reserve(ledger, db, count=2)).reserved == D("0.032")
-    await ledger.update_prices([UsageRow("nanobanana", D(0), D("0"), 0)])  # keeps the known price
-    assert await ledger.unit_price() == D("0.016")
-    await ledger.update_prices([UsageRow("nanobanana", D(3), D("1"), 3)])
-    assert await ledger.unit_price() == D("0.333334")  # rounded up, never under-reserved
-    row = await db.fetchone("SELECT unit_price, updated_at FROM ledger_prices WHERE model = 'nanobanana'")
-    assert row is not None and row["unit_price"] == "0.333334" and row["updated_at"].endswith("+00:00")
 
 
 async def test_account_budget_counts_usage_total_and_active_holds(db: Database) -> None:

@@ -70,6 +70,7 @@ def test_values_are_parsed_and_typed() -> None:
         ("EGGBOT_DEV_GUILD_ID", "abc"),
         ("EGGBOT_ALLOW_DMS", "maybe"),
         ("EGGBOT_TASK_DEADLINE", "0"),
+        ("EGGBOT_UNIT_PRICE", "0"),  # a free image would let every request through
     ],
 )
 def test_malformed_values_name_the_setting(name: str, value: str) -> None:

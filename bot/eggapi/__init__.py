@@ -25,7 +25,8 @@ max_attempts=5, backoff_base=1.0, backoff_cap=30.0, sleep=asyncio.sleep, rng=Non
   non-http(s) URLs.
 
 Models: ``GenerateRequest``, ``EggTask`` (``is_terminal``/``is_completed``/``is_failed``,
-``output_urls``, ``cost: Decimal``, aware datetimes), ``TaskPage``, ``UsageRow``,
+``output_urls``, ``cost: Decimal | None`` (None: absent or unreadable), aware datetimes),
+``TaskPage``, ``UsageRow``,
 ``UsageRecordPage``, ``DownloadedImage``; money helpers ``parse_cost`` / ``format_cost``;
 documented limits ``MODEL``, ``PRICE_PER_IMAGE``, ``MAX_PROMPT_CHARS`` ...
 

@@ -2,7 +2,8 @@
 
 * :func:`parse_cost` turns any cost seen in the docs (``"$0.00"``, ``"$0.0100"``,
   ``"0.016000"``, ``None``) into a :class:`~decimal.Decimal`; :func:`format_cost` renders
-  one as ``"$0.0100"``. Never use floats for money.
+  one as ``"$0.0100"``. Never use floats for money. A task's own cost is read leniently: an
+  odd one leaves ``EggTask.cost`` None instead of rejecting the task.
 * :class:`GenerateRequest` is the body of ``POST /v1/generate``; :meth:`GenerateRequest.to_json`
   omits unset fields and never sends ``duration``.
 * :class:`EggTask` is a task object (``GET /v1/tasks/{id}``), :class:`TaskPage` a page of
@@ -22,7 +23,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from ._parsing import format_cost, parse_cost, parse_int, parse_number, parse_time
+from ._parsing import format_cost, parse_cost, parse_int, parse_number, parse_time, read_cost
 
 __all__ = [
     "ASPECT_RATIOS",
@@ -99,7 +100,11 @@ class GenerateRequest:
 
 @dataclass(frozen=True, slots=True)
 class EggTask:
-    """A generation task. ``output_urls`` is empty until the task completed."""
+    """A generation task. ``output_urls`` is empty until the task completed.
+
+    ``cost`` is None when EggAPI sent none, or one that is not a plain amount >= 0; then
+    ``unreadable_cost`` says (short and printable) what it was, for the log.
+    """
 
     id: str
     status: str
@@ -107,10 +112,11 @@ class EggTask:
     type: str = ""
     output_urls: tuple[str, ...] = ()
     error: str | None = None
-    cost: Decimal = Decimal("0")
+    cost: Decimal | None = Decimal("0")
     created_at: datetime | None = None
     started_at: datetime | None = None
     completed_at: datetime | None = None
+    unreadable_cost: str | None = None
 
     @property
     def is_terminal(self) -> bool:
@@ -143,6 +149,7 @@ class EggTask:
             if not urls and isinstance(output.get("url"), str) and output["url"]:
                 urls = [output["url"]]
         error = obj.get("error")
+        cost, unreadable_cost = read_cost(obj.get("cost"))
         return cls(
             id=task_id,
             status=status,
@@ -150,10 +157,11 @@ class EggTask:
             type=str(obj.get("type") or ""),
             output_urls=tuple(urls),
             error=error if isinstance(error, str) and error else None,
-            cost=parse_cost(obj.get("cost")),
+            cost=cost,
             created_at=parse_time(obj.get("created_at")),
             started_at=parse_time(obj.get("started_at")),
             completed_at=parse_time(obj.get("completed_at")),
+            unreadable_cost=unreadable_cost,
         )
 
 

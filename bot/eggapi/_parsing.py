@@ -11,10 +11,11 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-__all__ = ["format_cost", "parse_cost", "parse_int", "parse_number", "parse_time"]
+__all__ = ["format_cost", "parse_cost", "parse_int", "parse_number", "parse_time", "read_cost"]
 
 _FOUR_PLACES = Decimal("0.0001")
 _PLAIN_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+")
+_SHOWN_CHARS = 40  # of an unreadable cost in the log: enough to see what it was, never a whole body
 
 
 def parse_cost(value: str | int | float | Decimal | None) -> Decimal:
@@ -49,6 +50,31 @@ def parse_cost(value: str | int | float | Decimal | None) -> Decimal:
     if not result.is_finite():
         raise ValueError(f"not a cost: {value!r}")
     return result
+
+
+def read_cost(value: Any) -> tuple[Decimal | None, str | None]:
+    """A task's ``cost`` as ``(amount, None)``, or ``(None, what it was)`` when it cannot be trusted.
+
+    A task's cost is one field of many: an absent, unparseable or negative one must not make the
+    whole task unreadable (its images are still there), so instead of raising this says the cost is
+    unknown and keeps a short, printable description of the value for one log line.
+    """
+    if value is None:
+        return None, "absent"
+    try:
+        amount = parse_cost(value)
+    except ValueError:
+        return None, describe_value(value)
+    if amount < 0:
+        return None, describe_value(value)
+    return amount, None
+
+
+def describe_value(value: Any) -> str:
+    """``repr`` of an upstream value, printable and at most ~40 characters, for a log line."""
+    text = repr(value)
+    text = "".join(ch if ch.isprintable() else "?" for ch in text)
+    return text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 1] + "…"
 
 
 def format_cost(amount: Decimal) -> str:

@@ -11,7 +11,7 @@ Construction::
 
 ``LedgerDefaults(member_limit, period: "day"|"week"|"month", timezone="UTC",
 unit_price=Decimal("0.01"), account_budget: Decimal | None = None)`` - validated on creation
-(ValueError for a negative amount, unknown period or unknown IANA timezone).
+(ValueError for a negative amount, a unit price (the floor) of 0, unknown period or unknown IANA timezone).
 
 Holds (one per task; table ``ledger_holds`` references ``tasks(id)``):
 
@@ -27,9 +27,13 @@ Holds (one per task; table ``ledger_holds`` references ``tasks(id)``):
   ``sqlite3.IntegrityError`` for a second hold of a task.
 * ``await reserve(*, task_id, guild_id, member_id, role_ids, count, now=None, model=...) -> Hold`` -
   ``terms`` + ``reserve_in`` for an existing task, in a transaction of its own.
-* ``await settle(task_id, cost) -> bool`` / ``settle_in(tx, task_id, cost) -> bool`` - a completed
-  task's real cost (smaller or larger than held; larger is recorded as is and may push the member
-  over the limit). ``cost`` must be >= 0.
+* ``await charge(cost: Decimal | None, images, model=...) -> Charge`` - what a completed task costs:
+  EggAPI's ``cost``, or when that is None (missing or unreadable) the estimate ``unit_price × images``
+  with ``Charge.estimated`` set.
+* ``await settle(task_id, cost | Charge) -> bool`` / ``settle_in(tx, task_id, cost | Charge) -> bool`` -
+  a completed task's real cost (smaller or larger than held; larger is recorded as is and may push
+  the member over the limit). ``cost`` must be >= 0. An estimated charge is flagged on the hold
+  (``Hold.estimated``).
 * ``await release(task_id) -> bool`` / ``release_in(tx, task_id) -> bool`` - the task produced
   nothing (failed upstream, submit rejected, cancelled before submit): its hold costs 0.
 * Both return True only when they moved an **active** hold; a second call, a closed hold or a
@@ -51,8 +55,9 @@ Limits, per guild and calendar period (local midnight / Monday / the 1st in the 
 Reading:
 
 * ``await balance(guild_id, member_id, role_ids, now=None) -> Balance`` - ``limit`` (None = exempt),
-  ``settled``, ``reserved``, ``available`` (never below 0; None = exempt), ``period_start``,
-  ``resets_at``, ``exempt``, ``paused``, ``period``, ``server_cap``, ``server_available``.
+  ``settled``, ``reserved``, ``available`` (never below 0; None = exempt), ``overdrawn`` (how far
+  settled costs above their holds went past the limit; new holds are refused until it is covered),
+  ``period_start``, ``resets_at``, ``exempt``, ``paused``, ``period``, ``server_cap``, ``server_available``.
 * ``await period_totals(guild_id, start, end) -> list[MemberSpend]`` - per member, holds *created* in
   ``[start, end)``: ``settled``, ``reserved`` (still active), ``tasks`` (settled + active holds);
   biggest spender first. Pass ``balance.period_start, balance.resets_at`` for "this period".
@@ -63,10 +68,13 @@ Reading:
 
 Prices (``GET /v1/usage/summary``; call periodically):
 
-* ``await update_prices(rows: Sequence[UsageRow], now=None)`` - unit price per model =
-  ``total_cost / total_units`` rounded up to 0.000001 (rows with 0 units keep the old price);
-  stores the sum of ``total_cost`` as the account usage total.
-* ``await unit_price(model="nanobanana") -> Decimal`` - cached price, else ``defaults.unit_price``.
+* ``await update_prices(rows: Sequence[UsageRow], now=None)`` - summary price per model =
+  ``total_cost / total_units`` rounded up to 0.000001 (rows with 0 units or a cost <= 0 keep the
+  old price); stores the sum of ``total_cost`` as the account usage total.
+* ``await unit_price(model="nanobanana") -> Decimal`` - the per-image price holds use: the highest
+  of ``defaults.unit_price`` (the floor, > 0), the summary price and the per-image prices of the
+  ``RECENT_TASK_PRICES`` newest settled tasks (a ``Charge`` with ``images`` and a cost > 0 that is
+  not estimated; learned inside ``settle_in``, so the next hold already uses it).
 
 Settings (admins; each its own transaction; ``amount`` is a Decimal >= 0, None clears):
 
@@ -78,7 +86,8 @@ Settings (admins; each its own transaction; ``amount`` is a Decimal >= 0, None c
   current period counts the holds whose stored period start falls inside it.
 
 ``QuotaExceeded(UserFacingError)``: ``reason: QuotaReason`` (PAUSED, ACCOUNT_BUDGET, MEMBER_LIMIT,
-SERVER_CAP), ``available`` (>= 0, what is left under that rule), ``needed``, ``resets_at``
+SERVER_CAP), ``available`` (>= 0, what is left under that rule), ``overdrawn`` (>= 0, how far past
+it settled costs went; the message then says so), ``needed``, ``resets_at``
 (None for PAUSED and ACCOUNT_BUDGET), ``period``, ``limit`` (the member limit or server cap reached,
 when known); ``user_message`` names the reason, the amount left as ``$0.01`` and, for limits, the
 reset as ``<t:UNIX:R>``.
@@ -87,10 +96,11 @@ Pure helpers: ``period_bounds(period, timezone, now) -> (start, resets_at)`` (aw
 ``discord_relative(when) -> "<t:UNIX:R>"``.
 """
 
-from ._ledger import PRICE_QUANTUM, HoldTerms, Ledger
+from ._ledger import PRICE_QUANTUM, RECENT_TASK_PRICES, HoldTerms, Ledger
 from ._models import (
     DM_GUILD,
     Balance,
+    Charge,
     GuildPolicy,
     Hold,
     HoldState,
@@ -106,7 +116,9 @@ __all__ = [
     "PERIODS",
     "PERIOD_ADJECTIVES",
     "PRICE_QUANTUM",
+    "RECENT_TASK_PRICES",
     "Balance",
+    "Charge",
     "GuildPolicy",
     "Hold",
     "HoldState",

@@ -17,6 +17,7 @@ from ._models import (
     DM_GUILD,
     ZERO,
     Balance,
+    Charge,
     Hold,
     HoldState,
     LedgerDefaults,
@@ -34,6 +35,8 @@ log = logging.getLogger(__name__)
 
 PRICE_QUANTUM = Decimal("0.000001")
 """Unit prices are rounded up to this step, so a reservation never undershoots the average price."""
+RECENT_TASK_PRICES = 20
+"""How many of the newest completed tasks' per-image prices count as evidence for new holds."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,10 +96,14 @@ class Ledger(LedgerSettings):
     # -- prices and the account total --------------------------------------------------------
 
     async def update_prices(self, rows: Sequence[UsageRow], now: datetime | None = None) -> None:
-        """Store unit prices (total_cost / total_units, rows without units ignored) and the account total."""
+        """Store unit prices (total_cost / total_units) and the account total.
+
+        Rows without units or without a positive cost say nothing about a price: a zero price would
+        make every hold free, so they keep the price known before.
+        """
         prices: dict[str, Decimal] = {}
         for row in rows:
-            if row.model and row.total_units > 0 and row.total_cost >= 0:
+            if row.model and row.total_units > 0 and row.total_cost > 0:
                 prices[row.model] = (row.total_cost / row.total_units).quantize(PRICE_QUANTUM, ROUND_CEILING)
         usage = sum((row.total_cost for row in rows), ZERO)
         stamp = self._now(now)
@@ -104,12 +111,20 @@ class Ledger(LedgerSettings):
         log.info("usage summary: account total %s, unit prices %s", format_cost(usage), prices or "unchanged")
 
     async def unit_price(self, model: str = MODEL) -> Decimal:
-        """The cached unit price of ``model``, or the configured default before any summary priced it."""
+        """The per-image price holds use: the highest evidence, never below the configured floor."""
         return await self._db.read(lambda tx: self._price(tx, model))
 
     def _price(self, tx: Tx, model: str) -> Decimal:
-        price = store.load_price(tx, model)
-        return self._defaults.unit_price if price is None else price
+        # A hold is a worst case, so it takes the highest price there is evidence for. The floor
+        # (EGGBOT_UNIT_PRICE, > 0) keeps a low or zero average from the usage summary from
+        # making images look cheaper, or free.
+        # The summary is an average over all time, so a price rise shows in it late; each recent
+        # task's own cost per image shows it at once.
+        evidence = [self._defaults.unit_price, *store.recent_task_prices(tx, model)]
+        summary = store.load_price(tx, model)
+        if summary is not None:
+            evidence.append(summary)
+        return max(evidence)
 
     async def account_budget_reached(self) -> bool:
         """True when an account budget is set and the last usage total plus active holds reach it."""
@@ -225,16 +240,45 @@ class Ledger(LedgerSettings):
     def _refuse(task_id: int, reason: QuotaReason) -> None:
         log.info("task %s: hold refused (%s)", task_id, reason.value)
 
-    async def settle(self, task_id: int, cost: Decimal) -> bool:
+    async def charge(self, cost: Decimal | None, images: int, model: str = MODEL) -> Charge:
+        """What a completed task that produced ``images`` costs its member; ``cost`` None = unreadable.
+
+        EggAPI did make, and bill, those images, so an unreadable cost must not make them free.
+        The best evidence of what each one cost is the per-image price the bot reserves with (never
+        below the configured floor, see ``unit_price``); counting only the images produced keeps a
+        partial result as cheap as EggAPI made it.
+        """
+        if cost is not None:
+            return Charge(check_amount(cost, "cost"), images)
+        return Charge(await self.unit_price(model) * images, images, estimated=True)
+
+    async def settle(self, task_id: int, cost: Decimal | Charge) -> bool:
         """Record a completed task's real cost (smaller or larger than held); False if not active."""
         return await self._db.transaction(lambda tx: self.settle_in(tx, task_id, cost))
 
-    def settle_in(self, tx: Tx, task_id: int, cost: Decimal) -> bool:
-        """Like ``settle`` inside ``Database.transaction``."""
-        cost = check_amount(cost, "cost")
-        done = store.close_hold(tx, task_id, HoldState.SETTLED, cost, self._now(None))
-        log.log(logging.INFO if done else logging.DEBUG, "task %s: settle %s -> %s", task_id, format_cost(cost), done)
+    def settle_in(self, tx: Tx, task_id: int, cost: Decimal | Charge, model: str = MODEL) -> bool:
+        """Like ``settle`` inside ``Database.transaction``; EggAPI's cost of known images is price evidence."""
+        charge = cost if isinstance(cost, Charge) else Charge(check_amount(cost, "cost"))
+        now = self._now(None)
+        done = store.close_hold(tx, task_id, HoldState.SETTLED, charge.amount, now, estimated=charge.estimated)
+        log.log(
+            logging.INFO if done else logging.DEBUG, "task %s: settle %s%s -> %s",
+            task_id, format_cost(charge.amount), " (estimated)" if charge.estimated else "", done,
+        )
+        if done and not charge.estimated and charge.images and charge.amount > 0:
+            self._learn(tx, task_id, model, charge.amount / charge.images, now)
         return done
+
+    def _learn(self, tx: Tx, task_id: int, model: str, price: Decimal, now: datetime) -> None:
+        before = self._price(tx, model)
+        price = price.quantize(PRICE_QUANTUM, ROUND_CEILING)
+        store.learn_task_price(tx, task_id, model, price, now, RECENT_TASK_PRICES)
+        after = self._price(tx, model)
+        if after != before:
+            # Holds priced from remembered terms must see the new price: as for a policy write, bump
+            # the generation here, on the database thread, before any reserve queued behind us runs.
+            self._generation += 1
+            log.info("price per image for new holds: %s (was %s)", format_cost(after), format_cost(before))
 
     async def release(self, task_id: int) -> bool:
         """Free a hold of work that produced nothing (cost 0); False if not active."""
@@ -280,6 +324,7 @@ class Ledger(LedgerSettings):
             settled=st.settled,
             reserved=st.reserved,
             available=None if member_left is None else max(member_left, ZERO),
+            overdrawn=ZERO if member_left is None else max(-member_left, ZERO),
             period_start=st.start,
             resets_at=st.end,
             exempt=st.limit is None,

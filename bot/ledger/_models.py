@@ -44,14 +44,15 @@ class LedgerDefaults:
     member_limit: Decimal
     period: Period
     timezone: str = "UTC"
-    unit_price: Decimal = Decimal("0.01")
+    unit_price: Decimal = Decimal("0.01")  # the floor of the per-image price holds use (> 0)
     account_budget: Decimal | None = None
 
     def __post_init__(self) -> None:
         check_amount(self.member_limit, "member_limit")
         check_period(self.period)
         load_zone(self.timezone)
-        check_amount(self.unit_price, "unit_price")
+        if not check_amount(self.unit_price, "unit_price") > 0:
+            raise ValueError("unit_price must be above zero: a free image would let every request through")
         if self.account_budget is not None:
             check_amount(self.account_budget, "account_budget")
 
@@ -77,6 +78,7 @@ class Hold:
     state: HoldState
     created_at: datetime
     updated_at: datetime
+    estimated: bool = False  # settled at the bot's estimate: EggAPI's cost could not be read
 
     @property
     def amount(self) -> Decimal:
@@ -86,6 +88,18 @@ class Hold:
         if self.state is HoldState.SETTLED:
             return self.settled or ZERO
         return ZERO
+
+
+@dataclass(frozen=True, slots=True)
+class Charge:
+    """What a completed task costs its member: EggAPI's own cost, or the bot's estimate of it."""
+
+    amount: Decimal
+    images: int | None = None  # images EggAPI produced, when known
+    estimated: bool = False  # EggAPI's cost was missing or unreadable
+
+    def __post_init__(self) -> None:
+        check_amount(self.amount, "charge")
 
 
 class QuotaReason(enum.StrEnum):
@@ -104,11 +118,23 @@ def _quota_message(
     resets_at: datetime | None,
     period: Period,
     limit: Decimal | None = None,
+    overdrawn: Decimal = ZERO,
 ) -> str:
     left, need = format_money(available), format_money(needed)
     resets = f" It resets {discord_relative(resets_at)}." if resets_at is not None else ""
     adjective = PERIOD_ADJECTIVES[period]
     whole = f" ({format_money(limit)})" if limit is not None else ""
+    over = format_money(overdrawn)
+    if overdrawn > 0 and reason in (QuotaReason.MEMBER_LIMIT, QuotaReason.SERVER_CAP):
+        # Settled costs above their holds: say so plainly instead of a puzzling "used all of it".
+        who = "you're" if reason is QuotaReason.MEMBER_LIMIT else "it is"
+        whose = "your" if reason is QuotaReason.MEMBER_LIMIT else "its shared"
+        owner = "Your" if reason is QuotaReason.MEMBER_LIMIT else "This server's"
+        return (
+            f"{owner} recent images cost more than was reserved for them, so {who} {over} over {whose} "
+            f"{adjective} image budget{whole}. New images can start once that is covered.{resets}"
+            + (" /balance has the details." if reason is QuotaReason.MEMBER_LIMIT else "")
+        )
     if reason is QuotaReason.PAUSED:
         return "Image generation is paused on this server by its moderators. Nothing was charged."
     if reason is QuotaReason.ACCOUNT_BUDGET:
@@ -145,11 +171,12 @@ class QuotaExceeded(UserFacingError):
     ) -> None:
         self.reason = reason
         self.available = max(available, ZERO)
+        self.overdrawn = max(-available, ZERO)  # settled costs went past the limit by this much
         self.needed = needed
         self.resets_at = resets_at
         self.period: Period = period
         self.limit = limit  # the member limit or server cap that was reached, when known
-        super().__init__(_quota_message(reason, self.available, needed, resets_at, period, limit))
+        super().__init__(_quota_message(reason, self.available, needed, resets_at, period, limit, self.overdrawn))
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +194,7 @@ class Balance:
     period: Period = "day"
     server_cap: Decimal | None = None
     server_available: Decimal | None = None  # max(0, cap - guild spend); None without a cap
+    overdrawn: Decimal = ZERO  # how far settled + reserved went past the limit (EggAPI charged more than held)
 
 
 @dataclass(frozen=True, slots=True)

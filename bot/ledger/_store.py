@@ -44,6 +44,7 @@ def row_to_hold(row: sqlite3.Row) -> Hold:
         state=HoldState(row["state"]),
         created_at=from_iso(row["created_at"]),
         updated_at=from_iso(row["updated_at"]),
+        estimated=bool(row["cost_estimated"]),
     )
 
 
@@ -73,13 +74,15 @@ def insert_hold(
     )
 
 
-def close_hold(tx: Tx, task_id: int, state: HoldState, cost: Decimal, now: datetime) -> bool:
+def close_hold(
+    tx: Tx, task_id: int, state: HoldState, cost: Decimal, now: datetime, *, estimated: bool = False
+) -> bool:
     """Move an active hold to ``state`` with its final cost; False if it is not active (or absent)."""
     stamp = iso(now)
     cur = tx.execute(
-        """UPDATE ledger_holds SET state = ?, settled = ?, updated_at = ?, closed_at = ?
+        """UPDATE ledger_holds SET state = ?, settled = ?, cost_estimated = ?, updated_at = ?, closed_at = ?
            WHERE task_id = ? AND state = 'active'""",
-        (state.value, str(cost), stamp, stamp, task_id),
+        (state.value, str(cost), int(estimated), stamp, stamp, task_id),
     )
     return cur.rowcount == 1
 
@@ -146,6 +149,26 @@ def load_price(tx: Tx, model: str) -> Decimal | None:
     """The cached unit price of a model, or None before any usage summary priced it."""
     rows = tx.fetchall("SELECT unit_price FROM ledger_prices WHERE model = ?", (model,))
     return Decimal(rows[0]["unit_price"]) if rows else None
+
+
+def learn_task_price(tx: Tx, task_id: int, model: str, price: Decimal, now: datetime, keep: int) -> None:
+    """Remember what one task paid per image; only the newest ``keep`` of a model are kept."""
+    tx.execute(
+        "INSERT OR REPLACE INTO ledger_task_prices (task_id, model, unit_price, learned_at) VALUES (?, ?, ?, ?)",
+        (task_id, model, str(price), iso(now)),
+    )
+    tx.execute(
+        """DELETE FROM ledger_task_prices WHERE model = ? AND task_id NOT IN (
+               SELECT task_id FROM ledger_task_prices WHERE model = ?
+               ORDER BY learned_at DESC, task_id DESC LIMIT ?)""",
+        (model, model, keep),
+    )
+
+
+def recent_task_prices(tx: Tx, model: str) -> list[Decimal]:
+    """The per-image prices recent completed tasks of a model paid."""
+    rows = tx.fetchall("SELECT unit_price FROM ledger_task_prices WHERE model = ?", (model,))
+    return [Decimal(r["unit_price"]) for r in rows]
 
 
 def load_usage_cost(tx: Tx) -> Decimal | None:

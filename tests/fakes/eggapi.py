@@ -126,7 +126,11 @@ _TASK_PATH = re.compile(r"^/v1/tasks/([^/]+)$")
 
 @dataclass
 class TaskPlan:
-    """How the next task behaves. See the module docstring for the poll semantics."""
+    """How the next task behaves. See the module docstring for the poll semantics.
+
+    ``cost_text`` is served as a completed task's ``cost`` instead of the real one (odd upstream
+    values); ``omit_cost`` leaves the field out. The summary still counts the real cost.
+    """
 
     outcome: Literal["completed", "failed"] = "completed"
     error: str = "Content moderation: prompt contains prohibited content"
@@ -136,6 +140,8 @@ class TaskPlan:
     hold: bool = False
     duration: float | None = None
     cost_per_image: Decimal = Decimal("0.01")
+    cost_text: str | None = None
+    omit_cost: bool = False
 
 
 @dataclass
@@ -322,6 +328,7 @@ class FakeEggAPI:
         self.webhook_deliveries: list[WebhookDelivery] = []
         self.input_fetches: list[InputFetch] = []
         self.insufficient_balance = False
+        self.summary_rows: list[dict[str, Any]] | None = None  # served by /v1/usage/summary instead of real totals
         self.time_format: Literal["Z", "offset"] = "Z"
         self.legacy_nulls = False
         self.file_content_type = "image/png"
@@ -581,6 +588,10 @@ class FakeEggAPI:
         if task.error is not None or self.legacy_nulls:
             out["error"] = task.error
         out["cost"] = "$" + _money(task.cost, 4) if task.status == "completed" else "$0.00"
+        if task.status == "completed" and task.plan.cost_text is not None:
+            out["cost"] = task.plan.cost_text
+        if task.status == "completed" and task.plan.omit_cost:
+            del out["cost"]
         for name in ("created_at", "started_at", "completed_at"):
             value = getattr(task, name)
             if value is not None or self.legacy_nulls:
@@ -731,6 +742,8 @@ class FakeEggAPI:
         return sorted((t for t in self.tasks.values() if t.status == "completed"), key=lambda t: t.seq)
 
     def _summary(self) -> list[dict[str, Any]]:
+        if self.summary_rows is not None:
+            return self.summary_rows
         rows: dict[str, dict[str, Any]] = {}
         for task in self._completed():
             row = rows.setdefault(task.model, {"units": 0, "cost": Decimal("0"), "count": 0})
