@@ -7,6 +7,7 @@ and a list of more than 5,000 tasks must not cost a full scan every minute for e
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -16,7 +17,7 @@ from bot.bookkeeping import Bookkeeper
 from bot.db import Database, Tx
 from bot.db.task_store import TaskStore
 from bot.ledger import HoldState, Ledger
-from bot.reconcile import Reconciler
+from bot.reconcile import MAX_PAGES, Reconciler
 from bot.tasks import TaskStatus
 from bot.unconfirmed import UnconfirmedDesk
 from tests.conftest import World
@@ -133,3 +134,64 @@ async def test_a_lost_answer_on_a_shared_key_is_left_to_the_operator(
     assert [a.data for a in result.attachments] == [png_bytes(alice_egg, 0)]
     assert eggapi.count("POST", "/v1/generate") == 1
     assert_clean(world.fake)
+
+
+async def test_a_long_list_newest_first_is_read_only_as_far_as_needed(
+    world: World, eggapi: FakeEggAPI, start_bot: Any
+) -> None:
+    """I7: 5,100 old tasks on the key; the list is newest first, so a submit that never landed is still settled."""
+    bot = await lost_submit(world, eggapi, start_bot, created=False)
+    [task] = await bot.task_store.list_in_states((TaskStatus.UNKNOWN,))
+    await pass_time(bot, eggapi, start_bot, minutes=10)
+    for second in range(5100):  # the key's history: a task a second, ending three hours before
+        eggapi.add_foreign_task(created_at=task.created_at - timedelta(hours=3, seconds=second), outcome="failed")
+    before = eggapi.count("GET", "/v1/tasks")
+    bot = await start_bot()
+    told = await world.fake.wait_for_message(world.general, lambda m: NEVER_RECEIVED in m.content, timeout=15)
+    assert world.alice.mention in told.content
+    assert eggapi.count("GET", "/v1/tasks") - before == 1  # page 1 already reaches tasks three hours old
+    assert await hold_state(bot, task.id) is HoldState.RELEASED
+    assert not posted(world)
+
+
+class _Watch(logging.Handler):
+    """Sets an event once ``wanted`` records contain ``text``."""
+
+    def __init__(self, text: str, wanted: int) -> None:
+        super().__init__(logging.DEBUG)
+        self.text, self.wanted, self.seen = text, wanted, 0
+        self.reached = asyncio.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.text in record.getMessage():
+            self.seen += 1
+            if self.seen >= self.wanted:
+                self.reached.set()
+
+
+async def test_a_long_list_in_no_usable_order_is_scanned_rarely_and_reported_once(
+    world: World, eggapi: FakeEggAPI, start_bot: Any, caplog: Any
+) -> None:
+    """I7: over 5,000 tasks listed oldest first: one full scan, the operator told once, then the scans back off."""
+    caplog.set_level(logging.DEBUG, logger="bot.reconcile")
+    bot = await lost_submit(world, eggapi, start_bot, created=False)
+    [task] = await bot.task_store.list_in_states((TaskStatus.UNKNOWN,))
+    await pass_time(bot, eggapi, start_bot, minutes=10)
+    eggapi.list_order = "oldest"
+    for second in range(5100):  # the key's history: a task a second, ending three hours before
+        eggapi.add_foreign_task(created_at=task.created_at - timedelta(hours=3, seconds=second), outcome="failed")
+    before = eggapi.count("GET", "/v1/tasks")
+    watch = _Watch("scanning it again", 5)
+    logging.getLogger("bot.reconcile").addHandler(watch)
+    try:
+        bot = await start_bot()
+        status = world.fake.message(task.status_message_id)
+        await world.fake.wait_for(lambda f: "could not confirm" in f.message(status.id).content or None, timeout=15)
+        await asyncio.wait_for(watch.reached.wait(), 15)  # five more reconcile steps, none of them a scan
+    finally:
+        logging.getLogger("bot.reconcile").removeHandler(watch)
+    assert eggapi.count("GET", "/v1/tasks") - before == MAX_PAGES  # one full scan, not one a step
+    told = [r for r in caplog.records if r.levelno >= logging.ERROR and "more than" in r.getMessage()]
+    assert len(told) == 1
+    assert await hold_state(bot, task.id) is HoldState.ACTIVE  # the operator decides; the hold stays
+    assert not posted(world)
