@@ -20,7 +20,8 @@ API behaviour (per the EggAPI reference):
 * ``GET /v1/tasks/{id}`` (404 for unknown ids) advances the task as it is polled (see
   :class:`TaskPlan`). ``GET /v1/tasks?page&per_page`` lists newest first; per_page is
   clamped to 1..100, an out-of-range page gives empty items; non-integers -> 400
-  ``BAD_REQUEST``. ``GET /v1/usage/summary`` returns an array of rows aggregated from
+  ``BAD_REQUEST``; ``fake.list_order = "oldest"`` lists oldest first instead.
+  ``GET /v1/usage/summary`` returns an array of rows aggregated from
   completed tasks (units = images produced, cost per image from the plan, formatted
   ``"$0.0100"``); ``[]`` when nothing completed. ``GET /v1/usage`` lists one record per
   completed task: ``{"id", "task_id", "model", "units", "cost", "created_at"}`` (this
@@ -43,6 +44,8 @@ once ``k > max(polls_until_processing, polls_until_done)`` (default plan: the ve
 poll already reports ``completed``), ``processing`` in between. ``hold=True`` keeps it non-terminal until
 ``fake.finish(task_id, ...)``; ``duration=s`` finishes it ``s`` wall-clock seconds after
 creation regardless of polls. ``fake.finish`` works on any non-terminal task.
+``fake.add_foreign_task(...)`` adds a task another client of the same API key made (no
+request recorded; completed, failed or pending, optionally back-dated).
 
 Reference images (see :mod:`tests.fakes.eggapi_inputs`): the generate call only checks that each
 ``image_urls`` entry is a URL. When the task starts (the poll that moves it off ``pending``, or
@@ -335,6 +338,7 @@ class FakeEggAPI:
         self.file_chunked = False
         self.file_padding = 0  # bytes of padding in served PNGs (oversize-image tests)
         self.file_declared_side: int | None = None  # served PNGs claim this side (decompression bombs)
+        self.list_order: Literal["newest", "oldest"] = "newest"  # GET /v1/tasks order (undocumented upstream)
         self.webhook_timeout = 5.0
         self._plans: deque[TaskPlan] = deque()
         self._faults: list[_Fault] = []
@@ -427,6 +431,39 @@ class FakeEggAPI:
         if task.is_terminal:
             raise ValueError(f"task {task_id} is already {task.status}")
         self._finish(task, outcome or task.plan.outcome, error=error, images=images)
+        return task
+
+    def add_foreign_task(
+        self,
+        prompt: str = "someone else's private image",
+        *,
+        num_outputs: int = 1,
+        image_urls: tuple[str, ...] = (),
+        created_at: datetime | None = None,
+        outcome: Literal["completed", "failed"] | None = "completed",
+    ) -> FakeTask:
+        """A task another client of the same key made (the dashboard, a second bot): no request is recorded.
+
+        ``outcome=None`` leaves it pending; ``created_at`` back-dates it.
+        """
+        self._seq += 1
+        body: dict[str, Any] = {"model": "nanobanana", "prompt": prompt, "num_outputs": num_outputs}
+        if image_urls:
+            body["image_urls"] = list(image_urls)
+        task = FakeTask(
+            id=f"gen_{self._seq:012x}",
+            model="nanobanana",
+            type="image_edit" if image_urls else "image_generate",
+            request=body,
+            plan=replace(self.default_plan, hold=True),
+            num_outputs=num_outputs,
+            webhook_url=None,
+            created_at=created_at or datetime.now(UTC),
+            seq=self._seq,
+        )
+        self.tasks[task.id] = task
+        if outcome is not None:
+            self._finish(task, outcome)
         return task
 
     def count(self, method: str = "*", path_prefix: str = "") -> int:
@@ -671,12 +708,13 @@ class FakeEggAPI:
             self._on_poll(task)
             return _envelope(self.task_json(task))
         if method == "GET" and path == "/v1/tasks":
-            tasks = sorted(self.tasks.values(), key=lambda t: t.seq, reverse=True)
-            return self._page(request, [self.task_json(t) for t in tasks])
+            newest = self.list_order == "newest"
+            tasks = sorted(self.tasks.values(), key=lambda t: (t.created_at, t.seq), reverse=newest)
+            return self._page(request, tasks, self.task_json)
         if method == "GET" and path == "/v1/usage/summary":
             return _envelope(self._summary())
         if method == "GET" and path == "/v1/usage":
-            return self._page(request, self._records())
+            return self._page(request, self._records(), dict)
         return _envelope(status=404, code="NOT_FOUND", message="route not found")
 
     def _check_auth(self, header: str | None) -> web.Response | None:
@@ -726,7 +764,7 @@ class FakeEggAPI:
         self._notify()
         return _envelope(self.task_json(task), status=202)
 
-    def _page(self, request: web.Request, items: list[dict[str, Any]]) -> web.Response:
+    def _page(self, request: web.Request, items: list[Any], render: Callable[[Any], dict[str, Any]]) -> web.Response:
         try:
             page = int(request.query.get("page", "1"))
             per_page = int(request.query.get("per_page", "20"))
@@ -736,7 +774,7 @@ class FakeEggAPI:
         start = (page - 1) * per_page
         pagination = {"page": page, "per_page": per_page, "total": len(items),
                       "total_pages": math.ceil(len(items) / per_page)}
-        return _envelope({"items": items[start:start + per_page], "pagination": pagination})
+        return _envelope({"items": [render(item) for item in items[start:start + per_page]], "pagination": pagination})
 
     def _completed(self) -> list[FakeTask]:
         return sorted((t for t in self.tasks.values() if t.status == "completed"), key=lambda t: t.seq)
