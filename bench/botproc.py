@@ -45,7 +45,7 @@ import discord
 
 from bench.stats import percentile
 from bot.__main__ import configure_logging, resources, tune_interpreter
-from bot.app import EggBot
+from bot.app.client import EggBot
 from bot.settings import load_settings
 
 log = logging.getLogger("bench.botproc")

@@ -20,7 +20,7 @@ from bench.stats import summary
 from bot.db import Database, Tx
 from bot.db.task_store import TaskStore
 from bot.ledger import Ledger, LedgerDefaults
-from bot.tasks import ImagineRequest
+from bot.lifecycle.model import ImagineRequest
 
 GUILD_ID = 424242
 

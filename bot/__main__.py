@@ -22,13 +22,14 @@ import discord.http
 import yarl
 from dotenv import find_dotenv, load_dotenv
 
-from bot import logs, operator_cli
-from bot.app import EggBot
+from bot import logs
+from bot.app.client import EggBot
 from bot.db import Database
 from bot.eggapi import EggAPIClient
 from bot.money import format_money
 from bot.resources import http_client
 from bot.settings import Settings, SettingsError, load_settings, settings_warnings
+from bot.unconfirmed import cli as operator_cli
 
 log = logging.getLogger("bot")
 

@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.app import EggBot
+from bot.app.client import EggBot
 from bot.db import Database
 from bot.eggapi import EggAPIClient
 from bot.settings import Settings, load_settings

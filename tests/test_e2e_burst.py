@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 from bot.db import Database
-from bot.tasks import TaskStatus
+from bot.lifecycle.model import TaskStatus
 from tests.conftest import World
 from tests.fakes.discord_harness import assert_clean
 from tests.fakes.discord_server import FakeMessage

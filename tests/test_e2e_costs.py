@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from bot.ledger import HoldState
-from bot.tasks import TaskStatus
+from bot.lifecycle.model import TaskStatus
 from tests.conftest import World
 from tests.fakes.discord_harness import assert_clean
 from tests.fakes.discord_server import FakeMessage

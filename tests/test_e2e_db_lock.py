@@ -6,7 +6,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from bot.app import EggBot
+from bot.app.client import EggBot
 from tests.conftest import World
 from tests.fakes.discord_harness import assert_clean
 from tests.fakes.eggapi import FakeEggAPI

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bot.tasks import TaskStatus
+from bot.lifecycle.model import TaskStatus
 from tests.bot_process import BotProcess
 from tests.conftest import World
 from tests.fakes.discord_harness import assert_clean

@@ -8,7 +8,7 @@ from typing import Any
 
 from PIL import Image
 
-from bot.tasks import TaskStatus
+from bot.lifecycle.model import TaskStatus
 from tests.conftest import World
 from tests.fakes.discord_harness import assert_clean
 from tests.fakes.discord_server import FakeMessage

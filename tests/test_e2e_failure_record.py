@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bot.tasks import TaskStatus
+from bot.lifecycle.model import TaskStatus
 from tests.conftest import World
 from tests.fakes.discord_harness import assert_clean
 from tests.fakes.eggapi import DEFAULT_API_KEY, FakeEggAPI, TaskPlan

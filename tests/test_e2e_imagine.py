@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.tasks import TaskStatus
+from bot.lifecycle.model import TaskStatus
 from tests.conftest import World
 from tests.fakes.discord_client import ClientRefusal
 from tests.fakes.discord_harness import assert_clean
@@ -148,9 +148,10 @@ async def test_bad_api_key_is_reported_politely(
     assert await bot.task_store.list_unfinished() == []  # the job ended (rejected); nothing is left pending
     await asyncio.wait_for(bot.prices.key_refused.wait(), 10)
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR and "UNAUTHORIZED" in r.getMessage()]
-    assert [r.name for r in errors if r.name == "bot.tracker"] == ["bot.tracker"]  # once for the failed job
+    tracker = "bot.lifecycle.tracker"
+    assert [r.name for r in errors if r.name == tracker] == [tracker]  # once for the failed job
     # ...and once at start, from the first usage summary (python -m bot then stops; see test_subprocess).
-    assert [r.getMessage() for r in errors if r.name == "bot.pricing"] == [
+    assert [r.getMessage() for r in errors if r.name == "bot.ledger.prices"] == [
         "EggAPI refused EGGAPI_API_KEY (UNAUTHORIZED); check the key in the EggAPI dashboard"
     ]
     assert all("egg_sk_revoked" not in r.getMessage() for r in caplog.records)

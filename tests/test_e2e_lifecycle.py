@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from bot.bookkeeping import Bookkeeper
 from bot.db import Database
 from bot.db.task_store import TaskStore
-from bot.jobs import JobService
 from bot.ledger import HoldState, Ledger
-from bot.tasks import ImagineRequest, TaskStatus
+from bot.lifecycle.intake import JobService
+from bot.lifecycle.model import ImagineRequest, TaskStatus
+from bot.lifecycle.transitions import Bookkeeper
 from tests.conftest import World
 from tests.fakes.discord_harness import assert_clean
 from tests.fakes.discord_server import FakeMessage

@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 
-from bot.bookkeeping import Bookkeeper
 from bot.db import Database
 from bot.db.task_store import TaskStore
 from bot.ledger import HoldState, Ledger
-from bot.reconcile import Reconciler
-from bot.tasks import TaskStatus
-from bot.unconfirmed import OperatorError, UnconfirmedDesk
+from bot.lifecycle._reconcile import Reconciler
+from bot.lifecycle.model import TaskStatus
+from bot.lifecycle.transitions import Bookkeeper
+from bot.unconfirmed.desk import OperatorError, UnconfirmedDesk
 from tests.conftest import World
 from tests.fakes.discord_harness import assert_clean
 from tests.fakes.eggapi import FakeEggAPI, png_bytes

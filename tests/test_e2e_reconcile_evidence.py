@@ -13,13 +13,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.bookkeeping import Bookkeeper
 from bot.db import Database, Tx
 from bot.db.task_store import TaskStore
 from bot.ledger import HoldState, Ledger
-from bot.reconcile import MAX_PAGES, Reconciler
-from bot.tasks import TaskStatus
-from bot.unconfirmed import UnconfirmedDesk
+from bot.lifecycle._reconcile import MAX_PAGES, Reconciler
+from bot.lifecycle.model import TaskStatus
+from bot.lifecycle.transitions import Bookkeeper
+from bot.unconfirmed.desk import UnconfirmedDesk
 from tests.conftest import World
 from tests.fakes.discord_harness import assert_clean
 from tests.fakes.discord_server import FakeMessage
@@ -173,7 +173,7 @@ async def test_a_long_list_in_no_usable_order_is_scanned_rarely_and_reported_onc
     world: World, eggapi: FakeEggAPI, start_bot: Any, caplog: Any
 ) -> None:
     """I7: over 5,000 tasks listed oldest first: one full scan, the operator told once, then the scans back off."""
-    caplog.set_level(logging.DEBUG, logger="bot.reconcile")
+    caplog.set_level(logging.DEBUG, logger="bot.lifecycle._reconcile")
     bot = await lost_submit(world, eggapi, start_bot, created=False)
     [task] = await bot.task_store.list_in_states((TaskStatus.UNKNOWN,))
     await pass_time(bot, eggapi, start_bot, minutes=10)
@@ -182,14 +182,14 @@ async def test_a_long_list_in_no_usable_order_is_scanned_rarely_and_reported_onc
         eggapi.add_foreign_task(created_at=task.created_at - timedelta(hours=3, seconds=second), outcome="failed")
     before = eggapi.count("GET", "/v1/tasks")
     watch = _Watch("scanning it again", 5)
-    logging.getLogger("bot.reconcile").addHandler(watch)
+    logging.getLogger("bot.lifecycle._reconcile").addHandler(watch)
     try:
         bot = await start_bot()
         status = world.fake.message(task.status_message_id)
         await world.fake.wait_for(lambda f: "could not confirm" in f.message(status.id).content or None, timeout=15)
         await asyncio.wait_for(watch.reached.wait(), 15)  # five more reconcile steps, none of them a scan
     finally:
-        logging.getLogger("bot.reconcile").removeHandler(watch)
+        logging.getLogger("bot.lifecycle._reconcile").removeHandler(watch)
     assert eggapi.count("GET", "/v1/tasks") - before == MAX_PAGES  # one full scan, not one a step
     told = [r for r in caplog.records if r.levelno >= logging.ERROR and "more than" in r.getMessage()]
     assert len(told) == 1

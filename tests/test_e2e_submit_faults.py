@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 
 from bot.ledger import HoldState
-from bot.tasks import TaskStatus
+from bot.lifecycle.model import TaskStatus
 from tests.conftest import World
 from tests.fakes.discord_harness import assert_clean
 from tests.fakes.eggapi import FakeEggAPI, TaskPlan, png_bytes
@@ -39,7 +39,7 @@ class Watch(logging.Handler):
 @pytest.fixture
 def scheduler_log() -> Iterator[Watch]:
     watch = Watch("submit step crashed")
-    logger = logging.getLogger("bot.scheduler")
+    logger = logging.getLogger("bot.lifecycle._steps")
     logger.addHandler(watch)
     try:
         yield watch

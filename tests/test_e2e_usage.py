@@ -16,7 +16,7 @@ import aiohttp
 import pytest
 from PIL import Image
 
-from bot.app import EggBot
+from bot.app.client import EggBot
 from bot.db import Database
 from bot.eggapi import EggAPIClient
 from bot.ledger import Ledger, LedgerDefaults, MemberSpend

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.fair_queue import FairQueue
+from bot.lifecycle._fair_queue import FairQueue
 
 
 def drain(queue: FairQueue) -> list[int]:

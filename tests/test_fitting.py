@@ -10,9 +10,9 @@ import threading
 import pytest
 from PIL import Image
 
-from bot import fitting
+from bot.lifecycle import fitting
 from bot.eggapi import DownloadedImage
-from bot.fitting import fit_images, shrink
+from bot.lifecycle.fitting import fit_images, shrink
 from tests.fakes.eggapi import png_bytes
 
 
@@ -73,7 +73,7 @@ def test_a_decompression_bomb_is_never_decoded_and_left_for_a_link(
     images = [noisy_png(8), bomb(side)]
     monkeypatch.setattr(Image.Image, "convert", no_decoding)
     monkeypatch.setattr(Image.Image, "load", no_decoding)
-    with caplog.at_level(logging.WARNING, logger="bot.fitting"):
+    with caplog.at_level(logging.WARNING, logger="bot.lifecycle.fitting"):
         fitted = fit_images(images, limit=1000)
     assert fitted.too_large == [1] and len(fitted.batches) == 1
     assert "not decoding it" in caplog.text

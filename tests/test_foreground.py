@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.foreground import Foreground
-from bot.scheduler import Scheduler
+from bot.lifecycle._steps import Scheduler
+from bot.lifecycle.foreground import Foreground
 
 
 async def test_turn_is_immediate_when_nobody_is_being_answered() -> None:

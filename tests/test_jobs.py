@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.bookkeeping import Bookkeeper
 from bot.db import Database, Tx
 from bot.db.task_store import TaskStore
 from bot.errors import QueueFull
-from bot.jobs import JobService
 from bot.ledger import HoldState, Ledger, LedgerDefaults
-from bot.tasks import ImagineRequest, TaskStatus
+from bot.lifecycle.intake import JobService
+from bot.lifecycle.model import ImagineRequest, TaskStatus
+from bot.lifecycle.transitions import Bookkeeper
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ from bot.ledger import (
     discord_relative,
     period_bounds,
 )
-from bot.tasks import ImagineRequest, TaskStatus
+from bot.lifecycle.model import ImagineRequest, TaskStatus
 
 D = Decimal
 WEDNESDAY = datetime(2025, 3, 12, 15, 0, tzinfo=UTC)

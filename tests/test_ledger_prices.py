@@ -13,7 +13,7 @@ from bot.db import Database, Tx
 from bot.db.task_store import TaskStore
 from bot.eggapi import UsageRow
 from bot.ledger import RECENT_TASK_PRICES, Charge, Hold, LedgerDefaults, QuotaExceeded, QuotaReason
-from bot.tasks import ImagineRequest
+from bot.lifecycle.model import ImagineRequest
 from tests.test_ledger import GUILD, MEMBER, WEDNESDAY, count_rows, make_ledger, refused, reserve
 
 D = Decimal

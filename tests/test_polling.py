@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from itertools import pairwise
 
-from bot.polling import HISTORY, DurationHistory, first_poll_delay, next_poll_delay
+from bot.lifecycle._polling import HISTORY, DurationHistory, first_poll_delay, next_poll_delay
 
 SHAPE = (1, None, "image_generate")
 

@@ -12,7 +12,7 @@ import aiohttp
 from bot.db import Database
 from bot.eggapi import EggAPIClient, GenerateRequest
 from bot.ledger import Ledger, LedgerDefaults
-from bot.pricing import PriceRefresher
+from bot.ledger.prices import PriceRefresher
 from tests.fakes.eggapi import DEFAULT_API_KEY, FakeEggAPI, TaskPlan
 
 

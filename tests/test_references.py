@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.references import ReferenceCheck, earliest_expiry, url_expiry
+from bot.lifecycle.references import ReferenceCheck, earliest_expiry, url_expiry
 
 NOW = datetime(2026, 5, 8, 10, 30, tzinfo=UTC)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.scheduler import Scheduler
+from bot.lifecycle._steps import Scheduler
 
 
 async def test_a_newer_schedule_supersedes_and_crashes_are_retried() -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-from bot.foreground import Foreground
-from bot.publishing import Phase, Progress
-from bot.status_board import StatusBoard
-from bot.tasks import TaskRecord, TaskStatus
+from bot.lifecycle.foreground import Foreground
+from bot.lifecycle.model import TaskRecord, TaskStatus
+from bot.lifecycle.ports import Phase, Progress
+from bot.lifecycle.status_board import StatusBoard
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 

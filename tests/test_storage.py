@@ -12,7 +12,7 @@ import pytest
 
 from bot.db import Database, Migration, Tx, bundled_migrations
 from bot.db.task_store import TaskStore
-from bot.tasks import ImagineRequest, TaskStatus
+from bot.lifecycle.model import ImagineRequest, TaskStatus
 
 
 def request(**overrides: object) -> ImagineRequest:

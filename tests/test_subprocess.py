@@ -11,13 +11,13 @@ from pathlib import Path
 
 import aiohttp
 
-from bot.bookkeeping import Bookkeeper
 from bot.db import Database
 from bot.db.task_store import TaskStore, utcnow
 from bot.eggapi import EggAPIClient, GenerateRequest
-from bot.jobs import JobService
 from bot.ledger import Ledger, LedgerDefaults
-from bot.tasks import ImagineRequest, TaskStatus
+from bot.lifecycle.intake import JobService
+from bot.lifecycle.model import ImagineRequest, TaskStatus
+from bot.lifecycle.transitions import Bookkeeper
 from tests.bot_process import BotProcess, bot_env
 from tests.conftest import World
 from tests.fakes.discord_harness import assert_clean
@@ -153,7 +153,7 @@ async def test_a_refused_eggapi_key_stops_the_bot_at_start(
     assert code == 1, output
     errors = [line for line in output.splitlines() if " ERROR " in line]
     assert len(errors) == 1 and errors[0].endswith(
-        "bot.pricing: EggAPI refused EGGAPI_API_KEY (UNAUTHORIZED); check the key in the EggAPI dashboard"
+        "bot.ledger.prices: EggAPI refused EGGAPI_API_KEY (UNAUTHORIZED); check the key in the EggAPI dashboard"
     ), output
     assert "Traceback" not in output and "egg_sk_wrong" not in output
     assert eggapi.count("POST", "/v1/generate") == 0
@@ -185,6 +185,6 @@ async def test_after_login_one_line_says_ready_where_and_how_to_invite(
     invite = (f"https://discord.com/oauth2/authorize?client_id={world.fake.application_id}"
               "&scope=bot+applications.commands&permissions=274878008320")
     user = world.fake.bot_user
-    assert ready.endswith(f" INFO     bot.app: ready as {user.username} in 1 server; "
+    assert ready.endswith(f" INFO     bot.app.client: ready as {user.username} in 1 server; "
                           f"invite it with {invite}"), ready
     assert proc.returncode == 0 and "ready as" not in rest.decode()  # said once

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot.errors import InvalidRequest
-from bot.publishing import describe_failure
-from bot.tasks import TERMINAL, TRANSITIONS, ImagineRequest, TaskStatus, can_move, validate_request
+from bot.lifecycle.model import TERMINAL, TRANSITIONS, ImagineRequest, TaskStatus, can_move, validate_request
+from bot.lifecycle.ports import describe_failure
 
 
 def req(**overrides: object) -> ImagineRequest:

@@ -13,6 +13,7 @@ from bot.db import Database, Tx
 from bot.db.task_store import TaskStore
 from bot.eggapi import UsageRow
 from bot.ledger import HoldState, Ledger, LedgerDefaults
+from bot.lifecycle.model import ImagineRequest, TaskStatus
 from bot.reports import (
     Agreement,
     TaskCounts,
@@ -21,7 +22,6 @@ from bot.reports import (
     daily_spend,
     report_window,
 )
-from bot.tasks import ImagineRequest, TaskStatus
 
 D = Decimal
 NOW = datetime(2025, 3, 12, 15, 0, tzinfo=UTC)  # a Wednesday

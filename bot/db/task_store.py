@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from bot.db import Database, Tx
-from bot.tasks import TERMINAL, ImagineRequest, TaskRecord, TaskStatus, can_move
+from bot.lifecycle.model import TERMINAL, ImagineRequest, TaskRecord, TaskStatus, can_move
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from bot.eggapi import UsageRow
 from bot.ledger import Balance, HoldState, MemberSpend, Period
-from bot.tasks import TaskStatus
+from bot.lifecycle.model import TaskStatus
 
 from ._windows import Window
 

@@ -13,7 +13,7 @@ from typing import Any
 from bot.db import Database
 from bot.eggapi import UsageRow
 from bot.ledger import HoldState, Ledger, MemberSpend, utcnow
-from bot.tasks import TaskStatus
+from bot.lifecycle.model import TaskStatus
 
 from ._models import (
     ZERO,

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from cogs.imagine._cog import ImagineCog
 
 if TYPE_CHECKING:
-    from bot.app import EggBot
+    from bot.app.client import EggBot
 
 
 async def setup(bot: EggBot) -> None:

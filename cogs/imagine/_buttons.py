@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import discord
 
-from bot.tree import report
+from bot.app.tree import report
 
 if TYPE_CHECKING:
-    from bot.app import EggBot
+    from bot.app.client import EggBot
 
 
 def may_manage(interaction: discord.Interaction, owner_id: int) -> bool:

@@ -9,16 +9,16 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.delivery import Deliverer
+from bot.app.publisher import DiscordPublisher
 from bot.errors import InvalidRequest
-from bot.tasks import NEGATIVE_PROMPT_MAX, PROMPT_MAX, ImagineRequest
+from bot.lifecycle.delivery import Deliverer
+from bot.lifecycle.model import NEGATIVE_PROMPT_MAX, PROMPT_MAX, ImagineRequest
 from cogs.imagine._flow import start_job
-from cogs.imagine._publisher import DiscordPublisher
 from cogs.imagine._status import CancelButton, HideButton
 from cogs.imagine._views import DeleteButton, RerollButton
 
 if TYPE_CHECKING:
-    from bot.app import EggBot
+    from bot.app.client import EggBot
 
 log = logging.getLogger(__name__)
 

@@ -8,16 +8,16 @@ from typing import TYPE_CHECKING
 
 import discord
 
+from bot.app.interactions import answers_of
 from bot.errors import NotAllowedHere
-from bot.jobs import Admission, DatabaseBusy
-from bot.publishing import Phase, Progress
-from bot.tasks import ImagineRequest, TaskRecord
-from cogs.imagine._answers import answers_of
+from bot.lifecycle.intake import Admission, DatabaseBusy
+from bot.lifecycle.model import ImagineRequest, TaskRecord
+from bot.lifecycle.ports import Phase, Progress
 from cogs.imagine._render import status_text
 from cogs.imagine._status import status_view
 
 if TYPE_CHECKING:
-    from bot.app import EggBot
+    from bot.app.client import EggBot
 
 log = logging.getLogger(__name__)
 

@@ -10,9 +10,9 @@ from decimal import Decimal
 
 import discord
 
+from bot.lifecycle.model import TaskRecord, TaskStatus
+from bot.lifecycle.ports import Phase, Progress
 from bot.money import format_money
-from bot.publishing import Phase, Progress
-from bot.tasks import TaskRecord, TaskStatus
 
 PROMPT_EXCERPT = 300
 SERVICE = "the image service"

@@ -6,13 +6,13 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.publishing import RUNNING_PHASES, Phase, Progress
-from bot.tree import respond
+from bot.app.tree import respond
+from bot.lifecycle.ports import RUNNING_PHASES, Phase, Progress
 from cogs.imagine._buttons import IdButton, may_manage
 from cogs.imagine._render import status_text
 
 if TYPE_CHECKING:
-    from bot.app import EggBot
+    from bot.app.client import EggBot
 
 
 class CancelButton(IdButton, prefix="cancel"):

@@ -6,13 +6,13 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from bot.tasks import ImagineRequest, TaskRecord
-from bot.tree import respond
+from bot.app.tree import respond
+from bot.lifecycle.model import ImagineRequest, TaskRecord
 from cogs.imagine._buttons import IdButton, may_manage
 from cogs.imagine._flow import start_job
 
 if TYPE_CHECKING:
-    from bot.app import EggBot
+    from bot.app.client import EggBot
 
 
 class RerollButton(IdButton, prefix="reroll"):

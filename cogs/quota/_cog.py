@@ -15,7 +15,7 @@ from bot.ledger import DM_GUILD
 from cogs.quota._render import balance_text, money, policy_text
 
 if TYPE_CHECKING:
-    from bot.app import EggBot
+    from bot.app.client import EggBot
 
 log = logging.getLogger(__name__)
 

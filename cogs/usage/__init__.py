@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from cogs.usage._cog import UsageCog
 
 if TYPE_CHECKING:
-    from bot.app import EggBot
+    from bot.app.client import EggBot
 
 
 async def setup(bot: EggBot) -> None:

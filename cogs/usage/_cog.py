@@ -22,7 +22,7 @@ from cogs.usage._render import MemberNames, guild_pages, member_pages
 from cogs.usage._views import ReportView
 
 if TYPE_CHECKING:
-    from bot.app import EggBot
+    from bot.app.client import EggBot
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import discord
 
-from bot.tree import describe_error, respond
+from bot.app.tree import describe_error, respond
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 
 from bot.db.task_store import TaskStore, utcnow
 from bot.eggapi import MODEL, EggAPIClient, EggTask
-from bot.tasks import TaskRecord, TaskStatus
+from bot.lifecycle.model import TaskRecord, TaskStatus
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ import logging
 from dataclasses import dataclass
 
 from bot.db.task_store import utcnow
-from bot.foreground import Foreground
-from bot.publishing import Phase, Progress, Publisher
-from bot.tasks import TaskRecord
+from bot.lifecycle.foreground import Foreground
+from bot.lifecycle.model import TaskRecord
+from bot.lifecycle.ports import Phase, Progress, Publisher
 
 log = logging.getLogger(__name__)
 

@@ -14,18 +14,18 @@ import aiohttp
 import discord
 from discord.ext import commands
 
-from bot.bookkeeping import Bookkeeper
+from bot.app.tree import EggTree
 from bot.db import Database
 from bot.db.task_store import TaskStore, utcnow
 from bot.eggapi import EggAPIClient
-from bot.foreground import Foreground
-from bot.jobs import JobService
 from bot.ledger import Ledger, LedgerDefaults
-from bot.pricing import PriceRefresher
-from bot.references import ReferenceCheck
+from bot.ledger.prices import PriceRefresher
+from bot.lifecycle.foreground import Foreground
+from bot.lifecycle.intake import JobService
+from bot.lifecycle.references import ReferenceCheck
+from bot.lifecycle.tracker import Tracker, TrackerConfig
+from bot.lifecycle.transitions import Bookkeeper
 from bot.settings import Settings
-from bot.tracker import Tracker, TrackerConfig
-from bot.tree import EggTree
 from bot.webhooks import HealthReport, WebhookServer, webhook_path
 
 log = logging.getLogger(__name__)

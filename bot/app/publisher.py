@@ -11,16 +11,16 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.app.interactions import answers_of
 from bot.eggapi import DownloadedImage
-from bot.publishing import DestinationGone, Phase, PostedImages, Progress, ResultPart
-from bot.tasks import TaskRecord
-from cogs.imagine._answers import answers_of
+from bot.lifecycle.model import TaskRecord
+from bot.lifecycle.ports import DestinationGone, Phase, PostedImages, Progress, ResultPart
 from cogs.imagine._render import batch_text, failure_text, rerouted_note, result_text, stale_text, status_text
 from cogs.imagine._status import status_view
 from cogs.imagine._views import batch_view, result_view
 
 if TYPE_CHECKING:
-    from bot.app import EggBot
+    from bot.app.client import EggBot
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ def _file(image: DownloadedImage, stem: str) -> discord.File:
 
 
 class DiscordPublisher:
-    """Implements ``bot.publishing.Publisher``: results are channel messages, never interaction followups."""
+    """Implements ``bot.lifecycle.ports.Publisher``: results are channel messages, never interaction followups."""
 
     def __init__(self, bot: EggBot) -> None:
         self._bot = bot

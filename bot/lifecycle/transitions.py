@@ -10,7 +10,7 @@ from typing import Any
 from bot.db import Database, Tx
 from bot.db.task_store import TaskStore
 from bot.ledger import Charge, Ledger
-from bot.tasks import TaskStatus
+from bot.lifecycle.model import TaskStatus
 
 log = logging.getLogger(__name__)
 

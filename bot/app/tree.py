@@ -14,7 +14,7 @@ from bot.eggapi import EggAPIError
 from bot.errors import UserFacingError
 
 if TYPE_CHECKING:
-    from bot.app import EggBot  # noqa: F401 - named in a string: EggTree's base is evaluated at run time
+    from bot.app.client import EggBot  # noqa: F401 - named in a string: EggTree's base is evaluated at run time
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Protocol
 
 from bot.eggapi import DownloadedImage, InsufficientBalance
-from bot.tasks import TaskRecord
+from bot.lifecycle.model import TaskRecord
 
 
 class Phase(enum.StrEnum):

@@ -7,13 +7,13 @@ import logging
 import threading
 from collections.abc import Sequence
 
-from bot.bookkeeping import Bookkeeper
 from bot.db import Database, Tx
 from bot.db.task_store import TaskStore
 from bot.eggapi import format_cost
 from bot.errors import QueueFull, UserFacingError
 from bot.ledger import Hold, Ledger
-from bot.tasks import ImagineRequest, TaskRecord, TaskStatus, validate_request
+from bot.lifecycle.model import ImagineRequest, TaskRecord, TaskStatus, validate_request
+from bot.lifecycle.transitions import Bookkeeper
 
 log = logging.getLogger(__name__)
 

@@ -22,11 +22,11 @@ from dataclasses import dataclass
 
 from bot.db.task_store import TaskStore, utcnow
 from bot.eggapi import DownloadedImage, EggAPIClient, EggAPIError
-from bot.fitting import MAX_FILES_PER_MESSAGE
-from bot.publishing import DestinationGone, Phase, PostedImages, Publisher
-from bot.result_parts import plan_parts, unposted
-from bot.status_board import StatusBoard
-from bot.tasks import TaskRecord, TaskStatus
+from bot.lifecycle.fitting import MAX_FILES_PER_MESSAGE
+from bot.lifecycle.model import TaskRecord, TaskStatus
+from bot.lifecycle.ports import DestinationGone, Phase, PostedImages, Publisher
+from bot.lifecycle.result_parts import plan_parts, unposted
+from bot.lifecycle.status_board import StatusBoard
 
 log = logging.getLogger(__name__)
 

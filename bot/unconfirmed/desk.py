@@ -1,6 +1,6 @@
 """Unconfirmed submits, for the operator: see them with their upstream candidates, settle them by hand.
 
-The tracker never guesses which EggAPI task an unconfirmed submit became (``bot.reconcile``);
+The tracker never guesses which EggAPI task an unconfirmed submit became (``bot.lifecycle._reconcile``);
 when the evidence stays ambiguous the task waits in ``unknown`` with its hold kept. The
 operator, who can see the prompts in EggAPI's own dashboard, settles it here: **adopt** names
 the EggAPI task it became (the running bot then follows it like any other and posts its
@@ -14,11 +14,11 @@ import logging
 import sqlite3
 from dataclasses import dataclass
 
-from bot.bookkeeping import Bookkeeper
 from bot.db.task_store import TaskStore, utcnow
 from bot.eggapi import EggAPIClient, EggTask, NotFound
-from bot.reconcile import Reconciler
-from bot.tasks import TaskRecord, TaskStatus
+from bot.lifecycle._reconcile import Reconciler
+from bot.lifecycle.model import TaskRecord, TaskStatus
+from bot.lifecycle.transitions import Bookkeeper
 
 log = logging.getLogger(__name__)
 

@@ -11,10 +11,10 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from bot.db.task_store import TaskStore
-from bot.fair_queue import FairQueue
-from bot.publishing import Phase
-from bot.scheduler import Scheduler
-from bot.tasks import TaskRecord, TaskStatus
+from bot.lifecycle._fair_queue import FairQueue
+from bot.lifecycle._steps import Scheduler
+from bot.lifecycle.model import TaskRecord, TaskStatus
+from bot.lifecycle.ports import Phase
 
 log = logging.getLogger(__name__)
 

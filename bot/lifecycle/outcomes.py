@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import logging
 
-from bot.bookkeeping import Bookkeeper
 from bot.db.task_store import TaskStore, utcnow
 from bot.eggapi import EggTask
-from bot.publishing import Phase, Publisher
-from bot.status_board import StatusBoard
-from bot.tasks import TaskRecord, TaskStatus
-from bot.unconfirmed import RELEASED, RELEASED_TEXT, RELEASED_TOLD
+from bot.lifecycle.model import TaskRecord, TaskStatus
+from bot.lifecycle.ports import Phase, Publisher
+from bot.lifecycle.status_board import StatusBoard
+from bot.lifecycle.transitions import Bookkeeper
+from bot.unconfirmed.desk import RELEASED, RELEASED_TEXT, RELEASED_TOLD
 
 log = logging.getLogger(__name__)
 

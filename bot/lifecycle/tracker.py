@@ -13,10 +13,7 @@ import sqlite3
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from bot.bookkeeping import Bookkeeper
 from bot.db.task_store import TaskStore, utcnow
-from bot.delivery import Deliverer
-from bot.dispatch import Dispatcher
 from bot.eggapi import (
     MODEL,
     EggAPIClient,
@@ -28,16 +25,19 @@ from bot.eggapi import (
     SubmitOutcomeUnknown,
     format_cost,
 )
-from bot.foreground import Foreground
-from bot.outcomes import Outcomes
-from bot.polling import PollPlanner
-from bot.publishing import Phase, Publisher, describe_failure, failure_code
-from bot.reconcile import Outcome, Reconciler
-from bot.references import EXPIRED_REFS, ReferenceCheck
-from bot.scheduler import Scheduler
-from bot.status_board import StatusBoard
-from bot.tasks import TaskRecord, TaskStatus
-from bot.unconfirmed import RELEASED
+from bot.lifecycle._dispatch import Dispatcher
+from bot.lifecycle._polling import PollPlanner
+from bot.lifecycle._reconcile import Outcome, Reconciler
+from bot.lifecycle._steps import Scheduler
+from bot.lifecycle.delivery import Deliverer
+from bot.lifecycle.foreground import Foreground
+from bot.lifecycle.model import TaskRecord, TaskStatus
+from bot.lifecycle.outcomes import Outcomes
+from bot.lifecycle.ports import Phase, Publisher, describe_failure, failure_code
+from bot.lifecycle.references import EXPIRED_REFS, ReferenceCheck
+from bot.lifecycle.status_board import StatusBoard
+from bot.lifecycle.transitions import Bookkeeper
+from bot.unconfirmed.desk import RELEASED
 
 log = logging.getLogger(__name__)
 
@@ -402,7 +402,7 @@ class Tracker:
         self._schedule("reconcile", task_id, self._config.poll_interval_max * 4)
 
     async def _settled_by_operator(self, task: TaskRecord) -> None:
-        """An unconfirmed submit the operator settled (``bot.unconfirmed``): follow it, or tell the member."""
+        """An unconfirmed submit the operator settled (``bot.unconfirmed.desk``): follow it, or tell the member."""
         self._unconfirmed_told.discard(task.id)
         self._line.on_change(task.id, task.status)  # changed by another process: free its place in line
         if task.status is TaskStatus.RUNNING and not self._board.following(task.id):

@@ -10,9 +10,9 @@ import dataclasses
 from collections.abc import Container
 
 from bot.eggapi import DownloadedImage
-from bot.fitting import fit_images
-from bot.publishing import ResultPart
-from bot.tasks import TaskRecord
+from bot.lifecycle.fitting import fit_images
+from bot.lifecycle.model import TaskRecord
+from bot.lifecycle.ports import ResultPart
 
 
 def part_nonce(task: TaskRecord, number: int, first_index: int | None) -> str:

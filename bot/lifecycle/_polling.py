@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.db.task_store import utcnow
-from bot.tasks import TaskRecord
+from bot.lifecycle.model import TaskRecord
 
 HISTORY = 24  # durations remembered per kind of task
 MARGIN = 0.25  # seconds after a remembered duration to poll, so the poll is not a hair early

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 
-from bot.foreground import Foreground
+from bot.lifecycle.foreground import Foreground
 
 log = logging.getLogger(__name__)
 
