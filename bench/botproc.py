@@ -44,8 +44,10 @@ import aiohttp
 import discord
 
 from bench.stats import percentile
-from bot.__main__ import configure_logging, resources, tune_interpreter
+from bot.__main__ import configure_logging, tune_interpreter
 from bot.app.client import EggBot
+from bot.app.startup import point_discord_at
+from bot.services import build_core, open_resources
 from bot.settings import load_settings
 
 log = logging.getLogger("bench.botproc")
@@ -207,9 +209,9 @@ async def main() -> None:
     configure_logging(settings.log_level)
     tune_interpreter()
     probes = Probes(_env_float("BENCH_LAG_INTERVAL", 0.01), _env_float("BENCH_FLUSH_INTERVAL", 0.02))
-    async with resources(settings) as (db, session, eggapi):  # as python -m bot opens them
-        bot = EggBot(settings=settings, db=db, http_session=session, eggapi=eggapi, http_trace=probes.http_trace(),
-                     freeze_startup_objects=True)
+    point_discord_at(settings)
+    async with open_resources(settings) as resources:  # as python -m bot opens them
+        bot = EggBot(core=build_core(settings, resources), http_trace=probes.http_trace(), freeze_startup_objects=True)
         bot.task_store.add_listener(probes.on_transition)
         bot.add_listener(probes.on_interaction, "on_interaction")
         bot._connection.guild_ready_timeout = _env_float("BENCH_GUILD_READY_TIMEOUT", 0.05)

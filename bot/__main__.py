@@ -1,7 +1,7 @@
-"""Composition root: ``python -m bot`` runs the bot, ``python -m bot sync`` forces a command sync.
+"""``python -m bot``: runs the bot; ``sync`` forces a command sync; ``unconfirmed`` is the operator's desk.
 
-Settings → logging → database → HTTP session → EggAPI client → EggBot, then
-``async with bot: await bot.start(token)`` as in discord.py's ``advanced_startup`` example.
+Settings → logging → then either the Discord side (``bot.app.startup``) or the operator's
+command (``bot.unconfirmed.cli``); both build their objects with ``bot.services``.
 """
 
 from __future__ import annotations
@@ -9,25 +9,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import signal
 import sys
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from urllib.parse import urlsplit
 
-import aiohttp
-import discord
-import discord.gateway
-import discord.http
-import yarl
 from dotenv import find_dotenv, load_dotenv
 
 from bot import logs
-from bot.app.client import EggBot
-from bot.db import Database
-from bot.eggapi import EggAPIClient
 from bot.money import format_money
-from bot.resources import http_client
 from bot.settings import Settings, SettingsError, load_settings, settings_warnings
 from bot.unconfirmed import cli as operator_cli
 
@@ -84,63 +73,6 @@ def starting_line(settings: Settings) -> str:
     )
 
 
-def point_discord_at(settings: Settings) -> None:
-    """Apply the optional REST and gateway overrides (used to run against a local fake Discord)."""
-    if settings.discord_api_base:
-        discord.http.Route.BASE = settings.discord_api_base.rstrip("/")
-    if settings.discord_gateway_url:
-        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
-
-
-@asynccontextmanager
-async def resources(settings: Settings) -> AsyncIterator[tuple[Database, aiohttp.ClientSession, EggAPIClient]]:
-    """The database (created and migrated as needed), the HTTP session and the EggAPI client."""
-    point_discord_at(settings)
-    db = await Database.open(settings.database_path)
-    try:
-        async with http_client(settings) as (session, eggapi):
-            yield db, session, eggapi
-    finally:
-        await db.close()
-
-
-async def main(settings: Settings, *, sync_only: bool = False) -> int:
-    """Open the resources, build the bot and run it until it is stopped; returns the exit status."""
-    async with resources(settings) as (db, session, eggapi):
-        bot = EggBot(
-            settings=settings,
-            db=db,
-            http_session=session,
-            eggapi=eggapi,
-            force_sync=sync_only,
-            run_tracker=not sync_only,
-            freeze_startup_objects=not sync_only,
-        )
-        async with bot:
-            if sync_only:
-                await bot.login(settings.discord_token)  # setup_hook syncs (forced)
-                log.info("commands synced")
-                return 0
-            stop = asyncio.Event()
-            loop = asyncio.get_running_loop()
-            for signum in (signal.SIGTERM, signal.SIGINT):
-                loop.add_signal_handler(signum, stop.set)
-            runner = asyncio.create_task(bot.start(settings.discord_token), name="eggbot-discord")
-            stopper = asyncio.create_task(stop.wait(), name="eggbot-stop")
-            refused = asyncio.create_task(bot.prices.key_refused.wait(), name="eggbot-key-check")
-            done, _ = await asyncio.wait({runner, stopper, refused}, return_when=asyncio.FIRST_COMPLETED)
-            if stopper in done:
-                log.info("stop requested; finishing in-flight work")
-                await bot.close()
-            elif refused in done:
-                log.info("stopping: nothing can be made without a working EggAPI key")
-                await bot.close()
-            stopper.cancel()
-            refused.cancel()
-            await runner
-            return 1 if refused in done else 0
-
-
 def run(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit status."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -161,17 +93,9 @@ def run(argv: Sequence[str] | None = None) -> int:
     if operator is not None:
         return asyncio.run(operator_cli.unconfirmed(settings, operator))
     log.info("%s", starting_line(settings))
-    try:
-        return asyncio.run(main(settings, sync_only=args == ["sync"]))
-    except discord.LoginFailure:
-        log.error("Discord refused DISCORD_TOKEN; check it in the developer portal")
-        return 1
-    except aiohttp.ClientConnectorError as exc:
-        log.error("cannot reach Discord at %s:%s (%s); check the network and try again", exc.host, exc.port,
-                  exc.os_error.strerror or exc.os_error)
-        return 1
-    except KeyboardInterrupt:
-        return 0
+    from bot.app.startup import run_discord  # only now: the operator's commands never load discord
+
+    return run_discord(settings, sync_only=args == ["sync"])
 
 
 if __name__ == "__main__":

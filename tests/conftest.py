@@ -15,6 +15,7 @@ import pytest
 from bot.app.client import EggBot
 from bot.db import Database
 from bot.eggapi import EggAPIClient
+from bot.services import Resources, build_core
 from bot.settings import Settings, load_settings
 from tests.fakes.discord_harness import run_bot
 from tests.fakes.discord_server import FakeChannel, FakeDiscord, FakeGuild, FakeMember
@@ -103,8 +104,9 @@ async def start_bot(tmp_path: Path, world: World, eggapi: FakeEggAPI) -> AsyncIt
                 session, api_key=api_key or settings.eggapi_api_key, base_url=settings.eggapi_base_url,
                 timeout=settings.http_timeout, backoff_base=0.01, backoff_cap=0.05,
             )
-            bot = EggBot(settings=settings, db=db, http_session=session, eggapi=client, force_sync=force_sync,
-                         clock=lambda: datetime.fromtimestamp(world.fake.clock.now(), UTC))  # Discord's time
+            core = build_core(settings, Resources(db, session, client),
+                              clock=lambda: datetime.fromtimestamp(world.fake.clock.now(), UTC))  # Discord's time
+            bot = EggBot(core=core, force_sync=force_sync)
             await stack.enter_async_context(run_bot(bot, world.fake))
             self.running = Running(stack, bot)
             return bot

@@ -21,6 +21,7 @@ from bot.db import Database
 from bot.eggapi import EggAPIClient
 from bot.ledger import Ledger, LedgerDefaults, MemberSpend
 from bot.money import format_money
+from bot.services import Resources, build_core
 from tests.conftest import World, make_settings
 from tests.fakes.discord_client import ClientRefusal
 from tests.fakes.discord_harness import assert_clean, run_bot
@@ -53,7 +54,7 @@ class Starter:
         session = await stack.enter_async_context(aiohttp.ClientSession())
         client = EggAPIClient(session, api_key=settings.eggapi_api_key, base_url=settings.eggapi_base_url,
                               timeout=settings.http_timeout, backoff_base=0.01, backoff_cap=0.05)
-        bot = EggBot(settings=settings, db=db, http_session=session, eggapi=client, extensions=EXTENSIONS)
+        bot = EggBot(core=build_core(settings, Resources(db, session, client)), extensions=EXTENSIONS)
         await stack.enter_async_context(run_bot(bot, self.world.fake))
         self.stack = stack
         return bot

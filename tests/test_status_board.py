@@ -55,8 +55,8 @@ async def edits_reach(recorder: Recorder, count: int) -> None:
 
 
 async def test_quick_changes_collapse_into_one_edit_with_the_newest_text() -> None:
-    board, recorder = StatusBoard(edit_interval=5.0, settle=0.05), Recorder()
-    board.attach(recorder)  # type: ignore[arg-type]
+    recorder = Recorder()
+    board = StatusBoard(5.0, recorder, settle=0.05)  # type: ignore[arg-type]
     for phase in (Phase.SUBMITTING, Phase.PENDING, Phase.PROCESSING, Phase.DONE):
         board.show(task(1), phase, force=True)
     board.show(task(2), Phase.PENDING, force=True)
@@ -66,8 +66,8 @@ async def test_quick_changes_collapse_into_one_edit_with_the_newest_text() -> No
 
 
 async def test_one_edit_at_a_time_per_channel_and_waiting_edits_are_replaced() -> None:
-    board, recorder = StatusBoard(edit_interval=5.0, settle=0.0), Recorder()
-    board.attach(recorder)  # type: ignore[arg-type]
+    recorder = Recorder()
+    board = StatusBoard(5.0, recorder, settle=0.0)  # type: ignore[arg-type]
     recorder.hold.clear()
     board.show(task(1), Phase.PENDING, force=True)
     board.show(task(2, channel_id=20), Phase.PENDING, force=True)  # another channel: its own lane
@@ -88,8 +88,8 @@ async def test_one_edit_at_a_time_per_channel_and_waiting_edits_are_replaced() -
 
 
 async def test_routine_updates_of_a_followed_task_are_throttled() -> None:
-    board, recorder = StatusBoard(edit_interval=60.0, settle=0.0), Recorder()
-    board.attach(recorder)  # type: ignore[arg-type]
+    recorder = Recorder()
+    board = StatusBoard(60.0, recorder, settle=0.0)  # type: ignore[arg-type]
     board.follow(1)
     board.show(task(1), Phase.PROCESSING)
     await edits_reach(recorder, 1)
@@ -101,8 +101,8 @@ async def test_routine_updates_of_a_followed_task_are_throttled() -> None:
 
 
 async def test_drain_sends_what_waits_without_settling() -> None:
-    board, recorder = StatusBoard(edit_interval=3600.0, settle=3600.0), Recorder()
-    board.attach(recorder)  # type: ignore[arg-type]
+    recorder = Recorder()
+    board = StatusBoard(3600.0, recorder, settle=3600.0)  # type: ignore[arg-type]
     board.show(task(1), Phase.DONE, force=True)
     await board.drain(5)
     assert recorder.edits == [(1, Phase.DONE)]
@@ -110,8 +110,8 @@ async def test_drain_sends_what_waits_without_settling() -> None:
 
 async def test_edits_wait_while_a_member_is_being_answered() -> None:
     foreground = Foreground(max_wait=60)
-    board, recorder = StatusBoard(edit_interval=5.0, settle=0.0, foreground=foreground), Recorder()
-    board.attach(recorder)  # type: ignore[arg-type]
+    recorder = Recorder()
+    board = StatusBoard(5.0, recorder, settle=0.0, foreground=foreground)  # type: ignore[arg-type]
     with foreground.answering():
         board.show(task(1), Phase.PENDING, force=True)
         for _ in range(20):  # plenty of turns of the loop: the lane must still be waiting
@@ -122,8 +122,8 @@ async def test_edits_wait_while_a_member_is_being_answered() -> None:
 
 
 async def test_a_late_routine_update_does_not_undo_a_newer_phase() -> None:
-    board, recorder = StatusBoard(edit_interval=5.0, settle=0.0), Recorder()
-    board.attach(recorder)  # type: ignore[arg-type]
+    recorder = Recorder()
+    board = StatusBoard(5.0, recorder, settle=0.0)  # type: ignore[arg-type]
     board.follow(1)
     board.show(task(1), Phase.DONE, force=True)  # the task finished (a webhook's poll)...
     board.forget(1)
@@ -133,8 +133,8 @@ async def test_a_late_routine_update_does_not_undo_a_newer_phase() -> None:
 
 
 async def test_drain_waits_for_lanes_started_meanwhile_and_stops_the_rest() -> None:
-    board, recorder = StatusBoard(edit_interval=5.0, settle=0.0), Recorder()
-    board.attach(recorder)  # type: ignore[arg-type]
+    recorder = Recorder()
+    board = StatusBoard(5.0, recorder, settle=0.0)  # type: ignore[arg-type]
     recorder.channel_holds[10] = asyncio.Event()
     recorder.channel_holds[20] = asyncio.Event()
     board.show(task(1), Phase.PENDING, force=True)

@@ -6,115 +6,61 @@ import gc
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Sequence
-from datetime import datetime
+from collections.abc import Sequence
 from typing import Any
 
-import aiohttp
 import discord
 from discord.ext import commands
 
+from bot.app.publisher import DiscordPublisher
 from bot.app.tree import EggTree
-from bot.db import Database
-from bot.db.task_store import TaskStore, utcnow
-from bot.eggapi import EggAPIClient
-from bot.ledger import Ledger, LedgerDefaults
-from bot.ledger.prices import PriceRefresher
-from bot.lifecycle.foreground import Foreground
-from bot.lifecycle.intake import JobService
-from bot.lifecycle.references import ReferenceCheck
-from bot.lifecycle.tracker import Tracker, TrackerConfig
-from bot.lifecycle.transitions import Bookkeeper
-from bot.settings import Settings
-from bot.webhooks import HealthReport, WebhookServer, webhook_path
+from bot.services import Core, build_services
+from bot.webhooks import HealthReport
 
 log = logging.getLogger(__name__)
 
 DEFAULT_EXTENSIONS = ("cogs.imagine", "cogs.quota", "cogs.usage")
-DEFAULT_WEBHOOK_PATH = "/eggapi/webhook"
 # The channel permissions the README asks for; the invite link in the "ready" line requests them.
 INVITE_PERMISSIONS = discord.Permissions(
     view_channel=True, send_messages=True, send_messages_in_threads=True, attach_files=True, read_message_history=True
 )
 
 
-def tracker_config(settings: Settings) -> TrackerConfig:
-    """The tracker's knobs from the settings."""
-    return TrackerConfig(
-        poll_interval_min=settings.poll_interval_min,
-        poll_interval_max=settings.poll_interval_max,
-        task_deadline=settings.task_deadline,
-        stale_after=settings.stale_after,
-        status_edit_interval=settings.status_edit_interval,
-        max_concurrent_submits=settings.max_concurrent_submits,
-        max_concurrent_polls=settings.max_concurrent_polls,
-        max_running_per_member=settings.max_running_per_member,
-        max_running_total=settings.max_running_total,
-        webhook_url=settings.webhook_public_url,
-    )
-
-
-def ledger_defaults(settings: Settings) -> LedgerDefaults:
-    """The quota defaults every server starts with."""
-    return LedgerDefaults(
-        member_limit=settings.quota_limit,
-        period=settings.quota_period,  # type: ignore[arg-type]  # validated by the settings
-        timezone=settings.quota_timezone,
-        unit_price=settings.unit_price,
-        account_budget=settings.account_budget,
-    )
-
-
 class EggBot(commands.Bot):
-    """The bot process: Discord client plus the services the cogs call."""
+    """The Discord side of the process: the client, holding the services the cogs call.
+
+    The core is built before the bot (``bot.services.build_core``); the parts that follow tasks
+    need the publisher, which needs this client, so they are built here, once, by
+    ``bot.services.build_services``. Nothing else builds a service.
+    """
 
     def __init__(
         self,
         *,
-        settings: Settings,
-        db: Database,
-        http_session: aiohttp.ClientSession,
-        eggapi: EggAPIClient,
+        core: Core,
         extensions: Sequence[str] = DEFAULT_EXTENSIONS,
         force_sync: bool = False,
         run_tracker: bool = True,
         freeze_startup_objects: bool = False,
-        clock: Callable[[], datetime] = utcnow,
         **options: Any,
     ) -> None:
         options.setdefault("intents", discord.Intents(guilds=True))
         options.setdefault("allowed_mentions", discord.AllowedMentions.none())
         super().__init__(command_prefix=commands.when_mentioned, tree_cls=EggTree, help_command=None, **options)
-        self.settings = settings
-        self.db = db
-        self.http_session = http_session
-        self.eggapi = eggapi
-        self.task_store = TaskStore(db)
-        self.ledger = Ledger(db, ledger_defaults(settings))
-        self.books = Bookkeeper(db, self.task_store, self.ledger)
-        self.jobs = JobService(
-            db, self.task_store, self.ledger, self.books, max_queued_per_member=settings.max_queued_per_member
-        )
-        self.foreground = Foreground()
-        # The wall clock that signed URLs (reference images on Discord) expire by; tests share the fake's.
-        self.references = ReferenceCheck(clock=clock)
-        self.tracker = Tracker(
-            self.task_store, self.books, eggapi, tracker_config(settings), self.foreground, self.references
-        )
-        self.prices = PriceRefresher(eggapi, self.ledger, settings.price_refresh_interval)
-        self.web: WebhookServer | None = None
-        if settings.webhooks_enabled or settings.healthz_enabled:
-            self.web = WebhookServer(
-                host=settings.webhook_host,
-                port=settings.webhook_port,
-                path=webhook_path(settings.webhook_public_url or DEFAULT_WEBHOOK_PATH),
-                secret=settings.webhook_secret,
-                on_hint=self.tracker.hint,
-                health=self.health,
-                request_timeout=settings.webhook_timeout,
-                max_connections=settings.webhook_max_connections,
-                webhooks=settings.webhooks_enabled,  # health-only mode serves no POST route at all
-            )
+        self.services = build_services(core, DiscordPublisher(self), self.health)
+        self.settings = core.settings
+        self.db = core.resources.db
+        self.eggapi = core.resources.eggapi
+        self.task_store = core.tasks
+        self.ledger = core.ledger
+        self.books = core.books
+        self.jobs = core.jobs
+        self.references = core.references
+        self.reports = core.reports
+        self.prices = core.prices
+        self.foreground = self.services.foreground
+        self.tracker = self.services.tracker
+        self.web = self.services.web
         self._extensions = tuple(extensions)
         self.stopping = False
         self._force_sync = force_sync

@@ -1,1 +1,100 @@
-"""lifecycle"""
+"""A task's life, from /imagine to the images in the channel: the map for reading it.
+
+In the order a task meets them:
+
+- ``model``: ``ImagineRequest``, ``TaskRecord``, ``TaskStatus`` and the allowed ``TRANSITIONS``.
+- ``intake``: ``JobService`` validates a request and records the task and its quota hold at once.
+- ``transitions``: ``Bookkeeper``, the one writer of a task's status (and of its hold's end).
+- ``tracker``: ``Tracker`` resumes, submits, polls, reconciles and hands over for delivery; its
+  private helpers are ``_steps`` (the scheduler and its ``Step``s), ``_dispatch`` and
+  ``_fair_queue`` (whose turn it is), ``_polling`` (when to ask again) and ``_reconcile`` (which
+  EggAPI task an unconfirmed submit became).
+- ``references``: whether the reference images' signed links are still good enough to send.
+- ``outcomes``: endings without images, and what the member is told.
+- ``delivery``: ``Deliverer`` downloads and posts exactly once; ``result_parts`` and ``fitting``
+  cut a result into messages that fit.
+- ``status_board``: throttled, coalesced status edits; ``_lanes`` runs one worker per
+  destination for it and for delivery.
+- ``ports``: ``Publisher``, the one thing the chat side implements, and the ``Phase``s it shows.
+- ``foreground``: background work yields while members are being answered.
+
+Everything is built once in ``bot.services``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bot.lifecycle._reconcile import Outcome, Reconciler, Verdict
+    from bot.lifecycle._steps import Step
+    from bot.lifecycle.delivery import Deliverer
+    from bot.lifecycle.foreground import Foreground
+    from bot.lifecycle.intake import Admission, DatabaseBusy, JobService
+    from bot.lifecycle.model import ImagineRequest, TaskRecord, TaskStatus
+    from bot.lifecycle.outcomes import RELEASED, Outcomes
+    from bot.lifecycle.ports import DestinationGone, Phase, Progress, Publisher
+    from bot.lifecycle.references import ReferenceCheck
+    from bot.lifecycle.status_board import StatusBoard
+    from bot.lifecycle.tracker import Tracker, TrackerConfig
+    from bot.lifecycle.transitions import Bookkeeper
+
+# The storage layer imports ``model`` below this package: import the rest only when asked for.
+_HOMES = {
+    "Admission": "bot.lifecycle.intake",
+    "Bookkeeper": "bot.lifecycle.transitions",
+    "DatabaseBusy": "bot.lifecycle.intake",
+    "Deliverer": "bot.lifecycle.delivery",
+    "DestinationGone": "bot.lifecycle.ports",
+    "Foreground": "bot.lifecycle.foreground",
+    "ImagineRequest": "bot.lifecycle.model",
+    "JobService": "bot.lifecycle.intake",
+    "Outcome": "bot.lifecycle._reconcile",
+    "Outcomes": "bot.lifecycle.outcomes",
+    "Phase": "bot.lifecycle.ports",
+    "Progress": "bot.lifecycle.ports",
+    "Publisher": "bot.lifecycle.ports",
+    "RELEASED": "bot.lifecycle.outcomes",
+    "Reconciler": "bot.lifecycle._reconcile",
+    "ReferenceCheck": "bot.lifecycle.references",
+    "StatusBoard": "bot.lifecycle.status_board",
+    "Step": "bot.lifecycle._steps",
+    "TaskRecord": "bot.lifecycle.model",
+    "TaskStatus": "bot.lifecycle.model",
+    "Tracker": "bot.lifecycle.tracker",
+    "TrackerConfig": "bot.lifecycle.tracker",
+    "Verdict": "bot.lifecycle._reconcile",
+}
+
+__all__ = [
+    "Admission",
+    "Bookkeeper",
+    "DatabaseBusy",
+    "Deliverer",
+    "DestinationGone",
+    "Foreground",
+    "ImagineRequest",
+    "JobService",
+    "Outcome",
+    "Outcomes",
+    "Phase",
+    "Progress",
+    "Publisher",
+    "RELEASED",
+    "Reconciler",
+    "ReferenceCheck",
+    "StatusBoard",
+    "Step",
+    "TaskRecord",
+    "TaskStatus",
+    "Tracker",
+    "TrackerConfig",
+    "Verdict",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_HOMES[name]), name)

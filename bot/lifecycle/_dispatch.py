@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 
 from bot.db.task_store import TaskStore
 from bot.lifecycle._fair_queue import FairQueue
-from bot.lifecycle._steps import Scheduler
+from bot.lifecycle._steps import WHOLE_LINE, Scheduler, Step
 from bot.lifecycle.model import TaskRecord, TaskStatus
 from bot.lifecycle.ports import Phase
 
@@ -30,7 +30,7 @@ class Dispatcher:
     def __init__(
         self,
         store: TaskStore,
-        jobs: Scheduler,
+        jobs: Scheduler[Step],
         show: Show,
         *,
         max_submits: int,
@@ -67,13 +67,13 @@ class Dispatcher:
             if task_id is None:
                 break
             self._submitting.add(task_id)
-            self._jobs.schedule("submit", task_id)
-        if self._line.order() and not self._jobs.is_scheduled("positions", 0):
-            self._jobs.schedule("positions", 0, self._position_interval)
+            self._jobs.schedule(Step.SUBMIT, task_id)
+        if self._line.order() and not self._jobs.is_scheduled(Step.POSITIONS, WHOLE_LINE):
+            self._jobs.schedule(Step.POSITIONS, WHOLE_LINE, self._position_interval)
 
-    def after_step(self, step: str, task_id: int) -> None:
+    def after_step(self, step: Step, task_id: int) -> None:
         """A submit step ended: its slot is free again."""
-        if step == "submit":
+        if step is Step.SUBMIT:
             self._submitting.discard(task_id)
             self.pump()
 

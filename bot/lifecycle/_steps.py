@@ -8,11 +8,13 @@ coroutine each. Scheduling a step again for the same task supersedes the earlier
 from __future__ import annotations
 
 import asyncio
+import enum
 import heapq
 import itertools
 import logging
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 from bot.lifecycle.foreground import Foreground
 
@@ -21,25 +23,41 @@ log = logging.getLogger(__name__)
 Handler = Callable[[int], Awaitable[None]]
 
 
+class Step(enum.StrEnum):
+    """What the tracker can schedule for a task."""
+
+    SUBMIT = "submit"
+    POLL = "poll"
+    RECONCILE = "reconcile"
+    DELIVER = "deliver"
+    REQUEUE = "requeue"  # back in line after EggAPI was busy
+    POSITIONS = "positions"  # tell queued members their place (for the whole line: ``WHOLE_LINE``)
+
+
+WHOLE_LINE = 0  # the task id of steps about the line rather than one task
+
+S = TypeVar("S", bound=str)  # the step vocabulary: ``Step`` for the tracker
+
+
 @dataclass(order=True, slots=True)
-class _Job:
+class _Job(Generic[S]):
     due: float
     seq: int
-    step: str = field(compare=False)
+    step: S = field(compare=False)
     task_id: int = field(compare=False)
 
 
-class Scheduler:
+class Scheduler(Generic[S]):
     """Runs ``handlers[step](task_id)`` when due; a crashing step is logged and retried after ``retry_delay``."""
 
     def __init__(
         self,
-        handlers: Mapping[str, Handler],
-        limits: Mapping[str, int],
+        handlers: Mapping[S, Handler],
+        limits: Mapping[S, int],
         *,
         retry_delay: float,
-        skip_when_closing: Collection[str] = (),
-        after: Callable[[str, int], None] | None = None,
+        skip_when_closing: Collection[S] = (),
+        after: Callable[[S, int], None] | None = None,
         foreground: Foreground | None = None,
     ) -> None:
         self._handlers = dict(handlers)
@@ -48,8 +66,8 @@ class Scheduler:
         self._skip_when_closing = frozenset(skip_when_closing)
         self._after = after
         self._foreground = foreground or Foreground()
-        self._heap: list[_Job] = []
-        self._latest: dict[tuple[str, int], int] = {}
+        self._heap: list[_Job[S]] = []
+        self._latest: dict[tuple[S, int], int] = {}
         self._seq = itertools.count()
         self._wake = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
@@ -66,11 +84,11 @@ class Scheduler:
         """Jobs waiting to be due plus jobs running."""
         return len(self._latest) + len(self._running)
 
-    def is_scheduled(self, step: str, task_id: int) -> bool:
+    def is_scheduled(self, step: S, task_id: int) -> bool:
         """Whether the step is waiting to run for this task."""
         return (step, task_id) in self._latest
 
-    def schedule(self, step: str, task_id: int, delay: float = 0.0) -> None:
+    def schedule(self, step: S, task_id: int, delay: float = 0.0) -> None:
         """Run the step for the task after ``delay`` seconds (replacing a pending schedule of it)."""
         if self.closing:
             return
@@ -115,7 +133,7 @@ class Scheduler:
             except TimeoutError:
                 pass
 
-    async def _run_job(self, job: _Job) -> None:
+    async def _run_job(self, job: _Job[S]) -> None:
         async with self._slots[job.step]:
             try:
                 await self._foreground.turn()  # members being answered go first

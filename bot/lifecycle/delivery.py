@@ -22,11 +22,13 @@ from dataclasses import dataclass
 
 from bot.db.task_store import TaskStore, utcnow
 from bot.eggapi import DownloadedImage, EggAPIClient, EggAPIError
+from bot.lifecycle._lanes import KeyedLanes
 from bot.lifecycle.fitting import MAX_FILES_PER_MESSAGE
 from bot.lifecycle.model import TaskRecord, TaskStatus
 from bot.lifecycle.ports import DestinationGone, Phase, PostedImages, Publisher
 from bot.lifecycle.result_parts import plan_parts, unposted
 from bot.lifecycle.status_board import StatusBoard
+from bot.lifecycle.transitions import Bookkeeper
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +79,7 @@ class Deliverer:
     def __init__(
         self,
         store: TaskStore,
+        books: Bookkeeper,
         client: EggAPIClient,
         publisher: Publisher,
         board: StatusBoard,
@@ -89,6 +92,7 @@ class Deliverer:
         merge_delay: float = 0.25,
     ) -> None:
         self._store = store
+        self._books = books
         self._client = client
         self._publisher = publisher
         self._board = board
@@ -97,7 +101,7 @@ class Deliverer:
         self._retry_base = retry_base
         self._attempts: dict[int, int] = {}
         self._lanes: dict[LaneKey, deque[_Parcel]] = {}
-        self._workers: dict[LaneKey, asyncio.Task[None]] = {}
+        self._workers = KeyedLanes("lane", self._drain)
         self._recent_posts: dict[LaneKey, deque[float]] = {}
         self._busy_window = busy_window
         self._busy_posts = busy_posts
@@ -105,7 +109,7 @@ class Deliverer:
 
     async def deliver(self, task_id: int) -> float | None:
         """Try to deliver once; return a delay to try again after, or None when done either way."""
-        claimed = await self._store.transition(
+        claimed = await self._books.move(
             task_id, (TaskStatus.COMPLETED, TaskStatus.DELIVERING), TaskStatus.DELIVERING
         )
         task = await self._store.get(task_id)
@@ -123,15 +127,12 @@ class Deliverer:
         parcel = _Parcel(task, images, asyncio.get_running_loop().create_future())
         key = lane_key(task)
         self._lanes.setdefault(key, deque()).append(parcel)
-        if key not in self._workers:
-            self._workers[key] = asyncio.create_task(self._drain(key), name=f"eggbot-lane-{key[0]}-{key[1]}")
+        self._workers.kick(key)
         return await parcel.done
 
     async def close(self) -> None:
         """Stop the lane workers (their tasks stay ``delivering`` and are repeated at the next start)."""
-        for worker in list(self._workers.values()):
-            worker.cancel()
-        await asyncio.gather(*self._workers.values(), return_exceptions=True)
+        await self._workers.cancel()
 
     async def _drain(self, key: LaneKey) -> None:
         """Post what waits in a lane, merging everything that fits into one message each time."""
@@ -162,7 +163,6 @@ class Deliverer:
             # Whatever stopped the worker, nobody is left waiting on a parcel it took or still holds.
             _resolve(batch + list(lane), error=asyncio.CancelledError())
             lane.clear()
-            del self._workers[key]
             self._lanes.pop(key, None)
 
     def _busy(self, key: LaneKey, now: float) -> bool:
@@ -273,7 +273,7 @@ class Deliverer:
         """Mark the group delivered in the message(s) posted for it."""
         for task in group:
             self._attempts.pop(task.id, None)
-            if await self._store.transition(
+            if await self._books.move(
                 task.id,
                 TaskStatus.DELIVERING,
                 TaskStatus.DELIVERED,
@@ -295,7 +295,7 @@ class Deliverer:
     async def _give_up(self, group: list[TaskRecord], reason: str) -> None:
         for task in group:
             self._attempts.pop(task.id, None)
-            if not await self._store.transition(
+            if not await self._books.move(
                 task.id, (TaskStatus.DELIVERING, TaskStatus.COMPLETED), TaskStatus.UNDELIVERABLE, error=reason
             ):
                 continue

@@ -15,22 +15,25 @@ from bot.lifecycle.model import TaskRecord, TaskStatus
 from bot.lifecycle.ports import Phase, Publisher
 from bot.lifecycle.status_board import StatusBoard
 from bot.lifecycle.transitions import Bookkeeper
-from bot.unconfirmed.desk import RELEASED, RELEASED_TEXT, RELEASED_TOLD
 
 log = logging.getLogger(__name__)
+
+# A task the operator released (``python -m bot unconfirmed release``), and once its member was told.
+RELEASED = "RELEASED_BY_OPERATOR"
+RELEASED_TOLD = "RELEASED_BY_OPERATOR_TOLD"  # the member was told (once, by whichever bot process saw it first)
+RELEASED_TEXT = (
+    "The bot's operator could not find this job at EggAPI, so it was stopped and your reservation released. "
+    "Please try again."
+)
 
 
 class Outcomes:
     """Ends tasks that produced nothing and tells their members."""
 
-    def __init__(self, store: TaskStore, books: Bookkeeper, board: StatusBoard) -> None:
+    def __init__(self, store: TaskStore, books: Bookkeeper, board: StatusBoard, publisher: Publisher) -> None:
         self._store = store
         self._books = books
         self._board = board
-        self._publisher: Publisher | None = None
-
-    def attach(self, publisher: Publisher) -> None:
-        """Where notices go."""
         self._publisher = publisher
 
     async def end_without_images(
@@ -71,7 +74,6 @@ class Outcomes:
         await self._store.update(task.id, stale_at=utcnow())
         log.warning("task %s: EggAPI task %s still %s after %.0f s; marked stale", task.id, task.egg_task_id,
                     task.upstream_status, running_for)
-        assert self._publisher is not None
         try:
             await self._publisher.announce_stale(task)
         except Exception:
@@ -79,7 +81,6 @@ class Outcomes:
 
     async def _tell_failed(self, task: TaskRecord, reason: str) -> None:
         self._board.show(task, Phase.FAILED, detail=reason, force=True)
-        assert self._publisher is not None
         try:
             await self._publisher.announce_failure(task, reason)
         except Exception:

@@ -16,6 +16,7 @@ import logging
 from dataclasses import dataclass
 
 from bot.db.task_store import utcnow
+from bot.lifecycle._lanes import KeyedLanes
 from bot.lifecycle.foreground import Foreground
 from bot.lifecycle.model import TaskRecord
 from bot.lifecycle.ports import Phase, Progress, Publisher
@@ -32,20 +33,18 @@ class _Shown:
 class StatusBoard:
     """Throttled, coalesced status edits through the publisher, one lane per channel."""
 
-    def __init__(self, edit_interval: float, settle: float = 0.25, foreground: Foreground | None = None) -> None:
+    def __init__(
+        self, edit_interval: float, publisher: Publisher, *, settle: float = 0.25, foreground: Foreground | None = None
+    ) -> None:
         self._edit_interval = edit_interval
         self._settle = min(settle, edit_interval)  # never wait longer than a refresh would
-        self._publisher: Publisher | None = None
+        self._publisher = publisher
         self._followed: dict[int, _Shown] = {}
         # channel -> task id -> the newest text of its waiting edit; a newer text keeps the task's place
         self._lanes: dict[int, dict[int, tuple[TaskRecord, Progress]]] = {}
-        self._workers: dict[int, asyncio.Task[None]] = {}
+        self._workers = KeyedLanes("status", self._run)
         self._flushing = asyncio.Event()
         self._foreground = foreground or Foreground()
-
-    def attach(self, publisher: Publisher) -> None:
-        """Where edits go."""
-        self._publisher = publisher
 
     def follow(self, task_id: int) -> None:
         """Throttle this task's routine updates from now on (it is running upstream)."""
@@ -61,8 +60,6 @@ class StatusBoard:
 
     def show(self, task: TaskRecord, phase: Phase, *, detail: str | None = None, force: bool = False) -> None:
         """Queue an edit: always when forced or for a followed task's new phase, else at most every interval."""
-        if self._publisher is None:
-            return
         shown = self._followed.get(task.id)
         if shown is None and not force:
             return  # a routine update of a task no longer running (a late poll): it would undo a newer phase
@@ -73,25 +70,15 @@ class StatusBoard:
             shown.phase, shown.at = phase, now
         elapsed = ((task.delivered_at or utcnow()) - task.created_at).total_seconds()
         self._lanes.setdefault(task.channel_id, {})[task.id] = (task, Progress(phase, elapsed, detail))
-        if task.channel_id not in self._workers:
-            self._workers[task.channel_id] = asyncio.create_task(
-                self._run(task.channel_id), name=f"eggbot-status-{task.channel_id}"
-            )
+        self._workers.kick(task.channel_id)
 
     async def drain(self, grace: float) -> None:
         """Send what is waiting without settling, for up to ``grace`` seconds; then stop the lanes."""
         self._flushing.set()
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + grace
-        while self._workers and (left := deadline - loop.time()) > 0:
-            await asyncio.wait(set(self._workers.values()), timeout=left)  # lanes may start meanwhile
-        workers = list(self._workers.values())
-        for worker in workers:
-            worker.cancel()
-        await asyncio.gather(*workers, return_exceptions=True)
+        await self._workers.wait(grace)
+        await self._workers.cancel()
 
     async def _run(self, channel_id: int) -> None:
-        assert self._publisher is not None
         lane = self._lanes[channel_id]
         try:
             while lane:
@@ -109,6 +96,5 @@ class StatusBoard:
                     except Exception:
                         log.exception("task %s: status update failed", task_id)
         finally:
-            del self._workers[channel_id]
             if not lane:
                 del self._lanes[channel_id]

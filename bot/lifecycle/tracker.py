@@ -28,16 +28,15 @@ from bot.eggapi import (
 from bot.lifecycle._dispatch import Dispatcher
 from bot.lifecycle._polling import PollPlanner
 from bot.lifecycle._reconcile import Outcome, Reconciler
-from bot.lifecycle._steps import Scheduler
+from bot.lifecycle._steps import Scheduler, Step
 from bot.lifecycle.delivery import Deliverer
 from bot.lifecycle.foreground import Foreground
 from bot.lifecycle.model import TaskRecord, TaskStatus
-from bot.lifecycle.outcomes import Outcomes
-from bot.lifecycle.ports import Phase, Publisher, describe_failure, failure_code
+from bot.lifecycle.outcomes import RELEASED, Outcomes
+from bot.lifecycle.ports import Phase, describe_failure, failure_code
 from bot.lifecycle.references import EXPIRED_REFS, ReferenceCheck
 from bot.lifecycle.status_board import StatusBoard
 from bot.lifecycle.transitions import Bookkeeper
-from bot.unconfirmed.desk import RELEASED
 
 log = logging.getLogger(__name__)
 
@@ -86,19 +85,23 @@ class Tracker:
         books: Bookkeeper,
         client: EggAPIClient,
         config: TrackerConfig,
-        foreground: Foreground | None = None,
-        references: ReferenceCheck | None = None,
+        *,
+        board: StatusBoard,
+        outcomes: Outcomes,
+        deliverer: Deliverer,
+        reconciler: Reconciler,
+        foreground: Foreground,
+        references: ReferenceCheck,
     ) -> None:
         self._store = store
-        self._references = references or ReferenceCheck()
+        self._references = references
         self._books = books
         self._client = client
         self._config = config
-        self._publisher: Publisher | None = None
-        self._deliverer: Deliverer | None = None
-        self._board = StatusBoard(config.status_edit_interval, foreground=foreground)
-        self._outcomes = Outcomes(store, books, self._board)
-        self._reconciler = Reconciler(store, client, grace=config.reconcile_grace)
+        self._deliverer = deliverer
+        self._board = board
+        self._outcomes = outcomes
+        self._reconciler = reconciler
         self._unconfirmed_told: set[int] = set()
         self._early_hints: OrderedDict[str, None] = OrderedDict()  # webhooks that beat the POST's answer
         self._hint_polls: dict[int, float] = {}  # when a webhook last made each task be polled
@@ -113,20 +116,20 @@ class Tracker:
         )
         self._jobs = Scheduler(
             {
-                "submit": self._submit,
-                "poll": self._poll,
-                "reconcile": self._reconcile,
-                "deliver": self._deliver,
-                "positions": lambda _: self._line.show_positions(),
-                "requeue": lambda task_id: self._line.rejoin(task_id),
+                Step.SUBMIT: self._submit,
+                Step.POLL: self._poll,
+                Step.RECONCILE: self._reconcile,
+                Step.DELIVER: self._deliver,
+                Step.POSITIONS: lambda _: self._line.show_positions(),
+                Step.REQUEUE: lambda task_id: self._line.rejoin(task_id),
             },
             {
-                "submit": config.max_concurrent_submits,  # the dispatcher already bounds it
-                "poll": config.max_concurrent_polls,
-                "deliver": config.max_concurrent_polls,
+                Step.SUBMIT: config.max_concurrent_submits,  # the dispatcher already bounds it
+                Step.POLL: config.max_concurrent_polls,
+                Step.DELIVER: config.max_concurrent_polls,
             },
             retry_delay=config.poll_interval_max,
-            skip_when_closing=("submit",),  # stays queued; resumed at the next start
+            skip_when_closing=(Step.SUBMIT,),  # stays queued; resumed at the next start
             after=lambda step, task_id: self._line.after_step(step, task_id),
             foreground=foreground,
         )
@@ -162,22 +165,13 @@ class Tracker:
         """How many webhook ids that match no task of ours are kept (bounded; for tests and health)."""
         return len(self._early_hints)
 
-    def attach(self, publisher: Publisher, deliverer: Deliverer) -> None:
-        """Connect the chat side; must happen before ``start``."""
-        self._publisher = publisher
-        self._deliverer = deliverer
-        self._board.attach(publisher)
-        self._outcomes.attach(publisher)
-
     async def start(self) -> None:
         """Resume every unfinished task from its recorded state, then run the scheduler."""
-        if self._publisher is None or self._deliverer is None:
-            raise RuntimeError("attach a publisher before starting the tracker")
         resumed = await self._store.list_unfinished()
         for task in resumed:
             self._resume(task)
         for released in await self._store.list_with_error(TaskStatus.REJECTED, RELEASED):
-            self._schedule("reconcile", released.id)  # released by the operator while this bot was away
+            self._schedule(Step.RECONCILE, released.id)  # released by the operator while this bot was away
         if resumed:
             log.info("resuming %d unfinished task(s)", len(resumed))
         self._jobs.start()
@@ -190,11 +184,11 @@ class Tracker:
         if task.status in (TaskStatus.SUBMITTING, TaskStatus.UNKNOWN, TaskStatus.RUNNING):
             self._line.mark_running(task.id, task.member_id)
         kind = {
-            TaskStatus.SUBMITTING: "reconcile",  # crashed mid-POST: never resubmit blindly
-            TaskStatus.UNKNOWN: "reconcile",
-            TaskStatus.RUNNING: "poll",
-            TaskStatus.COMPLETED: "deliver",
-            TaskStatus.DELIVERING: "deliver",  # the nonce makes a repeated post a no-op
+            TaskStatus.SUBMITTING: Step.RECONCILE,  # crashed mid-POST: never resubmit blindly
+            TaskStatus.UNKNOWN: Step.RECONCILE,
+            TaskStatus.RUNNING: Step.POLL,
+            TaskStatus.COMPLETED: Step.DELIVER,
+            TaskStatus.DELIVERING: Step.DELIVER,  # the nonce makes a repeated post a no-op
         }.get(task.status)
         if kind is not None:
             self._schedule(kind, task.id)
@@ -202,8 +196,7 @@ class Tracker:
     async def close(self, grace: float = 10.0) -> None:
         """Stop taking work, let running jobs finish for up to ``grace`` seconds, then cancel."""
         await self._jobs.close(grace)
-        if self._deliverer is not None:
-            await self._deliverer.close()  # no post, hence no 'done' to show, after this
+        await self._deliverer.close()  # no post, hence no 'done' to show, after this
         await self._board.drain(grace)
 
     def enqueue(self, task_id: int, member_id: int) -> None:
@@ -234,7 +227,7 @@ class Tracker:
                 self._early_hints.popitem(last=False)
             for unconfirmed in waiting:
                 if unconfirmed.status is TaskStatus.UNKNOWN:
-                    self._schedule("reconcile", unconfirmed.id)
+                    self._schedule(Step.RECONCILE, unconfirmed.id)
         return False
 
     def _poll_for_hint(self, task_id: int) -> None:
@@ -248,7 +241,7 @@ class Tracker:
         if len(self._hint_polls) > EARLY_HINTS_MAX:  # forget finished tasks' marks, oldest first
             for old in [tid for tid, at in self._hint_polls.items() if at < now - self._config.hint_cooldown]:
                 del self._hint_polls[old]
-        self._schedule("poll", task_id, due - now)
+        self._schedule(Step.POLL, task_id, due - now)
 
     # -- submit ------------------------------------------------------------------------------
 
@@ -260,7 +253,7 @@ class Tracker:
         if answer is None:
             if task.status is not TaskStatus.QUEUED:
                 return
-            if not await self._store.transition(
+            if not await self._books.move(
                 task_id, TaskStatus.QUEUED, TaskStatus.SUBMITTING, submitted_at=utcnow()
             ):
                 return
@@ -305,9 +298,9 @@ class Tracker:
             await self._adopt(task, answer, TaskStatus.SUBMITTING)
         elif isinstance(answer, SubmitOutcomeUnknown):
             log.warning("task %s: submit outcome unknown (%s); reconciling before anything else", task_id, answer.code)
-            await self._store.transition(task_id, TaskStatus.SUBMITTING, TaskStatus.UNKNOWN, error=answer.code)
+            await self._books.move(task_id, TaskStatus.SUBMITTING, TaskStatus.UNKNOWN, error=answer.code)
             self._board.show(task, Phase.UNCONFIRMED, force=True)
-            self._schedule("reconcile", task_id, self._config.poll_interval_min)
+            self._schedule(Step.RECONCILE, task_id, self._config.poll_interval_min)
         elif isinstance(answer, EggAPIUnavailable):  # busy or unreachable, and nothing was created
             if await self._requeue(task, answer):
                 return
@@ -329,19 +322,19 @@ class Tracker:
         attempt = self._submit_retries.get(task.id, 0) + 1
         if attempt >= MAX_SUBMIT_RETRIES:
             return False
-        if not await self._store.transition(task.id, TaskStatus.SUBMITTING, TaskStatus.QUEUED, submitted_at=None):
+        if not await self._books.move(task.id, TaskStatus.SUBMITTING, TaskStatus.QUEUED, submitted_at=None):
             return True
         self._submit_retries[task.id] = attempt  # counted once it is recorded: a replayed answer counts once
         self._line.step_back(task.id)  # not running any more; it rejoins the line after the delay
         delay = max(exc.retry_after or 0.0, self._config.poll_interval_max * 2 ** (attempt - 1))
         log.warning("task %s: EggAPI busy (%s); back in line in %.0f s (try %d)", task.id, exc.code, delay, attempt)
         self._board.show(task, Phase.QUEUED, detail=None, force=True)
-        self._schedule("requeue", task.id, delay)
+        self._schedule(Step.REQUEUE, task.id, delay)
         return True
 
     async def _adopt(self, task: TaskRecord, egg: EggTask, expected: TaskStatus) -> bool:
         try:
-            moved = await self._store.transition(
+            moved = await self._books.move(
                 task.id, expected, TaskStatus.RUNNING, egg_task_id=egg.id, upstream_status=egg.status, error=None
             )
         except sqlite3.IntegrityError:
@@ -354,7 +347,7 @@ class Tracker:
             self._board.show(task, Phase.PENDING, force=True)
             early = egg.id in self._early_hints
             self._early_hints.pop(egg.id, None)
-            self._schedule("poll", task.id, 0.0 if early else self._timing.first_delay(task))
+            self._schedule(Step.POLL, task.id, 0.0 if early else self._timing.first_delay(task))
         return moved
 
     # -- reconcile ---------------------------------------------------------------------------
@@ -368,14 +361,14 @@ class Tracker:
             await self._settled_by_operator(task)  # or by this tracker meanwhile: then nothing to do
             return
         if task.status is TaskStatus.SUBMITTING:  # the process died around the POST
-            await self._store.transition(task_id, TaskStatus.SUBMITTING, TaskStatus.UNKNOWN, error="INTERRUPTED")
+            await self._books.move(task_id, TaskStatus.SUBMITTING, TaskStatus.UNKNOWN, error="INTERRUPTED")
             task = await self._store.get(task_id)
             assert task is not None
         try:
             verdict = await self._reconciler.judge(task)
         except EggAPIError as exc:
             log.warning("task %s: cannot list EggAPI tasks to reconcile (%s); retrying", task_id, exc.code)
-            self._schedule("reconcile", task_id, self._config.poll_interval_max)
+            self._schedule(Step.RECONCILE, task_id, self._config.poll_interval_max)
             return
         if verdict.outcome is Outcome.FOUND:
             assert verdict.egg is not None
@@ -390,7 +383,7 @@ class Tracker:
                 "NOT_SUBMITTED",
                 "EggAPI never received this request, so nothing was made or charged. Please try again.",
             ):
-                self._schedule("reconcile", task_id)  # the operator settled it meanwhile: see to that
+                self._schedule(Step.RECONCILE, task_id)  # the operator settled it meanwhile: see to that
             return
         if verdict.outcome is Outcome.AMBIGUOUS and task_id not in self._unconfirmed_told:
             self._unconfirmed_told.add(task_id)
@@ -399,7 +392,7 @@ class Tracker:
                 task_id, verdict.candidates,
             )
             self._board.show(task, Phase.UNCONFIRMED, detail=UNCONFIRMED_NOTE, force=True)
-        self._schedule("reconcile", task_id, self._config.poll_interval_max * 4)
+        self._schedule(Step.RECONCILE, task_id, self._config.poll_interval_max * 4)
 
     async def _settled_by_operator(self, task: TaskRecord) -> None:
         """An unconfirmed submit the operator settled (``bot.unconfirmed.desk``): follow it, or tell the member."""
@@ -408,7 +401,7 @@ class Tracker:
         if task.status is TaskStatus.RUNNING and not self._board.following(task.id):
             self._board.follow(task.id)
             self._board.show(task, Phase.PENDING, force=True)
-            self._schedule("poll", task.id)
+            self._schedule(Step.POLL, task.id)
         else:
             await self._outcomes.released(task)
 
@@ -432,11 +425,11 @@ class Tracker:
                     task, TaskStatus.RUNNING, TaskStatus.FAILED, "NOT_FOUND", describe_failure(None)
                 )
                 return
-            self._schedule("poll", task_id, self._timing.next_delay(task))
+            self._schedule(Step.POLL, task_id, self._timing.next_delay(task))
             return
         except EggAPIError as exc:
             log.warning("task %s: polling %s failed (%s); retrying", task_id, task.egg_task_id, exc.code)
-            self._schedule("poll", task_id, self._timing.next_delay(task))
+            self._schedule(Step.POLL, task_id, self._timing.next_delay(task))
             return
         self._first_miss.pop(task_id, None)
         if egg.status == "completed":
@@ -457,7 +450,7 @@ class Tracker:
             elif self._timing.past_deadline(task):
                 phase = Phase.STILL_RUNNING
             self._board.show(task, phase, detail=egg.id)
-            self._schedule("poll", task_id, self._timing.next_delay(task))
+            self._schedule(Step.POLL, task_id, self._timing.next_delay(task))
 
     async def _finish(self, task: TaskRecord, egg: EggTask) -> None:
         self._board.forget(task.id)
@@ -489,12 +482,11 @@ class Tracker:
                 "task %s: EggAPI task %s completed, %d image(s), cost %s",
                 task.id, egg.id, len(egg.output_urls), format_cost(charge.amount),
             )
-            self._schedule("deliver", task.id)
+            self._schedule(Step.DELIVER, task.id)
 
     # -- deliver -----------------------------------------------------------------------------
 
     async def _deliver(self, task_id: int) -> None:
-        assert self._deliverer is not None
         retry_in = await self._deliverer.deliver(task_id)
         if retry_in is not None:
-            self._schedule("deliver", task_id, retry_in)
+            self._schedule(Step.DELIVER, task_id, retry_in)

@@ -7,6 +7,7 @@ next reconcile step (within a minute with the default poll intervals).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import sqlite3
@@ -14,16 +15,10 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.app.client import ledger_defaults
-from bot.db import Database
 from bot.db.task_store import TaskStore
 from bot.eggapi import EggAPIError, EggTask
-from bot.ledger import Ledger
-from bot.lifecycle._reconcile import Reconciler
-from bot.lifecycle.model import TaskStatus
-from bot.lifecycle.tracker import TrackerConfig
-from bot.lifecycle.transitions import Bookkeeper
-from bot.resources import http_client
+from bot.lifecycle import TaskStatus
+from bot.services import Core, build_core, open_resources
 from bot.settings import Settings
 from bot.unconfirmed.desk import OperatorError, Unconfirmed, UnconfirmedDesk
 
@@ -56,31 +51,33 @@ def parse(args: Sequence[str]) -> Action | None:
 
 async def unconfirmed(settings: Settings, action: Action) -> int:
     """Run one operator command; returns the exit status."""
+    async with contextlib.AsyncExitStack() as stack:
+        try:  # never creates nor migrates a database
+            resources = await stack.enter_async_context(open_resources(settings, existing_database=True))
+        except (OSError, RuntimeError, sqlite3.Error) as exc:
+            print(f"eggbot: cannot use the bot's database ({exc}); check DATABASE_PATH.", file=sys.stderr)
+            return 1
+        return await _settle(build_core(settings, resources), action)
+    raise AssertionError("unreachable")  # pragma: no cover - AsyncExitStack swallows nothing here
+
+
+async def _settle(core: Core, action: Action) -> int:
+    desk = core.desk
     try:
-        db = await Database.open_existing(settings.database_path)  # never creates nor migrates one
-    except (OSError, RuntimeError, sqlite3.Error) as exc:
-        print(f"eggbot: cannot use the bot's database ({exc}); check DATABASE_PATH.", file=sys.stderr)
+        if action.name == "list":
+            return await _list(desk, core.tasks)
+        if action.name == "adopt":
+            task = await desk.adopt(action.task_id, action.egg_task_id)
+            print(f"task {task.id} now follows EggAPI task {task.egg_task_id}; the bot will post its images.")
+        else:
+            task = await desk.release(action.task_id, force=action.force)
+            print(f"task {task.id} released: its hold is freed and the member will be told.")
+    except OperatorError as refused:
+        print(f"eggbot: {refused}", file=sys.stderr)
         return 1
-    async with db, http_client(settings) as (_session, eggapi):
-        store = TaskStore(db)
-        ledger = Ledger(db, ledger_defaults(settings))
-        reconciler = Reconciler(store, eggapi, grace=TrackerConfig().reconcile_grace)
-        desk = UnconfirmedDesk(store, Bookkeeper(db, store, ledger), eggapi, reconciler)
-        try:
-            if action.name == "list":
-                return await _list(desk, store)
-            if action.name == "adopt":
-                task = await desk.adopt(action.task_id, action.egg_task_id)
-                print(f"task {task.id} now follows EggAPI task {task.egg_task_id}; the bot will post its images.")
-            else:
-                task = await desk.release(action.task_id, force=action.force)
-                print(f"task {task.id} released: its hold is freed and the member will be told.")
-        except OperatorError as refused:
-            print(f"eggbot: {refused}", file=sys.stderr)
-            return 1
-        except EggAPIError as exc:
-            print(f"eggbot: EggAPI could not be asked ({_describe(exc)}); try again.", file=sys.stderr)
-            return 1
+    except EggAPIError as exc:
+        print(f"eggbot: EggAPI could not be asked ({_describe(exc)}); try again.", file=sys.stderr)
+        return 1
     return 0
 
 

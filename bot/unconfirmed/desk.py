@@ -16,19 +16,9 @@ from dataclasses import dataclass
 
 from bot.db.task_store import TaskStore, utcnow
 from bot.eggapi import EggAPIClient, EggTask, NotFound
-from bot.lifecycle._reconcile import Reconciler
-from bot.lifecycle.model import TaskRecord, TaskStatus
-from bot.lifecycle.transitions import Bookkeeper
+from bot.lifecycle import RELEASED, Bookkeeper, Reconciler, TaskRecord, TaskStatus
 
 log = logging.getLogger(__name__)
-
-RELEASED = "RELEASED_BY_OPERATOR"
-RELEASED_TOLD = "RELEASED_BY_OPERATOR_TOLD"  # the member was told (once, by whichever bot process saw it first)
-RELEASED_TEXT = (
-    "The bot's operator could not find this job at EggAPI, so it was stopped and your reservation released. "
-    "Please try again."
-)
-
 
 class OperatorError(Exception):
     """A request the desk refuses, with a sentence for the operator."""
@@ -66,7 +56,7 @@ class UnconfirmedDesk:
         if egg.type and egg.type != task.mode:
             raise OperatorError(f"EggAPI task {egg.id} is an {egg.type}, task {task_id} an {task.mode}.")
         try:
-            moved = await self._store.transition(
+            moved = await self._books.move(
                 task_id,
                 TaskStatus.UNKNOWN,
                 TaskStatus.RUNNING,

@@ -9,9 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.app.publisher import DiscordPublisher
 from bot.errors import InvalidRequest
-from bot.lifecycle.delivery import Deliverer
 from bot.lifecycle.model import NEGATIVE_PROMPT_MAX, PROMPT_MAX, ImagineRequest
 from cogs.imagine._flow import start_job
 from cogs.imagine._status import CancelButton, HideButton
@@ -49,16 +47,7 @@ class ImagineCog(commands.Cog):
         self.bot = bot
 
     async def cog_load(self) -> None:
-        """Connect the tracker to Discord and register the persistent result buttons."""
-        publisher = DiscordPublisher(self.bot)
-        deliverer = Deliverer(
-            self.bot.task_store,
-            self.bot.eggapi,
-            publisher,
-            self.bot.tracker.board,
-            max_image_bytes=self.bot.settings.max_image_bytes,
-        )
-        self.bot.tracker.attach(publisher, deliverer)
+        """Register the persistent result buttons."""
         self.bot.add_dynamic_items(*BUTTONS)
 
     async def cog_unload(self) -> None:

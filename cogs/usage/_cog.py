@@ -15,7 +15,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.eggapi import EggAPIError
-from bot.reports import RANGE_KEYS, RANGE_LABELS, DaySpend, Reconciliation, TaskLine, UsageReports, Window
+from bot.reports import RANGE_KEYS, RANGE_LABELS, DaySpend, Reconciliation, TaskLine, Window
 from cogs.usage._chart import chart_data, render_png
 from cogs.usage._csv import tasks_csv
 from cogs.usage._render import MemberNames, guild_pages, member_pages
@@ -45,7 +45,7 @@ class UsageCog(commands.Cog):
 
     def __init__(self, bot: EggBot) -> None:
         self.bot = bot
-        self.reports = UsageReports(bot.db, bot.ledger)
+        self.reports = bot.reports
 
     @app_commands.command(name="usage")
     @app_commands.allowed_installs(guilds=True, users=False)

@@ -1,0 +1,189 @@
+"""The composition root: every core object, built once, in the order they depend on each other.
+
+``open_resources`` opens what has to be closed (the database, the HTTP session and the EggAPI
+client on it). ``build_core`` builds everything that needs no chat platform: what the operator's
+``python -m bot unconfirmed`` uses too, without importing discord. ``build_services`` adds the
+parts that follow tasks and show them to members, which all need the ``Publisher``; the
+Discord side calls it once, with its publisher (``bot.app``), as discord.py's
+``examples/advanced_startup.py`` hands its resources to the bot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+import aiohttp
+
+from bot.db import Database
+from bot.db.task_store import TaskStore, utcnow
+from bot.eggapi import EggAPIClient
+from bot.ledger import Ledger, LedgerDefaults
+from bot.ledger.prices import PriceRefresher
+from bot.lifecycle import (
+    Bookkeeper,
+    Deliverer,
+    Foreground,
+    JobService,
+    Outcomes,
+    Publisher,
+    Reconciler,
+    ReferenceCheck,
+    StatusBoard,
+    Tracker,
+    TrackerConfig,
+)
+from bot.reports import UsageReports
+from bot.settings import Settings
+from bot.unconfirmed import UnconfirmedDesk
+from bot.webhooks import HealthReport, WebhookServer, webhook_path
+
+DEFAULT_WEBHOOK_PATH = "/eggapi/webhook"
+
+Clock = Callable[[], datetime]
+
+
+def tracker_config(settings: Settings) -> TrackerConfig:
+    """The tracker's knobs from the settings."""
+    return TrackerConfig(
+        poll_interval_min=settings.poll_interval_min,
+        poll_interval_max=settings.poll_interval_max,
+        task_deadline=settings.task_deadline,
+        stale_after=settings.stale_after,
+        status_edit_interval=settings.status_edit_interval,
+        max_concurrent_submits=settings.max_concurrent_submits,
+        max_concurrent_polls=settings.max_concurrent_polls,
+        max_running_per_member=settings.max_running_per_member,
+        max_running_total=settings.max_running_total,
+        webhook_url=settings.webhook_public_url,
+    )
+
+
+def ledger_defaults(settings: Settings) -> LedgerDefaults:
+    """The quota defaults every server starts with."""
+    return LedgerDefaults(
+        member_limit=settings.quota_limit,
+        period=settings.quota_period,  # type: ignore[arg-type]  # validated by the settings
+        timezone=settings.quota_timezone,
+        unit_price=settings.unit_price,
+        account_budget=settings.account_budget,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Resources:
+    """What is opened before anything is built, and closed after everything stopped."""
+
+    db: Database
+    http_session: aiohttp.ClientSession
+    eggapi: EggAPIClient
+
+
+@asynccontextmanager
+async def http_client(settings: Settings) -> AsyncIterator[tuple[aiohttp.ClientSession, EggAPIClient]]:
+    """An HTTP session and the EggAPI client on it, closed afterwards."""
+    timeout = aiohttp.ClientTimeout(total=settings.http_timeout)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        yield session, EggAPIClient(
+            session, api_key=settings.eggapi_api_key, base_url=settings.eggapi_base_url, timeout=settings.http_timeout
+        )
+
+
+@asynccontextmanager
+async def open_resources(settings: Settings, *, existing_database: bool = False) -> AsyncIterator[Resources]:
+    """The database (created and migrated as needed, unless ``existing_database``), HTTP session, EggAPI client."""
+    db = await (Database.open_existing if existing_database else Database.open)(settings.database_path)
+    try:
+        async with http_client(settings) as (session, eggapi):
+            yield Resources(db, session, eggapi)
+    finally:
+        await db.close()
+
+
+@dataclass(frozen=True, slots=True)
+class Core:
+    """The core objects that need no chat platform."""
+
+    settings: Settings
+    resources: Resources
+    tasks: TaskStore
+    ledger: Ledger
+    books: Bookkeeper
+    jobs: JobService
+    references: ReferenceCheck
+    reconciler: Reconciler
+    desk: UnconfirmedDesk
+    reports: UsageReports
+    prices: PriceRefresher
+
+
+def build_core(settings: Settings, resources: Resources, *, clock: Clock = utcnow) -> Core:
+    """Every Discord-free service, once. ``clock`` is the wall clock signed URLs expire by."""
+    db, eggapi = resources.db, resources.eggapi
+    tasks = TaskStore(db)
+    ledger = Ledger(db, ledger_defaults(settings))
+    books = Bookkeeper(db, tasks, ledger)
+    reconciler = Reconciler(tasks, eggapi, grace=tracker_config(settings).reconcile_grace)
+    return Core(
+        settings=settings,
+        resources=resources,
+        tasks=tasks,
+        ledger=ledger,
+        books=books,
+        jobs=JobService(db, tasks, ledger, books, max_queued_per_member=settings.max_queued_per_member),
+        references=ReferenceCheck(clock=clock),
+        reconciler=reconciler,
+        desk=UnconfirmedDesk(tasks, books, eggapi, reconciler),
+        reports=UsageReports(db, ledger),
+        prices=PriceRefresher(eggapi, ledger, settings.price_refresh_interval),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """The core, plus what follows tasks to their end and shows them to members."""
+
+    core: Core
+    foreground: Foreground
+    board: StatusBoard
+    tracker: Tracker
+    web: WebhookServer | None
+
+
+def build_services(core: Core, publisher: Publisher, health: Callable[[], Awaitable[HealthReport]]) -> Services:
+    """The running parts, once, around the chat platform's ``publisher`` (``health`` answers /healthz)."""
+    settings, eggapi = core.settings, core.resources.eggapi
+    config = tracker_config(settings)
+    foreground = Foreground()
+    board = StatusBoard(config.status_edit_interval, publisher, foreground=foreground)
+    deliverer = Deliverer(
+        core.tasks, core.books, eggapi, publisher, board, max_image_bytes=settings.max_image_bytes
+    )
+    tracker = Tracker(
+        core.tasks,
+        core.books,
+        eggapi,
+        config,
+        board=board,
+        outcomes=Outcomes(core.tasks, core.books, board, publisher),
+        deliverer=deliverer,
+        reconciler=core.reconciler,
+        foreground=foreground,
+        references=core.references,
+    )
+    web = None
+    if settings.webhooks_enabled or settings.healthz_enabled:
+        web = WebhookServer(
+            host=settings.webhook_host,
+            port=settings.webhook_port,
+            path=webhook_path(settings.webhook_public_url or DEFAULT_WEBHOOK_PATH),
+            secret=settings.webhook_secret,
+            on_hint=tracker.hint,
+            health=health,
+            request_timeout=settings.webhook_timeout,
+            max_connections=settings.webhook_max_connections,
+            webhooks=settings.webhooks_enabled,  # health-only mode serves no POST route at all
+        )
+    return Services(core, foreground, board, tracker, web)
