@@ -17,6 +17,7 @@ TOP_ON_OVERVIEW = 5
 MEMBERS_PER_PAGE = 10
 TASKS_PER_PAGE = 8
 EXCERPT = 80
+FIELD_MAX = 1024  # Discord's limit on an embed field's value
 _PER = {"day": "per day", "week": "per week", "month": "per month"}
 _STATUS = {"active": "held", "settled": "settled", "released": "released"}
 
@@ -177,7 +178,7 @@ def task_line(task: TaskLine) -> str:
 
 
 def member_pages(report: MemberReport, names: MemberNames) -> list[discord.Embed]:
-    """A member's report: spend, balance and holds first, then their tasks, a few per page."""
+    """A member's report: spend, balance and holds first, then their newest tasks, the rest a few per page."""
     who = names.embed(report.member_id)
     balance = report.balance
     head = _page("Member usage", f"{who}\n{range_text(report.window)}")
@@ -206,12 +207,25 @@ def member_pages(report: MemberReport, names: MemberNames) -> list[discord.Embed
     if not tasks:
         head.add_field(name="Tasks", value="No tasks in this range.", inline=False)
     for start in range(0, len(tasks), TASKS_PER_PAGE):
-        chunk = "\n".join(task_line(t) for t in tasks[start:start + TASKS_PER_PAGE])
-        if start == 0:
-            head.description = f"{head.description}\n\n**Recent tasks** (newest first)\n{chunk}"
+        lines = [task_line(t) for t in tasks[start:start + TASKS_PER_PAGE]]
+        if start == 0:  # below the totals: a moderator reads the figures first, then the detail
+            for number, value in enumerate(_field_chunks(lines)):
+                name = "Recent tasks (newest first)" if number == 0 else "Recent tasks, continued"
+                head.add_field(name=name, value=value, inline=False)
         else:
-            pages.append(_page(f"Tasks of one member: {report.window.label}", f"{who}\n\n{chunk}"))
+            pages.append(_page(f"Tasks of one member: {report.window.label}", f"{who}\n\n" + "\n".join(lines)))
     return _numbered(pages)
+
+
+def _field_chunks(lines: Sequence[str]) -> list[str]:
+    """``lines`` joined into as few field values as Discord's 1024 characters a field allow."""
+    chunks: list[str] = []
+    for line in lines:
+        if chunks and len(chunks[-1]) + 1 + len(line) <= FIELD_MAX:
+            chunks[-1] += "\n" + line
+        else:
+            chunks.append(line[:FIELD_MAX])
+    return chunks
 
 
 def _numbered(pages: list[discord.Embed]) -> list[discord.Embed]:
