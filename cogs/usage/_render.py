@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
@@ -11,6 +11,7 @@ import discord
 from bot.ledger import MemberSpend
 from bot.money import format_money
 from bot.reports import Agreement, GuildReport, MemberReport, Reconciliation, TaskLine, Totals, Window
+from cogs.usage._names import MemberNames
 
 COLOUR = discord.Colour.gold()
 TOP_ON_OVERVIEW = 5
@@ -20,29 +21,6 @@ EXCERPT = 80
 FIELD_MAX = 1024  # Discord's limit on an embed field's value
 _PER = {"day": "per day", "week": "per week", "month": "per month"}
 _STATUS = {"active": "held", "settled": "settled", "released": "released"}
-
-
-class MemberNames:
-    """How members are named: the guild's cached member if any, else a mention (embeds) or the id (files)."""
-
-    def __init__(self, guild: discord.Guild | None, known: Mapping[int, str] | None = None) -> None:
-        self._guild = guild
-        self._known = dict(known or {})
-
-    def _cached(self, member_id: int) -> str | None:
-        if member_id in self._known:
-            return self._known[member_id]
-        member = self._guild.get_member(member_id) if self._guild is not None else None
-        return None if member is None else member.display_name
-
-    def embed(self, member_id: int) -> str:
-        """Name for an embed: the escaped display name, else ``<@id>`` (never pings: allowed_mentions none)."""
-        name = self._cached(member_id)
-        return f"<@{member_id}>" if name is None else discord.utils.escape_markdown(name)
-
-    def plain(self, member_id: int) -> str:
-        """Name for a file (CSV, chart): the display name, else the id."""
-        return self._cached(member_id) or str(member_id)
 
 
 def excerpt(prompt: str, limit: int = EXCERPT) -> str:
