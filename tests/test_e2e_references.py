@@ -97,3 +97,22 @@ async def test_a_job_that_waited_in_line_until_its_references_expire_ends_unchar
     balance = await bot.ledger.balance(world.guild.id, world.alice.id, [])
     assert balance.settled == Decimal("0.01") and balance.reserved == Decimal("0")  # the first fox only
     assert_clean(world.fake)
+
+
+async def test_a_gif_reference_is_used_and_a_wrong_attachment_is_refused_naming_gif(
+    world: World, eggapi: FakeEggAPI, start_bot: Any
+) -> None:
+    bot = await start_bot()
+    gif = {"reference": ("dancing.gif", b"GIF89a reference fox", "image/gif")}
+    await world.fake.slash(world.alice, world.general, "imagine", prompt="this fox, but dancing", attachments=gif)
+    await world.fake.wait_for_message(world.general, is_result)
+    [task] = eggapi.tasks.values()
+    assert len(task.request["image_urls"]) == 1 and "dancing.gif" in task.request["image_urls"][0]
+
+    notes = {"reference": ("notes.txt", b"not a picture", "text/plain")}
+    handle = await world.fake.slash(world.alice, world.general, "imagine", prompt="this fox", attachments=notes)
+    reply = await handle.wait_response()
+    assert reply.ephemeral and reply.visible_to == world.alice.id
+    assert reply.content == "`notes.txt` is not an image I can use; attach a PNG, JPEG, WebP or GIF."
+    assert eggapi.count("POST", "/v1/generate") == 1 and await task_count(bot) == 1  # the refused one never ran
+    assert_clean(world.fake)

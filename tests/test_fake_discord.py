@@ -603,6 +603,22 @@ async def test_fetch_user_and_dm(world: World, bot: ThrowawayBot) -> None:
         await bot.fetch_user(123)
 
 
+async def test_fetch_member_needs_no_members_intent(world: World, bot: ThrowawayBot) -> None:
+    fake = world.fake
+    nicked = fake.add_member(world.guild, fake.add_user("carol", global_name="Carol C"), nick="Caz")
+    guild = bot.get_guild(world.guild.id)
+    assert guild is not None and guild.get_member(nicked.id) is None  # not cached without the intent
+    member = await guild.fetch_member(nicked.id)
+    assert (member.name, member.global_name, member.nick, member.display_name) == ("carol", "Carol C", "Caz", "Caz")
+    assert (await guild.fetch_member(world.alice.id)).display_name == "alice"
+    fake.remove_member(world.guild, nicked)
+    with pytest.raises(discord.NotFound) as left:
+        await guild.fetch_member(nicked.id)
+    assert left.value.code == 10007 and left.value.text == "Unknown Member"
+    assert {r.route for r in fake.requests if "/members/" in r.path} == {"GET /guilds/{gid}/members/{uid}"}
+    assert_clean(fake)
+
+
 async def test_expired_token_is_refused(world: World, bot: ThrowawayBot) -> None:
     fake = world.fake
     handle = await fake.slash(world.alice, world.general, "gated")

@@ -20,7 +20,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-REFERENCE_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif")
+# Every type EggAPI accepts as a reference, and the name a member knows it by.
+REFERENCE_TYPES = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WebP", "image/gif": "GIF"}
+_NAMES = tuple(REFERENCE_TYPES.values())
+REFERENCE_NAMES = f"{', '.join(_NAMES[:-1])} or {_NAMES[-1]}"  # what the refusal asks for: all of them
 REFERENCE_MAX_BYTES = 20 * 1024 * 1024
 BUTTONS = (RerollButton, DeleteButton, CancelButton, HideButton)
 
@@ -33,7 +36,7 @@ def reference_urls(attachments: list[discord.Attachment | None]) -> tuple[str, .
             continue
         kind = (attachment.content_type or "").split(";")[0].strip().lower()
         if kind not in REFERENCE_TYPES:
-            raise InvalidRequest(f"`{attachment.filename}` is not an image I can use; attach a PNG, JPEG or WebP.")
+            raise InvalidRequest(f"`{attachment.filename}` is not an image I can use; attach a {REFERENCE_NAMES}.")
         if attachment.size > REFERENCE_MAX_BYTES:
             raise InvalidRequest(f"`{attachment.filename}` is larger than 20 MB; attach a smaller image.")
         urls.append(attachment.url)

@@ -65,17 +65,24 @@ def _bucket_start(day: date, unit: Unit) -> date:
     return day.replace(day=1) if unit == "month" else day
 
 
+def top_members(days: Sequence[DaySpend]) -> list[int]:
+    """The members the legend names: the biggest spenders over ``days``, at most ``TOP_MEMBERS``."""
+    spent: dict[int, Decimal] = {}
+    for day in days:
+        for member, amount in day.by_member.items():
+            spent[member] = spent.get(member, ZERO) + amount
+    return sorted((m for m in spent if spent[m] > 0), key=lambda m: (-spent[m], m))[:TOP_MEMBERS]
+
+
 def chart_data(days: Sequence[DaySpend], name_of: Callable[[int], str], title: str, subtitle: str) -> ChartData:
     """Group ``days`` into at most ``MAX_BARS`` bars and split each among the top members and the others."""
     unit: Unit = "day" if len(days) <= MAX_BARS else ("week" if len(days) <= MAX_BARS * 7 else "month")
     buckets: dict[date, dict[int, Decimal]] = {}
-    spent: dict[int, Decimal] = {}
     for day in days:
         bucket = buckets.setdefault(_bucket_start(day.day, unit), {})
         for member, amount in day.by_member.items():
             bucket[member] = bucket.get(member, ZERO) + amount
-            spent[member] = spent.get(member, ZERO) + amount
-    top = sorted((m for m in spent if spent[m] > 0), key=lambda m: (-spent[m], m))[:TOP_MEMBERS]
+    top = top_members(days)
     starts = tuple(sorted(buckets))
     series = [Series(name_of(m), tuple(buckets[s].get(m, ZERO) for s in starts), PALETTE[i]) for i, m in enumerate(top)]
     others = tuple(sum((v for m, v in buckets[s].items() if m not in top), ZERO) for s in starts)

@@ -8,6 +8,7 @@ import io
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import discord
@@ -16,9 +17,10 @@ from discord.ext import commands
 
 from bot.eggapi import EggAPIError
 from bot.reports import RANGE_KEYS, RANGE_LABELS, DaySpend, Reconciliation, TaskLine, Window
-from cogs.usage._chart import chart_data, render_png
+from cogs.usage._chart import chart_data, render_png, top_members
 from cogs.usage._csv import tasks_csv
-from cogs.usage._render import MemberNames, guild_pages, member_pages
+from cogs.usage._names import MemberNames
+from cogs.usage._render import guild_pages, member_pages
 from cogs.usage._views import ReportView
 
 if TYPE_CHECKING:
@@ -126,6 +128,7 @@ class UsageCog(commands.Cog):
         """Attach the tasks as CSV and the spend chart as PNG, visible to the caller only."""
         if not interaction.response.is_done():
             await interaction.response.defer(ephemeral=True, thinking=True)
+        await names.look_up(_named_first(tasks, days))  # acknowledged above: the look-ups may take a moment
         table = tasks_csv(tasks, names.plain)
         chart = await asyncio.to_thread(render_png, chart_data(days, names.plain, title, subtitle))
         files = [discord.File(_buffer(chart), filename=f"{filename}.png", description="Spend per day")]
@@ -136,6 +139,16 @@ class UsageCog(commands.Cog):
             note = (f"The CSV of {len(tasks)} tasks is larger than this server's upload limit; "
                     "choose a shorter period to export it.")
         await interaction.followup.send(note, files=files, ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+
+def _named_first(tasks: Sequence[TaskLine], days: Sequence[DaySpend]) -> list[int]:
+    """Who to name, most visible first: the chart's legend, then the CSV's members by spend and task count."""
+    spent: dict[int, tuple[Decimal, int]] = {}
+    for task in tasks:
+        cost, count = spent.get(task.member_id, (Decimal(0), 0))
+        spent[task.member_id] = (cost + task.cost, count + 1)
+    rest = sorted(spent, key=lambda m: (-spent[m][0], -spent[m][1], m))
+    return [*top_members(days), *rest]
 
 
 def _range_subtitle(window: Window) -> str:

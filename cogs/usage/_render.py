@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
@@ -11,37 +11,16 @@ import discord
 from bot.ledger import MemberSpend
 from bot.money import format_money
 from bot.reports import Agreement, GuildReport, MemberReport, Reconciliation, TaskLine, Totals, Window
+from cogs.usage._names import MemberNames
 
 COLOUR = discord.Colour.gold()
 TOP_ON_OVERVIEW = 5
 MEMBERS_PER_PAGE = 10
 TASKS_PER_PAGE = 8
 EXCERPT = 80
+FIELD_MAX = 1024  # Discord's limit on an embed field's value
 _PER = {"day": "per day", "week": "per week", "month": "per month"}
 _STATUS = {"active": "held", "settled": "settled", "released": "released"}
-
-
-class MemberNames:
-    """How members are named: the guild's cached member if any, else a mention (embeds) or the id (files)."""
-
-    def __init__(self, guild: discord.Guild | None, known: Mapping[int, str] | None = None) -> None:
-        self._guild = guild
-        self._known = dict(known or {})
-
-    def _cached(self, member_id: int) -> str | None:
-        if member_id in self._known:
-            return self._known[member_id]
-        member = self._guild.get_member(member_id) if self._guild is not None else None
-        return None if member is None else member.display_name
-
-    def embed(self, member_id: int) -> str:
-        """Name for an embed: the escaped display name, else ``<@id>`` (never pings: allowed_mentions none)."""
-        name = self._cached(member_id)
-        return f"<@{member_id}>" if name is None else discord.utils.escape_markdown(name)
-
-    def plain(self, member_id: int) -> str:
-        """Name for a file (CSV, chart): the display name, else the id."""
-        return self._cached(member_id) or str(member_id)
 
 
 def excerpt(prompt: str, limit: int = EXCERPT) -> str:
@@ -177,7 +156,7 @@ def task_line(task: TaskLine) -> str:
 
 
 def member_pages(report: MemberReport, names: MemberNames) -> list[discord.Embed]:
-    """A member's report: spend, balance and holds first, then their tasks, a few per page."""
+    """A member's report: spend, balance and holds first, then their newest tasks, the rest a few per page."""
     who = names.embed(report.member_id)
     balance = report.balance
     head = _page("Member usage", f"{who}\n{range_text(report.window)}")
@@ -206,12 +185,25 @@ def member_pages(report: MemberReport, names: MemberNames) -> list[discord.Embed
     if not tasks:
         head.add_field(name="Tasks", value="No tasks in this range.", inline=False)
     for start in range(0, len(tasks), TASKS_PER_PAGE):
-        chunk = "\n".join(task_line(t) for t in tasks[start:start + TASKS_PER_PAGE])
-        if start == 0:
-            head.description = f"{head.description}\n\n**Recent tasks** (newest first)\n{chunk}"
+        lines = [task_line(t) for t in tasks[start:start + TASKS_PER_PAGE]]
+        if start == 0:  # below the totals: a moderator reads the figures first, then the detail
+            for number, value in enumerate(_field_chunks(lines)):
+                name = "Recent tasks (newest first)" if number == 0 else "Recent tasks, continued"
+                head.add_field(name=name, value=value, inline=False)
         else:
-            pages.append(_page(f"Tasks of one member: {report.window.label}", f"{who}\n\n{chunk}"))
+            pages.append(_page(f"Tasks of one member: {report.window.label}", f"{who}\n\n" + "\n".join(lines)))
     return _numbered(pages)
+
+
+def _field_chunks(lines: Sequence[str]) -> list[str]:
+    """``lines`` joined into as few field values as Discord's 1024 characters a field allow."""
+    chunks: list[str] = []
+    for line in lines:
+        if chunks and len(chunks[-1]) + 1 + len(line) <= FIELD_MAX:
+            chunks[-1] += "\n" + line
+        else:
+            chunks.append(line[:FIELD_MAX])
+    return chunks
 
 
 def _numbered(pages: list[discord.Embed]) -> list[discord.Embed]:

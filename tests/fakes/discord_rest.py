@@ -85,6 +85,7 @@ class RestApi:
             ("PATCH", "/webhooks/{app}/{token}/messages/{mid}", w.edit_message, False),
             ("DELETE", "/webhooks/{app}/{token}/messages/{mid}", w.delete_message, False),
             ("POST", "/webhooks/{app}/{token}", w.followup, False),
+            ("GET", "/guilds/{gid}/members/{uid}", self.get_member, True),
             ("GET", "/channels/{cid}", self.get_channel, True),
             ("POST", "/channels/{cid}/messages", self.create_message, True),
             ("GET", "/channels/{cid}/messages", self.list_messages, True),
@@ -280,6 +281,16 @@ class RestApi:
             "role_connections_verification_url": None, "approximate_guild_count": len(fake.guilds),
             "integration_types_config": {"0": {}}, "install_params": None, "tags": [],
         }
+
+    async def get_member(self, req: RequestRecord, gid: str, uid: str) -> Any:
+        """``GET /guilds/{id}/members/{id}`` (``Guild.fetch_member``): needs no privileged intent, as on Discord."""
+        guild = self.fake.guilds.get(int(gid)) if gid.isdigit() else None
+        if guild is None or guild.member(self.fake.bot_user) is None:
+            raise DiscordHTTPError(404, 10004, "Unknown Guild")
+        member = guild.member(int(uid)) if uid.isdigit() else None
+        if member is None:  # never joined, or left
+            raise DiscordHTTPError(404, 10007, "Unknown Member")
+        return member.to_json()
 
     def _command_scope(self, app: str, guild: str | None) -> int | None:
         if app != str(self.fake.application_id):

@@ -74,6 +74,8 @@ World (ids are snowflakes from a monotonic counter whose timestamp part is the c
     fake.add_member(guild, user_or_username, *, roles=(), permissions=None, nick=None) -> FakeMember
         # roles: FakeRole objects or role names. permissions (an int, a name like "MANAGE_GUILD", a
         # discord.Permissions, or a list of those) creates a personal role "<name>-perms".
+    fake.remove_member(guild, user)   # they leave: GUILD_MEMBER_REMOVE (GUILD_MEMBERS intent only), then
+        # GET /guilds/{id}/members/{id} answers 404/10007 "Unknown Member"
     fake.dm_channel_for(user) -> FakeChannel   # type 1; the same channel the bot gets from POST /users/@me/channels
     fake.users / fake.guilds / fake.channels: dicts by id;  guild.member(user) -> FakeMember | None
     PERMISSIONS["SEND_MESSAGES"] etc.: permission bits.  Intents.GUILD_MEMBERS etc.: intent bits.
@@ -239,6 +241,7 @@ REST routes: GET /users/@me; GET /users/{id}; GET /oauth2/applications/@me; GET|
 /applications/{app}/commands and /applications/{app}/guilds/{guild}/commands; POST
 /interactions/{id}/{token}/callback (JSON or multipart); GET|PATCH|DELETE
 /webhooks/{app}/{token}/messages/@original and .../messages/{id}; POST /webhooks/{app}/{token};
+GET /guilds/{id}/members/{id} (404/10007 "Unknown Member" for someone not or no longer in the guild);
 GET /channels/{id}; POST /channels/{id}/messages (JSON or multipart payload_json + files[n]);
 GET /channels/{id}/messages (newest first; limit, before, after; no nonce); GET|PATCH|DELETE
 /channels/{id}/messages/{id}; POST /channels/{id}/typing; POST /users/@me/channels; and
@@ -509,6 +512,12 @@ class FakeDiscord:
         guild.members[person.id] = member
         self._announce("GUILD_MEMBER_ADD", dict(member.to_json(), guild_id=str(guild.id)), Intents.GUILD_MEMBERS)
         return member
+
+    def remove_member(self, guild: FakeGuild, user: Actor) -> None:
+        """The user leaves the guild (or is kicked): its member routes answer 404/10007 from now on."""
+        member = guild.members.pop(user.id)
+        self._announce("GUILD_MEMBER_REMOVE", {"guild_id": str(guild.id), "user": member.user.to_json()},
+                       Intents.GUILD_MEMBERS)
 
     def dm_channel_for(self, user: Actor) -> FakeChannel:
         """The DM channel between the bot and ``user`` (created on first use)."""
