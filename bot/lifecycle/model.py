@@ -154,7 +154,7 @@ def validate_request(req: ImagineRequest) -> ImagineRequest:
         raise InvalidRequest(f"You can give at most {REFERENCE_IMAGES_MAX} reference images.")
     for url in req.reference_urls:
         if not url.startswith("https://") and not url.startswith("http://"):
-            raise InvalidRequest("A reference image could not be read; attach a PNG, JPEG or WebP image.")
+            raise InvalidRequest("A reference image could not be read; attach a PNG, JPEG, WebP or GIF image.")
     return ImagineRequest(
         guild_id=req.guild_id,
         channel_id=req.channel_id,
