@@ -15,9 +15,17 @@ from bot.app.interactions import answers_of
 from bot.eggapi import DownloadedImage
 from bot.lifecycle.model import TaskRecord
 from bot.lifecycle.ports import DestinationGone, Phase, PostedImages, Progress, ResultPart
-from cogs.imagine._render import batch_text, failure_text, rerouted_note, result_text, stale_text, status_text
-from cogs.imagine._status import status_view
-from cogs.imagine._views import batch_view, result_view
+from cogs.imagine import (
+    batch_text,
+    batch_view,
+    failure_text,
+    rerouted_note,
+    result_text,
+    result_view,
+    stale_text,
+    status_text,
+    status_view,
+)
 
 if TYPE_CHECKING:
     from bot.app.client import EggBot

@@ -1,13 +1,34 @@
-"""/imagine: turn a prompt into images, posted in the channel when EggAPI finishes."""
+"""/imagine: turn a prompt into images, posted in the channel when EggAPI finishes.
+
+Besides the extension's ``setup``, it exports how a job looks in Discord (texts and buttons),
+which the publisher (``bot.app.publisher``) uses to show what the lifecycle reports.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from cogs.imagine._cog import ImagineCog
+from cogs.imagine._render import batch_text, failure_text, rerouted_note, result_text, stale_text, status_text
+from cogs.imagine._status import status_view
+from cogs.imagine._views import batch_view, result_view
 
 if TYPE_CHECKING:
     from bot.app.client import EggBot
+
+
+__all__ = [
+    "batch_text",
+    "batch_view",
+    "failure_text",
+    "rerouted_note",
+    "result_text",
+    "result_view",
+    "setup",
+    "stale_text",
+    "status_text",
+    "status_view",
+]
 
 
 async def setup(bot: EggBot) -> None:
