@@ -27,14 +27,14 @@ def noisy_png(side: int, seed: int = 0) -> DownloadedImage:
 
 def test_small_images_share_one_message() -> None:
     images = [noisy_png(16) for _ in range(4)]
-    fitted = fit_images(images, limit=10 * 1024 * 1024)
+    fitted = fit_images(images, limit=10 * 1024 * 1024, max_files=10)
     assert fitted.batches == [images] and fitted.too_large == []
 
 
 def test_images_split_across_messages_when_their_sum_is_too_big() -> None:
     images = [noisy_png(200) for _ in range(3)]  # ~120 kB each
     limit = len(images[0].data) * 2 + 10
-    fitted = fit_images(images, limit=limit)
+    fitted = fit_images(images, limit=limit, max_files=10)
     assert [len(b) for b in fitted.batches] == [2, 1]
     assert all(sum(len(i.data) for i in batch) <= limit for batch in fitted.batches)
 
@@ -42,7 +42,7 @@ def test_images_split_across_messages_when_their_sum_is_too_big() -> None:
 def test_an_oversize_image_is_reencoded_within_the_limit() -> None:
     big = noisy_png(400)  # ~480 kB
     limit = len(big.data) // 4
-    fitted = fit_images([big], limit=limit)
+    fitted = fit_images([big], limit=limit, max_files=10)
     [[small]] = fitted.batches
     assert len(small.data) <= limit and small.content_type == "image/jpeg"
     assert small.filename == "img400.jpg"
@@ -52,7 +52,7 @@ def test_an_oversize_image_is_reencoded_within_the_limit() -> None:
 
 def test_what_cannot_be_shrunk_is_left_for_a_link() -> None:
     garbage = DownloadedImage(data=b"not an image" * 1000, content_type="image/png", filename="x.png")
-    fitted = fit_images([noisy_png(8), garbage], limit=1000)
+    fitted = fit_images([noisy_png(8), garbage], limit=1000, max_files=10)
     assert fitted.too_large == [1] and len(fitted.batches) == 1
     assert shrink(garbage, 1000) is None
 
@@ -74,7 +74,7 @@ def test_a_decompression_bomb_is_never_decoded_and_left_for_a_link(
     monkeypatch.setattr(Image.Image, "convert", no_decoding)
     monkeypatch.setattr(Image.Image, "load", no_decoding)
     with caplog.at_level(logging.WARNING, logger="bot.lifecycle.fitting"):
-        fitted = fit_images(images, limit=1000)
+        fitted = fit_images(images, limit=1000, max_files=10)
     assert fitted.too_large == [1] and len(fitted.batches) == 1
     assert "not decoding it" in caplog.text
 

@@ -39,6 +39,7 @@ GONE_CODES = {
     50013: "I lack permission there",
 }
 DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024
+MAX_FILES_PER_MESSAGE = 10  # Discord's attachments per message
 MAX_MENTIONS = 100  # allowed_mentions.users holds at most this many ids
 HISTORY_LIMIT = 1000  # messages searched (since the task finished) for an earlier post before repeating one
 CLOCK_SKEW = timedelta(minutes=2)  # the history search starts this long before the task finished
@@ -64,6 +65,8 @@ def _file(image: DownloadedImage, stem: str) -> discord.File:
 
 class DiscordPublisher:
     """Implements ``bot.lifecycle.ports.Publisher``: results are channel messages, never interaction followups."""
+
+    max_files_per_message = MAX_FILES_PER_MESSAGE
 
     def __init__(self, bot: EggBot) -> None:
         self._bot = bot
@@ -162,7 +165,7 @@ class DiscordPublisher:
             content,
             files=[_file(image, image_stem(task.id, i)) for i, image in zip(part.indexes, part.images, strict=True)],
             view=result_view(task) if part.number == 1 and not task.hidden else discord.utils.MISSING,
-            nonce=part.nonce,  # enforce_nonce is always sent
+            nonce=part.key,  # the post key is Discord's message nonce; enforce_nonce is always sent
             allowed_mentions=self._mention(task),
         )
         return message.id
@@ -193,9 +196,10 @@ class DiscordPublisher:
         return found
 
     async def deliver_batch(
-        self, tasks: list[TaskRecord], images: dict[int, list[DownloadedImage]], nonce: str
+        self, tasks: list[TaskRecord], images: dict[int, list[DownloadedImage]], key: str
     ) -> list[int]:
-        """Post several members' results as one message (the channel is busy); the nonce makes a repeat a no-op."""
+        """Post several members' results as one message (the channel is busy); the key, sent as the nonce,
+        makes a repeat a no-op."""
         message = await self._send(
             await self._destination(tasks[0]),
             batch_text(tasks),
@@ -203,7 +207,7 @@ class DiscordPublisher:
                 _file(image, image_stem(task.id, n)) for task in tasks for n, image in enumerate(images[task.id])
             ],
             view=batch_view(tasks) if not tasks[0].hidden else discord.utils.MISSING,
-            nonce=nonce,
+            nonce=key,
             allowed_mentions=self._mention(*tasks),
         )
         return [message.id]

@@ -2,16 +2,15 @@
 
 The task is claimed (``completed`` → ``delivering``) before anything is posted. Each post goes
 through a lane per destination (a channel, or a member's DMs for hidden jobs): while a lane is
-busy (Discord allows about five messages per five seconds per channel), the results waiting
-behind it are merged into one message, up to ten files. Before a post, its tasks are bound
-to one delivery nonce in the database; the post carries that nonce, so a crash (or a lost
+busy (a chat channel takes only a few messages every few seconds), the results waiting behind
+it are merged into one message, up to the publisher's file limit. Before a post, its tasks are
+bound to one post key in the database; the post carries that key, so a crash (or a lost
 answer) between posting and recording the message ids makes the repeat, by the same group,
-a no-op on Discord's side instead of a duplicate. A result too large for one message is posted
-part by part, each part recorded as soon as it is posted, so a repeat posts only what is missing;
-the task is delivered once every part is in the channel. A repeat also looks through the
-destination's history since the task finished for the bot's own earlier posts (the nonce only
-protects for a few minutes).
-"""
+a no-op on the platform's side instead of a duplicate. A result too large for one message is
+posted part by part, each part recorded as soon as it is posted, so a repeat posts only what is
+missing; the task is delivered once every part is in the channel. A repeat also looks through
+the destination's history since the task finished for the bot's own earlier posts (the key
+protects only for a few minutes)."""
 
 from __future__ import annotations
 
@@ -23,7 +22,6 @@ from dataclasses import dataclass
 from bot.db.task_store import TaskStore, utcnow
 from bot.eggapi import DownloadedImage, EggAPIClient, EggAPIError
 from bot.lifecycle._lanes import KeyedLanes
-from bot.lifecycle.fitting import MAX_FILES_PER_MESSAGE
 from bot.lifecycle.model import TaskRecord, TaskStatus
 from bot.lifecycle.ports import DestinationGone, Phase, PostedImages, Publisher
 from bot.lifecycle.result_parts import plan_parts, unposted
@@ -68,9 +66,9 @@ def lane_key(task: TaskRecord) -> LaneKey:
     return ("dm", task.member_id) if task.hidden else ("channel", task.channel_id)
 
 
-def group_nonce(tasks: list[TaskRecord]) -> str:
-    """The Discord nonce of one post (at most 25 characters)."""
-    return tasks[0].nonce if len(tasks) == 1 else f"{tasks[0].nonce}g{len(tasks)}"
+def group_key(tasks: list[TaskRecord]) -> str:
+    """The idempotency key of one post carrying these tasks' results (at most 25 characters)."""
+    return tasks[0].post_key if len(tasks) == 1 else f"{tasks[0].post_key}g{len(tasks)}"
 
 
 class Deliverer:
@@ -121,8 +119,8 @@ class Deliverer:
             images = await self._download(task)
         except _DownloadFailed:
             return await self._failed([task], DOWNLOAD_FAILED)
-        limit = self._publisher.upload_limit(task)
-        if task.rerouted or len(images) > MAX_FILES_PER_MESSAGE or sum(len(i.data) for i in images) > limit:
+        limit, max_files = self._publisher.upload_limit(task), self._publisher.max_files_per_message
+        if task.rerouted or len(images) > max_files or sum(len(i.data) for i in images) > limit:
             return await self._post([task], {task.id: images})  # posted alone: fitted, split, or with a note
         parcel = _Parcel(task, images, asyncio.get_running_loop().create_future())
         key = lane_key(task)
@@ -148,8 +146,9 @@ class Deliverer:
                 self._recent_posts.setdefault(key, deque()).append(loop.time())
                 batch = [lane.popleft()]
                 limit = self._publisher.upload_limit(batch[0].task)
+                max_files = self._publisher.max_files_per_message
                 files, size = len(batch[0].images), batch[0].size
-                while lane and files + len(lane[0].images) <= MAX_FILES_PER_MESSAGE and size + lane[0].size <= limit:
+                while lane and files + len(lane[0].images) <= max_files and size + lane[0].size <= limit:
                     files, size = files + len(lane[0].images), size + lane[0].size
                     batch.append(lane.popleft())
                 try:
@@ -177,7 +176,7 @@ class Deliverer:
         return len(posts) >= self._busy_posts
 
     async def _repeat(self, task: TaskRecord) -> float | None:
-        """Post again exactly what was posted (or tried) before, with the same nonce; the group's first task does it."""
+        """Post again exactly what was posted (or tried) before, under the same key; the group's first task does it."""
         assert task.delivery_nonce is not None
         group = await self._store.list_by_delivery_nonce(task.delivery_nonce)
         posted = next((member for member in group if member.status is TaskStatus.DELIVERED), None)
@@ -210,14 +209,14 @@ class Deliverer:
             raise _DownloadFailed from exc
 
     async def _post(self, group: list[TaskRecord], images: dict[int, list[DownloadedImage]]) -> float | None:
-        """One post for the group, bound to its nonce first; returns a retry delay or None."""
-        nonce = group[0].delivery_nonce or group_nonce(group)
-        await self._store.bind_delivery_nonce([task.id for task in group], nonce)
+        """One post for the group, bound to its key first; returns a retry delay or None."""
+        key = group[0].delivery_nonce or group_key(group)
+        await self._store.bind_delivery_nonce([task.id for task in group], key)
         try:
             if len(group) == 1:
                 message_ids = await self._post_parts(group[0], images[group[0].id])
             else:
-                message_ids = await self._publisher.deliver_batch(group, images, nonce)
+                message_ids = await self._publisher.deliver_batch(group, images, key)
         except DestinationGone as exc:
             log.warning("tasks %s: cannot post: %s", [t.id for t in group], exc)
             return await self._reroute(group, str(exc))
@@ -258,7 +257,8 @@ class Deliverer:
         """Post each part not yet posted, recording each as it goes; return every message of the result."""
         posted = await self._store.posted_images(task.id)
         limit = self._publisher.upload_limit(task)
-        parts = await asyncio.to_thread(plan_parts, task, images, limit)  # Pillow work off the loop
+        max_files = self._publisher.max_files_per_message
+        parts = await asyncio.to_thread(plan_parts, task, images, limit, max_files)  # Pillow work off the loop
         for part in parts:
             todo = unposted(task, part, posted)
             if todo is None:
@@ -284,7 +284,7 @@ class Deliverer:
         log.info("tasks %s: delivered in message(s) %s", [t.id for t in group], message_ids)
 
     async def _failed(self, group: list[TaskRecord], reason: str) -> float | None:
-        """A transient failure: try again later (the same group, the same nonce), or give up."""
+        """A transient failure: try again later (the same group, the same key), or give up."""
         attempt = self._attempts.get(group[0].id, 0) + 1
         self._attempts[group[0].id] = attempt
         if attempt >= self._max_attempts:

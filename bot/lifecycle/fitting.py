@@ -1,7 +1,8 @@
 """Fitting images into a channel's upload limit: pack them into messages, shrink what is too big.
 
-No Discord imports: plain bytes in, plain batches out. Shrinking re-encodes with Pillow (JPEG at
-falling quality, then smaller sizes); an image that still does not fit is left for a link.
+Plain bytes in, plain batches out; the publisher says how many files a message may carry.
+Shrinking re-encodes with Pillow (JPEG at falling quality, then smaller sizes); an image that
+still does not fit is left for a link.
 
 The bytes come from a file host, so they are not trusted: an image declaring more than
 ``MAX_PIXELS`` pixels (a decompression bomb: a small file that decodes to gigabytes) is never
@@ -23,7 +24,6 @@ from bot.eggapi import DownloadedImage
 
 log = logging.getLogger(__name__)
 
-MAX_FILES_PER_MESSAGE = 10
 QUALITIES = (90, 80, 70, 60, 50)
 SCALES = (1.0, 0.75, 0.5, 0.35, 0.25)
 MAX_PIXELS = 50_000_000  # 50 MP: far above any EggAPI output (4k is about 16 MP), about 150 MB once decoded
@@ -75,7 +75,7 @@ def _reencode(image: DownloadedImage, limit: int) -> DownloadedImage | None:
     return None
 
 
-def fit_images(images: list[DownloadedImage], limit: int, max_files: int = MAX_FILES_PER_MESSAGE) -> Fitted:
+def fit_images(images: list[DownloadedImage], limit: int, max_files: int) -> Fitted:
     """Pack images, in order, into as few messages as the limit allows (each message ≤ ``limit`` bytes)."""
     fitted = Fitted()
     current: list[DownloadedImage] = []

@@ -36,7 +36,7 @@ class TaskStatus(enum.StrEnum):
     UNKNOWN = "unknown"  # the POST may or may not have created a task upstream
     RUNNING = "running"  # EggAPI accepted it (pending or processing upstream)
     COMPLETED = "completed"  # EggAPI finished it; images not yet posted
-    DELIVERING = "delivering"  # posting claimed; nonce makes a repeat post a no-op
+    DELIVERING = "delivering"  # posting claimed; the post key makes a repeat post a no-op
     DELIVERED = "delivered"  # images posted, message ids recorded
     FAILED = "failed"  # EggAPI reports the task failed (moderation, provider error)
     REJECTED = "rejected"  # EggAPI refused the submit; no task upstream
@@ -78,7 +78,7 @@ class ImagineRequest:
     resolution: str | None = None
     reference_urls: tuple[str, ...] = ()
     interaction_id: int | None = None
-    upload_limit: int | None = None  # bytes the channel accepts per message (Discord tells us per interaction)
+    upload_limit: int | None = None  # bytes the channel accepts per message (as the chat platform said)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,8 +120,8 @@ class TaskRecord:
         return self.status in TERMINAL
 
     @property
-    def nonce(self) -> str:
-        """Discord message nonce for this task's result post (≤ 25 characters)."""
+    def post_key(self) -> str:
+        """The idempotency key of this task's result post: short (≤ 25 characters) for any chat platform."""
         return f"egg{self.id}"
 
     @property

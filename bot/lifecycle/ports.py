@@ -55,7 +55,7 @@ class ResultPart:
     links: tuple[int, ...]  # positions of outputs too large to attach, linked in the text instead
     number: int  # 1-based; the first part carries the caption and the buttons
     total: int
-    nonce: str
+    key: str  # the post's idempotency key
 
 
 # (task id, output index) -> id of the message that carries that image
@@ -78,16 +78,23 @@ class Publisher(Protocol):
         Only the bot's own posts count, recognised by what a member cannot type; {} if unreadable.
         """
 
+    @property
+    def max_files_per_message(self) -> int:
+        """How many files one message may carry."""
+
     def upload_limit(self, task: TaskRecord) -> int:
         """Bytes one message to the task's destination may carry."""
 
     async def deliver_batch(
-        self, tasks: list[TaskRecord], images: dict[int, list[DownloadedImage]], nonce: str
+        self, tasks: list[TaskRecord], images: dict[int, list[DownloadedImage]], key: str
     ) -> list[int]:
-        """Post several tasks' images as one message (they fit the limits) with ``nonce``; same errors as deliver."""
+        """Post several tasks' images as one message (they fit the limits) under ``key``; same errors as deliver.
+
+        A post repeated with the same ``key`` must not appear twice (for as long as the platform allows).
+        """
 
     async def deliver(self, task: TaskRecord, part: ResultPart) -> int:
-        """Post one part of the result once (with ``part.nonce``); return the message id.
+        """Post one part of the result once (under ``part.key``); return the message id.
 
         Raises DestinationGone when the channel cannot take the post; any other exception
         means "try again later".

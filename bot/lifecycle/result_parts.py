@@ -1,7 +1,7 @@
 """A task's result as the messages it needs: which outputs each part carries, and what is still missing.
 
 Fitting is deterministic, so planning the same images for the same limit again gives the same
-parts with the same nonces; a retry then posts only the parts not yet recorded as posted.
+parts with the same post keys; a retry then posts only the parts not yet recorded as posted.
 """
 
 from __future__ import annotations
@@ -15,16 +15,16 @@ from bot.lifecycle.model import TaskRecord
 from bot.lifecycle.ports import ResultPart
 
 
-def part_nonce(task: TaskRecord, number: int, first_index: int | None) -> str:
-    """The first part keeps the task's own nonce; a later one is named by its first output."""
+def part_key(task: TaskRecord, number: int, first_index: int | None) -> str:
+    """The first part keeps the task's own post key; a later one is named by its first output."""
     if number == 1:
-        return task.nonce
-    return f"{task.nonce}-{'links' if first_index is None else first_index}"
+        return task.post_key
+    return f"{task.post_key}-{'links' if first_index is None else first_index}"
 
 
-def plan_parts(task: TaskRecord, images: list[DownloadedImage], limit: int) -> list[ResultPart]:
-    """Split the task's images into messages within ``limit`` bytes (runs Pillow: call it off the loop)."""
-    fitted = fit_images(images, limit)
+def plan_parts(task: TaskRecord, images: list[DownloadedImage], limit: int, max_files: int) -> list[ResultPart]:
+    """Split the task's images into messages of ``limit`` bytes, ``max_files`` files (runs Pillow: off the loop)."""
+    fitted = fit_images(images, limit, max_files)
     too_large = set(fitted.too_large)
     placed = [index for index in range(len(images)) if index not in too_large]
     links = tuple(index for index in fitted.too_large if index < len(task.output_urls))
@@ -41,7 +41,7 @@ def plan_parts(task: TaskRecord, images: list[DownloadedImage], limit: int) -> l
                 links=links if number == len(batches) else (),
                 number=number,
                 total=len(batches),
-                nonce=part_nonce(task, number, indexes[0] if indexes else None),
+                key=part_key(task, number, indexes[0] if indexes else None),
             )
         )
     return parts
@@ -65,5 +65,5 @@ def unposted(task: TaskRecord, part: ResultPart, posted: Container[int]) -> Resu
         part,
         images=tuple(part.images[k] for k in keep),
         indexes=indexes,
-        nonce=part_nonce(task, part.number, indexes[0]) + "r",
+        key=part_key(task, part.number, indexes[0]) + "r",
     )
