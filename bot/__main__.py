@@ -24,11 +24,11 @@ from dotenv import find_dotenv, load_dotenv
 
 from bot import logs
 from bot.app.client import EggBot
-from bot.db import Database
 from bot.eggapi import EggAPIClient
 from bot.money import format_money
 from bot.resources import http_client
 from bot.settings import Settings, SettingsError, load_settings, settings_warnings
+from bot.storage.sqlite import Database
 from bot.unconfirmed import cli as operator_cli
 
 log = logging.getLogger("bot")
@@ -42,7 +42,7 @@ SWITCH_INTERVAL = 0.001  # seconds; CPython's default is 0.005
 def tune_interpreter() -> None:
     """Hand the GIL over sooner: the database thread's short jobs then wait less behind a busy event loop.
 
-    Every database change is one function on aiosqlite's thread (``bot.db``); with the default
+    Every database change is one function on aiosqlite's thread (``bot.storage.sqlite``); with the default
     5 ms switch interval a burst of commands kept it waiting for the GIL. Measured with
     ``python -m bench --scenarios ack``: ack p99 at 50 concurrent 42 -> 38 ms on average.
     """

@@ -15,17 +15,18 @@ import discord
 from discord.ext import commands
 
 from bot.app.tree import EggTree
-from bot.db import Database
-from bot.db.task_store import TaskStore, utcnow
+from bot.clock import utcnow
 from bot.eggapi import EggAPIClient
 from bot.ledger import Ledger, LedgerDefaults
 from bot.ledger.prices import PriceRefresher
 from bot.lifecycle.foreground import Foreground
 from bot.lifecycle.intake import JobService
 from bot.lifecycle.references import ReferenceCheck
+from bot.lifecycle.task_store import TaskStore
 from bot.lifecycle.tracker import Tracker, TrackerConfig
 from bot.lifecycle.transitions import Bookkeeper
 from bot.settings import Settings
+from bot.storage import Storage
 from bot.webhooks import HealthReport, WebhookServer, webhook_path
 
 log = logging.getLogger(__name__)
@@ -72,7 +73,7 @@ class EggBot(commands.Bot):
         self,
         *,
         settings: Settings,
-        db: Database,
+        db: Storage,
         http_session: aiohttp.ClientSession,
         eggapi: EggAPIClient,
         extensions: Sequence[str] = DEFAULT_EXTENSIONS,

@@ -20,13 +20,14 @@ import logging
 from collections import deque
 from dataclasses import dataclass
 
-from bot.db.task_store import TaskStore, utcnow
+from bot.clock import utcnow
 from bot.eggapi import DownloadedImage, EggAPIClient, EggAPIError
 from bot.lifecycle.fitting import MAX_FILES_PER_MESSAGE
 from bot.lifecycle.model import TaskRecord, TaskStatus
 from bot.lifecycle.ports import DestinationGone, Phase, PostedImages, Publisher
 from bot.lifecycle.result_parts import plan_parts, unposted
 from bot.lifecycle.status_board import StatusBoard
+from bot.lifecycle.task_store import TaskStore
 
 log = logging.getLogger(__name__)
 

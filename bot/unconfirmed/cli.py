@@ -15,16 +15,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.app.client import ledger_defaults
-from bot.db import Database
-from bot.db.task_store import TaskStore
 from bot.eggapi import EggAPIError, EggTask
 from bot.ledger import Ledger
 from bot.lifecycle._reconcile import Reconciler
 from bot.lifecycle.model import TaskStatus
+from bot.lifecycle.task_store import TaskStore
 from bot.lifecycle.tracker import TrackerConfig
 from bot.lifecycle.transitions import Bookkeeper
 from bot.resources import http_client
 from bot.settings import Settings
+from bot.storage.sqlite import Database
 from bot.unconfirmed.desk import OperatorError, Unconfirmed, UnconfirmedDesk
 
 log = logging.getLogger(__name__)

@@ -14,10 +14,11 @@ import logging
 import sqlite3
 from dataclasses import dataclass
 
-from bot.db.task_store import TaskStore, utcnow
+from bot.clock import utcnow
 from bot.eggapi import EggAPIClient, EggTask, NotFound
 from bot.lifecycle._reconcile import Reconciler
 from bot.lifecycle.model import TaskRecord, TaskStatus
+from bot.lifecycle.task_store import TaskStore
 from bot.lifecycle.transitions import Bookkeeper
 
 log = logging.getLogger(__name__)
