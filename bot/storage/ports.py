@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+JsonValue = Any
+"""What a guild setting holds: None, bool, int, float, str, lists and string-keyed dicts of them."""
+
 TASK_FIELDS = frozenset(
     {
         "egg_task_id",
@@ -215,6 +218,24 @@ class ReportQueries(Protocol):
     def hold_totals(self, guild_id: int) -> HoldTotals: ...
 
 
+class GuildSettingsRepository(Protocol):
+    """Per-guild and per-member settings that are not money: JSON values under string keys."""
+
+    def get(self, guild_id: int, key: str) -> JsonValue | None: ...
+
+    def put(self, guild_id: int, key: str, value: JsonValue, now: datetime) -> None: ...
+
+    def delete(self, guild_id: int, key: str) -> None: ...
+
+    def all(self, guild_id: int) -> dict[str, JsonValue]: ...
+
+    def get_member(self, guild_id: int, member_id: int, key: str) -> JsonValue | None: ...
+
+    def put_member(self, guild_id: int, member_id: int, key: str, value: JsonValue, now: datetime) -> None: ...
+
+    def delete_member(self, guild_id: int, member_id: int, key: str) -> None: ...
+
+
 class Transaction(Protocol):
     """One unit of work: every repository sees and changes the same transaction."""
 
@@ -226,6 +247,9 @@ class Transaction(Protocol):
 
     @property
     def reports(self) -> ReportQueries: ...
+
+    @property
+    def guilds(self) -> GuildSettingsRepository: ...
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` on the event loop once committed (never if rolled back)."""

@@ -1,6 +1,6 @@
 """The SQLite backend (aiosqlite): ``database`` (connection, one-hop transactions, health),
 ``migrations`` (numbered scripts), and one repository module per area: ``tasks``, ``ledger``,
-``reports``. ``_thread`` is the one use of aiosqlite's internals.
+``reports``, ``guilds``. ``_thread`` is the one use of aiosqlite's internals.
 """
 
 from pathlib import Path

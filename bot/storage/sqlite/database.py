@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 import aiosqlite
 
 from ._thread import on_connection_thread
+from .guilds import SqliteGuildSettings
 from .ledger import SqliteLedger
 from .migrations import Migration, apply, bundled_migrations
 from .reports import SqliteReports
@@ -40,7 +41,7 @@ class Tx:
     ``after_commit``. ``execute``/``fetchall``/``fetchone`` are raw SQL for SQLite-only code (tests, tools).
     """
 
-    __slots__ = ("conn", "callbacks", "tasks", "ledger", "reports")
+    __slots__ = ("conn", "callbacks", "tasks", "ledger", "reports", "guilds")
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
@@ -48,6 +49,7 @@ class Tx:
         self.tasks = SqliteTasks(conn)
         self.ledger = SqliteLedger(conn)
         self.reports = SqliteReports(conn)
+        self.guilds = SqliteGuildSettings(conn)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
         """Run one statement."""
