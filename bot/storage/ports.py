@@ -135,7 +135,12 @@ class TaskRepository(Protocol):
 
 
 class LedgerRepository(Protocol):
-    """Quota holds, prices, the account total and per-guild quota policy (``DM_GUILD`` keys DMs)."""
+    """Quota holds, prices, the account total and per-guild quota policy (``DM_GUILD`` keys DMs).
+
+    ``Ledger.reserve_in`` reads a member's and a guild's spend, decides, then inserts a hold: a
+    backend whose writers run concurrently must make those reads lock what they count until commit
+    (SQLite's ``BEGIN IMMEDIATE`` already serialises every writer), or holds can overdraw.
+    """
 
     def hold(self, task_id: int) -> Hold | None: ...
 
