@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.stats import summary
-from bot.db import Database, Tx
-from bot.db.task_store import TaskStore
 from bot.ledger import Ledger, LedgerDefaults
 from bot.lifecycle.model import ImagineRequest
+from bot.lifecycle.task_store import TaskStore
+from bot.storage.sqlite import Database, Tx
 
 GUILD_ID = 424242
 

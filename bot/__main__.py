@@ -31,7 +31,7 @@ SWITCH_INTERVAL = 0.001  # seconds; CPython's default is 0.005
 def tune_interpreter() -> None:
     """Hand the GIL over sooner: the database thread's short jobs then wait less behind a busy event loop.
 
-    Every database change is one function on aiosqlite's thread (``bot.db``); with the default
+    Every database change is one function on aiosqlite's thread (``bot.storage.sqlite``); with the default
     5 ms switch interval a burst of commands kept it waiting for the GIL. Measured with
     ``python -m bench --scenarios ack``: ack p99 at 50 concurrent 42 -> 38 ms on average.
     """

@@ -17,9 +17,9 @@ from datetime import datetime
 
 import aiohttp
 
-from bot.db import Database
-from bot.db.task_store import TaskStore, utcnow
+from bot.clock import utcnow
 from bot.eggapi import EggAPIClient
+from bot.guilds import GuildSettings
 from bot.ledger import Ledger, LedgerDefaults
 from bot.ledger.prices import PriceRefresher
 from bot.lifecycle import (
@@ -35,8 +35,11 @@ from bot.lifecycle import (
     Tracker,
     TrackerConfig,
 )
+from bot.lifecycle.task_store import TaskStore
 from bot.reports import UsageReports
 from bot.settings import Settings
+from bot.storage import Storage
+from bot.storage.sqlite import Database
 from bot.unconfirmed import UnconfirmedDesk
 from bot.webhooks import HealthReport, WebhookServer, webhook_path
 
@@ -76,7 +79,7 @@ def ledger_defaults(settings: Settings) -> LedgerDefaults:
 class Resources:
     """What is opened before anything is built, and closed after everything stopped."""
 
-    db: Database
+    db: Storage
     http_session: aiohttp.ClientSession
     eggapi: EggAPIClient
 
@@ -93,8 +96,11 @@ async def http_client(settings: Settings) -> AsyncIterator[tuple[aiohttp.ClientS
 
 @asynccontextmanager
 async def open_resources(settings: Settings, *, existing_database: bool = False) -> AsyncIterator[Resources]:
-    """The database (created and migrated as needed, unless ``existing_database``), HTTP session, EggAPI client."""
-    db = await (Database.open_existing if existing_database else Database.open)(settings.database_path)
+    """The database (created and migrated as needed, unless ``existing_database``), HTTP session, EggAPI client.
+
+    SQLite at ``DATABASE_PATH`` is the one backend so far; another would be chosen here.
+    """
+    db: Storage = await (Database.open_existing if existing_database else Database.open)(settings.database_path)
     try:
         async with http_client(settings) as (session, eggapi):
             yield Resources(db, session, eggapi)
@@ -117,6 +123,7 @@ class Core:
     desk: UnconfirmedDesk
     reports: UsageReports
     prices: PriceRefresher
+    guild_settings: GuildSettings
 
 
 def build_core(settings: Settings, resources: Resources, *, clock: Clock = utcnow) -> Core:
@@ -138,6 +145,7 @@ def build_core(settings: Settings, resources: Resources, *, clock: Clock = utcno
         desk=UnconfirmedDesk(tasks, books, eggapi, reconciler),
         reports=UsageReports(db, ledger),
         prices=PriceRefresher(eggapi, ledger, settings.price_refresh_interval),
+        guild_settings=GuildSettings(db),
     )
 
 

@@ -13,10 +13,10 @@ import aiohttp
 import pytest
 
 from bot.app.client import EggBot
-from bot.db import Database
 from bot.eggapi import EggAPIClient
 from bot.services import Resources, build_core
 from bot.settings import Settings, load_settings
+from bot.storage.sqlite import Database
 from tests.fakes.discord_harness import run_bot
 from tests.fakes.discord_server import FakeChannel, FakeDiscord, FakeGuild, FakeMember
 from tests.fakes.eggapi import DEFAULT_API_KEY, FakeEggAPI

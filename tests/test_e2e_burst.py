@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from bot.db import Database
 from bot.lifecycle.model import TaskStatus
+from bot.storage.sqlite import Database
 from tests.conftest import World
 from tests.fakes.discord_harness import assert_clean
 from tests.fakes.discord_server import FakeMessage

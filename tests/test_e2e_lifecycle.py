@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from bot.db import Database
-from bot.db.task_store import TaskStore
 from bot.ledger import HoldState, Ledger
 from bot.lifecycle.intake import JobService
 from bot.lifecycle.model import ImagineRequest, TaskStatus
+from bot.lifecycle.task_store import TaskStore
 from bot.lifecycle.transitions import Bookkeeper
+from bot.storage.sqlite import Database
 from tests.conftest import World
 from tests.fakes.discord_harness import assert_clean
 from tests.fakes.discord_server import FakeMessage

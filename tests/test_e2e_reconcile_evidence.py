@@ -13,12 +13,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.db import Database, Tx
-from bot.db.task_store import TaskStore
 from bot.ledger import HoldState, Ledger
 from bot.lifecycle._reconcile import MAX_PAGES, Reconciler
 from bot.lifecycle.model import TaskStatus
+from bot.lifecycle.task_store import TaskStore
 from bot.lifecycle.transitions import Bookkeeper
+from bot.storage.sqlite import Database, Tx
 from bot.unconfirmed.desk import UnconfirmedDesk
 from tests.conftest import World
 from tests.fakes.discord_harness import assert_clean

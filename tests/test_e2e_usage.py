@@ -17,11 +17,11 @@ import pytest
 from PIL import Image
 
 from bot.app.client import EggBot
-from bot.db import Database
 from bot.eggapi import EggAPIClient
 from bot.ledger import Ledger, LedgerDefaults, MemberSpend
 from bot.money import format_money
 from bot.services import Resources, build_core
+from bot.storage.sqlite import Database
 from tests.conftest import World, make_settings
 from tests.fakes.discord_client import ClientRefusal
 from tests.fakes.discord_harness import assert_clean, run_bot

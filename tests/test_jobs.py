@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.db import Database, Tx
-from bot.db.task_store import TaskStore
 from bot.errors import QueueFull
 from bot.ledger import HoldState, Ledger, LedgerDefaults
 from bot.lifecycle.intake import JobService
 from bot.lifecycle.model import ImagineRequest, TaskStatus
+from bot.lifecycle.task_store import TaskStore
 from bot.lifecycle.transitions import Bookkeeper
+from bot.storage.sqlite import Database, Tx
 
 
 @pytest.fixture

@@ -11,8 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from bot.db import Database, Tx
-from bot.db.task_store import TaskStore
 from bot.eggapi import UsageRow
 from bot.errors import UserFacingError
 from bot.ledger import (
@@ -28,6 +26,8 @@ from bot.ledger import (
     period_bounds,
 )
 from bot.lifecycle.model import ImagineRequest, TaskStatus
+from bot.lifecycle.task_store import TaskStore
+from bot.storage.sqlite import Database, Tx
 
 D = Decimal
 WEDNESDAY = datetime(2025, 3, 12, 15, 0, tzinfo=UTC)

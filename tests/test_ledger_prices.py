@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.db import Database, Tx
-from bot.db.task_store import TaskStore
 from bot.eggapi import UsageRow
 from bot.ledger import RECENT_TASK_PRICES, Charge, Hold, LedgerDefaults, QuotaExceeded, QuotaReason
 from bot.lifecycle.model import ImagineRequest
+from bot.lifecycle.task_store import TaskStore
+from bot.storage.sqlite import Database, Tx
 from tests.test_ledger import GUILD, MEMBER, WEDNESDAY, count_rows, make_ledger, refused, reserve
 
 D = Decimal

@@ -9,10 +9,10 @@ from typing import Any
 
 import aiohttp
 
-from bot.db import Database
 from bot.eggapi import EggAPIClient, GenerateRequest
 from bot.ledger import Ledger, LedgerDefaults
 from bot.ledger.prices import PriceRefresher
+from bot.storage.sqlite import Database
 from tests.fakes.eggapi import DEFAULT_API_KEY, FakeEggAPI, TaskPlan
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.db import Database, Migration, Tx, bundled_migrations
-from bot.db.task_store import TaskStore
 from bot.lifecycle.model import ImagineRequest, TaskStatus
+from bot.lifecycle.task_store import TaskStore
+from bot.storage.sqlite import Database, Migration, Tx, bundled_migrations
 
 
 def request(**overrides: object) -> ImagineRequest:

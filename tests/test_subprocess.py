@@ -11,13 +11,14 @@ from pathlib import Path
 
 import aiohttp
 
-from bot.db import Database
-from bot.db.task_store import TaskStore, utcnow
+from bot.clock import utcnow
 from bot.eggapi import EggAPIClient, GenerateRequest
 from bot.ledger import Ledger, LedgerDefaults
 from bot.lifecycle.intake import JobService
 from bot.lifecycle.model import ImagineRequest, TaskStatus
+from bot.lifecycle.task_store import TaskStore
 from bot.lifecycle.transitions import Bookkeeper
+from bot.storage.sqlite import Database
 from tests.bot_process import BotProcess, bot_env
 from tests.conftest import World
 from tests.fakes.discord_harness import assert_clean

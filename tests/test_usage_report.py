@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.db import Database, Tx
-from bot.db.task_store import TaskStore
 from bot.eggapi import UsageRow
 from bot.ledger import HoldState, Ledger, LedgerDefaults
 from bot.lifecycle.model import ImagineRequest, TaskStatus
+from bot.lifecycle.task_store import TaskStore
 from bot.reports import (
     Agreement,
     TaskCounts,
@@ -22,6 +21,7 @@ from bot.reports import (
     daily_spend,
     report_window,
 )
+from bot.storage.sqlite import Database, Tx
 
 D = Decimal
 NOW = datetime(2025, 3, 12, 15, 0, tzinfo=UTC)  # a Wednesday

@@ -57,6 +57,7 @@ class EggBot(commands.Bot):
         self.jobs = core.jobs
         self.references = core.references
         self.reports = core.reports
+        self.guild_settings = core.guild_settings
         self.prices = core.prices
         self.foreground = self.services.foreground
         self.tracker = self.services.tracker

@@ -7,7 +7,7 @@ DMs use ``guild_id=None`` and count as their own "guild" (key ``DM_GUILD`` = 0) 
 
 Construction::
 
-    ledger = Ledger(db, LedgerDefaults(member_limit=Decimal("1.00"), period="day"), clock=utcnow)
+    ledger = Ledger(storage, LedgerDefaults(member_limit=Decimal("1.00"), period="day"), clock=utcnow)
 
 ``LedgerDefaults(member_limit, period: "day"|"week"|"month", timezone="UTC",
 unit_price=Decimal("0.01"), account_budget: Decimal | None = None)`` - validated on creation
@@ -19,7 +19,7 @@ Holds (one per task; table ``ledger_holds`` references ``tasks(id)``):
   member's policy and the unit price, read (and remembered until a setter or ``update_prices``
   writes them) before the transaction; ValueError for ``count < 1``.
 * ``reserve_in(tx, terms, *, task_id, now=None) -> Hold`` - synchronous, inside the
-  ``Database.transaction`` function that inserts the task row, right after ``TaskStore.insert``.
+  ``Storage.transaction`` function that inserts the task row, right after ``TaskStore.insert``.
   Holds ``count × unit_price(model)``. Raises ``QuotaExceeded`` having written nothing; let it
   propagate out of the function so the task row is rolled back too. Checks, in this order:
   guild paused, account budget, member limit, server cap, against the member's spend read in
@@ -109,7 +109,7 @@ from ._models import (
     QuotaExceeded,
     QuotaReason,
 )
-from ._periods import PERIOD_ADJECTIVES, PERIODS, Period, discord_relative, period_bounds, utcnow
+from ._periods import PERIOD_ADJECTIVES, PERIODS, Period, discord_relative, period_bounds
 
 __all__ = [
     "DM_GUILD",
@@ -131,5 +131,4 @@ __all__ = [
     "QuotaReason",
     "discord_relative",
     "period_bounds",
-    "utcnow",
 ]

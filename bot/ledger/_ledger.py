@@ -8,11 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_CEILING, Decimal
 
-from bot.db import Database, Tx
+from bot.clock import require_aware, utcnow
 from bot.eggapi import MODEL, UsageRow, format_cost
+from bot.storage import LedgerRepository, Storage, Transaction
 
-from . import _policy as policy_sql
-from . import _store as store
 from ._models import (
     DM_GUILD,
     ZERO,
@@ -27,8 +26,8 @@ from ._models import (
     check_amount,
     guild_key,
 )
-from ._periods import period_bounds, require_aware, utcnow
-from ._policy import GuildSettings
+from ._periods import period_bounds
+from ._policy import QuotaSettings, load_settings, resolve_limit
 from ._settings import LedgerSettings
 
 log = logging.getLogger(__name__)
@@ -43,7 +42,7 @@ RECENT_TASK_PRICES = 20
 class _Policy:
     """What a member's holds are checked against, apart from their roles and spend."""
 
-    settings: GuildSettings
+    settings: QuotaSettings
     role_limits: dict[int, Decimal]
     exempt_roles: frozenset[int]
     own_limit: Decimal | None
@@ -65,7 +64,7 @@ class HoldTerms:
 
 @dataclass(frozen=True, slots=True)
 class _Standing:
-    settings: GuildSettings
+    settings: QuotaSettings
     start: datetime
     end: datetime
     limit: Decimal | None
@@ -86,8 +85,8 @@ class _Standing:
 class Ledger(LedgerSettings):
     """Quota ledger over the bot's database (see the package docstring for the contract)."""
 
-    def __init__(self, db: Database, defaults: LedgerDefaults, clock: Callable[[], datetime] = utcnow) -> None:
-        super().__init__(db, defaults, clock)
+    def __init__(self, storage: Storage, defaults: LedgerDefaults, clock: Callable[[], datetime] = utcnow) -> None:
+        super().__init__(storage, defaults, clock)
         self._budget_warned = False
 
     def _now(self, now: datetime | None) -> datetime:
@@ -107,38 +106,38 @@ class Ledger(LedgerSettings):
                 prices[row.model] = (row.total_cost / row.total_units).quantize(PRICE_QUANTUM, ROUND_CEILING)
         usage = sum((row.total_cost for row in rows), ZERO)
         stamp = self._now(now)
-        await self._write(lambda tx: store.store_usage(tx, prices, usage, stamp))
+        await self._write(lambda tx: tx.ledger.store_usage(prices, usage, stamp))
         log.info("usage summary: account total %s, unit prices %s", format_cost(usage), prices or "unchanged")
 
     async def unit_price(self, model: str = MODEL) -> Decimal:
         """The per-image price holds use: the highest evidence, never below the configured floor."""
-        return await self._db.read(lambda tx: self._price(tx, model))
+        return await self._storage.read(lambda tx: self._price(tx.ledger, model))
 
-    def _price(self, tx: Tx, model: str) -> Decimal:
+    def _price(self, ledger: LedgerRepository, model: str) -> Decimal:
         # A hold is a worst case, so it takes the highest price there is evidence for. The floor
         # (EGGBOT_UNIT_PRICE, > 0) keeps a low or zero average from the usage summary from
         # making images look cheaper, or free.
         # The summary is an average over all time, so a price rise shows in it late; each recent
         # task's own cost per image shows it at once.
-        evidence = [self._defaults.unit_price, *store.recent_task_prices(tx, model)]
-        summary = store.load_price(tx, model)
+        evidence = [self._defaults.unit_price, *ledger.recent_task_prices(model)]
+        summary = ledger.summary_price(model)
         if summary is not None:
             evidence.append(summary)
         return max(evidence)
 
     async def account_budget_reached(self) -> bool:
         """True when an account budget is set and the last usage total plus active holds reach it."""
-        left = await self._db.read(self._account_left)
+        left = await self._storage.read(lambda tx: self._account_left(tx.ledger))
         return left is not None and left <= 0
 
-    def _account_left(self, tx: Tx) -> Decimal | None:
+    def _account_left(self, ledger: LedgerRepository) -> Decimal | None:
         budget = self._defaults.account_budget
         if budget is None:
             return None
-        usage = store.load_usage_cost(tx) or ZERO
+        usage = ledger.usage_cost() or ZERO
         # EggAPI's total is only as fresh as its last summary: add what settled since, and what is held.
-        recent = store.settled_since_summary(tx)
-        return budget - usage - recent - store.active_total(tx)
+        recent = ledger.settled_since_summary()
+        return budget - usage - recent - ledger.active_total()
 
     # -- holds ---------------------------------------------------------------------------------
 
@@ -150,18 +149,19 @@ class Ledger(LedgerSettings):
             raise ValueError(f"count must be >= 1, not {count}")
         key = guild_key(guild_id)
         policy, generation = await self._remember(
-            ("policy", key, member_id, model), lambda: self._db.read(lambda tx: self._policy(tx, key, member_id, model))
+            ("policy", key, member_id, model),
+            lambda: self._storage.read(lambda tx: self._policy(tx.ledger, key, member_id, model)),
         )
         return HoldTerms(key, member_id, tuple(role_ids), count, model, policy, generation)
 
-    def _policy(self, tx: Tx, key: int, member_id: int, model: str) -> _Policy:
-        role_limits, exempt_roles = policy_sql.load_roles(tx, key)
+    def _policy(self, ledger: LedgerRepository, key: int, member_id: int, model: str) -> _Policy:
+        role_limits, exempt_roles = ledger.role_overrides(key)
         return _Policy(
-            settings=policy_sql.load_settings(tx, key, self._defaults),
+            settings=load_settings(ledger, key, self._defaults),
             role_limits=role_limits,
             exempt_roles=exempt_roles,
-            own_limit=policy_sql.load_member_limit(tx, key, member_id),
-            unit_price=self._price(tx, model),
+            own_limit=ledger.member_limit(key, member_id),
+            unit_price=self._price(ledger, model),
         )
 
     async def reserve(
@@ -181,25 +181,26 @@ class Ledger(LedgerSettings):
         that inserts the task row. Raises QuotaExceeded having written nothing.
         """
         terms = await self.terms(guild_id=guild_id, member_id=member_id, role_ids=role_ids, count=count, model=model)
-        return await self._db.transaction(lambda tx: self.reserve_in(tx, terms, task_id=task_id, now=now))
+        return await self._storage.transaction(lambda tx: self.reserve_in(tx, terms, task_id=task_id, now=now))
 
-    def reserve_in(self, tx: Tx, terms: HoldTerms, *, task_id: int, now: datetime | None = None) -> Hold:
-        """Hold the cost of ``terms`` for a task, inside ``Database.transaction`` (on the database thread).
+    def reserve_in(self, tx: Transaction, terms: HoldTerms, *, task_id: int, now: datetime | None = None) -> Hold:
+        """Hold the cost of ``terms`` for a task, inside ``Storage.transaction`` (on the database thread).
 
         Raises QuotaExceeded (writing nothing) when paused or over the account budget, the member
         limit or the server cap, checked in that order.
         """
         now = self._now(now)
+        ledger = tx.ledger
         policy = terms.policy
         if terms.generation != self._generation:  # policy or prices were written since: read them afresh
-            policy = self._policy(tx, terms.key, terms.member_id, terms.model)
+            policy = self._policy(ledger, terms.key, terms.member_id, terms.model)
         needed = policy.unit_price * terms.count
-        st = self._standing(tx, policy, terms.key, terms.member_id, terms.role_ids, now)
+        st = self._standing(ledger, policy, terms.key, terms.member_id, terms.role_ids, now)
         period = st.settings.period
         if st.settings.paused:
             self._refuse(task_id, QuotaReason.PAUSED)
             raise QuotaExceeded(QuotaReason.PAUSED, available=ZERO, needed=needed, resets_at=None, period=period)
-        account_left = self._account_left(tx)
+        account_left = self._account_left(ledger)
         if account_left is not None and needed > account_left:
             self._refuse(task_id, QuotaReason.ACCOUNT_BUDGET)
             if not self._budget_warned:
@@ -217,8 +218,8 @@ class Ledger(LedgerSettings):
                 raise QuotaExceeded(
                     reason, available=left, needed=needed, resets_at=st.end, period=period, limit=limit
                 )
-        store.insert_hold(
-            tx, task_id=task_id, key=terms.key, member_id=terms.member_id, period_start=st.start, reserved=needed,
+        ledger.insert_hold(
+            task_id=task_id, key=terms.key, member_id=terms.member_id, period_start=st.start, reserved=needed,
             now=now,
         )
         log.debug(
@@ -254,26 +255,26 @@ class Ledger(LedgerSettings):
 
     async def settle(self, task_id: int, cost: Decimal | Charge) -> bool:
         """Record a completed task's real cost (smaller or larger than held); False if not active."""
-        return await self._db.transaction(lambda tx: self.settle_in(tx, task_id, cost))
+        return await self._storage.transaction(lambda tx: self.settle_in(tx, task_id, cost))
 
-    def settle_in(self, tx: Tx, task_id: int, cost: Decimal | Charge, model: str = MODEL) -> bool:
-        """Like ``settle`` inside ``Database.transaction``; EggAPI's cost of known images is price evidence."""
+    def settle_in(self, tx: Transaction, task_id: int, cost: Decimal | Charge, model: str = MODEL) -> bool:
+        """Like ``settle`` inside ``Storage.transaction``; EggAPI's cost of known images is price evidence."""
         charge = cost if isinstance(cost, Charge) else Charge(check_amount(cost, "cost"))
         now = self._now(None)
-        done = store.close_hold(tx, task_id, HoldState.SETTLED, charge.amount, now, estimated=charge.estimated)
+        done = tx.ledger.close_hold(task_id, HoldState.SETTLED, charge.amount, now, estimated=charge.estimated)
         log.log(
             logging.INFO if done else logging.DEBUG, "task %s: settle %s%s -> %s",
             task_id, format_cost(charge.amount), " (estimated)" if charge.estimated else "", done,
         )
         if done and not charge.estimated and charge.images and charge.amount > 0:
-            self._learn(tx, task_id, model, charge.amount / charge.images, now)
+            self._learn(tx.ledger, task_id, model, charge.amount / charge.images, now)
         return done
 
-    def _learn(self, tx: Tx, task_id: int, model: str, price: Decimal, now: datetime) -> None:
-        before = self._price(tx, model)
+    def _learn(self, ledger: LedgerRepository, task_id: int, model: str, price: Decimal, now: datetime) -> None:
+        before = self._price(ledger, model)
         price = price.quantize(PRICE_QUANTUM, ROUND_CEILING)
-        store.learn_task_price(tx, task_id, model, price, now, RECENT_TASK_PRICES)
-        after = self._price(tx, model)
+        ledger.learn_task_price(task_id, model, price, now, RECENT_TASK_PRICES)
+        after = self._price(ledger, model)
         if after != before:
             # Holds priced from remembered terms must see the new price: as for a policy write, bump
             # the generation here, on the database thread, before any reserve queued behind us runs.
@@ -282,30 +283,36 @@ class Ledger(LedgerSettings):
 
     async def release(self, task_id: int) -> bool:
         """Free a hold of work that produced nothing (cost 0); False if not active."""
-        return await self._db.transaction(lambda tx: self.release_in(tx, task_id))
+        return await self._storage.transaction(lambda tx: self.release_in(tx, task_id))
 
-    def release_in(self, tx: Tx, task_id: int) -> bool:
-        """Like ``release`` inside ``Database.transaction``."""
-        done = store.close_hold(tx, task_id, HoldState.RELEASED, ZERO, self._now(None))
+    def release_in(self, tx: Transaction, task_id: int) -> bool:
+        """Like ``release`` inside ``Storage.transaction``."""
+        done = tx.ledger.close_hold(task_id, HoldState.RELEASED, ZERO, self._now(None))
         log.log(logging.INFO if done else logging.DEBUG, "task %s: release -> %s", task_id, done)
         return done
 
     async def hold(self, task_id: int) -> Hold | None:
         """The hold of a task, or None."""
-        return await self._db.read(lambda tx: store.get_hold(tx, task_id))
+        return await self._storage.read(lambda tx: tx.ledger.hold(task_id))
 
     # -- reading -----------------------------------------------------------------------------
 
     def _standing(
-        self, tx: Tx, policy: _Policy, key: int, member_id: int, role_ids: Sequence[int], now: datetime
+        self,
+        ledger: LedgerRepository,
+        policy: _Policy,
+        key: int,
+        member_id: int,
+        role_ids: Sequence[int],
+        now: datetime,
     ) -> _Standing:
         settings = policy.settings
         start, end = period_bounds(settings.period, settings.timezone, now)
-        limit = policy_sql.resolve_limit(
+        limit = resolve_limit(
             settings.member_limit, policy.role_limits, policy.exempt_roles, policy.own_limit, role_ids
         )
-        settled, reserved = store.member_spend(tx, key, member_id, start, end)
-        guild_spent = None if settings.server_cap is None else store.guild_spend(tx, key, start, end)
+        settled, reserved = ledger.member_spend(key, member_id, start, end)
+        guild_spent = None if settings.server_cap is None else ledger.guild_spend(key, start, end)
         return _Standing(settings, start, end, limit, settled, reserved, guild_spent)
 
     async def balance(
@@ -314,10 +321,11 @@ class Ledger(LedgerSettings):
         """A member's limit, spend and what is left in the current period."""
         key, when = guild_key(guild_id), self._now(now)
 
-        def read(tx: Tx) -> _Standing:
-            return self._standing(tx, self._policy(tx, key, member_id, MODEL), key, member_id, role_ids, when)
+        def read(tx: Transaction) -> _Standing:
+            policy = self._policy(tx.ledger, key, member_id, MODEL)
+            return self._standing(tx.ledger, policy, key, member_id, role_ids, when)
 
-        st = await self._db.read(read)
+        st = await self._storage.read(read)
         member_left, server_left = st.member_left, st.server_left
         return Balance(
             limit=st.limit,
@@ -337,4 +345,6 @@ class Ledger(LedgerSettings):
     async def period_totals(self, guild_id: int | None, start: datetime, end: datetime) -> list[MemberSpend]:
         """Per-member spend of holds created in [start, end), biggest spender first."""
         key, start, end = guild_key(guild_id), require_aware(start), require_aware(end)
-        return await self._db.read(lambda tx: store.totals_by_member(tx, key, start, end))
+        spends = await self._storage.read(lambda tx: tx.ledger.spend_by_member(key, start, end))
+        spends.sort(key=lambda s: (-(s.settled + s.reserved), s.member_id))
+        return spends

@@ -1,6 +1,6 @@
 """Pure period math: calendar days, Monday weeks and months in an IANA timezone.
 
-No I/O. Every datetime given or returned is timezone-aware; stored timestamps are ISO 8601 in UTC.
+No I/O. Every datetime given or returned is timezone-aware.
 """
 
 from __future__ import annotations
@@ -10,17 +10,14 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.clock import require_aware
+
 log = logging.getLogger(__name__)
 
 Period = Literal["day", "week", "month"]
 PERIODS: tuple[Period, ...] = get_args(Period)
 PERIOD_ADJECTIVES: dict[str, str] = {"day": "daily", "week": "weekly", "month": "monthly"}
 _UTC_NAMES = frozenset({"UTC", "Etc/UTC", "Z"})
-
-
-def utcnow() -> datetime:
-    """The current time in UTC."""
-    return datetime.now(UTC)
 
 
 def check_period(period: str) -> Period:
@@ -39,13 +36,6 @@ def load_zone(name: str) -> tzinfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ValueError(f"unknown timezone {name!r}") from exc
-
-
-def require_aware(value: datetime) -> datetime:
-    """``value`` if it carries a timezone; ValueError for naive datetimes."""
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"naive datetime {value!r}: pass an aware datetime (UTC)")
-    return value
 
 
 def _local_midnight(day: date, zone: tzinfo) -> datetime:
@@ -70,16 +60,6 @@ def period_bounds(period: str, timezone: str, now: datetime) -> tuple[datetime, 
         first = today.replace(day=1)
         following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
     return _local_midnight(first, zone), _local_midnight(following, zone)
-
-
-def iso(value: datetime) -> str:
-    """Storage form of a timestamp: ISO 8601 in UTC with microseconds (sorts as text)."""
-    return require_aware(value).astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def from_iso(value: str) -> datetime:
-    """Parse a stored timestamp."""
-    return datetime.fromisoformat(value)
 
 
 def discord_relative(when: datetime) -> str:

@@ -8,11 +8,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TypeVar
 
-from bot.db import Database, Tx
+from bot.clock import utcnow
+from bot.storage import Storage, Transaction
 
-from . import _policy as policy_sql
 from ._models import GuildPolicy, LedgerDefaults, check_amount, guild_key
-from ._periods import check_period, iso, load_zone, utcnow
+from ._periods import check_period, load_zone
+from ._policy import load_settings
 
 log = logging.getLogger(__name__)
 
@@ -21,10 +22,10 @@ MEMO_LIMIT = 10_000  # remembered policy rows (one per member seen) before start
 
 
 class LedgerSettings:
-    """The per-guild policy half of ``Ledger``; holds the database, defaults and clock."""
+    """The per-guild policy half of ``Ledger``; holds the storage, defaults and clock."""
 
-    def __init__(self, db: Database, defaults: LedgerDefaults, clock: Callable[[], datetime] = utcnow) -> None:
-        self._db = db
+    def __init__(self, storage: Storage, defaults: LedgerDefaults, clock: Callable[[], datetime] = utcnow) -> None:
+        self._storage = storage
         self._defaults = defaults
         self._clock = clock
         # Policy and prices change only through this object, so they are read once and kept until
@@ -34,14 +35,14 @@ class LedgerSettings:
         self._memo: dict[tuple[object, ...], tuple[int, object]] = {}
         self._generation = 0
 
-    async def _write(self, change: Callable[[Tx], None]) -> None:
+    async def _write(self, change: Callable[[Transaction], None]) -> None:
         """Write policy or prices: the change and the new generation in one transaction."""
 
-        def write(tx: Tx) -> None:
+        def write(tx: Transaction) -> None:
             change(tx)
             self._generation += 1  # on the database thread, before any hold queued behind it runs
 
-        await self._db.transaction(write)
+        await self._storage.transaction(write)
 
     async def _remember(self, key: tuple[object, ...], load: Callable[[], Awaitable[T]]) -> tuple[T, int]:
         """The value and the generation it was read under (a value read across a write counts as older)."""
@@ -64,9 +65,9 @@ class LedgerSettings:
         """The guild's effective settings, role and member overrides (for display)."""
         key = guild_key(guild_id)
 
-        def load(tx: Tx) -> GuildPolicy:
-            settings = policy_sql.load_settings(tx, key, self._defaults)
-            role_limits, exempt_roles = policy_sql.load_roles(tx, key)
+        def load(tx: Transaction) -> GuildPolicy:
+            settings = load_settings(tx.ledger, key, self._defaults)
+            role_limits, exempt_roles = tx.ledger.role_overrides(key)
             return GuildPolicy(
                 guild_id=guild_id,
                 member_limit=settings.member_limit,
@@ -76,16 +77,16 @@ class LedgerSettings:
                 paused=settings.paused,
                 role_limits=role_limits,
                 exempt_roles=exempt_roles,
-                member_limits=policy_sql.load_member_limits(tx, key),
+                member_limits=tx.ledger.member_limits(key),
             )
 
-        return await self._db.read(load)
+        return await self._storage.read(load)
 
     async def set_member_limit(self, guild_id: int | None, member_id: int, amount: Decimal | None) -> None:
         """Give a member their own limit (wins over roles and exemption); None clears it."""
         value = None if amount is None else check_amount(amount, "member limit")
-        stamp = iso(self._clock())
-        await self._write(lambda tx: policy_sql.set_member(tx, guild_key(guild_id), member_id, value, stamp))
+        now = self._clock()
+        await self._write(lambda tx: tx.ledger.set_member_limit(guild_key(guild_id), member_id, value, now))
 
     async def set_role_limit(self, guild_id: int | None, role_id: int, amount: Decimal | None) -> None:
         """Set the per-member limit of a role's holders; None clears it."""
@@ -97,8 +98,8 @@ class LedgerSettings:
         await self._set_role(guild_id, role_id, "exempt", int(exempt))
 
     async def _set_role(self, guild_id: int | None, role_id: int, column: str, value: str | int | None) -> None:
-        stamp = iso(self._clock())
-        await self._write(lambda tx: policy_sql.upsert_role(tx, guild_key(guild_id), role_id, stamp, column, value))
+        now = self._clock()
+        await self._write(lambda tx: tx.ledger.set_role(guild_key(guild_id), role_id, now, column, value))
 
     async def set_server_cap(self, guild_id: int | None, amount: Decimal | None) -> None:
         """Cap the whole guild's spend per period; None removes the cap."""
@@ -134,5 +135,5 @@ class LedgerSettings:
         log.warning("guild %s: generation %s", guild_key(guild_id), "paused" if paused else "resumed")
 
     async def _set_guild(self, guild_id: int | None, **columns: str | int | None) -> None:
-        stamp = iso(self._clock())
-        await self._write(lambda tx: policy_sql.upsert_guild(tx, guild_key(guild_id), stamp, **columns))
+        now = self._clock()
+        await self._write(lambda tx: tx.ledger.set_guild(guild_key(guild_id), now, **columns))

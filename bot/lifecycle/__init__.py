@@ -5,6 +5,8 @@ In the order a task meets them:
 - ``model``: ``ImagineRequest``, ``TaskRecord``, ``TaskStatus`` and the allowed ``TRANSITIONS``.
 - ``intake``: ``JobService`` validates a request and records the task and its quota hold at once.
 - ``transitions``: ``Bookkeeper``, the one writer of a task's status (and of its hold's end).
+- ``task_store``: ``TaskStore``, a task's reads and field updates, through the storage seam
+  (``bot.storage``); its ``transition_in`` is called only by ``transitions``.
 - ``tracker``: ``Tracker`` resumes, submits, polls, reconciles and hands over for delivery; its
   private helpers are ``_steps`` (the scheduler and its ``Step``s), ``_dispatch`` and
   ``_fair_queue`` (whose turn it is), ``_polling`` (when to ask again) and ``_reconcile`` (which
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
     from bot.lifecycle.ports import DestinationGone, Phase, Progress, Publisher
     from bot.lifecycle.references import ReferenceCheck
     from bot.lifecycle.status_board import StatusBoard
+    from bot.lifecycle.task_store import TaskStore
     from bot.lifecycle.tracker import Tracker, TrackerConfig
     from bot.lifecycle.transitions import Bookkeeper
 
@@ -62,6 +65,7 @@ _HOMES = {
     "Step": "bot.lifecycle._steps",
     "TaskRecord": "bot.lifecycle.model",
     "TaskStatus": "bot.lifecycle.model",
+    "TaskStore": "bot.lifecycle.task_store",
     "Tracker": "bot.lifecycle.tracker",
     "TrackerConfig": "bot.lifecycle.tracker",
     "Verdict": "bot.lifecycle._reconcile",
@@ -88,6 +92,7 @@ __all__ = [
     "Step",
     "TaskRecord",
     "TaskStatus",
+    "TaskStore",
     "Tracker",
     "TrackerConfig",
     "Verdict",

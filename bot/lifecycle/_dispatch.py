@@ -10,11 +10,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from bot.db.task_store import TaskStore
 from bot.lifecycle._fair_queue import FairQueue
 from bot.lifecycle._steps import WHOLE_LINE, Scheduler, Step
 from bot.lifecycle.model import TaskRecord, TaskStatus
 from bot.lifecycle.ports import Phase
+from bot.lifecycle.task_store import TaskStore
 
 log = logging.getLogger(__name__)
 

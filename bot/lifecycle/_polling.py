@@ -18,7 +18,7 @@ from collections import deque
 from collections.abc import Sequence
 from datetime import datetime
 
-from bot.db.task_store import utcnow
+from bot.clock import utcnow
 from bot.lifecycle.model import TaskRecord
 
 HISTORY = 24  # durations remembered per kind of task

@@ -23,9 +23,10 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.db.task_store import TaskStore, utcnow
+from bot.clock import utcnow
 from bot.eggapi import MODEL, EggAPIClient, EggTask
 from bot.lifecycle.model import TaskRecord, TaskStatus
+from bot.lifecycle.task_store import TaskStore
 
 log = logging.getLogger(__name__)
 

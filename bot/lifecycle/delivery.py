@@ -19,13 +19,14 @@ import logging
 from collections import deque
 from dataclasses import dataclass
 
-from bot.db.task_store import TaskStore, utcnow
+from bot.clock import utcnow
 from bot.eggapi import DownloadedImage, EggAPIClient, EggAPIError
 from bot.lifecycle._lanes import KeyedLanes
 from bot.lifecycle.model import TaskRecord, TaskStatus
 from bot.lifecycle.ports import DestinationGone, Phase, PostedImages, Publisher
 from bot.lifecycle.result_parts import plan_parts, unposted
 from bot.lifecycle.status_board import StatusBoard
+from bot.lifecycle.task_store import TaskStore
 from bot.lifecycle.transitions import Bookkeeper
 
 log = logging.getLogger(__name__)

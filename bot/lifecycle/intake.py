@@ -7,13 +7,13 @@ import logging
 import threading
 from collections.abc import Sequence
 
-from bot.db import Database, Tx
-from bot.db.task_store import TaskStore
 from bot.eggapi import format_cost
 from bot.errors import QueueFull, UserFacingError
 from bot.ledger import Hold, Ledger
 from bot.lifecycle.model import ImagineRequest, TaskRecord, TaskStatus, validate_request
+from bot.lifecycle.task_store import TaskStore
 from bot.lifecycle.transitions import Bookkeeper
+from bot.storage import Storage, Transaction
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +64,9 @@ class JobService:
     """The entry point the /imagine command calls."""
 
     def __init__(
-        self, db: Database, store: TaskStore, ledger: Ledger, books: Bookkeeper, *, max_queued_per_member: int = 10
+        self, storage: Storage, store: TaskStore, ledger: Ledger, books: Bookkeeper, *, max_queued_per_member: int = 10
     ) -> None:
-        self._db = db
+        self._storage = storage
         self._max_queued = max_queued_per_member
         self._store = store
         self._ledger = ledger
@@ -85,7 +85,7 @@ class JobService:
             guild_id=clean.guild_id, member_id=clean.member_id, role_ids=role_ids, count=clean.count
         )
 
-        def record(tx: Tx) -> tuple[TaskRecord, Hold]:
+        def record(tx: Transaction) -> tuple[TaskRecord, Hold]:
             if admission is not None and not admission.claim():
                 raise DatabaseBusy  # the member was told already: roll back, record nothing
             waiting = self._store.count_queued(tx, clean.member_id)
@@ -98,7 +98,7 @@ class JobService:
             return task, self._ledger.reserve_in(tx, terms, task_id=task.id)
 
         try:
-            task, hold = await self._db.transaction(record)  # one hop to the database thread, however busy it is
+            task, hold = await self._storage.transaction(record)  # one hop to the database thread, however busy it is
         except asyncio.CancelledError:
             # The transaction runs to its end on the database thread regardless; nobody will tell the
             # member about this job, so take it back (its hold is released).

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import logging
 
-from bot.db.task_store import TaskStore, utcnow
+from bot.clock import utcnow
 from bot.eggapi import EggTask
 from bot.lifecycle.model import TaskRecord, TaskStatus
 from bot.lifecycle.ports import Phase, Publisher
 from bot.lifecycle.status_board import StatusBoard
+from bot.lifecycle.task_store import TaskStore
 from bot.lifecycle.transitions import Bookkeeper
 
 log = logging.getLogger(__name__)

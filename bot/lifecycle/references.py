@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
+from bot.clock import utcnow
+
 log = logging.getLogger(__name__)
 
 MARGIN = timedelta(hours=1)  # EggAPI may fetch a while after the submit: demand this much time left
@@ -41,15 +43,11 @@ def earliest_expiry(urls: Iterable[str]) -> datetime | None:
     return min(expiries, default=None)
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 @dataclass(frozen=True, slots=True)
 class ReferenceCheck:
     """Decides whether reference URLs leave enough time for EggAPI to fetch them."""
 
-    clock: Callable[[], datetime] = _utcnow
+    clock: Callable[[], datetime] = utcnow
     margin: timedelta = MARGIN
 
     def usable(self, urls: Iterable[str]) -> bool:

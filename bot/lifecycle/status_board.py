@@ -15,7 +15,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
-from bot.db.task_store import utcnow
+from bot.clock import utcnow
 from bot.lifecycle._lanes import KeyedLanes
 from bot.lifecycle.foreground import Foreground
 from bot.lifecycle.model import TaskRecord

@@ -13,7 +13,7 @@ import sqlite3
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from bot.db.task_store import TaskStore, utcnow
+from bot.clock import utcnow
 from bot.eggapi import (
     MODEL,
     EggAPIClient,
@@ -36,6 +36,7 @@ from bot.lifecycle.outcomes import RELEASED, Outcomes
 from bot.lifecycle.ports import Phase, describe_failure, failure_code
 from bot.lifecycle.references import EXPIRED_REFS, ReferenceCheck
 from bot.lifecycle.status_board import StatusBoard
+from bot.lifecycle.task_store import TaskStore
 from bot.lifecycle.transitions import Bookkeeper
 
 log = logging.getLogger(__name__)

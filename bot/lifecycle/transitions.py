@@ -7,10 +7,10 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from bot.db import Database, Tx
-from bot.db.task_store import TaskStore
 from bot.ledger import Charge, Ledger
 from bot.lifecycle.model import TaskStatus
+from bot.lifecycle.task_store import TaskStore
+from bot.storage import Storage, Transaction
 
 log = logging.getLogger(__name__)
 
@@ -18,8 +18,8 @@ log = logging.getLogger(__name__)
 class Bookkeeper:
     """Moves tasks between states and settles or releases their holds atomically with the move."""
 
-    def __init__(self, db: Database, store: TaskStore, ledger: Ledger) -> None:
-        self._db = db
+    def __init__(self, storage: Storage, store: TaskStore, ledger: Ledger) -> None:
+        self._storage = storage
         self._store = store
         self._ledger = ledger
 
@@ -39,7 +39,7 @@ class Bookkeeper:
         olds = (expected,) if isinstance(expected, TaskStatus) else tuple(expected)
         self._store.check_transition(olds, new)
 
-        def apply(tx: Tx) -> bool:
+        def apply(tx: Transaction) -> bool:
             moved = self._store.transition_in(tx, task_id, olds, new, **changes)
             if moved and settle is not None:
                 self._ledger.settle_in(tx, task_id, settle)
@@ -47,7 +47,7 @@ class Bookkeeper:
                 self._ledger.release_in(tx, task_id)
             return moved
 
-        moved = await self._db.transaction(apply)
+        moved = await self._storage.transaction(apply)
         if moved and (settle is not None or release):
             amount = settle.amount if isinstance(settle, Charge) else settle
             log.debug("task %s: hold %s", task_id, f"settled at {amount}" if amount is not None else "released")

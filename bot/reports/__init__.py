@@ -1,15 +1,16 @@
 """Usage reports for moderators: where a server's money goes (no Discord imports; plain values in and out).
 
-Every figure comes from the bot's own database: ``tasks`` joined with ``ledger_holds``, always
-filtered by ``guild_id`` (one server's report never reads another's rows). Money is ``Decimal``,
-summed exactly in Python. A task counts at the time its hold was taken (the ledger's
-``created_at``, as ``Ledger.period_totals`` counts it), so the totals agree with the ledger to the
-last digit. What a task costs in a report is what the ledger counts: the real cost once settled,
-the hold while active ("reserved": running, or a submit of unknown outcome), 0 once released.
+Every figure comes from the bot's own database: a read model (``bot.storage.ReportQueries``) over
+``tasks`` joined with ``ledger_holds``, always filtered by ``guild_id`` (one server's report never
+reads another's rows). Money is ``Decimal``, summed exactly in Python. A task counts at the time
+its hold was taken (the ledger's ``created_at``, as ``Ledger.period_totals`` counts it), so the
+totals agree with the ledger to the last digit. What a task costs in a report is what the ledger
+counts: the real cost once settled, the hold while active ("reserved": running, or a submit of
+unknown outcome), 0 once released.
 
 Construction and use::
 
-    reports = UsageReports(db, ledger)                  # clock=utcnow
+    reports = UsageReports(storage, ledger)             # clock=utcnow
     report = await reports.guild_report(guild_id, "month")
     report.totals.settled, report.totals.reserved, report.totals.images, report.totals.counts.failed
     report.members        # [MemberSpend], biggest first, equal to ledger.period_totals(...) for the range

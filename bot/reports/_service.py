@@ -1,19 +1,17 @@
-"""UsageReports: SQL over ``tasks`` joined with ``ledger_holds``, always filtered by guild; exact Decimal sums."""
+"""UsageReports: ``ReportQueries`` (``tasks`` joined with ``ledger_holds``, always by guild) and the ledger."""
 
 from __future__ import annotations
 
-import json
 import logging
-import sqlite3
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from bot.db import Database
+from bot.clock import utcnow
 from bot.eggapi import UsageRow
-from bot.ledger import HoldState, Ledger, MemberSpend, utcnow
-from bot.lifecycle.model import TaskStatus
+from bot.ledger import HoldState, Ledger, MemberSpend
+from bot.storage import Storage
 
 from ._models import (
     ZERO,
@@ -28,41 +26,6 @@ from ._models import (
 from ._windows import Window, report_window
 
 log = logging.getLogger(__name__)
-
-_WHEN = "COALESCE(h.created_at, t.created_at)"
-_SELECT = f"""
-    SELECT t.id, t.member_id, t.prompt, t.count, t.status, t.output_urls,
-           h.state, h.reserved, h.settled, {_WHEN} AS happened_at
-    FROM tasks AS t LEFT JOIN ledger_holds AS h ON h.task_id = t.id
-    WHERE t.guild_id = ?"""
-
-
-def _stamp(value: datetime) -> str:
-    """Storage form of a bound (ISO 8601 UTC with microseconds, as both tables store times)."""
-    return value.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def _cost(row: sqlite3.Row) -> Decimal:
-    if row["state"] == HoldState.ACTIVE:
-        return Decimal(row["reserved"])
-    if row["state"] == HoldState.SETTLED:
-        return Decimal(row["settled"] or "0")
-    return ZERO
-
-
-def row_to_line(row: sqlite3.Row) -> TaskLine:
-    """A TaskLine from a row of the joined query."""
-    return TaskLine(
-        task_id=int(row["id"]),
-        member_id=int(row["member_id"]),
-        created_at=datetime.fromisoformat(row["happened_at"]),
-        prompt=row["prompt"],
-        requested=int(row["count"]),
-        images=len(json.loads(row["output_urls"] or "[]")),
-        status=TaskStatus(row["status"]),
-        hold_state=None if row["state"] is None else HoldState(row["state"]),
-        cost=_cost(row),
-    )
 
 
 def member_spends(lines: Iterable[TaskLine]) -> list[MemberSpend]:
@@ -104,8 +67,8 @@ def daily_spend(lines: Sequence[TaskLine], window: Window, now: datetime) -> lis
 class UsageReports:
     """Builds usage reports of one guild at a time from the bot's database and ledger."""
 
-    def __init__(self, db: Database, ledger: Ledger, clock: Callable[[], datetime] = utcnow) -> None:
-        self._db = db
+    def __init__(self, storage: Storage, ledger: Ledger, clock: Callable[[], datetime] = utcnow) -> None:
+        self._storage = storage
         self._ledger = ledger
         self._clock = clock
 
@@ -122,19 +85,9 @@ class UsageReports:
 
     async def task_lines(self, guild_id: int, window: Window, member_id: int | None = None) -> list[TaskLine]:
         """The guild's tasks in the range (by the time their hold was taken), newest first."""
-        sql = _SELECT
-        params: list[Any] = [int(guild_id)]
-        if member_id is not None:
-            sql += " AND t.member_id = ?"
-            params.append(int(member_id))
-        if window.start is not None:
-            sql += f" AND {_WHEN} >= ?"
-            params.append(_stamp(window.start))
-        if window.end is not None:
-            sql += f" AND {_WHEN} < ?"
-            params.append(_stamp(window.end))
-        rows = await self._db.fetchall(sql + f" ORDER BY {_WHEN} DESC, t.id DESC", params)
-        return [row_to_line(row) for row in rows]
+        return await self._storage.read(
+            lambda tx: tx.reports.task_lines(guild_id, member_id=member_id, start=window.start, end=window.end)
+        )
 
     async def server_budget(self, guild_id: int, now: datetime | None = None) -> ServerBudget:
         """The guild's cap and what is left of it in the current quota period, as the ledger sees it."""
@@ -192,15 +145,10 @@ class UsageReports:
 
     async def reconcile(self, guild_id: int, rows: Sequence[UsageRow]) -> Reconciliation:
         """EggAPI's summary rows beside this server's all-time ledger totals."""
-        holds = await self._db.fetchall(
-            "SELECT state, reserved, settled FROM ledger_holds WHERE guild_id = ? AND state IN ('active', 'settled')",
-            (guild_id,),
-        )
-        settled = [h for h in holds if h["state"] == HoldState.SETTLED]
-        active = [h for h in holds if h["state"] == HoldState.ACTIVE]
+        holds = await self._storage.read(lambda tx: tx.reports.hold_totals(guild_id))
         return Reconciliation(
             rows=tuple(rows),
-            ledger_settled=sum((_cost(h) for h in settled), ZERO),
-            ledger_reserved=sum((_cost(h) for h in active), ZERO),
-            ledger_held_tasks=len(active),
+            ledger_settled=holds.settled,
+            ledger_reserved=holds.reserved,
+            ledger_held_tasks=holds.active,
         )

@@ -15,9 +15,9 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.db.task_store import TaskStore
 from bot.eggapi import EggAPIError, EggTask
 from bot.lifecycle import TaskStatus
+from bot.lifecycle.task_store import TaskStore
 from bot.services import Core, build_core, open_resources
 from bot.settings import Settings
 from bot.unconfirmed.desk import OperatorError, Unconfirmed, UnconfirmedDesk

@@ -14,9 +14,10 @@ import logging
 import sqlite3
 from dataclasses import dataclass
 
-from bot.db.task_store import TaskStore, utcnow
+from bot.clock import utcnow
 from bot.eggapi import EggAPIClient, EggTask, NotFound
 from bot.lifecycle import RELEASED, Bookkeeper, Reconciler, TaskRecord, TaskStatus
+from bot.lifecycle.task_store import TaskStore
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,8 @@ Every change is a plain synchronous function of a ``Tx`` (the connection as seen
 thread) that ``Database.transaction(fn)`` runs inside ``BEGIN IMMEDIATE … COMMIT`` in a single hop
 to aiosqlite's thread: a multi-statement change (a task row plus its quota hold) is atomic, costs
 one round trip however many statements it has, and concurrent coroutines never interleave inside
-it. ``Database.read(fn)`` runs several reads in one hop the same way.
+it. ``Database.read(fn)`` runs several reads in one hop the same way. ``Database`` implements
+``bot.storage.Storage`` and ``Tx`` implements ``bot.storage.Transaction``.
 """
 
 from __future__ import annotations
@@ -12,33 +13,43 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import re
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from importlib import resources
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import aiosqlite
 
-log = logging.getLogger(__name__)
+from ._thread import on_connection_thread
+from .guilds import SqliteGuildSettings
+from .ledger import SqliteLedger
+from .migrations import Migration, apply, bundled_migrations
+from .reports import SqliteReports
+from .tasks import SqliteTasks
 
-_MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 
-@dataclass(slots=True)
 class Tx:
     """The connection inside ``Database.transaction`` or ``Database.read``, on the database thread.
 
-    Its methods are synchronous and must only be called from the function handed to the database;
-    what has to happen on the event loop once the change is durable goes to ``after_commit``.
+    Its methods and repositories are synchronous and must only be used from the function handed to
+    the database; what has to happen on the event loop once the change is durable goes to
+    ``after_commit``. ``execute``/``fetchall``/``fetchone`` are raw SQL for SQLite-only code (tests, tools).
     """
 
-    conn: sqlite3.Connection
-    callbacks: list[Callable[[], None]] = field(default_factory=list)
+    __slots__ = ("conn", "callbacks", "tasks", "ledger", "reports", "guilds")
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.callbacks: list[Callable[[], None]] = []
+        self.tasks = SqliteTasks(conn)
+        self.ledger = SqliteLedger(conn)
+        self.reports = SqliteReports(conn)
+        self.guilds = SqliteGuildSettings(conn)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
         """Run one statement."""
@@ -92,29 +103,6 @@ def _call_back(outcome: _Outcome) -> None:
             callback()
         except Exception:
             log.exception("an after-commit callback failed")
-
-
-@dataclass(frozen=True, slots=True)
-class Migration:
-    """One numbered SQL script."""
-
-    version: int
-    name: str
-    sql: str
-
-
-def bundled_migrations() -> list[Migration]:
-    """The migrations shipped in ``bot/db/migrations``, in order."""
-    found: list[Migration] = []
-    for entry in resources.files("bot.db").joinpath("migrations").iterdir():
-        match = _MIGRATION_NAME.match(entry.name)
-        if match:
-            found.append(Migration(int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
-    found.sort(key=lambda m: m.version)
-    versions = [m.version for m in found]
-    if versions != list(range(1, len(found) + 1)):
-        raise RuntimeError(f"migrations must be numbered 1..n without gaps, found {versions}")
-    return found
 
 
 class Database:
@@ -197,7 +185,7 @@ class Database:
             if migration.version <= current:
                 continue
             log.info("applying migration %s", migration.name)
-            await self.transaction(functools.partial(_apply, migration))
+            await self.transaction(functools.partial(_migrate, migration))
 
     async def transaction(self, fn: Callable[[Tx], T]) -> T:
         """Run ``fn(tx)`` inside ``BEGIN IMMEDIATE … COMMIT`` on the database thread, in one hop.
@@ -216,11 +204,9 @@ class Database:
     async def _on_thread(
         self, fn: Callable[[sqlite3.Connection], T], then: Callable[[T], None] | None = None
     ) -> T:
-        # aiosqlite runs everything, in order, on its one thread through Connection._execute; its
-        # public helpers take a single statement each, and a hop per statement is what made a job's
-        # creation slow under load. Every test that touches the database goes through here.
-        # One function is one queue item: no lock is needed for nothing else to run inside it.
-        done = asyncio.ensure_future(self._conn._execute(fn, self._conn._conn))
+        # One function is one item in aiosqlite's queue (see ``_thread``): no lock is needed for
+        # nothing else to run inside it. Every test that touches the database goes through here.
+        done = asyncio.ensure_future(on_connection_thread(self._conn, fn))
         if then is not None:
             done.add_done_callback(lambda f: None if f.cancelled() or f.exception() else then(f.result()))
         # A cancelled caller does not stop the thread: the work finishes (and ``then`` runs).
@@ -272,13 +258,5 @@ class Database:
         )
 
 
-def _apply(migration: Migration, tx: Tx) -> None:
-    for statement in _statements(migration.sql):
-        tx.execute(statement)
-    tx.execute(f"PRAGMA user_version = {migration.version:d}")
-
-
-def _statements(script: str) -> list[str]:
-    """Split a migration script into statements (no semicolons inside literals in our scripts)."""
-    lines = [line for line in script.splitlines() if not line.lstrip().startswith("--")]
-    return [part.strip() for part in "\n".join(lines).split(";") if part.strip()]
+def _migrate(migration: Migration, tx: Tx) -> None:
+    apply(migration, tx.conn)

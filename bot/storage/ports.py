@@ -1,0 +1,285 @@
+"""The storage seam: what the lifecycle, the ledger, the reports and the guild settings ask of a database.
+
+A change is one synchronous function of a ``Transaction``, handed to ``Storage.transaction``: the
+backend runs it inside one database transaction (SQLite: in one hop to its connection thread), so
+domain code decides between reads and writes without holding any lock of its own, and an
+exception rolls everything back. The repositories are views of that one transaction and are only
+valid inside the function. A backend with an async driver runs the function on a worker thread and
+bridges each repository call to its connection; domain code does not change.
+
+Repositories speak domain values (``TaskRecord``, ``Hold``, ``Decimal``, aware ``datetime``);
+encoding them is the backend's business. They make no domain decisions: limits, transition rules
+and prices are decided by the callers, which pass what a guarded write must check.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    from bot.ledger import Hold, HoldState, MemberSpend
+    from bot.lifecycle.model import ImagineRequest, TaskRecord, TaskStatus
+    from bot.reports import TaskLine
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+JsonValue = Any
+"""What a guild setting holds: None, bool, int, float, str, lists and string-keyed dicts of them."""
+
+TASK_FIELDS = frozenset(
+    {
+        "egg_task_id",
+        "upstream_status",
+        "cost",
+        "error",
+        "output_urls",
+        "status_message_id",
+        "result_message_ids",
+        "submitted_at",
+        "finished_at",
+        "delivered_at",
+        "hidden",
+        "stale_at",
+    }
+)
+"""The task fields a change may set besides its status (``TaskRecord`` names); others are refused."""
+
+
+@dataclass(frozen=True, slots=True)
+class GuildOverrides:
+    """A guild's stored quota settings; None = not set (the ledger's defaults apply)."""
+
+    member_limit: Decimal | None
+    period: str | None
+    timezone: str | None
+    server_cap: Decimal | None
+    paused: bool
+
+
+@dataclass(frozen=True, slots=True)
+class HoldTotals:
+    """One guild's all-time holds that count: settled costs, active holds and how many are active."""
+
+    settled: Decimal
+    reserved: Decimal
+    active: int
+
+
+class TaskRepository(Protocol):
+    """The tasks and the record of their posted images."""
+
+    def insert(self, req: ImagineRequest, status: TaskStatus, now: datetime) -> TaskRecord:
+        """Record a new task and return it as stored (with its id)."""
+        ...
+
+    def get(self, task_id: int) -> TaskRecord | None: ...
+
+    def get_by_egg_id(self, egg_task_id: str) -> TaskRecord | None: ...
+
+    def count_in_state(self, member_id: int, status: TaskStatus) -> int:
+        """How many of the member's tasks are in ``status``."""
+        ...
+
+    def ids_by_interaction(self, interaction_id: int, status: TaskStatus) -> list[int]: ...
+
+    def list_in_states(self, states: Iterable[TaskStatus]) -> list[TaskRecord]:
+        """Every task in one of ``states``, oldest first."""
+        ...
+
+    def list_not_in_states(self, states: Iterable[TaskStatus]) -> list[TaskRecord]:
+        """Every task in none of ``states``, oldest first."""
+        ...
+
+    def list_with_error(self, status: TaskStatus, error: str) -> list[TaskRecord]: ...
+
+    def list_by_delivery_nonce(self, nonce: str) -> list[TaskRecord]:
+        """The tasks sharing a delivery nonce, first task first."""
+        ...
+
+    def move(
+        self, task_id: int, expected: Sequence[TaskStatus], new: TaskStatus, now: datetime, changes: Mapping[str, Any]
+    ) -> bool:
+        """Set the status (and ``changes``, keys from ``TASK_FIELDS``) only while in ``expected``."""
+        ...
+
+    def update(self, task_id: int, now: datetime, changes: Mapping[str, Any]) -> None:
+        """Set fields other than the status (keys from ``TASK_FIELDS``)."""
+        ...
+
+    def hide(self, task_id: int, states: Iterable[TaskStatus], now: datetime) -> bool:
+        """Mark hidden and forget the status message, only while in one of ``states``."""
+        ...
+
+    def replace_error(self, task_id: int, status: TaskStatus, old: str, new: str, now: datetime) -> bool:
+        """Change the error only while the task is in ``status`` with error ``old``."""
+        ...
+
+    def reroute(self, task_id: int, *, status: TaskStatus, hidden: bool, reason: str, now: datetime) -> bool:
+        """Once (while not rerouted yet and in ``status``): switch destination, forget posted images."""
+        ...
+
+    def bind_delivery_nonce(self, task_ids: Sequence[int], nonce: str) -> None: ...
+
+    def posted_images(self, task_id: int) -> dict[int, int]:
+        """Output index -> id of the message that carries it."""
+        ...
+
+    def record_posted(self, task_id: int, message_id: int, indexes: Iterable[int]) -> None: ...
+
+
+class LedgerRepository(Protocol):
+    """Quota holds, prices, the account total and per-guild quota policy (``DM_GUILD`` keys DMs).
+
+    ``Ledger.reserve_in`` reads a member's and a guild's spend, decides, then inserts a hold: a
+    backend whose writers run concurrently must make those reads lock what they count until commit
+    (SQLite's ``BEGIN IMMEDIATE`` already serialises every writer), or holds can overdraw.
+    """
+
+    def hold(self, task_id: int) -> Hold | None: ...
+
+    def insert_hold(
+        self, *, task_id: int, key: int, member_id: int, period_start: datetime, reserved: Decimal, now: datetime
+    ) -> None:
+        """Insert an active hold; a second hold of a task raises the backend's integrity error."""
+        ...
+
+    def close_hold(
+        self, task_id: int, state: HoldState, cost: Decimal, now: datetime, *, estimated: bool = False
+    ) -> bool:
+        """Move an active hold to ``state`` with its final cost; False if it is not active (or absent)."""
+        ...
+
+    def member_spend(self, key: int, member_id: int, start: datetime, end: datetime) -> tuple[Decimal, Decimal]:
+        """(settled, active holds) of a member's holds whose period starts in [start, end)."""
+        ...
+
+    def guild_spend(self, key: int, start: datetime, end: datetime) -> Decimal:
+        """Settled plus active holds of a guild's holds whose period starts in [start, end)."""
+        ...
+
+    def active_total(self) -> Decimal:
+        """Every active hold, any guild, any period."""
+        ...
+
+    def settled_since_summary(self) -> Decimal:
+        """Costs settled after the last stored usage summary (all of them before the first)."""
+        ...
+
+    def spend_by_member(self, key: int, start: datetime, end: datetime) -> list[MemberSpend]:
+        """Per-member spend of holds created in [start, end), in no particular order."""
+        ...
+
+    def summary_price(self, model: str) -> Decimal | None: ...
+
+    def recent_task_prices(self, model: str) -> list[Decimal]: ...
+
+    def learn_task_price(self, task_id: int, model: str, price: Decimal, now: datetime, keep: int) -> None:
+        """Remember one task's price per image; only the newest ``keep`` of a model are kept."""
+        ...
+
+    def usage_cost(self) -> Decimal | None:
+        """The account total of the last usage summary, or None before the first."""
+        ...
+
+    def store_usage(self, prices: Mapping[str, Decimal], usage_cost: Decimal, now: datetime) -> None: ...
+
+    def guild_overrides(self, key: int) -> GuildOverrides | None: ...
+
+    def role_overrides(self, key: int) -> tuple[dict[int, Decimal], frozenset[int]]:
+        """The guild's per-role member limits and its exempt roles."""
+        ...
+
+    def member_limit(self, key: int, member_id: int) -> Decimal | None: ...
+
+    def member_limits(self, key: int) -> dict[int, Decimal]: ...
+
+    def set_guild(self, key: int, now: datetime, **columns: str | int | None) -> None:
+        """Set some of ``member_limit``, ``period``, ``timezone``, ``server_cap``, ``paused`` (None = unset)."""
+        ...
+
+    def set_role(self, key: int, role_id: int, now: datetime, column: str, value: str | int | None) -> None:
+        """Set a role's ``member_limit`` or ``exempt``; a role with neither is forgotten."""
+        ...
+
+    def set_member_limit(self, key: int, member_id: int, limit: Decimal | None, now: datetime) -> None: ...
+
+
+class ReportQueries(Protocol):
+    """The read model over tasks joined with their holds, always for one guild."""
+
+    def task_lines(
+        self, guild_id: int, *, member_id: int | None, start: datetime | None, end: datetime | None
+    ) -> list[TaskLine]:
+        """Tasks by the time their hold was taken (else created) in [start, end), newest first."""
+        ...
+
+    def hold_totals(self, guild_id: int) -> HoldTotals: ...
+
+
+class GuildSettingsRepository(Protocol):
+    """Per-guild and per-member settings that are not money: JSON values under string keys."""
+
+    def get(self, guild_id: int, key: str) -> JsonValue | None: ...
+
+    def put(self, guild_id: int, key: str, value: JsonValue, now: datetime) -> None: ...
+
+    def delete(self, guild_id: int, key: str) -> None: ...
+
+    def all(self, guild_id: int) -> dict[str, JsonValue]: ...
+
+    def get_member(self, guild_id: int, member_id: int, key: str) -> JsonValue | None: ...
+
+    def put_member(self, guild_id: int, member_id: int, key: str, value: JsonValue, now: datetime) -> None: ...
+
+    def delete_member(self, guild_id: int, member_id: int, key: str) -> None: ...
+
+
+class Transaction(Protocol):
+    """One unit of work: every repository sees and changes the same transaction."""
+
+    @property
+    def tasks(self) -> TaskRepository: ...
+
+    @property
+    def ledger(self) -> LedgerRepository: ...
+
+    @property
+    def reports(self) -> ReportQueries: ...
+
+    @property
+    def guilds(self) -> GuildSettingsRepository: ...
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` on the event loop once committed (never if rolled back)."""
+        ...
+
+
+class Storage(Protocol):
+    """A database the bot's services share (``bot.storage.sqlite.Database`` by default)."""
+
+    async def transaction(self, fn: Callable[[Transaction], T]) -> T:
+        """Run ``fn`` in one write transaction: all of it commits, or none of it (the exception propagates)."""
+        ...
+
+    async def read(self, fn: Callable[[Transaction], T]) -> T:
+        """Run ``fn`` (reads only) against one consistent view."""
+        ...
+
+    async def get_meta(self, key: str) -> str | None:
+        """A small fact kept between runs (e.g. the synced command hash), or None."""
+        ...
+
+    async def set_meta(self, key: str, value: str) -> None: ...
+
+    async def is_writable(self) -> bool:
+        """Whether a write transaction can be opened right now (health checks)."""
+        ...
+
+    async def close(self) -> None: ...

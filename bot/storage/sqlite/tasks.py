@@ -1,0 +1,220 @@
+"""SQL for the ``tasks`` and ``posted_images`` tables (``TaskRepository``)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from bot.clock import from_iso, to_iso
+from bot.lifecycle.model import ImagineRequest, TaskRecord, TaskStatus
+from bot.storage.ports import TASK_FIELDS
+
+log = logging.getLogger(__name__)
+
+_POSTED_INSERT = "INSERT OR REPLACE INTO posted_images (task_id, image_index, message_id) VALUES (?, ?, ?)"
+_JSON_COLUMNS = frozenset({"output_urls", "result_message_ids"})
+
+
+def _dt(value: str | None) -> datetime | None:
+    return None if value is None else from_iso(value)
+
+
+def _encode(column: str, value: Any) -> Any:
+    if column in _JSON_COLUMNS:
+        return json.dumps(list(value))
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return to_iso(value)
+    return value
+
+
+def _columns(changes: Mapping[str, Any]) -> list[str]:
+    """The changed columns, refused unless whitelisted (their names go into the SQL text)."""
+    unknown = set(changes) - TASK_FIELDS
+    if unknown:
+        raise ValueError(f"cannot update columns {sorted(unknown)}")
+    return list(changes)
+
+
+def _marks(values: Sequence[object]) -> str:
+    return ",".join("?" * len(values))
+
+
+def row_to_task(row: sqlite3.Row | Mapping[str, Any]) -> TaskRecord:
+    """Build a TaskRecord from a tasks row."""
+    return TaskRecord(
+        id=int(row["id"]),
+        guild_id=row["guild_id"],
+        channel_id=int(row["channel_id"]),
+        member_id=int(row["member_id"]),
+        prompt=row["prompt"],
+        negative_prompt=row["negative_prompt"],
+        aspect_ratio=row["aspect_ratio"],
+        count=int(row["count"]),
+        resolution=row["resolution"],
+        reference_urls=tuple(json.loads(row["reference_urls"])),
+        status=TaskStatus(row["status"]),
+        egg_task_id=row["egg_task_id"],
+        upstream_status=row["upstream_status"],
+        cost=None if row["cost"] is None else Decimal(row["cost"]),
+        error=row["error"],
+        output_urls=tuple(json.loads(row["output_urls"])),
+        status_message_id=row["status_message_id"],
+        result_message_ids=tuple(int(m) for m in json.loads(row["result_message_ids"])),
+        created_at=from_iso(row["created_at"]),
+        updated_at=from_iso(row["updated_at"]),
+        submitted_at=_dt(row["submitted_at"]),
+        finished_at=_dt(row["finished_at"]),
+        delivered_at=_dt(row["delivered_at"]),
+        hidden=bool(row["hidden"]),
+        upload_limit=row["upload_limit"],
+        stale_at=_dt(row["stale_at"]),
+        delivery_nonce=row["delivery_nonce"],
+        rerouted=row["rerouted"],
+    )
+
+
+class SqliteTasks:
+    """``TaskRepository`` over one SQLite connection, inside the caller's transaction."""
+
+    __slots__ = ("_conn",)
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        return self._conn.execute(sql, tuple(params)).fetchall()  # stepped to the end: none left open at COMMIT
+
+    def _tasks(self, sql: str, params: Sequence[Any] = ()) -> list[TaskRecord]:
+        return [row_to_task(row) for row in self._rows(sql, params)]
+
+    def _one(self, sql: str, params: Sequence[Any]) -> TaskRecord | None:
+        rows = self._rows(sql, params)
+        return row_to_task(rows[0]) if rows else None
+
+    def insert(self, req: ImagineRequest, status: TaskStatus, now: datetime) -> TaskRecord:
+        stamp = to_iso(now)
+        [row] = self._rows(
+            """INSERT INTO tasks (guild_id, channel_id, member_id, interaction_id, prompt, negative_prompt,
+                   aspect_ratio, count, resolution, reference_urls, status, created_at, updated_at, upload_limit)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *""",
+            (
+                req.guild_id,
+                req.channel_id,
+                req.member_id,
+                req.interaction_id,
+                req.prompt,
+                req.negative_prompt,
+                req.aspect_ratio,
+                req.count,
+                req.resolution,
+                json.dumps(list(req.reference_urls)),
+                status.value,
+                stamp,
+                stamp,
+                req.upload_limit,
+            ),
+        )
+        return row_to_task(row)
+
+    def get(self, task_id: int) -> TaskRecord | None:
+        return self._one("SELECT * FROM tasks WHERE id = ?", (task_id,))
+
+    def get_by_egg_id(self, egg_task_id: str) -> TaskRecord | None:
+        return self._one("SELECT * FROM tasks WHERE egg_task_id = ?", (egg_task_id,))
+
+    def count_in_state(self, member_id: int, status: TaskStatus) -> int:
+        rows = self._rows("SELECT COUNT(*) FROM tasks WHERE member_id = ? AND status = ?", (member_id, status.value))
+        return int(rows[0][0]) if rows else 0
+
+    def ids_by_interaction(self, interaction_id: int, status: TaskStatus) -> list[int]:
+        rows = self._rows(
+            "SELECT id FROM tasks WHERE interaction_id = ? AND status = ?", (interaction_id, status.value)
+        )
+        return [int(row["id"]) for row in rows]
+
+    def list_in_states(self, states: Iterable[TaskStatus]) -> list[TaskRecord]:
+        wanted = [s.value for s in states]
+        return self._tasks(f"SELECT * FROM tasks WHERE status IN ({_marks(wanted)}) ORDER BY id", wanted)  # noqa: S608
+
+    def list_not_in_states(self, states: Iterable[TaskStatus]) -> list[TaskRecord]:
+        unwanted = [s.value for s in states]
+        return self._tasks(
+            f"SELECT * FROM tasks WHERE status NOT IN ({_marks(unwanted)}) ORDER BY id", unwanted  # noqa: S608
+        )
+
+    def list_with_error(self, status: TaskStatus, error: str) -> list[TaskRecord]:
+        return self._tasks("SELECT * FROM tasks WHERE status = ? AND error = ? ORDER BY id", (status.value, error))
+
+    def list_by_delivery_nonce(self, nonce: str) -> list[TaskRecord]:
+        return self._tasks("SELECT * FROM tasks WHERE delivery_nonce = ? ORDER BY id", (nonce,))
+
+    def move(
+        self, task_id: int, expected: Sequence[TaskStatus], new: TaskStatus, now: datetime, changes: Mapping[str, Any]
+    ) -> bool:
+        columns = _columns(changes)
+        sets = ["status = ?", "updated_at = ?"] + [f"{column} = ?" for column in columns]
+        params: list[Any] = [new.value, to_iso(now)]
+        params += [_encode(column, changes[column]) for column in columns]
+        params.append(task_id)
+        params += [old.value for old in expected]
+        cur = self._conn.execute(
+            f"UPDATE tasks SET {', '.join(sets)} WHERE id = ? AND status IN ({_marks(expected)})",  # noqa: S608
+            params,
+        )
+        return cur.rowcount == 1
+
+    def update(self, task_id: int, now: datetime, changes: Mapping[str, Any]) -> None:
+        columns = _columns(changes)
+        sets = "".join(f"{column} = ?, " for column in columns)
+        params = [_encode(column, changes[column]) for column in columns]
+        self._conn.execute(
+            f"UPDATE tasks SET {sets}updated_at = ? WHERE id = ?",  # noqa: S608 - columns whitelisted
+            [*params, to_iso(now), task_id],
+        )
+
+    def hide(self, task_id: int, states: Iterable[TaskStatus], now: datetime) -> bool:
+        wanted = [s.value for s in states]
+        cur = self._conn.execute(
+            f"UPDATE tasks SET hidden = 1, status_message_id = NULL, updated_at = ? "  # noqa: S608
+            f"WHERE id = ? AND status IN ({_marks(wanted)})",
+            [to_iso(now), task_id, *wanted],
+        )
+        return cur.rowcount == 1
+
+    def replace_error(self, task_id: int, status: TaskStatus, old: str, new: str, now: datetime) -> bool:
+        cur = self._conn.execute(
+            "UPDATE tasks SET error = ?, updated_at = ? WHERE id = ? AND status = ? AND error = ?",
+            (new, to_iso(now), task_id, status.value, old),
+        )
+        return cur.rowcount == 1
+
+    def reroute(self, task_id: int, *, status: TaskStatus, hidden: bool, reason: str, now: datetime) -> bool:
+        cur = self._conn.execute(
+            "UPDATE tasks SET hidden = ?, rerouted = ?, delivery_nonce = NULL, updated_at = ? "
+            "WHERE id = ? AND status = ? AND rerouted IS NULL",
+            (int(hidden), reason, to_iso(now), task_id, status.value),
+        )
+        if cur.rowcount != 1:
+            return False
+        self._conn.execute("DELETE FROM posted_images WHERE task_id = ?", (task_id,))
+        return True
+
+    def bind_delivery_nonce(self, task_ids: Sequence[int], nonce: str) -> None:
+        self._conn.execute(
+            f"UPDATE tasks SET delivery_nonce = ? WHERE id IN ({_marks(task_ids)})",  # noqa: S608 - placeholders only
+            [nonce, *task_ids],
+        )
+
+    def posted_images(self, task_id: int) -> dict[int, int]:
+        rows = self._rows("SELECT image_index, message_id FROM posted_images WHERE task_id = ?", (task_id,))
+        return {int(row["image_index"]): int(row["message_id"]) for row in rows}
+
+    def record_posted(self, task_id: int, message_id: int, indexes: Iterable[int]) -> None:
+        self._conn.executemany(_POSTED_INSERT, [(task_id, index, message_id) for index in indexes])

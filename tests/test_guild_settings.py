@@ -1,0 +1,118 @@
+"""bot.guilds.GuildSettings against a real SQLite file."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.guilds import BLOCKED_WORDS, MOD_LOG_CHANNEL, GuildSettings, Setting
+from bot.guilds.settings import optional_id
+from bot.storage.sqlite import Database
+
+GUILD, OTHER, MEMBER = 111, 222, 333
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    async with await Database.open(tmp_path / "eggbot.db") as database:
+        yield database
+
+
+async def test_unset_settings_read_as_their_defaults(db: Database) -> None:
+    settings = GuildSettings(db)
+    assert await settings.get(GUILD, MOD_LOG_CHANNEL) is None
+    assert await settings.get(GUILD, BLOCKED_WORDS) == ()
+    assert await settings.get_member(GUILD, MEMBER, BLOCKED_WORDS) == ()
+
+
+async def test_set_then_get_and_overwrite(db: Database) -> None:
+    settings = GuildSettings(db)
+    await settings.set(GUILD, MOD_LOG_CHANNEL, 42)
+    assert await settings.get(GUILD, MOD_LOG_CHANNEL) == 42
+    await settings.set(GUILD, MOD_LOG_CHANNEL, 43)
+    assert await settings.get(GUILD, MOD_LOG_CHANNEL) == 43
+    await settings.set(GUILD, BLOCKED_WORDS, ("Gore", "gore", " spam "))
+    assert await settings.get(GUILD, BLOCKED_WORDS) == ("gore", "spam")
+
+
+async def test_reset_and_setting_the_default_store_nothing(db: Database) -> None:
+    settings = GuildSettings(db)
+    await settings.set(GUILD, MOD_LOG_CHANNEL, 42)
+    await settings.reset(GUILD, MOD_LOG_CHANNEL)
+    assert await settings.get(GUILD, MOD_LOG_CHANNEL) is None
+    await settings.set(GUILD, BLOCKED_WORDS, ("x",))
+    await settings.set(GUILD, BLOCKED_WORDS, ())
+    assert await db.fetchall("SELECT * FROM guild_settings") == []
+
+
+async def test_values_that_do_not_fit_are_refused_and_nothing_is_written(db: Database) -> None:
+    settings = GuildSettings(db)
+    with pytest.raises(ValueError):
+        await settings.set(GUILD, MOD_LOG_CHANNEL, -5)
+    with pytest.raises(ValueError):
+        await settings.set(GUILD, BLOCKED_WORDS, ("",))
+    assert await db.fetchall("SELECT * FROM guild_settings") == []
+
+
+async def test_a_stored_value_that_no_longer_fits_reads_as_the_default(db: Database) -> None:
+    await db.transaction(
+        lambda tx: tx.execute(
+            "INSERT INTO guild_settings (guild_id, key, value, updated_at) VALUES (?, 'mod_log_channel', '\"x\"', '')",
+            (GUILD,),
+        )
+    )
+    assert await GuildSettings(db).get(GUILD, MOD_LOG_CHANNEL) is None
+
+
+async def test_guilds_are_isolated_and_dms_are_their_own_guild(db: Database) -> None:
+    settings = GuildSettings(db)
+    await settings.set(GUILD, MOD_LOG_CHANNEL, 1)
+    await settings.set(OTHER, MOD_LOG_CHANNEL, 2)
+    await settings.set(None, MOD_LOG_CHANNEL, 3)
+    assert [await settings.get(g, MOD_LOG_CHANNEL) for g in (GUILD, OTHER, None)] == [1, 2, 3]
+    await settings.reset(OTHER, MOD_LOG_CHANNEL)
+    assert [await settings.get(g, MOD_LOG_CHANNEL) for g in (GUILD, OTHER, None)] == [1, None, 3]
+
+
+async def test_member_values_are_per_member_per_guild_and_apart_from_the_guild(db: Database) -> None:
+    settings = GuildSettings(db)
+    await settings.set_member(GUILD, MEMBER, BLOCKED_WORDS, ("cats",))
+    assert await settings.get_member(GUILD, MEMBER, BLOCKED_WORDS) == ("cats",)
+    assert await settings.get_member(GUILD, MEMBER + 1, BLOCKED_WORDS) == ()
+    assert await settings.get_member(OTHER, MEMBER, BLOCKED_WORDS) == ()
+    assert await settings.get(GUILD, BLOCKED_WORDS) == ()
+    await settings.set_member(GUILD, MEMBER, BLOCKED_WORDS, ("dogs",))
+    assert await settings.get_member(GUILD, MEMBER, BLOCKED_WORDS) == ("dogs",)
+    await settings.reset_member(GUILD, MEMBER, BLOCKED_WORDS)
+    assert await settings.get_member(GUILD, MEMBER, BLOCKED_WORDS) == ()
+
+
+async def test_values_survive_reopening_the_database(tmp_path: Path) -> None:
+    path = tmp_path / "eggbot.db"
+    async with await Database.open(path) as db:
+        await GuildSettings(db).set(GUILD, MOD_LOG_CHANNEL, 42)
+        await GuildSettings(db).set_member(GUILD, MEMBER, BLOCKED_WORDS, ("x",))
+    async with await Database.open(path) as db:
+        assert await GuildSettings(db).get(GUILD, MOD_LOG_CHANNEL) == 42
+        assert await GuildSettings(db).get_member(GUILD, MEMBER, BLOCKED_WORDS) == ("x",)
+
+
+async def test_concurrent_writers_on_two_connections_lose_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "eggbot.db"
+    async with await Database.open(path) as first, await Database.open(path) as second:
+        writers = [GuildSettings(first), GuildSettings(second)]
+        channel = [Setting(f"channel.{n}", None, optional_id) for n in range(40)]
+        await asyncio.gather(
+            *(writers[n % 2].set(GUILD, channel[n], n + 1) for n in range(40)),
+            *(writers[n % 2].set_member(GUILD, n, MOD_LOG_CHANNEL, n + 1) for n in range(40)),
+        )
+        reader = GuildSettings(first)
+        assert [await reader.get(GUILD, channel[n]) for n in range(40)] == list(range(1, 41))
+        assert [await reader.get_member(GUILD, n, MOD_LOG_CHANNEL) for n in range(40)] == list(range(1, 41))
+        await asyncio.gather(*(writers[n % 2].set(GUILD, MOD_LOG_CHANNEL, n + 1) for n in range(40)))
+        assert await reader.get(GUILD, MOD_LOG_CHANNEL) in range(1, 41)
+        rows = await first.fetchall("SELECT * FROM guild_settings WHERE key = 'mod_log_channel'")
+        assert len(rows) == 1
