@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from tests.fakes.discord_server import FakeChannel, FakeDiscord, FakeGuild, FakeMember
-from tests.fakes.eggapi import DEFAULT_API_KEY, FakeEggAPI, TaskPlan
+from testkit.fake_discord import FakeChannel, FakeDiscord, FakeGuild, FakeMember
+from testkit.fake_eggapi import DEFAULT_API_KEY, FakeEggAPI, TaskPlan
 
 ROOT = Path(__file__).resolve().parent.parent
 WEBHOOK_SECRET = "whsec_bench_secret"

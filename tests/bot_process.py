@@ -8,9 +8,9 @@ import signal
 import sys
 from pathlib import Path
 
+from testkit.fake_discord import FakeDiscord
+from testkit.fake_eggapi import DEFAULT_API_KEY, FakeEggAPI
 from tests.conftest import FAST
-from tests.fakes.discord_server import FakeDiscord
-from tests.fakes.eggapi import DEFAULT_API_KEY, FakeEggAPI
 
 ROOT = Path(__file__).resolve().parent.parent
 

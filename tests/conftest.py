@@ -16,9 +16,8 @@ from bot.app.client import EggBot
 from bot.db import Database
 from bot.eggapi import EggAPIClient
 from bot.settings import Settings, load_settings
-from tests.fakes.discord_harness import run_bot
-from tests.fakes.discord_server import FakeChannel, FakeDiscord, FakeGuild, FakeMember
-from tests.fakes.eggapi import DEFAULT_API_KEY, FakeEggAPI
+from testkit.fake_discord import FakeChannel, FakeDiscord, FakeGuild, FakeMember, run_bot
+from testkit.fake_eggapi import DEFAULT_API_KEY, FakeEggAPI
 
 # Fast timings so the suite waits on events, not on the bot's production intervals.
 FAST = {

@@ -10,10 +10,9 @@ import pytest
 
 from bot.ledger import HoldState
 from bot.lifecycle.model import TaskStatus
+from testkit.fake_discord import FakeMessage, assert_clean
+from testkit.fake_eggapi import FakeEggAPI, TaskPlan
 from tests.conftest import World
-from tests.fakes.discord_harness import assert_clean
-from tests.fakes.discord_server import FakeMessage
-from tests.fakes.eggapi import FakeEggAPI, TaskPlan
 
 UNREADABLE = "a cost that cannot be read"
 

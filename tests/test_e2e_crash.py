@@ -10,11 +10,10 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
+from testkit.fake_discord import FakeMessage, assert_clean
+from testkit.fake_eggapi import FakeEggAPI, TaskPlan, png_bytes
 from tests.bot_process import BotProcess
 from tests.conftest import World
-from tests.fakes.discord_harness import assert_clean
-from tests.fakes.discord_server import FakeMessage
-from tests.fakes.eggapi import FakeEggAPI, TaskPlan, png_bytes
 
 
 def posted(world: World) -> list[FakeMessage]:

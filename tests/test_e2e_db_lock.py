@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.app.client import EggBot
+from testkit.fake_discord import assert_clean
+from testkit.fake_eggapi import FakeEggAPI
 from tests.conftest import World
-from tests.fakes.discord_harness import assert_clean
-from tests.fakes.eggapi import FakeEggAPI
 
 
 async def counts(bot: EggBot) -> tuple[int, int]:

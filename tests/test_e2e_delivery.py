@@ -12,12 +12,10 @@ from typing import Any
 import pytest
 
 from bot.lifecycle.model import TaskStatus
+from testkit.fake_discord import MIB, FakeChannel, FakeDiscord, FakeMember, RequestRecord, assert_clean
+from testkit.fake_eggapi import FakeEggAPI, png_bytes
 from tests.bot_process import BotProcess
 from tests.conftest import World
-from tests.fakes.discord_harness import assert_clean
-from tests.fakes.discord_models import MIB
-from tests.fakes.discord_server import FakeChannel, FakeDiscord, FakeMember, RequestRecord
-from tests.fakes.eggapi import FakeEggAPI, png_bytes
 
 PADDING = 300  # each PNG is about 400 B ...
 LIMIT = 600  # ... so each image needs a message of its own

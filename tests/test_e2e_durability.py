@@ -9,10 +9,9 @@ from typing import Any
 from PIL import Image
 
 from bot.lifecycle.model import TaskStatus
+from testkit.fake_discord import FakeMessage, assert_clean
+from testkit.fake_eggapi import FakeEggAPI, TaskPlan, png_bytes
 from tests.conftest import World
-from tests.fakes.discord_harness import assert_clean
-from tests.fakes.discord_server import FakeMessage
-from tests.fakes.eggapi import FakeEggAPI, TaskPlan, png_bytes
 
 
 def has_images(message: FakeMessage) -> bool:

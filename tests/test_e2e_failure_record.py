@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.lifecycle.model import TaskStatus
+from testkit.fake_discord import assert_clean
+from testkit.fake_eggapi import DEFAULT_API_KEY, FakeEggAPI, TaskPlan
 from tests.conftest import World
-from tests.fakes.discord_harness import assert_clean
-from tests.fakes.eggapi import DEFAULT_API_KEY, FakeEggAPI, TaskPlan
 
 SECRET = "whsec_do_not_store_me"
 

@@ -6,9 +6,9 @@ import asyncio
 from typing import Any
 
 from bot.lifecycle.model import TaskStatus
+from testkit.fake_discord import assert_clean
+from testkit.fake_eggapi import FakeEggAPI
 from tests.conftest import World
-from tests.fakes.discord_harness import assert_clean
-from tests.fakes.eggapi import FakeEggAPI
 
 
 async def test_a_decompression_bomb_is_posted_as_a_link_not_lost(

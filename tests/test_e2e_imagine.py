@@ -9,11 +9,9 @@ from typing import Any
 import pytest
 
 from bot.lifecycle.model import TaskStatus
+from testkit.fake_discord import ClientRefusal, FakeChannel, FakeMessage, assert_clean
+from testkit.fake_eggapi import FakeEggAPI, TaskPlan, png_bytes
 from tests.conftest import World
-from tests.fakes.discord_client import ClientRefusal
-from tests.fakes.discord_harness import assert_clean
-from tests.fakes.discord_server import FakeChannel, FakeMessage
-from tests.fakes.eggapi import FakeEggAPI, TaskPlan, png_bytes
 
 MODERATION = "Content moderation: prompt contains prohibited content"
 

@@ -13,10 +13,9 @@ from bot.ledger import HoldState, Ledger
 from bot.lifecycle.intake import JobService
 from bot.lifecycle.model import ImagineRequest, TaskStatus
 from bot.lifecycle.transitions import Bookkeeper
+from testkit.fake_discord import FakeMessage, assert_clean
+from testkit.fake_eggapi import FakeEggAPI, TaskPlan, png_bytes
 from tests.conftest import World
-from tests.fakes.discord_harness import assert_clean
-from tests.fakes.discord_server import FakeMessage
-from tests.fakes.eggapi import FakeEggAPI, TaskPlan, png_bytes
 
 
 def results(world: World) -> list[FakeMessage]:

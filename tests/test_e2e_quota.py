@@ -9,11 +9,9 @@ from typing import Any
 
 import pytest
 
+from testkit.fake_discord import ClientRefusal, FakeMessage, assert_clean
+from testkit.fake_eggapi import FakeEggAPI, TaskPlan
 from tests.conftest import World
-from tests.fakes.discord_client import ClientRefusal
-from tests.fakes.discord_harness import assert_clean
-from tests.fakes.discord_server import FakeMessage
-from tests.fakes.eggapi import FakeEggAPI, TaskPlan
 
 RELATIVE = re.compile(r"<t:\d+:R>")
 

@@ -14,9 +14,9 @@ from bot.lifecycle._reconcile import Reconciler
 from bot.lifecycle.model import TaskStatus
 from bot.lifecycle.transitions import Bookkeeper
 from bot.unconfirmed.desk import OperatorError, UnconfirmedDesk
+from testkit.fake_discord import assert_clean
+from testkit.fake_eggapi import FakeEggAPI, png_bytes
 from tests.conftest import World
-from tests.fakes.discord_harness import assert_clean
-from tests.fakes.eggapi import FakeEggAPI, png_bytes
 
 
 def notices(fake: Any, world: World) -> list[Any]:

@@ -20,10 +20,9 @@ from bot.lifecycle._reconcile import MAX_PAGES, Reconciler
 from bot.lifecycle.model import TaskStatus
 from bot.lifecycle.transitions import Bookkeeper
 from bot.unconfirmed.desk import UnconfirmedDesk
+from testkit.fake_discord import FakeMessage, assert_clean
+from testkit.fake_eggapi import FakeEggAPI, png_bytes
 from tests.conftest import World
-from tests.fakes.discord_harness import assert_clean
-from tests.fakes.discord_server import FakeMessage
-from tests.fakes.eggapi import FakeEggAPI, png_bytes
 
 NEVER_RECEIVED = "never received this request"
 

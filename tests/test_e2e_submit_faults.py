@@ -15,9 +15,9 @@ import pytest
 
 from bot.ledger import HoldState
 from bot.lifecycle.model import TaskStatus
+from testkit.fake_discord import assert_clean
+from testkit.fake_eggapi import FakeEggAPI, TaskPlan, png_bytes
 from tests.conftest import World
-from tests.fakes.discord_harness import assert_clean
-from tests.fakes.eggapi import FakeEggAPI, TaskPlan, png_bytes
 from tests.test_e2e_webhooks import free_port
 
 

@@ -21,11 +21,9 @@ from bot.db import Database
 from bot.eggapi import EggAPIClient
 from bot.ledger import Ledger, LedgerDefaults, MemberSpend
 from bot.money import format_money
+from testkit.fake_discord import ClientRefusal, FakeChannel, FakeGuild, FakeMember, FakeMessage, assert_clean, run_bot
+from testkit.fake_eggapi import FakeEggAPI, TaskPlan
 from tests.conftest import World, make_settings
-from tests.fakes.discord_client import ClientRefusal
-from tests.fakes.discord_harness import assert_clean, run_bot
-from tests.fakes.discord_server import FakeChannel, FakeGuild, FakeMember, FakeMessage
-from tests.fakes.eggapi import FakeEggAPI, TaskPlan
 from tests.test_usage_report import add_task
 
 D = Decimal

@@ -8,9 +8,9 @@ from typing import Any
 
 import aiohttp
 
+from testkit.fake_discord import assert_clean
+from testkit.fake_eggapi import FakeEggAPI, TaskPlan, png_bytes
 from tests.conftest import World
-from tests.fakes.discord_harness import assert_clean
-from tests.fakes.eggapi import FakeEggAPI, TaskPlan, png_bytes
 
 SECRET = "whsec_test_secret"
 

@@ -6,9 +6,9 @@ from typing import Any
 
 import aiohttp
 
+from testkit.fake_discord import assert_clean
+from testkit.fake_eggapi import FakeEggAPI, TaskPlan
 from tests.conftest import World
-from tests.fakes.discord_harness import assert_clean
-from tests.fakes.eggapi import FakeEggAPI, TaskPlan
 from tests.test_e2e_webhooks import free_port
 
 

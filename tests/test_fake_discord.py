@@ -1,4 +1,4 @@
-"""Proves tests/fakes/discord_server.py against the real discord.py with a throwaway bot.
+"""Proves testkit/fake_discord against the real discord.py with a throwaway bot.
 
 The bot below is NOT eggbot: it is the smallest bot that exercises every fake feature the
 eggbot end-to-end tests rely on (sync, ephemeral replies, deferral + file + button, subcommand
@@ -22,8 +22,7 @@ import pytest
 from discord import app_commands
 from discord.ext import commands
 
-from tests.fakes.discord_harness import assert_clean, run_bot
-from tests.fakes.discord_server import (
+from testkit.fake_discord import (
     ClientRefusal,
     FakeChannel,
     FakeDiscord,
@@ -31,6 +30,8 @@ from tests.fakes.discord_server import (
     FakeMember,
     Upload,
     WaitTimeout,
+    assert_clean,
+    run_bot,
 )
 
 pytestmark = pytest.mark.timeout(30)

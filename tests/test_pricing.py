@@ -13,7 +13,7 @@ from bot.db import Database
 from bot.eggapi import EggAPIClient, GenerateRequest
 from bot.ledger import Ledger, LedgerDefaults
 from bot.ledger.prices import PriceRefresher
-from tests.fakes.eggapi import DEFAULT_API_KEY, FakeEggAPI, TaskPlan
+from testkit.fake_eggapi import DEFAULT_API_KEY, FakeEggAPI, TaskPlan
 
 
 async def test_refresh_prices_budget_and_outage(tmp_path: Path, caplog: Any) -> None:

@@ -17,7 +17,7 @@ import aiohttp
 import pytest
 
 from bot.webhooks import HealthReport, WebhookServer, webhook_path
-from tests.fakes.eggapi import DEFAULT_API_KEY, FakeEggAPI, TaskPlan
+from testkit.fake_eggapi import DEFAULT_API_KEY, FakeEggAPI, TaskPlan
 
 SECRET = "whsec-test-0123456789"
 PATH = "/eggapi/webhook"
