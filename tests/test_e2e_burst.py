@@ -9,7 +9,7 @@ from bot.db import Database
 from bot.lifecycle.model import TaskStatus
 from testkit.fake_discord import FakeMessage, assert_clean
 from testkit.fake_eggapi import FakeEggAPI, TaskPlan, png_bytes
-from tests.conftest import World
+from testkit.world import World
 
 
 def results(world: World) -> list[FakeMessage]:

@@ -12,7 +12,7 @@ from bot.ledger import HoldState
 from bot.lifecycle.model import TaskStatus
 from testkit.fake_discord import FakeMessage, assert_clean
 from testkit.fake_eggapi import FakeEggAPI, TaskPlan
-from tests.conftest import World
+from testkit.world import World
 
 UNREADABLE = "a cost that cannot be read"
 

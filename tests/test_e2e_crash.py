@@ -12,8 +12,8 @@ import pytest
 
 from testkit.fake_discord import FakeMessage, assert_clean
 from testkit.fake_eggapi import FakeEggAPI, TaskPlan, png_bytes
-from tests.bot_process import BotProcess
-from tests.conftest import World
+from testkit.processes import BotProcess
+from testkit.world import World
 
 
 def posted(world: World) -> list[FakeMessage]:

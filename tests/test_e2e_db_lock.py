@@ -9,7 +9,7 @@ from typing import Any
 from bot.app.client import EggBot
 from testkit.fake_discord import assert_clean
 from testkit.fake_eggapi import FakeEggAPI
-from tests.conftest import World
+from testkit.world import World
 
 
 async def counts(bot: EggBot) -> tuple[int, int]:

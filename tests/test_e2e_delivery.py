@@ -14,8 +14,8 @@ import pytest
 from bot.lifecycle.model import TaskStatus
 from testkit.fake_discord import MIB, FakeChannel, FakeDiscord, FakeMember, RequestRecord, assert_clean
 from testkit.fake_eggapi import FakeEggAPI, png_bytes
-from tests.bot_process import BotProcess
-from tests.conftest import World
+from testkit.processes import BotProcess
+from testkit.world import World
 
 PADDING = 300  # each PNG is about 400 B ...
 LIMIT = 600  # ... so each image needs a message of its own

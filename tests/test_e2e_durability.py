@@ -11,7 +11,7 @@ from PIL import Image
 from bot.lifecycle.model import TaskStatus
 from testkit.fake_discord import FakeMessage, assert_clean
 from testkit.fake_eggapi import FakeEggAPI, TaskPlan, png_bytes
-from tests.conftest import World
+from testkit.world import World
 
 
 def has_images(message: FakeMessage) -> bool:

@@ -8,7 +8,7 @@ from typing import Any
 from bot.lifecycle.model import TaskStatus
 from testkit.fake_discord import assert_clean
 from testkit.fake_eggapi import DEFAULT_API_KEY, FakeEggAPI, TaskPlan
-from tests.conftest import World
+from testkit.world import World
 
 SECRET = "whsec_do_not_store_me"
 

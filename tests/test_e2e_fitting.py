@@ -8,7 +8,7 @@ from typing import Any
 from bot.lifecycle.model import TaskStatus
 from testkit.fake_discord import assert_clean
 from testkit.fake_eggapi import FakeEggAPI
-from tests.conftest import World
+from testkit.world import World
 
 
 async def test_a_decompression_bomb_is_posted_as_a_link_not_lost(

@@ -11,7 +11,7 @@ import pytest
 from bot.lifecycle.model import TaskStatus
 from testkit.fake_discord import ClientRefusal, FakeChannel, FakeMessage, assert_clean
 from testkit.fake_eggapi import FakeEggAPI, TaskPlan, png_bytes
-from tests.conftest import World
+from testkit.world import World
 
 MODERATION = "Content moderation: prompt contains prohibited content"
 

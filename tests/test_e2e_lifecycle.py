@@ -15,7 +15,7 @@ from bot.lifecycle.model import ImagineRequest, TaskStatus
 from bot.lifecycle.transitions import Bookkeeper
 from testkit.fake_discord import FakeMessage, assert_clean
 from testkit.fake_eggapi import FakeEggAPI, TaskPlan, png_bytes
-from tests.conftest import World
+from testkit.world import World
 
 
 def results(world: World) -> list[FakeMessage]:

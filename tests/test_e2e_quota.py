@@ -11,7 +11,7 @@ import pytest
 
 from testkit.fake_discord import ClientRefusal, FakeMessage, assert_clean
 from testkit.fake_eggapi import FakeEggAPI, TaskPlan
-from tests.conftest import World
+from testkit.world import World
 
 RELATIVE = re.compile(r"<t:\d+:R>")
 

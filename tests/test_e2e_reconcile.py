@@ -16,7 +16,7 @@ from bot.lifecycle.transitions import Bookkeeper
 from bot.unconfirmed.desk import OperatorError, UnconfirmedDesk
 from testkit.fake_discord import assert_clean
 from testkit.fake_eggapi import FakeEggAPI, png_bytes
-from tests.conftest import World
+from testkit.world import World
 
 
 def notices(fake: Any, world: World) -> list[Any]:

@@ -22,7 +22,7 @@ from bot.lifecycle.transitions import Bookkeeper
 from bot.unconfirmed.desk import UnconfirmedDesk
 from testkit.fake_discord import FakeMessage, assert_clean
 from testkit.fake_eggapi import FakeEggAPI, png_bytes
-from tests.conftest import World
+from testkit.world import World
 
 NEVER_RECEIVED = "never received this request"
 

@@ -13,7 +13,7 @@ from bot.ledger import HoldState
 from bot.lifecycle.model import TaskStatus
 from testkit.fake_discord import FakeMessage, assert_clean
 from testkit.fake_eggapi import FakeEggAPI, TaskPlan
-from tests.conftest import World
+from testkit.world import World
 
 HOUR = 3600.0
 REFERENCE = {"reference": ("fox.png", b"\x89PNG reference fox", "image/png")}

@@ -17,7 +17,7 @@ from bot.ledger import HoldState
 from bot.lifecycle.model import TaskStatus
 from testkit.fake_discord import assert_clean
 from testkit.fake_eggapi import FakeEggAPI, TaskPlan, png_bytes
-from tests.conftest import World
+from testkit.world import World
 from tests.test_e2e_webhooks import free_port
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import logging
@@ -12,18 +11,17 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 from PIL import Image
 
 from bot.app.client import EggBot
 from bot.db import Database
-from bot.eggapi import EggAPIClient
 from bot.ledger import Ledger, LedgerDefaults, MemberSpend
 from bot.money import format_money
-from testkit.fake_discord import ClientRefusal, FakeChannel, FakeGuild, FakeMember, FakeMessage, assert_clean, run_bot
+from testkit.fake_discord import ClientRefusal, FakeChannel, FakeGuild, FakeMember, FakeMessage, assert_clean
 from testkit.fake_eggapi import FakeEggAPI, TaskPlan
-from tests.conftest import World, make_settings
+from testkit.starter import BotStarter
+from testkit.world import World
 from tests.test_usage_report import add_task
 
 D = Decimal
@@ -32,43 +30,11 @@ EVER = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
 EXTENSIONS = ("cogs.imagine", "cogs.usage")
 
 
-class Starter:
-    """``bot = await starter()`` runs the real bot with /imagine and /usage; ``stop()`` ends it."""
-
-    def __init__(self, tmp_path: Path, world: World, eggapi: FakeEggAPI) -> None:
-        self.tmp_path, self.world, self.eggapi = tmp_path, world, eggapi
-        self.stack: contextlib.AsyncExitStack | None = None
-
-    @property
-    def db_path(self) -> Path:
-        return make_settings(self.tmp_path, self.eggapi.url).database_path
-
-    async def __call__(self, **env: str) -> EggBot:
-        assert self.stack is None, "stop the running bot first"
-        settings = make_settings(self.tmp_path, self.eggapi.url, **env)
-        stack = contextlib.AsyncExitStack()
-        db = await stack.enter_async_context(await Database.open(settings.database_path))
-        session = await stack.enter_async_context(aiohttp.ClientSession())
-        client = EggAPIClient(session, api_key=settings.eggapi_api_key, base_url=settings.eggapi_base_url,
-                              timeout=settings.http_timeout, backoff_base=0.01, backoff_cap=0.05)
-        bot = EggBot(settings=settings, db=db, http_session=session, eggapi=client, extensions=EXTENSIONS)
-        await stack.enter_async_context(run_bot(bot, self.world.fake))
-        self.stack = stack
-        return bot
-
-    async def stop(self) -> None:
-        if self.stack is not None:
-            stack, self.stack = self.stack, None
-            await stack.aclose()
-
-
 @pytest.fixture
-async def usage_bot(tmp_path: Path, world: World, eggapi: FakeEggAPI) -> AsyncIterator[Starter]:
-    starter = Starter(tmp_path, world, eggapi)
-    try:
+async def usage_bot(tmp_path: Path, world: World, eggapi: FakeEggAPI) -> AsyncIterator[BotStarter]:
+    """The real bot with /imagine and /usage only, on its own clock (not the fake Discord's)."""
+    async with BotStarter(tmp_path, world, eggapi, extensions=EXTENSIONS, discord_time=False) as starter:
         yield starter
-    finally:
-        await starter.stop()
 
 
 class Other:
@@ -125,7 +91,7 @@ async def settled_ledger_rows(bot: EggBot, guild: FakeGuild) -> list[MemberSpend
 
 
 async def test_server_report_matches_the_ledger_and_exports(
-    world: World, eggapi: FakeEggAPI, usage_bot: Starter, caplog: Any
+    world: World, eggapi: FakeEggAPI, usage_bot: BotStarter, caplog: Any
 ) -> None:
     caplog.set_level(logging.INFO)
     other = Other(world)
@@ -191,7 +157,7 @@ async def test_server_report_matches_the_ledger_and_exports(
 
 
 async def test_member_report_paginates_for_the_caller_only(
-    world: World, eggapi: FakeEggAPI, usage_bot: Starter
+    world: World, eggapi: FakeEggAPI, usage_bot: BotStarter
 ) -> None:
     other = Other(world)
     world.fake.add_member(other.guild, world.alice.user)
@@ -250,7 +216,7 @@ async def test_member_report_paginates_for_the_caller_only(
     assert_clean(world.fake)
 
 
-async def test_ordinary_members_are_refused(world: World, eggapi: FakeEggAPI, usage_bot: Starter) -> None:
+async def test_ordinary_members_are_refused(world: World, eggapi: FakeEggAPI, usage_bot: BotStarter) -> None:
     await usage_bot()
     assert "usage" not in world.fake.visible_commands(world.alice, world.general)
     with pytest.raises(ClientRefusal):
@@ -266,7 +232,7 @@ async def test_ordinary_members_are_refused(world: World, eggapi: FakeEggAPI, us
 
 
 async def test_eggapi_outage_still_shows_the_ledger(
-    world: World, eggapi: FakeEggAPI, usage_bot: Starter, caplog: Any
+    world: World, eggapi: FakeEggAPI, usage_bot: BotStarter, caplog: Any
 ) -> None:
     caplog.set_level(logging.INFO)
     mod = world.fake.add_member(world.guild, "mod", permissions="MANAGE_GUILD")
@@ -283,7 +249,7 @@ async def test_eggapi_outage_still_shows_the_ledger(
     assert_clean(world.fake, caplog=caplog)
 
 
-async def test_ledger_and_eggapi_agree_on_real_jobs(world: World, eggapi: FakeEggAPI, usage_bot: Starter) -> None:
+async def test_ledger_and_eggapi_agree_on_real_jobs(world: World, eggapi: FakeEggAPI, usage_bot: BotStarter) -> None:
     mod = world.fake.add_member(world.guild, "mod", permissions="MANAGE_GUILD")
     await usage_bot()
     await imagine(world, world.alice, world.general, "fox one", count=3)

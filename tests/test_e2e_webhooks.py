@@ -10,7 +10,7 @@ import aiohttp
 
 from testkit.fake_discord import assert_clean
 from testkit.fake_eggapi import FakeEggAPI, TaskPlan, png_bytes
-from tests.conftest import World
+from testkit.world import World
 
 SECRET = "whsec_test_secret"
 

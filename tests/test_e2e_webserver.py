@@ -8,7 +8,7 @@ import aiohttp
 
 from testkit.fake_discord import assert_clean
 from testkit.fake_eggapi import FakeEggAPI, TaskPlan
-from tests.conftest import World
+from testkit.world import World
 from tests.test_e2e_webhooks import free_port
 
 

@@ -12,8 +12,8 @@ import pytest
 from bot import logs
 from testkit.fake_discord import assert_clean
 from testkit.fake_eggapi import FakeEggAPI
-from tests.bot_process import BotProcess
-from tests.conftest import World
+from testkit.processes import BotProcess
+from testkit.world import World
 
 TOKEN = "aW50ZXJhY3Rpb246MTIzNDU2Nzg5MDpzZWNyZXQ.x-y_z"
 
