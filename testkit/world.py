@@ -38,3 +38,23 @@ async def running_world(guild_name: str = "Egg Lovers", *, thread_name: str = "f
     """A running fake Discord holding the standard guild, stopped on exit."""
     async with FakeDiscord() as fake:
         yield build_world(fake, guild_name, thread_name=thread_name, filesize_limit=filesize_limit)
+
+
+@dataclass
+class TinyUploads:
+    """A second guild, "Tiny Uploads", whose upload limit is small: channel ``art`` and member ``dora``."""
+
+    guild: FakeGuild
+    channel: FakeChannel
+    member: FakeMember
+
+    @property
+    def posts(self) -> str:
+        """The route (a regex) of a message posted in ``channel``."""
+        return rf"^/channels/{self.channel.id}/messages$"
+
+
+def add_tiny_uploads(fake: FakeDiscord, filesize_limit: int) -> TinyUploads:
+    """Add the "Tiny Uploads" guild, where images must be shrunk or split to fit ``filesize_limit``."""
+    guild = fake.add_guild("Tiny Uploads", filesize_limit=filesize_limit)
+    return TinyUploads(guild, fake.add_channel(guild, "art"), fake.add_member(guild, "dora"))

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from testkit.fake_eggapi import FakeEggAPI
+from testkit.processes import BotProcess
 from testkit.starter import BotStarter
 from testkit.world import World, running_world
 
@@ -31,3 +32,14 @@ async def start_bot(tmp_path: Path, world: World, eggapi: FakeEggAPI) -> AsyncIt
     """``bot = await start_bot(**env_overrides)``; ``await start_bot.stop()`` stops it (the database stays)."""
     async with BotStarter(tmp_path, world, eggapi) as starter:
         yield starter
+
+
+@pytest.fixture
+async def bot_process(tmp_path: Path, world: World, eggapi: FakeEggAPI) -> AsyncIterator[BotProcess]:
+    """``python -m bot`` against the fakes, not yet started; it must have exited cleanly by the end."""
+    process = BotProcess(tmp_path, world.fake, eggapi)
+    try:
+        yield process
+    finally:
+        code = await process.stop()
+        assert code == 0, process.output()

@@ -4,40 +4,26 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from bot.lifecycle.model import TaskStatus
-from testkit.fake_discord import MIB, FakeChannel, FakeDiscord, FakeMember, RequestRecord, assert_clean
+from testkit.fake_discord import MIB, FakeChannel, FakeDiscord, RequestRecord, assert_clean
 from testkit.fake_eggapi import FakeEggAPI, png_bytes
 from testkit.processes import BotProcess
-from testkit.world import World
+from testkit.world import TinyUploads, World, add_tiny_uploads
 
 PADDING = 300  # each PNG is about 400 B ...
 LIMIT = 600  # ... so each image needs a message of its own
 
 
-@dataclass
-class Tiny:
-    """A guild whose upload limit fits one image per message."""
-
-    channel: FakeChannel
-    member: FakeMember
-
-    @property
-    def posts(self) -> str:
-        return rf"^/channels/{self.channel.id}/messages$"
-
-
 @pytest.fixture
-def tiny(world: World, eggapi: FakeEggAPI) -> Tiny:
-    guild = world.fake.add_guild("Tiny Uploads", filesize_limit=LIMIT)
+def tiny(world: World, eggapi: FakeEggAPI) -> TinyUploads:
+    """A guild whose upload limit fits one image per message."""
     eggapi.file_padding = PADDING
-    return Tiny(world.fake.add_channel(guild, "art"), world.fake.add_member(guild, "dora"))
+    return add_tiny_uploads(world.fake, LIMIT)
 
 
 def posted_images(fake: FakeDiscord, channel: FakeChannel) -> Counter[bytes]:
@@ -50,7 +36,7 @@ def expected_images(eggapi: FakeEggAPI, count: int) -> Counter[bytes]:
     return Counter(png_bytes(egg_id, index, padding=PADDING) for index in range(count))
 
 
-def is_post(tiny: Tiny) -> Callable[[RequestRecord], bool]:
+def is_post(tiny: TinyUploads) -> Callable[[RequestRecord], bool]:
     return lambda r: r.method == "POST" and re.search(tiny.posts, r.path) is not None
 
 
@@ -66,7 +52,7 @@ def images_at_done(bot: Any, fake: FakeDiscord, channel: FakeChannel) -> list[in
 
 
 async def test_a_failed_later_part_is_posted_again_and_done_waits_for_it(
-    world: World, eggapi: FakeEggAPI, start_bot: Any, tiny: Tiny
+    world: World, eggapi: FakeEggAPI, start_bot: Any, tiny: TinyUploads
 ) -> None:
     fake = world.fake
     bot = await start_bot()
@@ -84,31 +70,22 @@ async def test_a_failed_later_part_is_posted_again_and_done_waits_for_it(
     assert_clean(fake)
 
 
-@pytest.fixture
-async def process(tmp_path: Path, world: World, eggapi: FakeEggAPI) -> AsyncIterator[BotProcess]:
-    bot = BotProcess(tmp_path, world.fake, eggapi)
-    try:
-        yield bot
-    finally:
-        assert await bot.stop() == 0, bot.output()
-
-
 async def test_a_restart_between_parts_posts_only_the_missing_parts(
-    world: World, eggapi: FakeEggAPI, process: BotProcess, tiny: Tiny
+    world: World, eggapi: FakeEggAPI, bot_process: BotProcess, tiny: TinyUploads
 ) -> None:
     fake = world.fake
-    await process.start()
+    await bot_process.start()
     fake.answer_late("POST", tiny.posts, 0.3)
     status = await (await fake.slash(tiny.member, tiny.channel, "imagine", prompt="tiny fox", count=4)).wait_response()
     await fake.wait_for_request(is_post(tiny), completed=False)
     fake.answer_late("POST", tiny.posts, 5)  # part 2 is posted; the kill comes before its answer
     await fake.wait_for(lambda f: sum(posted_images(f, tiny.channel).values()) == 2 or None, timeout=20)
-    await process.kill()
+    await bot_process.kill()
     fake.nonce_window = 0  # the restart comes too late for Discord's nonce: only the history tells
-    await process.start()
+    await bot_process.start()
     await fake.wait_for(lambda f: "Done" in f.message(status.id).content, timeout=20)
     assert posted_images(fake, tiny.channel) == expected_images(eggapi, 4)
-    assert "resuming 1 unfinished task" in process.output()
+    assert "resuming 1 unfinished task" in bot_process.output()
     assert_clean(fake)
 
 
@@ -135,18 +112,18 @@ async def test_another_members_prompt_naming_a_job_does_not_count_as_its_post(
 
 
 async def test_a_repeat_after_a_long_outage_in_a_busy_channel_posts_nothing_new(
-    world: World, eggapi: FakeEggAPI, process: BotProcess
+    world: World, eggapi: FakeEggAPI, bot_process: BotProcess
 ) -> None:
     fake = world.fake
-    await process.start()
+    await bot_process.start()
     fake.answer_late("POST", rf"^/channels/{world.general.id}/messages$", 5)  # Discord takes it; the kill comes first
     status = await (await fake.slash(world.alice, world.general, "imagine", prompt="outage fox")).wait_response()
     await fake.wait_for_message(world.general, lambda m: bool(m.attachments), timeout=20)
-    await process.kill()
+    await bot_process.kill()
     for n in range(120):  # the channel moves on while the bot is down: more than a page of history
         await fake.say(world.bob, world.general, f"chatter {n}")
     fake.nonce_window = 0  # and the restart comes after Discord's nonce window
-    await process.start()
+    await bot_process.start()
     await fake.wait_for(lambda f: "Done" in f.message(status.id).content, timeout=20)
     assert len([m for m in fake.messages(world.general) if m.attachments]) == 1
     assert_clean(fake)

@@ -11,7 +11,7 @@ from PIL import Image
 from bot.lifecycle.model import TaskStatus
 from testkit.fake_discord import FakeMessage, assert_clean
 from testkit.fake_eggapi import FakeEggAPI, TaskPlan, png_bytes
-from testkit.world import World
+from testkit.world import World, add_tiny_uploads
 
 
 def has_images(message: FakeMessage) -> bool:
@@ -106,9 +106,8 @@ async def test_oversize_image_is_delivered_within_the_upload_limit(
     eggapi: FakeEggAPI, start_bot: Any, world: World
 ) -> None:
     fake = world.fake
-    small_guild = fake.add_guild("Tiny Uploads", filesize_limit=50_000)
-    channel = fake.add_channel(small_guild, "art")
-    member = fake.add_member(small_guild, "dora")
+    tiny = add_tiny_uploads(fake, filesize_limit=50_000)
+    channel, member = tiny.channel, tiny.member
     eggapi.file_padding = 120_000  # every image is a 120 kB PNG
     await start_bot()
     await fake.slash(member, channel, "imagine", prompt="big fox", count=2)

@@ -245,35 +245,26 @@ GET /att/{id}/{filename}?ex&is&hm for uploaded bytes. Bot routes need
 ``Authorization: Bot <token>`` (else 401); interaction routes need none, as on Discord.
 """
 
+from .client import ClientRefusal, Upload
 from .harness import assert_clean, run_bot
-from .models import MIB
-from .server import (
+from .interaction import CallbackRecord, InteractionHandle
+from .models import (
     ALL_PERMISSIONS,
     DEFAULT_BOT_PERMISSIONS,
     DEFAULT_EVERYONE_PERMISSIONS,
+    MIB,
     PERMISSIONS,
-    Button,
-    CallbackRecord,
     ChannelType,
-    ClientRefusal,
     FakeChannel,
-    FakeDiscord,
     FakeGuild,
     FakeMember,
-    FakeMessage,
     FakeRole,
     FakeUser,
-    FaultRule,
     Intents,
-    InteractionHandle,
     MessageFlags,
-    RequestRecord,
-    Select,
-    StoredAttachment,
-    Upload,
-    Violation,
-    WaitTimeout,
 )
+from .records import Button, FakeMessage, FaultRule, RequestRecord, Select, StoredAttachment, Violation
+from .server import FakeDiscord, WaitTimeout
 
 __all__ = [
     "ALL_PERMISSIONS", "DEFAULT_BOT_PERMISSIONS", "DEFAULT_EVERYONE_PERMISSIONS", "MIB", "PERMISSIONS", "Button",

@@ -13,16 +13,14 @@ from typing import Any, TypeVar, cast
 from aiohttp import web
 
 from .cdn import DEFAULT_ATTACHMENT_TTL, Cdn, FakeClock
-from .client import ClientRefusal, ClientSimulator, Upload
+from .client import ClientSimulator
 from .gateway import Gateway
-from .interaction import CallbackRecord, InteractionHandle
+from .interaction import InteractionHandle
 from .models import (
-    ALL_PERMISSIONS,
     DEFAULT_BOT_PERMISSIONS,
     DEFAULT_EVERYONE_PERMISSIONS,
     DEFAULT_FILESIZE_LIMIT,
     MIB,
-    PERMISSIONS,
     PREMIUM_TIER_FILESIZE,
     ChannelType,
     FakeChannel,
@@ -31,22 +29,14 @@ from .models import (
     FakeRole,
     FakeUser,
     Intents,
-    MessageFlags,
     Overwrite,
     PermissionsLike,
     SnowflakeFactory,
     resolve_permissions,
 )
-from .records import Button, FakeMessage, FaultRule, RequestRecord, Select, StoredAttachment, Violation
+from .records import FakeMessage, FaultRule, RequestRecord, Violation
 from .rest import RestApi
 from .transcript import Transcript
-
-__all__ = [
-    "ALL_PERMISSIONS", "DEFAULT_BOT_PERMISSIONS", "DEFAULT_EVERYONE_PERMISSIONS", "PERMISSIONS", "Button",
-    "CallbackRecord", "ChannelType", "ClientRefusal", "FakeChannel", "FakeDiscord", "FakeGuild", "FakeMember",
-    "FakeMessage", "FakeRole", "FakeUser", "FaultRule", "Intents", "InteractionHandle", "MessageFlags",
-    "RequestRecord", "Select", "StoredAttachment", "Upload", "Violation", "WaitTimeout",
-]
 
 T = TypeVar("T")
 Actor = FakeUser | FakeMember

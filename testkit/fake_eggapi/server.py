@@ -28,17 +28,6 @@ from .inputs import InputFetch, fetch_inputs
 from .models import FakeTask, Fault, RecordedRequest, TaskPlan, WebhookDelivery, png_bytes
 from .validation import BadType, validate_generate
 
-__all__ = [
-    "DEFAULT_API_KEY",
-    "FakeEggAPI",
-    "FakeTask",
-    "InputFetch",
-    "RecordedRequest",
-    "TaskPlan",
-    "WebhookDelivery",
-    "png_bytes",
-]
-
 DEFAULT_API_KEY = "test-key"
 _ENVELOPE_CODES = {
     400: "BAD_REQUEST", 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND",
