@@ -9,6 +9,7 @@ from bot.db import Database
 from bot.lifecycle.model import TaskStatus
 from testkit.fake_discord import FakeMessage, assert_clean
 from testkit.fake_eggapi import FakeEggAPI, TaskPlan, png_bytes
+from testkit.starter import BotStarter
 from testkit.world import World
 
 
@@ -31,7 +32,7 @@ async def burst(world: World, eggapi: FakeEggAPI, members: int) -> list[Any]:
 
 
 async def test_twenty_results_at_once_share_messages_within_the_rate_limit(
-    world: World, eggapi: FakeEggAPI, start_bot: Any
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
 ) -> None:
     eggapi.default_plan = TaskPlan(hold=True)
     world.fake.enable_rate_limit(limit=5, per=5.0)  # Discord's per-channel message limit
@@ -50,7 +51,7 @@ async def test_twenty_results_at_once_share_messages_within_the_rate_limit(
 
 
 async def test_a_merged_post_is_not_repeated_after_a_crash(
-    world: World, eggapi: FakeEggAPI, start_bot: Any
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
 ) -> None:
     eggapi.default_plan = TaskPlan(hold=True)
     world.fake.enable_rate_limit(limit=1, per=1.0)  # busy enough that results merge
@@ -86,7 +87,7 @@ async def test_a_merged_post_is_not_repeated_after_a_crash(
 
 
 async def test_one_members_merged_results_mention_them_once(
-    world: World, eggapi: FakeEggAPI, start_bot: Any
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
 ) -> None:
     fake = world.fake
     eggapi.default_plan = TaskPlan(hold=True)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
-from typing import Any
 
 from bot.app.client import EggBot
 from testkit.fake_discord import assert_clean
 from testkit.fake_eggapi import FakeEggAPI
+from testkit.starter import BotStarter
 from testkit.world import World
 
 
@@ -21,7 +21,7 @@ async def counts(bot: EggBot) -> tuple[int, int]:
 
 
 async def test_imagine_during_a_write_lock_is_refused_in_time_and_records_nothing(
-    tmp_path: Path, world: World, eggapi: FakeEggAPI, start_bot: Any
+    tmp_path: Path, world: World, eggapi: FakeEggAPI, start_bot: BotStarter
 ) -> None:
     fake = world.fake
     bot = await start_bot()

@@ -5,14 +5,15 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 
+from bot.app.client import EggBot
 from bot.lifecycle.model import TaskStatus
 from testkit.fake_discord import MIB, FakeChannel, FakeDiscord, RequestRecord, assert_clean
 from testkit.fake_eggapi import FakeEggAPI, png_bytes
 from testkit.processes import BotProcess
+from testkit.starter import BotStarter
 from testkit.world import TinyUploads, World, add_tiny_uploads
 
 PADDING = 300  # each PNG is about 400 B ...
@@ -40,7 +41,7 @@ def is_post(tiny: TinyUploads) -> Callable[[RequestRecord], bool]:
     return lambda r: r.method == "POST" and re.search(tiny.posts, r.path) is not None
 
 
-def images_at_done(bot: Any, fake: FakeDiscord, channel: FakeChannel) -> list[int]:
+def images_at_done(bot: EggBot, fake: FakeDiscord, channel: FakeChannel) -> list[int]:
     """For each task recorded delivered: how many images were in the channel at that moment."""
     seen: list[int] = []
     bot.task_store.add_listener(
@@ -52,7 +53,7 @@ def images_at_done(bot: Any, fake: FakeDiscord, channel: FakeChannel) -> list[in
 
 
 async def test_a_failed_later_part_is_posted_again_and_done_waits_for_it(
-    world: World, eggapi: FakeEggAPI, start_bot: Any, tiny: TinyUploads
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter, tiny: TinyUploads
 ) -> None:
     fake = world.fake
     bot = await start_bot()
@@ -91,7 +92,7 @@ async def test_a_restart_between_parts_posts_only_the_missing_parts(
 
 
 async def test_another_members_prompt_naming_a_job_does_not_count_as_its_post(
-    world: World, eggapi: FakeEggAPI, start_bot: Any
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
 ) -> None:
     fake = world.fake
     bot = await start_bot()
@@ -130,7 +131,7 @@ async def test_a_repeat_after_a_long_outage_in_a_busy_channel_posts_nothing_new(
 
 
 async def test_a_nitro_members_result_fits_the_guilds_limit_not_theirs(
-    world: World, eggapi: FakeEggAPI, start_bot: Any
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
 ) -> None:
     fake = world.fake
     nina = fake.add_member(world.guild, fake.add_user("nina", upload_limit=500 * MIB))  # Nitro: 500 MiB

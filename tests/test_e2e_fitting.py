@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from bot.lifecycle.model import TaskStatus
 from testkit.fake_discord import assert_clean
 from testkit.fake_eggapi import FakeEggAPI
+from testkit.starter import BotStarter
 from testkit.world import World, add_tiny_uploads
 
 
 async def test_a_decompression_bomb_is_posted_as_a_link_not_lost(
-    eggapi: FakeEggAPI, start_bot: Any, world: World
+    eggapi: FakeEggAPI, start_bot: BotStarter, world: World
 ) -> None:
     fake = world.fake
     tiny = add_tiny_uploads(fake, filesize_limit=1000)

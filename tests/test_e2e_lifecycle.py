@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import pytest
 
+from bot.app.client import EggBot
 from bot.db import Database
 from bot.db.task_store import TaskStore
 from bot.ledger import HoldState, Ledger
@@ -15,6 +15,7 @@ from bot.lifecycle.model import ImagineRequest, TaskStatus
 from bot.lifecycle.transitions import Bookkeeper
 from testkit.fake_discord import FakeMessage, assert_clean
 from testkit.fake_eggapi import FakeEggAPI, TaskPlan, png_bytes
+from testkit.starter import BotStarter
 from testkit.world import World
 
 
@@ -22,7 +23,7 @@ def results(world: World) -> list[FakeMessage]:
     return [m for m in world.fake.messages(world.general) if m.attachments]
 
 
-def watch(bot: Any, task_id: int, status: TaskStatus) -> asyncio.Event:
+def watch(bot: EggBot, task_id: int, status: TaskStatus) -> asyncio.Event:
     """An event set when the task reaches ``status`` (subscribe before starting the work)."""
     reached = asyncio.Event()
     bot.task_store.add_listener(lambda tid, new: reached.set() if (tid, new) == (task_id, status) else None)
@@ -30,7 +31,7 @@ def watch(bot: Any, task_id: int, status: TaskStatus) -> asyncio.Event:
 
 
 async def test_restart_resumes_a_running_task_without_resubmitting(
-    world: World, eggapi: FakeEggAPI, start_bot: Any
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
 ) -> None:
     eggapi.plan_next(TaskPlan(hold=True))
     await start_bot()
@@ -49,7 +50,7 @@ async def test_restart_resumes_a_running_task_without_resubmitting(
 
 
 async def test_queued_task_left_by_a_crash_is_submitted_once(
-    world: World, eggapi: FakeEggAPI, start_bot: Any
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
 ) -> None:
     bot = await start_bot()
     path, defaults = bot.db.path, bot.ledger.defaults
@@ -71,7 +72,7 @@ async def test_queued_task_left_by_a_crash_is_submitted_once(
 
 
 async def test_unknown_submit_outcome_is_reconciled_not_reposted(
-    world: World, eggapi: FakeEggAPI, start_bot: Any
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
 ) -> None:
     eggapi.drop_next("POST", r"^/v1/generate$")  # EggAPI creates the task, the answer is lost
     bot = await start_bot()
@@ -88,7 +89,7 @@ async def test_unknown_submit_outcome_is_reconciled_not_reposted(
     assert_clean(world.fake)
 
 
-async def test_commands_sync_only_when_changed(world: World, eggapi: FakeEggAPI, start_bot: Any) -> None:
+async def test_commands_sync_only_when_changed(world: World, eggapi: FakeEggAPI, start_bot: BotStarter) -> None:
     await start_bot()
     assert world.fake.sync_count == 1
     names = sorted(c["name"] for c in world.fake.global_commands)
@@ -101,7 +102,7 @@ async def test_commands_sync_only_when_changed(world: World, eggapi: FakeEggAPI,
     assert world.fake.sync_count == 2
 
 
-async def test_dev_guild_sync_is_guild_scoped(world: World, eggapi: FakeEggAPI, start_bot: Any) -> None:
+async def test_dev_guild_sync_is_guild_scoped(world: World, eggapi: FakeEggAPI, start_bot: BotStarter) -> None:
     await start_bot(EGGBOT_DEV_GUILD_ID=str(world.guild.id))
     [(guild_id, body)] = world.fake.sync_log
     assert guild_id == world.guild.id and {c["name"] for c in body} >= {"imagine"}
@@ -109,7 +110,7 @@ async def test_dev_guild_sync_is_guild_scoped(world: World, eggapi: FakeEggAPI, 
     await world.fake.wait_for_message(world.general, lambda m: bool(m.attachments))
 
 
-async def test_status_edits_are_throttled(world: World, eggapi: FakeEggAPI, start_bot: Any) -> None:
+async def test_status_edits_are_throttled(world: World, eggapi: FakeEggAPI, start_bot: BotStarter) -> None:
     eggapi.plan_next(TaskPlan(polls_until_processing=3, polls_until_done=12))
     await start_bot(EGGBOT_STATUS_EDIT_INTERVAL="60")
     handle = await world.fake.slash(world.alice, world.general, "imagine", prompt="throttled")
@@ -124,7 +125,7 @@ async def test_status_edits_are_throttled(world: World, eggapi: FakeEggAPI, star
 
 
 async def test_commands_are_refused_politely_while_stopping(
-    world: World, eggapi: FakeEggAPI, start_bot: Any
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
 ) -> None:
     bot = await start_bot()
     bot.stopping = True  # what close() sets first
@@ -137,7 +138,7 @@ async def test_commands_are_refused_politely_while_stopping(
 
 @pytest.mark.parametrize("guard", ["nonce", "history"])
 async def test_crash_after_posting_does_not_post_twice(
-    world: World, eggapi: FakeEggAPI, start_bot: Any, guard: str
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter, guard: str
 ) -> None:
     """The repeat after a crash between posting and recording finds the first post.
 

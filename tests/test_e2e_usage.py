@@ -91,7 +91,7 @@ async def settled_ledger_rows(bot: EggBot, guild: FakeGuild) -> list[MemberSpend
 
 
 async def test_server_report_matches_the_ledger_and_exports(
-    world: World, eggapi: FakeEggAPI, usage_bot: BotStarter, caplog: Any
+    world: World, eggapi: FakeEggAPI, usage_bot: BotStarter, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
     other = Other(world)
@@ -232,7 +232,7 @@ async def test_ordinary_members_are_refused(world: World, eggapi: FakeEggAPI, us
 
 
 async def test_eggapi_outage_still_shows_the_ledger(
-    world: World, eggapi: FakeEggAPI, usage_bot: BotStarter, caplog: Any
+    world: World, eggapi: FakeEggAPI, usage_bot: BotStarter, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
     mod = world.fake.add_member(world.guild, "mod", permissions="MANAGE_GUILD")

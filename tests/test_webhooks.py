@@ -545,7 +545,7 @@ async def test_healthz_ok_says_nothing_more(
 async def test_healthz_degraded(
     hints: Hints, http: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture, broken: str
 ) -> None:
-    flags = {"gateway_connected": True, "database_writable": True, "tracker_alive": True, broken: False}
+    flags: dict[str, Any] = {"gateway_connected": True, "database_writable": True, "tracker_alive": True, broken: False}
 
     async def report() -> HealthReport:
         return HealthReport(**flags)

@@ -13,7 +13,7 @@ from typing import Any, TypeVar, cast
 from aiohttp import web
 
 from .cdn import DEFAULT_ATTACHMENT_TTL, Cdn, FakeClock
-from .client import ClientSimulator
+from .client import ClientRefusal, ClientSimulator
 from .gateway import Gateway
 from .interaction import InteractionHandle
 from .models import (
@@ -409,9 +409,11 @@ class FakeDiscord:
         """A user runs a user or message context-menu command."""
         return await self.simulator.context_menu(user, channel, name, target, validate=validate)
 
-    async def click(self, user: Actor, message: FakeMessage | int, custom_id: str, *,
+    async def click(self, user: Actor, message: FakeMessage | int, custom_id: str | None, *,
                     validate: bool = True) -> InteractionHandle:
-        """A user clicks a button of a bot message."""
+        """A user clicks a button of a bot message (``custom_id`` as read from ``message.button(...)``)."""
+        if custom_id is None:
+            raise ClientRefusal("a link button has no custom_id: the app opens its URL, with no interaction")
         return await self.simulator.click(user, message, custom_id, validate=validate)
 
     async def select(self, user: Actor, message: FakeMessage | int, custom_id: str, values: Iterable[Any], *,
