@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from tests.fakes.discord_server import FakeChannel, FakeDiscord, FakeGuild, FakeMember
-from tests.fakes.eggapi import DEFAULT_API_KEY, FakeEggAPI, TaskPlan
+from testkit.fake_discord import FakeChannel, FakeDiscord, FakeGuild, FakeMember
+from testkit.fake_eggapi import FakeEggAPI, TaskPlan
+from testkit.processes import bot_env
 
 ROOT = Path(__file__).resolve().parent.parent
 WEBHOOK_SECRET = "whsec_bench_secret"
@@ -83,8 +84,9 @@ class TimedEggAPI(FakeEggAPI):
 
 
 @dataclass
-class World:
-    """One guild, named sets of text channels, and ``members`` members."""
+class Crowd:
+    """One guild, named sets of text channels, and ``members`` members (the benchmark's load, not
+    :class:`testkit.world.World`, the tests' two-member guild)."""
 
     fake: FakeDiscord
     guild: FakeGuild
@@ -104,8 +106,12 @@ class TaskTimes:
         return next((s for s in self.at if s in TERMINAL), None)
 
 
-class BotProcess:
-    """One ``python -m bench.botproc`` child and the stream of its task transitions."""
+class ProbedBot:
+    """One ``python -m bench.botproc`` child and the stream of its task transitions.
+
+    Not :class:`testkit.processes.BotProcess`: this child is the bot plus probes, driven over a
+    JSON-lines protocol on stdin/stdout, and stopped through it.
+    """
 
     def __init__(self, env: dict[str, str], log_path: Path) -> None:
         self.env = env
@@ -229,32 +235,13 @@ class BotProcess:
         return proc.returncode
 
 
-def bot_env(tmp: Path, fake: FakeDiscord, eggapi: FakeEggAPI, overrides: dict[str, str]) -> dict[str, str]:
-    """A clean environment: only what an operator would set (nothing leaks from the caller's shell)."""
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(tmp),
-        "LANG": os.environ.get("LANG", "C.UTF-8"),
-        "PYTHONPATH": str(ROOT),
-        "PYTHONUNBUFFERED": "1",
-        "DISCORD_TOKEN": fake.token,
-        "EGGAPI_API_KEY": DEFAULT_API_KEY,
-        "EGGAPI_BASE_URL": eggapi.url,
-        "DATABASE_PATH": str(tmp / "eggbot.db"),
-        "DISCORD_API_BASE": fake.api_base,
-        "DISCORD_GATEWAY_URL": fake.ws_url,
-    }
-    env.update(overrides)
-    return env
-
-
 @dataclass
 class Group:
     """A running world: fakes, the bot process, and the scratch folder holding its database and log."""
 
-    world: World
+    world: Crowd
     eggapi: TimedEggAPI
-    bot: BotProcess
+    bot: ProbedBot
     tmp: Path
     webhooks: bool
 
@@ -360,10 +347,12 @@ async def running_group(*, members: int, channel_sets: dict[str, int], env: dict
                     "EGGBOT_WEBHOOK_PUBLIC_URL": f"http://127.0.0.1:{port}/eggapi/webhook",
                     "EGGBOT_WEBHOOK_SECRET": WEBHOOK_SECRET,
                 })
-            bot = BotProcess(bot_env(tmp, fake, eggapi, overrides), tmp / "bot.log")
+            env = bot_env(tmp, fake, eggapi.url, {}, LANG=os.environ.get("LANG", "C.UTF-8"),
+                          PYTHONUNBUFFERED="1", DATABASE_PATH=str(tmp / "eggbot.db"), **overrides)
+            bot = ProbedBot(env, tmp / "bot.log")
             try:
                 await bot.start()
-                world = World(fake, guild, chans, people)
+                world = Crowd(fake, guild, chans, people)
                 yield Group(world, eggapi, bot, tmp, webhooks=bool(bot.ready.get("webhooks")))
             finally:
                 await bot.stop()

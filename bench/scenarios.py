@@ -28,7 +28,7 @@ from bench.harness import TERMINAL, Group, running_group
 from bench.ledger_bench import run_ledger
 from bench.progress import Progress
 from bench.stats import summary
-from tests.fakes.eggapi import TaskPlan
+from testkit.fake_eggapi import TaskPlan
 
 ALL_SCENARIOS = ("ack", "delivery", "polling", "inflight", "ledger", "burst")
 _TASK_PATH = "/v1/tasks/"

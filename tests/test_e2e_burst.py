@@ -7,10 +7,10 @@ from typing import Any
 
 from bot.lifecycle.model import TaskStatus
 from bot.storage.sqlite import Database
-from tests.conftest import World
-from tests.fakes.discord_harness import assert_clean
-from tests.fakes.discord_server import FakeMessage
-from tests.fakes.eggapi import FakeEggAPI, TaskPlan, png_bytes
+from testkit.fake_discord import FakeMessage, assert_clean
+from testkit.fake_eggapi import FakeEggAPI, TaskPlan, png_bytes
+from testkit.starter import BotStarter, sqlite_db
+from testkit.world import World
 
 
 def results(world: World) -> list[FakeMessage]:
@@ -32,7 +32,7 @@ async def burst(world: World, eggapi: FakeEggAPI, members: int) -> list[Any]:
 
 
 async def test_twenty_results_at_once_share_messages_within_the_rate_limit(
-    world: World, eggapi: FakeEggAPI, start_bot: Any
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
 ) -> None:
     eggapi.default_plan = TaskPlan(hold=True)
     world.fake.enable_rate_limit(limit=5, per=5.0)  # Discord's per-channel message limit
@@ -51,7 +51,7 @@ async def test_twenty_results_at_once_share_messages_within_the_rate_limit(
 
 
 async def test_a_merged_post_is_not_repeated_after_a_crash(
-    world: World, eggapi: FakeEggAPI, start_bot: Any
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
 ) -> None:
     eggapi.default_plan = TaskPlan(hold=True)
     world.fake.enable_rate_limit(limit=1, per=1.0)  # busy enough that results merge
@@ -60,7 +60,7 @@ async def test_a_merged_post_is_not_repeated_after_a_crash(
     before = [(m.id, len(m.attachments)) for m in results(world)]
     merged = [m for m in results(world) if len(m.attachments) > 1]
     assert merged, "the burst should have produced a merged message"
-    path = bot.db.path
+    path = sqlite_db(bot).path
     await start_bot.stop()
     # The crash: Discord took the merged post, the bot recorded nothing (or only part of it).
     async with await Database.open(path) as db:
@@ -75,19 +75,19 @@ async def test_a_merged_post_is_not_repeated_after_a_crash(
     bot.task_store.add_listener(lambda _t, new: delivered.set() if new is TaskStatus.DELIVERED else None)
     while True:
         delivered.clear()
-        pending = await bot.db.fetchone("SELECT COUNT(*) AS n FROM tasks WHERE status != 'delivered'")
+        pending = await sqlite_db(bot).fetchone("SELECT COUNT(*) AS n FROM tasks WHERE status != 'delivered'")
         assert pending is not None
         if pending["n"] == 0:
             break
         await asyncio.wait_for(delivered.wait(), 10)
-    rows = await bot.db.fetchall("SELECT status, result_message_ids FROM tasks")
+    rows = await sqlite_db(bot).fetchall("SELECT status, result_message_ids FROM tasks")
     assert {r["status"] for r in rows} == {"delivered"}
     assert [(m.id, len(m.attachments)) for m in results(world)] == before  # nothing posted twice
     assert_clean(world.fake)
 
 
 async def test_one_members_merged_results_mention_them_once(
-    world: World, eggapi: FakeEggAPI, start_bot: Any
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
 ) -> None:
     fake = world.fake
     eggapi.default_plan = TaskPlan(hold=True)

@@ -8,12 +8,13 @@ from typing import Any
 
 import pytest
 
+from bot.app.client import EggBot
 from bot.ledger import HoldState
 from bot.lifecycle.model import TaskStatus
-from tests.conftest import World
-from tests.fakes.discord_harness import assert_clean
-from tests.fakes.discord_server import FakeMessage
-from tests.fakes.eggapi import FakeEggAPI, TaskPlan
+from testkit.fake_discord import FakeMessage, assert_clean
+from testkit.fake_eggapi import FakeEggAPI, TaskPlan
+from testkit.starter import BotStarter
+from testkit.world import World
 
 UNREADABLE = "a cost that cannot be read"
 
@@ -22,7 +23,7 @@ def is_result(message: FakeMessage) -> bool:
     return bool(message.attachments) and not message.ephemeral
 
 
-async def finished(bot: Any, eggapi: FakeEggAPI) -> Any:
+async def finished(bot: EggBot, eggapi: FakeEggAPI) -> Any:
     [egg_id] = list(eggapi.tasks)
     task = await bot.task_store.get_by_egg_id(egg_id)
     assert task is not None
@@ -31,7 +32,7 @@ async def finished(bot: Any, eggapi: FakeEggAPI) -> Any:
 
 @pytest.mark.parametrize("cost_text", ["$0.0100 USD", "0,01", "", "1e-2", "NaN", "-$0.01", None])
 async def test_an_unreadable_cost_still_delivers_and_charges_the_estimate(
-    world: World, eggapi: FakeEggAPI, start_bot: Any, caplog: Any, cost_text: str | None
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter, caplog: pytest.LogCaptureFixture, cost_text: str | None
 ) -> None:
     """D6: the images are posted, the member pays price × images made, the odd value is logged once."""
     caplog.set_level(logging.INFO)
@@ -60,7 +61,9 @@ async def test_an_unreadable_cost_still_delivers_and_charges_the_estimate(
     assert_clean(world.fake, caplog=caplog)
 
 
-async def test_a_readable_cost_is_settled_as_eggapi_says(world: World, eggapi: FakeEggAPI, start_bot: Any) -> None:
+async def test_a_readable_cost_is_settled_as_eggapi_says(
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
+) -> None:
     eggapi.plan_next(TaskPlan(cost_per_image=Decimal("0.013")))
     bot = await start_bot()
     await world.fake.slash(world.alice, world.general, "imagine", prompt="two foxes", count=2)
@@ -72,7 +75,7 @@ async def test_a_readable_cost_is_settled_as_eggapi_says(world: World, eggapi: F
 
 @pytest.mark.parametrize("cost_text", [None, "NaN"])
 async def test_a_partial_result_costs_what_eggapi_made(
-    world: World, eggapi: FakeEggAPI, start_bot: Any, cost_text: str | None
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter, cost_text: str | None
 ) -> None:
     """3 asked, 1 made: the caption says so and the member pays for 1 (EggAPI's cost, or price × 1)."""
     eggapi.plan_next(TaskPlan(images=1, cost_text=cost_text))

@@ -3,32 +3,19 @@ and the ledger is right. The bot runs as a real process (``python -m bot``)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 
 import aiosqlite
-import pytest
 
-from tests.bot_process import BotProcess
-from tests.conftest import World
-from tests.fakes.discord_harness import assert_clean
-from tests.fakes.discord_server import FakeMessage
-from tests.fakes.eggapi import FakeEggAPI, TaskPlan, png_bytes
+from testkit.fake_discord import FakeMessage, assert_clean
+from testkit.fake_eggapi import FakeEggAPI, TaskPlan, png_bytes
+from testkit.processes import BotProcess
+from testkit.world import World
 
 
 def posted(world: World) -> list[FakeMessage]:
     return [m for m in world.fake.messages(world.general) if m.attachments]
-
-
-@pytest.fixture
-async def bot(tmp_path: Path, world: World, eggapi: FakeEggAPI) -> AsyncIterator[BotProcess]:
-    process = BotProcess(tmp_path, world.fake, eggapi)
-    try:
-        yield process
-    finally:
-        code = await process.stop()
-        assert code == 0, process.output()
 
 
 async def ledger_rows(tmp_path: Path) -> list[tuple[str, str | None]]:
@@ -38,10 +25,10 @@ async def ledger_rows(tmp_path: Path) -> list[tuple[str, str | None]]:
 
 
 async def finish_and_expect_one_post(
-    world: World, eggapi: FakeEggAPI, bot: BotProcess, tmp_path: Path, *, resumed: bool = True
+    world: World, eggapi: FakeEggAPI, bot_process: BotProcess, tmp_path: Path, *, resumed: bool = True
 ) -> None:
     """Restart, let EggAPI finish, and check the single post and the settled ledger."""
-    await bot.start()
+    await bot_process.start()
     for task in list(eggapi.tasks.values()):
         if task.status not in ("completed", "failed"):
             eggapi.finish(task.id)
@@ -52,46 +39,46 @@ async def finish_and_expect_one_post(
     assert len(posted(world)) == 1
     assert eggapi.count("POST", "/v1/generate") == 1
     assert await ledger_rows(tmp_path) == [("settled", "0.0100")]
-    assert ("resuming 1 unfinished task" in bot.output()) is resumed
+    assert ("resuming 1 unfinished task" in bot_process.output()) is resumed
     assert_clean(world.fake)
 
 
-async def test_killed_while_queued(tmp_path: Path, world: World, eggapi: FakeEggAPI, bot: BotProcess) -> None:
+async def test_killed_while_queued(tmp_path: Path, world: World, eggapi: FakeEggAPI, bot_process: BotProcess) -> None:
     eggapi.delay_next("POST", r"^/v1/generate$", 60)  # nothing returns from the submit...
-    await bot.start()
+    await bot_process.start()
     await world.fake.slash(world.alice, world.general, "imagine", prompt="crash test")
     await eggapi.wait_for_request(lambda r: r.method == "POST", timeout=10)  # ...the POST is in flight
-    await bot.kill()
+    await bot_process.kill()
     assert eggapi.count("POST", "/v1/generate") == 1
-    await finish_and_expect_one_post(world, eggapi, bot, tmp_path)  # reconciled, never re-posted
+    await finish_and_expect_one_post(world, eggapi, bot_process, tmp_path)  # reconciled, never re-posted
 
 
-async def test_killed_while_running(tmp_path: Path, world: World, eggapi: FakeEggAPI, bot: BotProcess) -> None:
+async def test_killed_while_running(tmp_path: Path, world: World, eggapi: FakeEggAPI, bot_process: BotProcess) -> None:
     eggapi.default_plan = TaskPlan(hold=True)
-    await bot.start()
+    await bot_process.start()
     await world.fake.slash(world.alice, world.general, "imagine", prompt="crash test")
     [egg_id] = await world.fake.wait_for(lambda f: list(eggapi.tasks) or None)
     await eggapi.wait_for_request(lambda r: r.path == f"/v1/tasks/{egg_id}", timeout=10)
-    await bot.kill()
-    await finish_and_expect_one_post(world, eggapi, bot, tmp_path)
+    await bot_process.kill()
+    await finish_and_expect_one_post(world, eggapi, bot_process, tmp_path)
 
 
-async def test_killed_while_posting(tmp_path: Path, world: World, eggapi: FakeEggAPI, bot: BotProcess) -> None:
-    # Discord takes the post but the answer never reaches the bot: the crash between posting and
+async def test_killed_while_posting(tmp_path: Path, world: World, eggapi: FakeEggAPI, bot_process: BotProcess) -> None:
+    # Discord takes the post but the answer never reaches the bot_process: the crash between posting and
     # recording the message id. The nonce turns the repeat after the restart into a no-op.
     world.fake.answer_late("POST", r"^/channels/\d+/messages$", 2)  # the kill comes well before
-    await bot.start()
+    await bot_process.start()
     await world.fake.slash(world.alice, world.general, "imagine", prompt="crash test")
     await world.fake.wait_for_message(world.general, lambda m: bool(m.attachments), timeout=20)
-    await bot.kill()
-    await finish_and_expect_one_post(world, eggapi, bot, tmp_path)
+    await bot_process.kill()
+    await finish_and_expect_one_post(world, eggapi, bot_process, tmp_path)
 
 
-async def test_killed_after_delivery(tmp_path: Path, world: World, eggapi: FakeEggAPI, bot: BotProcess) -> None:
-    await bot.start()
+async def test_killed_after_delivery(tmp_path: Path, world: World, eggapi: FakeEggAPI, bot_process: BotProcess) -> None:
+    await bot_process.start()
     await world.fake.slash(world.alice, world.general, "imagine", prompt="crash test")
     await world.fake.wait_for_message(world.general, lambda m: bool(m.attachments), timeout=20)
     await world.fake.wait_for(lambda f: "Done" in f.messages(world.general)[0].content or None, timeout=20)
-    await bot.kill()
-    await finish_and_expect_one_post(world, eggapi, bot, tmp_path, resumed=False)
+    await bot_process.kill()
+    await finish_and_expect_one_post(world, eggapi, bot_process, tmp_path, resumed=False)
     assert Decimal("0.0100") == sum(Decimal(s or "0") for _, s in await ledger_rows(tmp_path))

@@ -4,24 +4,24 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
-from typing import Any
 
 from bot.app.client import EggBot
-from tests.conftest import World
-from tests.fakes.discord_harness import assert_clean
-from tests.fakes.eggapi import FakeEggAPI
+from testkit.fake_discord import assert_clean
+from testkit.fake_eggapi import FakeEggAPI
+from testkit.starter import BotStarter, sqlite_db
+from testkit.world import World
 
 
 async def counts(bot: EggBot) -> tuple[int, int]:
     """Tasks and quota holds recorded (a read queued behind whatever the database thread is doing)."""
-    tasks = await bot.db.fetchone("SELECT COUNT(*) FROM tasks")
-    holds = await bot.db.fetchone("SELECT COUNT(*) FROM ledger_holds")
+    tasks = await sqlite_db(bot).fetchone("SELECT COUNT(*) FROM tasks")
+    holds = await sqlite_db(bot).fetchone("SELECT COUNT(*) FROM ledger_holds")
     assert tasks is not None and holds is not None
     return int(tasks[0]), int(holds[0])
 
 
 async def test_imagine_during_a_write_lock_is_refused_in_time_and_records_nothing(
-    tmp_path: Path, world: World, eggapi: FakeEggAPI, start_bot: Any
+    tmp_path: Path, world: World, eggapi: FakeEggAPI, start_bot: BotStarter
 ) -> None:
     fake = world.fake
     bot = await start_bot()

@@ -4,42 +4,27 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable
 
 import pytest
 
+from bot.app.client import EggBot
 from bot.lifecycle.model import TaskStatus
-from tests.bot_process import BotProcess
-from tests.conftest import World
-from tests.fakes.discord_harness import assert_clean
-from tests.fakes.discord_models import MIB
-from tests.fakes.discord_server import FakeChannel, FakeDiscord, FakeMember, RequestRecord
-from tests.fakes.eggapi import FakeEggAPI, png_bytes
+from testkit.fake_discord import MIB, FakeChannel, FakeDiscord, RequestRecord, assert_clean
+from testkit.fake_eggapi import FakeEggAPI, png_bytes
+from testkit.processes import BotProcess
+from testkit.starter import BotStarter
+from testkit.world import TinyUploads, World, add_tiny_uploads
 
 PADDING = 300  # each PNG is about 400 B ...
 LIMIT = 600  # ... so each image needs a message of its own
 
 
-@dataclass
-class Tiny:
-    """A guild whose upload limit fits one image per message."""
-
-    channel: FakeChannel
-    member: FakeMember
-
-    @property
-    def posts(self) -> str:
-        return rf"^/channels/{self.channel.id}/messages$"
-
-
 @pytest.fixture
-def tiny(world: World, eggapi: FakeEggAPI) -> Tiny:
-    guild = world.fake.add_guild("Tiny Uploads", filesize_limit=LIMIT)
+def tiny(world: World, eggapi: FakeEggAPI) -> TinyUploads:
+    """A guild whose upload limit fits one image per message."""
     eggapi.file_padding = PADDING
-    return Tiny(world.fake.add_channel(guild, "art"), world.fake.add_member(guild, "dora"))
+    return add_tiny_uploads(world.fake, LIMIT)
 
 
 def posted_images(fake: FakeDiscord, channel: FakeChannel) -> Counter[bytes]:
@@ -52,11 +37,11 @@ def expected_images(eggapi: FakeEggAPI, count: int) -> Counter[bytes]:
     return Counter(png_bytes(egg_id, index, padding=PADDING) for index in range(count))
 
 
-def is_post(tiny: Tiny) -> Callable[[RequestRecord], bool]:
+def is_post(tiny: TinyUploads) -> Callable[[RequestRecord], bool]:
     return lambda r: r.method == "POST" and re.search(tiny.posts, r.path) is not None
 
 
-def images_at_done(bot: Any, fake: FakeDiscord, channel: FakeChannel) -> list[int]:
+def images_at_done(bot: EggBot, fake: FakeDiscord, channel: FakeChannel) -> list[int]:
     """For each task recorded delivered: how many images were in the channel at that moment."""
     seen: list[int] = []
     bot.task_store.add_listener(
@@ -68,7 +53,7 @@ def images_at_done(bot: Any, fake: FakeDiscord, channel: FakeChannel) -> list[in
 
 
 async def test_a_failed_later_part_is_posted_again_and_done_waits_for_it(
-    world: World, eggapi: FakeEggAPI, start_bot: Any, tiny: Tiny
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter, tiny: TinyUploads
 ) -> None:
     fake = world.fake
     bot = await start_bot()
@@ -86,37 +71,28 @@ async def test_a_failed_later_part_is_posted_again_and_done_waits_for_it(
     assert_clean(fake)
 
 
-@pytest.fixture
-async def process(tmp_path: Path, world: World, eggapi: FakeEggAPI) -> AsyncIterator[BotProcess]:
-    bot = BotProcess(tmp_path, world.fake, eggapi)
-    try:
-        yield bot
-    finally:
-        assert await bot.stop() == 0, bot.output()
-
-
 async def test_a_restart_between_parts_posts_only_the_missing_parts(
-    world: World, eggapi: FakeEggAPI, process: BotProcess, tiny: Tiny
+    world: World, eggapi: FakeEggAPI, bot_process: BotProcess, tiny: TinyUploads
 ) -> None:
     fake = world.fake
-    await process.start()
+    await bot_process.start()
     fake.answer_late("POST", tiny.posts, 0.3)
     status = await (await fake.slash(tiny.member, tiny.channel, "imagine", prompt="tiny fox", count=4)).wait_response()
     await fake.wait_for_request(is_post(tiny), completed=False)
     fake.answer_late("POST", tiny.posts, 5)  # part 2 is posted; the kill comes before its answer
     await fake.wait_for(lambda f: sum(posted_images(f, tiny.channel).values()) == 2 or None, timeout=20)
-    await process.kill()
+    await bot_process.kill()
     fake.nonce_window = 0  # the restart comes too late for Discord's nonce: only the history tells
-    await process.start()
+    await bot_process.start()
     await fake.wait_for(lambda f: "Done" in f.message(status.id).content, timeout=20)
     assert posted_images(fake, tiny.channel) == expected_images(eggapi, 4)
-    assert "resuming 1 unfinished task" in process.output()
+    assert "resuming 1 unfinished task" in bot_process.output()
     assert_clean(fake)
 
 
 
 async def test_another_members_prompt_naming_a_job_does_not_count_as_its_post(
-    world: World, eggapi: FakeEggAPI, start_bot: Any
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
 ) -> None:
     fake = world.fake
     bot = await start_bot()
@@ -137,25 +113,25 @@ async def test_another_members_prompt_naming_a_job_does_not_count_as_its_post(
 
 
 async def test_a_repeat_after_a_long_outage_in_a_busy_channel_posts_nothing_new(
-    world: World, eggapi: FakeEggAPI, process: BotProcess
+    world: World, eggapi: FakeEggAPI, bot_process: BotProcess
 ) -> None:
     fake = world.fake
-    await process.start()
+    await bot_process.start()
     fake.answer_late("POST", rf"^/channels/{world.general.id}/messages$", 5)  # Discord takes it; the kill comes first
     status = await (await fake.slash(world.alice, world.general, "imagine", prompt="outage fox")).wait_response()
     await fake.wait_for_message(world.general, lambda m: bool(m.attachments), timeout=20)
-    await process.kill()
+    await bot_process.kill()
     for n in range(120):  # the channel moves on while the bot is down: more than a page of history
         await fake.say(world.bob, world.general, f"chatter {n}")
     fake.nonce_window = 0  # and the restart comes after Discord's nonce window
-    await process.start()
+    await bot_process.start()
     await fake.wait_for(lambda f: "Done" in f.message(status.id).content, timeout=20)
     assert len([m for m in fake.messages(world.general) if m.attachments]) == 1
     assert_clean(fake)
 
 
 async def test_a_nitro_members_result_fits_the_guilds_limit_not_theirs(
-    world: World, eggapi: FakeEggAPI, start_bot: Any
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
 ) -> None:
     fake = world.fake
     nina = fake.add_member(world.guild, fake.add_user("nina", upload_limit=500 * MIB))  # Nitro: 500 MiB

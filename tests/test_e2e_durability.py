@@ -4,22 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import io
-from typing import Any
 
 from PIL import Image
 
+from bot.app.client import EggBot
 from bot.lifecycle.model import TaskStatus
-from tests.conftest import World
-from tests.fakes.discord_harness import assert_clean
-from tests.fakes.discord_server import FakeMessage
-from tests.fakes.eggapi import FakeEggAPI, TaskPlan, png_bytes
+from testkit.fake_discord import FakeDiscord, FakeMessage, assert_clean
+from testkit.fake_eggapi import FakeEggAPI, TaskPlan, png_bytes
+from testkit.starter import BotStarter
+from testkit.world import World, add_tiny_uploads
 
 
 def has_images(message: FakeMessage) -> bool:
     return bool(message.attachments)
 
 
-def reached(bot: Any, status: TaskStatus) -> asyncio.Event:
+def reached(bot: EggBot, status: TaskStatus) -> asyncio.Event:
     """An event set when any task reaches ``status``."""
     event = asyncio.Event()
     bot.task_store.add_listener(lambda _task_id, new: event.set() if new is status else None)
@@ -27,7 +27,7 @@ def reached(bot: Any, status: TaskStatus) -> asyncio.Event:
 
 
 async def test_ten_members_are_served_before_a_flooder_runs_ahead(
-    world: World, eggapi: FakeEggAPI, start_bot: Any
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
 ) -> None:
     fake = world.fake
     eggapi.default_plan = TaskPlan(hold=True)
@@ -40,7 +40,10 @@ async def test_ten_members_are_served_before_a_flooder_runs_ahead(
         await (await fake.slash(member, world.general, "imagine", prompt=f"from {member.username}")).wait_ack()
     # Finish the oldest running task, one at a time, and watch who EggAPI hears from next.
     for submitted in range(2, 16):
-        await fake.wait_for(lambda f, n=submitted: len(eggapi.tasks) >= n or None)
+        def enough(f: FakeDiscord, n: int = submitted) -> bool | None:
+            return len(eggapi.tasks) >= n or None
+
+        await fake.wait_for(enough)
         oldest = next(t for t in eggapi.tasks.values() if t.status not in ("completed", "failed"))
         eggapi.finish(oldest.id)
     order = [t.request["prompt"] for t in eggapi.tasks.values()]
@@ -50,7 +53,7 @@ async def test_ten_members_are_served_before_a_flooder_runs_ahead(
     assert_clean(fake)
 
 
-async def test_queue_position_cancel_and_queue_full(world: World, eggapi: FakeEggAPI, start_bot: Any) -> None:
+async def test_queue_position_cancel_and_queue_full(world: World, eggapi: FakeEggAPI, start_bot: BotStarter) -> None:
     fake = world.fake
     eggapi.default_plan = TaskPlan(hold=True)
     bot = await start_bot(EGGBOT_MAX_RUNNING_TOTAL="1", EGGBOT_MAX_QUEUED_PER_MEMBER="2")
@@ -79,7 +82,7 @@ async def test_queue_position_cancel_and_queue_full(world: World, eggapi: FakeEg
 
 
 async def test_hidden_job_is_delivered_by_dm_and_still_charged(
-    world: World, eggapi: FakeEggAPI, start_bot: Any
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
 ) -> None:
     fake = world.fake
     eggapi.default_plan = TaskPlan(hold=True)
@@ -104,12 +107,11 @@ async def test_hidden_job_is_delivered_by_dm_and_still_charged(
 
 
 async def test_oversize_image_is_delivered_within_the_upload_limit(
-    eggapi: FakeEggAPI, start_bot: Any, world: World
+    eggapi: FakeEggAPI, start_bot: BotStarter, world: World
 ) -> None:
     fake = world.fake
-    small_guild = fake.add_guild("Tiny Uploads", filesize_limit=50_000)
-    channel = fake.add_channel(small_guild, "art")
-    member = fake.add_member(small_guild, "dora")
+    tiny = add_tiny_uploads(fake, filesize_limit=50_000)
+    channel, member = tiny.channel, tiny.member
     eggapi.file_padding = 120_000  # every image is a 120 kB PNG
     await start_bot()
     await fake.slash(member, channel, "imagine", prompt="big fox", count=2)
@@ -124,7 +126,7 @@ async def test_oversize_image_is_delivered_within_the_upload_limit(
 
 
 async def test_deleted_channel_sends_the_images_by_dm(
-    world: World, eggapi: FakeEggAPI, start_bot: Any
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
 ) -> None:
     fake = world.fake
     eggapi.default_plan = TaskPlan(hold=True)
@@ -147,7 +149,7 @@ async def test_deleted_channel_sends_the_images_by_dm(
 
 
 async def test_hidden_job_with_closed_dms_is_posted_in_the_channel(
-    world: World, eggapi: FakeEggAPI, start_bot: Any
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
 ) -> None:
     fake = world.fake
     eggapi.default_plan = TaskPlan(hold=True)
@@ -172,7 +174,7 @@ async def test_hidden_job_with_closed_dms_is_posted_in_the_channel(
 
 
 async def test_missing_permission_ends_undeliverable_with_a_clear_outcome(
-    world: World, eggapi: FakeEggAPI, start_bot: Any
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
 ) -> None:
     fake = world.fake
     eggapi.default_plan = TaskPlan(hold=True)
@@ -194,7 +196,7 @@ async def test_missing_permission_ends_undeliverable_with_a_clear_outcome(
 
 
 async def test_stuck_task_is_marked_stale_and_still_delivered(
-    world: World, eggapi: FakeEggAPI, start_bot: Any
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
 ) -> None:
     fake = world.fake
     eggapi.default_plan = TaskPlan(hold=True, polls_until_processing=1)
@@ -220,7 +222,7 @@ async def test_stuck_task_is_marked_stale_and_still_delivered(
 
 
 async def test_discord_429_and_gateway_reconnect_never_drop_a_delivery(
-    world: World, eggapi: FakeEggAPI, start_bot: Any
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
 ) -> None:
     fake = world.fake
     eggapi.default_plan = TaskPlan(hold=True)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from bot.lifecycle.model import TaskStatus
-from tests.conftest import World
-from tests.fakes.discord_harness import assert_clean
-from tests.fakes.eggapi import DEFAULT_API_KEY, FakeEggAPI, TaskPlan
+from testkit.fake_discord import assert_clean
+from testkit.fake_eggapi import DEFAULT_API_KEY, FakeEggAPI, TaskPlan
+from testkit.starter import BotStarter
+from testkit.world import World
 
 SECRET = "whsec_do_not_store_me"
 
@@ -19,7 +19,7 @@ def database_bytes(folder: Path) -> bytes:
 
 
 async def test_a_failure_text_echoing_secrets_is_not_stored(
-    tmp_path: Path, world: World, eggapi: FakeEggAPI, start_bot: Any
+    tmp_path: Path, world: World, eggapi: FakeEggAPI, start_bot: BotStarter
 ) -> None:
     echo = f"worker crashed; key={DEFAULT_API_KEY} secret={SECRET} content moderation retry"
     eggapi.plan_next(TaskPlan(outcome="failed", error=echo))

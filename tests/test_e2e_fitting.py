@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from bot.lifecycle.model import TaskStatus
-from tests.conftest import World
-from tests.fakes.discord_harness import assert_clean
-from tests.fakes.eggapi import FakeEggAPI
+from testkit.fake_discord import assert_clean
+from testkit.fake_eggapi import FakeEggAPI
+from testkit.starter import BotStarter
+from testkit.world import World, add_tiny_uploads
 
 
 async def test_a_decompression_bomb_is_posted_as_a_link_not_lost(
-    eggapi: FakeEggAPI, start_bot: Any, world: World
+    eggapi: FakeEggAPI, start_bot: BotStarter, world: World
 ) -> None:
     fake = world.fake
-    small_guild = fake.add_guild("Tiny Uploads", filesize_limit=1000)
-    channel = fake.add_channel(small_guild, "art")
-    member = fake.add_member(small_guild, "dora")
+    tiny = add_tiny_uploads(fake, filesize_limit=1000)
+    channel, member = tiny.channel, tiny.member
     eggapi.file_padding = 3000  # too big to attach: the bot must shrink it, so it would decode it
     eggapi.file_declared_side = 20000  # 400 MP declared over a few bytes of pixels
     bot = await start_bot()

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
 import pytest
 
 from bot.lifecycle.model import TaskStatus
-from tests.conftest import World
-from tests.fakes.discord_client import ClientRefusal
-from tests.fakes.discord_harness import assert_clean
-from tests.fakes.discord_server import FakeChannel, FakeMessage
-from tests.fakes.eggapi import FakeEggAPI, TaskPlan, png_bytes
+from testkit.fake_discord import ClientRefusal, FakeChannel, FakeMessage, assert_clean
+from testkit.fake_eggapi import FakeEggAPI, TaskPlan, png_bytes
+from testkit.starter import BotStarter, sqlite_db
+from testkit.world import World
 
 MODERATION = "Content moderation: prompt contains prohibited content"
 
@@ -38,7 +36,9 @@ def task_ids(eggapi: FakeEggAPI) -> list[str]:
     return list(eggapi.tasks)
 
 
-async def test_one_image_round_trip(world: World, eggapi: FakeEggAPI, start_bot: Any, caplog: Any) -> None:
+async def test_one_image_round_trip(
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO)
     bot = await start_bot()
     handle = await world.fake.slash(world.alice, world.general, "imagine", prompt="a red fox in snow")
@@ -73,7 +73,7 @@ async def test_one_image_round_trip(world: World, eggapi: FakeEggAPI, start_bot:
     assert_clean(world.fake, caplog=caplog)
 
 
-async def test_four_images_with_every_option(world: World, eggapi: FakeEggAPI, start_bot: Any) -> None:
+async def test_four_images_with_every_option(world: World, eggapi: FakeEggAPI, start_bot: BotStarter) -> None:
     await start_bot()
     handle = await world.fake.slash(
         world.alice, world.general, "imagine",
@@ -93,7 +93,7 @@ async def test_four_images_with_every_option(world: World, eggapi: FakeEggAPI, s
 
 
 async def test_moderation_failure_is_explained_without_raw_text(
-    world: World, eggapi: FakeEggAPI, start_bot: Any
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
 ) -> None:
     eggapi.plan_next(TaskPlan(outcome="failed", error=MODERATION, polls_until_done=1))
     bot = await start_bot()
@@ -112,7 +112,7 @@ async def test_moderation_failure_is_explained_without_raw_text(
     assert_clean(world.fake)
 
 
-async def test_upstream_429_then_success(world: World, eggapi: FakeEggAPI, start_bot: Any) -> None:
+async def test_upstream_429_then_success(world: World, eggapi: FakeEggAPI, start_bot: BotStarter) -> None:
     eggapi.fail_next("POST", r"^/v1/generate$", 429, headers={"Retry-After": "0"}, times=2)
     await start_bot()
     await world.fake.slash(world.alice, world.general, "imagine", prompt="patient fox")
@@ -123,7 +123,7 @@ async def test_upstream_429_then_success(world: World, eggapi: FakeEggAPI, start
     assert_clean(world.fake)
 
 
-async def test_5xx_while_polling_is_retried(world: World, eggapi: FakeEggAPI, start_bot: Any) -> None:
+async def test_5xx_while_polling_is_retried(world: World, eggapi: FakeEggAPI, start_bot: BotStarter) -> None:
     eggapi.default_plan = TaskPlan(polls_until_processing=1, polls_until_done=2)
     eggapi.fail_next("GET", r"^/v1/tasks/", 503, times=2)
     eggapi.fail_next("GET", r"^/v1/tasks/", 502, body="<html>Bad Gateway</html>")
@@ -135,7 +135,7 @@ async def test_5xx_while_polling_is_retried(world: World, eggapi: FakeEggAPI, st
 
 
 async def test_bad_api_key_is_reported_politely(
-    world: World, eggapi: FakeEggAPI, start_bot: Any, caplog: Any
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
     bot = await start_bot(api_key="egg_sk_revoked")
@@ -158,7 +158,7 @@ async def test_bad_api_key_is_reported_politely(
 
 
 async def test_too_long_prompt_is_refused_before_any_api_call(
-    world: World, eggapi: FakeEggAPI, start_bot: Any
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
 ) -> None:
     bot = await start_bot()
     with pytest.raises(ClientRefusal):
@@ -168,13 +168,13 @@ async def test_too_long_prompt_is_refused_before_any_api_call(
     assert reply.ephemeral
     assert "2,001 characters" in reply.content and "2,000" in reply.content
     assert eggapi.count("POST", "/v1/generate") == 0
-    row = await bot.db.fetchone("SELECT COUNT(*) AS n FROM tasks")
+    row = await sqlite_db(bot).fetchone("SELECT COUNT(*) AS n FROM tasks")
     assert row is not None and row["n"] == 0
     assert_clean(world.fake)
 
 
 async def test_slow_task_is_reported_still_running_then_delivered(
-    world: World, eggapi: FakeEggAPI, start_bot: Any
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
 ) -> None:
     eggapi.default_plan = TaskPlan(hold=True, polls_until_processing=1)
     await start_bot(EGGBOT_TASK_DEADLINE="0.3")
@@ -193,7 +193,7 @@ async def test_slow_task_is_reported_still_running_then_delivered(
     assert_clean(world.fake)
 
 
-async def test_works_in_threads(world: World, eggapi: FakeEggAPI, start_bot: Any) -> None:
+async def test_works_in_threads(world: World, eggapi: FakeEggAPI, start_bot: BotStarter) -> None:
     await start_bot()
     await world.fake.slash(world.bob, world.thread, "imagine", prompt="fox in a thread")
     result = await result_in(world, world.thread)
@@ -202,7 +202,7 @@ async def test_works_in_threads(world: World, eggapi: FakeEggAPI, start_bot: Any
     assert_clean(world.fake)
 
 
-async def test_dms_are_refused_politely(world: World, eggapi: FakeEggAPI, start_bot: Any) -> None:
+async def test_dms_are_refused_politely(world: World, eggapi: FakeEggAPI, start_bot: BotStarter) -> None:
     await start_bot()
     dm = world.fake.dm_channel_for(world.alice)
     handle = await world.fake.slash(world.alice, dm, "imagine", prompt="private fox")
@@ -213,7 +213,7 @@ async def test_dms_are_refused_politely(world: World, eggapi: FakeEggAPI, start_
 
 
 async def test_channel_without_attach_permission_is_refused(
-    world: World, eggapi: FakeEggAPI, start_bot: Any
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
 ) -> None:
     await start_bot()
     world.fake.deny_bot(world.general, "ATTACH_FILES")
@@ -226,7 +226,7 @@ async def test_channel_without_attach_permission_is_refused(
 
 
 async def test_reroll_button_runs_the_prompt_again_for_the_clicker(
-    world: World, eggapi: FakeEggAPI, start_bot: Any
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
 ) -> None:
     await start_bot()
     await world.fake.slash(world.alice, world.general, "imagine", prompt="reroll me", count=2)
@@ -240,7 +240,7 @@ async def test_reroll_button_runs_the_prompt_again_for_the_clicker(
     assert_clean(world.fake)
 
 
-async def test_delete_button_is_only_for_the_requester(world: World, eggapi: FakeEggAPI, start_bot: Any) -> None:
+async def test_delete_button_is_only_for_the_requester(world: World, eggapi: FakeEggAPI, start_bot: BotStarter) -> None:
     await start_bot()
     await world.fake.slash(world.alice, world.general, "imagine", prompt="delete me")
     result = await result_in(world, world.general)
@@ -253,7 +253,7 @@ async def test_delete_button_is_only_for_the_requester(world: World, eggapi: Fak
     assert_clean(world.fake)
 
 
-async def test_dms_work_when_the_operator_allows_them(world: World, eggapi: FakeEggAPI, start_bot: Any) -> None:
+async def test_dms_work_when_the_operator_allows_them(world: World, eggapi: FakeEggAPI, start_bot: BotStarter) -> None:
     await start_bot(EGGBOT_ALLOW_DMS="true")
     dm = world.fake.dm_channel_for(world.alice)
     handle = await world.fake.slash(world.alice, dm, "imagine", prompt="private fox")
@@ -273,7 +273,7 @@ def status_edits(world: World, message_id: int) -> tuple[int, int]:
 
 
 async def test_status_edits_go_through_the_interaction_then_the_channel(
-    world: World, eggapi: FakeEggAPI, start_bot: Any
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
 ) -> None:
     """While the token lasts the status message is edited through it; once it is refused, as a message."""
     fake = world.fake
@@ -296,7 +296,7 @@ async def test_status_edits_go_through_the_interaction_then_the_channel(
 
 
 async def test_partial_result_is_captioned_as_what_was_made(
-    world: World, eggapi: FakeEggAPI, start_bot: Any
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
 ) -> None:
     """EggAPI made 1 of the 3 images asked for: the caption says so, and the cost is the real one (B3)."""
     eggapi.plan_next(TaskPlan(images=1))
@@ -309,7 +309,7 @@ async def test_partial_result_is_captioned_as_what_was_made(
 
 
 async def test_failure_notice_of_a_multi_image_job_is_plural(
-    world: World, eggapi: FakeEggAPI, start_bot: Any
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
 ) -> None:
     eggapi.plan_next(TaskPlan(outcome="failed", error="CUDA OOM at node 7"))
     await start_bot()
@@ -326,7 +326,7 @@ OUT_OF_CREDIT = "The bot's image service account is out of credit, and only the 
 
 
 async def test_out_of_credit_names_the_bots_owner_on_both_paths(
-    world: World, eggapi: FakeEggAPI, start_bot: Any
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
 ) -> None:
     """A 403 at submit and a task that failed for lack of credit read the same, and name who can act (B4)."""
     eggapi.fail_next("POST", r"^/v1/generate$", 403, code="INSUFFICIENT_BALANCE")

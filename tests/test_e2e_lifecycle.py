@@ -3,27 +3,27 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import pytest
 
+from bot.app.client import EggBot
 from bot.ledger import HoldState, Ledger
 from bot.lifecycle.intake import JobService
 from bot.lifecycle.model import ImagineRequest, TaskStatus
 from bot.lifecycle.task_store import TaskStore
 from bot.lifecycle.transitions import Bookkeeper
 from bot.storage.sqlite import Database
-from tests.conftest import World
-from tests.fakes.discord_harness import assert_clean
-from tests.fakes.discord_server import FakeMessage
-from tests.fakes.eggapi import FakeEggAPI, TaskPlan, png_bytes
+from testkit.fake_discord import FakeMessage, assert_clean
+from testkit.fake_eggapi import FakeEggAPI, TaskPlan, png_bytes
+from testkit.starter import BotStarter, sqlite_db
+from testkit.world import World
 
 
 def results(world: World) -> list[FakeMessage]:
     return [m for m in world.fake.messages(world.general) if m.attachments]
 
 
-def watch(bot: Any, task_id: int, status: TaskStatus) -> asyncio.Event:
+def watch(bot: EggBot, task_id: int, status: TaskStatus) -> asyncio.Event:
     """An event set when the task reaches ``status`` (subscribe before starting the work)."""
     reached = asyncio.Event()
     bot.task_store.add_listener(lambda tid, new: reached.set() if (tid, new) == (task_id, status) else None)
@@ -31,7 +31,7 @@ def watch(bot: Any, task_id: int, status: TaskStatus) -> asyncio.Event:
 
 
 async def test_restart_resumes_a_running_task_without_resubmitting(
-    world: World, eggapi: FakeEggAPI, start_bot: Any
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
 ) -> None:
     eggapi.plan_next(TaskPlan(hold=True))
     await start_bot()
@@ -50,10 +50,10 @@ async def test_restart_resumes_a_running_task_without_resubmitting(
 
 
 async def test_queued_task_left_by_a_crash_is_submitted_once(
-    world: World, eggapi: FakeEggAPI, start_bot: Any
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
 ) -> None:
     bot = await start_bot()
-    path, defaults = bot.db.path, bot.ledger.defaults
+    path, defaults = sqlite_db(bot).path, bot.ledger.defaults
     await start_bot.stop()
     # What a crash right after the /imagine acknowledgement leaves behind: a queued row and its hold.
     async with await Database.open(path) as db:
@@ -72,7 +72,7 @@ async def test_queued_task_left_by_a_crash_is_submitted_once(
 
 
 async def test_unknown_submit_outcome_is_reconciled_not_reposted(
-    world: World, eggapi: FakeEggAPI, start_bot: Any
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
 ) -> None:
     eggapi.drop_next("POST", r"^/v1/generate$")  # EggAPI creates the task, the answer is lost
     bot = await start_bot()
@@ -89,7 +89,7 @@ async def test_unknown_submit_outcome_is_reconciled_not_reposted(
     assert_clean(world.fake)
 
 
-async def test_commands_sync_only_when_changed(world: World, eggapi: FakeEggAPI, start_bot: Any) -> None:
+async def test_commands_sync_only_when_changed(world: World, eggapi: FakeEggAPI, start_bot: BotStarter) -> None:
     await start_bot()
     assert world.fake.sync_count == 1
     names = sorted(c["name"] for c in world.fake.global_commands)
@@ -102,7 +102,7 @@ async def test_commands_sync_only_when_changed(world: World, eggapi: FakeEggAPI,
     assert world.fake.sync_count == 2
 
 
-async def test_dev_guild_sync_is_guild_scoped(world: World, eggapi: FakeEggAPI, start_bot: Any) -> None:
+async def test_dev_guild_sync_is_guild_scoped(world: World, eggapi: FakeEggAPI, start_bot: BotStarter) -> None:
     await start_bot(EGGBOT_DEV_GUILD_ID=str(world.guild.id))
     [(guild_id, body)] = world.fake.sync_log
     assert guild_id == world.guild.id and {c["name"] for c in body} >= {"imagine"}
@@ -110,7 +110,7 @@ async def test_dev_guild_sync_is_guild_scoped(world: World, eggapi: FakeEggAPI, 
     await world.fake.wait_for_message(world.general, lambda m: bool(m.attachments))
 
 
-async def test_status_edits_are_throttled(world: World, eggapi: FakeEggAPI, start_bot: Any) -> None:
+async def test_status_edits_are_throttled(world: World, eggapi: FakeEggAPI, start_bot: BotStarter) -> None:
     eggapi.plan_next(TaskPlan(polls_until_processing=3, polls_until_done=12))
     await start_bot(EGGBOT_STATUS_EDIT_INTERVAL="60")
     handle = await world.fake.slash(world.alice, world.general, "imagine", prompt="throttled")
@@ -125,20 +125,20 @@ async def test_status_edits_are_throttled(world: World, eggapi: FakeEggAPI, star
 
 
 async def test_commands_are_refused_politely_while_stopping(
-    world: World, eggapi: FakeEggAPI, start_bot: Any
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
 ) -> None:
     bot = await start_bot()
     bot.stopping = True  # what close() sets first
     reply = await (await world.fake.slash(world.alice, world.general, "imagine", prompt="late")).wait_response()
     assert reply.ephemeral and "restarting" in reply.content
-    row = await bot.db.fetchone("SELECT COUNT(*) AS n FROM tasks")
+    row = await sqlite_db(bot).fetchone("SELECT COUNT(*) AS n FROM tasks")
     assert row is not None and row["n"] == 0
     bot.stopping = False
 
 
 @pytest.mark.parametrize("guard", ["nonce", "history"])
 async def test_crash_after_posting_does_not_post_twice(
-    world: World, eggapi: FakeEggAPI, start_bot: Any, guard: str
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter, guard: str
 ) -> None:
     """The repeat after a crash between posting and recording finds the first post.
 
@@ -151,7 +151,7 @@ async def test_crash_after_posting_does_not_post_twice(
     [egg_id] = list(eggapi.tasks)
     task = await bot.task_store.get_by_egg_id(egg_id)
     assert task is not None
-    path = bot.db.path
+    path = sqlite_db(bot).path
     await start_bot.stop()
     async with await Database.open(path) as db:  # the crash leaves the task "delivering"
         await db.transaction(

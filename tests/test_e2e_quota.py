@@ -5,15 +5,15 @@ from __future__ import annotations
 import asyncio
 import re
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
-from tests.conftest import World
-from tests.fakes.discord_client import ClientRefusal
-from tests.fakes.discord_harness import assert_clean
-from tests.fakes.discord_server import FakeMessage
-from tests.fakes.eggapi import FakeEggAPI, TaskPlan
+from bot.app.client import EggBot
+from testkit.fake_discord import ClientRefusal, FakeMessage, assert_clean
+from testkit.fake_eggapi import FakeEggAPI, TaskPlan
+from testkit.starter import BotStarter, sqlite_db
+from testkit.world import World
 
 RELATIVE = re.compile(r"<t:\d+:R>")
 
@@ -22,15 +22,15 @@ def is_result(message: FakeMessage) -> bool:
     return bool(message.attachments)
 
 
-async def settled_total(bot: Any, member_id: int) -> Decimal:
-    rows = await bot.db.fetchall(
+async def settled_total(bot: EggBot, member_id: int) -> Decimal:
+    rows = await sqlite_db(bot).fetchall(
         "SELECT settled FROM ledger_holds WHERE member_id = ? AND state = 'settled'", (member_id,)
     )
     return sum((Decimal(r["settled"]) for r in rows), Decimal("0"))
 
 
 async def test_refusal_says_why_what_is_left_and_when_it_resets(
-    world: World, eggapi: FakeEggAPI, start_bot: Any
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
 ) -> None:
     bot = await start_bot(EGGBOT_QUOTA_LIMIT="0.02")
     handle = await world.fake.slash(world.alice, world.general, "imagine", prompt="three foxes", count=3)
@@ -39,13 +39,13 @@ async def test_refusal_says_why_what_is_left_and_when_it_resets(
     assert "This request needs $0.03, but you have only $0.02 left" in reply.content
     assert RELATIVE.search(reply.content)
     assert eggapi.count("POST", "/v1/generate") == 0
-    row = await bot.db.fetchone("SELECT COUNT(*) AS n FROM tasks")
+    row = await sqlite_db(bot).fetchone("SELECT COUNT(*) AS n FROM tasks")
     assert row is not None and row["n"] == 0  # refused requests leave nothing behind
     assert_clean(world.fake)
 
 
 async def test_balance_shows_spent_reserved_remaining_and_reset(
-    world: World, eggapi: FakeEggAPI, start_bot: Any
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
 ) -> None:
     await start_bot(EGGBOT_QUOTA_LIMIT="0.05")
     await world.fake.slash(world.alice, world.general, "imagine", prompt="one fox")
@@ -61,7 +61,7 @@ async def test_balance_shows_spent_reserved_remaining_and_reset(
     assert_clean(world.fake)
 
 
-async def test_failed_task_costs_nothing(world: World, eggapi: FakeEggAPI, start_bot: Any) -> None:
+async def test_failed_task_costs_nothing(world: World, eggapi: FakeEggAPI, start_bot: BotStarter) -> None:
     eggapi.plan_next(TaskPlan(outcome="failed"))
     bot = await start_bot(EGGBOT_QUOTA_LIMIT="0.01")
     await world.fake.slash(world.alice, world.general, "imagine", prompt="forbidden fox")
@@ -72,7 +72,9 @@ async def test_failed_task_costs_nothing(world: World, eggapi: FakeEggAPI, start
     assert await settled_total(bot, world.alice.id) == Decimal("0.0100")
 
 
-async def test_moderator_commands_are_refused_to_members(world: World, eggapi: FakeEggAPI, start_bot: Any) -> None:
+async def test_moderator_commands_are_refused_to_members(
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
+) -> None:
     await start_bot()
     assert "quota" not in world.fake.visible_commands(world.alice, world.general)
     with pytest.raises(ClientRefusal):
@@ -86,7 +88,7 @@ async def test_moderator_commands_are_refused_to_members(world: World, eggapi: F
     assert_clean(world.fake)
 
 
-async def test_moderators_pause_limit_exempt_and_cap(world: World, eggapi: FakeEggAPI, start_bot: Any) -> None:
+async def test_moderators_pause_limit_exempt_and_cap(world: World, eggapi: FakeEggAPI, start_bot: BotStarter) -> None:
     fake = world.fake
     mod = fake.add_member(world.guild, "mod", permissions="MANAGE_GUILD")
     vip = fake.add_role(world.guild, "VIP")
@@ -119,7 +121,7 @@ async def test_moderators_pause_limit_exempt_and_cap(world: World, eggapi: FakeE
     assert_clean(fake)
 
 
-async def test_used_up_and_zero_limits_read_plainly(world: World, eggapi: FakeEggAPI, start_bot: Any) -> None:
+async def test_used_up_and_zero_limits_read_plainly(world: World, eggapi: FakeEggAPI, start_bot: BotStarter) -> None:
     """No "$0.0000 left" noise; a member set to $0 is not told they "used up" anything."""
     mod = world.fake.add_member(world.guild, "mod", permissions="MANAGE_GUILD")
     await start_bot(EGGBOT_QUOTA_LIMIT="0.01")
@@ -140,7 +142,7 @@ async def test_used_up_and_zero_limits_read_plainly(world: World, eggapi: FakeEg
 
 
 async def test_account_budget_stops_generation_everywhere(
-    world: World, eggapi: FakeEggAPI, start_bot: Any
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
 ) -> None:
     await start_bot(EGGBOT_ACCOUNT_BUDGET="0")
     reply = await (await world.fake.slash(world.alice, world.general, "imagine", prompt="fox")).wait_response()
@@ -148,7 +150,7 @@ async def test_account_budget_stops_generation_everywhere(
     assert eggapi.count("POST", "/v1/generate") == 0
 
 
-async def test_concurrent_requests_never_overdraw(world: World, eggapi: FakeEggAPI, start_bot: Any) -> None:
+async def test_concurrent_requests_never_overdraw(world: World, eggapi: FakeEggAPI, start_bot: BotStarter) -> None:
     """60 simultaneous /imagine at the edge of a $0.25 limit: exactly 25 run, the rest are refused."""
     bot = await start_bot(EGGBOT_QUOTA_LIMIT="0.25", EGGBOT_MAX_QUEUED_PER_MEMBER="100")
     handles = await asyncio.gather(
@@ -159,20 +161,20 @@ async def test_concurrent_requests_never_overdraw(world: World, eggapi: FakeEggA
     accepted = [r for r in replies if not r.ephemeral]
     assert (len(accepted), len(refused)) == (25, 35)
     assert all("daily image budget" in r.content for r in refused)
-    assert max(h.ack_latency for h in handles) < 3
+    assert max(cast(float, h.ack_latency) for h in handles) < 3  # each was acknowledged (wait_ack above)
     # Results may share messages when the channel is busy: count the images.
     await world.fake.wait_for(
         lambda f: sum(len(m.attachments) for m in f.messages(world.general)) == 25 or None, timeout=30
     )
     assert len(eggapi.tasks) == 25
     assert await settled_total(bot, world.alice.id) == Decimal("0.25")
-    row = await bot.db.fetchone("SELECT COUNT(*) AS n FROM ledger_holds WHERE state = 'active'")
+    row = await sqlite_db(bot).fetchone("SELECT COUNT(*) AS n FROM ledger_holds WHERE state = 'active'")
     assert row is not None and row["n"] == 0
     assert_clean(world.fake)
 
 
 async def test_a_zero_price_from_eggapi_does_not_make_images_free(
-    world: World, eggapi: FakeEggAPI, start_bot: Any
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
 ) -> None:
     """D7: a usage summary of $0.00 for 10 images must not let every request through."""
     eggapi.summary_rows = [{"model": "nanobanana", "total_units": 10, "total_cost": "$0.00", "request_count": 10}]
@@ -190,7 +192,7 @@ async def test_a_zero_price_from_eggapi_does_not_make_images_free(
 
 
 async def test_a_price_rise_is_learned_before_concurrent_jobs_overdraw(
-    world: World, eggapi: FakeEggAPI, start_bot: Any
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
 ) -> None:
     """D7: EggAPI charges $0.02 while the bot assumed $0.01; after one job, five at once stay within $0.10."""
     eggapi.default_plan = TaskPlan(cost_per_image=Decimal("0.02"))
@@ -215,7 +217,7 @@ async def test_a_price_rise_is_learned_before_concurrent_jobs_overdraw(
 
 
 async def test_an_overdraft_is_shown_and_new_jobs_wait_until_it_is_covered(
-    world: World, eggapi: FakeEggAPI, start_bot: Any
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
 ) -> None:
     """D7: EggAPI charged $0.09 against a $0.01 hold on a $0.05 limit: /balance says so, new jobs are refused."""
     eggapi.default_plan = TaskPlan(cost_per_image=Decimal("0.09"))

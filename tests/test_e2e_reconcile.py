@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from functools import partial
 
 import pytest
 
@@ -14,18 +14,24 @@ from bot.lifecycle.task_store import TaskStore
 from bot.lifecycle.transitions import Bookkeeper
 from bot.storage.sqlite import Database
 from bot.unconfirmed.desk import OperatorError, UnconfirmedDesk
-from tests.conftest import World
-from tests.fakes.discord_harness import assert_clean
-from tests.fakes.eggapi import FakeEggAPI, png_bytes
+from testkit.fake_discord import FakeDiscord, FakeMessage, assert_clean
+from testkit.fake_eggapi import FakeEggAPI, png_bytes
+from testkit.starter import BotStarter, sqlite_db
+from testkit.world import World
 
 
-def notices(fake: Any, world: World) -> list[Any]:
+def notices(fake: FakeDiscord, world: World) -> list[FakeMessage]:
     """The replies telling a member their job was released by the operator."""
     return [m for m in fake.messages(world.general) if "could not find this job" in m.content and m.type == 19]
 
 
+def told_unconfirmed(fake: FakeDiscord, *, message: FakeMessage) -> bool | None:
+    """The member's status ``message`` now says the bot could not confirm the submit."""
+    return "could not confirm" in fake.message(message.id).content or None
+
+
 async def test_two_unknown_submits_at_once_are_not_guessed(
-    world: World, eggapi: FakeEggAPI, start_bot: Any, caplog: Any
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
     fake = world.fake
@@ -48,7 +54,7 @@ async def test_two_unknown_submits_at_once_are_not_guessed(
     assert any(r.levelno == logging.ERROR and "cannot tell which" in r.getMessage() for r in caplog.records)
 
 
-async def test_a_busy_eggapi_puts_the_job_back_in_line(world: World, eggapi: FakeEggAPI, start_bot: Any) -> None:
+async def test_a_busy_eggapi_puts_the_job_back_in_line(world: World, eggapi: FakeEggAPI, start_bot: BotStarter) -> None:
     eggapi.fail_next("POST", r"^/v1/generate$", 429, headers={"Retry-After": "0"}, times=5)  # the client gives up
     bot = await start_bot()
     await world.fake.slash(world.alice, world.general, "imagine", prompt="patient fox")
@@ -63,7 +69,7 @@ async def test_a_busy_eggapi_puts_the_job_back_in_line(world: World, eggapi: Fak
 
 
 async def test_the_operator_settles_what_the_bot_would_not_guess(
-    world: World, eggapi: FakeEggAPI, start_bot: Any
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
 ) -> None:
     """Two ambiguous submits: the operator adopts one for its member and writes the other off."""
     fake = world.fake
@@ -72,12 +78,12 @@ async def test_the_operator_settles_what_the_bot_would_not_guess(
     alice_status = await (await fake.slash(world.alice, world.general, "imagine", prompt="alice's fox")).wait_response()
     bob_status = await (await fake.slash(world.bob, world.general, "imagine", prompt="bob's castle")).wait_response()
     for status in (alice_status, bob_status):
-        await fake.wait_for(lambda f, s=status: "could not confirm" in f.message(s.id).content or None, timeout=10)
+        await fake.wait_for(partial(told_unconfirmed, message=status), timeout=10)
     alice_task, bob_task = sorted(await bot.task_store.list_in_states((TaskStatus.UNKNOWN,)), key=lambda t: t.id)
     [alice_egg] = [t.id for t in eggapi.tasks.values() if t.request["prompt"] == "alice's fox"]
 
     # The operator's tools open the same database file, beside the running bot.
-    async with await Database.open_existing(bot.db.path) as db:
+    async with await Database.open_existing(sqlite_db(bot).path) as db:
         store = TaskStore(db)
         ledger = Ledger(db, bot.ledger.defaults)
         reconciler = Reconciler(store, bot.eggapi, grace=120)
@@ -111,7 +117,7 @@ async def test_the_operator_settles_what_the_bot_would_not_guess(
 
 
 async def test_a_job_released_while_the_bot_was_away_is_announced_once_it_is_back(
-    world: World, eggapi: FakeEggAPI, start_bot: Any
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
 ) -> None:
     fake = world.fake
     eggapi.drop_next("POST", r"^/v1/generate$", times=2)  # two look-alike submits: nothing is guessed
@@ -121,9 +127,9 @@ async def test_a_job_released_while_the_bot_was_away_is_announced_once_it_is_bac
         for member, prompt in ((world.alice, "alice's fox"), (world.bob, "bob's lost castle"))
     ]
     for status in statuses:
-        await fake.wait_for(lambda f, s=status: "could not confirm" in f.message(s.id).content or None, timeout=10)
+        await fake.wait_for(partial(told_unconfirmed, message=status), timeout=10)
     task = max(await bot.task_store.list_in_states((TaskStatus.UNKNOWN,)), key=lambda t: t.id)  # bob's
-    path = bot.db.path
+    path = sqlite_db(bot).path
     await start_bot.stop()
     async with await Database.open_existing(path) as db:  # the operator, while the bot is stopped
         store = TaskStore(db)

@@ -13,6 +13,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from bot.app.client import EggBot
 from bot.ledger import HoldState, Ledger
 from bot.lifecycle._reconcile import MAX_PAGES, Reconciler
 from bot.lifecycle.model import TaskStatus
@@ -20,10 +23,10 @@ from bot.lifecycle.task_store import TaskStore
 from bot.lifecycle.transitions import Bookkeeper
 from bot.storage.sqlite import Database, Tx
 from bot.unconfirmed.desk import UnconfirmedDesk
-from tests.conftest import World
-from tests.fakes.discord_harness import assert_clean
-from tests.fakes.discord_server import FakeMessage
-from tests.fakes.eggapi import FakeEggAPI, png_bytes
+from testkit.fake_discord import FakeMessage, assert_clean
+from testkit.fake_eggapi import FakeEggAPI, png_bytes
+from testkit.starter import BotStarter, sqlite_db
+from testkit.world import World
 
 NEVER_RECEIVED = "never received this request"
 
@@ -32,7 +35,7 @@ def posted(world: World) -> list[FakeMessage]:
     return [m for m in world.fake.messages(world.general) if m.attachments]
 
 
-async def lost_submit(world: World, eggapi: FakeEggAPI, start_bot: Any, *, created: bool) -> Any:
+async def lost_submit(world: World, eggapi: FakeEggAPI, start_bot: BotStarter, *, created: bool) -> Any:
     """Alice's /imagine whose POST got a 500 (``created``: EggAPI made the task anyway), seen by a reconcile."""
     eggapi.fail_next("POST", r"^/v1/generate$", 500, process=created)
     bot = await start_bot()
@@ -41,9 +44,9 @@ async def lost_submit(world: World, eggapi: FakeEggAPI, start_bot: Any, *, creat
     return bot
 
 
-async def pass_time(bot: Any, eggapi: FakeEggAPI, start_bot: Any, minutes: int) -> None:
+async def pass_time(bot: EggBot, eggapi: FakeEggAPI, start_bot: BotStarter, minutes: int) -> None:
     """Stop the bot and move every recorded time back, on both sides: as if it had been away that long."""
-    path = bot.db.path
+    path = sqlite_db(bot).path
     await start_bot.stop()
     delta = timedelta(minutes=minutes)
     for task in eggapi.tasks.values():
@@ -61,14 +64,14 @@ async def pass_time(bot: Any, eggapi: FakeEggAPI, start_bot: Any, minutes: int) 
         await db.transaction(shift)
 
 
-async def hold_state(bot: Any, task_id: int) -> HoldState:
+async def hold_state(bot: EggBot, task_id: int) -> HoldState:
     hold = await bot.ledger.hold(task_id)
     assert hold is not None
     return hold.state
 
 
 async def test_a_strangers_bigger_task_is_never_posted_nor_charged(
-    world: World, eggapi: FakeEggAPI, start_bot: Any
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
 ) -> None:
     """D5: another client of the key makes a 3-image task; Alice's 1-image submit got a 500 that made nothing."""
     stranger = eggapi.add_foreign_task("someone else's private image", num_outputs=3)
@@ -88,7 +91,7 @@ async def test_a_strangers_bigger_task_is_never_posted_nor_charged(
 
 
 async def test_an_unfinished_look_alike_is_not_adopted_before_its_images_are_known(
-    world: World, eggapi: FakeEggAPI, start_bot: Any
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
 ) -> None:
     """A stranger's task still running when Alice's submit is reconciled: wait, and drop it once it shows 3 images."""
     stranger = eggapi.add_foreign_task("someone else's private image", num_outputs=3, outcome=None)
@@ -104,7 +107,7 @@ async def test_an_unfinished_look_alike_is_not_adopted_before_its_images_are_kno
 
 
 async def test_a_lost_answer_on_a_shared_key_is_left_to_the_operator(
-    world: World, eggapi: FakeEggAPI, start_bot: Any, caplog: Any
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The key is visibly shared (a stranger's task a quarter of an hour ago): a lone look-alike is not adopted."""
     caplog.set_level(logging.INFO)
@@ -122,7 +125,7 @@ async def test_a_lost_answer_on_a_shared_key_is_left_to_the_operator(
 
     # The operator, who can see prompts in EggAPI's dashboard, names Alice's task: it is posted once.
     [alice_egg] = [t.id for t in eggapi.tasks.values() if t.request["prompt"] == "my own fox"]
-    async with await Database.open_existing(bot.db.path) as db:
+    async with await Database.open_existing(sqlite_db(bot).path) as db:
         store = TaskStore(db)
         ledger = Ledger(db, bot.ledger.defaults)
         reconciler = Reconciler(store, bot.eggapi, grace=120)
@@ -137,7 +140,7 @@ async def test_a_lost_answer_on_a_shared_key_is_left_to_the_operator(
 
 
 async def test_a_long_list_newest_first_is_read_only_as_far_as_needed(
-    world: World, eggapi: FakeEggAPI, start_bot: Any
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
 ) -> None:
     """I7: 5,100 old tasks on the key; the list is newest first, so a submit that never landed is still settled."""
     bot = await lost_submit(world, eggapi, start_bot, created=False)
@@ -170,7 +173,7 @@ class _Watch(logging.Handler):
 
 
 async def test_a_long_list_in_no_usable_order_is_scanned_rarely_and_reported_once(
-    world: World, eggapi: FakeEggAPI, start_bot: Any, caplog: Any
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter, caplog: pytest.LogCaptureFixture
 ) -> None:
     """I7: over 5,000 tasks listed oldest first: one full scan, the operator told once, then the scans back off."""
     caplog.set_level(logging.DEBUG, logger="bot.lifecycle._reconcile")

@@ -7,14 +7,14 @@ The fake Discord signs attachment URLs for 24 hours on its own clock and the fak
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
+from bot.app.client import EggBot
 from bot.ledger import HoldState
 from bot.lifecycle.model import TaskStatus
-from tests.conftest import World
-from tests.fakes.discord_harness import assert_clean
-from tests.fakes.discord_server import FakeMessage
-from tests.fakes.eggapi import FakeEggAPI, TaskPlan
+from testkit.fake_discord import FakeMessage, assert_clean
+from testkit.fake_eggapi import FakeEggAPI, TaskPlan
+from testkit.starter import BotStarter, sqlite_db
+from testkit.world import World
 
 HOUR = 3600.0
 REFERENCE = {"reference": ("fox.png", b"\x89PNG reference fox", "image/png")}
@@ -24,14 +24,14 @@ def is_result(message: FakeMessage) -> bool:
     return bool(message.attachments) and not message.ephemeral
 
 
-async def task_count(bot: Any) -> int:
-    row = await bot.db.fetchone("SELECT COUNT(*) AS n FROM tasks")
+async def task_count(bot: EggBot) -> int:
+    row = await sqlite_db(bot).fetchone("SELECT COUNT(*) AS n FROM tasks")
     assert row is not None
     return int(row["n"])
 
 
 async def test_a_fresh_reference_reaches_eggapi_and_is_downloaded(
-    world: World, eggapi: FakeEggAPI, start_bot: Any
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
 ) -> None:
     await start_bot()
     handle = await world.fake.slash(world.alice, world.general, "imagine", prompt="this fox, but blue",
@@ -45,12 +45,14 @@ async def test_a_fresh_reference_reaches_eggapi_and_is_downloaded(
 
 
 async def test_reroll_of_a_job_whose_references_expired_is_refused_before_anything_is_charged(
-    world: World, eggapi: FakeEggAPI, start_bot: Any
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
 ) -> None:
     bot = await start_bot()
     await world.fake.slash(world.alice, world.general, "imagine", prompt="this fox, but blue", attachments=REFERENCE)
     first = await world.fake.wait_for_message(world.general, is_result)
-    task_id = (await bot.task_store.get_by_egg_id(next(iter(eggapi.tasks)))).id
+    task = await bot.task_store.get_by_egg_id(next(iter(eggapi.tasks)))
+    assert task is not None
+    task_id = task.id
 
     world.fake.clock.advance(48 * HOUR)  # two days later the stored Discord link is dead
     click = await world.fake.click(world.bob, first, first.button("Reroll").custom_id)
@@ -68,7 +70,7 @@ async def test_reroll_of_a_job_whose_references_expired_is_refused_before_anythi
 
 
 async def test_a_job_that_waited_in_line_until_its_references_expire_ends_uncharged(
-    world: World, eggapi: FakeEggAPI, start_bot: Any
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
 ) -> None:
     bot = await start_bot(EGGBOT_MAX_RUNNING_PER_MEMBER="1")
     eggapi.plan_next(TaskPlan(hold=True))
@@ -100,7 +102,7 @@ async def test_a_job_that_waited_in_line_until_its_references_expire_ends_unchar
 
 
 async def test_a_gif_reference_is_used_and_a_wrong_attachment_is_refused_naming_gif(
-    world: World, eggapi: FakeEggAPI, start_bot: Any
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
 ) -> None:
     bot = await start_bot()
     gif = {"reference": ("dancing.gif", b"GIF89a reference fox", "image/gif")}

@@ -8,16 +8,16 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
 
 from bot.ledger import HoldState
 from bot.lifecycle.model import TaskStatus
-from tests.conftest import World
-from tests.fakes.discord_harness import assert_clean
-from tests.fakes.eggapi import FakeEggAPI, TaskPlan, png_bytes
+from testkit.fake_discord import assert_clean
+from testkit.fake_eggapi import FakeEggAPI, TaskPlan, png_bytes
+from testkit.starter import BotStarter
+from testkit.world import World
 from tests.test_e2e_webhooks import free_port
 
 
@@ -48,7 +48,7 @@ def scheduler_log() -> Iterator[Watch]:
 
 
 async def test_a_database_error_right_after_a_successful_submit_does_not_strand_the_task(
-    tmp_path: Path, world: World, eggapi: FakeEggAPI, start_bot: Any, scheduler_log: Watch
+    tmp_path: Path, world: World, eggapi: FakeEggAPI, start_bot: BotStarter, scheduler_log: Watch
 ) -> None:
     eggapi.delay_next("POST", r"^/v1/generate$", 0.3)  # time to lock the database while the POST is out
     bot = await start_bot()
@@ -74,7 +74,7 @@ async def test_a_database_error_right_after_a_successful_submit_does_not_strand_
 
 
 async def test_a_submit_eggapi_keeps_refusing_ends_once_without_a_crash(
-    world: World, eggapi: FakeEggAPI, start_bot: Any, scheduler_log: Watch
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter, scheduler_log: Watch
 ) -> None:
     eggapi.fail_next("POST", r"^/v1/generate$", 429, "RATE_LIMITED", times=1000)
     bot = await start_bot(EGGBOT_POLL_INTERVAL_MAX="0.02")  # the back-off between tries
@@ -90,7 +90,7 @@ async def test_a_submit_eggapi_keeps_refusing_ends_once_without_a_crash(
 
 
 async def test_forged_webhook_hints_cost_neither_memory_nor_eggapi_requests(
-    world: World, eggapi: FakeEggAPI, start_bot: Any
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
 ) -> None:
     eggapi.default_plan = TaskPlan(hold=True)
     port = free_port()

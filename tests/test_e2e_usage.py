@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import logging
@@ -12,21 +11,17 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 from PIL import Image
 
 from bot.app.client import EggBot
-from bot.eggapi import EggAPIClient
 from bot.ledger import Ledger, LedgerDefaults, MemberSpend
 from bot.money import format_money
-from bot.services import Resources, build_core
 from bot.storage.sqlite import Database
-from tests.conftest import World, make_settings
-from tests.fakes.discord_client import ClientRefusal
-from tests.fakes.discord_harness import assert_clean, run_bot
-from tests.fakes.discord_server import FakeChannel, FakeGuild, FakeMember, FakeMessage
-from tests.fakes.eggapi import FakeEggAPI, TaskPlan
+from testkit.fake_discord import ClientRefusal, FakeChannel, FakeGuild, FakeMember, FakeMessage, assert_clean
+from testkit.fake_eggapi import FakeEggAPI, TaskPlan
+from testkit.starter import BotStarter
+from testkit.world import World
 from tests.test_usage_report import add_task
 
 D = Decimal
@@ -35,43 +30,11 @@ EVER = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
 EXTENSIONS = ("cogs.imagine", "cogs.usage")
 
 
-class Starter:
-    """``bot = await starter()`` runs the real bot with /imagine and /usage; ``stop()`` ends it."""
-
-    def __init__(self, tmp_path: Path, world: World, eggapi: FakeEggAPI) -> None:
-        self.tmp_path, self.world, self.eggapi = tmp_path, world, eggapi
-        self.stack: contextlib.AsyncExitStack | None = None
-
-    @property
-    def db_path(self) -> Path:
-        return make_settings(self.tmp_path, self.eggapi.url).database_path
-
-    async def __call__(self, **env: str) -> EggBot:
-        assert self.stack is None, "stop the running bot first"
-        settings = make_settings(self.tmp_path, self.eggapi.url, **env)
-        stack = contextlib.AsyncExitStack()
-        db = await stack.enter_async_context(await Database.open(settings.database_path))
-        session = await stack.enter_async_context(aiohttp.ClientSession())
-        client = EggAPIClient(session, api_key=settings.eggapi_api_key, base_url=settings.eggapi_base_url,
-                              timeout=settings.http_timeout, backoff_base=0.01, backoff_cap=0.05)
-        bot = EggBot(core=build_core(settings, Resources(db, session, client)), extensions=EXTENSIONS)
-        await stack.enter_async_context(run_bot(bot, self.world.fake))
-        self.stack = stack
-        return bot
-
-    async def stop(self) -> None:
-        if self.stack is not None:
-            stack, self.stack = self.stack, None
-            await stack.aclose()
-
-
 @pytest.fixture
-async def usage_bot(tmp_path: Path, world: World, eggapi: FakeEggAPI) -> AsyncIterator[Starter]:
-    starter = Starter(tmp_path, world, eggapi)
-    try:
+async def usage_bot(tmp_path: Path, world: World, eggapi: FakeEggAPI) -> AsyncIterator[BotStarter]:
+    """The real bot with /imagine and /usage only, on its own clock (not the fake Discord's)."""
+    async with BotStarter(tmp_path, world, eggapi, extensions=EXTENSIONS, discord_time=False) as starter:
         yield starter
-    finally:
-        await starter.stop()
 
 
 class Other:
@@ -128,7 +91,7 @@ async def settled_ledger_rows(bot: EggBot, guild: FakeGuild) -> list[MemberSpend
 
 
 async def test_server_report_matches_the_ledger_and_exports(
-    world: World, eggapi: FakeEggAPI, usage_bot: Starter, caplog: Any
+    world: World, eggapi: FakeEggAPI, usage_bot: BotStarter, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
     other = Other(world)
@@ -194,7 +157,7 @@ async def test_server_report_matches_the_ledger_and_exports(
 
 
 async def test_member_report_paginates_for_the_caller_only(
-    world: World, eggapi: FakeEggAPI, usage_bot: Starter
+    world: World, eggapi: FakeEggAPI, usage_bot: BotStarter
 ) -> None:
     other = Other(world)
     world.fake.add_member(other.guild, world.alice.user)
@@ -253,28 +216,7 @@ async def test_member_report_paginates_for_the_caller_only(
     assert_clean(world.fake)
 
 
-async def test_member_report_shows_totals_before_tasks(world: World, eggapi: FakeEggAPI, usage_bot: Starter) -> None:
-    mod = world.fake.add_member(world.guild, "mod", permissions="MANAGE_GUILD")
-    now = datetime.now(UTC)
-    long_prompt = "a very detailed fox " * 4  # the longest excerpt: 80 characters
-    mine = [{"guild": world.guild.id, "member": world.alice.id, "when": now - timedelta(minutes=i),
-             "prompt": f"{i} {long_prompt}"} for i in range(8)]
-    await seed(usage_bot.db_path, *mine)
-    await usage_bot()
-    _, message = await report(world, mod, world.general, member=world.alice, period="all")
-    [embed] = message.embeds
-    assert "fox" not in embed["description"] and "job #" not in embed["description"]  # only who and when
-    names = [field["name"] for field in embed["fields"]]
-    assert names[:4] == ["Spend", "Work", "Limit (current quota period)", "Open holds: 0 ($0.00)"]
-    assert names[4] == "Recent tasks (newest first)" and all(n.startswith("Recent tasks") for n in names[4:])
-    listed = "\n".join(field["value"] for field in embed["fields"][4:])
-    assert [f"job #{n}" in listed for n in range(1, 9)] == [True] * 8  # all eight on the first page
-    assert listed.index("> 0 a very") < listed.index("> 7 a very")  # newest first
-    assert "Page 1/1" in text_of(message)
-    assert_clean(world.fake)
-
-
-async def test_ordinary_members_are_refused(world: World, eggapi: FakeEggAPI, usage_bot: Starter) -> None:
+async def test_ordinary_members_are_refused(world: World, eggapi: FakeEggAPI, usage_bot: BotStarter) -> None:
     await usage_bot()
     assert "usage" not in world.fake.visible_commands(world.alice, world.general)
     with pytest.raises(ClientRefusal):
@@ -290,7 +232,7 @@ async def test_ordinary_members_are_refused(world: World, eggapi: FakeEggAPI, us
 
 
 async def test_eggapi_outage_still_shows_the_ledger(
-    world: World, eggapi: FakeEggAPI, usage_bot: Starter, caplog: Any
+    world: World, eggapi: FakeEggAPI, usage_bot: BotStarter, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
     mod = world.fake.add_member(world.guild, "mod", permissions="MANAGE_GUILD")
@@ -307,7 +249,7 @@ async def test_eggapi_outage_still_shows_the_ledger(
     assert_clean(world.fake, caplog=caplog)
 
 
-async def test_ledger_and_eggapi_agree_on_real_jobs(world: World, eggapi: FakeEggAPI, usage_bot: Starter) -> None:
+async def test_ledger_and_eggapi_agree_on_real_jobs(world: World, eggapi: FakeEggAPI, usage_bot: BotStarter) -> None:
     mod = world.fake.add_member(world.guild, "mod", permissions="MANAGE_GUILD")
     await usage_bot()
     await imagine(world, world.alice, world.general, "fox one", count=3)

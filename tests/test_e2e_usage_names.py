@@ -17,22 +17,19 @@ from typing import Any
 import pytest
 
 from cogs.usage._names import FETCH_LIMIT, FETCH_TIMEOUT
-from tests.conftest import World
-from tests.fakes.discord_harness import assert_clean
-from tests.fakes.discord_server import FakeDiscord, FakeMessage, RequestRecord
-from tests.fakes.eggapi import FakeEggAPI
-from tests.test_e2e_usage import Starter, parse_csv, report, seed
+from testkit.fake_discord import FakeDiscord, FakeMessage, RequestRecord, assert_clean
+from testkit.fake_eggapi import FakeEggAPI
+from testkit.starter import BotStarter
+from testkit.world import World
+from tests.test_e2e_usage import EXTENSIONS, parse_csv, report, seed
 
 MEMBER_PATH = re.compile(r"^/guilds/\d+/members/\d+$")
 
 
 @pytest.fixture
-async def usage_bot(tmp_path: Path, world: World, eggapi: FakeEggAPI) -> AsyncIterator[Starter]:
-    starter = Starter(tmp_path, world, eggapi)
-    try:
+async def usage_bot(tmp_path: Path, world: World, eggapi: FakeEggAPI) -> AsyncIterator[BotStarter]:
+    async with BotStarter(tmp_path, world, eggapi, extensions=EXTENSIONS, discord_time=False) as starter:
         yield starter
-    finally:
-        await starter.stop()
 
 
 def member_lookups(fake: FakeDiscord) -> list[RequestRecord]:
@@ -45,7 +42,7 @@ def names_by_id(message: FakeMessage) -> dict[str, str]:
 
 
 async def test_export_names_members_and_falls_back_to_their_ids(
-    world: World, eggapi: FakeEggAPI, usage_bot: Starter, caplog: Any
+    world: World, eggapi: FakeEggAPI, usage_bot: BotStarter, caplog: Any
 ) -> None:
     caplog.set_level(logging.INFO)
     fake = world.fake
@@ -89,7 +86,7 @@ async def test_export_names_members_and_falls_back_to_their_ids(
 
 
 async def test_export_looks_up_a_bounded_number_of_members(
-    world: World, eggapi: FakeEggAPI, usage_bot: Starter
+    world: World, eggapi: FakeEggAPI, usage_bot: BotStarter
 ) -> None:
     fake = world.fake
     mod = fake.add_member(world.guild, "mod", permissions="MANAGE_GUILD")
@@ -108,7 +105,7 @@ async def test_export_looks_up_a_bounded_number_of_members(
 
 
 async def test_a_slow_lookup_only_delays_the_export_and_costs_its_name(
-    world: World, eggapi: FakeEggAPI, usage_bot: Starter
+    world: World, eggapi: FakeEggAPI, usage_bot: BotStarter
 ) -> None:
     fake = world.fake
     mod = fake.add_member(world.guild, "mod", permissions="MANAGE_GUILD")

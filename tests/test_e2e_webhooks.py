@@ -8,9 +8,10 @@ from typing import Any
 
 import aiohttp
 
-from tests.conftest import World
-from tests.fakes.discord_harness import assert_clean
-from tests.fakes.eggapi import FakeEggAPI, TaskPlan, png_bytes
+from testkit.fake_discord import assert_clean
+from testkit.fake_eggapi import FakeEggAPI, TaskPlan, png_bytes
+from testkit.starter import BotStarter
+from testkit.world import World
 
 SECRET = "whsec_test_secret"
 
@@ -21,7 +22,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def webhook_env(port: int) -> dict[str, str]:
+def webhook_env(port: int) -> dict[str, Any]:  # Any: splatted into start_bot(**...)
     return {
         "EGGBOT_WEBHOOK_HOST": "127.0.0.1",
         "EGGBOT_WEBHOOK_PORT": str(port),
@@ -34,7 +35,7 @@ def webhook_env(port: int) -> dict[str, str]:
 
 
 async def test_signed_webhook_delivers_at_once_and_forgeries_are_refused(
-    world: World, eggapi: FakeEggAPI, start_bot: Any
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
 ) -> None:
     eggapi.webhook_secret = SECRET
     eggapi.default_plan = TaskPlan(hold=True)

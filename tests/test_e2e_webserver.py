@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import aiohttp
 
-from tests.conftest import World
-from tests.fakes.discord_harness import assert_clean
-from tests.fakes.eggapi import FakeEggAPI, TaskPlan
+from testkit.fake_discord import assert_clean
+from testkit.fake_eggapi import FakeEggAPI, TaskPlan
+from testkit.starter import BotStarter
+from testkit.world import World
 from tests.test_e2e_webhooks import free_port
 
 
-async def test_health_only_mode_refuses_forged_webhooks(world: World, eggapi: FakeEggAPI, start_bot: Any) -> None:
+async def test_health_only_mode_refuses_forged_webhooks(
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
+) -> None:
     eggapi.default_plan = TaskPlan(hold=True)
     port = free_port()
     bot = await start_bot(EGGBOT_HEALTHZ="true", EGGBOT_WEBHOOK_HOST="127.0.0.1", EGGBOT_WEBHOOK_PORT=str(port))
@@ -21,9 +22,9 @@ async def test_health_only_mode_refuses_forged_webhooks(world: World, eggapi: Fa
     hints: list[str] = []
     real_hint = bot.tracker.hint
 
-    async def counted(task_id: str) -> object:
-        hints.append(task_id)
-        return await real_hint(task_id)
+    async def counted(egg_task_id: str) -> bool:
+        hints.append(egg_task_id)
+        return await real_hint(egg_task_id)
 
     bot.tracker.hint = counted  # type: ignore[method-assign]
     body = b'{"event": "task.completed", "task_id": "%s", "status": "completed"}' % egg_id.encode()

@@ -49,7 +49,7 @@ from bot.eggapi import (
     parse_cost,
 )
 from bot.eggapi._client import MAX_REDIRECTS
-from tests.fakes.eggapi import FakeEggAPI, TaskPlan, png_bytes
+from testkit.fake_eggapi import FakeEggAPI, TaskPlan, png_bytes
 
 KEY = "egg_sk_unit_test_5ecret_0123456789"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -1,4 +1,4 @@
-"""Proves tests/fakes/discord_server.py against the real discord.py with a throwaway bot.
+"""Proves testkit/fake_discord against the real discord.py with a throwaway bot.
 
 The bot below is NOT eggbot: it is the smallest bot that exercises every fake feature the
 eggbot end-to-end tests rely on (sync, ephemeral replies, deferral + file + button, subcommand
@@ -11,7 +11,6 @@ import asyncio
 import io
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
@@ -22,16 +21,16 @@ import pytest
 from discord import app_commands
 from discord.ext import commands
 
-from tests.fakes.discord_harness import assert_clean, run_bot
-from tests.fakes.discord_server import (
+from testkit.fake_discord import (
     ClientRefusal,
-    FakeChannel,
     FakeDiscord,
-    FakeGuild,
     FakeMember,
     Upload,
     WaitTimeout,
+    assert_clean,
+    run_bot,
 )
+from testkit.world import World, running_world
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -189,29 +188,18 @@ class ThrowawayBot(commands.Bot):
             await interaction.response.send_message("pong")
 
 
-@dataclass
-class World:
-    """The fake and the objects every test uses."""
-
-    fake: FakeDiscord
-    guild: FakeGuild
-    general: FakeChannel
-    thread: FakeChannel
-    alice: FakeMember
-    bob: FakeMember
-    carol: FakeMember
+@pytest.fixture
+async def world() -> AsyncIterator[World]:
+    """The standard world in a guild with a small upload limit, plus carol, who can Manage Server."""
+    async with running_world("Test Guild", thread_name="eggs-thread", filesize_limit=256 * 1024) as world:
+        world.fake.add_member(world.guild, "carol", permissions="MANAGE_GUILD")
+        yield world
 
 
 @pytest.fixture
-async def world() -> AsyncIterator[World]:
-    async with FakeDiscord() as fake:
-        guild = fake.add_guild("Test Guild", filesize_limit=256 * 1024)
-        general = fake.add_channel(guild, "general")
-        thread = fake.add_thread(general, "eggs-thread")
-        alice = fake.add_member(guild, "alice")
-        bob = fake.add_member(guild, "bob")
-        carol = fake.add_member(guild, "carol", permissions="MANAGE_GUILD")
-        yield World(fake, guild, general, thread, alice, bob, carol)
+def carol(world: World) -> FakeMember:
+    """The member with Manage Server that ``world`` added."""
+    return next(m for m in world.guild.members.values() if m.user.username == "carol")
 
 
 @pytest.fixture
@@ -518,15 +506,17 @@ async def test_simulator_refuses_what_discord_would(world: World, bot: Throwaway
     assert option_names == ["title", "colour"]
 
 
-async def test_default_member_permissions_and_subcommand_groups(world: World, bot: ThrowawayBot) -> None:
+async def test_default_member_permissions_and_subcommand_groups(
+    world: World, bot: ThrowawayBot, carol: FakeMember
+) -> None:
     fake = world.fake
     assert "quota" not in fake.visible_commands(world.bob, world.general)
-    assert "quota" in fake.visible_commands(world.carol, world.general)
+    assert "quota" in fake.visible_commands(carol, world.general)
     with pytest.raises(ClientRefusal, match="default_member_permissions"):
         await fake.slash(world.bob, world.general, "quota", "me")
     with pytest.raises(ClientRefusal, match="needs a subcommand"):
-        await fake.slash(world.carol, world.general, "quota admin")
-    handle = await fake.slash(world.carol, world.general, "quota admin set", member=world.bob, limit=7)
+        await fake.slash(carol, world.general, "quota admin")
+    handle = await fake.slash(carol, world.general, "quota admin set", member=world.bob, limit=7)
     assert (await handle.wait_response()).content == "bob -> 7"
     options = handle.payload["data"]["options"]
     assert options[0]["name"] == "admin" and options[0]["options"][0]["name"] == "set"
@@ -665,9 +655,9 @@ async def test_members_intent_and_chunking(world: World) -> None:
     assert_clean(world.fake)
 
 
-async def test_channel_and_role_options(world: World, bot: ThrowawayBot) -> None:
+async def test_channel_and_role_options(world: World, bot: ThrowawayBot, carol: FakeMember) -> None:
     fake = world.fake
-    role = world.carol.roles[0]
+    role = carol.roles[0]
     with pytest.raises(ClientRefusal, match="channel type 0"):
         await fake.slash(world.alice, world.general, "inspect", where=world.general, role=role)
     handle = await fake.slash(world.alice, world.general, "inspect", where=world.thread, role=role.id)

@@ -13,7 +13,7 @@ from PIL import Image
 from bot.eggapi import DownloadedImage
 from bot.lifecycle import fitting
 from bot.lifecycle.fitting import fit_images, shrink
-from tests.fakes.eggapi import png_bytes
+from testkit.fake_eggapi import png_bytes
 
 
 def noisy_png(side: int, seed: int = 0) -> DownloadedImage:

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from bot import logs
-from tests.bot_process import BotProcess
-from tests.conftest import World
-from tests.fakes.discord_harness import assert_clean
-from tests.fakes.eggapi import FakeEggAPI
+from testkit.fake_discord import assert_clean
+from testkit.fake_eggapi import FakeEggAPI
+from testkit.processes import BotProcess
+from testkit.world import World
 
 TOKEN = "aW50ZXJhY3Rpb246MTIzNDU2Nzg5MDpzZWNyZXQ.x-y_z"
 

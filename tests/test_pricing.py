@@ -5,18 +5,18 @@ from __future__ import annotations
 import logging
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import aiohttp
+import pytest
 
 from bot.eggapi import EggAPIClient, GenerateRequest
 from bot.ledger import Ledger, LedgerDefaults
 from bot.ledger.prices import PriceRefresher
 from bot.storage.sqlite import Database
-from tests.fakes.eggapi import DEFAULT_API_KEY, FakeEggAPI, TaskPlan
+from testkit.fake_eggapi import DEFAULT_API_KEY, FakeEggAPI, TaskPlan
 
 
-async def test_refresh_prices_budget_and_outage(tmp_path: Path, caplog: Any) -> None:
+async def test_refresh_prices_budget_and_outage(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
     async with FakeEggAPI() as eggapi, aiohttp.ClientSession() as session, await Database.open(
         tmp_path / "db.sqlite"

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from bot.eggapi import DownloadedImage
 from bot.lifecycle.model import TaskRecord, TaskStatus
 from bot.lifecycle.result_parts import plan_parts, unposted
-from tests.fakes.eggapi import png_bytes
+from testkit.fake_eggapi import png_bytes
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 

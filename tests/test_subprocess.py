@@ -19,10 +19,10 @@ from bot.lifecycle.model import ImagineRequest, TaskStatus
 from bot.lifecycle.task_store import TaskStore
 from bot.lifecycle.transitions import Bookkeeper
 from bot.storage.sqlite import Database
-from tests.bot_process import BotProcess, bot_env
-from tests.conftest import World
-from tests.fakes.discord_harness import assert_clean
-from tests.fakes.eggapi import DEFAULT_API_KEY, FakeEggAPI, png_bytes
+from testkit.fake_discord import assert_clean
+from testkit.fake_eggapi import DEFAULT_API_KEY, FakeEggAPI, png_bytes
+from testkit.processes import BotProcess, bot_env
+from testkit.world import World
 
 
 async def test_python_m_bot_round_trip(tmp_path: Path, world: World, eggapi: FakeEggAPI) -> None:

@@ -17,7 +17,7 @@ import aiohttp
 import pytest
 
 from bot.webhooks import HealthReport, WebhookServer, webhook_path
-from tests.fakes.eggapi import DEFAULT_API_KEY, FakeEggAPI, TaskPlan
+from testkit.fake_eggapi import DEFAULT_API_KEY, FakeEggAPI, TaskPlan
 
 SECRET = "whsec-test-0123456789"
 PATH = "/eggapi/webhook"
@@ -545,7 +545,7 @@ async def test_healthz_ok_says_nothing_more(
 async def test_healthz_degraded(
     hints: Hints, http: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture, broken: str
 ) -> None:
-    flags = {"gateway_connected": True, "database_writable": True, "tracker_alive": True, broken: False}
+    flags: dict[str, Any] = {"gateway_connected": True, "database_writable": True, "tracker_alive": True, broken: False}
 
     async def report() -> HealthReport:
         return HealthReport(**flags)

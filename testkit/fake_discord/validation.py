@@ -1,6 +1,6 @@
 """Discord's server-side validation rules for command syncs and message payloads.
 
-Private helper module of :mod:`tests.fakes.discord_server`. Every check returns Discord's
+Private helper module of :mod:`testkit.fake_discord`. Every check returns Discord's
 ``Invalid Form Body`` error tree (``{"field": {"0": {"_errors": [{"code", "message"}]}}}``) so the
 bot sees the same ``HTTPException`` text it would get from Discord.
 """
@@ -11,8 +11,8 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .discord_models import MessageFlags
-from .discord_records import SELECT_TYPES, DiscordHTTPError, FilePart, iter_components
+from .models import MessageFlags
+from .records import SELECT_TYPES, DiscordHTTPError, FilePart, iter_components
 
 MAX_CONTENT = 2000
 MAX_EMBEDS = 10

@@ -1,6 +1,6 @@
 """Gateway WebSocket of the fake Discord (text JSON frames, API v10).
 
-Private helper module of :mod:`tests.fakes.discord_server`. Implements HELLO, heartbeats,
+Private helper module of :mod:`testkit.fake_discord`. Implements HELLO, heartbeats,
 IDENTIFY -> READY + GUILD_CREATE, RESUME with replay of missed events, op 8 member chunks,
 INVALID_SESSION and RECONNECT, with per-session sequence numbers as Discord keeps them.
 """
@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
 
-from .discord_models import FakeGuild, Intents
+from .models import FakeGuild, Intents
 
 if TYPE_CHECKING:
-    from .discord_server import FakeDiscord
+    from .server import FakeDiscord
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Records of the fake Discord: messages users see, uploaded files, requests, violations, faults.
 
-Private helper module of :mod:`tests.fakes.discord_server`; read that module's docstring for the
+Private helper module of :mod:`testkit.fake_discord`; read that module's docstring for the
 public guide.
 """
 
@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .discord_models import FakeUser, MessageFlags, iso_now
+from .models import FakeUser, MessageFlags, iso_now
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """World model of the fake Discord: constants, snowflake ids, users, guilds, roles, channels, permissions.
 
-Private helper module of :mod:`tests.fakes.discord_server`; read that module's docstring for the
+Private helper module of :mod:`testkit.fake_discord`; read that module's docstring for the
 public guide. Everything here is plain data: the server mutates it, tests read it.
 """
 

@@ -1,6 +1,6 @@
 """Message store of the fake Discord: what users see in each channel.
 
-Private helper module of :mod:`tests.fakes.discord_server`. Creating, editing and deleting
+Private helper module of :mod:`testkit.fake_discord`. Creating, editing and deleting
 messages happens here; the REST layer calls it and then announces the change on the gateway.
 """
 
@@ -11,12 +11,12 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from .discord_models import ChannelType, FakeChannel, FakeUser, Intents, MessageFlags, guess_content_type, iso_now
-from .discord_records import MENTION_ROLE, MENTION_USER, DiscordHTTPError, FakeMessage, FilePart, StoredAttachment
+from .models import ChannelType, FakeChannel, FakeUser, Intents, MessageFlags, guess_content_type, iso_now
+from .records import MENTION_ROLE, MENTION_USER, DiscordHTTPError, FakeMessage, FilePart, StoredAttachment
 
 if TYPE_CHECKING:
-    from .discord_interaction import InteractionHandle
-    from .discord_server import FakeDiscord
+    from .interaction import InteractionHandle
+    from .server import FakeDiscord
 
 FILE_FIELD = re.compile(r"files\[(\d+)\]")
 SETTABLE_FLAGS = MessageFlags.SUPPRESS_EMBEDS | MessageFlags.SUPPRESS_NOTIFICATIONS | MessageFlags.IS_COMPONENTS_V2

@@ -1,84 +1,6 @@
-"""A fake EggAPI server for tests (aiohttp.web on 127.0.0.1, random port). No internet.
+"""FakeEggAPI: the aiohttp server, its task control, fault injection and observation.
 
-Start it with ``async with FakeEggAPI() as fake:`` (or ``await fake.start()`` /
-``await fake.stop()``) and point the client at ``fake.url`` (``http://127.0.0.1:<port>``).
-
-API behaviour (per the EggAPI reference):
-
-* Every ``/v1`` response is a ``{"data", "error"}`` envelope. ``/v1/*`` requires
-  ``Authorization: Bearer <fake.api_key>`` (default ``"test-key"``), else 401
-  ``UNAUTHORIZED`` (messages "Missing Authorization header", "Invalid Authorization
-  format, expected 'Bearer <token>'", "Invalid or inactive API key"). Unknown routes
-  answer 404 ``NOT_FOUND``.
-* ``POST /v1/generate`` validates exactly like the reference (model ``nanobanana``, prompt
-  1-2000 chars, negative_prompt <= 1000, aspect_ratio 16:9|9:16, num_outputs 1-4,
-  resolution 1k|2k|4k, image_urls 1-9 URLs, webhook_url URL <= 2048, duration 1-60) ->
-  400 ``VALIDATION_ERROR`` with Go-validator text (one line per field); a non-object body
-  or a wrongly typed field -> 400 ``BAD_REQUEST``; ``fake.insufficient_balance = True`` ->
-  403 ``INSUFFICIENT_BALANCE``. Success: 202, task ``pending``, cost ``"$0.00"``, id
-  ``gen_<12 hex>``, type ``image_edit`` when image_urls is given.
-* ``GET /v1/tasks/{id}`` (404 for unknown ids) advances the task as it is polled (see
-  :class:`TaskPlan`). ``GET /v1/tasks?page&per_page`` lists newest first; per_page is
-  clamped to 1..100, an out-of-range page gives empty items; non-integers -> 400
-  ``BAD_REQUEST``; ``fake.list_order = "oldest"`` lists oldest first instead.
-  ``GET /v1/usage/summary`` returns an array of rows aggregated from
-  completed tasks (units = images produced, cost per image from the plan, formatted
-  ``"$0.0100"``); ``[]`` when nothing completed. ``GET /v1/usage`` lists one record per
-  completed task: ``{"id", "task_id", "model", "units", "cost", "created_at"}`` (this
-  record shape is invented: the real one is undocumented).
-* Outputs live at ``{fake.url}/files/images/{task_id}/{i}.png`` (the "file host": no
-  auth, no envelope, plain-text 404). They return :func:`png_bytes` (valid, distinct PNGs)
-  with ``Content-Type: fake.file_content_type`` (default ``image/png``); set
-  ``fake.file_chunked = True`` to stream without Content-Length; ``fake.file_padding = n`` pads
-  each PNG with n bytes of text (a big file that still decodes); ``fake.file_declared_side = n``
-  makes each claim n x n pixels over its tiny data (a decompression bomb). Any file-host request that
-  carries an Authorization header is appended to ``fake.violations``.
-* Task times are RFC 3339 ``...Z`` (``fake.time_format = "offset"`` gives
-  ``+08:00`` with microseconds). ``fake.legacy_nulls = True`` sends absent fields as
-  ``null`` (``output``, ``error``, ``started_at``, ``completed_at``) like the oldest docs.
-
-Task control (deterministic, no sleeps): each generate takes the next plan queued with
-``fake.plan_next(plan)``, else a copy of ``fake.default_plan``. Status reported by the
-k-th ``GET /v1/tasks/{id}``: ``pending`` while ``k <= polls_until_processing``, the outcome
-once ``k > max(polls_until_processing, polls_until_done)`` (default plan: the very first
-poll already reports ``completed``), ``processing`` in between. ``hold=True`` keeps it non-terminal until
-``fake.finish(task_id, ...)``; ``duration=s`` finishes it ``s`` wall-clock seconds after
-creation regardless of polls. ``fake.finish`` works on any non-terminal task.
-``fake.add_foreign_task(...)`` adds a task another client of the same API key made (no
-request recorded; completed, failed or pending, optionally back-dated).
-
-Reference images (see :mod:`tests.fakes.eggapi_inputs`): the generate call only checks that each
-``image_urls`` entry is a URL. When the task starts (the poll that moves it off ``pending``, or
-its ``duration`` timer) the fake downloads every entry once; if one does not answer 200 the task
-fails with ``error`` ``"Failed to download image_urls[i]: HTTP 404"`` (cost 0). Each download is
-appended to ``fake.input_fetches`` (``InputFetch``: task_id, url, status). ``fake.finish`` does
-not download.
-
-Webhooks: when a task with ``webhook_url`` finishes, the fake POSTs (in the background)
-``{"event": "task.completed"|"task.failed", "task_id", "status", "model",
-"output": {"url": first} | null, "error", "cost": "0.010000", "timestamp": int}`` with
-``Content-Type: application/json``, ``X-EggAPI-Timestamp`` and, only when
-``fake.webhook_secret`` is set, ``X-EggAPI-Signature: sha256=<hex hmac>`` over
-``b"{ts}." + raw_body``. Each attempt is appended to ``fake.webhook_deliveries``;
-``await fake.deliver_webhook(task_id, timestamp=...)`` sends another (duplicate / stale).
-
-Fault injection (FIFO; the first pending fault whose method (``"*"`` = any) and
-``re.search(path_regex, path)`` match is used, ``times`` times):
-
-* ``fail_next(method, path_regex, status, code=None, times=1, body=None, headers=None,
-  process=False)``: answer ``status`` with an envelope (``code`` defaults from the status)
-  or the raw ``body`` text; ``process=True`` performs the request first (e.g. the task is
-  created, then 500 is returned).
-* ``drop_next(method, path_regex)``: perform the request (a generate creates its task),
-  then close the connection without answering.
-* ``delay_next(method, path_regex, seconds)``: perform the request, then wait before
-  answering (client timeouts).
-
-Observation: ``fake.requests`` (``RecordedRequest``: method, path, query, headers, json,
-body), ``fake.count(method, path_prefix)``, ``fake.tasks`` (id -> ``FakeTask``), and the
-waiters ``wait_for_request(predicate)``, ``wait_for_task_status(task_id, status)``,
-``wait_for_webhooks(count)``, ``wait_until(predicate)`` (all on one asyncio.Condition,
-default timeout 5 s, ``TimeoutError`` on expiry).
+The package docstring (:mod:`testkit.fake_eggapi`) is the guide to the API it imitates.
 """
 
 from __future__ import annotations
@@ -90,33 +12,21 @@ import hmac
 import json
 import math
 import re
-import struct
 import time
-import zlib
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp import web
 from multidict import CIMultiDict
 
-from .eggapi_inputs import InputFetch, fetch_inputs
-
-__all__ = [
-    "DEFAULT_API_KEY",
-    "FakeEggAPI",
-    "FakeTask",
-    "InputFetch",
-    "RecordedRequest",
-    "TaskPlan",
-    "WebhookDelivery",
-    "png_bytes",
-]
+from .inputs import InputFetch, fetch_inputs
+from .models import FakeTask, Fault, RecordedRequest, TaskPlan, WebhookDelivery, png_bytes
+from .validation import BadType, validate_generate
 
 DEFAULT_API_KEY = "test-key"
 _ENVELOPE_CODES = {
@@ -127,189 +37,8 @@ _FILE_PATH = re.compile(r"^/files/images/([^/]+)/(\d+)\.png$")
 _TASK_PATH = re.compile(r"^/v1/tasks/([^/]+)$")
 
 
-@dataclass
-class TaskPlan:
-    """How the next task behaves. See the module docstring for the poll semantics.
-
-    ``cost_text`` is served as a completed task's ``cost`` instead of the real one (odd upstream
-    values); ``omit_cost`` leaves the field out. The summary still counts the real cost.
-    """
-
-    outcome: Literal["completed", "failed"] = "completed"
-    error: str = "Content moderation: prompt contains prohibited content"
-    images: int | None = None
-    polls_until_processing: int = 0
-    polls_until_done: int = 0
-    hold: bool = False
-    duration: float | None = None
-    cost_per_image: Decimal = Decimal("0.01")
-    cost_text: str | None = None
-    omit_cost: bool = False
-
-
-@dataclass
-class FakeTask:
-    """Server-side state of one task."""
-
-    id: str
-    model: str
-    type: str
-    request: dict[str, Any]
-    plan: TaskPlan
-    num_outputs: int
-    webhook_url: str | None
-    created_at: datetime
-    seq: int
-    status: str = "pending"
-    output_urls: list[str] = field(default_factory=list)
-    error: str | None = None
-    cost: Decimal = Decimal("0")
-    started_at: datetime | None = None
-    completed_at: datetime | None = None
-    polls: int = 0
-    inputs_fetched: bool = False
-
-    @property
-    def is_terminal(self) -> bool:
-        """True once completed or failed."""
-        return self.status in ("completed", "failed")
-
-
-@dataclass(frozen=True)
-class RecordedRequest:
-    """One request as the fake received it (``headers`` is case-insensitive)."""
-
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: CIMultiDict[str]
-    json: Any
-    body: bytes
-
-
-@dataclass(frozen=True)
-class WebhookDelivery:
-    """One webhook POST the fake made; ``status`` None means it could not be delivered."""
-
-    task_id: str
-    event: str
-    url: str
-    headers: dict[str, str]
-    body: bytes
-    status: int | None
-    error: str | None
-
-
-@dataclass
-class _Fault:
-    kind: Literal["fail", "drop", "delay"]
-    method: str
-    pattern: re.Pattern[str]
-    times: int = 1
-    status: int = 500
-    code: str | None = None
-    body: str | None = None
-    headers: dict[str, str] | None = None
-    seconds: float = 0.0
-    process: bool = False
-
-
-def png_bytes(task_id: str, index: int, size: int = 8, padding: int = 0, declared: int | None = None) -> bytes:
-    """A valid ``size`` x ``size`` RGB PNG whose colour and tEXt chunk depend on (task_id, index).
-
-    ``padding`` adds that many bytes of ancillary text, making a big file that still decodes.
-    ``declared`` puts that side in the header instead, over the same tiny pixel data: a
-    decompression bomb's shape (a small file that claims to decode to declared² pixels).
-    """
-    digest = hashlib.sha256(f"{task_id}/{index}".encode()).digest()
-    row = b"\x00" + digest[:3] * size
-    raw = row * size
-
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
-
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", struct.pack(">IIBBBBB", declared or size, declared or size, 8, 2, 0, 0, 0))
-        + chunk(b"tEXt", b"Comment\x00" + f"{task_id}/{index}".encode() + b" " * padding)
-        + chunk(b"IDAT", zlib.compress(raw))
-        + chunk(b"IEND", b"")
-    )
-
-
-def _go_error(field_name: str, tag: str) -> str:
-    return f"Key: 'GenerateRequest.{field_name}' Error:Field validation for '{field_name}' failed on the '{tag}' tag"
-
-
-def _is_url(value: str) -> bool:
-    try:
-        parts = urlsplit(value)
-    except ValueError:
-        return False
-    return bool(parts.scheme) and bool(parts.netloc) and " " not in value
-
-
 def _money(amount: Decimal, places: int) -> str:
     return f"{amount.quantize(Decimal(1).scaleb(-places))}"
-
-
-class _BadType(Exception):
-    """A JSON field of the wrong type (Go: json unmarshal error -> BAD_REQUEST)."""
-
-
-def _validate(body: dict[str, Any]) -> list[str]:
-    """Go-validator-style messages for every rule the body breaks (empty list = valid)."""
-    errors: list[str] = []
-
-    def get(key: str, kind: type | tuple[type, ...], go_type: str) -> Any:
-        value = body.get(key)
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, kind):
-            raise _BadType(f"json: cannot unmarshal {type(value).__name__} into Go struct field "
-                           f"GenerateRequest.{key} of type {go_type}")
-        return value
-
-    model = get("model", str, "string")
-    prompt = get("prompt", str, "string")
-    negative = get("negative_prompt", str, "string")
-    aspect = get("aspect_ratio", str, "string")
-    num = get("num_outputs", int, "int")
-    resolution = get("resolution", str, "string")
-    urls = get("image_urls", list, "[]string")
-    webhook = get("webhook_url", str, "string")
-    duration = get("duration", int, "int")
-    if urls is not None and not all(isinstance(u, str) for u in urls):
-        raise _BadType("json: cannot unmarshal into Go struct field GenerateRequest.image_urls of type string")
-
-    if not model:
-        errors.append(_go_error("Model", "required"))
-    elif model != "nanobanana":
-        errors.append(_go_error("Model", "oneof"))
-    if not prompt:
-        errors.append(_go_error("Prompt", "required"))
-    elif len(prompt) > 2000:
-        errors.append(_go_error("Prompt", "max"))
-    if negative is not None and len(negative) > 1000:
-        errors.append(_go_error("NegativePrompt", "max"))
-    if aspect is not None and aspect not in ("16:9", "9:16"):
-        errors.append(_go_error("AspectRatio", "oneof"))
-    if num is not None and not 1 <= num <= 4:
-        errors.append(_go_error("NumOutputs", "min" if num < 1 else "max"))
-    if resolution is not None and resolution not in ("1k", "2k", "4k"):
-        errors.append(_go_error("Resolution", "oneof"))
-    if urls is not None:
-        if not 1 <= len(urls) <= 9:
-            errors.append(_go_error("ImageURLs", "min" if not urls else "max"))
-        errors += [_go_error(f"ImageURLs[{i}]", "url") for i, u in enumerate(urls) if not _is_url(u)]
-    if webhook is not None:
-        if not _is_url(webhook):
-            errors.append(_go_error("WebhookURL", "url"))
-        elif len(webhook) > 2048:
-            errors.append(_go_error("WebhookURL", "max"))
-    if duration is not None and not 1 <= duration <= 60:
-        errors.append(_go_error("Duration", "min" if duration < 1 else "max"))
-    return errors
 
 
 def _envelope(data: Any = None, *, status: int = 200, code: str | None = None, message: str = "") -> web.Response:
@@ -341,7 +70,7 @@ class FakeEggAPI:
         self.list_order: Literal["newest", "oldest"] = "newest"  # GET /v1/tasks order (undocumented upstream)
         self.webhook_timeout = 5.0
         self._plans: deque[TaskPlan] = deque()
-        self._faults: list[_Fault] = []
+        self._faults: list[Fault] = []
         self._seq = 0
         self._cond = asyncio.Condition()
         self._closing = asyncio.Event()
@@ -403,16 +132,16 @@ class FakeEggAPI:
         process: bool = False,
     ) -> None:
         """Answer the next ``times`` matching requests with ``status`` (see module docstring)."""
-        self._faults.append(_Fault("fail", method.upper(), re.compile(path_regex), times, status,
+        self._faults.append(Fault("fail", method.upper(), re.compile(path_regex), times, status,
                                    code, body, headers, process=process))
 
     def drop_next(self, method: str, path_regex: str, times: int = 1) -> None:
         """Perform the next matching request(s), then close the connection unanswered."""
-        self._faults.append(_Fault("drop", method.upper(), re.compile(path_regex), times))
+        self._faults.append(Fault("drop", method.upper(), re.compile(path_regex), times))
 
     def delay_next(self, method: str, path_regex: str, seconds: float, times: int = 1) -> None:
         """Perform the next matching request(s), then wait ``seconds`` before answering."""
-        self._faults.append(_Fault("delay", method.upper(), re.compile(path_regex), times, seconds=seconds))
+        self._faults.append(Fault("delay", method.upper(), re.compile(path_regex), times, seconds=seconds))
 
     def clear_faults(self) -> None:
         """Forget every pending fault."""
@@ -664,7 +393,7 @@ class FakeEggAPI:
             await asyncio.wait_for(self._closing.wait(), fault.seconds)
         return response
 
-    def _take_fault(self, method: str, path: str) -> _Fault | None:
+    def _take_fault(self, method: str, path: str) -> Fault | None:
         for fault in self._faults:
             if fault.method in ("*", method) and fault.pattern.search(path):
                 fault.times -= 1
@@ -673,7 +402,7 @@ class FakeEggAPI:
                 return fault
         return None
 
-    def _fault_response(self, fault: _Fault) -> web.Response:
+    def _fault_response(self, fault: Fault) -> web.Response:
         headers = dict(fault.headers or {})
         if fault.body is not None:
             if not any(k.lower() == "content-type" for k in headers):
@@ -737,8 +466,8 @@ class FakeEggAPI:
             return _envelope(status=400, code="BAD_REQUEST",
                              message="json: cannot unmarshal into Go value of type GenerateRequest")
         try:
-            problems = _validate(body)
-        except _BadType as exc:
+            problems = validate_generate(body)
+        except BadType as exc:
             return _envelope(status=400, code="BAD_REQUEST", message=str(exc))
         if problems:
             return _envelope(status=400, code="VALIDATION_ERROR", message="\n".join(problems))

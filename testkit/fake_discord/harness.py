@@ -1,4 +1,4 @@
-"""pytest helpers to run a real discord.py bot against :class:`~tests.fakes.discord_server.FakeDiscord`.
+"""pytest helpers to run a real discord.py bot against :class:`~testkit.fake_discord.FakeDiscord`.
 
 ``run_bot(bot, fake)`` points discord.py at the fake (``Route.BASE`` and ``DEFAULT_GATEWAY``,
 restored afterwards), starts ``bot.start(token)`` as a task, waits for ``on_ready`` and on exit
@@ -28,7 +28,7 @@ import discord.gateway
 import discord.http
 import yarl
 
-from .discord_server import FakeDiscord
+from .server import FakeDiscord
 
 BotT = TypeVar("BotT", bound=discord.Client)
 

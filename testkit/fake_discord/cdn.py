@@ -1,6 +1,6 @@
 """The fake Discord's CDN: a settable wall clock and signed, expiring attachment URLs.
 
-Private helper module of :mod:`tests.fakes.discord_server`; read that module's docstring for the
+Private helper module of :mod:`testkit.fake_discord`; read that module's docstring for the
 public guide. Discord signs attachment URLs (``?ex=<hex expiry>&is=<hex issue time>&hm=<hex
 signature>``) and refreshes them in every payload that carries the attachment; a URL past its
 ``ex`` (or unsigned, or tampered with) is answered 404. This module does the same on the fake's

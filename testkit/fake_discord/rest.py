@@ -1,7 +1,7 @@
 """REST side of the fake Discord: request parsing, routing, faults, rate limits and bot routes.
 
-Private helper module of :mod:`tests.fakes.discord_server`. Interaction and webhook routes live
-in :mod:`tests.fakes.discord_webhooks`. Every reply is sent with the exact content type
+Private helper module of :mod:`testkit.fake_discord`. Interaction and webhook routes live
+in :mod:`testkit.fake_discord.webhooks`. Every reply is sent with the exact content type
 ``application/json`` (discord.py ignores ``application/json; charset=utf-8``).
 """
 
@@ -20,13 +20,13 @@ from typing import TYPE_CHECKING, Any, cast
 
 from aiohttp import BodyPartReader, web
 
-from .discord_models import API_PREFIX, PERMISSIONS, FakeChannel, channel_permissions
-from .discord_records import DiscordHTTPError, FakeMessage, FilePart, RequestRecord, Violation
-from .discord_validation import validate_commands, validate_message
-from .discord_webhooks import WebhookRoutes
+from .models import API_PREFIX, PERMISSIONS, FakeChannel, channel_permissions
+from .records import DiscordHTTPError, FakeMessage, FilePart, RequestRecord, Violation
+from .validation import validate_commands, validate_message
+from .webhooks import WebhookRoutes
 
 if TYPE_CHECKING:
-    from .discord_server import FakeDiscord
+    from .server import FakeDiscord
 
 Handler = Callable[..., Awaitable[Any]]
 

@@ -1,6 +1,6 @@
 """Interaction callback and interaction-webhook routes of the fake Discord.
 
-Private helper module of :mod:`tests.fakes.discord_server`. Enforces the interaction rules:
+Private helper module of :mod:`testkit.fake_discord`. Enforces the interaction rules:
 one initial callback within ``ack_deadline`` seconds (else 404/10062), no second callback
 (400/40060), no followup or ``@original`` before the callback (404/10015), token valid for
 ``token_ttl`` seconds (401/50027), and Discord's payload limits.
@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .discord_interaction import CallbackRecord
-from .discord_models import MessageFlags
-from .discord_records import DiscordHTTPError, FakeMessage, RequestRecord
-from .discord_validation import FormErrors, validate_message
+from .interaction import CallbackRecord
+from .models import MessageFlags
+from .records import DiscordHTTPError, FakeMessage, RequestRecord
+from .validation import FormErrors, validate_message
 
 if TYPE_CHECKING:
-    from .discord_interaction import InteractionHandle
-    from .discord_server import FakeDiscord
+    from .interaction import InteractionHandle
+    from .server import FakeDiscord
 
 # Callback types Discord accepts per interaction type (2 command, 3 component, 4 autocomplete, 5 modal).
 ALLOWED_CALLBACKS = {2: {4, 5, 9}, 3: {4, 5, 6, 7, 9}, 4: {8}, 5: {4, 5, 6, 7}}

@@ -1,6 +1,6 @@
 """Interactions the client simulator dispatched, and the bot's callback to each.
 
-Private helper module of :mod:`tests.fakes.discord_server`; read that module's docstring for the
+Private helper module of :mod:`testkit.fake_discord`; read that module's docstring for the
 public guide.
 """
 
@@ -9,11 +9,11 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from .discord_models import FakeChannel, FakeGuild, FakeMember, FakeUser, MessageFlags
-from .discord_records import FakeMessage, Violation
+from .models import FakeChannel, FakeGuild, FakeMember, FakeUser, MessageFlags
+from .records import FakeMessage, Violation
 
 if TYPE_CHECKING:
-    from .discord_server import FakeDiscord
+    from .server import FakeDiscord
 
 
 class CallbackRecord:

@@ -1,6 +1,6 @@
 """Discord *client* simulator: what a user can do in the Discord app, as INTERACTION_CREATE events.
 
-Used through :class:`tests.fakes.discord_server.FakeDiscord` (``fake.slash``, ``fake.click``...);
+Used through :class:`testkit.fake_discord.FakeDiscord` (``fake.slash``, ``fake.click``...);
 see that module's docstring for the guide. Payloads are built from the commands the bot really
 synced, so a renamed option or a command that was never synced fails the test the way the Discord
 app would refuse it (:class:`ClientRefusal`). ``validate=False`` skips those client-side checks to
@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .discord_interaction import InteractionHandle
-from .discord_models import (
+from .interaction import InteractionHandle
+from .models import (
     ALL_PERMISSIONS,
     DM_PERMISSIONS,
     PERMISSIONS,
@@ -27,10 +27,10 @@ from .discord_models import (
     base_permissions,
     channel_permissions,
 )
-from .discord_records import SELECT_TYPES, FakeMessage, iter_components
+from .records import SELECT_TYPES, FakeMessage, iter_components
 
 if TYPE_CHECKING:
-    from .discord_server import FakeDiscord
+    from .server import FakeDiscord
 
 MAX_SAFE_INTEGER = 2**53
 OPTION_TYPE_NAMES = {1: "subcommand", 2: "subcommand group", 3: "string", 4: "integer", 5: "boolean", 6: "user",
