@@ -216,6 +216,27 @@ async def test_member_report_paginates_for_the_caller_only(
     assert_clean(world.fake)
 
 
+async def test_member_report_shows_totals_before_tasks(world: World, eggapi: FakeEggAPI, usage_bot: BotStarter) -> None:
+    mod = world.fake.add_member(world.guild, "mod", permissions="MANAGE_GUILD")
+    now = datetime.now(UTC)
+    long_prompt = "a very detailed fox " * 4  # the longest excerpt: 80 characters
+    mine = [{"guild": world.guild.id, "member": world.alice.id, "when": now - timedelta(minutes=i),
+             "prompt": f"{i} {long_prompt}"} for i in range(8)]
+    await seed(usage_bot.db_path, *mine)
+    await usage_bot()
+    _, message = await report(world, mod, world.general, member=world.alice, period="all")
+    [embed] = message.embeds
+    assert "fox" not in embed["description"] and "job #" not in embed["description"]  # only who and when
+    names = [field["name"] for field in embed["fields"]]
+    assert names[:4] == ["Spend", "Work", "Limit (current quota period)", "Open holds: 0 ($0.00)"]
+    assert names[4] == "Recent tasks (newest first)" and all(n.startswith("Recent tasks") for n in names[4:])
+    listed = "\n".join(field["value"] for field in embed["fields"][4:])
+    assert [f"job #{n}" in listed for n in range(1, 9)] == [True] * 8  # all eight on the first page
+    assert listed.index("> 0 a very") < listed.index("> 7 a very")  # newest first
+    assert "Page 1/1" in text_of(message)
+    assert_clean(world.fake)
+
+
 async def test_ordinary_members_are_refused(world: World, eggapi: FakeEggAPI, usage_bot: BotStarter) -> None:
     await usage_bot()
     assert "usage" not in world.fake.visible_commands(world.alice, world.general)
