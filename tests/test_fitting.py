@@ -10,8 +10,8 @@ import threading
 import pytest
 from PIL import Image
 
-from bot.lifecycle import fitting
 from bot.eggapi import DownloadedImage
+from bot.lifecycle import fitting
 from bot.lifecycle.fitting import fit_images, shrink
 from tests.fakes.eggapi import png_bytes
 
