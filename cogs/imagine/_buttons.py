@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import discord
 
-from bot.app.tree import report
+from bot.app.replies import report
 
 if TYPE_CHECKING:
     from bot.app.client import EggBot

@@ -9,7 +9,7 @@ from typing import Any
 
 import discord
 
-from bot.app.tree import describe_error, respond
+from bot.app.replies import report, respond
 
 log = logging.getLogger(__name__)
 
@@ -54,10 +54,7 @@ class ReportView(discord.ui.View):
 
     async def on_error(self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any], /) -> None:
         """Answer politely, like the command tree does."""
-        message, unexpected = describe_error(error)
-        if unexpected:
-            log.error("/usage button by member %s failed", interaction.user.id, exc_info=error)
-        await respond(interaction, message)
+        await report(interaction, error, context=f"/usage button by member {interaction.user.id}")
 
     async def _show(self, interaction: discord.Interaction, index: int) -> None:
         self.index = max(0, min(index, len(self.pages) - 1))
