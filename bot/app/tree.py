@@ -31,8 +31,14 @@ class EggTree(app_commands.CommandTree["EggBot"]):
         return not_stopping(interaction)
 
     async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
-        """Log once for operators and answer the member without internals."""
+        """Log once for operators and answer the member without internals.
+
+        A command with its own error handler answers for itself (as discord.py's default handler
+        assumes); only the tree's own check fails before such a handler could see the error.
+        """
         command = interaction.command
+        if command is not None and command._has_any_error_handlers() and not isinstance(error, ShuttingDown):
+            return
         name = command.qualified_name if command is not None else "?"
         task_id = interaction.extras.get("task_id")
         await report(interaction, error, context=f"/{name} by member {interaction.user.id} (task {task_id})")
