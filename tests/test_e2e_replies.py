@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import discord
+import pytest
 from discord import app_commands
 
+from bot.app.replies import GENERIC_FAILURE
 from tests.conftest import World
 from tests.fakes.discord_harness import assert_clean
 from tests.fakes.eggapi import FakeEggAPI
+
+
+def is_result(message: Any) -> bool:
+    return bool(message.attachments)
 
 
 async def test_a_command_with_its_own_error_handler_answers_alone(
@@ -35,3 +42,56 @@ async def test_a_command_with_its_own_error_handler_answers_alone(
     await asyncio.wait_for(asyncio.shield(handled[0]), 10)  # the tree's on_error has run too, by now
     assert handle.followup_ids == []
     assert_clean(world.fake)
+
+
+async def test_an_expired_token_falls_back_to_the_channel_for_public_text(
+    world: World, eggapi: FakeEggAPI, start_bot: Any
+) -> None:
+    fake = world.fake
+    mod = fake.add_member(world.guild, "mod", permissions="MANAGE_GUILD")
+    await start_bot()
+    fake.token_ttl = 0  # the report is ready after the token died (a slow EggAPI, say)
+    handle = await fake.slash(mod, world.general, "usage")
+    notice = await fake.wait_for_message(world.general, lambda m: GENERIC_FAILURE in m.content)
+    assert notice.content == f"{mod.mention} {GENERIC_FAILURE}"
+    assert not notice.ephemeral
+    assert notice.mentions == [mod.id]  # pings that member only
+    assert notice.allowed_mentions["parse"] == [] and [int(u) for u in notice.allowed_mentions["users"]] == [mod.id]
+    assert handle.followup_ids == []
+    assert {v.kind for v in fake.pop_violations("token_expired")} == {"token_expired"}
+    assert_clean(fake)
+
+
+async def test_an_expired_token_sends_private_text_by_dm(world: World, eggapi: FakeEggAPI, start_bot: Any) -> None:
+    fake = world.fake
+    await start_bot()
+    await fake.slash(world.alice, world.general, "imagine", prompt="mine")
+    result = await fake.wait_for_message(world.general, is_result)
+    fake.ack_deadline = 0  # the bot answers too late: Discord no longer takes the interaction
+    await fake.click(world.bob, result, result.button("Delete").custom_id)
+    dm = await fake.wait_for_message(fake.dm_channel_for(world.bob))
+    assert dm.content == (f"I could not answer you in <#{world.general.id}> in time: "
+                          "Only the member who asked for these images (or a moderator) can delete them.")
+    assert not fake.message(result.id).deleted
+    assert all("Only the member" not in m.content for m in fake.messages(world.general, as_user=world.alice))
+    fake.pop_violations("ack_timeout", "unknown_interaction")
+    assert_clean(fake)
+
+
+async def test_private_text_is_dropped_when_dms_are_closed(
+    world: World, eggapi: FakeEggAPI, start_bot: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake = world.fake
+    await start_bot()
+    await fake.slash(world.alice, world.general, "imagine", prompt="mine")
+    result = await fake.wait_for_message(world.general, is_result)
+    fake.block_dms(world.bob)
+    fake.ack_deadline = 0
+    with caplog.at_level(logging.INFO, logger="bot.app.replies"):
+        await fake.click(world.bob, result, result.button("Delete").custom_id)
+        await fake.wait_for(lambda f: any("reply dropped" in r.getMessage() for r in caplog.records) or None)
+    assert all("Only the member" not in m.content for m in fake.messages(world.general))
+    dropped = next(r for r in caplog.records if "reply dropped" in r.getMessage())
+    assert dropped.levelno == logging.INFO
+    fake.pop_violations("ack_timeout", "unknown_interaction")
+    assert_clean(fake)

@@ -2,7 +2,8 @@
 
 ``describe_error`` is the ladder: a pure function from an error to the words and whether it is a
 bug or outage worth logging loudly. ``report`` logs and answers; the tree, views and buttons all
-call it. ``respond`` answers ephemerally.
+call it. ``respond`` answers ephemerally and, when Discord no longer accepts the interaction's
+token (15 minutes, or a first answer later than 3 seconds), falls back so the member still hears.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ log = logging.getLogger(__name__)
 GENERIC_FAILURE = "Something went wrong on our side. It has been logged; please try again in a moment."
 RESTARTING = "I'm restarting right now. Please try again in a minute."
 OUT_OF_DATE = "This command is out of date. Please try again in a minute."
+# Discord's answers when an interaction token can no longer be used: Unknown Webhook, Unknown
+# Interaction (a first answer after 3 seconds), Invalid Webhook Token (after 15 minutes).
+TOKEN_GONE = frozenset({10015, 10062, 50027})
 
 
 class ErrorReply(NamedTuple):
@@ -84,7 +88,7 @@ async def report(interaction: discord.Interaction, error: Exception, *, context:
 
 
 async def respond(interaction: discord.Interaction, content: str, *, public: bool = False) -> None:
-    """Reply ephemerally whether or not the interaction was already answered.
+    """Reply ephemerally whether or not the interaction was answered, falling back if its token is gone.
 
     ``public`` says the text may be read by anyone in the channel (it is about us, not the member).
     """
@@ -94,4 +98,30 @@ async def respond(interaction: discord.Interaction, content: str, *, public: boo
         else:
             await interaction.response.send_message(content, ephemeral=True)
     except discord.HTTPException as exc:
-        log.warning("could not send the reply for interaction %s: %s", interaction.id, exc)
+        if exc.code not in TOKEN_GONE:
+            log.warning("could not send the reply for interaction %s: %s", interaction.id, exc)
+            return
+        await _fall_back(interaction, content, public=public)
+
+
+async def _fall_back(interaction: discord.Interaction, content: str, *, public: bool) -> None:
+    """Tell the member without the interaction (Red's ``_send_from_interaction`` does the same).
+
+    Public-safe text goes to the channel, mentioning (and pinging) only that member. Private text
+    (a refusal, a budget) goes by DM, which only they can read; if their DMs are closed it is
+    dropped and logged at INFO: posting it in the channel would show others what was meant for
+    one member, and the member can simply try again.
+    """
+    user = interaction.user
+    channel = interaction.channel
+    try:
+        if public and isinstance(channel, discord.abc.Messageable):
+            await channel.send(f"{user.mention} {content}", allowed_mentions=discord.AllowedMentions(
+                everyone=False, roles=False, users=[user], replied_user=False))
+        else:
+            where = f" in <#{interaction.channel_id}>" if interaction.guild_id is not None else ""
+            await user.send(f"I could not answer you{where} in time: {content}",
+                            allowed_mentions=discord.AllowedMentions.none())
+    except discord.HTTPException as exc:
+        log.info("interaction %s expired and member %s could not be told another way (%s); reply dropped",
+                 interaction.id, user.id, exc.code)
