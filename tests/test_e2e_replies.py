@@ -10,7 +10,7 @@ import discord
 import pytest
 from discord import app_commands
 
-from bot.app.replies import GENERIC_FAILURE
+from bot.app.replies import GENERIC_FAILURE, RESTARTING
 from tests.conftest import World
 from tests.fakes.discord_harness import assert_clean
 from tests.fakes.eggapi import FakeEggAPI
@@ -94,4 +94,25 @@ async def test_private_text_is_dropped_when_dms_are_closed(
     dropped = next(r for r in caplog.records if "reply dropped" in r.getMessage())
     assert dropped.levelno == logging.INFO
     fake.pop_violations("ack_timeout", "unknown_interaction")
+    assert_clean(fake)
+
+
+async def test_buttons_are_refused_politely_while_stopping(
+    world: World, eggapi: FakeEggAPI, start_bot: Any
+) -> None:
+    fake = world.fake
+    mod = fake.add_member(world.guild, "mod", permissions="MANAGE_GUILD")
+    bot = await start_bot()
+    await fake.slash(world.alice, world.general, "imagine", prompt="again please")
+    result = await fake.wait_for_message(world.general, is_result)
+    report = await (await fake.slash(mod, world.general, "usage")).wait_response()
+    bot.stopping = True  # what close() sets first
+    reroll = await fake.click(world.alice, result, result.button("Reroll").custom_id)
+    assert (await reroll.wait_response()).content == RESTARTING
+    export = await fake.click(mod, report, report.button("Export CSV + chart").custom_id)
+    answer = await export.wait_response()
+    assert answer.ephemeral and answer.content == RESTARTING
+    row = await bot.db.fetchone("SELECT COUNT(*) AS n FROM tasks")
+    assert row is not None and row["n"] == 1  # the reroll recorded nothing
+    bot.stopping = False
     assert_clean(fake)

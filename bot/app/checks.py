@@ -15,7 +15,10 @@ class ShuttingDown(app_commands.CheckFailure):
 
 
 def not_stopping(interaction: discord.Interaction) -> bool:
-    """Refuse new work while the bot shuts down (nothing is recorded); the ladder words it politely."""
+    """Refuse new work while the bot shuts down (nothing is recorded); the ladder words it politely.
+
+    The tree's ``interaction_check`` and every component's call this same function.
+    """
     if getattr(interaction.client, "stopping", False):  # EggBot.stopping; a plain Client never stops this way
         raise ShuttingDown()
     return True

@@ -9,6 +9,7 @@ from typing import Any
 
 import discord
 
+from bot.app.checks import not_stopping
 from bot.app.replies import report, respond
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,8 @@ class ReportView(discord.ui.View):
         self.next.disabled = self.index >= len(self.pages) - 1
 
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
-        """Refuse everyone but the moderator who asked for the report."""
+        """The tree's checks (a refusal goes to ``on_error``), then only the moderator who asked."""
+        not_stopping(interaction)
         if interaction.user.id == self.owner_id:
             return True
         log.info("member %s pressed a /usage button of member %s", interaction.user.id, self.owner_id)
