@@ -17,6 +17,7 @@ from discord.ext import commands
 from bot.app.checks import moderators_only, role_ids
 from bot.eggapi import EggAPIError
 from bot.reports import RANGE_KEYS, RANGE_LABELS, DaySpend, Reconciliation, TaskLine, UsageReports, Window
+from cogs._shared.text import plural
 from cogs.usage._chart import chart_data, render_png
 from cogs.usage._csv import tasks_csv
 from cogs.usage._render import MemberNames, guild_pages, member_pages
@@ -120,7 +121,7 @@ class UsageCog(commands.Cog):
         table = tasks_csv(tasks, names.plain)
         chart = await asyncio.to_thread(render_png, chart_data(days, names.plain, title, subtitle))
         files = [discord.File(_buffer(chart), filename=f"{filename}.png", description="Spend per day")]
-        note = f"{len(tasks)} task{'s' if len(tasks) != 1 else ''}; costs are what the ledger counts (exact)."
+        note = f"{plural(len(tasks), 'task')}; costs are what the ledger counts (exact)."
         if len(table) <= interaction.filesize_limit:
             files.insert(0, discord.File(_buffer(table), filename=f"{filename}.csv", description="Tasks"))
         else:

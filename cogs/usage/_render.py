@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from decimal import Decimal
 
 import discord
@@ -11,6 +10,7 @@ import discord
 from bot.ledger import MemberSpend
 from bot.money import format_money
 from bot.reports import Agreement, GuildReport, MemberReport, Reconciliation, TaskLine, Totals, Window
+from cogs._shared.text import excerpt, plural, when, word
 
 COLOUR = discord.Colour.gold()
 TOP_ON_OVERVIEW = 5
@@ -44,19 +44,6 @@ class MemberNames:
         return self._cached(member_id) or str(member_id)
 
 
-def excerpt(prompt: str, limit: int = EXCERPT) -> str:
-    """The prompt on one line, shortened and made inert (no markdown, no mentions)."""
-    text = " ".join(prompt.split())
-    if len(text) > limit:
-        text = text[: limit - 1].rstrip() + "…"
-    return discord.utils.escape_mentions(discord.utils.escape_markdown(text))
-
-
-def when(moment: datetime, style: str = "f") -> str:
-    """A Discord timestamp (shown in the reader's own timezone)."""
-    return discord.utils.format_dt(moment, style)  # type: ignore[arg-type]
-
-
 def range_text(window: Window) -> str:
     """``This month: <start> to <end> (Europe/Paris)`` or ``All time``."""
     if window.start is None or window.end is None:
@@ -75,8 +62,8 @@ def spend_text(totals: Totals) -> str:
 def work_text(totals: Totals) -> str:
     """Images and task outcomes."""
     counts = totals.counts
-    parts = [f"**{totals.images}** image{'s' if totals.images != 1 else ''} produced",
-             f"**{counts.completed}** task{'s' if counts.completed != 1 else ''} completed",
+    parts = [f"**{totals.images}** {word(totals.images, 'image')} produced",
+             f"**{counts.completed}** {word(counts.completed, 'task')} completed",
              f"**{counts.failed}** failed"]
     if counts.in_progress:
         parts.append(f"**{counts.in_progress}** in progress")
@@ -88,7 +75,7 @@ def work_text(totals: Totals) -> str:
 def member_line(rank: int, spend: MemberSpend, names: MemberNames) -> str:
     """``3. name: $0.0300 (3 tasks, $0.0100 held)``."""
     held = f", {format_money(spend.reserved)} held" if spend.reserved else ""
-    tasks = f"{spend.tasks} task{'s' if spend.tasks != 1 else ''}"
+    tasks = plural(spend.tasks, "task")
     return f"{rank}. {names.embed(spend.member_id)}: **{format_money(spend.settled + spend.reserved)}** ({tasks}{held})"
 
 
@@ -170,10 +157,10 @@ def guild_pages(
 
 def task_line(task: TaskLine) -> str:
     """One task: time, number, images, cost, status and a prompt excerpt."""
-    images = f"{task.images}/{task.requested} image{'s' if task.requested != 1 else ''}"
+    images = f"{task.images}/{task.requested} {word(task.requested, 'image')}"
     ledger = f" ({_STATUS[task.hold_state.value]})" if task.hold_state is not None else ""
     return (f"{when(task.created_at)} · job #{task.task_id} · {images} · {format_money(task.cost)}{ledger} · "
-            f"{task.status.value}\n> {excerpt(task.prompt) or '(empty)'}")
+            f"{task.status.value}\n> {excerpt(task.prompt, EXCERPT) or '(empty)'}")
 
 
 def member_pages(report: MemberReport, names: MemberNames) -> list[discord.Embed]:
