@@ -6,6 +6,7 @@ gone. Every error carries a secret in its own text; no reply may show it.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import discord
@@ -80,6 +81,11 @@ LADDER: list[tuple[str, Exception, ErrorReply]] = [
     ("QuotaExceeded", invoked(QuotaExceeded(QuotaReason.PAUSED, available=Decimal(0), needed=Decimal("0.01"),
                                             resets_at=None)),
      ErrorReply("Image generation is paused on this server by its moderators. Nothing was charged.", False)),
+    ("QuotaExceeded with a reset", invoked(QuotaExceeded(
+        QuotaReason.MEMBER_LIMIT, available=Decimal(0), needed=Decimal("0.01"),
+        resets_at=datetime(2025, 3, 13, tzinfo=UTC), limit=Decimal("0.10"))),
+     ErrorReply("You've used all of your daily image budget ($0.10). It resets <t:1741824000:R>. /balance has the "
+                "details.", False)),
     ("UserFacingError unwrapped", InvalidRequest("Plain."), ErrorReply("Plain.", False)),
     # EggAPI: its polite sentence, never its message.
     ("BadRequest", invoked(BadRequest(SECRET, status=400)),

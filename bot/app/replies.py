@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from datetime import datetime
 from typing import NamedTuple
 
 import discord
@@ -38,6 +39,10 @@ class ErrorReply(NamedTuple):
     public: bool = False
 
 
+def _relative(moment: datetime) -> str:
+    return discord.utils.format_dt(moment, "R")  # "in 3 hours", in the reader's own clock
+
+
 def _permission_names(missing: list[str]) -> str:
     return ", ".join(name.replace("_", " ").replace("guild", "server").title() for name in missing)
 
@@ -48,7 +53,9 @@ def describe_error(error: Exception, *, now: float | None = None) -> ErrorReply:
     Only our own failures are ``public``: refusals speak of the member's request or standing.
     """
     original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
-    if isinstance(original, UserFacingError | EggAPIError):
+    if isinstance(original, UserFacingError):
+        return ErrorReply(original.render(_relative), False)
+    if isinstance(original, EggAPIError):
         return ErrorReply(original.user_message, False)
     if isinstance(error, ShuttingDown):
         return ErrorReply(RESTARTING, False, public=True)

@@ -90,10 +90,10 @@ SERVER_CAP), ``available`` (>= 0, what is left under that rule), ``overdrawn`` (
 it settled costs went; the message then says so), ``needed``, ``resets_at``
 (None for PAUSED and ACCOUNT_BUDGET), ``period``, ``limit`` (the member limit or server cap reached,
 when known); ``user_message`` names the reason, the amount left as ``$0.01`` and, for limits, the
-reset as ``<t:UNIX:R>``.
+reset in plain UTC; ``render(moment)`` writes the reset with the caller's renderer (the Discord side
+shows a relative timestamp).
 
-Pure helpers: ``period_bounds(period, timezone, now) -> (start, resets_at)`` (aware, UTC),
-``discord_relative(when) -> "<t:UNIX:R>"``.
+Pure helper: ``period_bounds(period, timezone, now) -> (start, resets_at)`` (aware, UTC).
 """
 
 from ._ledger import PRICE_QUANTUM, RECENT_TASK_PRICES, HoldTerms, Ledger
@@ -109,7 +109,7 @@ from ._models import (
     QuotaExceeded,
     QuotaReason,
 )
-from ._periods import PERIOD_ADJECTIVES, PERIODS, Period, discord_relative, period_bounds, utcnow
+from ._periods import PERIOD_ADJECTIVES, PERIODS, Period, period_bounds, utcnow
 
 __all__ = [
     "DM_GUILD",
@@ -129,7 +129,6 @@ __all__ = [
     "Period",
     "QuotaExceeded",
     "QuotaReason",
-    "discord_relative",
     "period_bounds",
     "utcnow",
 ]

@@ -81,7 +81,3 @@ def from_iso(value: str) -> datetime:
     """Parse a stored timestamp."""
     return datetime.fromisoformat(value)
 
-
-def discord_relative(when: datetime) -> str:
-    """A Discord relative timestamp, e.g. ``<t:1700000000:R>`` ("in 3 hours")."""
-    return f"<t:{int(require_aware(when).timestamp())}:R>"
