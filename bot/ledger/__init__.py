@@ -96,6 +96,8 @@ shows a relative timestamp).
 Pure helper: ``period_bounds(period, timezone, now) -> (start, resets_at)`` (aware, UTC).
 """
 
+from bot.periods import PERIOD_ADJECTIVES, PERIODS, Period
+
 from ._ledger import PRICE_QUANTUM, RECENT_TASK_PRICES, HoldTerms, Ledger
 from ._models import (
     DM_GUILD,
@@ -109,7 +111,7 @@ from ._models import (
     QuotaExceeded,
     QuotaReason,
 )
-from ._periods import PERIOD_ADJECTIVES, PERIODS, Period, period_bounds, utcnow
+from ._periods import period_bounds, utcnow
 
 __all__ = [
     "DM_GUILD",

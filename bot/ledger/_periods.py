@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, date, datetime, timedelta, tzinfo
-from typing import Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.periods import PERIODS, Period
 
 log = logging.getLogger(__name__)
 
-Period = Literal["day", "week", "month"]
-PERIODS: tuple[Period, ...] = get_args(Period)
-PERIOD_ADJECTIVES: dict[str, str] = {"day": "daily", "week": "weekly", "month": "monthly"}
 _UTC_NAMES = frozenset({"UTC", "Etc/UTC", "Z"})
 
 

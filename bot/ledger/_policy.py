@@ -9,9 +9,9 @@ from decimal import Decimal
 from typing import Any
 
 from bot.db import Tx
+from bot.periods import Period
 
 from ._models import LedgerDefaults
-from ._periods import Period
 
 log = logging.getLogger(__name__)
 

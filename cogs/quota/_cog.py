@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
@@ -13,6 +13,7 @@ from discord.ext import commands
 from bot.app.checks import moderators_only, role_ids
 from bot.errors import InvalidRequest
 from bot.ledger import DM_GUILD
+from bot.periods import Period
 from cogs.quota._render import balance_text, money, policy_text
 
 if TYPE_CHECKING:
@@ -74,7 +75,7 @@ class QuotaGroup(app_commands.Group, name="quota", description="Spending limits 
         self,
         interaction: discord.Interaction,
         amount: str,
-        period: Literal["day", "week", "month"] | None = None,
+        period: Period | None = None,
         timezone: str | None = None,
     ) -> None:
         """Set the default per-member limit, period and time zone."""

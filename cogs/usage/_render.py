@@ -17,7 +17,6 @@ TOP_ON_OVERVIEW = 5
 MEMBERS_PER_PAGE = 10
 TASKS_PER_PAGE = 8
 EXCERPT = 80
-_PER = {"day": "per day", "week": "per week", "month": "per month"}
 _STATUS = {"active": "held", "settled": "settled", "released": "released"}
 
 
@@ -82,7 +81,7 @@ def member_line(rank: int, spend: MemberSpend, names: MemberNames) -> str:
 def budget_text(report: GuildReport) -> str:
     """The server cap and what is left of it this quota period."""
     budget = report.budget
-    per = _PER[budget.period]
+    per = f"per {budget.period}"
     lines = [f"Member limit {format_money(budget.member_limit)} {per} (by default)"]
     if budget.cap is None:
         lines.append(f"No server cap · spent {format_money(budget.spent)} this period")
@@ -170,7 +169,7 @@ def member_pages(report: MemberReport, names: MemberNames) -> list[discord.Embed
     head = _page("Member usage", f"{who}\n{range_text(report.window)}")
     head.add_field(name="Spend", value=spend_text(report.totals), inline=False)
     head.add_field(name="Work", value=work_text(report.totals), inline=False)
-    limit = "exempt (no limit)" if balance.limit is None else f"{format_money(balance.limit)} {_PER[balance.period]}"
+    limit = "exempt (no limit)" if balance.limit is None else f"{format_money(balance.limit)} per {balance.period}"
     left = "" if balance.available is None else f" · **{format_money(balance.available)}** left"
     head.add_field(
         name="Limit (current quota period)",
