@@ -6,6 +6,9 @@ reply. The text never contains upstream messages, stack traces or secrets.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+
 
 class UserFacingError(Exception):
     """An error whose ``user_message`` may be shown to the member as it is."""
@@ -13,6 +16,14 @@ class UserFacingError(Exception):
     def __init__(self, user_message: str) -> None:
         super().__init__(user_message)
         self.user_message = user_message
+
+    def render(self, moment: Callable[[datetime], str]) -> str:
+        """The message with any point in time written by ``moment``.
+
+        The core knows no Discord markup: ``user_message`` writes times plainly, and the Discord
+        side passes a renderer that shows them in each reader's own timezone.
+        """
+        return self.user_message
 
 
 class InvalidRequest(UserFacingError):

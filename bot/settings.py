@@ -15,9 +15,11 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.periods import PERIODS
+
 T = TypeVar("T")
 
-QUOTA_PERIODS = ("day", "week", "month")
+QUOTA_PERIODS = PERIODS
 LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.app.replies import describe_error
 from bot.eggapi import UsageRow
 from bot.errors import UserFacingError
 from bot.ledger import (
@@ -22,12 +23,12 @@ from bot.ledger import (
     MemberSpend,
     QuotaExceeded,
     QuotaReason,
-    discord_relative,
     period_bounds,
 )
 from bot.lifecycle.model import ImagineRequest, TaskStatus
 from bot.lifecycle.task_store import TaskStore
 from bot.storage.sqlite import Database, Tx
+from cogs._shared.text import when
 
 D = Decimal
 WEDNESDAY = datetime(2025, 3, 12, 15, 0, tzinfo=UTC)
@@ -78,6 +79,11 @@ async def reserve(
     return await db.transaction(record)
 
 
+def shown(err: QuotaExceeded) -> str:
+    """The refusal as a member reads it in Discord."""
+    return describe_error(err).text
+
+
 async def refused(ledger: Ledger, db: Database, **kwargs: object) -> QuotaExceeded:
     with pytest.raises(QuotaExceeded) as info:
         await reserve(ledger, db, **kwargs)  # type: ignore[arg-type]
@@ -114,7 +120,7 @@ async def test_refusal_writes_nothing_and_rolls_back_the_task_row(db: Database) 
     assert (err.available, err.needed) == (D("0.02"), D("0.04"))
     assert err.resets_at == datetime(2025, 3, 13, tzinfo=UTC)
     assert "This request needs $0.04, but you have only $0.02 left of your daily image budget" in err.user_message
-    assert "<t:1741824000:R>" in err.user_message
+    assert "<t:1741824000:R>" in shown(err)
     assert await count_rows(db, "tasks") == 2 and await count_rows(db, "ledger_holds") == 2
 
 
@@ -136,7 +142,7 @@ async def test_settle_larger_cost_is_recorded_as_is_and_the_overdraft_shown(db: 
     assert (bal.settled, bal.reserved, bal.available, bal.overdrawn) == (D("0.07"), 0, 0, D("0.02"))
     err = await refused(ledger, db)
     assert (err.available, err.overdrawn) == (0, D("0.02"))
-    assert err.user_message.startswith(
+    assert shown(err).startswith(
         "Your recent images cost more than was reserved for them, so you're $0.02 over your daily image budget "
         "($0.05). New images can start once that is covered. It resets <t:"
     )
@@ -262,7 +268,7 @@ async def test_daily_roll_over_in_a_guild_timezone(db: Database) -> None:
     late = datetime(2025, 3, 13, 6, 59, tzinfo=UTC)  # 23:59 on the 12th in LA
     hold = await reserve(ledger, db, count=4, now=late)
     err = await refused(ledger, db, now=late)
-    assert err.resets_at == datetime(2025, 3, 13, 7, tzinfo=UTC) and "<t:1741849200:R>" in err.user_message
+    assert err.resets_at == datetime(2025, 3, 13, 7, tzinfo=UTC) and "<t:1741849200:R>" in shown(err)
     midnight = datetime(2025, 3, 13, 7, tzinfo=UTC)
     assert await ledger.settle(hold.task_id, D("0.05"))  # settled after the reset: counts in its own day
     await reserve(ledger, db, count=4, now=midnight)
@@ -328,7 +334,7 @@ async def test_server_cap_counts_everyone_including_exempt_members(db: Database)
     await reserve(ledger, db, member=5, roles=[77], count=4)
     err = await refused(ledger, db, member=6, count=2)
     assert err.reason is QuotaReason.SERVER_CAP and err.available == D("0.01")
-    assert "server's shared daily budget has only $0.01 left" in err.user_message and RELATIVE.search(err.user_message)
+    assert "server's shared daily budget has only $0.01 left" in err.user_message and RELATIVE.search(shown(err))
     await reserve(ledger, db, member=6, count=1)
     assert (await refused(ledger, db, member=5, roles=[77])).reason is QuotaReason.SERVER_CAP
     bal = await ledger.balance(GUILD, 6, [], WEDNESDAY)
@@ -469,7 +475,15 @@ async def test_sixty_concurrent_reserves_never_overdraw_the_server_cap(db: Datab
 
 
 def test_discord_relative_timestamp() -> None:
-    assert discord_relative(datetime(2025, 3, 13, tzinfo=UTC)) == "<t:1741824000:R>"
+    assert when(datetime(2025, 3, 13, tzinfo=UTC), "R") == "<t:1741824000:R>"
+
+
+def test_the_core_writes_the_reset_plainly() -> None:
+    err = QuotaExceeded(QuotaReason.MEMBER_LIMIT, available=D(0), needed=D("0.01"),
+                        resets_at=datetime(2025, 3, 13, 7, tzinfo=UTC), limit=D("0.10"))
+    assert err.user_message == ("You've used all of your daily image budget ($0.10). It resets on 2025-03-13 at "
+                                "07:00 UTC. /balance has the details.")
+    assert "<t:" not in err.user_message
 
 
 async def test_account_budget_counts_work_settled_since_the_last_summary(tmp_path: Path) -> None:

@@ -90,11 +90,13 @@ SERVER_CAP), ``available`` (>= 0, what is left under that rule), ``overdrawn`` (
 it settled costs went; the message then says so), ``needed``, ``resets_at``
 (None for PAUSED and ACCOUNT_BUDGET), ``period``, ``limit`` (the member limit or server cap reached,
 when known); ``user_message`` names the reason, the amount left as ``$0.01`` and, for limits, the
-reset as ``<t:UNIX:R>``.
+reset in plain UTC; ``render(moment)`` writes the reset with the caller's renderer (the Discord side
+shows a relative timestamp).
 
-Pure helpers: ``period_bounds(period, timezone, now) -> (start, resets_at)`` (aware, UTC),
-``discord_relative(when) -> "<t:UNIX:R>"``.
+Pure helper: ``period_bounds(period, timezone, now) -> (start, resets_at)`` (aware, UTC).
 """
+
+from bot.periods import PERIOD_ADJECTIVES, PERIODS, Period
 
 from ._ledger import PRICE_QUANTUM, RECENT_TASK_PRICES, HoldTerms, Ledger
 from ._models import (
@@ -109,7 +111,7 @@ from ._models import (
     QuotaExceeded,
     QuotaReason,
 )
-from ._periods import PERIOD_ADJECTIVES, PERIODS, Period, discord_relative, period_bounds
+from ._periods import period_bounds
 
 __all__ = [
     "DM_GUILD",
@@ -129,6 +131,5 @@ __all__ = [
     "Period",
     "QuotaExceeded",
     "QuotaReason",
-    "discord_relative",
     "period_bounds",
 ]

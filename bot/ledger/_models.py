@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from bot.errors import UserFacingError
 from bot.money import format_money
+from bot.periods import PERIOD_ADJECTIVES, Period
 
-from ._periods import PERIOD_ADJECTIVES, Period, check_period, discord_relative, load_zone
+from ._periods import check_period, load_zone
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +112,13 @@ class QuotaReason(enum.StrEnum):
     SERVER_CAP = "server_cap"
 
 
+def plain_time(moment: datetime) -> str:
+    """A point in time for logs and plain text: ``on 2025-03-13 at 07:00 UTC``."""
+    return f"on {moment.astimezone(UTC):%Y-%m-%d at %H:%M} UTC"
+
+
 def _quota_message(
+    moment: Callable[[datetime], str],
     reason: QuotaReason,
     available: Decimal,
     needed: Decimal,
@@ -121,7 +128,7 @@ def _quota_message(
     overdrawn: Decimal = ZERO,
 ) -> str:
     left, need = format_money(available), format_money(needed)
-    resets = f" It resets {discord_relative(resets_at)}." if resets_at is not None else ""
+    resets = f" It resets {moment(resets_at)}." if resets_at is not None else ""
     adjective = PERIOD_ADJECTIVES[period]
     whole = f" ({format_money(limit)})" if limit is not None else ""
     over = format_money(overdrawn)
@@ -157,7 +164,7 @@ def _quota_message(
 
 
 class QuotaExceeded(UserFacingError):
-    """A reservation does not fit; nothing was written. ``user_message`` explains why and when it resets."""
+    """A reservation does not fit; nothing was written. The message explains why and when it resets."""
 
     def __init__(
         self,
@@ -176,7 +183,13 @@ class QuotaExceeded(UserFacingError):
         self.resets_at = resets_at
         self.period: Period = period
         self.limit = limit  # the member limit or server cap that was reached, when known
-        super().__init__(_quota_message(reason, self.available, needed, resets_at, period, limit, self.overdrawn))
+        super().__init__(self.render(plain_time))
+
+    def render(self, moment: Callable[[datetime], str]) -> str:
+        """Why, and when it resets as ``moment`` writes it (the Discord side: relative timestamp markup)."""
+        return _quota_message(
+            moment, self.reason, self.available, self.needed, self.resets_at, self.period, self.limit, self.overdrawn
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,16 +7,13 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, date, datetime, timedelta, tzinfo
-from typing import Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.clock import require_aware
+from bot.periods import PERIODS, Period
 
 log = logging.getLogger(__name__)
 
-Period = Literal["day", "week", "month"]
-PERIODS: tuple[Period, ...] = get_args(Period)
-PERIOD_ADJECTIVES: dict[str, str] = {"day": "daily", "week": "weekly", "month": "monthly"}
 _UTC_NAMES = frozenset({"UTC", "Etc/UTC", "Z"})
 
 
@@ -62,6 +59,3 @@ def period_bounds(period: str, timezone: str, now: datetime) -> tuple[datetime, 
     return _local_midnight(first, zone), _local_midnight(following, zone)
 
 
-def discord_relative(when: datetime) -> str:
-    """A Discord relative timestamp, e.g. ``<t:1700000000:R>`` ("in 3 hours")."""
-    return f"<t:{int(require_aware(when).timestamp())}:R>"

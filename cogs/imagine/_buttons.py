@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import discord
 
-from bot.app.tree import report
+from bot.app.checks import not_stopping
+from bot.app.replies import report
 
 if TYPE_CHECKING:
     from bot.app.client import EggBot
@@ -48,6 +49,14 @@ class IdButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"(?!)")
         cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> Self:
         return cls(int(match["ident"]))
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        """The tree's checks, answered like a command's (discord.py drops what this raises, so report it)."""
+        try:
+            return not_stopping(interaction)
+        except Exception as exc:  # noqa: BLE001 - a refusal, worded by the ladder
+            await report(interaction, exc)
+            return False
 
     async def callback(self, interaction: discord.Interaction) -> None:
         try:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import discord
 
+from bot.app.checks import role_ids
 from bot.app.interactions import answers_of
 from bot.errors import NotAllowedHere
 from bot.lifecycle.intake import Admission, DatabaseBusy
@@ -52,9 +53,8 @@ def check_place(bot: EggBot, interaction: discord.Interaction) -> None:
 async def start_job(bot: EggBot, interaction: discord.Interaction, request: ImagineRequest) -> None:
     """Record the job and answer the interaction at once with its status message."""
     check_place(bot, interaction)
-    roles = getattr(interaction.user, "roles", [])
     with bot.foreground.answering():  # background work waits until the member has an answer
-        task = await _record(bot, request, [role.id for role in roles])
+        task = await _record(bot, request, role_ids(interaction.user))
         interaction.extras["task_id"] = task.id
         try:
             response = await interaction.response.send_message(

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import discord
-
 from bot.lifecycle.model import TaskRecord, TaskStatus
 from bot.lifecycle.ports import Phase, Progress
 from bot.money import format_money
+from cogs._shared.text import excerpt, images, word
 
 PROMPT_EXCERPT = 300
 SERVICE = "the image service"
@@ -33,25 +32,12 @@ _HEADLINES = {
 }
 
 
-def excerpt(prompt: str, limit: int = PROMPT_EXCERPT) -> str:
-    """The prompt shortened and made inert (no markdown, no mentions) for display."""
-    text = " ".join(prompt.split())
-    if len(text) > limit:
-        text = text[: limit - 1].rstrip() + "…"
-    return discord.utils.escape_mentions(discord.utils.escape_markdown(text))
-
-
 def elapsed_text(seconds: float) -> str:
     """``0:07``, ``12:30`` or ``1:02:03``."""
     total = max(int(seconds), 0)
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
-def images(count: int) -> str:
-    """``1 image``, ``3 images``."""
-    return f"{count} image{'s' if count != 1 else ''}"
 
 
 def settings_text(task: TaskRecord, cost: Decimal | None = None, made: int | None = None) -> str:
@@ -100,7 +86,7 @@ def status_text(task: TaskRecord, progress: Progress) -> str:
 
 def result_text(task: TaskRecord) -> str:
     """The caption of the message that carries the images."""
-    lines = [f"<@{task.member_id}> **{excerpt(task.prompt)}**"]
+    lines = [f"<@{task.member_id}> **{excerpt(task.prompt, PROMPT_EXCERPT)}**"]
     if task.negative_prompt:
         lines.append(f"Without: {excerpt(task.negative_prompt, 200)}")
     lines.append(f"`{settings_text(task, task.cost, made(task))}` · job #{task.id}")
@@ -131,7 +117,7 @@ def made(task: TaskRecord) -> int | None:
 
 
 def _them(task: TaskRecord) -> str:
-    return "the images" if task.count != 1 else "the image"
+    return f"the {word(task.count, 'image')}"
 
 
 def stale_text(task: TaskRecord) -> str:
@@ -147,7 +133,7 @@ def failure_text(task: TaskRecord, reason: str) -> str:
     what = f"**{excerpt(task.prompt, 200)}** (job #{task.id})"
     if task.status is TaskStatus.UNDELIVERABLE:
         count = made(task) or task.count
-        noun, verb = ("image", "was") if count == 1 else ("images", "were")
+        noun, verb = word(count, "image"), word(count, "was", "were")
         cost = f" ({format_money(task.cost)})" if task.cost else ""
         return (
             f"<@{task.member_id}> your {noun} for {what} {verb} made but could not be delivered. {reason} "
@@ -156,5 +142,5 @@ def failure_text(task: TaskRecord, reason: str) -> str:
     charged = task.cost is not None and task.cost > 0
     said = "nothing was charged" in reason.lower()  # some reasons say it already (the status message shows them)
     tail = "" if charged or said else " Nothing was charged."
-    noun, verb = ("image", "was") if task.count == 1 else ("images", "were")
+    noun, verb = word(task.count, "image"), word(task.count, "was", "were")
     return f"<@{task.member_id}> your {noun} for {what} {verb} not made. {reason}{tail}"

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.app.tree import respond
+from bot.app.replies import respond
 from bot.lifecycle.ports import RUNNING_PHASES, Phase, Progress
 from cogs.imagine._buttons import IdButton, may_manage
 from cogs.imagine._render import status_text

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from bot.app.tree import respond
+from bot.app.replies import respond
 from bot.lifecycle.model import ImagineRequest, TaskRecord
 from cogs.imagine._buttons import IdButton, may_manage
 from cogs.imagine._flow import start_job

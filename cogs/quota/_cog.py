@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import logging
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.app.checks import moderators_only, role_ids
 from bot.errors import InvalidRequest
 from bot.ledger import DM_GUILD
+from bot.periods import Period
 from cogs.quota._render import balance_text, money, policy_text
 
 if TYPE_CHECKING:
@@ -39,10 +41,6 @@ def parse_amount(raw: str) -> Decimal | None:
     return amount
 
 
-def _roles(interaction: discord.Interaction) -> list[int]:
-    return [role.id for role in getattr(interaction.user, "roles", [])]
-
-
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_guild=True)
 class QuotaGroup(app_commands.Group, name="quota", description="Spending limits for this server (moderators)"):
@@ -54,9 +52,7 @@ class QuotaGroup(app_commands.Group, name="quota", description="Spending limits 
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         """Check Manage Server at run time too: server admins can override the default permission."""
-        if not interaction.permissions.manage_guild:
-            raise app_commands.MissingPermissions(["manage_guild"])
-        return True
+        return moderators_only(interaction)
 
     async def _done(self, interaction: discord.Interaction, what: str) -> None:
         log.info("guild %s: moderator %s %s", interaction.guild_id, interaction.user.id, what)
@@ -79,7 +75,7 @@ class QuotaGroup(app_commands.Group, name="quota", description="Spending limits 
         self,
         interaction: discord.Interaction,
         amount: str,
-        period: Literal["day", "week", "month"] | None = None,
+        period: Period | None = None,
         timezone: str | None = None,
     ) -> None:
         """Set the default per-member limit, period and time zone."""
@@ -159,5 +155,5 @@ class QuotaCog(commands.Cog):
     @app_commands.guild_only()
     async def balance(self, interaction: discord.Interaction) -> None:
         """Show how much of your image budget is left."""
-        standing = await self.bot.ledger.balance(interaction.guild_id, interaction.user.id, _roles(interaction))
+        standing = await self.bot.ledger.balance(interaction.guild_id, interaction.user.id, role_ids(interaction.user))
         await interaction.response.send_message(balance_text(standing), ephemeral=True)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from bot.ledger import PERIOD_ADJECTIVES, Balance, GuildPolicy, discord_relative
+from bot.ledger import PERIOD_ADJECTIVES, Balance, GuildPolicy
 from bot.money import format_money
+from cogs._shared.text import when
 
 
 def money(amount: Decimal | None, none: str = "no limit") -> str:
@@ -30,7 +31,7 @@ def balance_text(balance: Balance) -> str:
     lines.append(f"Spent: {money(balance.settled)} · reserved for running jobs: {money(balance.reserved)}")
     if balance.server_cap is not None:
         lines.append(f"Server budget left: {money(balance.server_available)} of {money(balance.server_cap)}")
-    lines.append(f"Resets {discord_relative(balance.resets_at)}.")
+    lines.append(f"Resets {when(balance.resets_at, 'R')}.")
     return "\n".join(lines)
 
 

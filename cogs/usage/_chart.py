@@ -8,14 +8,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Literal
 
 from PIL import Image, ImageDraw, ImageFont
 
 from bot.money import format_money
+from bot.periods import Period
 from bot.reports import DaySpend
 
-Unit = Literal["day", "week", "month"]
+Unit = Period  # a bar spans a day, a week or a month
 WIDTH, HEIGHT = 1000, 560
 LEFT, RIGHT, TOP, BOTTOM = 80, 250, 78, 56
 MAX_BARS = 92

@@ -15,8 +15,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.app.checks import moderators_only, role_ids
 from bot.eggapi import EggAPIError
 from bot.reports import RANGE_KEYS, RANGE_LABELS, DaySpend, Reconciliation, TaskLine, Window
+from cogs._shared.text import plural
 from cogs.usage._chart import chart_data, render_png, top_members
 from cogs.usage._csv import tasks_csv
 from cogs.usage._names import MemberNames
@@ -31,15 +33,6 @@ log = logging.getLogger(__name__)
 EGGAPI_TIMEOUT = 20.0  # seconds for the usage summary, retries included; the report is deferred meanwhile
 NO_MENTIONS = discord.AllowedMentions.none()
 PERIOD_CHOICES = [app_commands.Choice(name=RANGE_LABELS[key], value=key) for key in RANGE_KEYS]
-
-
-def moderators_only(interaction: discord.Interaction) -> bool:
-    """Runtime twin of ``default_member_permissions``: a server, and Manage Server there."""
-    if interaction.guild_id is None:
-        raise app_commands.NoPrivateMessage()
-    if not interaction.permissions.manage_guild:
-        raise app_commands.MissingPermissions(["manage_guild"])
-    return True
 
 
 class UsageCog(commands.Cog):
@@ -84,8 +77,7 @@ class UsageCog(commands.Cog):
             window, tasks, days = report.window, report.tasks, report.days
             title, stem = f"Spend in {interaction.guild.name if interaction.guild else 'this server'}", "server"
         else:
-            roles: list[int] = [role.id for role in member.roles] if isinstance(member, discord.Member) else []
-            mine = await self.reports.member_report(guild_id, member.id, roles, key)
+            mine = await self.reports.member_report(guild_id, member.id, role_ids(member), key)
             pages = member_pages(mine, names)
             window, tasks, days = mine.window, mine.tasks, mine.days
             title, stem = f"Spend of {names.plain(member.id)}", f"member-{member.id}"
@@ -132,7 +124,7 @@ class UsageCog(commands.Cog):
         table = tasks_csv(tasks, names.plain)
         chart = await asyncio.to_thread(render_png, chart_data(days, names.plain, title, subtitle))
         files = [discord.File(_buffer(chart), filename=f"{filename}.png", description="Spend per day")]
-        note = f"{len(tasks)} task{'s' if len(tasks) != 1 else ''}; costs are what the ledger counts (exact)."
+        note = f"{plural(len(tasks), 'task')}; costs are what the ledger counts (exact)."
         if len(table) <= interaction.filesize_limit:
             files.insert(0, discord.File(_buffer(table), filename=f"{filename}.csv", description="Tasks"))
         else:

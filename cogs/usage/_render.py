@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from decimal import Decimal
 
 import discord
@@ -11,6 +10,7 @@ import discord
 from bot.ledger import MemberSpend
 from bot.money import format_money
 from bot.reports import Agreement, GuildReport, MemberReport, Reconciliation, TaskLine, Totals, Window
+from cogs._shared.text import excerpt, plural, when, word
 from cogs.usage._names import MemberNames
 
 COLOUR = discord.Colour.gold()
@@ -21,19 +21,6 @@ EXCERPT = 80
 FIELD_MAX = 1024  # Discord's limit on an embed field's value
 _PER = {"day": "per day", "week": "per week", "month": "per month"}
 _STATUS = {"active": "held", "settled": "settled", "released": "released"}
-
-
-def excerpt(prompt: str, limit: int = EXCERPT) -> str:
-    """The prompt on one line, shortened and made inert (no markdown, no mentions)."""
-    text = " ".join(prompt.split())
-    if len(text) > limit:
-        text = text[: limit - 1].rstrip() + "…"
-    return discord.utils.escape_mentions(discord.utils.escape_markdown(text))
-
-
-def when(moment: datetime, style: str = "f") -> str:
-    """A Discord timestamp (shown in the reader's own timezone)."""
-    return discord.utils.format_dt(moment, style)  # type: ignore[arg-type]
 
 
 def range_text(window: Window) -> str:
@@ -54,8 +41,8 @@ def spend_text(totals: Totals) -> str:
 def work_text(totals: Totals) -> str:
     """Images and task outcomes."""
     counts = totals.counts
-    parts = [f"**{totals.images}** image{'s' if totals.images != 1 else ''} produced",
-             f"**{counts.completed}** task{'s' if counts.completed != 1 else ''} completed",
+    parts = [f"**{totals.images}** {word(totals.images, 'image')} produced",
+             f"**{counts.completed}** {word(counts.completed, 'task')} completed",
              f"**{counts.failed}** failed"]
     if counts.in_progress:
         parts.append(f"**{counts.in_progress}** in progress")
@@ -67,14 +54,14 @@ def work_text(totals: Totals) -> str:
 def member_line(rank: int, spend: MemberSpend, names: MemberNames) -> str:
     """``3. name: $0.0300 (3 tasks, $0.0100 held)``."""
     held = f", {format_money(spend.reserved)} held" if spend.reserved else ""
-    tasks = f"{spend.tasks} task{'s' if spend.tasks != 1 else ''}"
+    tasks = plural(spend.tasks, "task")
     return f"{rank}. {names.embed(spend.member_id)}: **{format_money(spend.settled + spend.reserved)}** ({tasks}{held})"
 
 
 def budget_text(report: GuildReport) -> str:
     """The server cap and what is left of it this quota period."""
     budget = report.budget
-    per = _PER[budget.period]
+    per = f"per {budget.period}"
     lines = [f"Member limit {format_money(budget.member_limit)} {per} (by default)"]
     if budget.cap is None:
         lines.append(f"No server cap · spent {format_money(budget.spent)} this period")
@@ -149,10 +136,10 @@ def guild_pages(
 
 def task_line(task: TaskLine) -> str:
     """One task: time, number, images, cost, status and a prompt excerpt."""
-    images = f"{task.images}/{task.requested} image{'s' if task.requested != 1 else ''}"
+    images = f"{task.images}/{task.requested} {word(task.requested, 'image')}"
     ledger = f" ({_STATUS[task.hold_state.value]})" if task.hold_state is not None else ""
     return (f"{when(task.created_at)} · job #{task.task_id} · {images} · {format_money(task.cost)}{ledger} · "
-            f"{task.status.value}\n> {excerpt(task.prompt) or '(empty)'}")
+            f"{task.status.value}\n> {excerpt(task.prompt, EXCERPT) or '(empty)'}")
 
 
 def member_pages(report: MemberReport, names: MemberNames) -> list[discord.Embed]:
@@ -162,7 +149,7 @@ def member_pages(report: MemberReport, names: MemberNames) -> list[discord.Embed
     head = _page("Member usage", f"{who}\n{range_text(report.window)}")
     head.add_field(name="Spend", value=spend_text(report.totals), inline=False)
     head.add_field(name="Work", value=work_text(report.totals), inline=False)
-    limit = "exempt (no limit)" if balance.limit is None else f"{format_money(balance.limit)} {_PER[balance.period]}"
+    limit = "exempt (no limit)" if balance.limit is None else f"{format_money(balance.limit)} per {balance.period}"
     left = "" if balance.available is None else f" · **{format_money(balance.available)}** left"
     head.add_field(
         name="Limit (current quota period)",

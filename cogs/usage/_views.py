@@ -9,7 +9,8 @@ from typing import Any
 
 import discord
 
-from bot.app.tree import describe_error, respond
+from bot.app.checks import not_stopping
+from bot.app.replies import report, respond
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,8 @@ class ReportView(discord.ui.View):
         self.next.disabled = self.index >= len(self.pages) - 1
 
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
-        """Refuse everyone but the moderator who asked for the report."""
+        """The tree's checks (a refusal goes to ``on_error``), then only the moderator who asked."""
+        not_stopping(interaction)
         if interaction.user.id == self.owner_id:
             return True
         log.info("member %s pressed a /usage button of member %s", interaction.user.id, self.owner_id)
@@ -54,10 +56,7 @@ class ReportView(discord.ui.View):
 
     async def on_error(self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any], /) -> None:
         """Answer politely, like the command tree does."""
-        message, unexpected = describe_error(error)
-        if unexpected:
-            log.error("/usage button by member %s failed", interaction.user.id, exc_info=error)
-        await respond(interaction, message)
+        await report(interaction, error, context=f"/usage button by member {interaction.user.id}")
 
     async def _show(self, interaction: discord.Interaction, index: int) -> None:
         self.index = max(0, min(index, len(self.pages) - 1))

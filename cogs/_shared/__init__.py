@@ -1,0 +1,1 @@
+"""Discord-side helpers every cog shares (one copy each)."""
