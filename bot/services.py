@@ -26,6 +26,7 @@ from bot.lifecycle import (
     Bookkeeper,
     Deliverer,
     Foreground,
+    IntakeCheck,
     JobService,
     Outcomes,
     Publisher,
@@ -133,19 +134,23 @@ def build_core(settings: Settings, resources: Resources, *, clock: Clock = utcno
     ledger = Ledger(db, ledger_defaults(settings))
     books = Bookkeeper(db, tasks, ledger)
     reconciler = Reconciler(tasks, eggapi, grace=tracker_config(settings).reconcile_grace)
+    guild_settings = GuildSettings(db)
+    intake_checks: list[IntakeCheck] = []  # the rules a server sets on what may be generated go here
     return Core(
         settings=settings,
         resources=resources,
         tasks=tasks,
         ledger=ledger,
         books=books,
-        jobs=JobService(db, tasks, ledger, books, max_queued_per_member=settings.max_queued_per_member),
+        jobs=JobService(
+            db, tasks, ledger, books, max_queued_per_member=settings.max_queued_per_member, checks=intake_checks
+        ),
         references=ReferenceCheck(clock=clock),
         reconciler=reconciler,
         desk=UnconfirmedDesk(tasks, books, eggapi, reconciler),
         reports=UsageReports(db, ledger),
         prices=PriceRefresher(eggapi, ledger, settings.price_refresh_interval),
-        guild_settings=GuildSettings(db),
+        guild_settings=guild_settings,
     )
 
 

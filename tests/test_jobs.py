@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import QueueFull
+from bot.errors import InvalidRequest, QueueFull
 from bot.ledger import HoldState, Ledger, LedgerDefaults
 from bot.lifecycle.intake import JobService
 from bot.lifecycle.model import ImagineRequest, TaskStatus
@@ -79,3 +79,27 @@ async def test_a_creation_cancelled_before_its_answer_is_taken_back(db: Database
     hold = await ledger.hold(int(row["id"]))
     assert hold is not None and hold.state is HoldState.RELEASED
     assert await store.list_unfinished() == []
+
+
+async def test_intake_checks_run_in_order_and_a_refusal_records_nothing(db: Database) -> None:
+    seen: list[tuple[str, str]] = []
+
+    async def note(req: ImagineRequest) -> None:
+        seen.append(("note", req.prompt))
+
+    async def refuse_owls(req: ImagineRequest) -> None:
+        seen.append(("owls", req.prompt))
+        if "owl" in req.prompt:
+            raise InvalidRequest("This server does not allow owls. Nothing was charged.")
+
+    store, ledger = TaskStore(db), Ledger(db, LedgerDefaults(member_limit=Decimal("1.00"), period="day"))
+    jobs = JobService(db, store, ledger, Bookkeeper(db, store, ledger), checks=[note, refuse_owls])
+    owl = ImagineRequest(guild_id=1, channel_id=2, member_id=3, prompt="  an owl  ", count=1)
+    with pytest.raises(InvalidRequest, match="does not allow owls"):
+        await jobs.create(owl)
+    assert seen == [("note", "an owl"), ("owls", "an owl")]  # the validated request, each check once, in order
+    assert await store.list_unfinished() == []
+    row = await db.fetchone("SELECT COUNT(*) AS n FROM ledger_holds")
+    assert row is not None and row["n"] == 0
+    fox = await jobs.create(request())
+    assert fox.status is TaskStatus.QUEUED

@@ -3,7 +3,8 @@
 In the order a task meets them:
 
 - ``model``: ``ImagineRequest``, ``TaskRecord``, ``TaskStatus`` and the allowed ``TRANSITIONS``.
-- ``intake``: ``JobService`` validates a request and records the task and its quota hold at once.
+- ``intake``: ``JobService`` validates a request, runs the server's ``IntakeCheck``s, and records the
+  task and its quota hold at once.
 - ``transitions``: ``Bookkeeper``, the one writer of a task's status (and of its hold's end).
 - ``task_store``: ``TaskStore``, a task's reads and field updates, through the storage seam
   (``bot.storage``); its ``transition_in`` is called only by ``transitions``.
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
     from bot.lifecycle._steps import Step
     from bot.lifecycle.delivery import Deliverer
     from bot.lifecycle.foreground import Foreground
-    from bot.lifecycle.intake import Admission, DatabaseBusy, JobService
+    from bot.lifecycle.intake import Admission, DatabaseBusy, IntakeCheck, JobService
     from bot.lifecycle.model import ImagineRequest, TaskRecord, TaskStatus
     from bot.lifecycle.outcomes import RELEASED, Outcomes
     from bot.lifecycle.ports import DestinationGone, Phase, Progress, Publisher
@@ -52,6 +53,7 @@ _HOMES = {
     "DestinationGone": "bot.lifecycle.ports",
     "Foreground": "bot.lifecycle.foreground",
     "ImagineRequest": "bot.lifecycle.model",
+    "IntakeCheck": "bot.lifecycle.intake",
     "JobService": "bot.lifecycle.intake",
     "Outcome": "bot.lifecycle._reconcile",
     "Outcomes": "bot.lifecycle.outcomes",
@@ -79,6 +81,7 @@ __all__ = [
     "DestinationGone",
     "Foreground",
     "ImagineRequest",
+    "IntakeCheck",
     "JobService",
     "Outcome",
     "Outcomes",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from bot.eggapi import format_cost
 from bot.errors import QueueFull, UserFacingError
@@ -60,13 +60,27 @@ class Admission:
             return self._state == "abandoned"
 
 
+IntakeCheck = Callable[[ImagineRequest], Awaitable[None]]
+"""A rule a request must pass before anything is recorded (a server's prompt policy, say): it
+raises a ``UserFacingError`` that says why, or returns. Checks run in order on every path that
+starts a job (/imagine, Reroll), after the request's own limits and before the quota."""
+
+
 class JobService:
     """The entry point the /imagine command calls."""
 
     def __init__(
-        self, storage: Storage, store: TaskStore, ledger: Ledger, books: Bookkeeper, *, max_queued_per_member: int = 10
+        self,
+        storage: Storage,
+        store: TaskStore,
+        ledger: Ledger,
+        books: Bookkeeper,
+        *,
+        max_queued_per_member: int = 10,
+        checks: Sequence[IntakeCheck] = (),
     ) -> None:
         self._storage = storage
+        self._checks = tuple(checks)
         self._max_queued = max_queued_per_member
         self._store = store
         self._ledger = ledger
@@ -81,6 +95,8 @@ class JobService:
         DatabaseBusy if ``admission`` was given up before the transaction could start.
         """
         clean = validate_request(request)
+        for check in self._checks:
+            await check(clean)
         terms = await self._ledger.terms(
             guild_id=clean.guild_id, member_id=clean.member_id, role_ids=role_ids, count=clean.count
         )
