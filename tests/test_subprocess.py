@@ -189,3 +189,20 @@ async def test_after_login_one_line_says_ready_where_and_how_to_invite(
     assert ready.endswith(f" INFO     bot.app.client: ready as {user.username} in 1 server; "
                           f"invite it with {invite}"), ready
     assert proc.returncode == 0 and "ready as" not in rest.decode()  # said once
+
+
+async def test_the_operator_command_never_loads_discord(tmp_path: Path, world: World, eggapi: FakeEggAPI) -> None:
+    """``python -m bot unconfirmed`` builds its objects from the composition root without discord.py."""
+    env = bot_env(tmp_path, world.fake, eggapi.url)
+    async with await Database.open(tmp_path / "data" / "eggbot.db"):
+        pass
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-X", "importtime", "-m", "bot", "unconfirmed", cwd=tmp_path, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0 and out.decode().strip() == "No unconfirmed submits."
+    timings = [line for line in err.decode().splitlines() if line.startswith("import time:")]
+    imported = [line.rsplit("|", 1)[-1].strip() for line in timings]
+    assert "bot.services" in imported and "bot.unconfirmed.cli" in imported  # the listing is real
+    assert [name for name in imported if name.split(".")[0] == "discord"] == []

@@ -7,7 +7,6 @@ next reconcile step (within a minute with the default poll intervals).
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import re
 import sqlite3
@@ -51,14 +50,16 @@ def parse(args: Sequence[str]) -> Action | None:
 
 async def unconfirmed(settings: Settings, action: Action) -> int:
     """Run one operator command; returns the exit status."""
-    async with contextlib.AsyncExitStack() as stack:
-        try:  # never creates nor migrates a database
-            resources = await stack.enter_async_context(open_resources(settings, existing_database=True))
-        except (OSError, RuntimeError, sqlite3.Error) as exc:
-            print(f"eggbot: cannot use the bot's database ({exc}); check DATABASE_PATH.", file=sys.stderr)
-            return 1
-        return await _settle(build_core(settings, resources), action)
-    raise AssertionError("unreachable")  # pragma: no cover - AsyncExitStack swallows nothing here
+    resources = open_resources(settings, existing_database=True)  # never creates nor migrates a database
+    try:
+        opened = await resources.__aenter__()
+    except (OSError, RuntimeError, sqlite3.Error) as exc:
+        print(f"eggbot: cannot use the bot's database ({exc}); check DATABASE_PATH.", file=sys.stderr)
+        return 1
+    try:
+        return await _settle(build_core(settings, opened), action)
+    finally:
+        await resources.__aexit__(None, None, None)
 
 
 async def _settle(core: Core, action: Action) -> int:
