@@ -291,7 +291,7 @@ class Deliverer:
         if attempt >= self._max_attempts:
             await self._give_up(group, reason)
             return None
-        return self._retry_base * 2 ** (attempt - 1)
+        return self._retry_base * 2.0 ** (attempt - 1)
 
     async def _give_up(self, group: list[TaskRecord], reason: str) -> None:
         for task in group:

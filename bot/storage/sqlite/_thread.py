@@ -30,5 +30,5 @@ def on_connection_thread(
 
     Raises ValueError once the connection is closed.
     """
-    coro: Coroutine[Any, Any, T] = conn._execute(fn, conn._conn)
+    coro: Coroutine[Any, Any, T] = conn._execute(fn, conn._conn)  # type: ignore[no-untyped-call]  # private, pinned
     return coro
