@@ -137,7 +137,7 @@ class ProbedBot:
         self._reader = asyncio.create_task(self._read())
         try:
             self.ready = await asyncio.wait_for(asyncio.shield(self._ready), timeout)
-        except BaseException:  # noqa: BLE001 - never leave the child behind, whatever stopped us
+        except BaseException:
             await self.stop()
             raise RuntimeError(f"the bot process did not get ready; see {self.log_path}\n{self.log_tail()}") from None
 

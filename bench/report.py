@@ -160,7 +160,7 @@ def table(figures: dict[str, Any], targets: list[dict[str, Any]]) -> str:
         add(f"burst of {burst['jobs']} in one channel (s)", f"all posted after {_fmt(burst['all_posted_s'])}"
             f" (first {_fmt(burst['first_posted_s'])}; other channel {_fmt(burst['other_channel_delay_s'])})",
             "<= 2", "burst")
-    widths = [max(len(r[i]) for r in rows + [("figure", "measured", "target", "")]) for i in range(4)]
+    widths = [max(len(r[i]) for r in [*rows, ("figure", "measured", "target", "")]) for i in range(4)]
     header = ("figure", "measured", "target", "verdict")
     widths = [max(w, len(h)) for w, h in zip(widths, header, strict=True)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip(),

@@ -532,11 +532,11 @@ async def run_all(cfg: Config, progress: Progress) -> Results:
                 for name, step in steps:
                     try:
                         await _profiled(group, cfg, name, step(group))
-                    except Exception as exc:  # noqa: BLE001 - one broken scenario must not hide the others' figures
+                    except Exception as exc:
                         results.errors.append(f"{name}: {type(exc).__name__}: {exc}\n{group.bot.log_tail(15)}")
                         progress.note(f"[bench] {name} failed: {type(exc).__name__}: {exc}")
                 _violations(group, label, results)
-        except Exception as exc:  # noqa: BLE001 - reported in the JSON, the other groups still run
+        except Exception as exc:
             results.errors.append(f"{label} group: {type(exc).__name__}: {exc}")
             progress.note(f"[bench] {label} group failed: {type(exc).__name__}: {exc}")
 
@@ -596,7 +596,7 @@ async def run_all(cfg: Config, progress: Progress) -> Results:
                 summarise_profile(profile)
             results.figures["ledger"] = figure
             progress.finish(f"{figure['ops_per_s']} ops/s")
-        except Exception as exc:  # noqa: BLE001 - reported in the JSON
+        except Exception as exc:
             results.errors.append(f"ledger: {type(exc).__name__}: {exc}")
             progress.note(f"[bench] ledger failed: {type(exc).__name__}: {exc}")
     return results

@@ -208,7 +208,7 @@ async def test_stuck_task_is_marked_stale_and_still_delivered(
         f"{world.alice.mention} job #1 (**stuck fox**) is stuck on the image service's side. I'm still checking "
         "and will post the image here if it finishes; there's nothing you need to do."
     )
-    stuck = await fake.wait_for(lambda f: "Stuck" in f.message(status.id).content and f.message(status.id) or None)
+    stuck = await fake.wait_for(lambda f: ("Stuck" in f.message(status.id).content and f.message(status.id)) or None)
     assert stuck.content.startswith("🕸️ **Stuck at the image service** · job #1")
     assert stuck.content.endswith("I'm still checking and will post the image here if it finishes; "
                                   "there's nothing you need to do.")

@@ -586,7 +586,7 @@ async def test_download_refuses_a_redirect_off_the_file_host(
     task = await completed_task(client)
     async with internal_service() as (url, hits):
         fake.fail_next("GET", r"^/files/", 302, body="", headers={"Location": url.replace("http", scheme, 1)})
-        with pytest.raises(MalformedResponse, match="redirect to .* refused"):
+        with pytest.raises(MalformedResponse, match=r"redirect to .* refused"):
             await client.download_image(task.output_urls[0], max_bytes=1_000_000)
     assert hits == []  # never fetched, so never posted
     assert fake.count("GET", "/files/") == 1  # refused for good, not retried

@@ -91,7 +91,7 @@ async def refused(ledger: Ledger, db: Database, **kwargs: object) -> QuotaExceed
 
 
 async def count_rows(db: Database, table: str) -> int:
-    row = await db.fetchone(f"SELECT COUNT(*) FROM {table}")  # noqa: S608 - test helper
+    row = await db.fetchone(f"SELECT COUNT(*) FROM {table}")
     assert row is not None
     return int(row[0])
 

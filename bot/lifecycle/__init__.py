@@ -74,6 +74,7 @@ _HOMES = {
 }
 
 __all__ = [
+    "RELEASED",
     "Admission",
     "Bookkeeper",
     "DatabaseBusy",
@@ -88,7 +89,6 @@ __all__ = [
     "Phase",
     "Progress",
     "Publisher",
-    "RELEASED",
     "Reconciler",
     "ReferenceCheck",
     "StatusBoard",

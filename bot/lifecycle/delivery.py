@@ -154,7 +154,7 @@ class Deliverer:
                     batch.append(lane.popleft())
                 try:
                     result = await self._post([p.task for p in batch], {p.task.id: p.images for p in batch})
-                except Exception as exc:  # noqa: BLE001 - the waiting deliveries must hear about it
+                except Exception as exc:
                     _resolve(batch, error=exc)
                 else:
                     _resolve(batch, result=result)

@@ -54,14 +54,14 @@ class IdButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"(?!)")
         """The tree's checks, answered like a command's (discord.py drops what this raises, so report it)."""
         try:
             return not_stopping(interaction)
-        except Exception as exc:  # noqa: BLE001 - a refusal, worded by the ladder
+        except Exception as exc:
             await report(interaction, exc)
             return False
 
     async def callback(self, interaction: discord.Interaction) -> None:
         try:
             await self.run(interaction, interaction.client)  # type: ignore[arg-type]
-        except Exception as exc:  # noqa: BLE001 - buttons bypass the tree's handler
+        except Exception as exc:
             await report(interaction, exc)
 
     async def run(self, interaction: discord.Interaction, bot: EggBot) -> None:

@@ -115,35 +115,35 @@ def validate_commands(body: Any) -> None:
 def _validate_command(errors: FormErrors, index: int, command: Mapping[str, Any], ctype: Any) -> None:
     path: tuple[str | int, ...] = (index,)
     if ctype not in (1, 2, 3):
-        errors.add(path + ("type",), "BASE_TYPE_CHOICES", f"Value must be one of {{1, 2, 3}}. (got {ctype!r})")
+        errors.add((*path, "type"), "BASE_TYPE_CHOICES", f"Value must be one of {{1, 2, 3}}. (got {ctype!r})")
         return
     name = command.get("name")
     if ctype == 1:
         if not valid_chat_input_name(name):
-            errors.add(path + ("name",), "APPLICATION_COMMAND_INVALID_NAME", "Command name is invalid")
-        errors.length(path + ("description",), command.get("description"), 1, 100)
-        _validate_options(errors, path + ("options",), command.get("options") or [], depth=0)
+            errors.add((*path, "name"), "APPLICATION_COMMAND_INVALID_NAME", "Command name is invalid")
+        errors.length((*path, "description"), command.get("description"), 1, 100)
+        _validate_options(errors, (*path, "options"), command.get("options") or [], depth=0)
     else:
-        errors.length(path + ("name",), name, 1, 32)
+        errors.length((*path, "name"), name, 1, 32)
         if command.get("description") not in (None, ""):
-            errors.add(path + ("description",), "APPLICATION_COMMAND_CONTEXT_MENU_DESCRIPTION",
+            errors.add((*path, "description"), "APPLICATION_COMMAND_CONTEXT_MENU_DESCRIPTION",
                        "Context menu commands cannot have description")
         if command.get("options"):
-            errors.add(path + ("options",), "APPLICATION_COMMAND_CONTEXT_MENU_OPTIONS",
+            errors.add((*path, "options"), "APPLICATION_COMMAND_CONTEXT_MENU_OPTIONS",
                        "Context menu commands cannot have options")
     perms = command.get("default_member_permissions")
     if perms is not None and not (isinstance(perms, int) or (isinstance(perms, str) and perms.isdigit())):
-        errors.add(path + ("default_member_permissions",), "BASE_TYPE_INTEGER", "Value is not int.")
+        errors.add((*path, "default_member_permissions"), "BASE_TYPE_INTEGER", "Value is not int.")
     for key, allowed in (("contexts", {0, 1, 2}), ("integration_types", {0, 1})):
         value = command.get(key)
         if value is None:
             continue
         if not isinstance(value, list) or not value or len(set(value)) != len(value) or not set(value) <= allowed:
-            errors.add(path + (key,), "BASE_TYPE_CHOICES",
+            errors.add((*path, key), "BASE_TYPE_CHOICES",
                        f"Value must be a non-empty unique list of {sorted(allowed)}.")
     for key, high in (("name_localizations", 32), ("description_localizations", 100)):
         for locale, text in (command.get(key) or {}).items():
-            errors.length(path + (key, locale), text, 1, high)
+            errors.length((*path, key, locale), text, 1, high)
 
 
 def _validate_options(errors: FormErrors, path: tuple[str | int, ...], options: Any, depth: int) -> None:
@@ -159,29 +159,29 @@ def _validate_options(errors: FormErrors, path: tuple[str | int, ...], options: 
     names: set[str] = set()
     seen_optional = False
     for i, opt in enumerate(options):
-        here = path + (i,)
+        here = (*path, i)
         if not isinstance(opt, Mapping):
             errors.add(here, "DICT_TYPE_CONVERT", "Only dictionaries may be used in a DictType")
             continue
         raw_type = opt.get("type")
         if not isinstance(raw_type, int) or raw_type not in range(1, 12):
-            errors.add(here + ("type",), "BASE_TYPE_CHOICES", "Value must be one of {1, ..., 11}.")
+            errors.add((*here, "type"), "BASE_TYPE_CHOICES", "Value must be one of {1, ..., 11}.")
             continue
         otype: int = raw_type
         if (otype == 2 and depth != 0) or (otype == 1 and depth == 2) or (depth == 1 and otype != 1):
-            errors.add(here + ("type",), "APPLICATION_COMMAND_OPTIONS_TYPE_INVALID",
+            errors.add((*here, "type"), "APPLICATION_COMMAND_OPTIONS_TYPE_INVALID",
                        "Sub-command groups may only contain sub-commands, nested at most two levels deep")
         name = opt.get("name")
         if not valid_chat_input_name(name):
-            errors.add(here + ("name",), "APPLICATION_COMMAND_INVALID_NAME", "Command name is invalid")
+            errors.add((*here, "name"), "APPLICATION_COMMAND_INVALID_NAME", "Command name is invalid")
         elif name in names:
-            errors.add(here + ("name",), "APPLICATION_COMMAND_OPTIONS_NAME_ALREADY_EXISTS",
+            errors.add((*here, "name"), "APPLICATION_COMMAND_OPTIONS_NAME_ALREADY_EXISTS",
                        "Option names must be unique")
         names.add(str(name))
-        errors.length(here + ("description",), opt.get("description"), 1, 100)
+        errors.length((*here, "description"), opt.get("description"), 1, 100)
         if otype in (1, 2):
             inner_depth = 1 if otype == 2 else 2
-            _validate_options(errors, here + ("options",), opt.get("options") or [], inner_depth)
+            _validate_options(errors, (*here, "options"), opt.get("options") or [], inner_depth)
             continue
         if opt.get("required"):
             if seen_optional:
@@ -197,36 +197,36 @@ def _validate_option_constraints(errors: FormErrors, here: tuple[str | int, ...]
     choices = opt.get("choices")
     if choices:
         if otype not in (3, 4, 10):
-            errors.add(here + ("choices",), "APPLICATION_COMMAND_OPTION_CHOICES_INVALID",
+            errors.add((*here, "choices"), "APPLICATION_COMMAND_OPTION_CHOICES_INVALID",
                        "Choices are only allowed for string, integer and number options")
         if len(choices) > MAX_CHOICES:
-            errors.add(here + ("choices",), "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_CHOICES} or fewer in length.")
+            errors.add((*here, "choices"), "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_CHOICES} or fewer in length.")
         if opt.get("autocomplete"):
-            errors.add(here + ("autocomplete",), "APPLICATION_COMMAND_AUTOCOMPLETE_INVALID",
+            errors.add((*here, "autocomplete"), "APPLICATION_COMMAND_AUTOCOMPLETE_INVALID",
                        "Autocomplete cannot be set with choices")
         for j, choice in enumerate(choices):
-            errors.length(here + ("choices", j, "name"), choice.get("name"), 1, 100)
+            errors.length((*here, "choices", j, "name"), choice.get("name"), 1, 100)
             value = choice.get("value")
             if otype == 3:
-                errors.length(here + ("choices", j, "value"), value, 1, 100)
+                errors.length((*here, "choices", j, "value"), value, 1, 100)
             elif otype == 4 and not _is_safe_int(value):
-                errors.add(here + ("choices", j, "value"), "NUMBER_TYPE_COERCE", f"Value \"{value}\" is not int.")
+                errors.add((*here, "choices", j, "value"), "NUMBER_TYPE_COERCE", f"Value \"{value}\" is not int.")
             elif otype == 10 and (not isinstance(value, (int, float)) or isinstance(value, bool)):
-                errors.add(here + ("choices", j, "value"), "NUMBER_TYPE_COERCE", f"Value \"{value}\" is not a number.")
+                errors.add((*here, "choices", j, "value"), "NUMBER_TYPE_COERCE", f"Value \"{value}\" is not a number.")
     if opt.get("autocomplete") and otype not in (3, 4, 10):
-        errors.add(here + ("autocomplete",), "APPLICATION_COMMAND_AUTOCOMPLETE_INVALID",
+        errors.add((*here, "autocomplete"), "APPLICATION_COMMAND_AUTOCOMPLETE_INVALID",
                    "Autocomplete is only allowed for string, integer and number options")
     low_len, high_len = opt.get("min_length"), opt.get("max_length")
     if (low_len is not None or high_len is not None) and otype != 3:
         errors.add(here, "APPLICATION_COMMAND_OPTION_INVALID", "min_length/max_length only apply to strings")
     if low_len is not None and not (isinstance(low_len, int) and 0 <= low_len <= MAX_STRING_OPTION_LENGTH):
-        errors.add(here + ("min_length",), "NUMBER_TYPE_MAX",
+        errors.add((*here, "min_length"), "NUMBER_TYPE_MAX",
                    f"int value should be between 0 and {MAX_STRING_OPTION_LENGTH}.")
     if high_len is not None and not (isinstance(high_len, int) and 1 <= high_len <= MAX_STRING_OPTION_LENGTH):
-        errors.add(here + ("max_length",), "NUMBER_TYPE_MAX",
+        errors.add((*here, "max_length"), "NUMBER_TYPE_MAX",
                    f"int value should be between 1 and {MAX_STRING_OPTION_LENGTH}.")
     if isinstance(low_len, int) and isinstance(high_len, int) and low_len > high_len:
-        errors.add(here + ("min_length",), "APPLICATION_COMMAND_OPTION_INVALID", "min_length must be <= max_length")
+        errors.add((*here, "min_length"), "APPLICATION_COMMAND_OPTION_INVALID", "min_length must be <= max_length")
     low, high = opt.get("min_value"), opt.get("max_value")
     if (low is not None or high is not None) and otype not in (4, 10):
         errors.add(here, "APPLICATION_COMMAND_OPTION_INVALID", "min_value/max_value only apply to numbers")
@@ -234,14 +234,14 @@ def _validate_option_constraints(errors: FormErrors, here: tuple[str | int, ...]
         if value is None:
             continue
         if otype == 4 and not _is_safe_int(value):
-            errors.add(here + (key,), "NUMBER_TYPE_COERCE", f"Value \"{value}\" is not int.")
+            errors.add((*here, key), "NUMBER_TYPE_COERCE", f"Value \"{value}\" is not int.")
         elif otype == 10 and (not isinstance(value, (int, float)) or isinstance(value, bool)):
-            errors.add(here + (key,), "NUMBER_TYPE_COERCE", f"Value \"{value}\" is not a number.")
+            errors.add((*here, key), "NUMBER_TYPE_COERCE", f"Value \"{value}\" is not a number.")
     if isinstance(low, (int, float)) and isinstance(high, (int, float)) and low > high:
-        errors.add(here + ("min_value",), "APPLICATION_COMMAND_OPTION_INVALID", "min_value must be <= max_value")
+        errors.add((*here, "min_value"), "APPLICATION_COMMAND_OPTION_INVALID", "min_value must be <= max_value")
     channel_types = opt.get("channel_types")
     if channel_types is not None and otype != 7:
-        errors.add(here + ("channel_types",), "APPLICATION_COMMAND_OPTION_INVALID",
+        errors.add((*here, "channel_types"), "APPLICATION_COMMAND_OPTION_INVALID",
                    "channel_types only apply to channel options")
 
 
@@ -266,17 +266,17 @@ def _validate_embeds(errors: FormErrors, embeds: Any) -> None:
         here: tuple[str | int, ...] = ("embeds", i)
         for key, high in (("title", 256), ("description", 4096)):
             if embed.get(key) is not None:
-                errors.length(here + (key,), embed[key], 0, high)
+                errors.length((*here, key), embed[key], 0, high)
         if (embed.get("footer") or {}).get("text") is not None:
-            errors.length(here + ("footer", "text"), embed["footer"]["text"], 0, 2048)
+            errors.length((*here, "footer", "text"), embed["footer"]["text"], 0, 2048)
         if (embed.get("author") or {}).get("name") is not None:
-            errors.length(here + ("author", "name"), embed["author"]["name"], 0, 256)
+            errors.length((*here, "author", "name"), embed["author"]["name"], 0, 256)
         fields = embed.get("fields") or []
         if len(fields) > 25:
-            errors.add(here + ("fields",), "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.")
+            errors.add((*here, "fields"), "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.")
         for j, fld in enumerate(fields):
-            errors.length(here + ("fields", j, "name"), fld.get("name"), 1, 256)
-            errors.length(here + ("fields", j, "value"), fld.get("value"), 1, 1024)
+            errors.length((*here, "fields", j, "name"), fld.get("name"), 1, 256)
+            errors.length((*here, "fields", j, "value"), fld.get("value"), 1, 1024)
     if sum(_embed_text_length(e) for e in embeds if isinstance(e, Mapping)) > MAX_EMBED_TOTAL:
         errors.add(("embeds",), "MAX_EMBED_SIZE_EXCEEDED", f"Embed size exceeds maximum size of {MAX_EMBED_TOTAL}")
 
@@ -314,40 +314,40 @@ def _validate_components(errors: FormErrors, components: Any, v2: bool) -> None:
 def _validate_interactive(errors: FormErrors, here: tuple[str | int, ...], comp: Mapping[str, Any]) -> None:
     ctype = comp.get("type")
     if comp.get("custom_id") is not None:
-        errors.length(here + ("custom_id",), comp["custom_id"], 1, MAX_CUSTOM_ID)
+        errors.length((*here, "custom_id"), comp["custom_id"], 1, MAX_CUSTOM_ID)
     if ctype == 2:
         style = comp.get("style")
         if style not in range(1, 7):
-            errors.add(here + ("style",), "BASE_TYPE_CHOICES", "Value must be one of {1, 2, 3, 4, 5, 6}.")
+            errors.add((*here, "style"), "BASE_TYPE_CHOICES", "Value must be one of {1, 2, 3, 4, 5, 6}.")
         if comp.get("label") is not None:
-            errors.length(here + ("label",), comp["label"], 0, MAX_BUTTON_LABEL)
+            errors.length((*here, "label"), comp["label"], 0, MAX_BUTTON_LABEL)
         if style == 5:
             if not comp.get("url"):
-                errors.add(here + ("url",), "BASE_TYPE_REQUIRED", "This field is required")
+                errors.add((*here, "url"), "BASE_TYPE_REQUIRED", "This field is required")
             if comp.get("custom_id") is not None:
-                errors.add(here + ("custom_id",), "BUTTON_COMPONENT_CUSTOM_ID_NOT_ALLOWED",
+                errors.add((*here, "custom_id"), "BUTTON_COMPONENT_CUSTOM_ID_NOT_ALLOWED",
                            "A custom id cannot be specified for a link button")
         elif style in (1, 2, 3, 4) and not comp.get("custom_id"):
-            errors.add(here + ("custom_id",), "BASE_TYPE_REQUIRED", "This field is required")
+            errors.add((*here, "custom_id"), "BASE_TYPE_REQUIRED", "This field is required")
         if style in (1, 2, 3, 4, 5) and not comp.get("label") and not comp.get("emoji"):
-            errors.add(here + ("label",), "BUTTON_COMPONENT_LABEL_OR_EMOJI_REQUIRED", "A label or emoji is required")
+            errors.add((*here, "label"), "BUTTON_COMPONENT_LABEL_OR_EMOJI_REQUIRED", "A label or emoji is required")
     elif ctype in SELECT_TYPES:
         if not comp.get("custom_id"):
-            errors.add(here + ("custom_id",), "BASE_TYPE_REQUIRED", "This field is required")
+            errors.add((*here, "custom_id"), "BASE_TYPE_REQUIRED", "This field is required")
         if comp.get("placeholder") is not None:
-            errors.length(here + ("placeholder",), comp["placeholder"], 0, 150)
+            errors.length((*here, "placeholder"), comp["placeholder"], 0, 150)
         if ctype == 3:
             options = comp.get("options") or []
             if not 1 <= len(options) <= 25:
-                errors.add(here + ("options",), "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 25 in length.")
+                errors.add((*here, "options"), "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 25 in length.")
             for k, option in enumerate(options):
-                errors.length(here + ("options", k, "label"), option.get("label"), 1, 100)
-                errors.length(here + ("options", k, "value"), option.get("value"), 1, 100)
+                errors.length((*here, "options", k, "label"), option.get("label"), 1, 100)
+                errors.length((*here, "options", k, "value"), option.get("value"), 1, 100)
         low, high = comp.get("min_values", 1), comp.get("max_values", 1)
         if not (0 <= low <= 25 and 1 <= high <= 25 and low <= high):
-            errors.add(here + ("max_values",), "BASE_TYPE_BAD_INT", "min_values/max_values out of range")
+            errors.add((*here, "max_values"), "BASE_TYPE_BAD_INT", "min_values/max_values out of range")
     else:
-        errors.add(here + ("type",), "UNION_TYPE_CHOICES", f"Component type {ctype!r} is not allowed in an action row")
+        errors.add((*here, "type"), "UNION_TYPE_CHOICES", f"Component type {ctype!r} is not allowed in an action row")
 
 
 MENTION_TYPES = ("roles", "users", "everyone")

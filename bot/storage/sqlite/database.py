@@ -41,7 +41,7 @@ class Tx:
     ``after_commit``. ``execute``/``fetchall``/``fetchone`` are raw SQL for SQLite-only code (tests, tools).
     """
 
-    __slots__ = ("conn", "callbacks", "tasks", "ledger", "reports", "guilds")
+    __slots__ = ("callbacks", "conn", "guilds", "ledger", "reports", "tasks")
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn

@@ -101,7 +101,7 @@ class SqliteLedger:
         rows = self._rows(
             f"""SELECT state, reserved, settled FROM ledger_holds
                 WHERE guild_id = ? AND member_id = ? AND period_start >= ? AND period_start < ?
-                  AND {_COUNTED}""",  # noqa: S608
+                  AND {_COUNTED}""",
             (key, member_id, to_iso(start), to_iso(end)),
         )
         settled = _total(hold_amount(r) for r in rows if r["state"] == HoldState.SETTLED)
@@ -111,7 +111,7 @@ class SqliteLedger:
     def guild_spend(self, key: int, start: datetime, end: datetime) -> Decimal:
         rows = self._rows(
             f"""SELECT state, reserved, settled FROM ledger_holds
-                WHERE guild_id = ? AND period_start >= ? AND period_start < ? AND {_COUNTED}""",  # noqa: S608
+                WHERE guild_id = ? AND period_start >= ? AND period_start < ? AND {_COUNTED}""",
             (key, to_iso(start), to_iso(end)),
         )
         return _total(hold_amount(r) for r in rows)
@@ -130,7 +130,7 @@ class SqliteLedger:
     def spend_by_member(self, key: int, start: datetime, end: datetime) -> list[MemberSpend]:
         rows = self._rows(
             f"""SELECT member_id, state, reserved, settled FROM ledger_holds
-                WHERE guild_id = ? AND created_at >= ? AND created_at < ? AND {_COUNTED}""",  # noqa: S608
+                WHERE guild_id = ? AND created_at >= ? AND created_at < ? AND {_COUNTED}""",
             (key, to_iso(start), to_iso(end)),
         )
         acc: dict[int, list[Any]] = {}
@@ -221,7 +221,7 @@ class SqliteLedger:
         targets = "".join(f", {n}" for n in names)
         sets = ", ".join([*(f"{n} = excluded.{n}" for n in names), "updated_at = excluded.updated_at"])
         self._conn.execute(
-            f"INSERT INTO ledger_guilds (guild_id, updated_at{targets}) "  # noqa: S608 - columns whitelisted
+            f"INSERT INTO ledger_guilds (guild_id, updated_at{targets}) "
             f"VALUES (?, ?{', ?' * len(names)}) ON CONFLICT (guild_id) DO UPDATE SET {sets}",
             [key, to_iso(now), *columns.values()],
         )
@@ -230,7 +230,7 @@ class SqliteLedger:
         if column not in _ROLE_COLUMNS:
             raise ValueError(f"cannot set role column {column!r}")
         self._conn.execute(
-            f"INSERT INTO ledger_role_limits (guild_id, role_id, {column}, updated_at) VALUES (?, ?, ?, ?) "  # noqa: S608
+            f"INSERT INTO ledger_role_limits (guild_id, role_id, {column}, updated_at) VALUES (?, ?, ?, ?) "
             f"ON CONFLICT (guild_id, role_id) DO UPDATE SET {column} = excluded.{column}, "
             "updated_at = excluded.updated_at",
             (key, role_id, value, to_iso(now)),

@@ -141,12 +141,12 @@ class SqliteTasks:
 
     def list_in_states(self, states: Iterable[TaskStatus]) -> list[TaskRecord]:
         wanted = [s.value for s in states]
-        return self._tasks(f"SELECT * FROM tasks WHERE status IN ({_marks(wanted)}) ORDER BY id", wanted)  # noqa: S608
+        return self._tasks(f"SELECT * FROM tasks WHERE status IN ({_marks(wanted)}) ORDER BY id", wanted)
 
     def list_not_in_states(self, states: Iterable[TaskStatus]) -> list[TaskRecord]:
         unwanted = [s.value for s in states]
         return self._tasks(
-            f"SELECT * FROM tasks WHERE status NOT IN ({_marks(unwanted)}) ORDER BY id", unwanted  # noqa: S608
+            f"SELECT * FROM tasks WHERE status NOT IN ({_marks(unwanted)}) ORDER BY id", unwanted
         )
 
     def list_with_error(self, status: TaskStatus, error: str) -> list[TaskRecord]:
@@ -165,7 +165,7 @@ class SqliteTasks:
         params.append(task_id)
         params += [old.value for old in expected]
         cur = self._conn.execute(
-            f"UPDATE tasks SET {', '.join(sets)} WHERE id = ? AND status IN ({_marks(expected)})",  # noqa: S608
+            f"UPDATE tasks SET {', '.join(sets)} WHERE id = ? AND status IN ({_marks(expected)})",
             params,
         )
         return cur.rowcount == 1
@@ -175,14 +175,14 @@ class SqliteTasks:
         sets = "".join(f"{column} = ?, " for column in columns)
         params = [_encode(column, changes[column]) for column in columns]
         self._conn.execute(
-            f"UPDATE tasks SET {sets}updated_at = ? WHERE id = ?",  # noqa: S608 - columns whitelisted
+            f"UPDATE tasks SET {sets}updated_at = ? WHERE id = ?",
             [*params, to_iso(now), task_id],
         )
 
     def hide(self, task_id: int, states: Iterable[TaskStatus], now: datetime) -> bool:
         wanted = [s.value for s in states]
         cur = self._conn.execute(
-            f"UPDATE tasks SET hidden = 1, status_message_id = NULL, updated_at = ? "  # noqa: S608
+            f"UPDATE tasks SET hidden = 1, status_message_id = NULL, updated_at = ? "
             f"WHERE id = ? AND status IN ({_marks(wanted)})",
             [to_iso(now), task_id, *wanted],
         )
@@ -208,7 +208,7 @@ class SqliteTasks:
 
     def bind_delivery_nonce(self, task_ids: Sequence[int], nonce: str) -> None:
         self._conn.execute(
-            f"UPDATE tasks SET delivery_nonce = ? WHERE id IN ({_marks(task_ids)})",  # noqa: S608 - placeholders only
+            f"UPDATE tasks SET delivery_nonce = ? WHERE id IN ({_marks(task_ids)})",
             [nonce, *task_ids],
         )
 
