@@ -133,8 +133,14 @@ class Probes:
             parts = params.url.path.rstrip("/").split("/")
             if params.method == "POST" and len(parts) >= 4 and parts[-1] == "callback" and parts[-4] == "interactions":
                 interaction_id = int(parts[-3])
-                self.acks.append([interaction_id, self.received.pop(interaction_id, None),
-                                  getattr(ctx, "bench_started", None), time.monotonic()])
+                self.acks.append(
+                    [
+                        interaction_id,
+                        self.received.pop(interaction_id, None),
+                        getattr(ctx, "bench_started", None),
+                        time.monotonic(),
+                    ]
+                )
 
         trace.on_request_start.append(start)
         trace.on_request_end.append(end)
@@ -230,12 +236,14 @@ async def main() -> None:
                 raise TimeoutError("bot not ready after 30 s")
             probes.start()
             web = getattr(bot, "web", None)
-            emit({
-                "ev": "ready",
-                "pid": os.getpid(),
-                "webhooks": bool(getattr(settings, "webhooks_enabled", False) and web is not None),
-                "webhook_port": getattr(web, "port", None) if web is not None else None,
-            })
+            emit(
+                {
+                    "ev": "ready",
+                    "pid": os.getpid(),
+                    "webhooks": bool(getattr(settings, "webhooks_enabled", False) and web is not None),
+                    "webhook_port": getattr(web, "port", None) if web is not None else None,
+                }
+            )
             commands = asyncio.create_task(read_commands(bot, probes, stop), name="bench-commands")
             stopper = asyncio.create_task(stop.wait())
             await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)

@@ -27,9 +27,20 @@ DESCRIPTION = (
 )
 
 SMOKE: dict[str, Any] = {
-    "members": 10, "channels": 2, "fail_rate": 0.25, "durations": (0.3, 0.6), "ack_rounds": (1, 1, 1),
-    "prompts": 4, "rate": 20.0, "poll_tasks": 1, "poll_duration": 0.5, "inflight": 20, "inflight_batch": 10,
-    "inflight_window": 1.0, "ledger_cycles": 100, "burst": 3,
+    "members": 10,
+    "channels": 2,
+    "fail_rate": 0.25,
+    "durations": (0.3, 0.6),
+    "ack_rounds": (1, 1, 1),
+    "prompts": 4,
+    "rate": 20.0,
+    "poll_tasks": 1,
+    "poll_duration": 0.5,
+    "inflight": 20,
+    "inflight_batch": 10,
+    "inflight_window": 1.0,
+    "ledger_cycles": 100,
+    "burst": 3,
 }
 
 
@@ -58,18 +69,26 @@ def _scenarios(text: str) -> tuple[str, ...]:
 
 def parser() -> argparse.ArgumentParser:
     d = Config()
-    p = argparse.ArgumentParser(prog="python -m bench", description=DESCRIPTION,
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--scenarios", type=_scenarios, default=d.scenarios,
-                   help=f"comma-separated subset of {','.join(ALL_SCENARIOS)}")
+    p = argparse.ArgumentParser(
+        prog="python -m bench", description=DESCRIPTION, formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
+    p.add_argument(
+        "--scenarios", type=_scenarios, default=d.scenarios, help=f"comma-separated subset of {','.join(ALL_SCENARIOS)}"
+    )
     p.add_argument("--members", type=int, default=d.members, help="members sending /imagine (round robin)")
     p.add_argument("--channels", type=int, default=d.channels, help="channels the delivery jobs are spread over")
-    p.add_argument("--images", type=int, default=d.images, choices=range(1, 5), metavar="1-4",
-                   help="count per /imagine")
-    p.add_argument("--fail-rate", type=float, default=d.fail_rate,
-                   help="share of tasks EggAPI fails (ack and delivery scenarios)")
-    p.add_argument("--durations", type=_floats, default=d.durations,
-                   help="EggAPI task durations in seconds, cycled over the delivery jobs")
+    p.add_argument(
+        "--images", type=int, default=d.images, choices=range(1, 5), metavar="1-4", help="count per /imagine"
+    )
+    p.add_argument(
+        "--fail-rate", type=float, default=d.fail_rate, help="share of tasks EggAPI fails (ack and delivery scenarios)"
+    )
+    p.add_argument(
+        "--durations",
+        type=_floats,
+        default=d.durations,
+        help="EggAPI task durations in seconds, cycled over the delivery jobs",
+    )
     p.add_argument("--ack-concurrency", type=_ints, default=d.ack_concurrency, help="concurrent /imagine per round")
     p.add_argument("--ack-rounds", type=_ints, default=d.ack_rounds, help="rounds per concurrency level")
     p.add_argument("--prompts", type=int, default=d.prompts, help="/imagine prompts per delivery mode")
@@ -78,17 +97,28 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--poll-duration", type=float, default=d.poll_duration, help="their EggAPI duration (s)")
     p.add_argument("--inflight", type=int, default=d.inflight, help="tasks held in flight")
     p.add_argument("--inflight-batch", type=int, default=d.inflight_batch, help="concurrent /imagine while ramping up")
-    p.add_argument("--inflight-window", type=float, default=d.inflight_window,
-                   help="seconds watched once every task is running")
+    p.add_argument(
+        "--inflight-window", type=float, default=d.inflight_window, help="seconds watched once every task is running"
+    )
     p.add_argument("--ledger-cycles", type=int, default=d.ledger_cycles, help="reserve+settle pairs")
     p.add_argument("--burst", type=int, default=d.burst, help="jobs finishing at once in one channel")
-    p.add_argument("--rate-limit", type=_rate_limit, default=d.rate_limit, metavar="N/SECONDS",
-                   help="Discord's per-channel message limit enforced by the fake")
+    p.add_argument(
+        "--rate-limit",
+        type=_rate_limit,
+        default=d.rate_limit,
+        metavar="N/SECONDS",
+        help="Discord's per-channel message limit enforced by the fake",
+    )
     p.add_argument("--seed", type=int, default=d.seed, help="seed of the failure mix")
     p.add_argument("--log-level", default=d.log_level, help="the bot's LOG_LEVEL (production default INFO)")
     p.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="where the JSON goes")
-    p.add_argument("--profile", type=Path, default=None, metavar="DIR",
-                   help="cProfile the bot during each scenario (and the ledger run) into DIR/<scenario>.prof")
+    p.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="cProfile the bot during each scenario (and the ledger run) into DIR/<scenario>.prof",
+    )
     p.add_argument("--keep-logs", type=Path, default=None, metavar="DIR", help="copy each bot process's log here")
     p.add_argument("--smoke", action="store_true", help="tiny sizes for a quick check (numbers are not meaningful)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
@@ -97,12 +127,27 @@ def parser() -> argparse.ArgumentParser:
 
 def config_from(args: argparse.Namespace) -> Config:
     cfg = Config(
-        scenarios=args.scenarios, members=args.members, channels=args.channels, images=args.images,
-        fail_rate=args.fail_rate, durations=args.durations, ack_concurrency=args.ack_concurrency,
-        ack_rounds=args.ack_rounds, prompts=args.prompts, rate=args.rate, poll_tasks=args.poll_tasks,
-        poll_duration=args.poll_duration, inflight=args.inflight, inflight_batch=args.inflight_batch,
-        inflight_window=args.inflight_window, ledger_cycles=args.ledger_cycles, burst=args.burst,
-        rate_limit=args.rate_limit, seed=args.seed, log_level=args.log_level.upper(), profile_dir=args.profile,
+        scenarios=args.scenarios,
+        members=args.members,
+        channels=args.channels,
+        images=args.images,
+        fail_rate=args.fail_rate,
+        durations=args.durations,
+        ack_concurrency=args.ack_concurrency,
+        ack_rounds=args.ack_rounds,
+        prompts=args.prompts,
+        rate=args.rate,
+        poll_tasks=args.poll_tasks,
+        poll_duration=args.poll_duration,
+        inflight=args.inflight,
+        inflight_batch=args.inflight_batch,
+        inflight_window=args.inflight_window,
+        ledger_cycles=args.ledger_cycles,
+        burst=args.burst,
+        rate_limit=args.rate_limit,
+        seed=args.seed,
+        log_level=args.log_level.upper(),
+        profile_dir=args.profile,
         logs_dir=args.keep_logs,
     )
     if args.smoke:

@@ -130,8 +130,14 @@ class ProbedBot:
     async def start(self, timeout: float = 60.0) -> None:
         self._log_file = self.log_path.open("wb")
         self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bench.botproc", cwd=str(ROOT), env=self.env,
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=self._log_file,
+            sys.executable,
+            "-m",
+            "bench.botproc",
+            cwd=str(ROOT),
+            env=self.env,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=self._log_file,
             limit=16 * 1024 * 1024,
         )
         self._reader = asyncio.create_task(self._read())
@@ -269,9 +275,16 @@ class Group:
         tasks = self.bot.tasks
         return sum(1 for i in self.ids(prefix) if i in tasks and any(s in tasks[i].at for s in statuses))
 
-    async def wait_tasks(self, prefix: str, statuses: frozenset[str] | set[str], n: int, timeout: float,
-                         on_progress: Callable[[int], None] | None = None) -> None:
+    async def wait_tasks(
+        self,
+        prefix: str,
+        statuses: frozenset[str] | set[str],
+        n: int,
+        timeout: float,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> None:
         """Wait (event-driven, bounded) until ``n`` of the ``prefix`` tasks reached one of ``statuses``."""
+
         def done() -> bool:
             have = self.count(prefix, statuses)
             if on_progress is not None:
@@ -324,9 +337,15 @@ _MESSAGES = re.compile(r"^/channels/\d+/messages$")
 
 
 @contextlib.asynccontextmanager
-async def running_group(*, members: int, channel_sets: dict[str, int], env: dict[str, str], webhooks: bool,
-                        rate_limit: tuple[int, float] | None = None,
-                        keep_dir: Path | None = None) -> AsyncIterator[Group]:
+async def running_group(
+    *,
+    members: int,
+    channel_sets: dict[str, int],
+    env: dict[str, str],
+    webhooks: bool,
+    rate_limit: tuple[int, float] | None = None,
+    keep_dir: Path | None = None,
+) -> AsyncIterator[Group]:
     """Start the fakes and a bot process with ``env`` (bot settings); stop everything afterwards."""
     with tempfile.TemporaryDirectory(prefix="eggbot-bench-") as scratch:
         tmp = Path(scratch)
@@ -335,20 +354,32 @@ async def running_group(*, members: int, channel_sets: dict[str, int], env: dict
             if rate_limit is not None:
                 fake.enable_rate_limit(*rate_limit)
             guild = fake.add_guild("Bench Guild")
-            chans = {name: [fake.add_channel(guild, f"{name}-{i}") for i in range(max(1, count))]
-                     for name, count in channel_sets.items()}
+            chans = {
+                name: [fake.add_channel(guild, f"{name}-{i}") for i in range(max(1, count))]
+                for name, count in channel_sets.items()
+            }
             people = [fake.add_member(guild, f"member{i}") for i in range(max(1, members))]
             overrides = dict(env)
             if webhooks:
                 port = free_port()
-                overrides.update({
-                    "EGGBOT_WEBHOOK_HOST": "127.0.0.1",
-                    "EGGBOT_WEBHOOK_PORT": str(port),
-                    "EGGBOT_WEBHOOK_PUBLIC_URL": f"http://127.0.0.1:{port}/eggapi/webhook",
-                    "EGGBOT_WEBHOOK_SECRET": WEBHOOK_SECRET,
-                })
-            env = bot_env(tmp, fake, eggapi.url, {}, LANG=os.environ.get("LANG", "C.UTF-8"),
-                          PYTHONUNBUFFERED="1", DATABASE_PATH=str(tmp / "eggbot.db"), **overrides)
+                overrides.update(
+                    {
+                        "EGGBOT_WEBHOOK_HOST": "127.0.0.1",
+                        "EGGBOT_WEBHOOK_PORT": str(port),
+                        "EGGBOT_WEBHOOK_PUBLIC_URL": f"http://127.0.0.1:{port}/eggapi/webhook",
+                        "EGGBOT_WEBHOOK_SECRET": WEBHOOK_SECRET,
+                    }
+                )
+            env = bot_env(
+                tmp,
+                fake,
+                eggapi.url,
+                {},
+                LANG=os.environ.get("LANG", "C.UTF-8"),
+                PYTHONUNBUFFERED="1",
+                DATABASE_PATH=str(tmp / "eggbot.db"),
+                **overrides,
+            )
             bot = ProbedBot(env, tmp / "bot.log")
             try:
                 await bot.start()

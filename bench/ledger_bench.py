@@ -25,8 +25,9 @@ from bot.storage.sqlite import Database, Tx
 GUILD_ID = 424242
 
 
-async def run_ledger(cycles: int, members: int, *, profile_path: Path | None = None,
-                     on_progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+async def run_ledger(
+    cycles: int, members: int, *, profile_path: Path | None = None, on_progress: Callable[[int], None] | None = None
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="eggbot-ledger-") as scratch:
         db = await Database.open(Path(scratch) / "ledger.db")
         try:
@@ -35,8 +36,12 @@ async def run_ledger(cycles: int, members: int, *, profile_path: Path | None = N
 
             def insert_all(tx: Tx) -> list[int]:
                 return [
-                    store.insert(tx, ImagineRequest(guild_id=GUILD_ID, channel_id=1, member_id=1000 + i % members,
-                                                    prompt=f"ledger bench {i}")).id
+                    store.insert(
+                        tx,
+                        ImagineRequest(
+                            guild_id=GUILD_ID, channel_id=1, member_id=1000 + i % members, prompt=f"ledger bench {i}"
+                        ),
+                    ).id
                     for i in range(cycles)
                 ]
 
@@ -50,8 +55,9 @@ async def run_ledger(cycles: int, members: int, *, profile_path: Path | None = N
             started = time.perf_counter()
             for n, task_id in enumerate(ids):
                 t0 = time.perf_counter()
-                await ledger.reserve(task_id=task_id, guild_id=GUILD_ID, member_id=1000 + n % members,
-                                     role_ids=(), count=1)
+                await ledger.reserve(
+                    task_id=task_id, guild_id=GUILD_ID, member_id=1000 + n % members, role_ids=(), count=1
+                )
                 t1 = time.perf_counter()
                 await ledger.settle(task_id, price)
                 t2 = time.perf_counter()

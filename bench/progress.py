@@ -62,14 +62,18 @@ class Progress:
             self._drawn = now
             filled = int(self.width * fraction)
             bar = "#" * filled + "-" * (self.width - filled)
-            line = (f"{self.label:<22} |{bar}| {self.done}/{self.total} "
-                    f"{now - self.started:6.1f}s (total {now - self.run_started:5.0f}s) {note}")
+            line = (
+                f"{self.label:<22} |{bar}| {self.done}/{self.total} "
+                f"{now - self.started:6.1f}s (total {now - self.run_started:5.0f}s) {note}"
+            )
             self.stream.write("\r\x1b[2K" + line + ("\n" if final else ""))
         else:
             quarter = int(fraction * 4)
             if not final and not force and quarter == self._quarter:
                 return
             self._quarter = quarter
-            self.stream.write(f"[bench] {self.label}: {self.done}/{self.total} after {now - self.started:.1f}s"
-                              f"{' - ' + note if note else ''}\n")
+            self.stream.write(
+                f"[bench] {self.label}: {self.done}/{self.total} after {now - self.started:.1f}s"
+                f"{' - ' + note if note else ''}\n"
+            )
         self.stream.flush()

@@ -15,6 +15,7 @@ from typing import Any
 
 def code_version(root: Path) -> dict[str, Any]:
     """The commit measured, and whether the working tree had changes on top of it."""
+
     def git(*args: str) -> str | None:
         try:
             done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=10, check=False)
@@ -71,24 +72,61 @@ class Target:
 
 
 TARGETS = (
-    Target("ack_p99_50", "ack latency p99 @ 50 concurrent", ("ack_latency_ms", "50", "p99"), "ms", "< 50 ms",
-           lambda v: v < 50),
-    Target("webhook_p50", "delivery overhead p50, webhooks", ("delivery_overhead_ms", "webhooks", "p50"), "ms",
-           "< 100 ms", lambda v: v < 100),
-    Target("webhook_p99", "delivery overhead p99, webhooks", ("delivery_overhead_ms", "webhooks", "p99"), "ms",
-           "< 250 ms", lambda v: v < 250),
-    Target("poll_gets", "status GETs per 12 s task, polling", ("poll_requests", "get_status_per_task"), "",
-           "<= 6", lambda v: v <= 6),
-    Target("poll_delay", "completion -> posted, polling (max)", ("poll_requests", "delivery_delay_s", "max"), "s",
-           "<= 1.5 s", lambda v: v <= 1.5),
-    Target("burst", "20-job burst in one channel, all posted", ("burst", "all_posted_s"), "s", "<= 2 s",
-           lambda v: v <= 2),
-    Target("inflight_rss", "peak RSS, 1,000 in flight", ("inflight", "rss_mb", "peak"), "MB", "< 150 MB",
-           lambda v: v < 150),
-    Target("inflight_lag", "loop lag p99, 1,000 in flight", ("inflight", "loop_lag_ms", "p99"), "ms", "< 50 ms",
-           lambda v: v < 50),
-    Target("ledger", "ledger reserve+settle ops/s", ("ledger", "ops_per_s"), "ops/s", ">= 2000",
-           lambda v: v >= 2000),
+    Target(
+        "ack_p99_50",
+        "ack latency p99 @ 50 concurrent",
+        ("ack_latency_ms", "50", "p99"),
+        "ms",
+        "< 50 ms",
+        lambda v: v < 50,
+    ),
+    Target(
+        "webhook_p50",
+        "delivery overhead p50, webhooks",
+        ("delivery_overhead_ms", "webhooks", "p50"),
+        "ms",
+        "< 100 ms",
+        lambda v: v < 100,
+    ),
+    Target(
+        "webhook_p99",
+        "delivery overhead p99, webhooks",
+        ("delivery_overhead_ms", "webhooks", "p99"),
+        "ms",
+        "< 250 ms",
+        lambda v: v < 250,
+    ),
+    Target(
+        "poll_gets",
+        "status GETs per 12 s task, polling",
+        ("poll_requests", "get_status_per_task"),
+        "",
+        "<= 6",
+        lambda v: v <= 6,
+    ),
+    Target(
+        "poll_delay",
+        "completion -> posted, polling (max)",
+        ("poll_requests", "delivery_delay_s", "max"),
+        "s",
+        "<= 1.5 s",
+        lambda v: v <= 1.5,
+    ),
+    Target(
+        "burst", "20-job burst in one channel, all posted", ("burst", "all_posted_s"), "s", "<= 2 s", lambda v: v <= 2
+    ),
+    Target(
+        "inflight_rss", "peak RSS, 1,000 in flight", ("inflight", "rss_mb", "peak"), "MB", "< 150 MB", lambda v: v < 150
+    ),
+    Target(
+        "inflight_lag",
+        "loop lag p99, 1,000 in flight",
+        ("inflight", "loop_lag_ms", "p99"),
+        "ms",
+        "< 50 ms",
+        lambda v: v < 50,
+    ),
+    Target("ledger", "ledger reserve+settle ops/s", ("ledger", "ops_per_s"), "ops/s", ">= 2000", lambda v: v >= 2000),
 )
 
 
@@ -97,8 +135,16 @@ def judge(figures: dict[str, Any]) -> list[dict[str, Any]]:
     for target in TARGETS:
         value = _get(figures, *target.path)
         met = target.check(value) if isinstance(value, (int, float)) else None
-        out.append({"key": target.key, "figure": target.label, "value": value, "unit": target.unit,
-                    "target": target.goal, "met": met})
+        out.append(
+            {
+                "key": target.key,
+                "figure": target.label,
+                "value": value,
+                "unit": target.unit,
+                "target": target.goal,
+                "met": met,
+            }
+        )
     return out
 
 
@@ -120,8 +166,12 @@ def table(figures: dict[str, Any], targets: list[dict[str, Any]]) -> str:
     for conc, s in (_get(figures, "ack_latency_ms") or {}).items():
         value = f"p50 {_fmt(s['p50'])} / p99 {_fmt(s['p99'])} / max {_fmt(s['max'])} (n={s['n']})"
         target = conc == "50"
-        add(f"ack latency @ {conc} concurrent (ms)", value, "p99 < 50" if target else "",
-            "ack_p99_50" if target else None)
+        add(
+            f"ack latency @ {conc} concurrent (ms)",
+            value,
+            "p99 < 50" if target else "",
+            "ack_p99_50" if target else None,
+        )
     for mode, s in (_get(figures, "delivery_overhead_ms") or {}).items():
         if "p50" not in s:
             target = "p50 < 100, p99 < 250" if mode == "webhooks" else ""
@@ -130,40 +180,67 @@ def table(figures: dict[str, Any], targets: list[dict[str, Any]]) -> str:
         value = f"p50 {_fmt(s['p50'])} / p99 {_fmt(s['p99'])} (n={s['n']})"
         if mode == "webhooks":
             both = (verdict.get("webhook_p50"), verdict.get("webhook_p99"))
-            rows.append((f"delivery overhead, {mode} (ms)", value, "p50 < 100, p99 < 250",
-                         f"p50 {both[0]}, p99 {both[1]}"))
+            rows.append(
+                (f"delivery overhead, {mode} (ms)", value, "p50 < 100, p99 < 250", f"p50 {both[0]}, p99 {both[1]}")
+            )
         else:
             add(f"delivery overhead, {mode} (ms)", value)
     poll = _get(figures, "poll_requests")
     if poll:
-        add(f"EggAPI requests, {poll['task_duration_s']:g} s task, polling",
+        add(
+            f"EggAPI requests, {poll['task_duration_s']:g} s task, polling",
             f"POST {_fmt(poll['post_per_task'])}, GET status {_fmt(poll['get_status_per_task'])}"
-            f" + GET image {_fmt(poll['get_download_per_task'])}", "<= 6 GETs", "poll_gets")
+            f" + GET image {_fmt(poll['get_download_per_task'])}",
+            "<= 6 GETs",
+            "poll_gets",
+        )
         add("  completion -> posted (s)", f"max {_fmt(poll['delivery_delay_s']['max'])}", "<= 1.5", "poll_delay")
     inflight = _get(figures, "inflight")
     if inflight:
         n = inflight["tasks"]
-        add(f"loop lag, {n} in flight (ms)", f"p50 {_fmt(inflight['loop_lag_ms']['p50'])} / p99 "
-            f"{_fmt(inflight['loop_lag_ms']['p99'])} / max {_fmt(inflight['loop_lag_ms']['max'])}", "p99 < 50",
-            "inflight_lag")
-        add(f"peak RSS, {n} in flight (MB)", f"{_fmt(inflight['rss_mb']['peak'])} (baseline "
-            f"{_fmt(inflight['rss_mb']['baseline'])})", "< 150", "inflight_rss")
-        add(f"CPU, {n} in flight (s)", f"{_fmt(inflight['cpu_s']['window'])} in {_fmt(inflight['window_s'])} s "
+        add(
+            f"loop lag, {n} in flight (ms)",
+            f"p50 {_fmt(inflight['loop_lag_ms']['p50'])} / p99 "
+            f"{_fmt(inflight['loop_lag_ms']['p99'])} / max {_fmt(inflight['loop_lag_ms']['max'])}",
+            "p99 < 50",
+            "inflight_lag",
+        )
+        add(
+            f"peak RSS, {n} in flight (MB)",
+            f"{_fmt(inflight['rss_mb']['peak'])} (baseline {_fmt(inflight['rss_mb']['baseline'])})",
+            "< 150",
+            "inflight_rss",
+        )
+        add(
+            f"CPU, {n} in flight (s)",
+            f"{_fmt(inflight['cpu_s']['window'])} in {_fmt(inflight['window_s'])} s "
             f"({_fmt(round(100 * inflight['cpu_s']['window_utilisation'], 1))}% of a core); ramp "
-            f"{_fmt(inflight['cpu_s']['ramp'])} s")
+            f"{_fmt(inflight['cpu_s']['ramp'])} s",
+        )
     ledger = _get(figures, "ledger")
     if ledger:
-        add("ledger reserve+settle (ops/s)", f"{_fmt(ledger['ops_per_s'])} (reserve {_fmt(ledger['reserve_per_s'])}/s,"
-            f" settle {_fmt(ledger['settle_per_s'])}/s)", ">= 2000", "ledger")
+        add(
+            "ledger reserve+settle (ops/s)",
+            f"{_fmt(ledger['ops_per_s'])} (reserve {_fmt(ledger['reserve_per_s'])}/s,"
+            f" settle {_fmt(ledger['settle_per_s'])}/s)",
+            ">= 2000",
+            "ledger",
+        )
     burst = _get(figures, "burst")
     if burst:
-        add(f"burst of {burst['jobs']} in one channel (s)", f"all posted after {_fmt(burst['all_posted_s'])}"
+        add(
+            f"burst of {burst['jobs']} in one channel (s)",
+            f"all posted after {_fmt(burst['all_posted_s'])}"
             f" (first {_fmt(burst['first_posted_s'])}; other channel {_fmt(burst['other_channel_delay_s'])})",
-            "<= 2", "burst")
+            "<= 2",
+            "burst",
+        )
     widths = [max(len(r[i]) for r in [*rows, ("figure", "measured", "target", "")]) for i in range(4)]
     header = ("figure", "measured", "target", "verdict")
     widths = [max(w, len(h)) for w, h in zip(widths, header, strict=True)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip(),
-             "  ".join("-" * w for w in widths)]
+    lines = [
+        "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip(),
+        "  ".join("-" * w for w in widths),
+    ]
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows]
     return "\n".join(lines)

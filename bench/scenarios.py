@@ -82,8 +82,9 @@ def base_env(cfg: Config) -> dict[str, str]:
     return {"EGGBOT_QUOTA_LIMIT": "1000000", "LOG_LEVEL": cfg.log_level}
 
 
-def _plan(rng: random.Random, cfg: Config, duration: float | None, *, hold: bool = False,
-          failures: bool = True) -> TaskPlan:
+def _plan(
+    rng: random.Random, cfg: Config, duration: float | None, *, hold: bool = False, failures: bool = True
+) -> TaskPlan:
     failed = failures and rng.random() < cfg.fail_rate
     return TaskPlan(outcome="failed" if failed else "completed", duration=duration, hold=hold)
 
@@ -122,8 +123,11 @@ def _violations(group: Group, label: str, results: Results) -> None:
         lines = []
     errors = [line for line in lines if " ERROR " in line or " CRITICAL " in line]
     warnings = sum(1 for line in lines if " WARNING " in line)
-    results.details.setdefault("bot_log", {})[label] = {"errors": len(errors), "warnings": warnings,
-                                                        "first_errors": errors[:3]}
+    results.details.setdefault("bot_log", {})[label] = {
+        "errors": len(errors),
+        "warnings": warnings,
+        "first_errors": errors[:3],
+    }
     fake = group.world.fake
     kinds = Counter(v.kind for v in fake.violations)
     results.details.setdefault("discord_violations", {})[label] = dict(kinds)
@@ -157,9 +161,9 @@ def _egg_requests(group: Group, since: int = 0, prefix: str = "") -> tuple[Count
             prompt = record.json.get("prompt") if isinstance(record.json, dict) else None
             posts += isinstance(prompt, str) and prompt.startswith(prefix)
         elif record.method == "GET" and record.path.startswith(_TASK_PATH):
-            gets[record.path[len(_TASK_PATH):]] += 1
+            gets[record.path[len(_TASK_PATH) :]] += 1
         elif record.method == "GET" and record.path.startswith(_FILE_PATH):
-            files[record.path[len(_FILE_PATH):].split("/")[0]] += 1
+            files[record.path[len(_FILE_PATH) :].split("/")[0]] += 1
     return gets, files, posts
 
 
@@ -189,8 +193,15 @@ async def scenario_ack(group: Group, cfg: Config, progress: Progress, results: R
                 prompt = f"bench ack c{concurrency} r{rnd} j{i}"
                 # Finished 50 ms after submit upstream; with webhooks the round then ends in well under a second.
                 eggapi.plan_for(prompt, _plan(rng, cfg, 0.05))
-                jobs.append(fake.slash(members[slot % len(members)], channels[slot % len(channels)], "imagine",
-                                       prompt=prompt, count=cfg.images))
+                jobs.append(
+                    fake.slash(
+                        members[slot % len(members)],
+                        channels[slot % len(channels)],
+                        "imagine",
+                        prompt=prompt,
+                        count=cfg.images,
+                    )
+                )
                 slot += 1
             handles = await asyncio.gather(*jobs)
             await asyncio.gather(*(h.wait_ack(timeout=10) for h in handles))
@@ -262,14 +273,18 @@ async def scenario_delivery(group: Group, cfg: Config, progress: Progress, resul
     for i in range(n):
         prompt = f"bench delivery {mode} j{i}"
         eggapi.plan_for(prompt, _plan(rng, cfg, cfg.durations[i % len(cfg.durations)]))
-        handles.append(await fake.slash(members[i % len(members)], channels[i % len(channels)], "imagine",
-                                        prompt=prompt, count=cfg.images))
+        handles.append(
+            await fake.slash(
+                members[i % len(members)], channels[i % len(channels)], "imagine", prompt=prompt, count=cfg.images
+            )
+        )
         progress.update(group.count(prefix, TERMINAL))
         await asyncio.sleep(max(0.0, start + (i + 1) / cfg.rate - loop.time()))
     await asyncio.gather(*(h.wait_ack(timeout=10) for h in handles))
     accepted = len(_accepted(handles))
-    await group.wait_tasks(prefix, TERMINAL, accepted, timeout=120 + max(cfg.durations) * 2,
-                           on_progress=progress.update)
+    await group.wait_tasks(
+        prefix, TERMINAL, accepted, timeout=120 + max(cfg.durations) * 2, on_progress=progress.update
+    )
     await asyncio.sleep(0.2)  # let the last status edits land
     rows = group.db_rows()
     posts = group.posts(rows)
@@ -291,14 +306,16 @@ async def scenario_delivery(group: Group, cfg: Config, progress: Progress, resul
             detect.append(times.at["completed"] - done)
             work.append(times.at["delivered"] - times.at["completed"])
     figure = summary(overhead, scale=1000, digits=1)
-    figure.update({
-        "jobs": n,
-        "refused": n - accepted,
-        "outcomes": dict(outcomes),
-        "status_gets_per_task_mean": round(sum(status_gets) / len(status_gets), 2) if status_gets else None,
-        "upstream_done_to_bot_completed_ms": summary(detect, scale=1000, digits=1),
-        "bot_completed_to_delivered_ms": summary(work, scale=1000, digits=1),
-    })
+    figure.update(
+        {
+            "jobs": n,
+            "refused": n - accepted,
+            "outcomes": dict(outcomes),
+            "status_gets_per_task_mean": round(sum(status_gets) / len(status_gets), 2) if status_gets else None,
+            "upstream_done_to_bot_completed_ms": summary(detect, scale=1000, digits=1),
+            "bot_completed_to_delivered_ms": summary(work, scale=1000, digits=1),
+        }
+    )
     results.figures.setdefault("delivery_overhead_ms", {})[mode] = figure
     progress.finish(f"p50 {figure['p50']} ms, p99 {figure['p99']} ms")
 
@@ -316,12 +333,22 @@ async def scenario_polling(group: Group, cfg: Config, progress: Progress, result
     progress.start(f"{cfg.poll_duration:g} s task, polling", n)
     for i in range(n):
         eggapi.plan_for(f"bench polling j{i}", TaskPlan(duration=cfg.poll_duration))
-    handles = await asyncio.gather(*(fake.slash(group.world.members[i % len(group.world.members)],
-                                                channels[i % len(channels)], "imagine", prompt=f"bench polling j{i}",
-                                                count=cfg.images) for i in range(n)))
+    handles = await asyncio.gather(
+        *(
+            fake.slash(
+                group.world.members[i % len(group.world.members)],
+                channels[i % len(channels)],
+                "imagine",
+                prompt=f"bench polling j{i}",
+                count=cfg.images,
+            )
+            for i in range(n)
+        )
+    )
     await asyncio.gather(*(h.wait_ack(timeout=10) for h in handles))
-    await group.wait_tasks(prefix, TERMINAL, len(_accepted(handles)), timeout=cfg.poll_duration * 3 + 60,
-                           on_progress=progress.update)
+    await group.wait_tasks(
+        prefix, TERMINAL, len(_accepted(handles)), timeout=cfg.poll_duration * 3 + 60, on_progress=progress.update
+    )
     rows = group.db_rows()
     posts = group.posts(rows)
     gets, files, generate_posts = _egg_requests(group, since, prefix)
@@ -350,8 +377,9 @@ async def scenario_polling(group: Group, cfg: Config, progress: Progress, result
         "poll_offsets_s": poll_times,
         "per_task": per_task,
     }
-    progress.finish(f"{max(status_gets) if status_gets else '?'} status GETs, delay "
-                    f"{summary(delays, digits=2)['max']} s")
+    progress.finish(
+        f"{max(status_gets) if status_gets else '?'} status GETs, delay {summary(delays, digits=2)['max']} s"
+    )
 
 
 def _poll_offsets(group: Group, since: int, prompt: str, egg: str) -> list[float]:
@@ -389,9 +417,18 @@ async def scenario_inflight(group: Group, cfg: Config, progress: Progress, resul
     ramp_start = loop.time()
     for start in range(0, n, cfg.inflight_batch):
         batch = range(start, min(n, start + cfg.inflight_batch))
-        handles = await asyncio.gather(*(fake.slash(members[i % len(members)], channels[i % len(channels)],
-                                                    "imagine", prompt=f"bench inflight j{i}", count=cfg.images)
-                                         for i in batch))
+        handles = await asyncio.gather(
+            *(
+                fake.slash(
+                    members[i % len(members)],
+                    channels[i % len(channels)],
+                    "imagine",
+                    prompt=f"bench inflight j{i}",
+                    count=cfg.images,
+                )
+                for i in batch
+            )
+        )
         await asyncio.gather(*(h.wait_ack(timeout=10) for h in handles))
         ok = _accepted(handles)
         accepted += len(ok)
@@ -421,10 +458,18 @@ async def scenario_inflight(group: Group, cfg: Config, progress: Progress, resul
         "tasks": n,
         "running_in_window": still_running,
         "window_s": round(window_seconds, 1),
-        "loop_lag_ms": {"n": window["lag_n"], "p50": window["lag_p50_ms"], "p99": window["lag_p99_ms"],
-                        "max": window["lag_max_ms"]},
-        "ramp_loop_lag_ms": {"n": ramp["lag_n"], "p50": ramp["lag_p50_ms"], "p99": ramp["lag_p99_ms"],
-                             "max": ramp["lag_max_ms"]},
+        "loop_lag_ms": {
+            "n": window["lag_n"],
+            "p50": window["lag_p50_ms"],
+            "p99": window["lag_p99_ms"],
+            "max": window["lag_max_ms"],
+        },
+        "ramp_loop_lag_ms": {
+            "n": ramp["lag_n"],
+            "p50": ramp["lag_p50_ms"],
+            "p99": ramp["lag_p99_ms"],
+            "max": ramp["lag_max_ms"],
+        },
         "cpu_s": {
             "ramp": round(ramp["cpu_s"] - baseline["cpu_s"], 2),
             "window": round(window["cpu_s"] - ramp["cpu_s"], 2),
@@ -468,8 +513,14 @@ async def scenario_burst(group: Group, cfg: Config, progress: Progress, results:
     for i in range(n):
         eggapi.plan_for(f"bench burst j{i}", TaskPlan(hold=True))
     eggapi.plan_for("bench burst other", TaskPlan(hold=True))
-    handles = await asyncio.gather(*(fake.slash(members[i % len(members)], burst_channel, "imagine",
-                                                prompt=f"bench burst j{i}", count=cfg.images) for i in range(n)))
+    handles = await asyncio.gather(
+        *(
+            fake.slash(
+                members[i % len(members)], burst_channel, "imagine", prompt=f"bench burst j{i}", count=cfg.images
+            )
+            for i in range(n)
+        )
+    )
     handles.append(await fake.slash(members[0], other_channel, "imagine", prompt="bench burst other", count=cfg.images))
     await asyncio.gather(*(h.wait_ack(timeout=10) for h in handles))
     if len(_accepted(handles)) != n + 1:
@@ -518,15 +569,21 @@ async def run_all(cfg: Config, progress: Progress) -> Results:
     delivery_channels = max(1, cfg.channels)
     ack_channels = 2 * max(cfg.ack_concurrency) if "ack" in want else 1
 
-    async def group_run(label: str, *, webhooks: bool, channel_sets: dict[str, int], steps: list[Any],
-                        env: dict[str, str] | None = None) -> None:
+    async def group_run(
+        label: str, *, webhooks: bool, channel_sets: dict[str, int], steps: list[Any], env: dict[str, str] | None = None
+    ) -> None:
         progress.note(f"[bench] starting the bot ({label})")
         settings = {**base_env(cfg), **(env or {})}
         results.details.setdefault("bot_settings", {})[label] = dict(settings, webhooks=str(webhooks).lower())
         try:
-            async with running_group(members=cfg.members, channel_sets=channel_sets, env=settings,
-                                     webhooks=webhooks, rate_limit=cfg.rate_limit,
-                                     keep_dir=cfg.logs_dir / label if cfg.logs_dir else None) as group:
+            async with running_group(
+                members=cfg.members,
+                channel_sets=channel_sets,
+                env=settings,
+                webhooks=webhooks,
+                rate_limit=cfg.rate_limit,
+                keep_dir=cfg.logs_dir / label if cfg.logs_dir else None,
+            ) as group:
                 if webhooks and not group.webhooks:
                     results.notes.append("webhooks: the bot did not start a webhook receiver; not available")
                 for name, step in steps:
@@ -544,23 +601,37 @@ async def run_all(cfg: Config, progress: Progress) -> Results:
     if "ack" in want:
         webhook_steps.append(("ack", lambda g: scenario_ack(g, cfg, progress, results)))
     if "delivery" in want:
+
         async def delivery_webhooks(g: Group) -> None:
             if not g.webhooks:
                 results.figures.setdefault("delivery_overhead_ms", {})["webhooks"] = {"status": "not available"}
                 return
             await scenario_delivery(g, cfg, progress, results, "webhooks")
+
         webhook_steps.append(("delivery_webhooks", delivery_webhooks))
     if "burst" in want:
         webhook_steps.append(("burst", lambda g: scenario_burst(g, cfg, progress, results)))
     if webhook_steps:
         # Caps that would otherwise keep part of the burst queued in the bot (20 running, 3 per member).
-        caps = {"EGGBOT_MAX_RUNNING_TOTAL": str(max(20, cfg.burst + 1)),
-                "EGGBOT_MAX_RUNNING_PER_MEMBER": str(max(3, cfg.burst + 1))} if "burst" in want else {}
-        await group_run("webhooks", webhooks=True, steps=webhook_steps, env=caps,
-                        channel_sets={"ack": ack_channels, "delivery": delivery_channels, "burst": 2})
+        caps = (
+            {
+                "EGGBOT_MAX_RUNNING_TOTAL": str(max(20, cfg.burst + 1)),
+                "EGGBOT_MAX_RUNNING_PER_MEMBER": str(max(3, cfg.burst + 1)),
+            }
+            if "burst" in want
+            else {}
+        )
+        await group_run(
+            "webhooks",
+            webhooks=True,
+            steps=webhook_steps,
+            env=caps,
+            channel_sets={"ack": ack_channels, "delivery": delivery_channels, "burst": 2},
+        )
 
     polling_steps: list[Any] = []
     if "delivery" in want or "polling" in want:
+
         async def polling_group(g: Group) -> None:
             # The 12 s probe runs beside the delivery load, in channels of its own, without a bar of its own.
             runs = []
@@ -573,17 +644,29 @@ async def run_all(cfg: Config, progress: Progress) -> Results:
             failures = [o for o in outcomes if isinstance(o, BaseException)]
             if failures:
                 raise failures[0]
+
         polling_steps.append(("polling", polling_group))
     if polling_steps:
-        await group_run("polling", webhooks=False, steps=polling_steps,
-                        channel_sets={"delivery": delivery_channels, "probe": max(1, cfg.poll_tasks)})
+        await group_run(
+            "polling",
+            webhooks=False,
+            steps=polling_steps,
+            channel_sets={"delivery": delivery_channels, "probe": max(1, cfg.poll_tasks)},
+        )
 
     if "inflight" in want:
         # "In flight" means running upstream and followed by the tracker: lift the admission caps.
-        caps = {name: str(cfg.inflight) for name in
-                ("EGGBOT_MAX_RUNNING_TOTAL", "EGGBOT_MAX_RUNNING_PER_MEMBER", "EGGBOT_MAX_QUEUED_PER_MEMBER")}
-        await group_run("inflight", webhooks=False, channel_sets={"delivery": delivery_channels}, env=caps,
-                        steps=[("inflight", lambda g: scenario_inflight(g, cfg, progress, results))])
+        caps = {
+            name: str(cfg.inflight)
+            for name in ("EGGBOT_MAX_RUNNING_TOTAL", "EGGBOT_MAX_RUNNING_PER_MEMBER", "EGGBOT_MAX_QUEUED_PER_MEMBER")
+        }
+        await group_run(
+            "inflight",
+            webhooks=False,
+            channel_sets={"delivery": delivery_channels},
+            env=caps,
+            steps=[("inflight", lambda g: scenario_inflight(g, cfg, progress, results))],
+        )
 
     if "ledger" in want:
         progress.start("ledger reserve+settle", cfg.ledger_cycles)

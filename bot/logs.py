@@ -93,8 +93,9 @@ class RepeatFilter(logging.Filter):
             seen.count += 1
             if seen.count <= self._burst:
                 if seen.count == self._burst:
-                    _rewrite(record, f"{message} [repeated {self._burst} times; suppressing copies for "
-                                     f"{self._window:g}s]")
+                    _rewrite(
+                        record, f"{message} [repeated {self._burst} times; suppressing copies for {self._window:g}s]"
+                    )
                 return True
             seen.dropped += 1
             return False

@@ -90,8 +90,14 @@ async def http_client(settings: Settings) -> AsyncIterator[tuple[aiohttp.ClientS
     """An HTTP session and the EggAPI client on it, closed afterwards."""
     timeout = aiohttp.ClientTimeout(total=settings.http_timeout)
     async with aiohttp.ClientSession(timeout=timeout) as session:
-        yield session, EggAPIClient(
-            session, api_key=settings.eggapi_api_key, base_url=settings.eggapi_base_url, timeout=settings.http_timeout
+        yield (
+            session,
+            EggAPIClient(
+                session,
+                api_key=settings.eggapi_api_key,
+                base_url=settings.eggapi_base_url,
+                timeout=settings.http_timeout,
+            ),
         )
 
 
@@ -171,9 +177,7 @@ def build_services(core: Core, publisher: Publisher, health: Callable[[], Awaita
     config = tracker_config(settings)
     foreground = Foreground()
     board = StatusBoard(config.status_edit_interval, publisher, foreground=foreground)
-    deliverer = Deliverer(
-        core.tasks, core.books, eggapi, publisher, board, max_image_bytes=settings.max_image_bytes
-    )
+    deliverer = Deliverer(core.tasks, core.books, eggapi, publisher, board, max_image_bytes=settings.max_image_bytes)
     tracker = Tracker(
         core.tasks,
         core.books,

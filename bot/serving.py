@@ -48,7 +48,8 @@ class _Counter:
             if self.refused == 1 or self.refused % 1000 == 0:
                 log.warning(
                     "web server: %d connections open, the most allowed; refusing new ones (%d refused so far)",
-                    self.open, self.refused,
+                    self.open,
+                    self.refused,
                 )
             return False
         self.open += 1

@@ -237,7 +237,12 @@ class WebhookServer:
             served = f"POST {self._path}, no webhook secret: unsigned deliveries accepted"
         log.info(
             "web server listening on %s:%d (GET %s; %s; at most %d connections, %gs to send a request)",
-            self._host, self.port, HEALTH_PATH, served, cap, self._request_timeout,
+            self._host,
+            self.port,
+            HEALTH_PATH,
+            served,
+            cap,
+            self._request_timeout,
         )
 
     async def stop(self) -> None:
@@ -390,6 +395,9 @@ class WebhookServer:
             }
             log.log(
                 logging.INFO if report.ok else logging.WARNING,
-                "health is now %s: %s %s", status, flags, json.dumps(report.details, default=str),
+                "health is now %s: %s %s",
+                status,
+                flags,
+                json.dumps(report.details, default=str),
             )
         return web.json_response({"status": status}, status=200 if report.ok else 503)

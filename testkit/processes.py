@@ -17,8 +17,9 @@ from .settings import FAST
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def bot_env(tmp_path: Path, fake: FakeDiscord, eggapi_url: str, timings: Mapping[str, str] = FAST, /,
-            **extra: str) -> dict[str, str]:
+def bot_env(
+    tmp_path: Path, fake: FakeDiscord, eggapi_url: str, timings: Mapping[str, str] = FAST, /, **extra: str
+) -> dict[str, str]:
     """The environment an operator would set, pointed at the fakes; nothing leaks from the caller's shell.
 
     ``timings`` are the tests' fast intervals by default; the benchmark passes ``{}`` to run at

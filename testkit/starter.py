@@ -40,8 +40,15 @@ class BotStarter:
     Discord's clock, so timestamps the bot writes and those the fake stamps agree.
     """
 
-    def __init__(self, tmp_path: Path, world: World, eggapi: FakeEggAPI, *,
-                 extensions: Sequence[str] | None = None, discord_time: bool = True) -> None:
+    def __init__(
+        self,
+        tmp_path: Path,
+        world: World,
+        eggapi: FakeEggAPI,
+        *,
+        extensions: Sequence[str] | None = None,
+        discord_time: bool = True,
+    ) -> None:
         self.tmp_path = tmp_path
         self.world = world
         self.eggapi = eggapi
@@ -63,14 +70,19 @@ class BotStarter:
         self.running = Running(stack, bot)
         return bot
 
-    async def _build(self, stack: contextlib.AsyncExitStack, settings: Settings, *, api_key: str | None,
-                     force_sync: bool) -> EggBot:
+    async def _build(
+        self, stack: contextlib.AsyncExitStack, settings: Settings, *, api_key: str | None, force_sync: bool
+    ) -> EggBot:
         """The bot and what it holds, as ``python -m bot`` builds them, but with short EggAPI backoffs."""
         db = await stack.enter_async_context(await Database.open(settings.database_path))
         session = await stack.enter_async_context(aiohttp.ClientSession())
         client = EggAPIClient(
-            session, api_key=api_key or settings.eggapi_api_key, base_url=settings.eggapi_base_url,
-            timeout=settings.http_timeout, backoff_base=0.01, backoff_cap=0.05,
+            session,
+            api_key=api_key or settings.eggapi_api_key,
+            base_url=settings.eggapi_base_url,
+            timeout=settings.http_timeout,
+            backoff_base=0.01,
+            backoff_cap=0.05,
         )
         resources = Resources(db, session, client)
         if self.discord_time:
@@ -95,8 +107,9 @@ class BotStarter:
     async def __aenter__(self) -> BotStarter:
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         await self.stop()
 
 

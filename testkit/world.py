@@ -21,8 +21,13 @@ class World:
     bob: FakeMember
 
 
-def build_world(fake: FakeDiscord, guild_name: str = "Egg Lovers", *, thread_name: str = "fox pictures",
-                filesize_limit: int | None = None) -> World:
+def build_world(
+    fake: FakeDiscord,
+    guild_name: str = "Egg Lovers",
+    *,
+    thread_name: str = "fox pictures",
+    filesize_limit: int | None = None,
+) -> World:
     """Add the standard guild to ``fake`` (``filesize_limit`` None keeps the fake's default)."""
     guild = fake.add_guild(guild_name, filesize_limit=filesize_limit)
     general = fake.add_channel(guild, "general")
@@ -33,8 +38,9 @@ def build_world(fake: FakeDiscord, guild_name: str = "Egg Lovers", *, thread_nam
 
 
 @contextlib.asynccontextmanager
-async def running_world(guild_name: str = "Egg Lovers", *, thread_name: str = "fox pictures",
-                        filesize_limit: int | None = None) -> AsyncIterator[World]:
+async def running_world(
+    guild_name: str = "Egg Lovers", *, thread_name: str = "fox pictures", filesize_limit: int | None = None
+) -> AsyncIterator[World]:
     """A running fake Discord holding the standard guild, stopped on exit."""
     async with FakeDiscord() as fake:
         yield build_world(fake, guild_name, thread_name=thread_name, filesize_limit=filesize_limit)

@@ -31,8 +31,17 @@ FIGURE_KEYS = [
     ("ledger", "ops_per_s"),
     ("burst", "all_posted_s"),
 ]
-TARGET_KEYS = {"ack_p99_50", "webhook_p50", "webhook_p99", "poll_gets", "poll_delay", "burst", "inflight_rss",
-               "inflight_lag", "ledger"}
+TARGET_KEYS = {
+    "ack_p99_50",
+    "webhook_p50",
+    "webhook_p99",
+    "poll_gets",
+    "poll_delay",
+    "burst",
+    "inflight_rss",
+    "inflight_lag",
+    "ledger",
+}
 
 
 @pytest.mark.timeout(180)
@@ -40,7 +49,11 @@ def test_bench_smoke_run_writes_every_figure(tmp_path: Path) -> None:
     output = tmp_path / "bench.json"
     done = subprocess.run(
         [sys.executable, "-m", "bench", "--smoke", "--no-progress", "--output", str(output)],
-        cwd=ROOT, capture_output=True, text=True, timeout=170, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=170,
+        check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     report = json.loads(output.read_text())

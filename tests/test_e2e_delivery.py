@@ -45,9 +45,9 @@ def images_at_done(bot: EggBot, fake: FakeDiscord, channel: FakeChannel) -> list
     """For each task recorded delivered: how many images were in the channel at that moment."""
     seen: list[int] = []
     bot.task_store.add_listener(
-        lambda _task_id, new: seen.append(sum(posted_images(fake, channel).values()))
-        if new is TaskStatus.DELIVERED
-        else None
+        lambda _task_id, new: (
+            seen.append(sum(posted_images(fake, channel).values())) if new is TaskStatus.DELIVERED else None
+        )
     )
     return seen
 
@@ -88,7 +88,6 @@ async def test_a_restart_between_parts_posts_only_the_missing_parts(
     assert posted_images(fake, tiny.channel) == expected_images(eggapi, 4)
     assert "resuming 1 unfinished task" in bot_process.output()
     assert_clean(fake)
-
 
 
 async def test_another_members_prompt_naming_a_job_does_not_count_as_its_post(

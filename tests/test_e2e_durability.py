@@ -40,6 +40,7 @@ async def test_ten_members_are_served_before_a_flooder_runs_ahead(
         await (await fake.slash(member, world.general, "imagine", prompt=f"from {member.username}")).wait_ack()
     # Finish the oldest running task, one at a time, and watch who EggAPI hears from next.
     for submitted in range(2, 16):
+
         def enough(f: FakeDiscord, n: int = submitted) -> bool | None:
             return len(eggapi.tasks) >= n or None
 
@@ -125,9 +126,7 @@ async def test_oversize_image_is_delivered_within_the_upload_limit(
     assert_clean(fake)
 
 
-async def test_deleted_channel_sends_the_images_by_dm(
-    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
-) -> None:
+async def test_deleted_channel_sends_the_images_by_dm(world: World, eggapi: FakeEggAPI, start_bot: BotStarter) -> None:
     fake = world.fake
     eggapi.default_plan = TaskPlan(hold=True)
     bot = await start_bot()
@@ -210,8 +209,9 @@ async def test_stuck_task_is_marked_stale_and_still_delivered(
     )
     stuck = await fake.wait_for(lambda f: ("Stuck" in f.message(status.id).content and f.message(status.id)) or None)
     assert stuck.content.startswith("🕸️ **Stuck at the image service** · job #1")
-    assert stuck.content.endswith("I'm still checking and will post the image here if it finishes; "
-                                  "there's nothing you need to do.")
+    assert stuck.content.endswith(
+        "I'm still checking and will post the image here if it finishes; there's nothing you need to do."
+    )
     for message in fake.messages(world.general):  # the upstream's id and name are for the logs, not members
         assert egg_id not in message.content and "EggAPI" not in message.content
     eggapi.finish(egg_id)

@@ -27,9 +27,7 @@ async def result_in(world: World, channel: FakeChannel) -> FakeMessage:
 
 async def status_reads(world: World, message_id: int, text: str) -> FakeMessage:
     """Wait until the status message shows ``text``."""
-    return await world.fake.wait_for(
-        lambda f: f.message(message_id) if text in f.message(message_id).content else None
-    )
+    return await world.fake.wait_for(lambda f: f.message(message_id) if text in f.message(message_id).content else None)
 
 
 def task_ids(eggapi: FakeEggAPI) -> list[str]:
@@ -76,8 +74,14 @@ async def test_one_image_round_trip(
 async def test_four_images_with_every_option(world: World, eggapi: FakeEggAPI, start_bot: BotStarter) -> None:
     await start_bot()
     handle = await world.fake.slash(
-        world.alice, world.general, "imagine",
-        prompt="four foxes", count=4, aspect_ratio="9:16", resolution="2k", negative_prompt="blurry",
+        world.alice,
+        world.general,
+        "imagine",
+        prompt="four foxes",
+        count=4,
+        aspect_ratio="9:16",
+        resolution="2k",
+        negative_prompt="blurry",
     )
     await handle.wait_ack()
     result = await result_in(world, world.general)
@@ -87,7 +91,10 @@ async def test_four_images_with_every_option(world: World, eggapi: FakeEggAPI, s
     assert "blurry" in result.content
     sent = eggapi.tasks[egg_id].request
     assert (sent["num_outputs"], sent["aspect_ratio"], sent["resolution"], sent["negative_prompt"]) == (
-        4, "9:16", "2k", "blurry",
+        4,
+        "9:16",
+        "2k",
+        "blurry",
     )
     assert_clean(world.fake)
 
@@ -183,8 +190,9 @@ async def test_slow_task_is_reported_still_running_then_delivered(
     [egg_id] = await world.fake.wait_for(lambda f: task_ids(eggapi) or None)
     still = await status_reads(world, status.id, "Taking longer than usual")
     assert still.content.startswith("🐢 **Taking longer than usual** · job #1 · ")
-    assert still.content.endswith("The image service is taking longer than usual. I'll post the image here as "
-                                  "soon as it's done.")
+    assert still.content.endswith(
+        "The image service is taking longer than usual. I'll post the image here as soon as it's done."
+    )
     assert egg_id not in still.content and "EggAPI" not in still.content  # M28: no upstream ids for members
     assert "Failed" not in still.content
     eggapi.finish(egg_id)
@@ -332,12 +340,14 @@ async def test_out_of_credit_names_the_bots_owner_on_both_paths(
     eggapi.fail_next("POST", r"^/v1/generate$", 403, code="INSUFFICIENT_BALANCE")
     await start_bot()
     await world.fake.slash(world.alice, world.general, "imagine", prompt="broke fox")
-    at_submit = await world.fake.wait_for_message(world.general, lambda m: "broke fox" in m.content and
-                                                  "not made" in m.content)
+    at_submit = await world.fake.wait_for_message(
+        world.general, lambda m: "broke fox" in m.content and "not made" in m.content
+    )
     eggapi.plan_next(TaskPlan(outcome="failed", error="Insufficient balance to complete the task"))
     await world.fake.slash(world.alice, world.general, "imagine", prompt="late broke")
-    failed = await world.fake.wait_for_message(world.general, lambda m: "late broke" in m.content and
-                                               "not made" in m.content)
+    failed = await world.fake.wait_for_message(
+        world.general, lambda m: "late broke" in m.content and "not made" in m.content
+    )
     for notice, job in ((at_submit, 1), (failed, 2)):
         assert notice.content.endswith(f"(job #{job}) was not made. {OUT_OF_CREDIT} Nothing was charged.")
         assert "admin" not in notice.content

@@ -58,8 +58,11 @@ async def test_queued_task_left_by_a_crash_is_submitted_once(
     # What a crash right after the /imagine acknowledgement leaves behind: a queued row and its hold.
     async with await Database.open(path) as db:
         request = ImagineRequest(
-            guild_id=world.guild.id, channel_id=world.general.id, member_id=world.alice.id,
-            prompt="left in the queue", count=2,
+            guild_id=world.guild.id,
+            channel_id=world.general.id,
+            member_id=world.alice.id,
+            prompt="left in the queue",
+            count=2,
         )
         store, ledger = TaskStore(db), Ledger(db, defaults)
         task_id = (await JobService(db, store, ledger, Bookkeeper(db, store, ledger)).create(request)).id

@@ -234,8 +234,10 @@ async def test_an_overdraft_is_shown_and_new_jobs_wait_until_it_is_covered(
     assert "Limit: $0.05 · **overdrawn by $0.04**" in balance
     assert "remaining" not in balance and "cost more than was reserved" in balance
     refused = await run(world.alice, "imagine", prompt="another fox")
-    assert refused.startswith("Your recent images cost more than was reserved for them, so you're $0.04 over your "
-                              "daily image budget ($0.05). New images can start once that is covered. It resets <t:")
+    assert refused.startswith(
+        "Your recent images cost more than was reserved for them, so you're $0.04 over your "
+        "daily image budget ($0.05). New images can start once that is covered. It resets <t:"
+    )
     assert eggapi.count("POST", "/v1/generate") == 1
     await run(mod, "quota", "member", member=world.alice, amount="0.20")  # covered: 0.11 left, a job needs 0.09
     await run(world.alice, "imagine", prompt="covered fox")

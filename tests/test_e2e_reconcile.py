@@ -107,8 +107,9 @@ async def test_the_operator_settles_what_the_bot_would_not_guess(
     assert world.bob.mention in told.content
     # Bob's place in line is free again (one running job per member): his next job runs.
     await (await fake.slash(world.bob, world.general, "imagine", prompt="bob's second castle")).wait_response()
-    await fake.wait_for_message(world.general, lambda m: "bob's second castle" in m.content and bool(m.attachments),
-                                timeout=10)
+    await fake.wait_for_message(
+        world.general, lambda m: "bob's second castle" in m.content and bool(m.attachments), timeout=10
+    )
     assert len(notices(fake, world)) == 1
     alice_hold, bob_hold = await bot.ledger.hold(alice_task.id), await bot.ledger.hold(bob_task.id)
     assert alice_hold is not None and alice_hold.state is HoldState.SETTLED

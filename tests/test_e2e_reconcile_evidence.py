@@ -99,8 +99,9 @@ async def test_an_unfinished_look_alike_is_not_adopted_before_its_images_are_kno
     await eggapi.wait_for_request(lambda r: r.path == f"/v1/tasks/{stranger.id}", timeout=10)  # looked, did not adopt
     eggapi.finish(stranger.id)
     scans = eggapi.count("GET", "/v1/tasks") - eggapi.count("GET", "/v1/tasks/")
-    await eggapi.wait_until(lambda: eggapi.count("GET", "/v1/tasks") - eggapi.count("GET", "/v1/tasks/") >= scans + 2,
-                            timeout=10)  # two more looks at the list, with the stranger's 3 images in it
+    await eggapi.wait_until(
+        lambda: eggapi.count("GET", "/v1/tasks") - eggapi.count("GET", "/v1/tasks/") >= scans + 2, timeout=10
+    )  # two more looks at the list, with the stranger's 3 images in it
     [task] = await bot.task_store.list_in_states((TaskStatus.UNKNOWN,))
     assert task.egg_task_id is None and not posted(world)
     assert await hold_state(bot, task.id) is HoldState.ACTIVE
@@ -115,8 +116,9 @@ async def test_a_lost_answer_on_a_shared_key_is_left_to_the_operator(
     for foreign in eggapi.tasks.values():
         foreign.created_at -= timedelta(minutes=15)
     bot = await lost_submit(world, eggapi, start_bot, created=True)
-    status = (await world.fake.wait_for(lambda f: [m for m in f.messages(world.general) if "my own fox" in m.content]
-                                        or None))[0]
+    status = (
+        await world.fake.wait_for(lambda f: [m for m in f.messages(world.general) if "my own fox" in m.content] or None)
+    )[0]
     await world.fake.wait_for(lambda f: "could not confirm" in f.message(status.id).content or None, timeout=10)
     [task] = await bot.task_store.list_in_states((TaskStatus.UNKNOWN,))
     assert await hold_state(bot, task.id) is HoldState.ACTIVE  # reserved, not charged

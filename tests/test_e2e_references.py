@@ -34,8 +34,9 @@ async def test_a_fresh_reference_reaches_eggapi_and_is_downloaded(
     world: World, eggapi: FakeEggAPI, start_bot: BotStarter
 ) -> None:
     await start_bot()
-    handle = await world.fake.slash(world.alice, world.general, "imagine", prompt="this fox, but blue",
-                                    attachments=REFERENCE)
+    handle = await world.fake.slash(
+        world.alice, world.general, "imagine", prompt="this fox, but blue", attachments=REFERENCE
+    )
     await world.fake.wait_for_message(world.general, is_result)
     [task] = eggapi.tasks.values()
     [given] = handle.payload["data"]["resolved"]["attachments"].values()
@@ -76,8 +77,9 @@ async def test_a_job_that_waited_in_line_until_its_references_expire_ends_unchar
     eggapi.plan_next(TaskPlan(hold=True))
     await world.fake.slash(world.alice, world.general, "imagine", prompt="a first fox")
     [first_egg] = await world.fake.wait_for(lambda f: list(eggapi.tasks) or None)
-    handle = await world.fake.slash(world.alice, world.general, "imagine", prompt="this fox, but blue",
-                                    attachments=REFERENCE)
+    handle = await world.fake.slash(
+        world.alice, world.general, "imagine", prompt="this fox, but blue", attachments=REFERENCE
+    )
     status = await handle.wait_response()
     await world.fake.wait_for(lambda f: "in line" in f.message(status.id).content or None)
     waiting = await bot.task_store.get(int(status.content.split("job #")[1].split()[0]))

@@ -74,8 +74,10 @@ async def test_an_expired_token_sends_private_text_by_dm(
     fake.ack_deadline = 0  # the bot answers too late: Discord no longer takes the interaction
     await fake.click(world.bob, result, result.button("Delete").custom_id)
     dm = await fake.wait_for_message(fake.dm_channel_for(world.bob))
-    assert dm.content == (f"I could not answer you in <#{world.general.id}> in time: "
-                          "Only the member who asked for these images (or a moderator) can delete them.")
+    assert dm.content == (
+        f"I could not answer you in <#{world.general.id}> in time: "
+        "Only the member who asked for these images (or a moderator) can delete them."
+    )
     assert not fake.message(result.id).deleted
     assert all("Only the member" not in m.content for m in fake.messages(world.general, as_user=world.alice))
     fake.pop_violations("ack_timeout", "unknown_interaction")

@@ -96,8 +96,11 @@ async def test_forged_webhook_hints_cost_neither_memory_nor_eggapi_requests(
     port = free_port()
     url = f"http://127.0.0.1:{port}/eggapi/webhook"
     bot = await start_bot(  # no EGGBOT_WEBHOOK_SECRET: every delivery is accepted as a hint
-        EGGBOT_WEBHOOK_HOST="127.0.0.1", EGGBOT_WEBHOOK_PORT=str(port), EGGBOT_WEBHOOK_PUBLIC_URL=url,
-        EGGBOT_POLL_INTERVAL_MIN="30", EGGBOT_POLL_INTERVAL_MAX="60",
+        EGGBOT_WEBHOOK_HOST="127.0.0.1",
+        EGGBOT_WEBHOOK_PORT=str(port),
+        EGGBOT_WEBHOOK_PUBLIC_URL=url,
+        EGGBOT_POLL_INTERVAL_MIN="30",
+        EGGBOT_POLL_INTERVAL_MAX="60",
     )
     running = asyncio.Event()
     bot.task_store.add_listener(lambda _, new: running.set() if new is TaskStatus.RUNNING else None)

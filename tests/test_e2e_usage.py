@@ -102,8 +102,14 @@ async def test_server_report_matches_the_ledger_and_exports(
         usage_bot.db_path,
         {"guild": world.guild.id, "member": world.alice.id, "when": past, "count": 3, "cost": D("0.0300")},
         {"guild": world.guild.id, "member": world.bob.id, "when": past, "outcome": "failed"},
-        {"guild": other.guild.id, "member": other.zed.id, "when": past, "count": 4, "cost": D("9.99"),
-         "prompt": "secret plans of the other place"},
+        {
+            "guild": other.guild.id,
+            "member": other.zed.id,
+            "when": past,
+            "count": 4,
+            "cost": D("9.99"),
+            "prompt": "secret plans of the other place",
+        },
         *extra,
     )
     bot = await usage_bot()
@@ -164,11 +170,22 @@ async def test_member_report_paginates_for_the_caller_only(
     mod = world.fake.add_member(world.guild, "mod", permissions="MANAGE_GUILD")
     mod2 = world.fake.add_member(world.guild, "mod2", permissions="MANAGE_GUILD")
     now = datetime.now(UTC)
-    mine = [{"guild": world.guild.id, "member": world.alice.id, "when": now - timedelta(minutes=30 + i),
-             "prompt": f"fox number {i}", "outcome": "failed" if i % 5 == 4 else "delivered"} for i in range(18)]
-    await seed(usage_bot.db_path, *mine,
-               {"guild": other.guild.id, "member": world.alice.id, "when": now, "prompt": "alice elsewhere"},
-               {"guild": world.guild.id, "member": world.bob.id, "when": now, "prompt": "bob's own"})
+    mine = [
+        {
+            "guild": world.guild.id,
+            "member": world.alice.id,
+            "when": now - timedelta(minutes=30 + i),
+            "prompt": f"fox number {i}",
+            "outcome": "failed" if i % 5 == 4 else "delivered",
+        }
+        for i in range(18)
+    ]
+    await seed(
+        usage_bot.db_path,
+        *mine,
+        {"guild": other.guild.id, "member": world.alice.id, "when": now, "prompt": "alice elsewhere"},
+        {"guild": world.guild.id, "member": world.bob.id, "when": now, "prompt": "bob's own"},
+    )
     bot = await usage_bot()
     eggapi.default_plan = TaskPlan(hold=True)
     await world.fake.slash(world.alice, world.general, "imagine", prompt="still cooking", count=2)
@@ -177,8 +194,10 @@ async def test_member_report_paginates_for_the_caller_only(
     _, message = await report(world, mod, world.general, member=world.alice, period="all")
     text = text_of(message)
     balance = await bot.ledger.balance(world.guild.id, world.alice.id, [])
-    assert (f"$1.00 per day · settled {format_money(balance.settled)} · held {format_money(balance.reserved)} · "
-            f"**{format_money(balance.available or D(0))}** left") in text
+    assert (
+        f"$1.00 per day · settled {format_money(balance.settled)} · held {format_money(balance.reserved)} · "
+        f"**{format_money(balance.available or D(0))}** left"
+    ) in text
     # Only the running job is held (seeded tasks must be terminal: the tracker would resume the others).
     assert "Open holds: 1 ($0.02)" in text
     assert "alice" in text and "fox number 0" in text and "still cooking" in text
@@ -197,8 +216,9 @@ async def test_member_report_paginates_for_the_caller_only(
 
     turned = await world.fake.click(mod, message, next_id)
     await turned.wait_ack()
-    page2 = await world.fake.wait_for(lambda f: f.message(message.id) if "Page 2/3" in text_of(f.message(message.id))
-                                      else None)
+    page2 = await world.fake.wait_for(
+        lambda f: f.message(message.id) if "Page 2/3" in text_of(f.message(message.id)) else None
+    )
     assert not page2.button("Previous").disabled
     assert "fox number 8" in text_of(page2) and "fox number 0" not in text_of(page2)
 
@@ -220,8 +240,15 @@ async def test_member_report_shows_totals_before_tasks(world: World, eggapi: Fak
     mod = world.fake.add_member(world.guild, "mod", permissions="MANAGE_GUILD")
     now = datetime.now(UTC)
     long_prompt = "a very detailed fox " * 4  # the longest excerpt: 80 characters
-    mine = [{"guild": world.guild.id, "member": world.alice.id, "when": now - timedelta(minutes=i),
-             "prompt": f"{i} {long_prompt}"} for i in range(8)]
+    mine = [
+        {
+            "guild": world.guild.id,
+            "member": world.alice.id,
+            "when": now - timedelta(minutes=i),
+            "prompt": f"{i} {long_prompt}",
+        }
+        for i in range(8)
+    ]
     await seed(usage_bot.db_path, *mine)
     await usage_bot()
     _, message = await report(world, mod, world.general, member=world.alice, period="all")
@@ -263,8 +290,10 @@ async def test_eggapi_outage_still_shows_the_ledger(
     _, message = await report(world, mod, world.general)
     text = text_of(message)
     assert "Settled **$0.01**" in text and f"<@{world.alice.id}>" in text
-    assert "⚠️ Couldn't reach EggAPI for its own totals. The ledger figures above are complete; run /usage again " \
+    assert (
+        "⚠️ Couldn't reach EggAPI for its own totals. The ledger figures above are complete; run /usage again "
         "later to compare." in text
+    )
     assert "right now" not in text and "try again" not in text  # said once, not twice
     assert eggapi.count("GET", "/v1/usage/summary") >= 2  # retried, then given up
     assert_clean(world.fake, caplog=caplog)

@@ -51,21 +51,39 @@ async def test_export_names_members_and_falls_back_to_their_ids(
     dave = fake.add_member(world.guild, "dave")
     erin = fake.add_member(world.guild, "erin")
     past = datetime.now(UTC) - timedelta(hours=1)
-    spend = {world.alice.id: "0.05", carol.id: "0.04", world.bob.id: "0.03", dave.id: "0.02", erin.id: "0.015",
-             900: "0.01"}
-    await seed(usage_bot.db_path, *({"guild": world.guild.id, "member": member, "when": past, "cost": Decimal(cost)}
-                                    for member, cost in spend.items()))
+    spend = {
+        world.alice.id: "0.05",
+        carol.id: "0.04",
+        world.bob.id: "0.03",
+        dave.id: "0.02",
+        erin.id: "0.015",
+        900: "0.01",
+    }
+    await seed(
+        usage_bot.db_path,
+        *(
+            {"guild": world.guild.id, "member": member, "when": past, "cost": Decimal(cost)}
+            for member, cost in spend.items()
+        ),
+    )
     fake.remove_member(world.guild, dave)  # dave left the server: 404 Unknown Member
-    fake.fail_next("GET", rf"^/guilds/{world.guild.id}/members/{erin.id}$", 403,  # refused: no retry, no name
-                   {"message": "Missing Access", "code": 50001})
+    fake.fail_next(
+        "GET",
+        rf"^/guilds/{world.guild.id}/members/{erin.id}$",
+        403,  # refused: no retry, no name
+        {"message": "Missing Access", "code": 50001},
+    )
     await usage_bot()
 
     handle, _ = await report(world, mod, world.general, period="all", export=True)
     names = names_by_id(await handle.wait_followup(1))
     assert names == {
-        str(world.alice.id): "alice", str(world.bob.id): "bob",
+        str(world.alice.id): "alice",
+        str(world.bob.id): "bob",
         str(carol.id): "'=HYPERLINK(1)",  # the server nickname, formula-inert
-        str(dave.id): str(dave.id), str(erin.id): str(erin.id), "900": "900",  # left, refused, never joined
+        str(dave.id): str(dave.id),
+        str(erin.id): str(erin.id),
+        "900": "900",  # left, refused, never joined
     }
     lookups = member_lookups(fake)
     ack = next(r for r in fake.requests if r.route == "POST /interactions/{iid}/{token}/callback")
@@ -92,8 +110,13 @@ async def test_export_looks_up_a_bounded_number_of_members(
     mod = fake.add_member(world.guild, "mod", permissions="MANAGE_GUILD")
     crowd = [fake.add_member(world.guild, f"member{i:02d}") for i in range(FETCH_LIMIT + 5)]
     past = datetime.now(UTC) - timedelta(hours=1)
-    await seed(usage_bot.db_path, *({"guild": world.guild.id, "member": m.id, "when": past,
-                                     "cost": Decimal(i + 1) / 100} for i, m in enumerate(crowd)))
+    await seed(
+        usage_bot.db_path,
+        *(
+            {"guild": world.guild.id, "member": m.id, "when": past, "cost": Decimal(i + 1) / 100}
+            for i, m in enumerate(crowd)
+        ),
+    )
     await usage_bot()
     handle, _ = await report(world, mod, world.general, period="all", export=True)
     names = names_by_id(await handle.wait_followup(1))
@@ -110,8 +133,13 @@ async def test_a_slow_lookup_only_delays_the_export_and_costs_its_name(
     fake = world.fake
     mod = fake.add_member(world.guild, "mod", permissions="MANAGE_GUILD")
     past = datetime.now(UTC) - timedelta(hours=1)
-    await seed(usage_bot.db_path, *({"guild": world.guild.id, "member": m.id, "when": past, "cost": Decimal("0.01")}
-                                    for m in (world.alice, world.bob)))
+    await seed(
+        usage_bot.db_path,
+        *(
+            {"guild": world.guild.id, "member": m.id, "when": past, "cost": Decimal("0.01")}
+            for m in (world.alice, world.bob)
+        ),
+    )
     fake.delay_next("GET", rf"^/guilds/{world.guild.id}/members/{world.bob.id}$", FETCH_TIMEOUT + 0.5)
     await usage_bot()
     handle, message = await report(world, mod, world.general, period="all", export=True)

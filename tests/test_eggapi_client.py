@@ -88,7 +88,11 @@ def make_client(
 ) -> Callable[..., EggAPIClient]:
     def make(**overrides: Any) -> EggAPIClient:
         options: dict[str, Any] = {
-            "api_key": KEY, "base_url": fake.url, "timeout": 2.0, "sleep": sleeps, "rng": random.Random(7),
+            "api_key": KEY,
+            "base_url": fake.url,
+            "timeout": 2.0,
+            "sleep": sleeps,
+            "rng": random.Random(7),
         }
         options.update(overrides)
         return EggAPIClient(session, **options)
@@ -158,7 +162,11 @@ def test_format_cost(amount: Decimal, text: str) -> None:
 def test_generate_request_json_omits_unset_fields() -> None:
     assert GenerateRequest(prompt="fox").to_json() == {"model": "nanobanana", "prompt": "fox", "num_outputs": 1}
     full = GenerateRequest(
-        prompt="fox", negative_prompt="blur", aspect_ratio="9:16", num_outputs=2, resolution="2k",
+        prompt="fox",
+        negative_prompt="blur",
+        aspect_ratio="9:16",
+        num_outputs=2,
+        resolution="2k",
         image_urls=["https://example.com/a.png"],  # type: ignore[arg-type]  # lists are coerced
         webhook_url="https://bot.example.com/hook",
     )
@@ -166,25 +174,41 @@ def test_generate_request_json_omits_unset_fields() -> None:
     assert body["image_urls"] == ["https://example.com/a.png"]
     assert full.image_urls == ("https://example.com/a.png",)
     assert "duration" not in body
-    assert set(body) == {"model", "prompt", "negative_prompt", "aspect_ratio", "num_outputs", "resolution",
-                         "image_urls", "webhook_url"}
+    assert set(body) == {
+        "model",
+        "prompt",
+        "negative_prompt",
+        "aspect_ratio",
+        "num_outputs",
+        "resolution",
+        "image_urls",
+        "webhook_url",
+    }
 
 
 def test_task_from_json_variants() -> None:
-    task = EggTask.from_json({
-        "id": "gen_1", "status": "completed", "model": "nanobanana", "type": "image_generate",
-        "output": {"url": "https://file.eggapi.ai/images/gen_1/0.png"}, "cost": "$0.0100",
-        "created_at": "2026-05-08T10:30:00Z", "started_at": "2025-12-25T21:03:47.879577+08:00",
-        "completed_at": "2025-12-25T21:03:47.879577123+08:00",
-    })
+    task = EggTask.from_json(
+        {
+            "id": "gen_1",
+            "status": "completed",
+            "model": "nanobanana",
+            "type": "image_generate",
+            "output": {"url": "https://file.eggapi.ai/images/gen_1/0.png"},
+            "cost": "$0.0100",
+            "created_at": "2026-05-08T10:30:00Z",
+            "started_at": "2025-12-25T21:03:47.879577+08:00",
+            "completed_at": "2025-12-25T21:03:47.879577123+08:00",
+        }
+    )
     assert task.output_urls == ("https://file.eggapi.ai/images/gen_1/0.png",)
     assert task.is_terminal and task.is_completed and task.cost == Decimal("0.01")
     assert task.created_at == datetime(2026, 5, 8, 10, 30, tzinfo=UTC)
     assert task.started_at == datetime(2025, 12, 25, 21, 3, 47, 879577, tzinfo=timezone(timedelta(hours=8)))
     assert task.completed_at is not None and task.completed_at.utcoffset() == timedelta(hours=8)
 
-    pending = EggTask.from_json({"id": "task_abc123", "status": "pending", "output": None, "error": None,
-                                 "cost": "$0.0000", "started_at": None})
+    pending = EggTask.from_json(
+        {"id": "task_abc123", "status": "pending", "output": None, "error": None, "cost": "$0.0000", "started_at": None}
+    )
     assert pending.output_urls == () and pending.error is None and not pending.is_terminal
     assert pending.started_at is None and pending.created_at is None
     with pytest.raises((KeyError, ValueError)):
@@ -218,14 +242,12 @@ async def test_generate_sends_bearer_and_documented_body(client: EggAPIClient, f
     assert task.id in fake.tasks and task.created_at is not None
     [sent] = fake.requests_to("POST", "/v1/generate")
     assert sent.headers["Authorization"] == f"Bearer {KEY}"
-    assert sent.json == {"model": "nanobanana", "prompt": "a red fox in snow", "aspect_ratio": "16:9",
-                         "num_outputs": 1}
+    assert sent.json == {"model": "nanobanana", "prompt": "a red fox in snow", "aspect_ratio": "16:9", "num_outputs": 1}
 
 
 async def test_task_lifecycle_and_failed_task(client: EggAPIClient, fake: FakeEggAPI) -> None:
     source = await completed_task(client)  # its output is a reference image the fake can download
-    fake.plan_next(TaskPlan(polls_until_processing=1, polls_until_done=2, images=1),
-                   TaskPlan(outcome="failed"))
+    fake.plan_next(TaskPlan(polls_until_processing=1, polls_until_done=2, images=1), TaskPlan(outcome="failed"))
     task = await client.generate(GenerateRequest(prompt="fox", num_outputs=2, image_urls=source.output_urls))
     assert task.type == "image_edit"
     statuses = [(await client.get_task(task.id)).status for _ in range(3)]
@@ -293,8 +315,9 @@ async def test_documented_codes_map_to_classes(
     assert "injected" not in err.user_message and err.user_message.endswith(".")
 
 
-async def test_real_upstream_errors(make_client: Callable[..., EggAPIClient], fake: FakeEggAPI,
-                                    sleeps: RecordingSleep) -> None:
+async def test_real_upstream_errors(
+    make_client: Callable[..., EggAPIClient], fake: FakeEggAPI, sleeps: RecordingSleep
+) -> None:
     client = make_client()
     with pytest.raises(NotFound):
         await client.get_task("gen_missing")
@@ -331,8 +354,12 @@ async def test_non_json_502_maps_by_status(make_client: Callable[..., EggAPIClie
     ],
 )
 async def test_unknown_codes_map_by_status(
-    make_client: Callable[..., EggAPIClient], fake: FakeEggAPI,
-    status: int, code: str | None, body: str | None, cls: type[EggAPIError],
+    make_client: Callable[..., EggAPIClient],
+    fake: FakeEggAPI,
+    status: int,
+    code: str | None,
+    body: str | None,
+    cls: type[EggAPIError],
 ) -> None:
     fake.fail_next("GET", r"^/v1/usage/summary$", status, code, body=body)
     with pytest.raises(cls) as info:
@@ -344,8 +371,13 @@ async def test_malformed_success_body(make_client: Callable[..., EggAPIClient], 
     fake.fail_next("GET", r"^/v1/tasks/", 200, body='{"id": "not-an-envelope"}')
     with pytest.raises(MalformedResponse):
         await make_client().get_task("gen_x")
-    fake.fail_next("GET", r"^/v1/tasks$", 200, body='{"data": {"items": "oops"}, "error": null}',
-                   headers={"Content-Type": "application/json"})
+    fake.fail_next(
+        "GET",
+        r"^/v1/tasks$",
+        200,
+        body='{"data": {"items": "oops"}, "error": null}',
+        headers={"Content-Type": "application/json"},
+    )
     with pytest.raises(MalformedResponse):
         await make_client().list_tasks()
 
@@ -395,8 +427,9 @@ async def test_get_retries_503_with_exponential_backoff(
     assert 0.5 <= sleeps.delays[0] <= 1.0 and 1.0 <= sleeps.delays[1] <= 2.0
 
 
-async def test_get_retries_timeout(make_client: Callable[..., EggAPIClient], fake: FakeEggAPI,
-                                   sleeps: RecordingSleep) -> None:
+async def test_get_retries_timeout(
+    make_client: Callable[..., EggAPIClient], fake: FakeEggAPI, sleeps: RecordingSleep
+) -> None:
     fake.delay_next("GET", r"^/v1/usage$", 1.0)
     page = await make_client(timeout=0.15).usage_records()
     assert isinstance(page, UsageRecordPage) and page.items == ()
@@ -420,8 +453,7 @@ async def test_get_gives_up_after_max_attempts(
     assert 5.0 <= sleeps.delays[0] <= 10.0 and sleeps.delays[2] >= 7.5
 
 
-async def test_get_does_not_retry_client_errors(client: EggAPIClient, fake: FakeEggAPI,
-                                                sleeps: RecordingSleep) -> None:
+async def test_get_does_not_retry_client_errors(client: EggAPIClient, fake: FakeEggAPI, sleeps: RecordingSleep) -> None:
     fake.fail_next("GET", r"^/v1/tasks$", 400, "BAD_REQUEST")
     with pytest.raises(BadRequest):
         await client.list_tasks()
@@ -535,8 +567,9 @@ async def test_download_without_authorization(client: EggAPIClient, fake: FakeEg
     assert images[0].content_type == "image/png" and images[0].filename == f"{task.id}-0.png"
 
 
-async def test_download_type_from_the_bytes_and_retry(client: EggAPIClient, fake: FakeEggAPI,
-                                                   sleeps: RecordingSleep) -> None:
+async def test_download_type_from_the_bytes_and_retry(
+    client: EggAPIClient, fake: FakeEggAPI, sleeps: RecordingSleep
+) -> None:
     task = await completed_task(client)
     fake.file_content_type = "image/webp"
     fake.fail_next("GET", r"^/files/", 503)
@@ -646,8 +679,16 @@ async def test_download_refuses_what_is_not_the_image_it_claims(
         await client.download_image(task.output_urls[0], max_bytes=1_000_000)
 
 
-@pytest.mark.parametrize("url", ["ftp://example.com/a.png", "file:///etc/passwd", "/relative.png",
-                                 "https://user:pw@example.com/a.png", "data:image/png;base64,AAAA"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://example.com/a.png",
+        "file:///etc/passwd",
+        "/relative.png",
+        "https://user:pw@example.com/a.png",
+        "data:image/png;base64,AAAA",
+    ],
+)
 async def test_download_rejects_bad_urls(client: EggAPIClient, url: str) -> None:
     with pytest.raises(ValueError):
         await client.download_image(url, max_bytes=100)

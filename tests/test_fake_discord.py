@@ -52,14 +52,17 @@ class FeedbackModal(discord.ui.Modal, title="Feedback"):
     """A modal with one classic (action row) input and one Label-wrapped input."""
 
     text: discord.ui.TextInput[FeedbackModal] = discord.ui.TextInput(
-        label="Your feedback", custom_id="feedback:text", max_length=50)
+        label="Your feedback", custom_id="feedback:text", max_length=50
+    )
     mood: discord.ui.Label[FeedbackModal] = discord.ui.Label(
-        text="Mood", component=discord.ui.TextInput(custom_id="feedback:mood", required=False))
+        text="Mood", component=discord.ui.TextInput(custom_id="feedback:mood", required=False)
+    )
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
         assert isinstance(self.mood.component, discord.ui.TextInput)
-        await interaction.response.send_message(f"thanks: {self.text.value} ({self.mood.component.value or '-'})",
-                                                ephemeral=True)
+        await interaction.response.send_message(
+            f"thanks: {self.text.value} ({self.mood.component.value or '-'})", ephemeral=True
+        )
 
 
 class PickView(discord.ui.View):
@@ -74,8 +77,12 @@ class ThrowawayBot(commands.Bot):
     """Minimal slash-command bot used only to prove the fake."""
 
     def __init__(self, guild_id: int, intents: discord.Intents | None = None) -> None:
-        super().__init__(command_prefix=commands.when_mentioned, intents=intents or discord.Intents.default(),
-                         guild_ready_timeout=0.05, help_command=None)
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents or discord.Intents.default(),
+            guild_ready_timeout=0.05,
+            help_command=None,
+        )
         self.guild_id = guild_id
         self.slow_seconds = 0.0
         self.seen_codes: list[int | None] = []
@@ -99,12 +106,16 @@ class ThrowawayBot(commands.Bot):
 
         @tree.command(name="report", description="Posts a CSV report with a button", guild=guild)
         @app_commands.describe(title="Report title", rows="Rows to include")
-        async def report(interaction: discord.Interaction, title: app_commands.Range[str, 1, 20],
-                         rows: app_commands.Range[int, 1, 5] = 2) -> None:
+        async def report(
+            interaction: discord.Interaction,
+            title: app_commands.Range[str, 1, 20],
+            rows: app_commands.Range[int, 1, 5] = 2,
+        ) -> None:
             await interaction.response.defer(thinking=True)
             assert isinstance(interaction.channel, discord.abc.Messageable)
-            sent = await interaction.channel.send(f"report {title} ({rows} rows)",
-                                                  file=discord.File(io.BytesIO(CSV), "report.csv"), view=ReportView())
+            sent = await interaction.channel.send(
+                f"report {title} ({rows} rows)", file=discord.File(io.BytesIO(CSV), "report.csv"), view=ReportView()
+            )
             await interaction.edit_original_response(content=f"posted {sent.id}")
 
         @tree.command(name="slow", description="Answers too late", guild=guild)
@@ -141,11 +152,16 @@ class ThrowawayBot(commands.Bot):
         @tree.command(name="echo_file", description="Sends your file back", guild=guild)
         async def echo_file(interaction: discord.Interaction, file: discord.Attachment) -> None:
             data = await file.read()
-            await interaction.response.send_message(f"{file.filename} {len(data)}",
-                                                    file=discord.File(io.BytesIO(data), f"echo-{file.filename}"))
+            await interaction.response.send_message(
+                f"{file.filename} {len(data)}", file=discord.File(io.BytesIO(data), f"echo-{file.filename}")
+            )
 
-        quota = app_commands.Group(name="quota", description="Spending limits", guild_ids=[self.guild_id],
-                                   default_permissions=discord.Permissions(manage_guild=True))
+        quota = app_commands.Group(
+            name="quota",
+            description="Spending limits",
+            guild_ids=[self.guild_id],
+            default_permissions=discord.Permissions(manage_guild=True),
+        )
         admin = app_commands.Group(name="admin", description="Admin tools", parent=quota)
 
         @quota.command(name="me", description="Shows your quota")
@@ -153,8 +169,9 @@ class ThrowawayBot(commands.Bot):
             await interaction.response.send_message("you have 10 left", ephemeral=True)
 
         @admin.command(name="set", description="Sets a member's quota")
-        async def quota_set(interaction: discord.Interaction, member: discord.Member,
-                            limit: app_commands.Range[int, 0, 100]) -> None:
+        async def quota_set(
+            interaction: discord.Interaction, member: discord.Member, limit: app_commands.Range[int, 0, 100]
+        ) -> None:
             await interaction.response.send_message(f"{member.name} -> {limit}")
 
         tree.add_command(quota)
@@ -233,8 +250,20 @@ async def test_login_ready_and_guild_cache(world: World, bot: ThrowawayBot) -> N
     paths = [r.path for r in fake.requests]
     assert "/users/@me" in paths and "/oauth2/applications/@me" in paths
     assert {c["name"] for c in fake.guild_commands[world.guild.id]} == {
-        "hello", "report", "slow", "twice", "early", "gated", "echo_file", "quota", "feedback", "pick", "flavor",
-        "inspect", "Wave"}
+        "hello",
+        "report",
+        "slow",
+        "twice",
+        "early",
+        "gated",
+        "echo_file",
+        "quota",
+        "feedback",
+        "pick",
+        "flavor",
+        "inspect",
+        "Wave",
+    }
     assert [c["name"] for c in fake.global_commands] == ["ping"]
 
 
@@ -256,9 +285,15 @@ async def test_sync_body_is_validated_like_discord(world: World, bot: ThrowawayB
     assert failure.value.code == 50035 and failure.value.status == 400
     body = fake.requests[-1].response
     assert body["errors"]["0"]["name"]["_errors"][0]["code"] == "APPLICATION_COMMAND_INVALID_NAME"
-    too_long = {"name": "ok", "description": "x" * 101, "type": 1,
-                "options": [{"type": 3, "name": "b", "description": "b", "required": False},
-                            {"type": 4, "name": "a", "description": "a", "required": True}]}
+    too_long = {
+        "name": "ok",
+        "description": "x" * 101,
+        "type": 1,
+        "options": [
+            {"type": 3, "name": "b", "description": "b", "required": False},
+            {"type": 4, "name": "a", "description": "a", "required": True},
+        ],
+    }
     with pytest.raises(discord.HTTPException) as raw:
         await bot.http.bulk_upsert_guild_commands(fake.application_id, world.guild.id, payload=[too_long])
     errors = fake.requests[-1].response["errors"]["0"]
@@ -680,8 +715,9 @@ async def test_allowed_mentions_are_validated_like_the_spec(world: World, bot: T
     assert too_many.value.code == 50035
     route = discord.http.Route("POST", "/channels/{channel_id}/messages", channel_id=world.general.id)
     with pytest.raises(discord.HTTPException) as exclusive:
-        await bot.http.request(route, json={"content": "hi", "allowed_mentions": {"parse": ["users"],
-                                                                                  "users": [str(world.alice.id)]}})
+        await bot.http.request(
+            route, json={"content": "hi", "allowed_mentions": {"parse": ["users"], "users": [str(world.alice.id)]}}
+        )
     assert exclusive.value.code == 50035 and "mutually exclusive" in str(exclusive.value)
     assert [v.kind for v in fake.pop_violations()] == ["invalid_form_body"] * 3
     await channel.send("ok", allowed_mentions=discord.AllowedMentions(users=[alice]))

@@ -59,8 +59,9 @@ def test_what_cannot_be_shrunk_is_left_for_a_link() -> None:
 
 def bomb(side: int) -> DownloadedImage:
     """A tiny PNG whose header claims ``side`` x ``side`` pixels (padded past the test limits)."""
-    return DownloadedImage(data=png_bytes("bomb", 0, padding=2000, declared=side), content_type="image/png",
-                           filename="bomb.png")
+    return DownloadedImage(
+        data=png_bytes("bomb", 0, padding=2000, declared=side), content_type="image/png", filename="bomb.png"
+    )
 
 
 @pytest.mark.parametrize("side", [20000, 8000])  # 400 MP (past Pillow's own limit), 64 MP (within it)

@@ -360,14 +360,21 @@ async def test_policy_round_trip_defaults_and_validation(db: Database) -> None:
     ledger = make_ledger(db)
     fresh = await ledger.policy(GUILD)
     assert (fresh.member_limit, fresh.period, fresh.timezone, fresh.server_cap, fresh.paused) == (
-        D("0.10"), "day", "UTC", None, False,
+        D("0.10"),
+        "day",
+        "UTC",
+        None,
+        False,
     )
     await ledger.set_guild_defaults(GUILD, limit=D("0"), period="week", timezone="Europe/Berlin")
     await ledger.set_member_limit(GUILD, 8, D("2.50"))
     await ledger.set_server_cap(GUILD, D("10"))
     policy = await ledger.policy(GUILD)
     assert (policy.member_limit, policy.period, policy.timezone, policy.server_cap) == (
-        0, "week", "Europe/Berlin", D("10"),
+        0,
+        "week",
+        "Europe/Berlin",
+        D("10"),
     )
     assert policy.member_limits == {8: D("2.50")}
     assert (await refused(ledger, db)).reason is QuotaReason.MEMBER_LIMIT  # a zero limit is a limit
@@ -479,10 +486,17 @@ def test_discord_relative_timestamp() -> None:
 
 
 def test_the_core_writes_the_reset_plainly() -> None:
-    err = QuotaExceeded(QuotaReason.MEMBER_LIMIT, available=D(0), needed=D("0.01"),
-                        resets_at=datetime(2025, 3, 13, 7, tzinfo=UTC), limit=D("0.10"))
-    assert err.user_message == ("You've used all of your daily image budget ($0.10). It resets on 2025-03-13 at "
-                                "07:00 UTC. /balance has the details.")
+    err = QuotaExceeded(
+        QuotaReason.MEMBER_LIMIT,
+        available=D(0),
+        needed=D("0.01"),
+        resets_at=datetime(2025, 3, 13, 7, tzinfo=UTC),
+        limit=D("0.10"),
+    )
+    assert err.user_message == (
+        "You've used all of your daily image budget ($0.10). It resets on 2025-03-13 at "
+        "07:00 UTC. /balance has the details."
+    )
     assert "<t:" not in err.user_message
 
 
@@ -539,8 +553,10 @@ async def test_holds_queued_behind_a_pause_are_refused(db: Database) -> None:
     ledger = make_ledger(db, member_limit=D("100"))
     await reserve(ledger, db)  # the policy is read and remembered: not paused
     store = TaskStore(db)
-    tasks = [await store.create(ImagineRequest(guild_id=GUILD, channel_id=2, member_id=MEMBER, prompt="p"))
-             for _ in range(20)]
+    tasks = [
+        await store.create(ImagineRequest(guild_id=GUILD, channel_id=2, member_id=MEMBER, prompt="p"))
+        for _ in range(20)
+    ]
     terms = await ledger.terms(guild_id=GUILD, member_id=MEMBER, role_ids=(), count=1)
 
     async def hold(task_id: int) -> QuotaReason | None:

@@ -42,15 +42,21 @@ def test_urls_events_and_tracebacks_are_redacted(written: io.StringIO) -> None:
     gateway = logging.getLogger("discord.gateway")
     # discord.py's own format strings (discord/http.py, discord/gateway.py)
     http.debug(
-        "%s %s with %s has returned %s", "POST",
-        f"https://discord.com/api/v10/interactions/1234567890/{TOKEN}/callback", None, 204,
+        "%s %s with %s has returned %s",
+        "POST",
+        f"https://discord.com/api/v10/interactions/1234567890/{TOKEN}/callback",
+        None,
+        204,
     )
     http.debug(
-        "%s %s has received %s", "PATCH",
-        f"https://discord.com/api/v10/webhooks/42/{TOKEN}/messages/@original", {"id": "7"},
+        "%s %s has received %s",
+        "PATCH",
+        f"https://discord.com/api/v10/webhooks/42/{TOKEN}/messages/@original",
+        {"id": "7"},
     )
     gateway.debug(
-        "For Shard ID %s: WebSocket Event: %s", None,
+        "For Shard ID %s: WebSocket Event: %s",
+        None,
         {"t": "INTERACTION_CREATE", "op": 0, "d": {"id": "1234567890", "token": TOKEN, "type": 2}},
     )
     try:

@@ -10,8 +10,9 @@ from bot.lifecycle._polling import HISTORY, DurationHistory, first_poll_delay, n
 SHAPE = (1, None, "image_generate")
 
 
-def schedule(duration: float, durations: Sequence[float], *, first: float = 2.0, step: float = 1.0,
-             ceiling: float = 15.0) -> list[float]:
+def schedule(
+    duration: float, durations: Sequence[float], *, first: float = 2.0, step: float = 1.0, ceiling: float = 15.0
+) -> list[float]:
     """Poll times until a task of ``duration`` seconds is seen finished."""
     now = first_poll_delay(durations, first=first, step=step)
     times = [now]

@@ -18,9 +18,11 @@ from testkit.fake_eggapi import DEFAULT_API_KEY, FakeEggAPI, TaskPlan
 
 async def test_refresh_prices_budget_and_outage(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
-    async with FakeEggAPI() as eggapi, aiohttp.ClientSession() as session, await Database.open(
-        tmp_path / "db.sqlite"
-    ) as db:
+    async with (
+        FakeEggAPI() as eggapi,
+        aiohttp.ClientSession() as session,
+        await Database.open(tmp_path / "db.sqlite") as db,
+    ):
         client = EggAPIClient(session, api_key=DEFAULT_API_KEY, base_url=eggapi.url, backoff_base=0.001, max_attempts=2)
         ledger = Ledger(db, LedgerDefaults(member_limit=Decimal("1"), period="day", account_budget=Decimal("0.07")))
         refresher = PriceRefresher(client, ledger, interval=3600)

@@ -13,8 +13,10 @@ NOW = datetime(2026, 5, 8, 10, 30, tzinfo=UTC)
 
 def signed(expires: datetime, name: str = "a.png") -> str:
     issued = int((expires - timedelta(days=1)).timestamp())
-    return (f"https://cdn.discordapp.com/ephemeral-attachments/1/2/{name}"
-            f"?ex={int(expires.timestamp()):x}&is={issued:x}&hm=abc123&")
+    return (
+        f"https://cdn.discordapp.com/ephemeral-attachments/1/2/{name}"
+        f"?ex={int(expires.timestamp()):x}&is={issued:x}&hm=abc123&"
+    )
 
 
 def test_url_expiry_reads_the_hex_ex_parameter() -> None:

@@ -14,11 +14,29 @@ NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 def task(count: int) -> TaskRecord:
     return TaskRecord(
-        id=7, guild_id=1, channel_id=10, member_id=2, prompt="a fox", negative_prompt=None, aspect_ratio=None,
-        count=count, resolution=None, reference_urls=(), status=TaskStatus.DELIVERING, egg_task_id="e",
-        upstream_status=None, cost=None, error=None, output_urls=tuple(f"https://f/{n}.png" for n in range(count)),
-        status_message_id=None, result_message_ids=(), created_at=NOW, updated_at=NOW, submitted_at=None,
-        finished_at=None, delivered_at=None,
+        id=7,
+        guild_id=1,
+        channel_id=10,
+        member_id=2,
+        prompt="a fox",
+        negative_prompt=None,
+        aspect_ratio=None,
+        count=count,
+        resolution=None,
+        reference_urls=(),
+        status=TaskStatus.DELIVERING,
+        egg_task_id="e",
+        upstream_status=None,
+        cost=None,
+        error=None,
+        output_urls=tuple(f"https://f/{n}.png" for n in range(count)),
+        status_message_id=None,
+        result_message_ids=(),
+        created_at=NOW,
+        updated_at=NOW,
+        submitted_at=None,
+        finished_at=None,
+        delivered_at=None,
     )
 
 
@@ -29,7 +47,10 @@ def images(count: int, padding: int = 300) -> list[DownloadedImage]:
 def test_the_same_images_and_limit_give_the_same_parts() -> None:
     first, again = plan_parts(task(4), images(4), 600, 10), plan_parts(task(4), images(4), 600, 10)
     assert [(p.indexes, p.key, p.number, p.total) for p in first] == [
-        ((0,), "egg7", 1, 4), ((1,), "egg7-1", 2, 4), ((2,), "egg7-2", 3, 4), ((3,), "egg7-3", 4, 4)
+        ((0,), "egg7", 1, 4),
+        ((1,), "egg7-1", 2, 4),
+        ((2,), "egg7-2", 3, 4),
+        ((3,), "egg7-3", 4, 4),
     ]
     assert [(p.indexes, p.key) for p in again] == [(p.indexes, p.key) for p in first]
 

@@ -99,8 +99,13 @@ def test_secrets_never_show_in_repr() -> None:
 def _run_bot(env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
     clean = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **env}
     return subprocess.run(
-        [sys.executable, "-m", "bot"], cwd=tmp_path, env={**clean, "PYTHONPATH": str(ROOT)},
-        capture_output=True, text=True, timeout=60, check=False,
+        [sys.executable, "-m", "bot"],
+        cwd=tmp_path,
+        env={**clean, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 
@@ -119,8 +124,16 @@ def test_missing_token_exits_2_and_says_where_to_set_it(tmp_path: Path) -> None:
 
 def test_every_problem_is_reported_at_once_in_words(tmp_path: Path) -> None:
     """O2/O3/B5: all missing and malformed settings in one report, and no Python class names."""
-    result = _run_bot({"EGGBOT_QUOTA_LIMIT": "lots", "EGGBOT_WEBHOOK_PORT": "http", "EGGBOT_TASK_DEADLINE": "soon",
-                       "EGGBOT_MAX_RUNNING_TOTAL": "1.5", "EGGBOT_QUOTA_PERIOD": "hour"}, tmp_path)
+    result = _run_bot(
+        {
+            "EGGBOT_QUOTA_LIMIT": "lots",
+            "EGGBOT_WEBHOOK_PORT": "http",
+            "EGGBOT_TASK_DEADLINE": "soon",
+            "EGGBOT_MAX_RUNNING_TOTAL": "1.5",
+            "EGGBOT_QUOTA_PERIOD": "hour",
+        },
+        tmp_path,
+    )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "eggbot: 7 settings need fixing:",

@@ -15,10 +15,29 @@ NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 def task(task_id: int, channel_id: int = 10) -> TaskRecord:
     return TaskRecord(
-        id=task_id, guild_id=1, channel_id=channel_id, member_id=2, prompt="a fox", negative_prompt=None,
-        aspect_ratio=None, count=1, resolution=None, reference_urls=(), status=TaskStatus.RUNNING, egg_task_id=None,
-        upstream_status=None, cost=None, error=None, output_urls=(), status_message_id=1000 + task_id,
-        result_message_ids=(), created_at=NOW, updated_at=NOW, submitted_at=None, finished_at=None, delivered_at=None,
+        id=task_id,
+        guild_id=1,
+        channel_id=channel_id,
+        member_id=2,
+        prompt="a fox",
+        negative_prompt=None,
+        aspect_ratio=None,
+        count=1,
+        resolution=None,
+        reference_urls=(),
+        status=TaskStatus.RUNNING,
+        egg_task_id=None,
+        upstream_status=None,
+        cost=None,
+        error=None,
+        output_urls=(),
+        status_message_id=1000 + task_id,
+        result_message_ids=(),
+        created_at=NOW,
+        updated_at=NOW,
+        submitted_at=None,
+        finished_at=None,
+        delivered_at=None,
     )
 
 

@@ -17,9 +17,16 @@ from bot.storage.sqlite import Database, Migration, Tx, bundled_migrations
 
 def request(**overrides: object) -> ImagineRequest:
     values: dict[str, object] = {
-        "guild_id": 1, "channel_id": 2, "member_id": 3, "prompt": "a red fox in snow", "count": 2,
-        "aspect_ratio": "9:16", "resolution": "2k", "negative_prompt": "blur",
-        "reference_urls": ("https://cdn.example/a.png",), "interaction_id": 99,
+        "guild_id": 1,
+        "channel_id": 2,
+        "member_id": 3,
+        "prompt": "a red fox in snow",
+        "count": 2,
+        "aspect_ratio": "9:16",
+        "resolution": "2k",
+        "negative_prompt": "blur",
+        "reference_urls": ("https://cdn.example/a.png",),
+        "interaction_id": 99,
     }
     values.update(overrides)
     return ImagineRequest(**values)  # type: ignore[arg-type]
@@ -62,7 +69,11 @@ async def test_task_round_trip_keeps_every_parameter(tmp_path: Path) -> None:
         assert task.status is TaskStatus.QUEUED
         assert (task.guild_id, task.channel_id, task.member_id) == (1, 2, 3)
         assert (task.prompt, task.negative_prompt, task.aspect_ratio, task.count, task.resolution) == (
-            "a red fox in snow", "blur", "9:16", 2, "2k",
+            "a red fox in snow",
+            "blur",
+            "9:16",
+            2,
+            "2k",
         )
         assert task.reference_urls == ("https://cdn.example/a.png",)
         assert task.mode == "image_edit"
@@ -77,7 +88,10 @@ async def test_guarded_transitions(tmp_path: Path) -> None:
         assert not await store.transition(task.id, TaskStatus.QUEUED, TaskStatus.SUBMITTING)
         assert await store.transition(task.id, TaskStatus.SUBMITTING, TaskStatus.RUNNING, egg_task_id="gen_1")
         assert await store.transition(
-            task.id, TaskStatus.RUNNING, TaskStatus.COMPLETED, cost=Decimal("0.0200"),
+            task.id,
+            TaskStatus.RUNNING,
+            TaskStatus.COMPLETED,
+            cost=Decimal("0.0200"),
             output_urls=("https://f/0.png", "https://f/1.png"),
         )
         assert await store.transition(task.id, TaskStatus.COMPLETED, TaskStatus.DELIVERING)

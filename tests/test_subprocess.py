@@ -56,8 +56,14 @@ async def test_python_m_bot_sync_forces_a_sync_and_exits(tmp_path: Path, world: 
     env = bot_env(tmp_path, fake, "http://127.0.0.1:9")  # EggAPI is never contacted by a sync
     for expected_syncs in (1, 2):  # forced even when nothing changed
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "sync", cwd=tmp_path, env=env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            sys.executable,
+            "-m",
+            "bot",
+            "sync",
+            cwd=tmp_path,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
         )
         output, _ = await asyncio.wait_for(proc.communicate(), 30)
         assert proc.returncode == 0, output.decode()
@@ -68,8 +74,14 @@ async def test_python_m_bot_sync_forces_a_sync_and_exits(tmp_path: Path, world: 
 
 async def _operator(env: dict[str, str], cwd: Path, *args: str) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", *args, cwd=cwd, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        cwd=cwd,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode is not None
@@ -131,23 +143,28 @@ async def _run_to_exit(env: dict[str, str], cwd: Path) -> tuple[int, str]:
 async def test_unreachable_discord_is_one_error_line(tmp_path: Path, world: World, eggapi: FakeEggAPI) -> None:
     """O10 and O5: no traceback when Discord can't be reached; a plain-http webhook URL warns like a setting."""
     port = _closed_port()
-    env = bot_env(tmp_path, world.fake, eggapi.url, DISCORD_API_BASE=f"http://127.0.0.1:{port}/api/v10",
-                  EGGBOT_WEBHOOK_PUBLIC_URL="http://127.0.0.1:9/eggapi/webhook")
+    env = bot_env(
+        tmp_path,
+        world.fake,
+        eggapi.url,
+        DISCORD_API_BASE=f"http://127.0.0.1:{port}/api/v10",
+        EGGBOT_WEBHOOK_PUBLIC_URL="http://127.0.0.1:9/eggapi/webhook",
+    )
     code, output = await _run_to_exit(env, tmp_path)
     assert code == 1, output
     assert "Traceback" not in output
     lines = output.strip().splitlines()
-    assert lines[0] == ("eggbot: warning: EGGBOT_WEBHOOK_PUBLIC_URL: should be https, as EggAPI documents "
-                        "(got 'http://127.0.0.1:9/eggapi/webhook'); starting anyway")
+    assert lines[0] == (
+        "eggbot: warning: EGGBOT_WEBHOOK_PUBLIC_URL: should be https, as EggAPI documents "
+        "(got 'http://127.0.0.1:9/eggapi/webhook'); starting anyway"
+    )
     errors = [line for line in lines if " ERROR " in line]
     assert len(errors) == 1, output
     assert f" ERROR    bot: cannot reach Discord at 127.0.0.1:{port} (" in errors[0]
     assert errors[0].endswith("); check the network and try again") and lines[-1] == errors[0]
 
 
-async def test_a_refused_eggapi_key_stops_the_bot_at_start(
-    tmp_path: Path, world: World, eggapi: FakeEggAPI
-) -> None:
+async def test_a_refused_eggapi_key_stops_the_bot_at_start(tmp_path: Path, world: World, eggapi: FakeEggAPI) -> None:
     """O11: a wrong EggAPI key is an ERROR at start and a clear stop, not a WARNING found later."""
     env = bot_env(tmp_path, world.fake, eggapi.url, EGGAPI_API_KEY="egg_sk_wrong")
     code, output = await _run_to_exit(env, tmp_path)
@@ -165,8 +182,13 @@ async def test_after_login_one_line_says_ready_where_and_how_to_invite(
 ) -> None:
     """O8: the operator learns the bot is up, in how many servers, and gets its invite link."""
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", cwd=tmp_path, env=bot_env(tmp_path, world.fake, eggapi.url),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        sys.executable,
+        "-m",
+        "bot",
+        cwd=tmp_path,
+        env=bot_env(tmp_path, world.fake, eggapi.url),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
     )
     assert proc.stdout is not None
     seen: list[str] = []
@@ -183,11 +205,14 @@ async def test_after_login_one_line_says_ready_where_and_how_to_invite(
     finally:
         proc.send_signal(signal.SIGTERM)
         rest, _ = await asyncio.wait_for(proc.communicate(), 30)
-    invite = (f"https://discord.com/oauth2/authorize?client_id={world.fake.application_id}"
-              "&scope=bot+applications.commands&permissions=274878008320")
+    invite = (
+        f"https://discord.com/oauth2/authorize?client_id={world.fake.application_id}"
+        "&scope=bot+applications.commands&permissions=274878008320"
+    )
     user = world.fake.bot_user
-    assert ready.endswith(f" INFO     bot.app.client: ready as {user.username} in 1 server; "
-                          f"invite it with {invite}"), ready
+    assert ready.endswith(f" INFO     bot.app.client: ready as {user.username} in 1 server; invite it with {invite}"), (
+        ready
+    )
     assert proc.returncode == 0 and "ready as" not in rest.decode()  # said once
 
 
@@ -197,8 +222,16 @@ async def test_the_operator_command_never_loads_discord(tmp_path: Path, world: W
     async with await Database.open(tmp_path / "data" / "eggbot.db"):
         pass
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-X", "importtime", "-m", "bot", "unconfirmed", cwd=tmp_path, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-X",
+        "importtime",
+        "-m",
+        "bot",
+        "unconfirmed",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 0 and out.decode().strip() == "No unconfirmed submits."

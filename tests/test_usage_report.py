@@ -30,8 +30,13 @@ ALICE, BOB, CAROL = 1001, 1002, 1003
 
 # How each outcome leaves the task row and its hold.
 _PATHS: dict[str, list[TaskStatus]] = {
-    "delivered": [TaskStatus.SUBMITTING, TaskStatus.RUNNING, TaskStatus.COMPLETED, TaskStatus.DELIVERING,
-                  TaskStatus.DELIVERED],
+    "delivered": [
+        TaskStatus.SUBMITTING,
+        TaskStatus.RUNNING,
+        TaskStatus.COMPLETED,
+        TaskStatus.DELIVERING,
+        TaskStatus.DELIVERED,
+    ],
     "undeliverable": [TaskStatus.SUBMITTING, TaskStatus.RUNNING, TaskStatus.COMPLETED, TaskStatus.UNDELIVERABLE],
     "failed": [TaskStatus.SUBMITTING, TaskStatus.RUNNING, TaskStatus.FAILED],
     "rejected": [TaskStatus.SUBMITTING, TaskStatus.REJECTED],
@@ -81,8 +86,10 @@ async def add_task(
             if status is TaskStatus.RUNNING:
                 changes["egg_task_id"] = f"seeded_{task_id}"  # never an id the fake EggAPI hands out
             if status is TaskStatus.COMPLETED:
-                changes.update(output_urls=[f"https://files.test/{task_id}/{i}.png" for i in range(count)],
-                               cost=cost if cost is not None else D("0.01") * count)
+                changes.update(
+                    output_urls=[f"https://files.test/{task_id}/{i}.png" for i in range(count)],
+                    cost=cost if cost is not None else D("0.01") * count,
+                )
             assert store.transition_in(tx, task_id, [previous], status, **changes)
             previous = status
         if hold and outcome in _SETTLED:
@@ -134,8 +141,9 @@ def test_windows_are_calendar_periods_in_the_timezone() -> None:
     assert (month.start, month.end) == (datetime(2025, 2, 28, 23, tzinfo=UTC), datetime(2025, 3, 31, 22, tzinfo=UTC))
     last = report_window("last_month", "day", paris, NOW)
     assert (last.start, last.end) == (datetime(2025, 1, 31, 23, tzinfo=UTC), datetime(2025, 2, 28, 23, tzinfo=UTC))
-    assert report_window("current", "week", paris, NOW) == Window("current", "Current quota period", paris,
-                                                                  week.start, week.end)
+    assert report_window("current", "week", paris, NOW) == Window(
+        "current", "Current quota period", paris, week.start, week.end
+    )
     everything = report_window("all", "day", paris, NOW)
     assert everything.start is None and everything.end is None and everything.contains(datetime(1999, 1, 1, tzinfo=UTC))
     with pytest.raises(ValueError):
@@ -188,8 +196,10 @@ async def test_guild_report_matches_the_ledger(db: Database, ledger: Ledger, rep
 
 async def test_ranges_pick_the_right_tasks(db: Database, ledger: Ledger, reports: UsageReports) -> None:
     await populate(db, ledger)
-    totals = {key: (await reports.guild_report(GUILD, key)).totals for key in
-              ("today", "week", "month", "last_month", "all", "current")}
+    totals = {
+        key: (await reports.guild_report(GUILD, key)).totals
+        for key in ("today", "week", "month", "last_month", "all", "current")
+    }
     assert totals["today"].total == D("0.04")  # alice 0.02 + bob's hold 0.02
     assert totals["current"] == totals["today"]  # the quota period is a day
     assert totals["week"].total == D("0.1050")  # from Monday 10th: + alice 0.035 + bob 0.03

@@ -177,9 +177,7 @@ async def test_replayed_delivery_is_answered_but_hinted_once(clock: Clock, hints
 
 
 async def test_dedupe_memory_is_bounded(clock: Clock, hints: Hints) -> None:
-    async with FakeEggAPI(webhook_secret=SECRET) as fake, serving(
-        on_hint=hints, clock=clock, dedupe_size=2
-    ) as server:
+    async with FakeEggAPI(webhook_secret=SECRET) as fake, serving(on_hint=hints, clock=clock, dedupe_size=2) as server:
         task_id = await finished_task(fake, server)  # key 1 (timestamp = real now)
         ts = int(clock.now)
         for offset in (10, 20):  # keys 2 and 3 evict key 1
@@ -207,9 +205,7 @@ async def test_signature_with_another_secret_is_rejected(
             assert leak not in caplog.text
 
 
-async def test_tampered_body_or_timestamp_is_rejected(
-    clock: Clock, hints: Hints, http: aiohttp.ClientSession
-) -> None:
+async def test_tampered_body_or_timestamp_is_rejected(clock: Clock, hints: Hints, http: aiohttp.ClientSession) -> None:
     async with FakeEggAPI(webhook_secret=SECRET) as fake, serving(on_hint=hints, clock=clock) as server:
         await finished_task(fake, server)
         genuine = fake.webhook_deliveries[0]
@@ -327,7 +323,9 @@ async def post_signed(
 ) -> tuple[int, dict[str, Any]]:
     ts = str(int(clock.now))
     headers = {
-        "Content-Type": "application/json", "X-EggAPI-Timestamp": ts, "X-EggAPI-Signature": sign(SECRET, ts, raw),
+        "Content-Type": "application/json",
+        "X-EggAPI-Timestamp": ts,
+        "X-EggAPI-Signature": sign(SECRET, ts, raw),
     }
     async with http.post(url_of(server), data=raw, headers=headers) as resp:
         return resp.status, await resp.json()
@@ -406,9 +404,7 @@ async def test_task_id_fallbacks(
         assert await hints.wait(1) == [expected]
 
 
-async def test_replies_before_the_hint_finishes_and_stop_cancels_it(
-    clock: Clock, http: aiohttp.ClientSession
-) -> None:
+async def test_replies_before_the_hint_finishes_and_stop_cancels_it(clock: Clock, http: aiohttp.ClientSession) -> None:
     started = asyncio.Event()
     cancelled = asyncio.Event()
 
@@ -420,8 +416,9 @@ async def test_replies_before_the_hint_finishes_and_stop_cancels_it(
             cancelled.set()
             raise
 
-    server = WebhookServer(host="127.0.0.1", port=0, path=PATH, secret=SECRET, on_hint=slow_hint,
-                           health=healthy, clock=clock)
+    server = WebhookServer(
+        host="127.0.0.1", port=0, path=PATH, secret=SECRET, on_hint=slow_hint, health=healthy, clock=clock
+    )
     await server.start()
     try:
         status, _ = await post_signed(http, server, b'{"task_id": "gen_slow"}', clock)
@@ -485,8 +482,15 @@ async def test_health_only_mode_serves_no_webhook_route(
 
 async def test_root_path_and_query_in_public_url(clock: Clock, hints: Hints) -> None:
     async with FakeEggAPI(webhook_secret=SECRET) as fake:
-        server = WebhookServer(host="127.0.0.1", port=0, path=webhook_path("https://bot.example.com"),
-                               secret=SECRET, on_hint=hints, health=healthy, clock=clock)
+        server = WebhookServer(
+            host="127.0.0.1",
+            port=0,
+            path=webhook_path("https://bot.example.com"),
+            secret=SECRET,
+            on_hint=hints,
+            health=healthy,
+            clock=clock,
+        )
         await server.start()
         try:
             task_id = await create_task(fake, f"http://127.0.0.1:{server.port}/?source=eggapi")

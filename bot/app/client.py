@@ -92,8 +92,13 @@ class EggBot(commands.Bot):
         self._announced_ready = True
         servers = len(self.guilds)
         invite = discord.utils.oauth_url(self.application_id or self.user.id, permissions=INVITE_PERMISSIONS)
-        log.info("ready as %s in %d server%s; invite it with %s", self.user.name, servers, "" if servers == 1 else "s",
-                 invite)
+        log.info(
+            "ready as %s in %d server%s; invite it with %s",
+            self.user.name,
+            servers,
+            "" if servers == 1 else "s",
+            invite,
+        )
 
     async def sync_commands(self, *, force: bool = False) -> bool:
         """Sync the command tree when its definition changed since the last sync (or when forced)."""

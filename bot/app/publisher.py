@@ -115,8 +115,9 @@ class DiscordPublisher:
             try:
                 await interaction.edit_original_response(**fields)
             except discord.HTTPException as exc:  # the token ran out early, or the message is gone
-                log.info("task %s: status edit through the interaction failed (%s); editing the message", task.id,
-                         exc.code)
+                log.info(
+                    "task %s: status edit through the interaction failed (%s); editing the message", task.id, exc.code
+                )
                 answers.forget(task.id)
             else:
                 if progress.phase in FINAL_PHASES:
@@ -203,9 +204,7 @@ class DiscordPublisher:
         message = await self._send(
             await self._destination(tasks[0]),
             batch_text(tasks),
-            files=[
-                _file(image, image_stem(task.id, n)) for task in tasks for n, image in enumerate(images[task.id])
-            ],
+            files=[_file(image, image_stem(task.id, n)) for task in tasks for n, image in enumerate(images[task.id])],
             view=batch_view(tasks) if not tasks[0].hidden else discord.utils.MISSING,
             nonce=key,
             allowed_mentions=self._mention(*tasks),

@@ -123,12 +123,19 @@ async def _fall_back(interaction: discord.Interaction, content: str, *, public: 
     channel = interaction.channel
     try:
         if public and isinstance(channel, discord.abc.Messageable):
-            await channel.send(f"{user.mention} {content}", allowed_mentions=discord.AllowedMentions(
-                everyone=False, roles=False, users=[user], replied_user=False))
+            await channel.send(
+                f"{user.mention} {content}",
+                allowed_mentions=discord.AllowedMentions(everyone=False, roles=False, users=[user], replied_user=False),
+            )
         else:
             where = f" in <#{interaction.channel_id}>" if interaction.guild_id is not None else ""
-            await user.send(f"I could not answer you{where} in time: {content}",
-                            allowed_mentions=discord.AllowedMentions.none())
+            await user.send(
+                f"I could not answer you{where} in time: {content}", allowed_mentions=discord.AllowedMentions.none()
+            )
     except discord.HTTPException as exc:
-        log.info("interaction %s expired and member %s could not be told another way (%s); reply dropped",
-                 interaction.id, user.id, exc.code)
+        log.info(
+            "interaction %s expired and member %s could not be told another way (%s); reply dropped",
+            interaction.id,
+            user.id,
+            exc.code,
+        )

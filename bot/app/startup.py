@@ -66,8 +66,6 @@ async def main(settings: Settings, *, sync_only: bool = False) -> int:
             return 1 if refused in done else 0
 
 
-
-
 def run_discord(settings: Settings, *, sync_only: bool = False) -> int:
     """Run the bot until it is stopped; the process's exit status, with a plain line for what went wrong."""
     try:
@@ -76,8 +74,12 @@ def run_discord(settings: Settings, *, sync_only: bool = False) -> int:
         log.error("Discord refused DISCORD_TOKEN; check it in the developer portal")
         return 1
     except aiohttp.ClientConnectorError as exc:
-        log.error("cannot reach Discord at %s:%s (%s); check the network and try again", exc.host, exc.port,
-                  exc.os_error.strerror or exc.os_error)
+        log.error(
+            "cannot reach Discord at %s:%s (%s); check the network and try again",
+            exc.host,
+            exc.port,
+            exc.os_error.strerror or exc.os_error,
+        )
         return 1
     except KeyboardInterrupt:
         return 0

@@ -221,7 +221,9 @@ class EggAPIClient:
             if err.retry_after > self._backoff_cap:
                 log.warning(
                     "EggAPI %s %s: Retry-After %.0fs exceeds the backoff cap; giving up",
-                    err.method, err.path, err.retry_after,
+                    err.method,
+                    err.path,
+                    err.retry_after,
                 )
                 return None
             return max(0.0, err.retry_after)
@@ -231,7 +233,13 @@ class EggAPIClient:
     def _log_retry(self, method: str, label: str, err: EggAPIError, attempt: int, delay: float) -> None:
         log.warning(
             "EggAPI %s %s failed (status=%s, code=%s), attempt %d/%d; retrying in %.2fs",
-            method, label, err.status, err.code, attempt, self._max_attempts, delay,
+            method,
+            label,
+            err.status,
+            err.code,
+            attempt,
+            self._max_attempts,
+            delay,
         )
 
     async def _send(
@@ -331,8 +339,10 @@ class EggAPIClient:
                     raise error_from(answer, json_or_none(body), "GET", label, self._redact)
                 if resp.content_length is not None and resp.content_length > max_bytes:
                     raise DownloadTooLarge(
-                        f"Content-Length {resp.content_length} > {max_bytes}", status=resp.status,
-                        method="GET", path=label,
+                        f"Content-Length {resp.content_length} > {max_bytes}",
+                        status=resp.status,
+                        method="GET",
+                        path=label,
                     )
                 data = await read_body(resp, max_bytes, strict=True)
                 if data is None:
@@ -351,6 +361,8 @@ class EggAPIClient:
         if content_type is None:
             raise MalformedResponse(
                 f"file is not a PNG, JPEG, WebP or GIF image (sent as {header_type})",
-                status=status, method="GET", path=label,
+                status=status,
+                method="GET",
+                path=label,
             )
         return DownloadedImage(data=data, content_type=content_type, filename=safe_filename(target, content_type))

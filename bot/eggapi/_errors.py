@@ -123,9 +123,7 @@ class ValidationFailed(EggAPIClientError):
     """400 VALIDATION_ERROR: a field broke the documented limits."""
 
     default_code = "VALIDATION_ERROR"
-    _user_message = (
-        "The image service rejected the request options. Please check the prompt length and settings."
-    )
+    _user_message = "The image service rejected the request options. Please check the prompt length and settings."
 
 
 class Unauthorized(EggAPIClientError):

@@ -59,6 +59,7 @@ MAX_IMAGE_URLS = 9
 MAX_WEBHOOK_URL_CHARS = 2048
 TERMINAL_STATUSES = frozenset({"completed", "failed"})
 
+
 def _require_mapping(value: Any, what: str) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
         raise ValueError(f"{what} is not a JSON object")

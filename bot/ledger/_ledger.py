@@ -215,11 +215,13 @@ class Ledger(LedgerSettings):
             if left is not None and needed > left:
                 self._refuse(task_id, reason)
                 limit = st.limit if reason is QuotaReason.MEMBER_LIMIT else st.settings.server_cap
-                raise QuotaExceeded(
-                    reason, available=left, needed=needed, resets_at=st.end, period=period, limit=limit
-                )
+                raise QuotaExceeded(reason, available=left, needed=needed, resets_at=st.end, period=period, limit=limit)
         ledger.insert_hold(
-            task_id=task_id, key=terms.key, member_id=terms.member_id, period_start=st.start, reserved=needed,
+            task_id=task_id,
+            key=terms.key,
+            member_id=terms.member_id,
+            period_start=st.start,
+            reserved=needed,
             now=now,
         )
         log.debug(
@@ -263,8 +265,12 @@ class Ledger(LedgerSettings):
         now = self._now(None)
         done = tx.ledger.close_hold(task_id, HoldState.SETTLED, charge.amount, now, estimated=charge.estimated)
         log.log(
-            logging.INFO if done else logging.DEBUG, "task %s: settle %s%s -> %s",
-            task_id, format_cost(charge.amount), " (estimated)" if charge.estimated else "", done,
+            logging.INFO if done else logging.DEBUG,
+            "task %s: settle %s%s -> %s",
+            task_id,
+            format_cost(charge.amount),
+            " (estimated)" if charge.estimated else "",
+            done,
         )
         if done and not charge.estimated and charge.images and charge.amount > 0:
             self._learn(tx.ledger, task_id, model, charge.amount / charge.images, now)

@@ -57,5 +57,3 @@ def period_bounds(period: str, timezone: str, now: datetime) -> tuple[datetime, 
         first = today.replace(day=1)
         following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
     return _local_midnight(first, zone), _local_midnight(following, zone)
-
-

@@ -123,7 +123,9 @@ class Reconciler:
             logging.ERROR if held is None else logging.DEBUG,
             "task %s: EggAPI lists more than %d tasks in no order this bot can rely on, so it cannot confirm "
             "this submit by itself; settle it with `python -m bot unconfirmed` (next scan in %d s)",
-            task.id, MAX_PAGES * PER_PAGE, wait.total_seconds(),
+            task.id,
+            MAX_PAGES * PER_PAGE,
+            wait.total_seconds(),
         )
         return verdict
 
@@ -152,7 +154,10 @@ class Reconciler:
             log.warning(
                 "task %s: %d upstream candidate(s), %d other unconfirmed submit(s) and %d upstream task(s) "
                 "this bot cannot account for near it; not guessing",
-                task.id, len(fitting), len(rivals), max(strangers, 0),
+                task.id,
+                len(fitting),
+                len(rivals),
+                max(strangers, 0),
             )
             return Verdict(Outcome.AMBIGUOUS, None, len(fitting))
         if utcnow() <= end:

@@ -108,9 +108,7 @@ class Deliverer:
 
     async def deliver(self, task_id: int) -> float | None:
         """Try to deliver once; return a delay to try again after, or None when done either way."""
-        claimed = await self._books.move(
-            task_id, (TaskStatus.COMPLETED, TaskStatus.DELIVERING), TaskStatus.DELIVERING
-        )
+        claimed = await self._books.move(task_id, (TaskStatus.COMPLETED, TaskStatus.DELIVERING), TaskStatus.DELIVERING)
         task = await self._store.get(task_id)
         if not claimed or task is None:
             return None

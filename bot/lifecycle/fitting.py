@@ -53,7 +53,10 @@ def _reencode(image: DownloadedImage, limit: int) -> DownloadedImage | None:
             if opened.width * opened.height > MAX_PIXELS:
                 log.warning(
                     "%s declares %dx%d pixels, more than %d: not decoding it",
-                    image.filename, opened.width, opened.height, MAX_PIXELS,
+                    image.filename,
+                    opened.width,
+                    opened.height,
+                    MAX_PIXELS,
                 )
                 return None
             source = opened.convert("RGB")

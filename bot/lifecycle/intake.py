@@ -126,7 +126,10 @@ class JobService:
             raise
         log.info(
             "task %s queued for member %s in channel %s, holding %s",
-            task.id, task.member_id, task.channel_id, format_cost(hold.reserved),
+            task.id,
+            task.member_id,
+            task.channel_id,
+            format_cost(hold.reserved),
         )
         return task
 

@@ -73,8 +73,13 @@ class Outcomes:
         if task.stale_at is not None:
             return
         await self._store.update(task.id, stale_at=utcnow())
-        log.warning("task %s: EggAPI task %s still %s after %.0f s; marked stale", task.id, task.egg_task_id,
-                    task.upstream_status, running_for)
+        log.warning(
+            "task %s: EggAPI task %s still %s after %.0f s; marked stale",
+            task.id,
+            task.egg_task_id,
+            task.upstream_status,
+            running_for,
+        )
         try:
             await self._publisher.announce_stale(task)
         except Exception:

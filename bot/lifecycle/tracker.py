@@ -254,9 +254,7 @@ class Tracker:
         if answer is None:
             if task.status is not TaskStatus.QUEUED:
                 return
-            if not await self._books.move(
-                task_id, TaskStatus.QUEUED, TaskStatus.SUBMITTING, submitted_at=utcnow()
-            ):
+            if not await self._books.move(task_id, TaskStatus.QUEUED, TaskStatus.SUBMITTING, submitted_at=utcnow()):
                 return
             if self._references.usable(task.reference_urls):
                 answer = self._answers[task_id] = await self._post(task)
@@ -390,7 +388,8 @@ class Tracker:
             self._unconfirmed_told.add(task_id)
             log.error(
                 "task %s: cannot tell which EggAPI task is ours (%d candidates); its hold stays until resolved",
-                task_id, verdict.candidates,
+                task_id,
+                verdict.candidates,
             )
             self._board.show(task, Phase.UNCONFIRMED, detail=UNCONFIRMED_NOTE, force=True)
         self._schedule(Step.RECONCILE, task_id, self._config.poll_interval_max * 4)
@@ -477,11 +476,17 @@ class Tracker:
             if charge.estimated:  # once per task: only the poll that moved it gets here
                 log.warning(
                     "task %s: EggAPI task %s completed with a cost that cannot be read (%s); charged the estimate %s",
-                    task.id, egg.id, egg.unreadable_cost, format_cost(charge.amount),
+                    task.id,
+                    egg.id,
+                    egg.unreadable_cost,
+                    format_cost(charge.amount),
                 )
             log.info(
                 "task %s: EggAPI task %s completed, %d image(s), cost %s",
-                task.id, egg.id, len(egg.output_urls), format_cost(charge.amount),
+                task.id,
+                egg.id,
+                len(egg.output_urls),
+                format_cost(charge.amount),
             )
             self._schedule(Step.DELIVER, task.id)
 

@@ -21,6 +21,7 @@ from bot.lifecycle.task_store import TaskStore
 
 log = logging.getLogger(__name__)
 
+
 class OperatorError(Exception):
     """A request the desk refuses, with a sentence for the operator."""
 

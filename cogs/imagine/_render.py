@@ -68,11 +68,14 @@ def status_text(task: TaskRecord, progress: Progress) -> str:
     lines.append(f"`{settings_text(task)}`")
     # The tracker passes EggAPI's task id as the detail of the running phases: it is not for members.
     if progress.phase is Phase.STILL_RUNNING:
-        lines.append(f"The image service is taking longer than usual. I'll post {_them(task)} here as soon as "
-                     "it's done.")
+        lines.append(
+            f"The image service is taking longer than usual. I'll post {_them(task)} here as soon as it's done."
+        )
     elif progress.phase is Phase.STALE:
-        lines.append(f"This is taking far longer than usual. I'm still checking and will post {_them(task)} here "
-                     "if it finishes; there's nothing you need to do.")
+        lines.append(
+            f"This is taking far longer than usual. I'm still checking and will post {_them(task)} here "
+            "if it finishes; there's nothing you need to do."
+        )
     elif progress.phase is Phase.UNCONFIRMED:
         lines.append(
             progress.detail or f"The request may not have reached {SERVICE}; checking before anything is sent again."

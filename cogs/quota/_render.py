@@ -24,8 +24,10 @@ def balance_text(balance: Balance) -> str:
         lines.append("You are exempt from the per-member limit.")
     elif balance.overdrawn > 0:
         lines.append(f"Limit: {money(balance.limit)} · **overdrawn by {format_money(balance.overdrawn)}**")
-        lines.append("Some of your images cost more than was reserved for them. New images can start once "
-                     "that is covered: when the budget resets, or if a moderator raises your limit.")
+        lines.append(
+            "Some of your images cost more than was reserved for them. New images can start once "
+            "that is covered: when the budget resets, or if a moderator raises your limit."
+        )
     else:
         lines.append(f"Limit: {money(balance.limit)} · remaining: **{money(balance.available)}**")
     lines.append(f"Spent: {money(balance.settled)} · reserved for running jobs: {money(balance.reserved)}")

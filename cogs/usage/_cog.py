@@ -82,13 +82,19 @@ class UsageCog(commands.Cog):
             window, tasks, days = mine.window, mine.tasks, mine.days
             title, stem = f"Spend of {names.plain(member.id)}", f"member-{member.id}"
         exporter = functools.partial(
-            self._send_export, tasks=tasks, days=days, names=names, title=f"{title}: {window.label}",
-            subtitle=_range_subtitle(window), filename=f"usage-{stem}-{key}-{datetime.now(UTC):%Y%m%d}",
+            self._send_export,
+            tasks=tasks,
+            days=days,
+            names=names,
+            title=f"{title}: {window.label}",
+            subtitle=_range_subtitle(window),
+            filename=f"usage-{stem}-{key}-{datetime.now(UTC):%Y%m%d}",
         )
         view = ReportView(interaction.user.id, pages, exporter)
         view.origin = interaction
-        await interaction.followup.send(embed=pages[0], view=view, ephemeral=True, allowed_mentions=NO_MENTIONS,
-                                        wait=True)
+        await interaction.followup.send(
+            embed=pages[0], view=view, ephemeral=True, allowed_mentions=NO_MENTIONS, wait=True
+        )
         if export:
             await exporter(interaction)
 
@@ -98,12 +104,16 @@ class UsageCog(commands.Cog):
             rows = await asyncio.wait_for(self.bot.eggapi.usage_summary(), EGGAPI_TIMEOUT)
         except EggAPIError as exc:
             log.warning("/usage: EggAPI usage summary failed: HTTP %s %s", exc.status, exc.code)
-            return None, ("⚠️ Couldn't reach EggAPI for its own totals. The ledger figures above are complete; "
-                          "run /usage again later to compare.")
+            return None, (
+                "⚠️ Couldn't reach EggAPI for its own totals. The ledger figures above are complete; "
+                "run /usage again later to compare."
+            )
         except TimeoutError:
             log.warning("/usage: EggAPI usage summary timed out after %ss", EGGAPI_TIMEOUT)
-            return None, ("⚠️ EggAPI did not answer in time with its own totals. The ledger figures above are "
-                          "complete; run /usage again later to compare.")
+            return None, (
+                "⚠️ EggAPI did not answer in time with its own totals. The ledger figures above are "
+                "complete; run /usage again later to compare."
+            )
         return await self.reports.reconcile(guild_id, rows), None
 
     async def _send_export(
@@ -128,8 +138,10 @@ class UsageCog(commands.Cog):
         if len(table) <= interaction.filesize_limit:
             files.insert(0, discord.File(_buffer(table), filename=f"{filename}.csv", description="Tasks"))
         else:
-            note = (f"The CSV of {len(tasks)} tasks is larger than this server's upload limit; "
-                    "choose a shorter period to export it.")
+            note = (
+                f"The CSV of {len(tasks)} tasks is larger than this server's upload limit; "
+                "choose a shorter period to export it."
+            )
         await interaction.followup.send(note, files=files, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
 

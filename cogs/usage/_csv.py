@@ -9,8 +9,18 @@ from datetime import UTC
 
 from bot.reports import TaskLine
 
-COLUMNS = ("task_id", "member_id", "member_name", "time_utc", "prompt", "images", "requested", "cost", "ledger",
-           "status")
+COLUMNS = (
+    "task_id",
+    "member_id",
+    "member_name",
+    "time_utc",
+    "prompt",
+    "images",
+    "requested",
+    "cost",
+    "ledger",
+    "status",
+)
 _LEDGER = {"active": "reserved", "settled": "settled", "released": "released"}
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -30,16 +40,18 @@ def tasks_csv(tasks: Sequence[TaskLine], name_of: Callable[[int], str]) -> bytes
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     for task in tasks:
-        writer.writerow((
-            task.task_id,
-            task.member_id,
-            _inert(name_of(task.member_id)),
-            task.created_at.astimezone(UTC).isoformat(timespec="seconds"),
-            _inert(" ".join(task.prompt.split())),
-            task.images,
-            task.requested,
-            str(task.cost),
-            "none" if task.hold_state is None else _LEDGER[task.hold_state.value],
-            task.status.value,
-        ))
+        writer.writerow(
+            (
+                task.task_id,
+                task.member_id,
+                _inert(name_of(task.member_id)),
+                task.created_at.astimezone(UTC).isoformat(timespec="seconds"),
+                _inert(" ".join(task.prompt.split())),
+                task.images,
+                task.requested,
+                str(task.cost),
+                "none" if task.hold_state is None else _LEDGER[task.hold_state.value],
+                task.status.value,
+            )
+        )
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")

@@ -56,7 +56,7 @@ class MemberNames:
         if guild is None:
             return
         wanted = [m for m in dict.fromkeys(member_ids) if m not in self._known and self._cached(m) is None]
-        wanted = wanted[:self._budget]
+        wanted = wanted[: self._budget]
         if not wanted:
             return
         self._budget -= len(wanted)
@@ -68,8 +68,12 @@ class MemberNames:
                 await asyncio.gather(*(self._fetch(guild, member_id, gate) for member_id in wanted))
         except TimeoutError:
             missing = sum(1 for m in wanted if self._known[m] is None)
-            log.warning("/usage: %d member name look-up(s) in guild %s unanswered after %ss; ids shown instead",
-                        missing, guild.id, FETCH_TIMEOUT)
+            log.warning(
+                "/usage: %d member name look-up(s) in guild %s unanswered after %ss; ids shown instead",
+                missing,
+                guild.id,
+                FETCH_TIMEOUT,
+            )
 
     async def _fetch(self, guild: discord.Guild, member_id: int, gate: asyncio.Semaphore) -> None:
         async with gate:

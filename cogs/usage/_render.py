@@ -41,9 +41,11 @@ def spend_text(totals: Totals) -> str:
 def work_text(totals: Totals) -> str:
     """Images and task outcomes."""
     counts = totals.counts
-    parts = [f"**{totals.images}** {word(totals.images, 'image')} produced",
-             f"**{counts.completed}** {word(counts.completed, 'task')} completed",
-             f"**{counts.failed}** failed"]
+    parts = [
+        f"**{totals.images}** {word(totals.images, 'image')} produced",
+        f"**{counts.completed}** {word(counts.completed, 'task')} completed",
+        f"**{counts.failed}** failed",
+    ]
     if counts.in_progress:
         parts.append(f"**{counts.in_progress}** in progress")
     if counts.cancelled:
@@ -67,8 +69,9 @@ def budget_text(report: GuildReport) -> str:
         lines.append(f"No server cap · spent {format_money(budget.spent)} this period")
     else:
         left = format_money(budget.available if budget.available is not None else budget.cap - budget.spent)
-        lines.append(f"Server cap **{format_money(budget.cap)}** {per} · spent {format_money(budget.spent)} · "
-                     f"**{left}** left")
+        lines.append(
+            f"Server cap **{format_money(budget.cap)}** {per} · spent {format_money(budget.spent)} · **{left}** left"
+        )
     lines.append(f"Period resets {when(budget.resets_at, 'R')}")
     if budget.paused:
         lines.append("⏸️ Image generation is **paused** on this server.")
@@ -79,24 +82,36 @@ def eggapi_text(recon: Reconciliation | None, note: str | None) -> str:
     """EggAPI's own totals beside the ledger's all-time total, and why they may differ."""
     if recon is None:
         return note or "EggAPI's figures are not available right now."
-    rows = [f"`{row.model or '?'}`: {row.total_units.normalize():f} units · {format_money(row.total_cost)} · "
-            f"{row.request_count} requests" for row in recon.rows[:10]] or ["No usage reported yet."]
-    lines = ["Account-wide totals reported by EggAPI (their time window is not documented):", *rows,
-             f"EggAPI total **{format_money(recon.eggapi_cost)}** · this server's ledger, all time: "
-             f"settled **{format_money(recon.ledger_settled)}**, held {format_money(recon.ledger_reserved)}"]
+    rows = [
+        f"`{row.model or '?'}`: {row.total_units.normalize():f} units · {format_money(row.total_cost)} · "
+        f"{row.request_count} requests"
+        for row in recon.rows[:10]
+    ] or ["No usage reported yet."]
+    lines = [
+        "Account-wide totals reported by EggAPI (their time window is not documented):",
+        *rows,
+        f"EggAPI total **{format_money(recon.eggapi_cost)}** · this server's ledger, all time: "
+        f"settled **{format_money(recon.ledger_settled)}**, held {format_money(recon.ledger_reserved)}",
+    ]
     gap = format_money(abs(recon.difference))
     if recon.agreement is Agreement.MATCH:
         lines.append("✅ They agree.")
     elif recon.agreement is Agreement.EGGAPI_HIGHER:
-        lines.append(f"EggAPI counts **{gap}** more: the same API key also pays for other servers using this bot "
-                     "and any other apps using the key, work from before this bot's ledger, and tasks EggAPI "
-                     "finished that the bot has not settled yet.")
+        lines.append(
+            f"EggAPI counts **{gap}** more: the same API key also pays for other servers using this bot "
+            "and any other apps using the key, work from before this bot's ledger, and tasks EggAPI "
+            "finished that the bot has not settled yet."
+        )
     else:
-        lines.append(f"The ledger counts **{gap}** more than EggAPI reports: EggAPI's totals may cover a shorter "
-                     "window or lag behind the newest tasks.")
+        lines.append(
+            f"The ledger counts **{gap}** more than EggAPI reports: EggAPI's totals may cover a shorter "
+            "window or lag behind the newest tasks."
+        )
     if recon.ledger_held_tasks:
-        lines.append(f"{recon.ledger_held_tasks} task(s) holding {format_money(recon.ledger_reserved)} are not "
-                     "settled yet; they count on both sides once they finish.")
+        lines.append(
+            f"{recon.ledger_held_tasks} task(s) holding {format_money(recon.ledger_reserved)} are not "
+            "settled yet; they count on both sides once they finish."
+        )
     text = "\n".join(lines)
     return text if len(text) <= 1024 else text[:1023] + "…"
 
@@ -108,7 +123,7 @@ def _page(title: str, description: str) -> discord.Embed:
 def _member_pages(title: str, members: Sequence[MemberSpend], names: MemberNames) -> list[discord.Embed]:
     pages = []
     for first in range(0, len(members), MEMBERS_PER_PAGE):
-        chunk = members[first:first + MEMBERS_PER_PAGE]
+        chunk = members[first : first + MEMBERS_PER_PAGE]
         lines = [member_line(first + i + 1, spend, names) for i, spend in enumerate(chunk)]
         pages.append(_page(title, "\n".join(lines)))
     return pages
@@ -138,8 +153,10 @@ def task_line(task: TaskLine) -> str:
     """One task: time, number, images, cost, status and a prompt excerpt."""
     images = f"{task.images}/{task.requested} {word(task.requested, 'image')}"
     ledger = f" ({_STATUS[task.hold_state.value]})" if task.hold_state is not None else ""
-    return (f"{when(task.created_at)} · job #{task.task_id} · {images} · {format_money(task.cost)}{ledger} · "
-            f"{task.status.value}\n> {excerpt(task.prompt, EXCERPT) or '(empty)'}")
+    return (
+        f"{when(task.created_at)} · job #{task.task_id} · {images} · {format_money(task.cost)}{ledger} · "
+        f"{task.status.value}\n> {excerpt(task.prompt, EXCERPT) or '(empty)'}"
+    )
 
 
 def member_pages(report: MemberReport, names: MemberNames) -> list[discord.Embed]:
@@ -153,13 +170,17 @@ def member_pages(report: MemberReport, names: MemberNames) -> list[discord.Embed
     left = "" if balance.available is None else f" · **{format_money(balance.available)}** left"
     head.add_field(
         name="Limit (current quota period)",
-        value=(f"{limit} · settled {format_money(balance.settled)} · held {format_money(balance.reserved)}{left}\n"
-               f"Resets {when(balance.resets_at, 'R')}" + (" · ⏸️ paused" if balance.paused else "")),
+        value=(
+            f"{limit} · settled {format_money(balance.settled)} · held {format_money(balance.reserved)}{left}\n"
+            f"Resets {when(balance.resets_at, 'R')}" + (" · ⏸️ paused" if balance.paused else "")
+        ),
         inline=False,
     )
     held = sum((task.cost for task in report.holds), Decimal(0))
-    hold_lines = [f"job #{t.task_id} · {format_money(t.cost)} · {t.status.value} · {when(t.created_at, 'R')}"
-                  for t in report.holds[:5]]
+    hold_lines = [
+        f"job #{t.task_id} · {format_money(t.cost)} · {t.status.value} · {when(t.created_at, 'R')}"
+        for t in report.holds[:5]
+    ]
     if len(report.holds) > 5:
         hold_lines.append(f"…and {len(report.holds) - 5} more")
     head.add_field(
@@ -172,7 +193,7 @@ def member_pages(report: MemberReport, names: MemberNames) -> list[discord.Embed
     if not tasks:
         head.add_field(name="Tasks", value="No tasks in this range.", inline=False)
     for start in range(0, len(tasks), TASKS_PER_PAGE):
-        lines = [task_line(t) for t in tasks[start:start + TASKS_PER_PAGE]]
+        lines = [task_line(t) for t in tasks[start : start + TASKS_PER_PAGE]]
         if start == 0:  # below the totals: a moderator reads the figures first, then the detail
             for number, value in enumerate(_field_chunks(lines)):
                 name = "Recent tasks (newest first)" if number == 0 else "Recent tasks, continued"

@@ -33,8 +33,19 @@ if TYPE_CHECKING:
     from .server import FakeDiscord
 
 MAX_SAFE_INTEGER = 2**53
-OPTION_TYPE_NAMES = {1: "subcommand", 2: "subcommand group", 3: "string", 4: "integer", 5: "boolean", 6: "user",
-                     7: "channel", 8: "role", 9: "mentionable", 10: "number", 11: "attachment"}
+OPTION_TYPE_NAMES = {
+    1: "subcommand",
+    2: "subcommand group",
+    3: "string",
+    4: "integer",
+    5: "boolean",
+    6: "user",
+    7: "channel",
+    8: "role",
+    9: "mentionable",
+    10: "number",
+    11: "attachment",
+}
 
 
 class ClientRefusal(AssertionError):
@@ -128,17 +139,29 @@ class ClientSimulator:
                 names.append(command["name"])
         return sorted(set(names))
 
-    async def slash(self, user: Actor, channel: FakeChannel, command: str, path: Sequence[str],
-                    values: Mapping[str, Any], *, validate: bool = True, focused: str | None = None,
-                    locale: str | None = None) -> InteractionHandle:
+    async def slash(
+        self,
+        user: Actor,
+        channel: FakeChannel,
+        command: str,
+        path: Sequence[str],
+        values: Mapping[str, Any],
+        *,
+        validate: bool = True,
+        focused: str | None = None,
+        locale: str | None = None,
+    ) -> InteractionHandle:
         """Dispatch ``/command [path...] name=value...`` (type 2, or type 4 when ``focused`` is set)."""
         words = command.split() + list(path)
         name, sub = words[0], words[1:]
         synced = self.synced_command(channel, name)
         if synced is None and validate:
-            where = "a guild command, not available in DMs" if channel.guild is None and any(
-                c["name"] == name for cmds in self.fake.guild_commands.values() for c in cmds) else \
-                "not a synced command in this channel"
+            where = (
+                "a guild command, not available in DMs"
+                if channel.guild is None
+                and any(c["name"] == name for cmds in self.fake.guild_commands.values() for c in cmds)
+                else "not a synced command in this channel"
+            )
             hint = "" if self.fake.sync_count else " (nothing synced yet: wait for fake.sync_count)"
             raise ClientRefusal(f"/{name} is {where}; the user can pick {self.visible_commands(user, channel)}{hint}")
         if synced is not None and validate:
@@ -147,19 +170,40 @@ class ClientSimulator:
                 raise ClientRefusal(reason)
         resolved = _Resolved(self._viewer(user, channel))
         options = self._options(synced, name, sub, values, validate, channel, resolved, focused)
-        data: dict[str, Any] = {"id": synced["id"] if synced else str(self.fake.new_id()), "name": name, "type": 1,
-                                "options": options}
+        data: dict[str, Any] = {
+            "id": synced["id"] if synced else str(self.fake.new_id()),
+            "name": name,
+            "type": 1,
+            "options": options,
+        }
         if synced is not None and synced.get("guild_id"):
             data["guild_id"] = synced["guild_id"]
         if resolved.to_json():
             data["resolved"] = resolved.to_json()
         itype = 4 if focused else 2
-        handle = self._new(itype, user, channel, data, validate=validate, command_name=" ".join([name, *sub]),
-                           command_type=1, locale=locale)
+        handle = self._new(
+            itype,
+            user,
+            channel,
+            data,
+            validate=validate,
+            command_name=" ".join([name, *sub]),
+            command_type=1,
+            locale=locale,
+        )
         return await self._dispatch(handle)
 
-    def _options(self, synced: Mapping[str, Any] | None, name: str, sub: list[str], values: Mapping[str, Any],
-                 validate: bool, channel: FakeChannel, resolved: _Resolved, focused: str | None) -> list[Any]:
+    def _options(
+        self,
+        synced: Mapping[str, Any] | None,
+        name: str,
+        sub: list[str],
+        values: Mapping[str, Any],
+        validate: bool,
+        channel: FakeChannel,
+        resolved: _Resolved,
+        focused: str | None,
+    ) -> list[Any]:
         defs: list[Mapping[str, Any]] = list((synced or {}).get("options") or [])
         wrappers: list[tuple[str, int]] = []
         leaf_defs = defs
@@ -204,8 +248,15 @@ class ClientSimulator:
             entries = [{"name": word, "type": wtype, "options": entries}]
         return entries
 
-    def _convert(self, definition: Mapping[str, Any], otype: int, value: Any, validate: bool, channel: FakeChannel,
-                 resolved: _Resolved) -> Any:
+    def _convert(
+        self,
+        definition: Mapping[str, Any],
+        otype: int,
+        value: Any,
+        validate: bool,
+        channel: FakeChannel,
+        resolved: _Resolved,
+    ) -> Any:
         name = definition.get("name")
 
         def refuse(why: str) -> ClientRefusal:
@@ -226,8 +277,9 @@ class ClientSimulator:
             resolved.users[str(user.id)] = user.to_json()
             member = channel.guild.member(user) if channel.guild else None
             if member is not None:
-                resolved.members[str(user.id)] = member.to_json(with_user=False,
-                                                                permissions=channel_permissions(member, channel))
+                resolved.members[str(user.id)] = member.to_json(
+                    with_user=False, permissions=channel_permissions(member, channel)
+                )
             return str(user.id)
         if otype in (8, 9) and isinstance(value, FakeRole):
             resolved.roles[str(value.id)] = value.to_json()
@@ -246,8 +298,9 @@ class ClientSimulator:
             limit = channel.guild.filesize_limit if channel.guild else self.fake.dm_filesize_limit
             if validate and len(upload.data) > limit:
                 raise refuse(f"{upload.filename} is {len(upload.data)} bytes; the upload limit is {limit}")
-            stored = self.fake.transcript.store_upload(upload.filename, upload.data, upload.content_type,
-                                                       ephemeral=True)
+            stored = self.fake.transcript.store_upload(
+                upload.filename, upload.data, upload.content_type, ephemeral=True
+            )
             resolved.attachments[str(stored.id)] = self.fake.transcript.attachment_json(stored)
             return str(stored.id)
         if validate:
@@ -266,8 +319,9 @@ class ClientSimulator:
             return channel.guild.roles[entity_id]
         return fake.channels.get(entity_id)
 
-    async def context_menu(self, user: Actor, channel: FakeChannel, name: str, target: Actor | FakeMessage, *,
-                           validate: bool = True) -> InteractionHandle:
+    async def context_menu(
+        self, user: Actor, channel: FakeChannel, name: str, target: Actor | FakeMessage, *, validate: bool = True
+    ) -> InteractionHandle:
         """Dispatch a user (type 2) or message (type 3) context-menu command on ``target``."""
         ctype = 3 if isinstance(target, FakeMessage) else 2
         synced = self.synced_command(channel, name, ctype)
@@ -283,8 +337,13 @@ class ClientSimulator:
             target_id = target.id
         else:
             target_id = int(self._convert({"name": "target"}, 6, target, False, channel, resolved))
-        data: dict[str, Any] = {"id": synced["id"] if synced else str(self.fake.new_id()), "name": name,
-                                "type": ctype, "target_id": str(target_id), "resolved": resolved.to_json()}
+        data: dict[str, Any] = {
+            "id": synced["id"] if synced else str(self.fake.new_id()),
+            "name": name,
+            "type": ctype,
+            "target_id": str(target_id),
+            "resolved": resolved.to_json(),
+        }
         if synced is not None and synced.get("guild_id"):
             data["guild_id"] = synced["guild_id"]
         handle = self._new(2, user, channel, data, validate=validate, command_name=name, command_type=ctype)
@@ -292,11 +351,18 @@ class ClientSimulator:
 
     # ------------------------------------------------------------------ components
 
-    def _component(self, user: Actor, message: FakeMessage | int, custom_id: str, types: Iterable[int],
-                   validate: bool) -> tuple[FakeMessage, Mapping[str, Any] | None]:
+    def _component(
+        self, user: Actor, message: FakeMessage | int, custom_id: str, types: Iterable[int], validate: bool
+    ) -> tuple[FakeMessage, Mapping[str, Any] | None]:
         msg = message if isinstance(message, FakeMessage) else self.fake.message(message)
-        comp = next((c for c in iter_components(msg.components)
-                     if c.get("custom_id") == custom_id and c.get("type") in set(types)), None)
+        comp = next(
+            (
+                c
+                for c in iter_components(msg.components)
+                if c.get("custom_id") == custom_id and c.get("type") in set(types)
+            ),
+            None,
+        )
         if validate:
             uid = _user_of(user).id
             if msg.deleted or not msg.visible_for(uid):
@@ -309,8 +375,9 @@ class ClientSimulator:
                 raise ClientRefusal(f"component {custom_id!r} on message {msg.id} is disabled")
         return msg, comp
 
-    async def click(self, user: Actor, message: FakeMessage | int, custom_id: str, *,
-                    validate: bool = True) -> InteractionHandle:
+    async def click(
+        self, user: Actor, message: FakeMessage | int, custom_id: str, *, validate: bool = True
+    ) -> InteractionHandle:
         """Click a button: dispatches type 3 with the full message payload."""
         msg, comp = self._component(user, message, custom_id, (2,), validate)
         data: dict[str, Any] = {"custom_id": custom_id, "component_type": 2}
@@ -318,8 +385,9 @@ class ClientSimulator:
             data["id"] = comp["id"]
         return await self._component_interaction(user, msg, data, validate)
 
-    async def select(self, user: Actor, message: FakeMessage | int, custom_id: str, values: Sequence[Any], *,
-                     validate: bool = True) -> InteractionHandle:
+    async def select(
+        self, user: Actor, message: FakeMessage | int, custom_id: str, values: Sequence[Any], *, validate: bool = True
+    ) -> InteractionHandle:
         """Choose ``values`` in a select menu (strings for string selects; users/roles/channels for the others)."""
         msg, comp = self._component(user, message, custom_id, SELECT_TYPES, validate)
         ctype = int(comp["type"]) if comp else 3
@@ -329,8 +397,12 @@ class ClientSimulator:
             raw = [str(v) for v in values]
         else:
             kind = {5: 6, 6: 8, 7: 9, 8: 7}[ctype]
-            raw = [self._convert({"name": custom_id}, kind if not isinstance(v, FakeChannel) else 7, v, False,
-                                 channel, resolved) for v in values]
+            raw = [
+                self._convert(
+                    {"name": custom_id}, kind if not isinstance(v, FakeChannel) else 7, v, False, channel, resolved
+                )
+                for v in values
+            ]
         if validate and comp is not None:
             low, high = int(comp.get("min_values", 1)), int(comp.get("max_values", 1))
             if not low <= len(raw) <= high:
@@ -343,15 +415,17 @@ class ClientSimulator:
             data["resolved"] = resolved.to_json()
         return await self._component_interaction(user, msg, data, validate)
 
-    async def _component_interaction(self, user: Actor, msg: FakeMessage, data: dict[str, Any],
-                                     validate: bool) -> InteractionHandle:
+    async def _component_interaction(
+        self, user: Actor, msg: FakeMessage, data: dict[str, Any], validate: bool
+    ) -> InteractionHandle:
         channel = self.fake.channels[msg.channel_id]
         handle = self._new(3, user, channel, data, validate=validate, source_message=msg, custom_id=data["custom_id"])
         handle.payload["message"] = self.fake.transcript.to_json(msg)
         return await self._dispatch(handle)
 
-    async def submit_modal(self, user: Actor, source: InteractionHandle, values: Mapping[str, Any], *,
-                           validate: bool = True) -> InteractionHandle:
+    async def submit_modal(
+        self, user: Actor, source: InteractionHandle, values: Mapping[str, Any], *, validate: bool = True
+    ) -> InteractionHandle:
         """Fill in and submit the modal the bot opened in answer to ``source`` (callback type 9)."""
         modal = source.modal
         if validate:
@@ -375,12 +449,21 @@ class ClientSimulator:
                 if c.get("required", True) and not text:
                     raise ClientRefusal(f"modal input {c['custom_id']!r} is required")
                 if text and not int(c.get("min_length", 0)) <= len(text) <= int(c.get("max_length", 4000)):
-                    raise ClientRefusal(f"modal input {c['custom_id']!r} must be "
-                                        f"{c.get('min_length', 0)}..{c.get('max_length', 4000)} characters")
+                    raise ClientRefusal(
+                        f"modal input {c['custom_id']!r} must be "
+                        f"{c.get('min_length', 0)}..{c.get('max_length', 4000)} characters"
+                    )
         components = [_submitted(top, values) for top in modal.get("components") or []]
         data = {"custom_id": modal.get("custom_id"), "components": [c for c in components if c is not None]}
-        handle = self._new(5, user, source.channel, data, validate=validate, source_message=source.source_message,
-                           custom_id=str(modal.get("custom_id")))
+        handle = self._new(
+            5,
+            user,
+            source.channel,
+            data,
+            validate=validate,
+            source_message=source.source_message,
+            custom_id=str(modal.get("custom_id")),
+        )
         if source.source_message is not None:
             handle.payload["message"] = self.fake.transcript.to_json(source.source_message)
         source.modal_submitted = True
@@ -388,10 +471,20 @@ class ClientSimulator:
 
     # ------------------------------------------------------------------ plumbing
 
-    def _new(self, itype: int, user: Actor, channel: FakeChannel, data: dict[str, Any], *, validate: bool,
-             source_message: FakeMessage | None = None, command_name: str | None = None,
-             command_type: int | None = None, custom_id: str | None = None,
-             locale: str | None = None) -> InteractionHandle:
+    def _new(
+        self,
+        itype: int,
+        user: Actor,
+        channel: FakeChannel,
+        data: dict[str, Any],
+        *,
+        validate: bool,
+        source_message: FakeMessage | None = None,
+        command_name: str | None = None,
+        command_type: int | None = None,
+        custom_id: str | None = None,
+        locale: str | None = None,
+    ) -> InteractionHandle:
         fake = self.fake
         if not fake.gateway.sessions:
             raise RuntimeError("no gateway session: the bot is not connected to the fake")
@@ -401,12 +494,19 @@ class ClientSimulator:
             raise ClientRefusal(f"channel {channel.name} was deleted")
         iid = fake.new_id()
         payload: dict[str, Any] = {
-            "id": str(iid), "application_id": str(fake.application_id), "type": itype,
-            "token": f"fake-itok-{iid}-{secrets.token_hex(12)}", "version": 1, "data": data,
-            "channel_id": str(channel.id), "locale": locale or person.locale, "entitlements": [],
+            "id": str(iid),
+            "application_id": str(fake.application_id),
+            "type": itype,
+            "token": f"fake-itok-{iid}-{secrets.token_hex(12)}",
+            "version": 1,
+            "data": data,
+            "channel_id": str(channel.id),
+            "locale": locale or person.locale,
+            "entitlements": [],
             # Discord: the largest of the default, the server's boost limit and the user's Nitro limit.
-            "attachment_size_limit": max(guild.filesize_limit if guild else fake.dm_filesize_limit,
-                                         person.upload_limit or 0),
+            "attachment_size_limit": max(
+                guild.filesize_limit if guild else fake.dm_filesize_limit, person.upload_limit or 0
+            ),
         }
         member = None
         if guild is not None:
@@ -418,20 +518,37 @@ class ClientSimulator:
                 raise ClientRefusal(f"{person.username} cannot see #{channel.name}")
             bot_member = guild.member(fake.bot_user)
             payload.update(
-                guild_id=str(guild.id), guild={"id": str(guild.id), "locale": guild.locale, "features": []},
-                guild_locale=guild.locale, member=member.to_json(permissions=perms),
+                guild_id=str(guild.id),
+                guild={"id": str(guild.id), "locale": guild.locale, "features": []},
+                guild_locale=guild.locale,
+                member=member.to_json(permissions=perms),
                 channel=channel.to_json(bot_user=fake.bot_user, permissions=perms),
                 app_permissions=str(channel_permissions(bot_member, channel) if bot_member else 0),
-                authorizing_integration_owners={"0": str(guild.id)}, context=0,
+                authorizing_integration_owners={"0": str(guild.id)},
+                context=0,
             )
         else:
             if validate and channel.recipient is not None and channel.recipient.id != person.id:
                 raise ClientRefusal(f"{person.username} is not the recipient of DM channel {channel.id}")
-            payload.update(user=person.to_json(), channel=channel.to_json(permissions=DM_PERMISSIONS),
-                           app_permissions=str(DM_PERMISSIONS), authorizing_integration_owners={"0": "0"}, context=1)
-        return InteractionHandle(fake, type=itype, user=person, member=member, channel=channel, payload=payload,
-                                 source_message=source_message, command_name=command_name,
-                                 command_type=command_type, custom_id=custom_id)
+            payload.update(
+                user=person.to_json(),
+                channel=channel.to_json(permissions=DM_PERMISSIONS),
+                app_permissions=str(DM_PERMISSIONS),
+                authorizing_integration_owners={"0": "0"},
+                context=1,
+            )
+        return InteractionHandle(
+            fake,
+            type=itype,
+            user=person,
+            member=member,
+            channel=channel,
+            payload=payload,
+            source_message=source_message,
+            command_name=command_name,
+            command_type=command_type,
+            custom_id=custom_id,
+        )
 
     async def _dispatch(self, handle: InteractionHandle) -> InteractionHandle:
         fake = self.fake
@@ -463,8 +580,9 @@ def _guess_type(value: Any) -> int:
     return 3
 
 
-def _check_scalar(definition: Mapping[str, Any], otype: int, value: Any,
-                  refuse: Callable[[str], ClientRefusal]) -> None:
+def _check_scalar(
+    definition: Mapping[str, Any], otype: int, value: Any, refuse: Callable[[str], ClientRefusal]
+) -> None:
     if otype == 3:
         if not isinstance(value, str):
             raise refuse(f"{value!r} is not a string")
@@ -494,8 +612,11 @@ def _submitted(top: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, A
             return {"type": 4, "custom_id": cid, "value": str(values.get(cid, comp.get("value") or ""))}
         if comp.get("type") in SELECT_TYPES:
             chosen = values.get(cid, [])
-            return {"type": comp["type"], "custom_id": cid,
-                    "values": [str(v) for v in (chosen if isinstance(chosen, (list, tuple)) else [chosen])]}
+            return {
+                "type": comp["type"],
+                "custom_id": cid,
+                "values": [str(v) for v in (chosen if isinstance(chosen, (list, tuple)) else [chosen])],
+            }
         return None
 
     if top.get("type") == 1:

@@ -137,12 +137,21 @@ class Gateway:
         self.sessions[session.id] = session
         self.identify_count += 1
         ready = {
-            "v": 10, "user": dict(fake.bot_user.to_json(), verified=True, mfa_enabled=False, email=None),
+            "v": 10,
+            "user": dict(fake.bot_user.to_json(), verified=True, mfa_enabled=False, email=None),
             "guilds": [{"id": str(g.id), "unavailable": True} for g in fake.guilds.values()],
-            "session_id": session.id, "session_type": "normal", "resume_gateway_url": fake.ws_url,
-            "application": {"id": str(fake.application_id), "flags": 0}, "private_channels": [],
-            "presences": [], "relationships": [], "guild_join_requests": [], "geo_ordered_rtc_regions": [],
-            "auth": {}, "user_settings": {}, "_trace": ["fake-discord"],
+            "session_id": session.id,
+            "session_type": "normal",
+            "resume_gateway_url": fake.ws_url,
+            "application": {"id": str(fake.application_id), "flags": 0},
+            "private_channels": [],
+            "presences": [],
+            "relationships": [],
+            "guild_join_requests": [],
+            "geo_ordered_rtc_regions": [],
+            "auth": {},
+            "user_settings": {},
+            "_trace": ["fake-discord"],
         }
         if data.get("shard") is not None:
             ready["shard"] = data["shard"]
@@ -182,8 +191,13 @@ class Gateway:
             members = [m for m in members if m.username.lower().startswith(str(data["query"]).lower())]
         if data.get("limit"):
             members = members[: int(data["limit"])]
-        chunk = {"guild_id": str(guild.id), "members": [m.to_json() for m in members], "chunk_index": 0,
-                 "chunk_count": 1, "not_found": []}
+        chunk = {
+            "guild_id": str(guild.id),
+            "members": [m.to_json() for m in members],
+            "chunk_index": 0,
+            "chunk_count": 1,
+            "not_found": [],
+        }
         if data.get("nonce") is not None:
             chunk["nonce"] = data["nonce"]
         await self._dispatch_to(session, "GUILD_MEMBERS_CHUNK", chunk)
@@ -200,21 +214,51 @@ class Gateway:
             members = [bot_member] if bot_member else []
         channels = [c for c in guild.channels.values() if not c.deleted]
         return {
-            "id": str(guild.id), "name": guild.name, "icon": None, "splash": None, "discovery_splash": None,
-            "owner_id": str(guild.owner_id), "afk_channel_id": None, "afk_timeout": 300, "verification_level": 0,
-            "default_message_notifications": 0, "explicit_content_filter": 0,
-            "roles": [r.to_json() for r in guild.roles.values()], "emojis": [], "stickers": [], "features": [],
-            "mfa_level": 0, "application_id": None, "system_channel_id": None, "system_channel_flags": 0,
-            "rules_channel_id": None, "public_updates_channel_id": None, "safety_alerts_channel_id": None,
-            "vanity_url_code": None, "description": None, "banner": None, "premium_tier": guild.premium_tier,
-            "premium_subscription_count": 0, "preferred_locale": guild.locale, "nsfw_level": 0,
-            "premium_progress_bar_enabled": False, "max_members": 500000, "max_video_channel_users": 25,
-            "joined_at": bot_member.joined_at if bot_member else None, "large": False, "unavailable": False,
-            "member_count": len(guild.members), "voice_states": [], "presences": [],
+            "id": str(guild.id),
+            "name": guild.name,
+            "icon": None,
+            "splash": None,
+            "discovery_splash": None,
+            "owner_id": str(guild.owner_id),
+            "afk_channel_id": None,
+            "afk_timeout": 300,
+            "verification_level": 0,
+            "default_message_notifications": 0,
+            "explicit_content_filter": 0,
+            "roles": [r.to_json() for r in guild.roles.values()],
+            "emojis": [],
+            "stickers": [],
+            "features": [],
+            "mfa_level": 0,
+            "application_id": None,
+            "system_channel_id": None,
+            "system_channel_flags": 0,
+            "rules_channel_id": None,
+            "public_updates_channel_id": None,
+            "safety_alerts_channel_id": None,
+            "vanity_url_code": None,
+            "description": None,
+            "banner": None,
+            "premium_tier": guild.premium_tier,
+            "premium_subscription_count": 0,
+            "preferred_locale": guild.locale,
+            "nsfw_level": 0,
+            "premium_progress_bar_enabled": False,
+            "max_members": 500000,
+            "max_video_channel_users": 25,
+            "joined_at": bot_member.joined_at if bot_member else None,
+            "large": False,
+            "unavailable": False,
+            "member_count": len(guild.members),
+            "voice_states": [],
+            "presences": [],
             "members": [m.to_json() for m in members],
             "channels": [c.to_json() for c in channels if not c.is_thread],
             "threads": [c.to_json(bot_user=fake.bot_user) for c in channels if c.is_thread],
-            "stage_instances": [], "guild_scheduled_events": [], "soundboard_sounds": [], "lazy": True,
+            "stage_instances": [],
+            "guild_scheduled_events": [],
+            "soundboard_sounds": [],
+            "lazy": True,
         }
 
     # ------------------------------------------------------------------ dispatch
@@ -227,8 +271,9 @@ class Gateway:
             if session.conn is not None and not await self._send(session.conn, text):
                 session.conn = None
 
-    async def dispatch(self, event: str, data: Any, *, intent: int | None = None,
-                       without_content: Any | None = None) -> int:
+    async def dispatch(
+        self, event: str, data: Any, *, intent: int | None = None, without_content: Any | None = None
+    ) -> int:
         """Send a DISPATCH to every session (buffered for replay while disconnected).
 
         ``intent``: only sessions that identified with this intent bit get the event.
@@ -259,4 +304,3 @@ class Gateway:
         await self.send_op(9, resumable)
         if not resumable:
             self.sessions.clear()
-

@@ -38,8 +38,15 @@ async def _no_identify_delay(shard_id: int | None, *, initial: bool = False) -> 
 
 
 @contextlib.asynccontextmanager
-async def run_bot(bot: BotT, fake: FakeDiscord, *, token: str | None = None, ready_timeout: float = 10.0,
-                  guild_ready_timeout: float | None = 0.05, fast_reidentify: bool = True) -> AsyncIterator[BotT]:
+async def run_bot(
+    bot: BotT,
+    fake: FakeDiscord,
+    *,
+    token: str | None = None,
+    ready_timeout: float = 10.0,
+    guild_ready_timeout: float | None = 0.05,
+    fast_reidentify: bool = True,
+) -> AsyncIterator[BotT]:
     """Run ``bot`` against ``fake`` for the duration of the block and yield it once ready.
 
     ``guild_ready_timeout`` lowers the bot's wait after the last GUILD_CREATE (discord.py's default
@@ -80,6 +87,7 @@ async def run_bot(bot: BotT, fake: FakeDiscord, *, token: str | None = None, rea
         finally:
             discord.http.Route.BASE = saved_base
             discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = saved_gateway
+
 
 def assert_clean(fake: FakeDiscord, *, allow: Iterable[str] = (), caplog: Any = None) -> None:
     """Fail on unexpected routes, on violations not in ``allow``, and on ERROR logs captured by ``caplog``."""

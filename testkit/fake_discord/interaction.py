@@ -45,10 +45,20 @@ class InteractionHandle:
     without callback).
     """
 
-    def __init__(self, fake: FakeDiscord, *, type: int, user: FakeUser, member: FakeMember | None,
-                 channel: FakeChannel, payload: dict[str, Any], source_message: FakeMessage | None = None,
-                 command_name: str | None = None, command_type: int | None = None,
-                 custom_id: str | None = None) -> None:
+    def __init__(
+        self,
+        fake: FakeDiscord,
+        *,
+        type: int,
+        user: FakeUser,
+        member: FakeMember | None,
+        channel: FakeChannel,
+        payload: dict[str, Any],
+        source_message: FakeMessage | None = None,
+        command_name: str | None = None,
+        command_type: int | None = None,
+        custom_id: str | None = None,
+    ) -> None:
         self.fake = fake
         self.id = int(payload["id"])
         self.token: str = payload["token"]
@@ -130,14 +140,22 @@ class InteractionHandle:
 
     def describe(self) -> str:
         """Short description for failure messages."""
-        what = {2: f"/{self.command_name}", 3: f"component {self.custom_id!r}", 4: f"autocomplete /{self.command_name}",
-                5: f"modal {self.custom_id!r}"}.get(self.type, f"type {self.type}")
+        what = {
+            2: f"/{self.command_name}",
+            3: f"component {self.custom_id!r}",
+            4: f"autocomplete /{self.command_name}",
+            5: f"modal {self.custom_id!r}",
+        }.get(self.type, f"type {self.type}")
         return f"{what} by {self.user.username} (interaction {self.id})"
 
     def metadata_json(self) -> dict[str, Any]:
         """``interaction_metadata`` for messages created by this interaction."""
-        data: dict[str, Any] = {"id": str(self.id), "type": self.type, "user": self.user.to_json(),
-                                "authorizing_integration_owners": self.payload["authorizing_integration_owners"]}
+        data: dict[str, Any] = {
+            "id": str(self.id),
+            "type": self.type,
+            "user": self.user.to_json(),
+            "authorizing_integration_owners": self.payload["authorizing_integration_owners"],
+        }
         if self.type == 2:
             data.update(name=self.command_name, command_type=self.command_type)
         if self.source_message is not None:
@@ -150,6 +168,7 @@ class InteractionHandle:
 
     async def wait_response(self, timeout: float = 10.0, *, final: bool = True) -> FakeMessage:
         """The message the user sees; with ``final`` wait until a deferred "thinking..." reply was filled in."""
+
         def ready(fake: FakeDiscord) -> FakeMessage | None:
             if self.callback is not None and self.callback.type in (8, 9):
                 raise ValueError(f"{self.describe()} was answered with callback type {self.callback.type}: no message")
@@ -157,13 +176,16 @@ class InteractionHandle:
             if msg is None or (final and msg.loading):
                 return None
             return msg
+
         return await self.fake.wait_for(ready, timeout, what=f"the response to {self.describe()}")
 
     async def wait_followup(self, index: int = 0, timeout: float = 10.0) -> FakeMessage:
         """The ``index``-th followup message (after a deferral the first one fills the placeholder)."""
         return await self.fake.wait_for(
-            lambda f: self.followups[index] if len(self.followup_ids) > index else None, timeout,
-            what=f"followup #{index} of {self.describe()}")
+            lambda f: self.followups[index] if len(self.followup_ids) > index else None,
+            timeout,
+            what=f"followup #{index} of {self.describe()}",
+        )
 
     def expire(self) -> None:
         """Make the interaction token invalid now (as after 15 minutes): webhook calls get 401/50027."""
@@ -179,7 +201,12 @@ class InteractionHandle:
         self._deadline = None
         if self.callback is None:
             self.timed_out = True
-            self.fake.violations.append(Violation(
-                "ack_timeout", f"no callback within {self.fake.ack_deadline}s for {self.describe()}: "
-                               "the user sees 'The application did not respond'", interaction_id=self.id))
+            self.fake.violations.append(
+                Violation(
+                    "ack_timeout",
+                    f"no callback within {self.fake.ack_deadline}s for {self.describe()}: "
+                    "the user sees 'The application did not respond'",
+                    interaction_id=self.id,
+                )
+            )
             self.fake.spawn(self.fake.notify())

@@ -23,20 +23,56 @@ PREMIUM_TIER_FILESIZE = {0: 10 * MIB, 1: 10 * MIB, 2: 50 * MIB, 3: 100 * MIB}
 PERMISSIONS: dict[str, int] = {
     name: 1 << bit
     for name, bit in {
-        "CREATE_INSTANT_INVITE": 0, "KICK_MEMBERS": 1, "BAN_MEMBERS": 2, "ADMINISTRATOR": 3,
-        "MANAGE_CHANNELS": 4, "MANAGE_GUILD": 5, "ADD_REACTIONS": 6, "VIEW_AUDIT_LOG": 7,
-        "PRIORITY_SPEAKER": 8, "STREAM": 9, "VIEW_CHANNEL": 10, "SEND_MESSAGES": 11,
-        "SEND_TTS_MESSAGES": 12, "MANAGE_MESSAGES": 13, "EMBED_LINKS": 14, "ATTACH_FILES": 15,
-        "READ_MESSAGE_HISTORY": 16, "MENTION_EVERYONE": 17, "USE_EXTERNAL_EMOJIS": 18,
-        "VIEW_GUILD_INSIGHTS": 19, "CONNECT": 20, "SPEAK": 21, "MUTE_MEMBERS": 22, "DEAFEN_MEMBERS": 23,
-        "MOVE_MEMBERS": 24, "USE_VAD": 25, "CHANGE_NICKNAME": 26, "MANAGE_NICKNAMES": 27,
-        "MANAGE_ROLES": 28, "MANAGE_WEBHOOKS": 29, "MANAGE_GUILD_EXPRESSIONS": 30,
-        "USE_APPLICATION_COMMANDS": 31, "REQUEST_TO_SPEAK": 32, "MANAGE_EVENTS": 33, "MANAGE_THREADS": 34,
-        "CREATE_PUBLIC_THREADS": 35, "CREATE_PRIVATE_THREADS": 36, "USE_EXTERNAL_STICKERS": 37,
-        "SEND_MESSAGES_IN_THREADS": 38, "USE_EMBEDDED_ACTIVITIES": 39, "MODERATE_MEMBERS": 40,
-        "VIEW_CREATOR_MONETIZATION_ANALYTICS": 41, "USE_SOUNDBOARD": 42, "CREATE_GUILD_EXPRESSIONS": 43,
-        "CREATE_EVENTS": 44, "USE_EXTERNAL_SOUNDS": 45, "SEND_VOICE_MESSAGES": 46, "SEND_POLLS": 49,
-        "USE_EXTERNAL_APPS": 50, "PIN_MESSAGES": 51,
+        "CREATE_INSTANT_INVITE": 0,
+        "KICK_MEMBERS": 1,
+        "BAN_MEMBERS": 2,
+        "ADMINISTRATOR": 3,
+        "MANAGE_CHANNELS": 4,
+        "MANAGE_GUILD": 5,
+        "ADD_REACTIONS": 6,
+        "VIEW_AUDIT_LOG": 7,
+        "PRIORITY_SPEAKER": 8,
+        "STREAM": 9,
+        "VIEW_CHANNEL": 10,
+        "SEND_MESSAGES": 11,
+        "SEND_TTS_MESSAGES": 12,
+        "MANAGE_MESSAGES": 13,
+        "EMBED_LINKS": 14,
+        "ATTACH_FILES": 15,
+        "READ_MESSAGE_HISTORY": 16,
+        "MENTION_EVERYONE": 17,
+        "USE_EXTERNAL_EMOJIS": 18,
+        "VIEW_GUILD_INSIGHTS": 19,
+        "CONNECT": 20,
+        "SPEAK": 21,
+        "MUTE_MEMBERS": 22,
+        "DEAFEN_MEMBERS": 23,
+        "MOVE_MEMBERS": 24,
+        "USE_VAD": 25,
+        "CHANGE_NICKNAME": 26,
+        "MANAGE_NICKNAMES": 27,
+        "MANAGE_ROLES": 28,
+        "MANAGE_WEBHOOKS": 29,
+        "MANAGE_GUILD_EXPRESSIONS": 30,
+        "USE_APPLICATION_COMMANDS": 31,
+        "REQUEST_TO_SPEAK": 32,
+        "MANAGE_EVENTS": 33,
+        "MANAGE_THREADS": 34,
+        "CREATE_PUBLIC_THREADS": 35,
+        "CREATE_PRIVATE_THREADS": 36,
+        "USE_EXTERNAL_STICKERS": 37,
+        "SEND_MESSAGES_IN_THREADS": 38,
+        "USE_EMBEDDED_ACTIVITIES": 39,
+        "MODERATE_MEMBERS": 40,
+        "VIEW_CREATOR_MONETIZATION_ANALYTICS": 41,
+        "USE_SOUNDBOARD": 42,
+        "CREATE_GUILD_EXPRESSIONS": 43,
+        "CREATE_EVENTS": 44,
+        "USE_EXTERNAL_SOUNDS": 45,
+        "SEND_VOICE_MESSAGES": 46,
+        "SEND_POLLS": 49,
+        "USE_EXTERNAL_APPS": 50,
+        "PIN_MESSAGES": 51,
     }.items()
 }
 ALL_PERMISSIONS = sum(PERMISSIONS.values())
@@ -45,14 +81,31 @@ DEFAULT_EVERYONE_PERMISSIONS = 2248473465835073
 # What a typical invite link grants the bot's managed role.
 DEFAULT_BOT_PERMISSIONS = sum(
     PERMISSIONS[p]
-    for p in ("VIEW_CHANNEL", "SEND_MESSAGES", "EMBED_LINKS", "ATTACH_FILES", "READ_MESSAGE_HISTORY",
-              "SEND_MESSAGES_IN_THREADS", "USE_APPLICATION_COMMANDS", "ADD_REACTIONS")
+    for p in (
+        "VIEW_CHANNEL",
+        "SEND_MESSAGES",
+        "EMBED_LINKS",
+        "ATTACH_FILES",
+        "READ_MESSAGE_HISTORY",
+        "SEND_MESSAGES_IN_THREADS",
+        "USE_APPLICATION_COMMANDS",
+        "ADD_REACTIONS",
+    )
 )
 # Permissions Discord reports for a DM channel.
 DM_PERMISSIONS = sum(
     PERMISSIONS[p]
-    for p in ("VIEW_CHANNEL", "SEND_MESSAGES", "EMBED_LINKS", "ATTACH_FILES", "READ_MESSAGE_HISTORY",
-              "ADD_REACTIONS", "USE_EXTERNAL_EMOJIS", "MENTION_EVERYONE", "USE_APPLICATION_COMMANDS")
+    for p in (
+        "VIEW_CHANNEL",
+        "SEND_MESSAGES",
+        "EMBED_LINKS",
+        "ATTACH_FILES",
+        "READ_MESSAGE_HISTORY",
+        "ADD_REACTIONS",
+        "USE_EXTERNAL_EMOJIS",
+        "MENTION_EVERYONE",
+        "USE_APPLICATION_COMMANDS",
+    )
 )
 
 PermissionsLike = int | str | Any | Iterable[int | str | Any]
@@ -167,9 +220,18 @@ class FakeUser:
     def to_json(self) -> dict[str, Any]:
         """User object as Discord sends it."""
         return {
-            "id": str(self.id), "username": self.username, "discriminator": "0",
-            "global_name": self.global_name, "avatar": None, "bot": self.bot, "public_flags": 0, "flags": 0,
-            "banner": None, "accent_color": None, "avatar_decoration_data": None, "collectibles": None,
+            "id": str(self.id),
+            "username": self.username,
+            "discriminator": "0",
+            "global_name": self.global_name,
+            "avatar": None,
+            "bot": self.bot,
+            "public_flags": 0,
+            "flags": 0,
+            "banner": None,
+            "accent_color": None,
+            "avatar_decoration_data": None,
+            "collectibles": None,
             "primary_guild": None,
         }
 
@@ -196,11 +258,18 @@ class FakeRole:
     def to_json(self) -> dict[str, Any]:
         """Role object as Discord sends it."""
         data: dict[str, Any] = {
-            "id": str(self.id), "name": self.name, "color": self.color,
+            "id": str(self.id),
+            "name": self.name,
+            "color": self.color,
             "colors": {"primary_color": self.color, "secondary_color": None, "tertiary_color": None},
-            "hoist": self.hoist, "icon": None, "unicode_emoji": None, "position": self.position,
-            "permissions": str(self.permissions), "managed": self.managed_by_bot is not None,
-            "mentionable": self.mentionable, "flags": 0,
+            "hoist": self.hoist,
+            "icon": None,
+            "unicode_emoji": None,
+            "position": self.position,
+            "permissions": str(self.permissions),
+            "managed": self.managed_by_bot is not None,
+            "mentionable": self.mentionable,
+            "flags": 0,
         }
         if self.managed_by_bot is not None:
             data["tags"] = {"bot_id": str(self.managed_by_bot)}
@@ -235,9 +304,17 @@ class FakeMember:
     def to_json(self, *, with_user: bool = True, permissions: int | None = None) -> dict[str, Any]:
         """Guild member object; ``permissions`` is added for interaction payloads."""
         data: dict[str, Any] = {
-            "roles": [str(r.id) for r in self.roles if r.id != self.guild.id], "nick": self.nick,
-            "avatar": None, "banner": None, "joined_at": self.joined_at, "premium_since": None,
-            "deaf": False, "mute": False, "pending": False, "flags": 0, "communication_disabled_until": None,
+            "roles": [str(r.id) for r in self.roles if r.id != self.guild.id],
+            "nick": self.nick,
+            "avatar": None,
+            "banner": None,
+            "joined_at": self.joined_at,
+            "premium_since": None,
+            "deaf": False,
+            "mute": False,
+            "pending": False,
+            "flags": 0,
+            "communication_disabled_until": None,
         }
         if with_user:
             data["user"] = self.user.to_json()
@@ -300,15 +377,25 @@ class FakeChannel:
         else:
             assert self.guild is not None
             data.update(
-                guild_id=str(self.guild.id), name=self.name, position=self.position, nsfw=self.nsfw,
-                parent_id=str(self.parent.id) if self.parent else None, rate_limit_per_user=0,
+                guild_id=str(self.guild.id),
+                name=self.name,
+                position=self.position,
+                nsfw=self.nsfw,
+                parent_id=str(self.parent.id) if self.parent else None,
+                rate_limit_per_user=0,
             )
             if self.is_thread:
                 data.update(
-                    owner_id=str(self.owner_id or (bot_user.id if bot_user else 0)), message_count=0,
-                    member_count=1, total_message_sent=0,
-                    thread_metadata={"archived": False, "auto_archive_duration": 1440,
-                                     "archive_timestamp": iso_now(), "locked": False},
+                    owner_id=str(self.owner_id or (bot_user.id if bot_user else 0)),
+                    message_count=0,
+                    member_count=1,
+                    total_message_sent=0,
+                    thread_metadata={
+                        "archived": False,
+                        "auto_archive_duration": 1440,
+                        "archive_timestamp": iso_now(),
+                        "locked": False,
+                    },
                 )
             else:
                 data.update(topic=self.topic, permission_overwrites=[o.to_json() for o in self.overwrites.values()])

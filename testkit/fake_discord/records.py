@@ -37,8 +37,13 @@ class StoredAttachment:
     def to_json(self, signed_url: str) -> dict[str, Any]:
         """Attachment object as Discord sends it, carrying a freshly signed URL."""
         data: dict[str, Any] = {
-            "id": str(self.id), "filename": self.filename, "size": self.size, "url": signed_url,
-            "proxy_url": signed_url, "content_type": self.content_type, "flags": 0,
+            "id": str(self.id),
+            "filename": self.filename,
+            "size": self.size,
+            "url": signed_url,
+            "proxy_url": signed_url,
+            "content_type": self.content_type,
+            "flags": 0,
         }
         if self.description is not None:
             data["description"] = self.description
@@ -90,18 +95,25 @@ def parse_button(comp: Mapping[str, Any]) -> Button:
     """Button dataclass from component JSON."""
     emoji = comp.get("emoji") or {}
     return Button(
-        label=comp.get("label"), custom_id=comp.get("custom_id"), style=int(comp.get("style", 1)),
-        url=comp.get("url"), disabled=bool(comp.get("disabled", False)), emoji=emoji.get("name") or None,
+        label=comp.get("label"),
+        custom_id=comp.get("custom_id"),
+        style=int(comp.get("style", 1)),
+        url=comp.get("url"),
+        disabled=bool(comp.get("disabled", False)),
+        emoji=emoji.get("name") or None,
     )
 
 
 def parse_select(comp: Mapping[str, Any]) -> Select:
     """Select dataclass from component JSON."""
     return Select(
-        type=int(comp["type"]), custom_id=str(comp.get("custom_id")),
+        type=int(comp["type"]),
+        custom_id=str(comp.get("custom_id")),
         options=tuple(str(o.get("value")) for o in comp.get("options") or []),
-        min_values=int(comp.get("min_values", 1)), max_values=int(comp.get("max_values", 1)),
-        placeholder=comp.get("placeholder"), disabled=bool(comp.get("disabled", False)),
+        min_values=int(comp.get("min_values", 1)),
+        max_values=int(comp.get("max_values", 1)),
+        placeholder=comp.get("placeholder"),
+        disabled=bool(comp.get("disabled", False)),
     )
 
 
@@ -200,8 +212,9 @@ class FakeMessage:
 
     def snapshot(self) -> MessageSnapshot:
         """Copy of the visible state."""
-        return MessageSnapshot(self.content, list(self.embeds), list(self.components), list(self.attachments),
-                               self.flags)
+        return MessageSnapshot(
+            self.content, list(self.embeds), list(self.components), list(self.attachments), self.flags
+        )
 
     def summary(self) -> str:
         """One line for failure messages."""
@@ -299,9 +312,18 @@ class DiscordHTTPError(Exception):
     given); ``extra`` is merged into the body; ``code=None`` leaves ``code`` out (429 bodies have none).
     """
 
-    def __init__(self, status: int, code: int | None, message: str, errors: dict[str, Any] | None = None,
-                 *, violation: str | None = None, extra: dict[str, Any] | None = None,
-                 headers: dict[str, str] | None = None, detail: str | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: int | None,
+        message: str,
+        errors: dict[str, Any] | None = None,
+        *,
+        violation: str | None = None,
+        extra: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        detail: str | None = None,
+    ) -> None:
         super().__init__(f"{status} {code} {message}")
         self.detail = detail
         self.status = status

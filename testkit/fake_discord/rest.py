@@ -55,8 +55,7 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
     """JSON reply with exactly ``Content-Type: application/json`` (no charset)."""
     if status == 204:
         return web.Response(status=204, headers=headers)
-    return web.Response(status=status, body=json.dumps(body).encode(), content_type="application/json",
-                        headers=headers)
+    return web.Response(status=status, body=json.dumps(body).encode(), content_type="application/json", headers=headers)
 
 
 def _pattern(template: str) -> re.Pattern[str]:
@@ -103,9 +102,13 @@ class RestApi:
         """Entry point for every non-WebSocket HTTP request: log, fault injection, routing."""
         fake = self.fake
         is_api = request.path.startswith(API_PREFIX)
-        record = RequestRecord(method=request.method, path=request.path[len(API_PREFIX):] if is_api else request.path,
-                               query=dict(request.query), headers=dict(request.headers),
-                               timestamp=asyncio.get_running_loop().time())
+        record = RequestRecord(
+            method=request.method,
+            path=request.path[len(API_PREFIX) :] if is_api else request.path,
+            query=dict(request.query),
+            headers=dict(request.headers),
+            timestamp=asyncio.get_running_loop().time(),
+        )
         fake.requests.append(record)
         try:
             await self._read_body(request, record)
@@ -138,8 +141,7 @@ class RestApi:
             except DiscordHTTPError as exc:
                 result = exc
             except Exception as exc:  # a bug in the fake or a body it cannot read: fail fast, loudly
-                fake.violations.append(Violation("internal_error", "".join(
-                    traceback.format_exception(exc)), record))
+                fake.violations.append(Violation("internal_error", "".join(traceback.format_exception(exc)), record))
                 result = DiscordHTTPError(400, 0, f"fake Discord could not handle this request: {exc!r}")
             for rule in fake.faults:
                 if rule.delay_after and rule.matches(record.method, record.path):
@@ -240,14 +242,27 @@ class RestApi:
             bucket[0], bucket[1] = 0, now + per
         reset_after = max(bucket[1] - now, 0.001)
         headers = {
-            "X-RateLimit-Limit": str(limit), "X-RateLimit-Bucket": f"fake-channel-messages-{channel.id}",
-            "X-RateLimit-Reset": f"{time.time() + reset_after:.3f}", "X-RateLimit-Reset-After": f"{reset_after:.3f}",
+            "X-RateLimit-Limit": str(limit),
+            "X-RateLimit-Bucket": f"fake-channel-messages-{channel.id}",
+            "X-RateLimit-Reset": f"{time.time() + reset_after:.3f}",
+            "X-RateLimit-Reset-After": f"{reset_after:.3f}",
         }
         if bucket[0] >= limit:
-            headers.update({"X-RateLimit-Remaining": "0", "Retry-After": str(math.ceil(reset_after)),
-                            "X-RateLimit-Scope": "user", "Via": "1.1 google"})
-            raise DiscordHTTPError(429, None, "You are being rate limited.", headers=headers,
-                                   extra={"retry_after": round(reset_after, 3), "global": False})
+            headers.update(
+                {
+                    "X-RateLimit-Remaining": "0",
+                    "Retry-After": str(math.ceil(reset_after)),
+                    "X-RateLimit-Scope": "user",
+                    "Via": "1.1 google",
+                }
+            )
+            raise DiscordHTTPError(
+                429,
+                None,
+                "You are being rate limited.",
+                headers=headers,
+                extra={"retry_after": round(reset_after, 3), "global": False},
+            )
         bucket[0] += 1
         headers["X-RateLimit-Remaining"] = str(int(limit - bucket[0]))
         return headers
@@ -274,12 +289,26 @@ class RestApi:
         """``GET /oauth2/applications/@me``."""
         fake = self.fake
         return {
-            "id": str(fake.application_id), "name": fake.bot_user.username, "icon": None, "description": "",
-            "type": None, "summary": "", "bot_public": True, "bot_require_code_grant": False,
-            "verify_key": "0" * 64, "flags": 0, "owner": fake.owner.to_json(), "team": None,
-            "bot": fake.bot_user.to_json(), "redirect_uris": [], "interactions_endpoint_url": None,
-            "role_connections_verification_url": None, "approximate_guild_count": len(fake.guilds),
-            "integration_types_config": {"0": {}}, "install_params": None, "tags": [],
+            "id": str(fake.application_id),
+            "name": fake.bot_user.username,
+            "icon": None,
+            "description": "",
+            "type": None,
+            "summary": "",
+            "bot_public": True,
+            "bot_require_code_grant": False,
+            "verify_key": "0" * 64,
+            "flags": 0,
+            "owner": fake.owner.to_json(),
+            "team": None,
+            "bot": fake.bot_user.to_json(),
+            "redirect_uris": [],
+            "interactions_endpoint_url": None,
+            "role_connections_verification_url": None,
+            "approximate_guild_count": len(fake.guilds),
+            "integration_types_config": {"0": {}},
+            "install_params": None,
+            "tags": [],
         }
 
     async def get_member(self, req: RequestRecord, gid: str, uid: str) -> Any:
@@ -362,8 +391,9 @@ class RestApi:
         headers = self.rate_limit(channel)
         now = time.monotonic()
         if payload.get("enforce_nonce") and payload.get("nonce") is not None:
-            original = fake.transcript.find_nonce(channel.id, fake.bot_user.id, payload["nonce"], now,
-                                                  fake.nonce_window)
+            original = fake.transcript.find_nonce(
+                channel.id, fake.bot_user.id, payload["nonce"], now, fake.nonce_window
+            )
             if original is not None:
                 return Reply(fake.transcript.to_json(original), 200, headers)
         limit = channel.guild.filesize_limit if channel.guild else fake.dm_filesize_limit
@@ -373,8 +403,16 @@ class RestApi:
             target = fake.transcript.messages.get(int(ref.get("message_id") or 0))
             if target is None or target.deleted or target.channel_id != int(ref.get("channel_id") or channel.id):
                 if ref.get("fail_if_not_exists", True):
-                    raise DiscordHTTPError(400, 50035, "Invalid Form Body", {"message_reference": {"_errors": [
-                        {"code": "REPLIES_UNKNOWN_MESSAGE", "message": "Unknown message"}]}})
+                    raise DiscordHTTPError(
+                        400,
+                        50035,
+                        "Invalid Form Body",
+                        {
+                            "message_reference": {
+                                "_errors": [{"code": "REPLIES_UNKNOWN_MESSAGE", "message": "Unknown message"}]
+                            }
+                        },
+                    )
                 payload = {k: v for k, v in payload.items() if k != "message_reference"}
                 ref = None
         msg = fake.transcript.create(channel, fake.bot_user, payload, files, msg_type=19 if ref else 0)
@@ -458,4 +496,3 @@ class RestApi:
         if user is None:
             raise DiscordHTTPError(404, 10013, "Unknown User")
         return fake.dm_channel_for(user).to_json()
-

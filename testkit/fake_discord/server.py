@@ -2,6 +2,7 @@
 
 The package docstring (:mod:`testkit.fake_discord`) is the guide to what the fake implements.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -49,13 +50,23 @@ class WaitTimeout(AssertionError):
 class FakeDiscord:
     """Offline Discord: REST + gateway + client simulator + transcript. See the module docstring."""
 
-    def __init__(self, *, token: str = "fake-token", bot_name: str = "EggBot", ack_deadline: float = 3.0,
-                 token_ttl: float = 900.0, nonce_window: float = 300.0, rate_limit: bool = False,
-                 rate_limit_per: tuple[int, float] = (5, 5.0), allowed_intents: int = Intents.PRIVILEGED,
-                 dm_filesize_limit: int = DEFAULT_FILESIZE_LIMIT,
-                 bot_permissions: PermissionsLike = DEFAULT_BOT_PERMISSIONS,
-                 attachment_ttl: float = DEFAULT_ATTACHMENT_TTL,
-                 host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        token: str = "fake-token",
+        bot_name: str = "EggBot",
+        ack_deadline: float = 3.0,
+        token_ttl: float = 900.0,
+        nonce_window: float = 300.0,
+        rate_limit: bool = False,
+        rate_limit_per: tuple[int, float] = (5, 5.0),
+        allowed_intents: int = Intents.PRIVILEGED,
+        dm_filesize_limit: int = DEFAULT_FILESIZE_LIMIT,
+        bot_permissions: PermissionsLike = DEFAULT_BOT_PERMISSIONS,
+        attachment_ttl: float = DEFAULT_ATTACHMENT_TTL,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
         self.token = token
         self.ack_deadline = ack_deadline
         self.token_ttl = token_ttl
@@ -141,8 +152,9 @@ class FakeDiscord:
         await self.start()
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         await self.stop()
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
@@ -177,68 +189,136 @@ class FakeDiscord:
 
     # ------------------------------------------------------------------ world builders
 
-    def add_user(self, username: str, *, global_name: str | None = None, bot: bool = False,
-                 locale: str = "en-US", upload_limit: int | None = None) -> FakeUser:
+    def add_user(
+        self,
+        username: str,
+        *,
+        global_name: str | None = None,
+        bot: bool = False,
+        locale: str = "en-US",
+        upload_limit: int | None = None,
+    ) -> FakeUser:
         """Create a user (not in any guild yet); ``upload_limit`` is their Nitro upload limit, if any."""
-        user = FakeUser(self.new_id(), username, global_name=global_name, bot=bot, locale=locale,
-                        upload_limit=upload_limit)
+        user = FakeUser(
+            self.new_id(), username, global_name=global_name, bot=bot, locale=locale, upload_limit=upload_limit
+        )
         self.users[user.id] = user
         return user
 
-    def add_guild(self, name: str, *, premium_tier: int = 0, filesize_limit: int | None = None,
-                  owner: FakeUser | None = None, locale: str = "en-US") -> FakeGuild:
+    def add_guild(
+        self,
+        name: str,
+        *,
+        premium_tier: int = 0,
+        filesize_limit: int | None = None,
+        owner: FakeUser | None = None,
+        locale: str = "en-US",
+    ) -> FakeGuild:
         """Create a guild with @everyone, the bot (with its managed role) and the owner as members."""
         owner = owner or self.owner
         limit = filesize_limit or PREMIUM_TIER_FILESIZE.get(premium_tier, DEFAULT_FILESIZE_LIMIT)
-        guild = FakeGuild(self.new_id(), name, owner.id, filesize_limit=limit, premium_tier=premium_tier,
-                          locale=locale)
+        guild = FakeGuild(self.new_id(), name, owner.id, filesize_limit=limit, premium_tier=premium_tier, locale=locale)
         guild.roles[guild.id] = FakeRole(guild.id, guild.id, "@everyone", DEFAULT_EVERYONE_PERMISSIONS)
         self.guilds[guild.id] = guild
-        bot_role = FakeRole(self.new_id(), guild.id, self.bot_user.username, self.bot_permissions, position=1,
-                            managed_by_bot=self.bot_user.id)
+        bot_role = FakeRole(
+            self.new_id(),
+            guild.id,
+            self.bot_user.username,
+            self.bot_permissions,
+            position=1,
+            managed_by_bot=self.bot_user.id,
+        )
         guild.roles[bot_role.id] = bot_role
         guild.members[self.bot_user.id] = FakeMember(self.bot_user, guild, [bot_role])
         guild.members[owner.id] = FakeMember(owner, guild)
         if self.gateway.sessions:
             for session in list(self.gateway.sessions.values()):
-                self.spawn(self.gateway._dispatch_to(session, "GUILD_CREATE",
-                                                     self.gateway.guild_create(guild, session.intents)))
+                self.spawn(
+                    self.gateway._dispatch_to(
+                        session, "GUILD_CREATE", self.gateway.guild_create(guild, session.intents)
+                    )
+                )
         return guild
 
-    def add_channel(self, guild: FakeGuild, name: str, type: int = ChannelType.GUILD_TEXT, *,
-                    topic: str | None = None, nsfw: bool = False, parent: FakeChannel | None = None) -> FakeChannel:
+    def add_channel(
+        self,
+        guild: FakeGuild,
+        name: str,
+        type: int = ChannelType.GUILD_TEXT,
+        *,
+        topic: str | None = None,
+        nsfw: bool = False,
+        parent: FakeChannel | None = None,
+    ) -> FakeChannel:
         """Create a guild channel (text by default; ``parent`` is a category)."""
-        channel = FakeChannel(self.new_id(), type, name, guild=guild, parent=parent, topic=topic, nsfw=nsfw,
-                              position=sum(1 for c in guild.channels.values() if not c.is_thread))
+        channel = FakeChannel(
+            self.new_id(),
+            type,
+            name,
+            guild=guild,
+            parent=parent,
+            topic=topic,
+            nsfw=nsfw,
+            position=sum(1 for c in guild.channels.values() if not c.is_thread),
+        )
         guild.channels[channel.id] = channel
         self.channels[channel.id] = channel
         self._announce("CHANNEL_CREATE", channel.to_json())
         return channel
 
-    def add_thread(self, parent: FakeChannel, name: str, *, private: bool = False,
-                   owner: Actor | None = None) -> FakeChannel:
+    def add_thread(
+        self, parent: FakeChannel, name: str, *, private: bool = False, owner: Actor | None = None
+    ) -> FakeChannel:
         """Create a thread (type 11, or 12 if private) under a text channel."""
         assert parent.guild is not None, "threads live in guild channels"
         owner_user = owner.user if isinstance(owner, FakeMember) else owner
-        thread = FakeChannel(self.new_id(), ChannelType.PRIVATE_THREAD if private else ChannelType.PUBLIC_THREAD,
-                             name, guild=parent.guild, parent=parent,
-                             owner_id=(owner_user or self.bot_user).id)
+        thread = FakeChannel(
+            self.new_id(),
+            ChannelType.PRIVATE_THREAD if private else ChannelType.PUBLIC_THREAD,
+            name,
+            guild=parent.guild,
+            parent=parent,
+            owner_id=(owner_user or self.bot_user).id,
+        )
         parent.guild.channels[thread.id] = thread
         self.channels[thread.id] = thread
         self._announce("THREAD_CREATE", dict(thread.to_json(bot_user=self.bot_user), newly_created=True))
         return thread
 
-    def add_role(self, guild: FakeGuild, name: str, permissions: PermissionsLike = 0, *, color: int = 0,
-                 mentionable: bool = False, hoist: bool = False) -> FakeRole:
+    def add_role(
+        self,
+        guild: FakeGuild,
+        name: str,
+        permissions: PermissionsLike = 0,
+        *,
+        color: int = 0,
+        mentionable: bool = False,
+        hoist: bool = False,
+    ) -> FakeRole:
         """Create a role."""
-        role = FakeRole(self.new_id(), guild.id, name, resolve_permissions(permissions), position=len(guild.roles),
-                        color=color, mentionable=mentionable, hoist=hoist)
+        role = FakeRole(
+            self.new_id(),
+            guild.id,
+            name,
+            resolve_permissions(permissions),
+            position=len(guild.roles),
+            color=color,
+            mentionable=mentionable,
+            hoist=hoist,
+        )
         guild.roles[role.id] = role
         self._announce("GUILD_ROLE_CREATE", {"guild_id": str(guild.id), "role": role.to_json()})
         return role
 
-    def add_member(self, guild: FakeGuild, user: str | FakeUser, *, roles: Iterable[FakeRole | str] = (),
-                   permissions: PermissionsLike | None = None, nick: str | None = None) -> FakeMember:
+    def add_member(
+        self,
+        guild: FakeGuild,
+        user: str | FakeUser,
+        *,
+        roles: Iterable[FakeRole | str] = (),
+        permissions: PermissionsLike | None = None,
+        nick: str | None = None,
+    ) -> FakeMember:
         """Add a user (created from a name if needed) to a guild."""
         person = self.add_user(user) if isinstance(user, str) else user
         member_roles = []
@@ -259,8 +339,9 @@ class FakeDiscord:
     def remove_member(self, guild: FakeGuild, user: Actor) -> None:
         """The user leaves the guild (or is kicked): its member routes answer 404/10007 from now on."""
         member = guild.members.pop(user.id)
-        self._announce("GUILD_MEMBER_REMOVE", {"guild_id": str(guild.id), "user": member.user.to_json()},
-                       Intents.GUILD_MEMBERS)
+        self._announce(
+            "GUILD_MEMBER_REMOVE", {"guild_id": str(guild.id), "user": member.user.to_json()}, Intents.GUILD_MEMBERS
+        )
 
     def dm_channel_for(self, user: Actor) -> FakeChannel:
         """The DM channel between the bot and ``user`` (created on first use)."""
@@ -274,8 +355,14 @@ class FakeDiscord:
 
     # ------------------------------------------------------------------ controls
 
-    def set_permissions(self, channel: FakeChannel, target: FakeRole | FakeMember | FakeUser | str, *,
-                        allow: PermissionsLike | None = None, deny: PermissionsLike | None = None) -> None:
+    def set_permissions(
+        self,
+        channel: FakeChannel,
+        target: FakeRole | FakeMember | FakeUser | str,
+        *,
+        allow: PermissionsLike | None = None,
+        deny: PermissionsLike | None = None,
+    ) -> None:
         """Set (or with both None, remove) a permission overwrite and send CHANNEL_UPDATE."""
         assert channel.guild is not None and not channel.is_thread, "overwrites live on guild channels"
         if target == "everyone":
@@ -289,8 +376,9 @@ class FakeDiscord:
         if allow is None and deny is None:
             channel.overwrites.pop(target_id, None)
         else:
-            channel.overwrites[target_id] = Overwrite(target_id, kind, resolve_permissions(allow or 0),
-                                                      resolve_permissions(deny or 0))
+            channel.overwrites[target_id] = Overwrite(
+                target_id, kind, resolve_permissions(allow or 0), resolve_permissions(deny or 0)
+            )
         self._announce("CHANNEL_UPDATE", channel.to_json())
 
     def deny_bot(self, channel: FakeChannel, *permissions: PermissionsLike) -> None:
@@ -309,8 +397,15 @@ class FakeDiscord:
             item.deleted = True
             if item.is_thread:
                 assert item.guild is not None and item.parent is not None
-                self._announce("THREAD_DELETE", {"id": str(item.id), "guild_id": str(item.guild.id),
-                                                 "parent_id": str(item.parent.id), "type": item.type})
+                self._announce(
+                    "THREAD_DELETE",
+                    {
+                        "id": str(item.id),
+                        "guild_id": str(item.guild.id),
+                        "parent_id": str(item.parent.id),
+                        "type": item.type,
+                    },
+                )
             elif item.guild is not None:
                 self._announce("CHANNEL_DELETE", item.to_json())
 
@@ -331,13 +426,21 @@ class FakeDiscord:
         """Spend the channel's bucket now, as if other traffic had posted (needs the limit enabled)."""
         self.rest.exhaust(channel)
 
-    def fail_next(self, method: str, path_regex: str, status: int, json_body: Any = None, times: int = 1,
-                  headers: Mapping[str, str] | None = None) -> FaultRule:
+    def fail_next(
+        self,
+        method: str,
+        path_regex: str,
+        status: int,
+        json_body: Any = None,
+        times: int = 1,
+        headers: Mapping[str, str] | None = None,
+    ) -> FaultRule:
         """Answer the next ``times`` matching requests with ``status`` and ``json_body``."""
         if headers is None and status == 429:
             headers = {"Via": "1.1 google", "Retry-After": "1", "X-RateLimit-Scope": "user"}
-        rule = FaultRule(method.upper(), re.compile(path_regex), times, status=status, body=json_body,
-                         headers=dict(headers or {}))
+        rule = FaultRule(
+            method.upper(), re.compile(path_regex), times, status=status, body=json_body, headers=dict(headers or {})
+        )
         self.faults.append(rule)
         return rule
 
@@ -389,9 +492,19 @@ class FakeDiscord:
 
     # ------------------------------------------------------------------ client simulator
 
-    async def slash(self, user: Actor, channel: FakeChannel, command: str, /, *path: str, validate: bool = True,
-                    attachments: Any = None, options: Mapping[str, Any] | None = None,
-                    locale: str | None = None, **values: Any) -> InteractionHandle:
+    async def slash(
+        self,
+        user: Actor,
+        channel: FakeChannel,
+        command: str,
+        /,
+        *path: str,
+        validate: bool = True,
+        attachments: Any = None,
+        options: Mapping[str, Any] | None = None,
+        locale: str | None = None,
+        **values: Any,
+    ) -> InteractionHandle:
         """A user runs a slash command; see the module docstring for values and refusals."""
         merged = dict(options or {})
         merged.update(values)
@@ -401,34 +514,53 @@ class FakeDiscord:
             merged["attachments"] = attachments
         return await self.simulator.slash(user, channel, command, path, merged, validate=validate, locale=locale)
 
-    async def autocomplete(self, user: Actor, channel: FakeChannel, command: str, /, *path: str, focused: str,
-                           validate: bool = True, options: Mapping[str, Any] | None = None,
-                           **values: Any) -> InteractionHandle:
+    async def autocomplete(
+        self,
+        user: Actor,
+        channel: FakeChannel,
+        command: str,
+        /,
+        *path: str,
+        focused: str,
+        validate: bool = True,
+        options: Mapping[str, Any] | None = None,
+        **values: Any,
+    ) -> InteractionHandle:
         """A user types into option ``focused`` (value: the partial text) of a command with autocomplete."""
         merged = dict(options or {})
         merged.update(values)
         merged.setdefault(focused, "")
         return await self.simulator.slash(user, channel, command, path, merged, validate=validate, focused=focused)
 
-    async def context_menu(self, user: Actor, channel: FakeChannel, name: str,
-                           target: FakeUser | FakeMember | FakeMessage, *, validate: bool = True) -> InteractionHandle:
+    async def context_menu(
+        self,
+        user: Actor,
+        channel: FakeChannel,
+        name: str,
+        target: FakeUser | FakeMember | FakeMessage,
+        *,
+        validate: bool = True,
+    ) -> InteractionHandle:
         """A user runs a user or message context-menu command."""
         return await self.simulator.context_menu(user, channel, name, target, validate=validate)
 
-    async def click(self, user: Actor, message: FakeMessage | int, custom_id: str | None, *,
-                    validate: bool = True) -> InteractionHandle:
+    async def click(
+        self, user: Actor, message: FakeMessage | int, custom_id: str | None, *, validate: bool = True
+    ) -> InteractionHandle:
         """A user clicks a button of a bot message (``custom_id`` as read from ``message.button(...)``)."""
         if custom_id is None:
             raise ClientRefusal("a link button has no custom_id: the app opens its URL, with no interaction")
         return await self.simulator.click(user, message, custom_id, validate=validate)
 
-    async def select(self, user: Actor, message: FakeMessage | int, custom_id: str, values: Iterable[Any], *,
-                     validate: bool = True) -> InteractionHandle:
+    async def select(
+        self, user: Actor, message: FakeMessage | int, custom_id: str, values: Iterable[Any], *, validate: bool = True
+    ) -> InteractionHandle:
         """A user picks values in a select menu of a bot message."""
         return await self.simulator.select(user, message, custom_id, list(values), validate=validate)
 
-    async def submit_modal(self, user: Actor, source: InteractionHandle, values: Mapping[str, Any], *,
-                           validate: bool = True) -> InteractionHandle:
+    async def submit_modal(
+        self, user: Actor, source: InteractionHandle, values: Mapping[str, Any], *, validate: bool = True
+    ) -> InteractionHandle:
         """A user submits the modal the bot opened for ``source``."""
         return await self.simulator.submit_modal(user, source, values, validate=validate)
 
@@ -438,11 +570,13 @@ class FakeDiscord:
 
     # ------------------------------------------------------------------ transcript
 
-    def messages(self, channel: FakeChannel, *, as_user: Actor | None = None,
-                 include_deleted: bool = False) -> list[FakeMessage]:
+    def messages(
+        self, channel: FakeChannel, *, as_user: Actor | None = None, include_deleted: bool = False
+    ) -> list[FakeMessage]:
         """Messages in ``channel``, oldest first; ``as_user`` shows only what that user can see."""
-        return self.transcript.in_channel(channel.id, as_user=as_user.id if as_user else None,
-                                          include_deleted=include_deleted)
+        return self.transcript.in_channel(
+            channel.id, as_user=as_user.id if as_user else None, include_deleted=include_deleted
+        )
 
     def message(self, message_id: int) -> FakeMessage:
         """A message by id (deleted ones too)."""
@@ -478,8 +612,9 @@ class FakeDiscord:
         lines.append(f"unexpected routes: {self.unexpected_routes}")
         return "\n".join(lines)
 
-    async def wait_for(self, predicate: Callable[[FakeDiscord], T | None], timeout: float = 10.0, *,
-                       what: str | None = None) -> T:
+    async def wait_for(
+        self, predicate: Callable[[FakeDiscord], T | None], timeout: float = 10.0, *, what: str | None = None
+    ) -> T:
         """Wait until ``predicate(fake)`` is truthy and return its value (no polling)."""
         result: Any = None
 
@@ -492,14 +627,21 @@ class FakeDiscord:
             try:
                 await asyncio.wait_for(self._cond.wait_for(check), timeout)
             except TimeoutError:
-                raise WaitTimeout(f"timed out after {timeout}s waiting for {what or predicate}\n"
-                                  f"{self.debug_summary()}") from None
+                raise WaitTimeout(
+                    f"timed out after {timeout}s waiting for {what or predicate}\n{self.debug_summary()}"
+                ) from None
         return cast(T, result)
 
-    async def wait_for_message(self, channel: FakeChannel, predicate: Callable[[FakeMessage], bool] | None = None,
-                               *, timeout: float = 10.0, as_user: Actor | None = None,
-                               after: FakeMessage | int | None = None,
-                               include_loading: bool = False) -> FakeMessage:
+    async def wait_for_message(
+        self,
+        channel: FakeChannel,
+        predicate: Callable[[FakeMessage], bool] | None = None,
+        *,
+        timeout: float = 10.0,
+        as_user: Actor | None = None,
+        after: FakeMessage | int | None = None,
+        include_loading: bool = False,
+    ) -> FakeMessage:
         """The first message in ``channel`` (newer than ``after``) matching ``predicate``; not "thinking..." ones."""
         floor = after.id if isinstance(after, FakeMessage) else int(after or 0)
 
@@ -508,16 +650,20 @@ class FakeDiscord:
                 if msg.id > floor and (include_loading or not msg.loading) and (predicate is None or predicate(msg)):
                     return msg
             return None
+
         return await self.wait_for(find, timeout, what=f"a message in channel {channel.name or channel.id}")
 
-    async def wait_for_request(self, predicate: Callable[[RequestRecord], bool], *, timeout: float = 10.0,
-                               completed: bool = True) -> RequestRecord:
+    async def wait_for_request(
+        self, predicate: Callable[[RequestRecord], bool], *, timeout: float = 10.0, completed: bool = True
+    ) -> RequestRecord:
         """The first logged request matching ``predicate`` (answered ones only unless ``completed=False``)."""
+
         def find(fake: FakeDiscord) -> RequestRecord | None:
             for record in fake.requests:
                 if (record.status is not None or not completed) and predicate(record):
                     return record
             return None
+
         return await self.wait_for(find, timeout, what="a matching request")
 
     async def wait_for_identify(self, count: int = 1, timeout: float = 10.0) -> None:

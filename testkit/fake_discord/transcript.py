@@ -33,13 +33,25 @@ class Transcript:
 
     # ------------------------------------------------------------------ uploads
 
-    def store_upload(self, filename: str, data: bytes, content_type: str | None = None, *,
-                     description: str | None = None, ephemeral: bool = False) -> StoredAttachment:
+    def store_upload(
+        self,
+        filename: str,
+        data: bytes,
+        content_type: str | None = None,
+        *,
+        description: str | None = None,
+        ephemeral: bool = False,
+    ) -> StoredAttachment:
         """Keep uploaded bytes and give them a URL under ``/att/``."""
         att_id = self.fake.new_id()
         stored = StoredAttachment(
-            id=att_id, filename=filename, content_type=guess_content_type(filename, content_type), data=bytes(data),
-            url=f"{self.fake.url}/att/{att_id}/{quote(filename)}", description=description, ephemeral=ephemeral,
+            id=att_id,
+            filename=filename,
+            content_type=guess_content_type(filename, content_type),
+            data=bytes(data),
+            url=f"{self.fake.url}/att/{att_id}/{quote(filename)}",
+            description=description,
+            ephemeral=ephemeral,
         )
         self.attachments[att_id] = stored
         return stored
@@ -48,8 +60,9 @@ class Transcript:
         """The attachment object of a payload sent now: its URL signed afresh, as Discord does."""
         return stored.to_json(self.fake.cdn.sign(stored.url, stored.id))
 
-    def _uploads(self, payload: Mapping[str, Any], parts: Sequence[FilePart],
-                 ephemeral: bool) -> list[StoredAttachment]:
+    def _uploads(
+        self, payload: Mapping[str, Any], parts: Sequence[FilePart], ephemeral: bool
+    ) -> list[StoredAttachment]:
         specs = {str(a.get("id")): a for a in payload.get("attachments") or [] if isinstance(a, Mapping)}
         stored = []
         for part in parts:
@@ -58,23 +71,44 @@ class Transcript:
             match = FILE_FIELD.fullmatch(part.name)
             spec = specs.get(match.group(1) if match else "", {})
             filename = spec.get("filename") or part.filename
-            stored.append(self.store_upload(filename, part.data, part.content_type,
-                                            description=spec.get("description"), ephemeral=ephemeral))
+            stored.append(
+                self.store_upload(
+                    filename, part.data, part.content_type, description=spec.get("description"), ephemeral=ephemeral
+                )
+            )
         return stored
 
     # ------------------------------------------------------------------ mutation
 
-    def create(self, channel: FakeChannel, author: FakeUser, payload: Mapping[str, Any], parts: Sequence[FilePart],
-               *, msg_type: int = 0, extra_flags: int = 0, visible_to: int | None = None,
-               interaction: InteractionHandle | None = None) -> FakeMessage:
+    def create(
+        self,
+        channel: FakeChannel,
+        author: FakeUser,
+        payload: Mapping[str, Any],
+        parts: Sequence[FilePart],
+        *,
+        msg_type: int = 0,
+        extra_flags: int = 0,
+        visible_to: int | None = None,
+        interaction: InteractionHandle | None = None,
+    ) -> FakeMessage:
         """Add a message to ``channel`` from an already validated create payload."""
         flags = ((payload.get("flags") or 0) & SETTABLE_FLAGS) | extra_flags
         msg = FakeMessage(
-            id=self.fake.new_id(), channel_id=channel.id, guild_id=channel.guild.id if channel.guild else None,
-            author=author, content=payload.get("content") or "", embeds=_embeds(payload.get("embeds")),
-            components=list(payload.get("components") or []), flags=flags, type=msg_type,
-            tts=bool(payload.get("tts")), nonce=payload.get("nonce"), allowed_mentions=payload.get("allowed_mentions"),
-            message_reference=payload.get("message_reference"), visible_to=visible_to,
+            id=self.fake.new_id(),
+            channel_id=channel.id,
+            guild_id=channel.guild.id if channel.guild else None,
+            author=author,
+            content=payload.get("content") or "",
+            embeds=_embeds(payload.get("embeds")),
+            components=list(payload.get("components") or []),
+            flags=flags,
+            type=msg_type,
+            tts=bool(payload.get("tts")),
+            nonce=payload.get("nonce"),
+            allowed_mentions=payload.get("allowed_mentions"),
+            message_reference=payload.get("message_reference"),
+            visible_to=visible_to,
         )
         msg.attachments = self._uploads(payload, parts, ephemeral=msg.ephemeral)
         if interaction is not None:
@@ -148,8 +182,9 @@ class Transcript:
 
     # ------------------------------------------------------------------ views
 
-    def in_channel(self, channel_id: int, *, as_user: int | None = None,
-                   include_deleted: bool = False) -> list[FakeMessage]:
+    def in_channel(
+        self, channel_id: int, *, as_user: int | None = None, include_deleted: bool = False
+    ) -> list[FakeMessage]:
         """Messages of a channel in order; ``as_user`` hides other people's ephemeral messages."""
         result = []
         for msg in self.messages.values():
@@ -163,12 +198,22 @@ class Transcript:
     def to_json(self, msg: FakeMessage, *, gateway: bool = False) -> dict[str, Any]:
         """The message object Discord would send for ``msg``."""
         data: dict[str, Any] = {
-            "id": str(msg.id), "channel_id": str(msg.channel_id), "type": msg.type, "content": msg.content,
-            "author": msg.author.to_json(), "attachments": [self.attachment_json(a) for a in msg.attachments],
-            "embeds": msg.embeds, "mentions": [self.fake.users[u].to_json() for u in msg.mentions],
-            "mention_roles": [str(r) for r in msg.mention_roles], "mention_everyone": msg.mention_everyone,
-            "pinned": False, "tts": msg.tts, "timestamp": msg.created_at, "edited_timestamp": msg.edited_at,
-            "flags": msg.flags, "components": msg.components,
+            "id": str(msg.id),
+            "channel_id": str(msg.channel_id),
+            "type": msg.type,
+            "content": msg.content,
+            "author": msg.author.to_json(),
+            "attachments": [self.attachment_json(a) for a in msg.attachments],
+            "embeds": msg.embeds,
+            "mentions": [self.fake.users[u].to_json() for u in msg.mentions],
+            "mention_roles": [str(r) for r in msg.mention_roles],
+            "mention_everyone": msg.mention_everyone,
+            "pinned": False,
+            "tts": msg.tts,
+            "timestamp": msg.created_at,
+            "edited_timestamp": msg.edited_at,
+            "flags": msg.flags,
+            "components": msg.components,
         }
         if msg.nonce is not None:
             data["nonce"] = msg.nonce
@@ -178,8 +223,12 @@ class Transcript:
         if msg.interaction_metadata is not None:
             data["interaction_metadata"] = msg.interaction_metadata
             meta = msg.interaction_metadata
-            data["interaction"] = {"id": meta["id"], "type": meta["type"], "name": meta.get("name", ""),
-                                   "user": meta["user"]}
+            data["interaction"] = {
+                "id": meta["id"],
+                "type": meta["type"],
+                "name": meta.get("name", ""),
+                "user": meta["user"],
+            }
         if msg.message_reference is not None:
             data["message_reference"] = msg.message_reference
         if gateway and msg.guild_id is not None:

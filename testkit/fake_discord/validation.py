@@ -78,8 +78,9 @@ def _name_char_ok(ch: str) -> bool:
 
 def valid_chat_input_name(name: Any) -> bool:
     """``^[-_'\\p{L}\\p{N}\\p{sc=Deva}\\p{sc=Thai}]{1,32}$`` and lower case where possible."""
-    return (isinstance(name, str) and 1 <= len(name) <= 32 and all(_name_char_ok(c) for c in name)
-            and name == name.lower())
+    return (
+        isinstance(name, str) and 1 <= len(name) <= 32 and all(_name_char_ok(c) for c in name) and name == name.lower()
+    )
 
 
 # --------------------------------------------------------------------------- commands
@@ -102,8 +103,11 @@ def validate_commands(body: Any) -> None:
         _validate_command(errors, index, command, ctype)
         key = (ctype, str(command.get("name")))
         if key in seen:
-            errors.add((index, "name"), "APPLICATION_COMMANDS_DUPLICATE_NAME",
-                       f"Application command names must be unique (duplicate of command {seen[key]})")
+            errors.add(
+                (index, "name"),
+                "APPLICATION_COMMANDS_DUPLICATE_NAME",
+                f"Application command names must be unique (duplicate of command {seen[key]})",
+            )
         seen[key] = index
     for ctype, count in per_type.items():
         limit = COMMAND_LIMITS.get(ctype, 100)
@@ -126,11 +130,17 @@ def _validate_command(errors: FormErrors, index: int, command: Mapping[str, Any]
     else:
         errors.length((*path, "name"), name, 1, 32)
         if command.get("description") not in (None, ""):
-            errors.add((*path, "description"), "APPLICATION_COMMAND_CONTEXT_MENU_DESCRIPTION",
-                       "Context menu commands cannot have description")
+            errors.add(
+                (*path, "description"),
+                "APPLICATION_COMMAND_CONTEXT_MENU_DESCRIPTION",
+                "Context menu commands cannot have description",
+            )
         if command.get("options"):
-            errors.add((*path, "options"), "APPLICATION_COMMAND_CONTEXT_MENU_OPTIONS",
-                       "Context menu commands cannot have options")
+            errors.add(
+                (*path, "options"),
+                "APPLICATION_COMMAND_CONTEXT_MENU_OPTIONS",
+                "Context menu commands cannot have options",
+            )
     perms = command.get("default_member_permissions")
     if perms is not None and not (isinstance(perms, int) or (isinstance(perms, str) and perms.isdigit())):
         errors.add((*path, "default_member_permissions"), "BASE_TYPE_INTEGER", "Value is not int.")
@@ -139,8 +149,9 @@ def _validate_command(errors: FormErrors, index: int, command: Mapping[str, Any]
         if value is None:
             continue
         if not isinstance(value, list) or not value or len(set(value)) != len(value) or not set(value) <= allowed:
-            errors.add((*path, key), "BASE_TYPE_CHOICES",
-                       f"Value must be a non-empty unique list of {sorted(allowed)}.")
+            errors.add(
+                (*path, key), "BASE_TYPE_CHOICES", f"Value must be a non-empty unique list of {sorted(allowed)}."
+            )
     for key, high in (("name_localizations", 32), ("description_localizations", 100)):
         for locale, text in (command.get(key) or {}).items():
             errors.length((*path, key, locale), text, 1, high)
@@ -154,8 +165,11 @@ def _validate_options(errors: FormErrors, path: tuple[str | int, ...], options: 
         errors.add(path, "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_OPTIONS} or fewer in length.")
     kinds = {opt.get("type") in (1, 2) for opt in options if isinstance(opt, Mapping)}
     if len(kinds) > 1:
-        errors.add(path, "APPLICATION_COMMAND_OPTIONS_TYPE_INVALID",
-                   "Sub-command and sub-command group option types are mutually exclusive to all other types")
+        errors.add(
+            path,
+            "APPLICATION_COMMAND_OPTIONS_TYPE_INVALID",
+            "Sub-command and sub-command group option types are mutually exclusive to all other types",
+        )
     names: set[str] = set()
     seen_optional = False
     for i, opt in enumerate(options):
@@ -169,14 +183,18 @@ def _validate_options(errors: FormErrors, path: tuple[str | int, ...], options: 
             continue
         otype: int = raw_type
         if (otype == 2 and depth != 0) or (otype == 1 and depth == 2) or (depth == 1 and otype != 1):
-            errors.add((*here, "type"), "APPLICATION_COMMAND_OPTIONS_TYPE_INVALID",
-                       "Sub-command groups may only contain sub-commands, nested at most two levels deep")
+            errors.add(
+                (*here, "type"),
+                "APPLICATION_COMMAND_OPTIONS_TYPE_INVALID",
+                "Sub-command groups may only contain sub-commands, nested at most two levels deep",
+            )
         name = opt.get("name")
         if not valid_chat_input_name(name):
             errors.add((*here, "name"), "APPLICATION_COMMAND_INVALID_NAME", "Command name is invalid")
         elif name in names:
-            errors.add((*here, "name"), "APPLICATION_COMMAND_OPTIONS_NAME_ALREADY_EXISTS",
-                       "Option names must be unique")
+            errors.add(
+                (*here, "name"), "APPLICATION_COMMAND_OPTIONS_NAME_ALREADY_EXISTS", "Option names must be unique"
+            )
         names.add(str(name))
         errors.length((*here, "description"), opt.get("description"), 1, 100)
         if otype in (1, 2):
@@ -185,46 +203,61 @@ def _validate_options(errors: FormErrors, path: tuple[str | int, ...], options: 
             continue
         if opt.get("required"):
             if seen_optional:
-                errors.add(path, "APPLICATION_COMMAND_OPTIONS_REQUIRED_INVALID",
-                           "Required options must be placed before non-required options")
+                errors.add(
+                    path,
+                    "APPLICATION_COMMAND_OPTIONS_REQUIRED_INVALID",
+                    "Required options must be placed before non-required options",
+                )
         else:
             seen_optional = True
         _validate_option_constraints(errors, here, opt, otype)
 
 
-def _validate_option_constraints(errors: FormErrors, here: tuple[str | int, ...], opt: Mapping[str, Any],
-                                 otype: int) -> None:
+def _validate_option_constraints(
+    errors: FormErrors, here: tuple[str | int, ...], opt: Mapping[str, Any], otype: int
+) -> None:
     choices = opt.get("choices")
     if choices:
         if otype not in (3, 4, 10):
-            errors.add((*here, "choices"), "APPLICATION_COMMAND_OPTION_CHOICES_INVALID",
-                       "Choices are only allowed for string, integer and number options")
+            errors.add(
+                (*here, "choices"),
+                "APPLICATION_COMMAND_OPTION_CHOICES_INVALID",
+                "Choices are only allowed for string, integer and number options",
+            )
         if len(choices) > MAX_CHOICES:
             errors.add((*here, "choices"), "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_CHOICES} or fewer in length.")
         if opt.get("autocomplete"):
-            errors.add((*here, "autocomplete"), "APPLICATION_COMMAND_AUTOCOMPLETE_INVALID",
-                       "Autocomplete cannot be set with choices")
+            errors.add(
+                (*here, "autocomplete"),
+                "APPLICATION_COMMAND_AUTOCOMPLETE_INVALID",
+                "Autocomplete cannot be set with choices",
+            )
         for j, choice in enumerate(choices):
             errors.length((*here, "choices", j, "name"), choice.get("name"), 1, 100)
             value = choice.get("value")
             if otype == 3:
                 errors.length((*here, "choices", j, "value"), value, 1, 100)
             elif otype == 4 and not _is_safe_int(value):
-                errors.add((*here, "choices", j, "value"), "NUMBER_TYPE_COERCE", f"Value \"{value}\" is not int.")
+                errors.add((*here, "choices", j, "value"), "NUMBER_TYPE_COERCE", f'Value "{value}" is not int.')
             elif otype == 10 and (not isinstance(value, (int, float)) or isinstance(value, bool)):
-                errors.add((*here, "choices", j, "value"), "NUMBER_TYPE_COERCE", f"Value \"{value}\" is not a number.")
+                errors.add((*here, "choices", j, "value"), "NUMBER_TYPE_COERCE", f'Value "{value}" is not a number.')
     if opt.get("autocomplete") and otype not in (3, 4, 10):
-        errors.add((*here, "autocomplete"), "APPLICATION_COMMAND_AUTOCOMPLETE_INVALID",
-                   "Autocomplete is only allowed for string, integer and number options")
+        errors.add(
+            (*here, "autocomplete"),
+            "APPLICATION_COMMAND_AUTOCOMPLETE_INVALID",
+            "Autocomplete is only allowed for string, integer and number options",
+        )
     low_len, high_len = opt.get("min_length"), opt.get("max_length")
     if (low_len is not None or high_len is not None) and otype != 3:
         errors.add(here, "APPLICATION_COMMAND_OPTION_INVALID", "min_length/max_length only apply to strings")
     if low_len is not None and not (isinstance(low_len, int) and 0 <= low_len <= MAX_STRING_OPTION_LENGTH):
-        errors.add((*here, "min_length"), "NUMBER_TYPE_MAX",
-                   f"int value should be between 0 and {MAX_STRING_OPTION_LENGTH}.")
+        errors.add(
+            (*here, "min_length"), "NUMBER_TYPE_MAX", f"int value should be between 0 and {MAX_STRING_OPTION_LENGTH}."
+        )
     if high_len is not None and not (isinstance(high_len, int) and 1 <= high_len <= MAX_STRING_OPTION_LENGTH):
-        errors.add((*here, "max_length"), "NUMBER_TYPE_MAX",
-                   f"int value should be between 1 and {MAX_STRING_OPTION_LENGTH}.")
+        errors.add(
+            (*here, "max_length"), "NUMBER_TYPE_MAX", f"int value should be between 1 and {MAX_STRING_OPTION_LENGTH}."
+        )
     if isinstance(low_len, int) and isinstance(high_len, int) and low_len > high_len:
         errors.add((*here, "min_length"), "APPLICATION_COMMAND_OPTION_INVALID", "min_length must be <= max_length")
     low, high = opt.get("min_value"), opt.get("max_value")
@@ -234,15 +267,18 @@ def _validate_option_constraints(errors: FormErrors, here: tuple[str | int, ...]
         if value is None:
             continue
         if otype == 4 and not _is_safe_int(value):
-            errors.add((*here, key), "NUMBER_TYPE_COERCE", f"Value \"{value}\" is not int.")
+            errors.add((*here, key), "NUMBER_TYPE_COERCE", f'Value "{value}" is not int.')
         elif otype == 10 and (not isinstance(value, (int, float)) or isinstance(value, bool)):
-            errors.add((*here, key), "NUMBER_TYPE_COERCE", f"Value \"{value}\" is not a number.")
+            errors.add((*here, key), "NUMBER_TYPE_COERCE", f'Value "{value}" is not a number.')
     if isinstance(low, (int, float)) and isinstance(high, (int, float)) and low > high:
         errors.add((*here, "min_value"), "APPLICATION_COMMAND_OPTION_INVALID", "min_value must be <= max_value")
     channel_types = opt.get("channel_types")
     if channel_types is not None and otype != 7:
-        errors.add((*here, "channel_types"), "APPLICATION_COMMAND_OPTION_INVALID",
-                   "channel_types only apply to channel options")
+        errors.add(
+            (*here, "channel_types"),
+            "APPLICATION_COMMAND_OPTION_INVALID",
+            "channel_types only apply to channel options",
+        )
 
 
 # --------------------------------------------------------------------------- messages
@@ -294,16 +330,25 @@ def _validate_components(errors: FormErrors, components: Any, v2: bool) -> None:
             errors.add(("components",), "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_ACTION_ROWS} or fewer in length.")
         for i, row in enumerate(components):
             if row.get("type") != 1:
-                errors.add(("components", i, "type"), "UNION_TYPE_CHOICES",
-                           "Value of field \"type\" must be one of (1,). Set the IS_COMPONENTS_V2 flag for layouts.")
+                errors.add(
+                    ("components", i, "type"),
+                    "UNION_TYPE_CHOICES",
+                    'Value of field "type" must be one of (1,). Set the IS_COMPONENTS_V2 flag for layouts.',
+                )
                 continue
             items = row.get("components") or []
             if not 1 <= len(items) <= MAX_ROW_ITEMS:
-                errors.add(("components", i, "components"), "BASE_TYPE_BAD_LENGTH",
-                           f"Must be between 1 and {MAX_ROW_ITEMS} in length.")
+                errors.add(
+                    ("components", i, "components"),
+                    "BASE_TYPE_BAD_LENGTH",
+                    f"Must be between 1 and {MAX_ROW_ITEMS} in length.",
+                )
             if any(c.get("type") in SELECT_TYPES for c in items) and len(items) > 1:
-                errors.add(("components", i, "components"), "COMPONENT_LAYOUT_WIDTH_EXCEEDED",
-                           "The specified component exceeds the maximum width")
+                errors.add(
+                    ("components", i, "components"),
+                    "COMPONENT_LAYOUT_WIDTH_EXCEEDED",
+                    "The specified component exceeds the maximum width",
+                )
             for j, comp in enumerate(items):
                 _validate_interactive(errors, ("components", i, "components", j), comp)
     custom_ids = [c["custom_id"] for c in everything if c.get("custom_id") is not None]
@@ -325,8 +370,11 @@ def _validate_interactive(errors: FormErrors, here: tuple[str | int, ...], comp:
             if not comp.get("url"):
                 errors.add((*here, "url"), "BASE_TYPE_REQUIRED", "This field is required")
             if comp.get("custom_id") is not None:
-                errors.add((*here, "custom_id"), "BUTTON_COMPONENT_CUSTOM_ID_NOT_ALLOWED",
-                           "A custom id cannot be specified for a link button")
+                errors.add(
+                    (*here, "custom_id"),
+                    "BUTTON_COMPONENT_CUSTOM_ID_NOT_ALLOWED",
+                    "A custom id cannot be specified for a link button",
+                )
         elif style in (1, 2, 3, 4) and not comp.get("custom_id"):
             errors.add((*here, "custom_id"), "BASE_TYPE_REQUIRED", "This field is required")
         if style in (1, 2, 3, 4, 5) and not comp.get("label") and not comp.get("emoji"):
@@ -374,12 +422,21 @@ def _validate_allowed_mentions(errors: FormErrors, mentions: Any) -> None:
         if kind not in MENTION_TYPES:
             errors.add(("allowed_mentions", "parse"), "BASE_TYPE_CHOICES", f"Value must be one of {MENTION_TYPES}.")
         elif kind != "everyone" and mentions.get(kind):
-            errors.add(("allowed_mentions",), "MESSAGE_ALLOWED_MENTIONS_PARSE_EXCLUSIVE",
-                       f'parse:["{kind}"] and {kind}: [ids...] are mutually exclusive.')
+            errors.add(
+                ("allowed_mentions",),
+                "MESSAGE_ALLOWED_MENTIONS_PARSE_EXCLUSIVE",
+                f'parse:["{kind}"] and {kind}: [ids...] are mutually exclusive.',
+            )
 
 
-def validate_message(payload: Mapping[str, Any], files: Sequence[FilePart], *, size_limit: int, creating: bool,
-                     keeps_content: bool = False) -> None:
+def validate_message(
+    payload: Mapping[str, Any],
+    files: Sequence[FilePart],
+    *,
+    size_limit: int,
+    creating: bool,
+    keeps_content: bool = False,
+) -> None:
     """Check a create/edit message body like Discord (content, embeds, components, files).
 
     Raises 413/40005 for an oversized file, 400/50006 for an empty new message, 400/50035 otherwise.
@@ -407,8 +464,13 @@ def validate_message(payload: Mapping[str, Any], files: Sequence[FilePart], *, s
     errors.raise_if_any()
     if creating and not keeps_content:
         has_content = isinstance(content, str) and content.strip() != ""
-        has_other = bool(payload.get("embeds") or files or attachments or payload.get("components")
-                         or payload.get("sticker_ids") or payload.get("poll"))
+        has_other = bool(
+            payload.get("embeds")
+            or files
+            or attachments
+            or payload.get("components")
+            or payload.get("sticker_ids")
+            or payload.get("poll")
+        )
         if not has_content and not has_other:
             raise DiscordHTTPError(400, 50006, "Cannot send an empty message", violation="empty_message")
-

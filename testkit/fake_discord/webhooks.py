@@ -37,31 +37,52 @@ class WebhookRoutes:
         fake = self.fake
         handle = fake.interactions.get(int(iid)) if iid.isdigit() else None
         if handle is None or handle.token != token:
-            raise DiscordHTTPError(404, 10062, "Unknown interaction", violation="unknown_interaction",
-                                   detail=f"callback for unknown interaction {iid}")
+            raise DiscordHTTPError(
+                404,
+                10062,
+                "Unknown interaction",
+                violation="unknown_interaction",
+                detail=f"callback for unknown interaction {iid}",
+            )
         if handle.callback is not None:
-            raise DiscordHTTPError(400, 40060, "Interaction has already been acknowledged.", violation="double_ack",
-                                   detail=f"second callback for interaction {handle.describe()}")
+            raise DiscordHTTPError(
+                400,
+                40060,
+                "Interaction has already been acknowledged.",
+                violation="double_ack",
+                detail=f"second callback for interaction {handle.describe()}",
+            )
         latency = req.timestamp - handle.dispatched_at
         if latency > fake.ack_deadline:
-            raise DiscordHTTPError(404, 10062, "Unknown interaction", violation="unknown_interaction",
-                                   detail=f"callback {latency:.3f}s after dispatch of {handle.describe()} "
-                                          f"(deadline {fake.ack_deadline}s)")
+            raise DiscordHTTPError(
+                404,
+                10062,
+                "Unknown interaction",
+                violation="unknown_interaction",
+                detail=f"callback {latency:.3f}s after dispatch of {handle.describe()} (deadline {fake.ack_deadline}s)",
+            )
         body = req.json if isinstance(req.json, dict) else {}
         raw_type = body.get("type")
-        if (not isinstance(raw_type, int) or raw_type not in ALLOWED_CALLBACKS[handle.type]
-                or (raw_type in (6, 7) and handle.source_message is None)):
+        if (
+            not isinstance(raw_type, int)
+            or raw_type not in ALLOWED_CALLBACKS[handle.type]
+            or (raw_type in (6, 7) and handle.source_message is None)
+        ):
             errors = FormErrors()
-            errors.add(("type",), "INTERACTION_CALLBACK_TYPE_INVALID",
-                       f"Callback type {raw_type!r} is not valid for interaction type {handle.type}")
+            errors.add(
+                ("type",),
+                "INTERACTION_CALLBACK_TYPE_INVALID",
+                f"Callback type {raw_type!r} is not valid for interaction type {handle.type}",
+            )
             errors.raise_if_any()
         ctype: int = int(raw_type)  # type: ignore[arg-type]
         data: dict[str, Any] = body.get("data") or {}
         if handle.channel.deleted:
             raise DiscordHTTPError(404, 10003, "Unknown Channel")
         if ctype in (4, 7):
-            validate_message(data, req.files, size_limit=handle.attachment_size_limit, creating=ctype == 4,
-                             keeps_content=ctype == 7)
+            validate_message(
+                data, req.files, size_limit=handle.attachment_size_limit, creating=ctype == 4, keeps_content=ctype == 7
+            )
         elif ctype == 9:
             _validate_modal(data)
         elif ctype == 8:
@@ -76,20 +97,23 @@ class WebhookRoutes:
         await fake.notify()
         if req.query.get("with_response") not in TRUTHY:
             return None
-        interaction: dict[str, Any] = {"id": str(handle.id), "type": handle.type,
-                                       "channel_id": str(handle.channel.id)}
+        interaction: dict[str, Any] = {"id": str(handle.id), "type": handle.type, "channel_id": str(handle.channel.id)}
         if handle.guild is not None:
             interaction["guild_id"] = str(handle.guild.id)
         if message is not None:
-            interaction.update(response_message_id=str(message.id), response_message_loading=message.loading,
-                               response_message_ephemeral=message.ephemeral)
+            interaction.update(
+                response_message_id=str(message.id),
+                response_message_loading=message.loading,
+                response_message_ephemeral=message.ephemeral,
+            )
         result: dict[str, Any] = {"interaction": interaction}
         if message is not None and ctype in (4, 7):
             result["resource"] = {"type": ctype, "message": fake.transcript.to_json(message)}
         return result
 
-    def _apply_callback(self, handle: InteractionHandle, ctype: int, data: dict[str, Any],
-                        req: RequestRecord) -> FakeMessage | None:
+    def _apply_callback(
+        self, handle: InteractionHandle, ctype: int, data: dict[str, Any], req: RequestRecord
+    ) -> FakeMessage | None:
         fake = self.fake
         transcript = fake.transcript
         if ctype in (4, 5):
@@ -97,9 +121,16 @@ class WebhookRoutes:
             extra = (MessageFlags.EPHEMERAL if ephemeral else 0) | (MessageFlags.LOADING if ctype == 5 else 0)
             payload = data if ctype == 4 else {"content": ""}
             files = req.files if ctype == 4 else []
-            message = transcript.create(handle.channel, fake.bot_user, payload, files, msg_type=handle.message_type,
-                                        extra_flags=extra, visible_to=handle.user.id if ephemeral else None,
-                                        interaction=handle)
+            message = transcript.create(
+                handle.channel,
+                fake.bot_user,
+                payload,
+                files,
+                msg_type=handle.message_type,
+                extra_flags=extra,
+                visible_to=handle.user.id if ephemeral else None,
+                interaction=handle,
+            )
             handle.original_message_id = message.id
             return message
         if ctype == 6:
@@ -119,18 +150,34 @@ class WebhookRoutes:
     def _interaction(self, req: RequestRecord, app: str, token: str) -> InteractionHandle:
         fake = self.fake
         if app != str(fake.application_id):
-            raise DiscordHTTPError(404, 10015, "Unknown Webhook", violation="unknown_webhook",
-                                   detail=f"webhook id {app} is not the application id")
+            raise DiscordHTTPError(
+                404,
+                10015,
+                "Unknown Webhook",
+                violation="unknown_webhook",
+                detail=f"webhook id {app} is not the application id",
+            )
         handle = fake.interactions_by_token.get(token)
         if handle is None:
-            raise DiscordHTTPError(401, 50027, "Invalid Webhook Token", violation="invalid_webhook_token",
-                                   detail="token of no interaction")
+            raise DiscordHTTPError(
+                401, 50027, "Invalid Webhook Token", violation="invalid_webhook_token", detail="token of no interaction"
+            )
         if handle.expired or req.timestamp - handle.dispatched_at > fake.token_ttl:
-            raise DiscordHTTPError(401, 50027, "Invalid Webhook Token", violation="token_expired",
-                                   detail=f"token of {handle.describe()} has expired")
+            raise DiscordHTTPError(
+                401,
+                50027,
+                "Invalid Webhook Token",
+                violation="token_expired",
+                detail=f"token of {handle.describe()} has expired",
+            )
         if handle.callback is None:
-            raise DiscordHTTPError(404, 10015, "Unknown Webhook", violation="unknown_webhook",
-                                   detail=f"{req.method} {req.path} before the initial callback of {handle.describe()}")
+            raise DiscordHTTPError(
+                404,
+                10015,
+                "Unknown Webhook",
+                violation="unknown_webhook",
+                detail=f"{req.method} {req.path} before the initial callback of {handle.describe()}",
+            )
         return handle
 
     def _target(self, handle: InteractionHandle, mid: str) -> FakeMessage:
@@ -186,9 +233,15 @@ class WebhookRoutes:
             msg, event = original, "MESSAGE_UPDATE"
         else:
             ephemeral = bool(int(payload.get("flags") or 0) & MessageFlags.EPHEMERAL)
-            msg = fake.transcript.create(handle.channel, fake.bot_user, payload, req.files,
-                                         extra_flags=MessageFlags.EPHEMERAL if ephemeral else 0,
-                                         visible_to=handle.user.id if ephemeral else None, interaction=handle)
+            msg = fake.transcript.create(
+                handle.channel,
+                fake.bot_user,
+                payload,
+                req.files,
+                extra_flags=MessageFlags.EPHEMERAL if ephemeral else 0,
+                visible_to=handle.user.id if ephemeral else None,
+                interaction=handle,
+            )
             event = "MESSAGE_CREATE"
         handle.followup_ids.append(msg.id)
         await fake.transcript.announce(event, msg)

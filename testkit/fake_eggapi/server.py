@@ -30,8 +30,14 @@ from .validation import BadType, validate_generate
 
 DEFAULT_API_KEY = "test-key"
 _ENVELOPE_CODES = {
-    400: "BAD_REQUEST", 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND",
-    429: "RATE_LIMITED", 500: "INTERNAL_ERROR", 502: "UPSTREAM_ERROR", 503: "SERVICE_UNAVAILABLE",
+    400: "BAD_REQUEST",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    429: "RATE_LIMITED",
+    500: "INTERNAL_ERROR",
+    502: "UPSTREAM_ERROR",
+    503: "SERVICE_UNAVAILABLE",
 }
 _FILE_PATH = re.compile(r"^/files/images/([^/]+)/(\d+)\.png$")
 _TASK_PATH = re.compile(r"^/v1/tasks/([^/]+)$")
@@ -132,8 +138,9 @@ class FakeEggAPI:
         process: bool = False,
     ) -> None:
         """Answer the next ``times`` matching requests with ``status`` (see module docstring)."""
-        self._faults.append(Fault("fail", method.upper(), re.compile(path_regex), times, status,
-                                   code, body, headers, process=process))
+        self._faults.append(
+            Fault("fail", method.upper(), re.compile(path_regex), times, status, code, body, headers, process=process)
+        )
 
     def drop_next(self, method: str, path_regex: str, times: int = 1) -> None:
         """Perform the next matching request(s), then close the connection unanswered."""
@@ -222,9 +229,7 @@ class FakeEggAPI:
         await self.wait_until(check, timeout)
         return found[0]
 
-    async def wait_for_task_status(
-        self, task_id: str, status: str | Iterable[str], timeout: float = 5.0
-    ) -> FakeTask:
+    async def wait_for_task_status(self, task_id: str, status: str | Iterable[str], timeout: float = 5.0) -> FakeTask:
         """Wait until the task exists and has (one of) ``status``."""
         wanted = {status} if isinstance(status, str) else set(status)
         await self.wait_until(lambda: task_id in self.tasks and self.tasks[task_id].status in wanted, timeout)
@@ -259,8 +264,9 @@ class FakeEggAPI:
         status: int | None = None
         error: str | None = None
         try:
-            async with self._client.post(task.webhook_url, data=raw, headers=headers,
-                                         timeout=aiohttp.ClientTimeout(total=self.webhook_timeout)) as resp:
+            async with self._client.post(
+                task.webhook_url, data=raw, headers=headers, timeout=aiohttp.ClientTimeout(total=self.webhook_timeout)
+            ) as resp:
                 await resp.read()
                 status = resp.status
         except (aiohttp.ClientError, TimeoutError) as exc:
@@ -372,8 +378,11 @@ class FakeEggAPI:
             parsed = json.loads(body) if body else None
         except ValueError:
             parsed = None
-        self.requests.append(RecordedRequest(request.method, request.path, dict(request.query),
-                                             CIMultiDict(request.headers), parsed, body))
+        self.requests.append(
+            RecordedRequest(
+                request.method, request.path, dict(request.query), CIMultiDict(request.headers), parsed, body
+            )
+        )
         self._notify()
         if request.path.startswith("/files/") and "Authorization" in request.headers:
             self.violations.append(f"Authorization header sent to the file host: {request.method} {request.path}")
@@ -451,8 +460,9 @@ class FakeEggAPI:
             return _envelope(status=401, code="UNAUTHORIZED", message="Missing Authorization header")
         scheme, _, token = header.partition(" ")
         if scheme != "Bearer" or not token.strip():
-            return _envelope(status=401, code="UNAUTHORIZED",
-                             message="Invalid Authorization format, expected 'Bearer <token>'")
+            return _envelope(
+                status=401, code="UNAUTHORIZED", message="Invalid Authorization format, expected 'Bearer <token>'"
+            )
         if not hmac.compare_digest(token.strip().encode(), self.api_key.encode()):
             return _envelope(status=401, code="UNAUTHORIZED", message="Invalid or inactive API key")
         return None
@@ -463,8 +473,9 @@ class FakeEggAPI:
         except ValueError as exc:
             return _envelope(status=400, code="BAD_REQUEST", message=f"invalid character in JSON body: {exc}")
         if not isinstance(body, dict):
-            return _envelope(status=400, code="BAD_REQUEST",
-                             message="json: cannot unmarshal into Go value of type GenerateRequest")
+            return _envelope(
+                status=400, code="BAD_REQUEST", message="json: cannot unmarshal into Go value of type GenerateRequest"
+            )
         try:
             problems = validate_generate(body)
         except BadType as exc:
@@ -501,9 +512,15 @@ class FakeEggAPI:
             return _envelope(status=400, code="BAD_REQUEST", message="invalid page or per_page")
         page, per_page = max(1, page), min(100, max(1, per_page))
         start = (page - 1) * per_page
-        pagination = {"page": page, "per_page": per_page, "total": len(items),
-                      "total_pages": math.ceil(len(items) / per_page)}
-        return _envelope({"items": [render(item) for item in items[start:start + per_page]], "pagination": pagination})
+        pagination = {
+            "page": page,
+            "per_page": per_page,
+            "total": len(items),
+            "total_pages": math.ceil(len(items) / per_page),
+        }
+        return _envelope(
+            {"items": [render(item) for item in items[start : start + per_page]], "pagination": pagination}
+        )
 
     def _completed(self) -> list[FakeTask]:
         return sorted((t for t in self.tasks.values() if t.status == "completed"), key=lambda t: t.seq)
@@ -517,13 +534,28 @@ class FakeEggAPI:
             row["units"] += len(task.output_urls)
             row["cost"] += task.cost
             row["count"] += 1
-        return [{"model": model, "total_units": row["units"], "total_cost": "$" + _money(row["cost"], 4),
-                 "request_count": row["count"]} for model, row in sorted(rows.items())]
+        return [
+            {
+                "model": model,
+                "total_units": row["units"],
+                "total_cost": "$" + _money(row["cost"], 4),
+                "request_count": row["count"],
+            }
+            for model, row in sorted(rows.items())
+        ]
 
     def _records(self) -> list[dict[str, Any]]:
-        return [{"id": f"usage_{t.seq:08d}", "task_id": t.id, "model": t.model, "units": len(t.output_urls),
-                 "cost": "$" + _money(t.cost, 4), "created_at": self._time(t.completed_at)}
-                for t in reversed(self._completed())]
+        return [
+            {
+                "id": f"usage_{t.seq:08d}",
+                "task_id": t.id,
+                "model": t.model,
+                "units": len(t.output_urls),
+                "cost": "$" + _money(t.cost, 4),
+                "created_at": self._time(t.completed_at),
+            }
+            for t in reversed(self._completed())
+        ]
 
     async def _serve_file(self, request: web.Request, task_id: str, index: int) -> web.StreamResponse:
         task = self.tasks.get(task_id)
@@ -536,6 +568,6 @@ class FakeEggAPI:
         response.enable_chunked_encoding()
         await response.prepare(request)
         for start in range(0, len(data), 16):
-            await response.write(data[start:start + 16])
+            await response.write(data[start : start + 16])
         await response.write_eof()
         return response

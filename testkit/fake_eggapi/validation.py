@@ -31,8 +31,10 @@ def validate_generate(body: dict[str, Any]) -> list[str]:
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, kind):
-            raise BadType(f"json: cannot unmarshal {type(value).__name__} into Go struct field "
-                           f"GenerateRequest.{key} of type {go_type}")
+            raise BadType(
+                f"json: cannot unmarshal {type(value).__name__} into Go struct field "
+                f"GenerateRequest.{key} of type {go_type}"
+            )
         return value
 
     model = get("model", str, "string")

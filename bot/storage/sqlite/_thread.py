@@ -23,9 +23,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-def on_connection_thread(
-    conn: aiosqlite.Connection, fn: Callable[[sqlite3.Connection], T]
-) -> Coroutine[Any, Any, T]:
+def on_connection_thread(conn: aiosqlite.Connection, fn: Callable[[sqlite3.Connection], T]) -> Coroutine[Any, Any, T]:
     """A coroutine that queues ``fn(raw connection)`` on ``conn``'s thread when first run, and returns its result.
 
     Raises ValueError once the connection is closed.

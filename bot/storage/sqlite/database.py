@@ -201,9 +201,7 @@ class Database:
         """Run ``fn(tx)`` (reads only) on the database thread, in one hop."""
         return await self._on_thread(lambda conn: fn(Tx(conn)))
 
-    async def _on_thread(
-        self, fn: Callable[[sqlite3.Connection], T], then: Callable[[T], None] | None = None
-    ) -> T:
+    async def _on_thread(self, fn: Callable[[sqlite3.Connection], T], then: Callable[[T], None] | None = None) -> T:
         # One function is one item in aiosqlite's queue (see ``_thread``): no lock is needed for
         # nothing else to run inside it. Every test that touches the database goes through here.
         done = asyncio.ensure_future(on_connection_thread(self._conn, fn))

@@ -145,9 +145,7 @@ class SqliteTasks:
 
     def list_not_in_states(self, states: Iterable[TaskStatus]) -> list[TaskRecord]:
         unwanted = [s.value for s in states]
-        return self._tasks(
-            f"SELECT * FROM tasks WHERE status NOT IN ({_marks(unwanted)}) ORDER BY id", unwanted
-        )
+        return self._tasks(f"SELECT * FROM tasks WHERE status NOT IN ({_marks(unwanted)}) ORDER BY id", unwanted)
 
     def list_with_error(self, status: TaskStatus, error: str) -> list[TaskRecord]:
         return self._tasks("SELECT * FROM tasks WHERE status = ? AND error = ? ORDER BY id", (status.value, error))
