@@ -9,12 +9,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.money import parse_money
 from bot.periods import PERIODS
 
 T = TypeVar("T")
@@ -180,11 +181,9 @@ def _port(raw: str) -> int:
 
 def _money(raw: str) -> Decimal:
     try:
-        value = Decimal(raw.strip().removeprefix("$").strip())
-    except InvalidOperation:
-        value = Decimal("NaN")
-    if not value.is_finite():
-        raise ValueError("must be a dollar amount like 1.00")
+        value = parse_money(raw)
+    except ValueError:
+        raise ValueError("must be a dollar amount like 1.00") from None
     if value < 0:
         raise ValueError("must not be negative")
     return value

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from bot.money import format_money
+from bot.money import format_money, parse_money
 
 
 @pytest.mark.parametrize(
@@ -25,3 +25,17 @@ from bot.money import format_money
 )
 def test_two_decimals_unless_more_are_needed(amount: Decimal, text: str) -> None:
     assert format_money(amount) == text
+
+
+@pytest.mark.parametrize(
+    ("typed", "amount"),
+    [("1.50", "1.50"), ("$1,250", "1250"), (" $ 0.0125 ", "0.0125"), ("-2", "-2"), ("0", "0")],
+)
+def test_amounts_as_people_type_them(typed: str, amount: str) -> None:
+    assert parse_money(typed) == Decimal(amount)
+
+
+@pytest.mark.parametrize("typed", ["lots", "", "$", "NaN", "inf", "1.2.3", "0x10"])
+def test_what_is_not_an_amount_is_refused(typed: str) -> None:
+    with pytest.raises(ValueError, match="not an amount"):
+        parse_money(typed)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import discord
@@ -13,6 +13,7 @@ from discord.ext import commands
 from bot.app.checks import moderators_only, role_ids
 from bot.errors import InvalidRequest
 from bot.ledger import DM_GUILD
+from bot.money import parse_money
 from bot.periods import Period
 from cogs.quota._render import balance_text, money, policy_text
 
@@ -31,10 +32,10 @@ def parse_amount(raw: str) -> Decimal | None:
     if text in CLEAR_WORDS:
         return None
     try:
-        amount = Decimal(text.removeprefix("$").replace(",", ""))
-    except InvalidOperation:
+        amount = parse_money(text)
+    except ValueError:
         raise InvalidRequest(f"`{raw}` is not an amount. Use dollars like `1.50`, or `none` to clear.") from None
-    if not amount.is_finite() or amount < 0 or amount > MAX_AMOUNT:
+    if amount < 0 or amount > MAX_AMOUNT:
         raise InvalidRequest(f"The amount must be between $0 and ${MAX_AMOUNT:,}.")
     if amount != amount.quantize(Decimal("0.0001")):
         raise InvalidRequest("Amounts can have at most four decimals (for example `0.0125`).")
