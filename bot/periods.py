@@ -7,3 +7,11 @@ from typing import Literal, get_args
 Period = Literal["day", "week", "month"]
 PERIODS: tuple[Period, ...] = get_args(Period)
 PERIOD_ADJECTIVES: dict[str, str] = {"day": "daily", "week": "weekly", "month": "monthly"}
+
+
+def check_period(period: str) -> Period:
+    """``period`` if it is one of ``day``, ``week``, ``month``; else ValueError."""
+    for known in PERIODS:
+        if period == known:
+            return known
+    raise ValueError(f"period must be one of {', '.join(PERIODS)}, not {period!r}")

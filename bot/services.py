@@ -69,7 +69,7 @@ def ledger_defaults(settings: Settings) -> LedgerDefaults:
     """The quota defaults every server starts with."""
     return LedgerDefaults(
         member_limit=settings.quota_limit,
-        period=settings.quota_period,  # type: ignore[arg-type]  # validated by the settings
+        period=settings.quota_period,
         timezone=settings.quota_timezone,
         unit_price=settings.unit_price,
         account_budget=settings.account_budget,

@@ -16,11 +16,10 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.money import parse_money
-from bot.periods import PERIODS
+from bot.periods import PERIODS, Period, check_period
 
 T = TypeVar("T")
 
-QUOTA_PERIODS = PERIODS
 LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
 
 
@@ -58,7 +57,7 @@ class Settings:
     discord_gateway_url: str | None = None
     log_level: str = "INFO"
     quota_limit: Decimal = Decimal("1.00")
-    quota_period: str = "day"
+    quota_period: Period = "day"
     quota_timezone: str = "UTC"
     unit_price: Decimal = Decimal("0.01")
     account_budget: Decimal | None = None
@@ -189,6 +188,13 @@ def _money(raw: str) -> Decimal:
     return value
 
 
+def _period(raw: str) -> Period:
+    try:
+        return check_period(raw.strip().lower())
+    except ValueError:
+        raise ValueError(f"must be one of {', '.join(PERIODS)}") from None
+
+
 def _choice(*options: str) -> Callable[[str], str]:
     def parse(raw: str) -> str:
         value = raw.lower() if options != LOG_LEVELS else raw.upper()
@@ -239,7 +245,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         discord_gateway_url=read.parsed("DISCORD_GATEWAY_URL", _url("wss", "ws"), None),
         log_level=read.parsed("LOG_LEVEL", _choice(*LOG_LEVELS), default.log_level),
         quota_limit=read.parsed("EGGBOT_QUOTA_LIMIT", _money, default.quota_limit),
-        quota_period=read.parsed("EGGBOT_QUOTA_PERIOD", _choice(*QUOTA_PERIODS), default.quota_period),
+        quota_period=read.parsed("EGGBOT_QUOTA_PERIOD", _period, default.quota_period),
         quota_timezone=read.parsed("EGGBOT_QUOTA_TIMEZONE", _timezone, default.quota_timezone),
         unit_price=read.parsed("EGGBOT_UNIT_PRICE", _positive(_money), default.unit_price),
         account_budget=read.parsed("EGGBOT_ACCOUNT_BUDGET", _money, None),

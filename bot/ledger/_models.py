@@ -11,9 +11,9 @@ from decimal import Decimal
 
 from bot.errors import UserFacingError
 from bot.money import format_money
-from bot.periods import PERIOD_ADJECTIVES, Period
+from bot.periods import PERIOD_ADJECTIVES, Period, check_period
 
-from ._periods import check_period, load_zone
+from ._periods import load_zone
 
 log = logging.getLogger(__name__)
 

@@ -10,19 +10,11 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.clock import require_aware
-from bot.periods import PERIODS, Period
+from bot.periods import check_period
 
 log = logging.getLogger(__name__)
 
 _UTC_NAMES = frozenset({"UTC", "Etc/UTC", "Z"})
-
-
-def check_period(period: str) -> Period:
-    """``period`` if it is one of ``day``, ``week``, ``month``; else ValueError."""
-    for known in PERIODS:
-        if period == known:
-            return known
-    raise ValueError(f"period must be one of {', '.join(PERIODS)}, not {period!r}")
 
 
 def load_zone(name: str) -> tzinfo:

@@ -7,11 +7,10 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from bot.periods import Period
+from bot.periods import Period, check_period
 from bot.storage import LedgerRepository
 
 from ._models import LedgerDefaults
-from ._periods import check_period
 
 log = logging.getLogger(__name__)
 

@@ -9,10 +9,11 @@ from decimal import Decimal
 from typing import TypeVar
 
 from bot.clock import utcnow
+from bot.periods import check_period
 from bot.storage import Storage, Transaction
 
 from ._models import GuildPolicy, LedgerDefaults, check_amount, guild_key
-from ._periods import check_period, load_zone
+from ._periods import load_zone
 from ._policy import load_settings
 
 log = logging.getLogger(__name__)
