@@ -32,27 +32,37 @@ def point_discord_at(settings: Settings) -> None:
 
 
 async def main(settings: Settings, *, sync_only: bool = False) -> int:
-    """Open the resources, build the bot and run it until it is stopped; returns the exit status."""
-    point_discord_at(settings)
-    async with open_resources(settings) as resources:
-        bot = EggBot(
-            core=build_core(settings, resources),
-            force_sync=sync_only,
-            run_tracker=not sync_only,
-            freeze_startup_objects=not sync_only,
-        )
-        async with bot:
-            if sync_only:
+    """Run the bot until SIGTERM or SIGINT (or only sync its commands); returns the exit status."""
+    if sync_only:
+        point_discord_at(settings)
+        async with open_resources(settings) as resources:
+            bot = EggBot(core=build_core(settings, resources), force_sync=True, run_tracker=False)
+            async with bot:
                 await bot.login(settings.discord_token)  # setup_hook syncs (forced)
                 log.info("commands synced")
                 return 0
-            stop = asyncio.Event()
-            loop = asyncio.get_running_loop()
-            for signum in (signal.SIGTERM, signal.SIGINT):
-                loop.add_signal_handler(signum, stop.set)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    return await serve(settings, stop)
+
+
+async def serve(settings: Settings, stop: asyncio.Event, *, ready: asyncio.Event | None = None) -> int:
+    """Open the resources, build the bot and run it until ``stop`` is set; returns the exit status.
+
+    ``ready`` is set once the bot is logged in and has its servers. It also stops by itself, with
+    status 1, when EggAPI refuses the key: nothing could be made.
+    """
+    point_discord_at(settings)
+    async with open_resources(settings) as resources:
+        bot = EggBot(core=build_core(settings, resources), freeze_startup_objects=True)
+        async with bot:
             runner = asyncio.create_task(bot.start(settings.discord_token), name="eggbot-discord")
             stopper = asyncio.create_task(stop.wait(), name="eggbot-stop")
             refused = asyncio.create_task(bot.prices.key_refused.wait(), name="eggbot-key-check")
+            if ready is not None:
+                announced = asyncio.create_task(_announce(bot, ready), name="eggbot-ready")
             done, _ = await asyncio.wait({runner, stopper, refused}, return_when=asyncio.FIRST_COMPLETED)
             if stopper in done:
                 log.info("stop requested; finishing in-flight work")
@@ -62,8 +72,15 @@ async def main(settings: Settings, *, sync_only: bool = False) -> int:
                 await bot.close()
             stopper.cancel()
             refused.cancel()
+            if ready is not None:
+                announced.cancel()
             await runner
             return 1 if refused in done else 0
+
+
+async def _announce(bot: EggBot, ready: asyncio.Event) -> None:
+    await bot.wait_until_ready()
+    ready.set()
 
 
 def run_discord(settings: Settings, *, sync_only: bool = False) -> int:
