@@ -44,9 +44,10 @@ import aiohttp
 import discord
 
 from bench.stats import percentile
-from bot.__main__ import configure_logging, tune_interpreter
+from bot.__main__ import tune_interpreter
 from bot.app.client import EggBot
 from bot.app.startup import point_discord_at
+from bot.logs import configure_logging
 from bot.services import build_core, open_resources
 from bot.settings import load_settings
 

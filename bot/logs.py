@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["RepeatFilter", "TokenRedactor", "install", "redact_tokens"]
+__all__ = ["RepeatFilter", "TokenRedactor", "configure_logging", "install", "redact_tokens"]
 
 MASK = "***"
 _URL_TOKEN = re.compile(r"(/(?:webhooks|interactions)/\d+/)[^/?#\s'\"]+")
@@ -117,3 +118,23 @@ def install(handler: logging.Handler) -> None:
     """Put the hygiene filters on ``handler``: every record it writes, from any logger, passes them."""
     handler.addFilter(TokenRedactor())
     handler.addFilter(RepeatFilter())
+
+
+def configure_logging(level: str) -> None:
+    """One plain stream handler on the root logger (no colour codes in files or containers).
+
+    Its filters (this module's) see every record of every logger, asyncio's and discord.py's too.
+    """
+    logging.basicConfig(
+        level=getattr(logging, level),
+        format="%(asctime)s %(levelname)-8s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    for handler in logging.getLogger().handlers:
+        install(handler)
+    logging.getLogger("discord.client").addFilter(_without_voice_warnings)
+
+
+def _without_voice_warnings(record: logging.LogRecord) -> bool:
+    """Drop discord.py's "PyNaCl/davey is not installed, voice will NOT be supported": the bot has no voice."""
+    return "voice will NOT be supported" not in record.getMessage()

@@ -146,7 +146,7 @@ def test_a_flood_of_one_asyncio_error_is_collapsed_by_the_logging_setup() -> Non
     """The real ``configure_logging`` in a fresh interpreter, fed asyncio's fd-exhaustion error 1,000 times."""
     script = (
         "import logging\n"
-        "from bot.__main__ import configure_logging\n"
+        "from bot.logs import configure_logging\n"
         "configure_logging('INFO')\n"
         "log = logging.getLogger('asyncio')\n"
         "for _ in range(1000):\n"
