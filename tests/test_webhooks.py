@@ -128,9 +128,10 @@ async def poll_task(fake: FakeEggAPI, task_id: str) -> str:
 
 async def finished_task(fake: FakeEggAPI, server: WebhookServer) -> str:
     """A completed task whose automatic webhook was delivered and fully handled."""
+    before = len(fake.webhook_deliveries)  # counted first: the delivery may land before the poll returns
     task_id = await create_task(fake, url_of(server))
     assert await poll_task(fake, task_id) == "completed"
-    await fake.wait_for_webhooks(len(fake.webhook_deliveries) + 1)
+    await fake.wait_for_webhooks(before + 1)
     await server.drain()
     return task_id
 
