@@ -1,7 +1,13 @@
 """A fake EggAPI server for tests (aiohttp.web on 127.0.0.1, random port). No internet.
 
 Start it with ``async with FakeEggAPI() as fake:`` (or ``await fake.start()`` /
-``await fake.stop()``) and point the client at ``fake.url`` (``http://127.0.0.1:<port>``).
+``await fake.stop()``) and point the client at ``fake.url`` (``http://127.0.0.1:<port>``;
+``FakeEggAPI(host=..., port=...)`` listens elsewhere).
+
+For the playground, ``SimulatedEggAPI(seconds=(3.0, 6.0), api_key=None)`` (see
+:mod:`testkit.fake_eggapi.simulated`) is the same server set up to take a few real seconds per
+task, serve real pictures drawn from the prompt (:mod:`testkit.fake_eggapi.render`) and fail on
+purpose when the prompt says so. Everything below describes the test fake's defaults.
 
 API behaviour (per the EggAPI reference):
 
@@ -83,15 +89,20 @@ default timeout 5 s, ``TimeoutError`` on expiry).
 
 from .inputs import InputFetch
 from .models import FakeTask, RecordedRequest, TaskPlan, WebhookDelivery, png_bytes
+from .render import Picture, render_png
 from .server import DEFAULT_API_KEY, FakeEggAPI
+from .simulated import SimulatedEggAPI
 
 __all__ = [
     "DEFAULT_API_KEY",
     "FakeEggAPI",
     "FakeTask",
     "InputFetch",
+    "Picture",
     "RecordedRequest",
+    "SimulatedEggAPI",
     "TaskPlan",
     "WebhookDelivery",
     "png_bytes",
+    "render_png",
 ]

@@ -27,18 +27,21 @@ class InputFetch:
 
 async def fetch_inputs(
     session: aiohttp.ClientSession, task_id: str, urls: list[str]
-) -> tuple[list[InputFetch], str | None]:
-    """Download every URL in order; the fetches made and the task's error text (None if all succeeded)."""
+) -> tuple[list[InputFetch], list[bytes], str | None]:
+    """Download every URL in order: the fetches made, the bodies of the successful ones and the
+    task's error text (None if all succeeded)."""
     fetches: list[InputFetch] = []
+    bodies: list[bytes] = []
     for index, url in enumerate(urls):
         try:
             async with session.get(url, timeout=FETCH_TIMEOUT) as response:
-                await response.read()
+                body = await response.read()
                 status: int | None = response.status
         except (aiohttp.ClientError, TimeoutError):
             status = None
         fetches.append(InputFetch(task_id, url, status))
         if status != 200:
             reason = f"HTTP {status}" if status is not None else "unreachable"
-            return fetches, f"Failed to download image_urls[{index}]: {reason}"
-    return fetches, None
+            return fetches, bodies, f"Failed to download image_urls[{index}]: {reason}"
+        bodies.append(body)
+    return fetches, bodies, None

@@ -55,6 +55,7 @@ class FakeTask:
     completed_at: datetime | None = None
     polls: int = 0
     inputs_fetched: bool = False
+    inputs: list[bytes] = field(default_factory=list)  # the downloaded image_urls bodies, in order
 
     @property
     def is_terminal(self) -> bool:

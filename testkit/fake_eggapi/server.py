@@ -55,8 +55,16 @@ def _envelope(data: Any = None, *, status: int = 200, code: str | None = None, m
 class FakeEggAPI:
     """In-process EggAPI look-alike. See the module docstring for the full behaviour."""
 
-    def __init__(self, *, api_key: str = DEFAULT_API_KEY, webhook_secret: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        api_key: str = DEFAULT_API_KEY,
+        webhook_secret: str | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
         self.api_key = api_key
+        self.host, self.port = host, port
         self.webhook_secret = webhook_secret
         self.url = ""
         self.default_plan = TaskPlan()
@@ -88,12 +96,12 @@ class FakeEggAPI:
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
-        """Listen on 127.0.0.1 with a free port and set ``self.url``."""
+        """Listen on ``host``:``port`` (default 127.0.0.1 and a free port) and set ``self.url``."""
         app = web.Application(client_max_size=4 * 1024 * 1024)
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        await web.TCPSite(self._runner, self.host, self.port).start()
         host, port = self._runner.addresses[0][:2]
         self.url = f"http://{host}:{port}"
         self._client = aiohttp.ClientSession()
@@ -319,7 +327,7 @@ class FakeEggAPI:
             return
         task.inputs_fetched = True
         assert self._client is not None
-        fetches, error = await fetch_inputs(self._client, task.id, list(urls))
+        fetches, task.inputs, error = await fetch_inputs(self._client, task.id, list(urls))
         self.input_fetches.extend(fetches)
         if error is not None and not task.is_terminal:
             self._finish(task, "failed", error=error)
@@ -482,10 +490,11 @@ class FakeEggAPI:
             return _envelope(status=400, code="BAD_REQUEST", message=str(exc))
         if problems:
             return _envelope(status=400, code="VALIDATION_ERROR", message="\n".join(problems))
-        if self.insufficient_balance:
-            return _envelope(status=403, code="INSUFFICIENT_BALANCE", message="Insufficient balance")
+        refusal = self._refusal(body)
+        if refusal is not None:
+            return refusal
         self._seq += 1
-        plan = self._plans.popleft() if self._plans else replace(self.default_plan)
+        plan = self._plan_for(body)
         task = FakeTask(
             id=f"gen_{self._seq:012x}",
             model=body["model"],
@@ -498,11 +507,31 @@ class FakeEggAPI:
             seq=self._seq,
         )
         self.tasks[task.id] = task
-        if plan.duration is not None:
-            loop = asyncio.get_running_loop()
-            self._timers.append(loop.call_later(plan.duration, self._on_timer, task.id))
+        self._on_created(task)
         self._notify()
         return _envelope(self.task_json(task), status=202)
+
+    # Hooks for variants (the simulated EggAPI); the defaults are the test fake's behaviour.
+
+    def _refusal(self, body: dict[str, Any]) -> web.Response | None:
+        """The answer refusing a valid generate before any task exists, or None to accept it."""
+        if self.insufficient_balance:
+            return _envelope(status=403, code="INSUFFICIENT_BALANCE", message="Insufficient balance")
+        return None
+
+    def _plan_for(self, body: dict[str, Any]) -> TaskPlan:
+        """The plan of the task a valid generate creates: the next queued one, else the default."""
+        return self._plans.popleft() if self._plans else replace(self.default_plan)
+
+    def _on_created(self, task: FakeTask) -> None:
+        """Start the wall-clock timer of a task whose plan has a ``duration``."""
+        if task.plan.duration is not None:
+            loop = asyncio.get_running_loop()
+            self._timers.append(loop.call_later(task.plan.duration, self._on_timer, task.id))
+
+    async def _file_bytes(self, task: FakeTask, index: int) -> bytes:
+        """The bytes of output ``index`` of a completed task."""
+        return png_bytes(task.id, index, padding=self.file_padding, declared=self.file_declared_side)
 
     def _page(self, request: web.Request, items: list[Any], render: Callable[[Any], dict[str, Any]]) -> web.Response:
         try:
@@ -561,7 +590,7 @@ class FakeEggAPI:
         task = self.tasks.get(task_id)
         if task is None or task.status != "completed" or index >= len(task.output_urls):
             return web.Response(status=404, text="Not Found")
-        data = png_bytes(task_id, index, padding=self.file_padding, declared=self.file_declared_side)
+        data = await self._file_bytes(task, index)
         if not self.file_chunked:
             return web.Response(body=data, headers={"Content-Type": self.file_content_type})
         response = web.StreamResponse(headers={"Content-Type": self.file_content_type})
