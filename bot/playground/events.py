@@ -77,9 +77,8 @@ class EventHub:
                 event = self.event_for(viewer, *change)
                 if event is not None:
                     await response.write(f"event: message\ndata: {json.dumps(event)}\n\n".encode())
-        except (ConnectionResetError, asyncio.CancelledError):
-            log.debug("event stream of %s closed", viewer)
-            raise
+        except ConnectionResetError:
+            log.debug("the page of %s went away", viewer)  # closed tab, reload, or another player picked
         finally:
             self._queues.discard(queue)
         return response
