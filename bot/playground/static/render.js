@@ -32,6 +32,7 @@ const Render = (() => {
     const hold = (html) => `\u0000${held.push(html) - 1}\u0000`;
     let s = String(text ?? "");
     s = s.replace(/```(?:[a-z0-9]*\n)?([\s\S]*?)```/g, (_, code) => hold(`<pre class="codeblock">${esc(code)}</pre>`));
+    s = s.replace(/\\([\\*_`~|>#<:\-\[\]()])/g, (_, c) => hold(esc(c)));  // \* is a plain star
     s = s.replace(/`([^`\n]+)`/g, (_, code) => hold(`<code>${esc(code)}</code>`));
     s = s.replace(/<t:(-?\d+)(?::([tTdDfFR]))?>/g, (_, unix, style) =>
       hold(`<span class="ts" title="${esc(new Date(unix * 1000).toString())}">${esc(stamp(Number(unix), style || "f"))}</span>`));
