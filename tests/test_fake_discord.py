@@ -335,6 +335,25 @@ async def test_ephemeral_reply_is_only_visible_to_its_user(world: World, bot: Th
     assert fake.messages(world.general, as_user=world.bob) == []
 
 
+async def test_transcript_watchers_see_every_change_until_unwatched(world: World, bot: ThrowawayBot) -> None:
+    fake = world.fake
+    seen: list[tuple[str, int, bool]] = []
+    unwatch = fake.transcript.watch(lambda kind, msg: seen.append((kind, msg.id, msg.ephemeral)))
+    hello = await (await fake.slash(world.alice, world.general, "hello")).wait_response()
+    handle = await fake.slash(world.alice, world.general, "report", title="eggs", rows=1)
+    report = await fake.wait_for_message(world.general, lambda m: m.content.startswith("report"))
+    await (await fake.click(world.bob, report, "report:ack")).wait_ack()
+    unwatch()
+    await fake.say(world.bob, world.general, "after")
+    placeholder = handle.response
+    assert placeholder is not None
+    assert ("create", hello.id, True) in seen  # ephemeral messages too, which the gateway never carries
+    assert ("create", placeholder.id, False) in seen and ("edit", placeholder.id, False) in seen
+    assert seen.count(("edit", report.id, False)) == 1
+    assert all(kind in ("create", "edit", "delete") for kind, _, _ in seen)
+    assert seen[-1] == ("edit", report.id, False)  # nothing after unwatch
+
+
 async def test_ack_after_deadline_is_a_violation(world: World, bot: ThrowawayBot) -> None:
     fake = world.fake
     fake.ack_deadline = 0.2

@@ -214,6 +214,8 @@ reply, 23 context menu) .edits .history [MessageSnapshot] .deleted .interaction_
         # oldest first; not deleted; everybody's ephemeral messages unless as_user is given
     fake.last_message(channel, *, as_user=None) -> FakeMessage | None;  fake.message(id) -> FakeMessage
     fake.transcript_text(channel) -> str   # one line per message, for debugging
+    unwatch = fake.transcript.watch(lambda kind, msg: ...)   # kind: "create", "edit" or "delete";
+        # called synchronously after each change, ephemeral messages included (live views)
 
 Waiting: event-driven on one asyncio.Condition that every request, message change, callback and
 gateway event notifies (no polling). A timeout raises ``WaitTimeout`` (an AssertionError listing

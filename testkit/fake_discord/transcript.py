@@ -6,8 +6,9 @@ messages happens here; the REST layer calls it and then announces the change on 
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -18,8 +19,12 @@ if TYPE_CHECKING:
     from .interaction import InteractionHandle
     from .server import FakeDiscord
 
+log = logging.getLogger(__name__)
+
 FILE_FIELD = re.compile(r"files\[(\d+)\]")
 SETTABLE_FLAGS = MessageFlags.SUPPRESS_EMBEDS | MessageFlags.SUPPRESS_NOTIFICATIONS | MessageFlags.IS_COMPONENTS_V2
+
+MessageWatcher = Callable[[str, FakeMessage], None]
 
 
 class Transcript:
@@ -30,6 +35,30 @@ class Transcript:
         self.messages: dict[int, FakeMessage] = {}
         self.attachments: dict[int, StoredAttachment] = {}
         self.nonces: dict[tuple[int, int, str], tuple[int, float]] = {}
+        self._watchers: list[MessageWatcher] = []
+
+    # ------------------------------------------------------------------ watchers
+
+    def watch(self, watcher: MessageWatcher) -> Callable[[], None]:
+        """Call ``watcher(kind, msg)`` after every change ("create", "edit", "delete"); returns the unwatch.
+
+        For live views (the playground's page): they need every change as it happens, ephemeral
+        ones included, which the gateway never carries. Watchers run synchronously and must not raise.
+        """
+        self._watchers.append(watcher)
+
+        def unwatch() -> None:
+            if watcher in self._watchers:
+                self._watchers.remove(watcher)
+
+        return unwatch
+
+    def _changed(self, kind: str, msg: FakeMessage) -> None:
+        for watcher in list(self._watchers):
+            try:
+                watcher(kind, msg)
+            except Exception:
+                log.exception("message watcher failed on %s of %s", kind, msg.id)
 
     # ------------------------------------------------------------------ uploads
 
@@ -117,6 +146,7 @@ class Transcript:
             msg.interaction_metadata = interaction.metadata_json()
         self._update_mentions(msg, channel)
         self.messages[msg.id] = msg
+        self._changed("create", msg)
         return msg
 
     def edit(self, msg: FakeMessage, payload: Mapping[str, Any], parts: Sequence[FilePart]) -> None:
@@ -146,10 +176,12 @@ class Transcript:
         channel = self.fake.channels.get(msg.channel_id)
         if channel is not None:
             self._update_mentions(msg, channel)
+        self._changed("edit", msg)
 
     def delete(self, msg: FakeMessage) -> None:
         """Mark a message deleted (it stays in the store for assertions)."""
         msg.deleted = True
+        self._changed("delete", msg)
 
     def remember_nonce(self, msg: FakeMessage, now: float) -> None:
         """Record an ``enforce_nonce`` message so a repeat returns it."""
