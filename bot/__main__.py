@@ -1,4 +1,5 @@
-"""``python -m bot``: runs the bot; ``sync`` forces a command sync; ``unconfirmed`` is the operator's desk.
+"""``python -m bot``: runs the bot; ``sync`` forces a command sync; ``unconfirmed`` is the operator's desk;
+``playground`` runs the bot against an embedded Discord and simulated images, in a web page.
 
 Settings → logging → then either the Discord side (``bot.app.startup``) or the operator's
 command (``bot.unconfirmed.cli``); both build their objects with ``bot.services``.
@@ -15,14 +16,19 @@ from urllib.parse import urlsplit
 
 from dotenv import find_dotenv, load_dotenv
 
-from bot import logs
+from bot.logs import configure_logging
 from bot.money import format_money
 from bot.settings import Settings, SettingsError, load_settings, settings_warnings
 from bot.unconfirmed import cli as operator_cli
 
 log = logging.getLogger("bot")
 
-USAGE = "usage: python -m bot [run | sync | unconfirmed [adopt TASK EGG_TASK_ID | release TASK [--force]]]"
+USAGE = "usage: python -m bot [run | sync | playground | unconfirmed [adopt TASK EGG_TASK_ID | release TASK [--force]]]"
+NO_TOKEN_HINT = (
+    "eggbot: no DISCORD_TOKEN, so there is no Discord bot to run. To try eggbot without one, open the\n"
+    "playground (an embedded Discord and simulated images in your browser): python -m bot playground\n"
+    "(./scripts/run starts it by itself when no token is set)."
+)
 
 
 SWITCH_INTERVAL = 0.001  # seconds; CPython's default is 0.005
@@ -36,26 +42,6 @@ def tune_interpreter() -> None:
     ``python -m bench --scenarios ack``: ack p99 at 50 concurrent 42 -> 38 ms on average.
     """
     sys.setswitchinterval(SWITCH_INTERVAL)
-
-
-def configure_logging(level: str) -> None:
-    """One plain stream handler on the root logger (no colour codes in files or containers).
-
-    Its filters (``bot.logs``) see every record of every logger, asyncio's and discord.py's too.
-    """
-    logging.basicConfig(
-        level=getattr(logging, level),
-        format="%(asctime)s %(levelname)-8s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    for handler in logging.getLogger().handlers:
-        logs.install(handler)
-    logging.getLogger("discord.client").addFilter(_without_voice_warnings)
-
-
-def _without_voice_warnings(record: logging.LogRecord) -> bool:
-    """Drop discord.py's "PyNaCl/davey is not installed, voice will NOT be supported": the bot has no voice."""
-    return "voice will NOT be supported" not in record.getMessage()
 
 
 def starting_line(settings: Settings) -> str:
@@ -77,14 +63,20 @@ def run(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit status."""
     args = list(sys.argv[1:] if argv is None else argv)
     operator = operator_cli.parse(args[1:]) if args[:1] == ["unconfirmed"] else None
-    if args not in ([], ["run"], ["sync"]) and operator is None:
+    if args not in ([], ["run"], ["sync"], ["playground"]) and operator is None:
         print(USAGE, file=sys.stderr)
         return 2
     load_dotenv(find_dotenv(usecwd=True))
+    if args == ["playground"]:
+        from bot.playground.runner import run_playground  # loads discord.py and the test kit's fakes
+
+        return run_playground(os.environ)
     try:
         settings = load_settings(os.environ)
     except SettingsError as exc:
         print(f"eggbot: {exc}", file=sys.stderr)
+        if "DISCORD_TOKEN" in exc.names and not os.environ.get("DISCORD_TOKEN", "").strip():
+            print(NO_TOKEN_HINT, file=sys.stderr)
         return 2
     for name, problem in settings_warnings(settings):
         print(f"eggbot: warning: {name}: {problem}; starting anyway", file=sys.stderr)

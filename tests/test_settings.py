@@ -110,6 +110,11 @@ def _run_bot(env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess
 
 
 SEE_EXAMPLE = "Set them in .env or the environment; .env.example describes every setting."
+PLAYGROUND_HINT = [
+    "eggbot: no DISCORD_TOKEN, so there is no Discord bot to run. To try eggbot without one, open the",
+    "playground (an embedded Discord and simulated images in your browser): python -m bot playground",
+    "(./scripts/run starts it by itself when no token is set).",
+]
 
 
 def test_missing_token_exits_2_and_says_where_to_set_it(tmp_path: Path) -> None:
@@ -119,6 +124,7 @@ def test_missing_token_exits_2_and_says_where_to_set_it(tmp_path: Path) -> None:
         "eggbot: a setting needs fixing:",
         "  DISCORD_TOKEN: is required but not set (the bot token from the Discord developer portal)",
         SEE_EXAMPLE,
+        *PLAYGROUND_HINT,  # and how to try it without a token
     ]
 
 
@@ -145,6 +151,7 @@ def test_every_problem_is_reported_at_once_in_words(tmp_path: Path) -> None:
         "  EGGBOT_TASK_DEADLINE: must be a number (got 'soon')",
         "  EGGBOT_MAX_RUNNING_TOTAL: must be a whole number (got '1.5')",
         SEE_EXAMPLE,
+        *PLAYGROUND_HINT,
     ]
 
 

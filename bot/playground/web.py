@@ -34,13 +34,22 @@ TEXT_TYPES = ("text/", "application/json")
 
 WORLD = web.AppKey("world", PlaygroundWorld)
 HUB = web.AppKey("hub", EventHub)
+REAL_EGGAPI = web.AppKey("real_eggapi", bool)
+SIMULATED_IMAGES = "images are drawn locally by a simulated EggAPI, and no money is spent."
+REAL_IMAGES = (
+    "<strong>images are made by the REAL EggAPI with your key: every image is charged to your account.</strong>"
+)
 
 
-def create_app(world: PlaygroundWorld) -> web.Application:
-    """The playground's aiohttp application for a running fake Discord (and the bot connected to it)."""
+def create_app(world: PlaygroundWorld, *, real_eggapi: bool = False) -> web.Application:
+    """The playground's aiohttp application for a running fake Discord (and the bot connected to it).
+
+    ``real_eggapi``: the bot uses the real EggAPI (real images, real charges), and the banner says so.
+    """
     app = web.Application(client_max_size=MAX_UPLOAD)
     hub = EventHub(world)
     app[WORLD] = world
+    app[REAL_EGGAPI] = real_eggapi
     app[HUB] = hub
     hub.start()
 
@@ -131,9 +140,12 @@ async def outcome(request: web.Request, handle: Any) -> web.Response:
 # --------------------------------------------------------------------------- pages
 
 
-async def index(_: web.Request) -> web.FileResponse:
-    """The page."""
-    return web.FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+async def index(request: web.Request) -> web.Response:
+    """The page; its banner says which image service is in use."""
+    page = (STATIC / "index.html").read_text(encoding="utf-8")
+    if request.app[REAL_EGGAPI]:
+        page = page.replace(SIMULATED_IMAGES, REAL_IMAGES)
+    return web.Response(text=page, content_type="text/html", headers={"Cache-Control": "no-cache"})
 
 
 async def readme(_: web.Request) -> web.Response:
@@ -272,14 +284,18 @@ class PlaygroundServer:
         self.url = url
 
     @classmethod
-    async def start(cls, world: PlaygroundWorld, host: str = "127.0.0.1", port: int = 0) -> PlaygroundServer:
+    async def start(
+        cls, world: PlaygroundWorld, host: str = "127.0.0.1", port: int = 0, *, real_eggapi: bool = False
+    ) -> PlaygroundServer:
         """Serve ``create_app(world)`` on ``host:port`` (0 picks a free port)."""
-        runner = web.AppRunner(create_app(world), access_log=None, handle_signals=False, shutdown_timeout=1.0)
+        app = create_app(world, real_eggapi=real_eggapi)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await runner.setup()
         site = web.TCPSite(runner, host, port)
         await site.start()
         bound = runner.addresses[0][1]
-        url = f"http://{host}:{bound}"
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # a wildcard bind is reached on loopback
+        url = f"http://[{shown}]:{bound}" if ":" in shown else f"http://{shown}:{bound}"
         log.info("playground page on %s", url)
         return cls(runner, url)
 
