@@ -105,7 +105,9 @@ const Render = (() => {
   function attachment(a) {
     if (a.image) {
       const link = Object.assign(el("a"), { href: a.url, target: "_blank", rel: "noopener" });
-      link.append(Object.assign(el("img"), { src: a.url, alt: a.filename }));
+      const img = Object.assign(el("img"), { src: a.url, alt: a.filename });
+      img.addEventListener("load", () => img.classList.toggle("tiny", img.naturalWidth < 64));
+      link.append(img);
       return link;
     }
     const box = el("div", "file");
