@@ -10,6 +10,11 @@ from collections.abc import Callable
 from datetime import datetime
 
 
+def plain_channel(channel_id: int) -> str:
+    """A channel written without any chat platform's markup."""
+    return f"channel {channel_id}"
+
+
 class UserFacingError(Exception):
     """An error whose ``user_message`` may be shown to the member as it is."""
 
@@ -17,11 +22,12 @@ class UserFacingError(Exception):
         super().__init__(user_message)
         self.user_message = user_message
 
-    def render(self, moment: Callable[[datetime], str]) -> str:
-        """The message with any point in time written by ``moment``.
+    def render(self, moment: Callable[[datetime], str], channel: Callable[[int], str] = plain_channel) -> str:
+        """The message with any point in time written by ``moment`` and any channel by ``channel``.
 
-        The core knows no Discord markup: ``user_message`` writes times plainly, and the Discord
-        side passes a renderer that shows them in each reader's own timezone.
+        The core knows no Discord markup: ``user_message`` writes times and channels plainly, and the
+        Discord side passes renderers that show times in each reader's own timezone and channels as
+        links.
         """
         return self.user_message
 
@@ -44,3 +50,20 @@ class UpstreamUnavailable(UserFacingError):
 
 class ServiceMisconfigured(UserFacingError):
     """The operator must fix something (API key, balance); members are told politely."""
+
+
+class PolicyRefusal(UserFacingError):
+    """A server's own rules (prompt policy, blocked member) refuse the request; nothing was recorded."""
+
+
+class ChannelNotAllowed(PolicyRefusal):
+    """The server runs /imagine only in some channels, and this is not one of them."""
+
+    def __init__(self, allowed: tuple[int, ...]) -> None:
+        self.allowed = allowed
+        super().__init__(self.render(lambda moment: moment.isoformat()))
+
+    def render(self, moment: Callable[[datetime], str], channel: Callable[[int], str] = plain_channel) -> str:
+        """Names the channels where images can be made, each as ``channel`` writes it."""
+        where = ", ".join(channel(channel_id) for channel_id in self.allowed)
+        return f"On this server, images can be made only in {where}. Try there. Nothing was charged."

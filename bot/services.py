@@ -37,6 +37,7 @@ from bot.lifecycle import (
     TrackerConfig,
 )
 from bot.lifecycle.task_store import TaskStore
+from bot.policy import PromptPolicy
 from bot.reports import UsageReports
 from bot.settings import Settings
 from bot.storage import Storage
@@ -131,6 +132,7 @@ class Core:
     reports: UsageReports
     prices: PriceRefresher
     guild_settings: GuildSettings
+    policy: PromptPolicy
 
 
 def build_core(settings: Settings, resources: Resources, *, clock: Clock = utcnow) -> Core:
@@ -141,7 +143,8 @@ def build_core(settings: Settings, resources: Resources, *, clock: Clock = utcno
     books = Bookkeeper(db, tasks, ledger)
     reconciler = Reconciler(tasks, eggapi, grace=tracker_config(settings).reconcile_grace)
     guild_settings = GuildSettings(db)
-    intake_checks: list[IntakeCheck] = []  # the rules a server sets on what may be generated go here
+    policy = PromptPolicy(guild_settings)
+    intake_checks: list[IntakeCheck] = [policy.check]  # the rules a server sets on what may be generated
     return Core(
         settings=settings,
         resources=resources,
@@ -157,6 +160,7 @@ def build_core(settings: Settings, resources: Resources, *, clock: Clock = utcno
         reports=UsageReports(db, ledger),
         prices=PriceRefresher(eggapi, ledger, settings.price_refresh_interval),
         guild_settings=guild_settings,
+        policy=policy,
     )
 
 

@@ -34,8 +34,10 @@ from bot.eggapi import (
     ValidationFailed,
 )
 from bot.errors import (
+    ChannelNotAllowed,
     InvalidRequest,
     NotAllowedHere,
+    PolicyRefusal,
     QueueFull,
     ServiceMisconfigured,
     UpstreamUnavailable,
@@ -43,6 +45,7 @@ from bot.errors import (
 )
 from bot.ledger import QuotaExceeded, QuotaReason
 from bot.lifecycle.intake import DatabaseBusy
+from bot.policy import MemberBlocked
 
 SECRET = "Traceback: sk-live-123 at node 7"
 NOW = 1_700_000_000.0
@@ -105,6 +108,21 @@ LADDER: list[tuple[str, Exception, ErrorReply]] = [
         ),
         ErrorReply(
             "You've used all of your daily image budget ($0.10). It resets <t:1741824000:R>. /balance has the details.",
+            False,
+        ),
+    ),
+    ("PolicyRefusal", invoked(PolicyRefusal("Not here.")), ErrorReply("Not here.", False)),
+    (
+        "ChannelNotAllowed",
+        invoked(ChannelNotAllowed((11, 12))),
+        ErrorReply("On this server, images can be made only in <#11>, <#12>. Try there. Nothing was charged.", False),
+    ),
+    (
+        "MemberBlocked",
+        invoked(MemberBlocked("spam")),
+        ErrorReply(
+            'A moderator has blocked you from making images on this server. The reason given: "spam". '
+            "Nothing was charged.",
             False,
         ),
     ),

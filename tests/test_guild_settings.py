@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
 
-from bot.guilds import BLOCKED_WORDS, MOD_LOG_CHANNEL, GuildSettings, Setting
+from bot.guilds import (
+    ALLOWED_CHANNELS,
+    BLOCKED_MEMBERS,
+    BLOCKED_PATTERNS,
+    BLOCKED_WORDS,
+    MOD_LOG_CHANNEL,
+    GuildSettings,
+    Setting,
+)
 from bot.guilds.settings import optional_id
 from bot.storage.sqlite import Database
 
@@ -117,3 +125,61 @@ async def test_concurrent_writers_on_two_connections_lose_nothing(tmp_path: Path
         assert last is not None and 1 <= last <= 40
         rows = await first.fetchall("SELECT * FROM guild_settings WHERE key = 'mod_log_channel'")
         assert len(rows) == 1
+
+
+async def test_the_prompt_policy_settings_survive_reopening_the_database(tmp_path: Path) -> None:
+    path = tmp_path / "eggbot.db"
+    async with await Database.open(path) as db:
+        settings = GuildSettings(db)
+        await settings.set(GUILD, BLOCKED_PATTERNS, (r"Sp[a@]+M", r"\bfox\b"))
+        await settings.set(GUILD, ALLOWED_CHANNELS, (7, 5, 7))
+        await settings.set(GUILD, BLOCKED_MEMBERS, ((MEMBER, "spam"), (MEMBER + 1, "")))
+    async with await Database.open(path) as db:
+        values = await GuildSettings(db).values(GUILD)
+        assert values.get(BLOCKED_PATTERNS) == (r"Sp[a@]+M", r"\bfox\b")  # kept as written, not lower-cased
+        assert values.get(ALLOWED_CHANNELS) == (7, 5)
+        assert values.get(BLOCKED_MEMBERS) == ((MEMBER, "spam"), (MEMBER + 1, ""))
+        assert values.get(BLOCKED_WORDS) == ()
+        assert (await GuildSettings(db).values(OTHER)).get(BLOCKED_MEMBERS) == ()
+
+
+async def test_policy_values_that_do_not_fit_are_refused(db: Database) -> None:
+    settings = GuildSettings(db)
+    with pytest.raises(ValueError):
+        await settings.set(GUILD, ALLOWED_CHANNELS, (0,))
+    with pytest.raises(ValueError):
+        await settings.set(GUILD, BLOCKED_PATTERNS, (" ",))
+    await db.transaction(
+        lambda tx: tx.execute(
+            "INSERT INTO guild_settings (guild_id, key, value, updated_at) VALUES (?, 'members.blocked', ?, '')",
+            (GUILD, '{"not an id": "spam"}'),
+        )
+    )
+    assert await settings.get(GUILD, BLOCKED_MEMBERS) == ()
+
+
+async def test_update_reads_and_writes_in_one_transaction(tmp_path: Path) -> None:
+    path = tmp_path / "eggbot.db"
+    async with await Database.open(path) as first, await Database.open(path) as second:
+        writers = [GuildSettings(first), GuildSettings(second)]
+
+        def adding(channel: int) -> Callable[[tuple[int, ...]], tuple[int, ...]]:
+            return lambda ids: (*ids, channel)
+
+        await asyncio.gather(*(writers[n % 2].update(GUILD, ALLOWED_CHANNELS, adding(n + 1)) for n in range(30)))
+        allowed: tuple[int, ...] = await writers[0].get(GUILD, ALLOWED_CHANNELS)
+        assert sorted(allowed) == list(range(1, 31))
+        assert await writers[0].update(GUILD, ALLOWED_CHANNELS, lambda ids: ()) == ()
+        assert await first.fetchall("SELECT * FROM guild_settings") == []
+
+
+async def test_an_update_that_raises_changes_nothing(db: Database) -> None:
+    settings = GuildSettings(db)
+    await settings.set(GUILD, ALLOWED_CHANNELS, (1,))
+
+    def refuse(ids: tuple[int, ...]) -> tuple[int, ...]:
+        raise RuntimeError("no")
+
+    with pytest.raises(RuntimeError):
+        await settings.update(GUILD, ALLOWED_CHANNELS, refuse)
+    assert await settings.get(GUILD, ALLOWED_CHANNELS) == (1,)

@@ -19,7 +19,7 @@ from bot.webhooks import HealthReport
 
 log = logging.getLogger(__name__)
 
-DEFAULT_EXTENSIONS = ("cogs.imagine", "cogs.quota", "cogs.usage")
+DEFAULT_EXTENSIONS = ("cogs.imagine", "cogs.quota", "cogs.usage", "cogs.policy")
 # The channel permissions the README asks for; the invite link in the "ready" line requests them.
 INVITE_PERMISSIONS = discord.Permissions(
     view_channel=True, send_messages=True, send_messages_in_threads=True, attach_files=True, read_message_history=True
@@ -58,6 +58,7 @@ class EggBot(commands.Bot):
         self.references = core.references
         self.reports = core.reports
         self.guild_settings = core.guild_settings
+        self.policy = core.policy
         self.prices = core.prices
         self.foreground = self.services.foreground
         self.tracker = self.services.tracker

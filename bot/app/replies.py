@@ -43,6 +43,10 @@ def _relative(moment: datetime) -> str:
     return discord.utils.format_dt(moment, "R")  # "in 3 hours", in the reader's own clock
 
 
+def _channel(channel_id: int) -> str:
+    return f"<#{channel_id}>"  # a link to the channel, in the reader's own client
+
+
 def _permission_names(missing: list[str]) -> str:
     return ", ".join(name.replace("_", " ").replace("guild", "server").title() for name in missing)
 
@@ -54,7 +58,7 @@ def describe_error(error: Exception, *, now: float | None = None) -> ErrorReply:
     """
     original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
     if isinstance(original, UserFacingError):
-        return ErrorReply(original.render(_relative), False)
+        return ErrorReply(original.render(_relative, _channel), False)
     if isinstance(original, EggAPIError):
         return ErrorReply(original.user_message, False)
     if isinstance(error, ShuttingDown):

@@ -8,13 +8,13 @@ per read) instead of breaking a command. Each write is its own transaction; the 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Generic, TypeVar
 
 from bot.clock import utcnow
-from bot.storage import JsonValue, Storage
+from bot.storage import JsonValue, Storage, Transaction
 
 log = logging.getLogger(__name__)
 
@@ -64,10 +64,57 @@ def words(value: JsonValue) -> tuple[str, ...]:
     return tuple(dict.fromkeys(word.strip().lower() for word in value))
 
 
+def texts(value: JsonValue) -> tuple[str, ...]:
+    """A list of non-empty strings kept as written (regular expressions), in order, without repeats."""
+    if not isinstance(value, list | tuple) or not all(isinstance(text, str) and text.strip() for text in value):
+        raise ValueError(f"expected a list of non-empty strings, not {value!r}")
+    return tuple(dict.fromkeys(value))
+
+
+def ids(value: JsonValue) -> tuple[int, ...]:
+    """A list of Discord ids, in order, without repeats."""
+    if not isinstance(value, list | tuple):
+        raise ValueError(f"expected a list of Discord ids, not {value!r}")
+    checked = [optional_id(item) for item in value]
+    return tuple(dict.fromkeys(item for item in checked if item is not None))
+
+
+def reasons_by_id(value: JsonValue) -> tuple[tuple[int, str], ...]:
+    """``{"<id>": "reason"}`` as ``((id, reason), ...)`` sorted by id; a reason may be empty."""
+    if not isinstance(value, dict) or not all(isinstance(reason, str) for reason in value.values()):
+        raise ValueError(f"expected ids and their reasons, not {value!r}")
+    try:
+        pairs = {int(key): reason for key, reason in value.items()}
+    except ValueError:
+        raise ValueError(f"expected ids and their reasons, not {value!r}") from None
+    for key in pairs:
+        optional_id(key)
+    return tuple(sorted(pairs.items()))
+
+
 MOD_LOG_CHANNEL: Setting[int | None] = Setting("mod_log_channel", None, optional_id)
 """Where moderation notices go; None = nowhere."""
 BLOCKED_WORDS: Setting[tuple[str, ...]] = Setting("prompt.blocked_words", (), words, lambda value: list(value))
 """Words a prompt may not contain (prompt policy); empty = none."""
+BLOCKED_PATTERNS: Setting[tuple[str, ...]] = Setting("prompt.blocked_patterns", (), texts, lambda value: list(value))
+"""Regular expressions a prompt may not match (prompt policy), as the moderator wrote them; empty = none."""
+ALLOWED_CHANNELS: Setting[tuple[int, ...]] = Setting("imagine.allowed_channels", (), ids, lambda value: list(value))
+"""The channels /imagine runs in (a thread counts as its parent channel); empty = every channel."""
+BLOCKED_MEMBERS: Setting[tuple[tuple[int, str], ...]] = Setting(
+    "members.blocked", (), reasons_by_id, lambda value: {str(member): reason for member, reason in value}
+)
+"""Members who may not use the bot here, each with the reason they are shown (may be empty)."""
+
+
+@dataclass(frozen=True, slots=True)
+class GuildValues:
+    """Every stored setting of one guild, read at once; ``get`` decodes one as its ``Setting`` says."""
+
+    stored: Mapping[str, JsonValue] = field(default_factory=dict)
+
+    def get(self, setting: Setting[T]) -> T:
+        """The value, or the setting's default when unset or no longer valid."""
+        return setting.decode(self.stored.get(setting.key))
 
 
 class GuildSettings:
@@ -81,6 +128,29 @@ class GuildSettings:
         """The guild's value, or the setting's default when unset."""
         key = _key(guild_id)
         return setting.decode(await self._storage.read(lambda tx: tx.guilds.get(key, setting.key)))
+
+    async def values(self, guild_id: int | None) -> GuildValues:
+        """All of the guild's settings in one read (for checks that need several on every request)."""
+        key = _key(guild_id)
+        return GuildValues(await self._storage.read(lambda tx: tx.guilds.all(key)))
+
+    async def update(self, guild_id: int | None, setting: Setting[T], change: Callable[[T], T]) -> T:
+        """Read, ``change`` and store the value in one transaction, so two moderators' edits both count.
+
+        ``change`` runs on the database thread: it must be quick and pure. What it raises rolls back.
+        """
+        key, now = _key(guild_id), self._clock()
+
+        def apply(tx: Transaction) -> T:
+            value = change(setting.decode(tx.guilds.get(key, setting.key)))
+            stored = self._stored(setting, value)
+            if stored is None:
+                tx.guilds.delete(key, setting.key)
+            else:
+                tx.guilds.put(key, setting.key, stored, now)
+            return value
+
+        return await self._storage.transaction(apply)
 
     async def set(self, guild_id: int | None, setting: Setting[T], value: T) -> None:
         """Store the guild's value (ValueError if it does not fit; the default or None unsets it)."""

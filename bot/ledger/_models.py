@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from bot.errors import UserFacingError
+from bot.errors import UserFacingError, plain_channel
 from bot.money import format_money
 from bot.periods import PERIOD_ADJECTIVES, Period, check_period
 
@@ -185,7 +185,7 @@ class QuotaExceeded(UserFacingError):
         self.limit = limit  # the member limit or server cap that was reached, when known
         super().__init__(self.render(plain_time))
 
-    def render(self, moment: Callable[[datetime], str]) -> str:
+    def render(self, moment: Callable[[datetime], str], channel: Callable[[int], str] = plain_channel) -> str:
         """Why, and when it resets as ``moment`` writes it (the Discord side: relative timestamp markup)."""
         return _quota_message(
             moment, self.reason, self.available, self.needed, self.resets_at, self.period, self.limit, self.overdrawn

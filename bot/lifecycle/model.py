@@ -79,6 +79,7 @@ class ImagineRequest:
     reference_urls: tuple[str, ...] = ()
     interaction_id: int | None = None
     upload_limit: int | None = None  # bytes the channel accepts per message (as the chat platform said)
+    parent_channel_id: int | None = None  # a thread's channel, for a server's channel rules (not stored)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,4 +168,5 @@ def validate_request(req: ImagineRequest) -> ImagineRequest:
         reference_urls=req.reference_urls,
         interaction_id=req.interaction_id,
         upload_limit=req.upload_limit,
+        parent_channel_id=req.parent_channel_id,
     )

@@ -11,7 +11,7 @@ from discord.ext import commands
 
 from bot.errors import InvalidRequest
 from bot.lifecycle.model import NEGATIVE_PROMPT_MAX, PROMPT_MAX, ImagineRequest
-from cogs.imagine._flow import start_job
+from cogs.imagine._flow import parent_channel, start_job
 from cogs.imagine._status import CancelButton, HideButton
 from cogs.imagine._views import DeleteButton, RerollButton
 
@@ -95,5 +95,6 @@ class ImagineCog(commands.Cog):
             reference_urls=reference_urls([reference, reference_2, reference_3]),
             interaction_id=interaction.id,
             upload_limit=interaction.filesize_limit,
+            parent_channel_id=parent_channel(interaction),
         )
         await start_job(self.bot, interaction, request)

@@ -25,6 +25,12 @@ log = logging.getLogger(__name__)
 RECORD_WITHIN = 2.0  # seconds to record a job before refusing it: Discord wants an answer within 3
 
 
+def parent_channel(interaction: discord.Interaction) -> int | None:
+    """The channel a thread belongs to (a server's channel rules count a thread as its channel)."""
+    channel = interaction.channel
+    return channel.parent_id if isinstance(channel, discord.Thread) else None
+
+
 def check_place(bot: EggBot, interaction: discord.Interaction) -> None:
     """Refuse DMs (unless enabled) and channels where the bot could not post the result."""
     if interaction.guild_id is None:

@@ -9,7 +9,7 @@ import discord
 from bot.app.replies import respond
 from bot.lifecycle.model import ImagineRequest, TaskRecord
 from cogs.imagine._buttons import IdButton, may_manage
-from cogs.imagine._flow import start_job
+from cogs.imagine._flow import parent_channel, start_job
 
 if TYPE_CHECKING:
     from bot.app.client import EggBot
@@ -44,6 +44,7 @@ class RerollButton(IdButton, prefix="reroll"):
             reference_urls=original.reference_urls,
             interaction_id=interaction.id,
             upload_limit=interaction.filesize_limit,
+            parent_channel_id=parent_channel(interaction),
         )
         await start_job(bot, interaction, request)
 

@@ -1,0 +1,272 @@
+"""PromptPolicy: a server's rules on who may make images, where, and from what prompts.
+
+``check`` is the ``IntakeCheck`` ``bot.services`` gives ``JobService``: it runs on /imagine and
+Reroll before the quota and before anything is recorded, so a refusal costs nothing and never
+reaches EggAPI. The rest is what the moderators' /policy commands call. Everything is stored in
+``bot.guilds.GuildSettings``; each change is one transaction, so two moderators' edits both count.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from dataclasses import dataclass
+from typing import TypeVar
+
+from bot.errors import ChannelNotAllowed, InvalidRequest, PolicyRefusal
+from bot.guilds import ALLOWED_CHANNELS, BLOCKED_MEMBERS, BLOCKED_PATTERNS, BLOCKED_WORDS, GuildSettings, Setting
+from bot.lifecycle.model import ImagineRequest
+from bot.policy.normalise import readings
+from bot.policy.patterns import MAX_PATTERNS, SEARCH_BUDGET, PatternError, check_pattern, search
+from bot.policy.terms import MAX_TERMS, Term, TermMatcher, split_terms, term_problem
+
+log = logging.getLogger(__name__)
+
+V = TypeVar("V")
+
+MAX_REASON_CHARS = 200
+MAX_BLOCKED_MEMBERS = 500
+MAX_CHANNELS = 50
+NOTHING_CHARGED = "Nothing was charged."
+
+
+class MemberBlocked(PolicyRefusal):
+    """A moderator blocked this member from the bot on this server."""
+
+    def __init__(self, reason: str) -> None:
+        why = f' The reason given: "{reason}".' if reason else ""
+        super().__init__(f"A moderator has blocked you from making images on this server.{why} {NOTHING_CHARGED}")
+
+
+def refused_text(field: str) -> str:
+    """What a member reads when a server's rules refuse their prompt (never which rule: no term list)."""
+    return (
+        f"This server's rules don't allow something in your {field}, so I didn't send it. "
+        f"Change the wording and try again. {NOTHING_CHARGED}"
+    )
+
+
+def timed_out_text(field: str) -> str:
+    """What a member reads when the server's patterns could not be checked in time (fail closed)."""
+    return (
+        f"I couldn't check your {field} against this server's rules in time, so I didn't send it. "
+        f"Try a shorter {field}, or ask a moderator. {NOTHING_CHARGED}"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """What one moderator command changed: ``done`` (added or removed), ``skipped`` and ``refused`` (why)."""
+
+    done: tuple[str, ...] = ()
+    skipped: tuple[str, ...] = ()
+    refused: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    """A server's whole policy, for /policy show."""
+
+    terms: tuple[str, ...]
+    patterns: tuple[str, ...]
+    channels: tuple[int, ...]
+    blocked: tuple[tuple[int, str], ...]
+
+
+@functools.lru_cache(maxsize=256)
+def _matcher(terms: tuple[str, ...]) -> TermMatcher:
+    return TermMatcher(terms)
+
+
+class PromptPolicy:
+    """Reads and changes the per-server rules, and checks requests against them."""
+
+    def __init__(self, settings: GuildSettings, *, search_budget: float = SEARCH_BUDGET) -> None:
+        self._settings = settings
+        self._budget = search_budget
+
+    async def check(self, request: ImagineRequest) -> None:
+        """The intake check: refuse (``PolicyRefusal``) a blocked member, a channel not allowed, a blocked prompt."""
+        values = await self._settings.values(request.guild_id)
+        members: tuple[tuple[int, str], ...] = values.get(BLOCKED_MEMBERS)
+        blocked = dict(members)
+        if request.member_id in blocked:
+            log.info("guild %s: member %s is blocked; refused", request.guild_id, request.member_id)
+            raise MemberBlocked(blocked[request.member_id])
+        allowed = values.get(ALLOWED_CHANNELS)
+        if allowed and request.channel_id not in allowed and request.parent_channel_id not in allowed:
+            raise ChannelNotAllowed(allowed)
+        terms, patterns = values.get(BLOCKED_WORDS), values.get(BLOCKED_PATTERNS)
+        fields = (("prompt", request.prompt), ("negative prompt", request.negative_prompt or ""))
+        for field, text in fields:
+            if not text:
+                continue
+            hit = _matcher(terms).first_hit(text) if terms else None
+            if hit is not None:
+                log.info(
+                    "guild %s: member %s's %s has a blocked term; refused", request.guild_id, request.member_id, field
+                )
+                raise PolicyRefusal(refused_text(field))
+            if patterns:
+                texts = [text, *(" ".join(view) for view in readings(text))]
+                verdict = await asyncio.to_thread(search, patterns, texts, self._budget)
+                if verdict.timed_out is not None:
+                    log.warning(
+                        "guild %s: pattern %r ran out of time on a %s; refused the request (fix or remove it)",
+                        request.guild_id,
+                        verdict.timed_out,
+                        field,
+                    )
+                    raise PolicyRefusal(timed_out_text(field))
+                if verdict.matched is not None:
+                    log.info(
+                        "guild %s: member %s's %s matches a pattern; refused",
+                        request.guild_id,
+                        request.member_id,
+                        field,
+                    )
+                    raise PolicyRefusal(refused_text(field))
+
+    async def overview(self, guild_id: int) -> Overview:
+        """Everything the server has set, in one read."""
+        values = await self._settings.values(guild_id)
+        return Overview(
+            values.get(BLOCKED_WORDS),
+            values.get(BLOCKED_PATTERNS),
+            values.get(ALLOWED_CHANNELS),
+            values.get(BLOCKED_MEMBERS),
+        )
+
+    # ------------------------------------------------------------------ terms
+
+    async def add_terms(self, guild_id: int, raw: str) -> Change:
+        """Block each comma-separated word or phrase of ``raw`` (a spelling already covered is skipped)."""
+        items = _items(raw)
+        refused = [(item, why) for item in items if (why := term_problem(item)) is not None]
+        wanted = [Term.of(item) for item in items if term_problem(item) is None]
+        added: list[str] = []
+
+        def change(current: tuple[str, ...]) -> tuple[str, ...]:
+            added.clear()
+            keys = {Term.of(term).key for term in current}
+            for term in wanted:
+                if term.key not in keys:
+                    keys.add(term.key)
+                    added.append(term.text.strip().lower())
+            if len(current) + len(added) > MAX_TERMS:
+                raise InvalidRequest(
+                    f"A server can block at most {MAX_TERMS} words and phrases; this would make "
+                    f"{len(current) + len(added)}. Remove some first. Nothing was changed."
+                )
+            return (*current, *added)
+
+        if wanted:
+            await self._settings.update(guild_id, BLOCKED_WORDS, change)
+        skipped = tuple(term.text for term in wanted if term.text.strip().lower() not in added)
+        return Change(tuple(added), skipped, tuple(refused))
+
+    async def remove_terms(self, guild_id: int, raw: str) -> Change:
+        """Unblock each comma-separated term of ``raw`` (any stored spelling of it)."""
+        keys = {Term.of(item).key: item for item in _items(raw)}
+        removed: list[str] = []
+
+        def change(current: tuple[str, ...]) -> tuple[str, ...]:
+            removed[:] = [term for term in current if Term.of(term).key in keys]
+            return tuple(term for term in current if term not in removed)
+
+        await self._settings.update(guild_id, BLOCKED_WORDS, change)
+        found = {Term.of(term).key for term in removed}
+        return Change(tuple(removed), tuple(item for key, item in keys.items() if key not in found))
+
+    # ------------------------------------------------------------------ patterns
+
+    async def add_pattern(self, guild_id: int, pattern: str) -> bool:
+        """Block prompts matching ``pattern``; InvalidRequest says why one cannot be used. False if already there."""
+        pattern = pattern.strip()
+        if not pattern:
+            raise InvalidRequest("Give a regular expression to block.")
+        try:
+            await asyncio.to_thread(check_pattern, pattern)  # probes may take a moment: off the event loop
+        except PatternError as exc:
+            raise InvalidRequest(f"I can't use that regular expression: {exc.reason}. Nothing was changed.") from None
+        return await self._add(guild_id, pattern, BLOCKED_PATTERNS, MAX_PATTERNS, "regular expressions")
+
+    async def remove_pattern(self, guild_id: int, pattern: str) -> bool:
+        """Stop blocking ``pattern`` (exactly as listed); False if it was not there."""
+        return await self._remove(guild_id, pattern.strip(), BLOCKED_PATTERNS)
+
+    # ------------------------------------------------------------------ channels
+
+    async def allow_channel(self, guild_id: int, channel_id: int) -> bool:
+        """Let /imagine run in this channel (and its threads); from the first one, only in allowed ones."""
+        return await self._add(guild_id, channel_id, ALLOWED_CHANNELS, MAX_CHANNELS, "allowed channels")
+
+    async def remove_channel(self, guild_id: int, channel_id: int) -> bool:
+        """Take a channel off the allowed list; False if it was not on it. An empty list allows every channel."""
+        return await self._remove(guild_id, channel_id, ALLOWED_CHANNELS)
+
+    async def clear_channels(self, guild_id: int) -> None:
+        """Allow /imagine in every channel again."""
+        await self._settings.reset(guild_id, ALLOWED_CHANNELS)
+
+    # ------------------------------------------------------------------ members
+
+    async def block(self, guild_id: int, member_id: int, reason: str | None) -> None:
+        """Block a member from the bot here, with the reason they are shown (it replaces an earlier one)."""
+        text = " ".join((reason or "").split())[:MAX_REASON_CHARS]
+
+        def change(current: tuple[tuple[int, str], ...]) -> tuple[tuple[int, str], ...]:
+            blocked = dict(current)
+            blocked[member_id] = text
+            if len(blocked) > MAX_BLOCKED_MEMBERS:
+                raise InvalidRequest(f"A server can block at most {MAX_BLOCKED_MEMBERS} members. Nothing was changed.")
+            return tuple(sorted(blocked.items()))
+
+        await self._settings.update(guild_id, BLOCKED_MEMBERS, change)
+
+    async def unblock(self, guild_id: int, member_id: int) -> bool:
+        """Let a blocked member use the bot again; False if they were not blocked."""
+        found: list[bool] = []
+
+        def change(current: tuple[tuple[int, str], ...]) -> tuple[tuple[int, str], ...]:
+            found[:] = [any(member == member_id for member, _ in current)]
+            return tuple((member, reason) for member, reason in current if member != member_id)
+
+        await self._settings.update(guild_id, BLOCKED_MEMBERS, change)
+        return found == [True]
+
+    # ------------------------------------------------------------------ lists
+
+    async def _add(self, guild_id: int, item: V, setting: Setting[tuple[V, ...]], limit: int, what: str) -> bool:
+        added: list[bool] = []
+
+        def change(current: tuple[V, ...]) -> tuple[V, ...]:
+            added[:] = [item not in current]
+            if not added[0]:
+                return current
+            if len(current) >= limit:
+                raise InvalidRequest(
+                    f"A server can have at most {limit} {what}. Remove one first. Nothing was changed."
+                )
+            return (*current, item)
+
+        await self._settings.update(guild_id, setting, change)
+        return added == [True]
+
+    async def _remove(self, guild_id: int, item: V, setting: Setting[tuple[V, ...]]) -> bool:
+        found: list[bool] = []
+
+        def change(current: tuple[V, ...]) -> tuple[V, ...]:
+            found[:] = [item in current]
+            return tuple(value for value in current if value != item)
+
+        await self._settings.update(guild_id, setting, change)
+        return found == [True]
+
+
+def _items(raw: str) -> list[str]:
+    items = split_terms(raw)
+    if not items:
+        raise InvalidRequest("Give one or more words or phrases, separated by commas.")
+    return items

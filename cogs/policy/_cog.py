@@ -1,0 +1,206 @@
+"""/policy: a server's rules for /imagine (Manage Server, checked again at run time).
+
+Parse, call ``bot.policy.PromptPolicy``, render. The rules themselves are enforced by its intake
+check on every path that starts a job, not here.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.app.checks import moderators_only
+from bot.errors import InvalidRequest
+from cogs.policy._render import (
+    blocked_text,
+    change_text,
+    channels_text,
+    literal,
+    overview_text,
+    patterns_text,
+    terms_text,
+)
+
+if TYPE_CHECKING:
+    from bot.app.client import EggBot
+
+log = logging.getLogger(__name__)
+
+PostChannel = discord.TextChannel | discord.ForumChannel  # where /imagine runs (a forum: in its posts)
+
+
+def _guild(interaction: discord.Interaction) -> int:
+    if interaction.guild_id is None:  # guild_only: Discord does not offer it elsewhere; moderators_only checks
+        raise app_commands.NoPrivateMessage()
+    return interaction.guild_id
+
+
+@app_commands.guild_only()
+@app_commands.default_permissions(manage_guild=True)
+class PolicyGroup(app_commands.Group, name="policy", description="This server's rules for /imagine (moderators)"):
+    """Moderator commands; every change is logged for the operator."""
+
+    words = app_commands.Group(name="words", description="Words and phrases prompts may not contain")
+    regex = app_commands.Group(name="regex", description="Regular expressions prompts may not match")
+    channels = app_commands.Group(name="channels", description="Which channels /imagine runs in")
+
+    def __init__(self, bot: EggBot) -> None:
+        super().__init__()
+        self.bot = bot
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        """Check Manage Server at run time too: server admins can override the default permission."""
+        return moderators_only(interaction)
+
+    async def _say(self, interaction: discord.Interaction, text: str, *, did: str | None = None) -> None:
+        if did is not None:
+            log.info("guild %s: moderator %s %s", interaction.guild_id, interaction.user.id, did)
+        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
+
+    @app_commands.command(name="show")
+    async def show(self, interaction: discord.Interaction) -> None:
+        """Show this server's rules: blocked words and patterns, channels, blocked members."""
+        await self._say(interaction, overview_text(await self.bot.policy.overview(_guild(interaction))))
+
+    # ------------------------------------------------------------------ words
+
+    @words.command(name="add")
+    @app_commands.describe(terms="One or more words or phrases, separated by commas")
+    async def words_add(self, interaction: discord.Interaction, terms: app_commands.Range[str, 1, 1000]) -> None:
+        """Refuse prompts that contain these words or phrases (whole words; common disguises are caught)."""
+        change = await self.bot.policy.add_terms(_guild(interaction), terms)
+        text = change_text(change, done="Blocked", skipped="Already blocked")
+        await self._say(interaction, text, did=f"blocked {len(change.done)} term(s)")
+
+    @words.command(name="remove")
+    @app_commands.describe(terms="One or more blocked words or phrases, separated by commas")
+    async def words_remove(self, interaction: discord.Interaction, terms: app_commands.Range[str, 1, 1000]) -> None:
+        """Stop refusing prompts for these words or phrases."""
+        change = await self.bot.policy.remove_terms(_guild(interaction), terms)
+        text = change_text(change, done="Unblocked", skipped="Not on the list")
+        await self._say(interaction, text, did=f"unblocked {len(change.done)} term(s)")
+
+    @words.command(name="list")
+    async def words_list(self, interaction: discord.Interaction) -> None:
+        """List the blocked words and phrases (the whole list as a file when it is long)."""
+        overview = await self.bot.policy.overview(_guild(interaction))
+        text, cut = terms_text(overview.terms)
+        if not cut:
+            await self._say(interaction, text)
+            return
+        full = io.BytesIO("\n".join(overview.terms).encode())
+        await interaction.response.send_message(
+            text,
+            ephemeral=True,
+            file=discord.File(full, filename="blocked-words.txt", description="Every blocked word and phrase"),
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+
+    # ------------------------------------------------------------------ regular expressions
+
+    @regex.command(name="add")
+    @app_commands.describe(pattern="A regular expression (Python syntax, case-insensitive), at most 200 characters")
+    async def regex_add(self, interaction: discord.Interaction, pattern: app_commands.Range[str, 1, 200]) -> None:
+        """Refuse prompts that match this regular expression."""
+        added = await self.bot.policy.add_pattern(_guild(interaction), pattern)
+        if not added:
+            await self._say(interaction, f"{literal(pattern)} is already blocked.")
+            return
+        await self._say(interaction, f"✅ Blocked prompts matching {literal(pattern)}.", did="added a pattern")
+
+    @regex.command(name="remove")
+    @app_commands.describe(pattern="The regular expression, exactly as /policy regex list shows it")
+    async def regex_remove(self, interaction: discord.Interaction, pattern: app_commands.Range[str, 1, 200]) -> None:
+        """Stop refusing prompts that match this regular expression."""
+        if not await self.bot.policy.remove_pattern(_guild(interaction), pattern):
+            raise InvalidRequest("That regular expression is not on the list; /policy regex list shows them.")
+        await self._say(interaction, f"✅ Unblocked {literal(pattern)}.", did="removed a pattern")
+
+    @regex.command(name="list")
+    async def regex_list(self, interaction: discord.Interaction) -> None:
+        """List the blocked regular expressions."""
+        overview = await self.bot.policy.overview(_guild(interaction))
+        await self._say(interaction, patterns_text(overview.patterns))
+
+    # ------------------------------------------------------------------ channels
+
+    @channels.command(name="allow")
+    @app_commands.describe(channel="A channel where /imagine may run (its threads too)")
+    async def channels_allow(self, interaction: discord.Interaction, channel: PostChannel) -> None:
+        """Let /imagine run in this channel; once any channel is allowed, only allowed ones."""
+        guild = _guild(interaction)
+        added = await self.bot.policy.allow_channel(guild, channel.id)
+        overview = await self.bot.policy.overview(guild)
+        done = f"✅ Allowed {channel.mention}." if added else f"{channel.mention} was already allowed."
+        await self._say(interaction, f"{done}\n{channels_text(overview.channels)}", did=f"allowed channel {channel.id}")
+
+    @channels.command(name="remove")
+    @app_commands.describe(channel="A channel to take off the allowed list")
+    async def channels_remove(self, interaction: discord.Interaction, channel: PostChannel) -> None:
+        """Take a channel off the allowed list (an empty list allows every channel)."""
+        guild = _guild(interaction)
+        if not await self.bot.policy.remove_channel(guild, channel.id):
+            raise InvalidRequest(f"{channel.mention} is not on the allowed list.")
+        overview = await self.bot.policy.overview(guild)
+        done = f"✅ Removed {channel.mention}.\n{channels_text(overview.channels)}"
+        await self._say(interaction, done, did=f"removed channel {channel.id}")
+
+    @channels.command(name="list")
+    async def channels_list(self, interaction: discord.Interaction) -> None:
+        """Show where /imagine runs."""
+        overview = await self.bot.policy.overview(_guild(interaction))
+        await self._say(interaction, channels_text(overview.channels))
+
+    @channels.command(name="clear")
+    async def channels_clear(self, interaction: discord.Interaction) -> None:
+        """Let /imagine run in every channel again."""
+        await self.bot.policy.clear_channels(_guild(interaction))
+        await self._say(interaction, f"✅ {channels_text(())}", did="cleared the channel rules")
+
+    # ------------------------------------------------------------------ members
+
+    @app_commands.command(name="block")
+    @app_commands.describe(member="Who may not use the bot here", reason="Shown to them when they try (optional)")
+    async def block(
+        self,
+        interaction: discord.Interaction,
+        member: discord.Member,
+        reason: app_commands.Range[str, 1, 200] | None = None,
+    ) -> None:
+        """Stop a member from making images on this server."""
+        guild = _guild(interaction)
+        if member.bot:
+            raise InvalidRequest("Bots can't use /imagine anyway; there is nothing to block.")
+        await self.bot.policy.block(guild, member.id, reason)
+        overview = await self.bot.policy.overview(guild)
+        text = f"✅ Blocked {member.mention}.\n{blocked_text(overview.blocked)}"
+        await self._say(interaction, text, did=f"blocked member {member.id}")
+
+    @app_commands.command(name="unblock")
+    @app_commands.describe(member="Who may use the bot again")
+    async def unblock(self, interaction: discord.Interaction, member: discord.Member) -> None:
+        """Let a blocked member make images again."""
+        if not await self.bot.policy.unblock(_guild(interaction), member.id):
+            raise InvalidRequest(f"{member.mention} is not blocked.")
+        await self._say(interaction, f"✅ Unblocked {member.mention}.", did=f"unblocked member {member.id}")
+
+
+class PolicyCog(commands.Cog):
+    """A server's rules for /imagine."""
+
+    def __init__(self, bot: EggBot) -> None:
+        self.bot = bot
+        self.policy = PolicyGroup(bot)
+
+    async def cog_load(self) -> None:
+        """Register the moderator group."""
+        self.bot.tree.add_command(self.policy)
+
+    async def cog_unload(self) -> None:
+        """Remove the moderator group."""
+        self.bot.tree.remove_command(self.policy.name)
