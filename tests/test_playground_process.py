@@ -16,6 +16,9 @@ import aiohttp
 import pytest
 from PIL import Image
 
+from bot.playground import PlaygroundServer, build_playground
+from testkit.fake_discord import FakeDiscord
+
 ROOT = Path(__file__).resolve().parent.parent
 STARTUP = 60.0  # seconds: the bot logs in to the embedded Discord and syncs its commands
 
@@ -115,3 +118,17 @@ async def test_a_bad_playground_setting_is_named(tmp_path: Path) -> None:
         "  EGGBOT_PLAYGROUND_EGGAPI: is 'real', which needs EGGAPI_API_KEY (real charges)",
         "Set them in .env or the environment; .env.example describes every setting.",
     ]
+
+
+async def test_the_banner_says_when_the_real_eggapi_is_used() -> None:
+    async with FakeDiscord() as fake, aiohttp.ClientSession() as session:
+        world = build_playground(fake)
+        for real, says in ((False, "no money is spent"), (True, "every image is charged to your account")):
+            server = await PlaygroundServer.start(world, real_eggapi=real)
+            try:
+                async with session.get(server.url) as response:
+                    page = await response.text()
+            finally:
+                await server.stop()
+            assert says in page
+            assert ("REAL EggAPI" in page) is real
