@@ -13,6 +13,7 @@ import discord
 
 from bot.app.interactions import answers_of
 from bot.eggapi import DownloadedImage
+from bot.guilds import SHOW_COSTS
 from bot.lifecycle.model import TaskRecord
 from bot.lifecycle.ports import DestinationGone, Phase, PostedImages, Progress, ResultPart
 from cogs.imagine import (
@@ -156,7 +157,8 @@ class DiscordPublisher:
         destination = await self._destination(task)
         if part.number == 1:
             note = rerouted_note(task)
-            content = result_text(task) if note is None else f"{result_text(task)}\n{note}"
+            caption = result_text(task, await self._show_cost(task))
+            content = caption if note is None else f"{caption}\n{note}"
         else:
             content = f"Job #{task.id}, continued ({part.number}/{part.total})"
         if part.links:
@@ -203,7 +205,7 @@ class DiscordPublisher:
         makes a repeat a no-op."""
         message = await self._send(
             await self._destination(tasks[0]),
-            batch_text(tasks),
+            batch_text(tasks, await self._show_cost(tasks[0])),
             files=[_file(image, image_stem(task.id, n)) for task in tasks for n, image in enumerate(images[task.id])],
             view=batch_view(tasks) if not tasks[0].hidden else discord.utils.MISSING,
             nonce=key,
@@ -213,7 +215,13 @@ class DiscordPublisher:
 
     async def announce_failure(self, task: TaskRecord, reason: str) -> None:
         """Tell the member the job produced nothing (in the channel, or by DM if that fails)."""
-        await self._tell(task, failure_text(task, reason))
+        await self._tell(task, failure_text(task, reason, await self._show_cost(task)))
+
+    async def _show_cost(self, task: TaskRecord) -> bool:
+        """Whether a post about the task may show its cost: always in the member's DMs, else as the server says."""
+        if task.hidden or task.guild_id is None:
+            return True
+        return await self._bot.guild_settings.get(task.guild_id, SHOW_COSTS)
 
     async def announce_stale(self, task: TaskRecord) -> None:
         """Tell the member the job is stuck upstream, and that it will still be posted."""

@@ -1,4 +1,5 @@
-"""Per-server settings that are not money (prompt policy, the mod-log channel, members' preferences).
+"""Per-server settings that are not money (prompt policy, the mod-log channel, whether captions
+show costs, members' preferences).
 
 ``settings`` - ``GuildSettings`` (the service, ``GuildSettings(storage)``) and ``Setting``, a typed key
 with its default; the keys known so far are declared there. ``GuildSettings.values`` reads all of a
@@ -13,6 +14,7 @@ from .settings import (
     BLOCKED_WORDS,
     DM_GUILD,
     MOD_LOG_CHANNEL,
+    SHOW_COSTS,
     GuildSettings,
     GuildValues,
     Setting,
@@ -25,6 +27,7 @@ __all__ = [
     "BLOCKED_WORDS",
     "DM_GUILD",
     "MOD_LOG_CHANNEL",
+    "SHOW_COSTS",
     "GuildSettings",
     "GuildValues",
     "Setting",

@@ -92,6 +92,13 @@ def reasons_by_id(value: JsonValue) -> tuple[tuple[int, str], ...]:
     return tuple(sorted(pairs.items()))
 
 
+def flag(value: JsonValue) -> bool:
+    """A yes/no switch."""
+    if not isinstance(value, bool):
+        raise ValueError(f"expected true or false, not {value!r}")
+    return value
+
+
 MOD_LOG_CHANNEL: Setting[int | None] = Setting("mod_log_channel", None, optional_id)
 """Where moderation notices go; None = nowhere."""
 BLOCKED_WORDS: Setting[tuple[str, ...]] = Setting("prompt.blocked_words", (), words, lambda value: list(value))
@@ -104,6 +111,8 @@ BLOCKED_MEMBERS: Setting[tuple[tuple[int, str], ...]] = Setting(
     "members.blocked", (), reasons_by_id, lambda value: {str(member): reason for member, reason in value}
 )
 """Members who may not use the bot here, each with the reason they are shown (may be empty)."""
+SHOW_COSTS: Setting[bool] = Setting("captions.show_costs", True, flag)
+"""Whether public result captions show what a job cost (members still see money in /balance and refusals)."""
 
 
 @dataclass(frozen=True, slots=True)

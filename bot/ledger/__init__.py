@@ -57,7 +57,8 @@ Reading:
 * ``await balance(guild_id, member_id, role_ids, now=None) -> Balance`` - ``limit`` (None = exempt),
   ``settled``, ``reserved``, ``available`` (never below 0; None = exempt), ``overdrawn`` (how far
   settled costs above their holds went past the limit; new holds are refused until it is covered),
-  ``period_start``, ``resets_at``, ``exempt``, ``paused``, ``period``, ``server_cap``, ``server_available``.
+  ``period_start``, ``resets_at``, ``exempt``, ``paused``, ``period``, ``server_cap``, ``server_available``,
+  ``topup`` and ``forgiven`` (this period's adjustments), ``spent`` (``settled - forgiven``).
 * ``await period_totals(guild_id, start, end) -> list[MemberSpend]`` - per member, holds *created* in
   ``[start, end)``: ``settled``, ``reserved`` (still active), ``tasks`` (settled + active holds);
   biggest spender first. Pass ``balance.period_start, balance.resets_at`` for "this period".
@@ -65,6 +66,22 @@ Reading:
   ``server_cap``, ``paused``, ``role_limits``, ``exempt_roles``, ``member_limits``.
 * ``await account_budget_reached() -> bool`` - budget set and used up (usage total + active holds);
   poll it after ``update_prices`` and log on the change. ``reserve`` also logs one warning per streak.
+
+Adjustments (moderators; one row each in ``ledger_adjustments``, counted in the period of their
+creation like holds, so they end with it; each its own transaction):
+
+* ``await top_up(guild_id, member_id, amount, *, moderator_id, role_ids=(), now=None) -> AdjustmentResult`` -
+  adds ``amount`` (> 0, else ValueError) to what the member may spend this period, not to their limit.
+* ``await reset_spend(guild_id, member_id, *, moderator_id, role_ids=(), now=None) -> AdjustmentResult`` -
+  forgives the member's settled spend so far this period (read in the transaction; active holds still
+  count, so a racing reservation cannot overdraw). EggAPI's charges stay in the holds and reports.
+* ``AdjustmentResult``: ``adjustment`` (``Adjustment``: ``id``, ``kind`` TOPUP/RESET, ``amount``,
+  ``moderator_id``, ``period_start``, ``created_at``), ``before`` and ``after`` (``Balance``, read in
+  the same transaction, for the mod-log).
+* ``await adjustments(guild_id, *, member_id=None, start=None, end=None) -> list[Adjustment]`` - made
+  in [start, end), newest first (the usage reports).
+* The member limit check is ``limit + topup - (settled - forgiven) - reserved``; the server cap and
+  the account budget count what was really spent (adjustments do not lift them).
 
 Prices (``GET /v1/usage/summary``; call periodically):
 
@@ -101,6 +118,9 @@ from bot.periods import PERIOD_ADJECTIVES, PERIODS, Period
 from ._ledger import PRICE_QUANTUM, RECENT_TASK_PRICES, HoldTerms, Ledger
 from ._models import (
     DM_GUILD,
+    Adjustment,
+    AdjustmentKind,
+    AdjustmentResult,
     Balance,
     Charge,
     GuildPolicy,
@@ -119,6 +139,9 @@ __all__ = [
     "PERIOD_ADJECTIVES",
     "PRICE_QUANTUM",
     "RECENT_TASK_PRICES",
+    "Adjustment",
+    "AdjustmentKind",
+    "AdjustmentResult",
     "Balance",
     "Charge",
     "GuildPolicy",

@@ -12,6 +12,7 @@ from bot.clock import require_aware, utcnow
 from bot.eggapi import MODEL, UsageRow, format_cost
 from bot.storage import LedgerRepository, Storage, Transaction
 
+from ._adjustments import LedgerAdjustments
 from ._models import (
     DM_GUILD,
     ZERO,
@@ -28,7 +29,6 @@ from ._models import (
 )
 from ._periods import period_bounds
 from ._policy import QuotaSettings, load_settings, resolve_limit
-from ._settings import LedgerSettings
 
 log = logging.getLogger(__name__)
 
@@ -71,10 +71,14 @@ class _Standing:
     settled: Decimal
     reserved: Decimal
     guild_spent: Decimal | None  # None when the guild has no server cap
+    topup: Decimal = ZERO  # moderators' one-off top-ups this period
+    forgiven: Decimal = ZERO  # settled spend moderators reset this period
 
     @property
     def member_left(self) -> Decimal | None:
-        return None if self.limit is None else self.limit - self.settled - self.reserved
+        if self.limit is None:
+            return None
+        return self.limit + self.topup - (self.settled - self.forgiven) - self.reserved
 
     @property
     def server_left(self) -> Decimal | None:
@@ -82,7 +86,7 @@ class _Standing:
         return None if cap is None or self.guild_spent is None else cap - self.guild_spent
 
 
-class Ledger(LedgerSettings):
+class Ledger(LedgerAdjustments):
     """Quota ledger over the bot's database (see the package docstring for the contract)."""
 
     def __init__(self, storage: Storage, defaults: LedgerDefaults, clock: Callable[[], datetime] = utcnow) -> None:
@@ -318,20 +322,22 @@ class Ledger(LedgerSettings):
             settings.member_limit, policy.role_limits, policy.exempt_roles, policy.own_limit, role_ids
         )
         settled, reserved = ledger.member_spend(key, member_id, start, end)
+        # The server cap counts what the guild really spent: a member's top-up or reset does not lift it.
         guild_spent = None if settings.server_cap is None else ledger.guild_spend(key, start, end)
-        return _Standing(settings, start, end, limit, settled, reserved, guild_spent)
+        topup, forgiven = ledger.member_adjustments(key, member_id, start, end)
+        return _Standing(settings, start, end, limit, settled, reserved, guild_spent, topup, forgiven)
 
     async def balance(
         self, guild_id: int | None, member_id: int, role_ids: Sequence[int], now: datetime | None = None
     ) -> Balance:
         """A member's limit, spend and what is left in the current period."""
         key, when = guild_key(guild_id), self._now(now)
+        return await self._storage.read(lambda tx: self._balance_in(tx.ledger, key, member_id, role_ids, when))
 
-        def read(tx: Transaction) -> _Standing:
-            policy = self._policy(tx.ledger, key, member_id, MODEL)
-            return self._standing(tx.ledger, policy, key, member_id, role_ids, when)
-
-        st = await self._storage.read(read)
+    def _balance_in(
+        self, ledger: LedgerRepository, key: int, member_id: int, role_ids: Sequence[int], when: datetime
+    ) -> Balance:
+        st = self._standing(ledger, self._policy(ledger, key, member_id, MODEL), key, member_id, role_ids, when)
         member_left, server_left = st.member_left, st.server_left
         return Balance(
             limit=st.limit,
@@ -346,6 +352,8 @@ class Ledger(LedgerSettings):
             period=st.settings.period,
             server_cap=st.settings.server_cap,
             server_available=None if server_left is None else max(server_left, ZERO),
+            topup=st.topup,
+            forgiven=st.forgiven,
         )
 
     async def period_totals(self, guild_id: int | None, start: datetime, end: datetime) -> list[MemberSpend]:

@@ -208,6 +208,13 @@ class Balance:
     server_cap: Decimal | None = None
     server_available: Decimal | None = None  # max(0, cap - guild spend); None without a cap
     overdrawn: Decimal = ZERO  # how far settled + reserved went past the limit (EggAPI charged more than held)
+    topup: Decimal = ZERO  # one-off top-ups of this period: added to what may be spent, not to the limit
+    forgiven: Decimal = ZERO  # settled spend of this period a moderator reset (EggAPI still charged it)
+
+    @property
+    def spent(self) -> Decimal:
+        """What counts against the budget of the settled spend: ``settled - forgiven``."""
+        return self.settled - self.forgiven
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,3 +240,33 @@ class MemberSpend:
     settled: Decimal
     reserved: Decimal
     tasks: int  # holds that are settled or still active (released ones cost nothing)
+
+
+class AdjustmentKind(enum.StrEnum):
+    """A moderator's one-off change to one member's budget for the current period."""
+
+    TOPUP = "topup"  # adds to what the member may spend this period (not to their limit)
+    RESET = "reset"  # forgives what the member had settled so far this period
+
+
+@dataclass(frozen=True, slots=True)
+class Adjustment:
+    """One recorded adjustment: who changed whose budget, by how much, when, and for which period."""
+
+    id: int
+    guild_id: int | None  # None for DMs
+    member_id: int
+    kind: AdjustmentKind
+    amount: Decimal  # the top-up, or the settled spend forgiven (may be 0: nothing was settled yet)
+    moderator_id: int
+    period_start: datetime  # the period it counts in (the one of its creation); it ends with it
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AdjustmentResult:
+    """What an adjustment changed: the member's balance just before and just after, in one transaction."""
+
+    adjustment: Adjustment
+    before: Balance
+    after: Balance

@@ -16,6 +16,8 @@ Construction and use::
     report.members        # [MemberSpend], biggest first, equal to ledger.period_totals(...) for the range
     report.budget         # ServerBudget: cap, spent and available in the *current quota period*
     report.tasks          # [TaskLine] newest first; report.days: [DaySpend] oldest first
+    report.adjustments    # [Adjustment] moderators' top-ups and resets made in the range, newest first;
+                          # adjusted(report.adjustments, AdjustmentKind.RESET) is what was forgiven
     mine = await reports.member_report(guild_id, member_id, role_ids, "current")
     mine.balance          # Ledger.balance(...) now; mine.holds: active holds of any range
     recon = await reports.reconcile(guild_id, await eggapi.usage_summary())
@@ -42,6 +44,7 @@ from ._models import (
     TaskCounts,
     TaskLine,
     Totals,
+    adjusted,
 )
 from ._service import UsageReports, daily_spend, member_spends
 from ._windows import RANGE_KEYS, RANGE_LABELS, RangeKey, Window, report_window, zone
@@ -63,6 +66,7 @@ __all__ = [
     "Totals",
     "UsageReports",
     "Window",
+    "adjusted",
     "daily_spend",
     "member_spends",
     "report_window",

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from bot.eggapi import UsageRow
-from bot.ledger import Balance, HoldState, MemberSpend, Period
+from bot.ledger import Adjustment, AdjustmentKind, Balance, HoldState, MemberSpend, Period
 from bot.lifecycle.model import TaskStatus
 
 from ._windows import Window
@@ -135,6 +135,7 @@ class GuildReport:
     budget: ServerBudget
     tasks: list[TaskLine]  # newest first
     days: list[DaySpend]  # oldest first, every day of the range that has started
+    adjustments: list[Adjustment] = field(default_factory=list)  # moderators' top-ups and resets, newest first
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +151,12 @@ class MemberReport:
     holds: list[TaskLine]  # active holds of any range, newest first
     tasks: list[TaskLine]  # the range's tasks, newest first
     days: list[DaySpend]
+    adjustments: list[Adjustment] = field(default_factory=list)  # their top-ups and resets, newest first
+
+
+def adjusted(adjustments: Sequence[Adjustment], kind: AdjustmentKind) -> Decimal:
+    """The sum of one kind of adjustment: topped up, or forgiven (EggAPI's charges stay in the totals)."""
+    return sum((a.amount for a in adjustments if a.kind is kind), ZERO)
 
 
 class Agreement(enum.StrEnum):

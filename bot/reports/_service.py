@@ -120,6 +120,7 @@ class UsageReports:
             budget=await self.server_budget(guild_id, now),
             tasks=lines,
             days=daily_spend(lines, window, now),
+            adjustments=await self._ledger.adjustments(guild_id, start=window.start, end=window.end),
         )
 
     async def member_report(
@@ -141,6 +142,9 @@ class UsageReports:
             holds=[line for line in every if line.hold_state is HoldState.ACTIVE],
             tasks=lines,
             days=daily_spend(lines, window, now),
+            adjustments=await self._ledger.adjustments(
+                guild_id, member_id=member_id, start=window.start, end=window.end
+            ),
         )
 
     async def reconcile(self, guild_id: int, rows: Sequence[UsageRow]) -> Reconciliation:

@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 if TYPE_CHECKING:
-    from bot.ledger import Hold, HoldState, MemberSpend
+    from bot.ledger import Adjustment, AdjustmentKind, Hold, HoldState, MemberSpend
     from bot.lifecycle.model import ImagineRequest, TaskRecord, TaskStatus
     from bot.reports import TaskLine
 
@@ -174,6 +174,30 @@ class LedgerRepository(Protocol):
 
     def spend_by_member(self, key: int, start: datetime, end: datetime) -> list[MemberSpend]:
         """Per-member spend of holds created in [start, end), in no particular order."""
+        ...
+
+    def insert_adjustment(
+        self,
+        *,
+        key: int,
+        member_id: int,
+        kind: AdjustmentKind,
+        amount: Decimal,
+        moderator_id: int,
+        period_start: datetime,
+        now: datetime,
+    ) -> Adjustment:
+        """Record a moderator's top-up or reset of one member's budget; return it as stored."""
+        ...
+
+    def member_adjustments(self, key: int, member_id: int, start: datetime, end: datetime) -> tuple[Decimal, Decimal]:
+        """(topped up, forgiven) of a member's adjustments whose period starts in [start, end)."""
+        ...
+
+    def adjustments(
+        self, key: int, *, member_id: int | None, start: datetime | None, end: datetime | None
+    ) -> list[Adjustment]:
+        """A guild's adjustments (one member's, or everyone's) made in [start, end), newest first."""
         ...
 
     def summary_price(self, model: str) -> Decimal | None: ...

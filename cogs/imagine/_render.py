@@ -87,12 +87,17 @@ def status_text(task: TaskRecord, progress: Progress) -> str:
     return "\n".join(lines)
 
 
-def result_text(task: TaskRecord) -> str:
-    """The caption of the message that carries the images."""
+def _shown_cost(task: TaskRecord, show_cost: bool) -> Decimal | None:
+    # A server may hide costs from public posts (/quota captions); members still see theirs in /balance.
+    return task.cost if show_cost else None
+
+
+def result_text(task: TaskRecord, show_cost: bool = True) -> str:
+    """The caption of the message that carries the images (without the cost when the server hides it)."""
     lines = [f"<@{task.member_id}> **{excerpt(task.prompt, PROMPT_EXCERPT)}**"]
     if task.negative_prompt:
         lines.append(f"Without: {excerpt(task.negative_prompt, 200)}")
-    lines.append(f"`{settings_text(task, task.cost, made(task))}` · job #{task.id}")
+    lines.append(f"`{settings_text(task, _shown_cost(task, show_cost), made(task))}` · job #{task.id}")
     return "\n".join(lines)
 
 
@@ -105,10 +110,11 @@ def rerouted_note(task: TaskRecord) -> str | None:
     return "I could not send these to you by direct message, so here they are."
 
 
-def batch_text(tasks: list[TaskRecord]) -> str:
+def batch_text(tasks: list[TaskRecord], show_cost: bool = True) -> str:
     """The caption of one message carrying several jobs' images, in attachment order."""
     return "\n".join(
-        f"<@{task.member_id}> **{excerpt(task.prompt, 90)}** · `{settings_text(task, task.cost, made(task))}` "
+        f"<@{task.member_id}> **{excerpt(task.prompt, 90)}** · "
+        f"`{settings_text(task, _shown_cost(task, show_cost), made(task))}` "
         f"· job #{task.id}"
         for task in tasks
     )
@@ -131,13 +137,13 @@ def stale_text(task: TaskRecord) -> str:
     )
 
 
-def failure_text(task: TaskRecord, reason: str) -> str:
+def failure_text(task: TaskRecord, reason: str, show_cost: bool = True) -> str:
     """The notice a member gets when a task produced nothing, or was made but could not be posted."""
     what = f"**{excerpt(task.prompt, 200)}** (job #{task.id})"
     if task.status is TaskStatus.UNDELIVERABLE:
         count = made(task) or task.count
         noun, verb = word(count, "image"), word(count, "was", "were")
-        cost = f" ({format_money(task.cost)})" if task.cost else ""
+        cost = f" ({format_money(task.cost)})" if task.cost and show_cost else ""
         return (
             f"<@{task.member_id}> your {noun} for {what} {verb} made but could not be delivered. {reason} "
             f"The job still counts toward your budget{cost}."

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import discord
 from discord import app_commands
@@ -12,10 +12,11 @@ from discord.ext import commands
 
 from bot.app.checks import moderators_only, role_ids
 from bot.errors import InvalidRequest
+from bot.guilds import SHOW_COSTS
 from bot.ledger import DM_GUILD
 from bot.money import parse_money
 from bot.periods import Period
-from cogs.quota._render import balance_text, money, policy_text
+from cogs.quota._render import adjustment_text, balance_text, money, policy_text
 
 if TYPE_CHECKING:
     from bot.app.client import EggBot
@@ -135,6 +136,43 @@ class QuotaGroup(app_commands.Group, name="quota", description="Spending limits 
         """Let members generate images again."""
         await self.bot.ledger.set_paused(interaction.guild_id or DM_GUILD, False)
         await self._done(interaction, "resumed image generation")
+
+    # -- one-off adjustments and captions: results carry before/after values (for a mod-log) ------
+
+    @app_commands.command(name="topup")
+    @app_commands.describe(member="Whose budget to top up", amount="Dollars added for the current period only")
+    async def topup(self, interaction: discord.Interaction, member: discord.Member, amount: str) -> None:
+        """Give one member a one-off top-up for this period (their limit stays as it is)."""
+        value = parse_amount(amount)
+        if value is None or value <= 0:
+            raise InvalidRequest("A top-up must be an amount above $0, like `0.50`.")
+        result = await self.bot.ledger.top_up(
+            interaction.guild_id, member.id, value, moderator_id=interaction.user.id, role_ids=role_ids(member)
+        )
+        log.info("guild %s: moderator %s topped up %s", interaction.guild_id, interaction.user.id, member.id)
+        await interaction.response.send_message(adjustment_text(member.mention, result), ephemeral=True)
+
+    @app_commands.command(name="reset")
+    @app_commands.describe(member="Whose spend this period to forgive")
+    async def reset(self, interaction: discord.Interaction, member: discord.Member) -> None:
+        """Forgive one member's spend for this period, so it counts from zero again."""
+        result = await self.bot.ledger.reset_spend(
+            interaction.guild_id, member.id, moderator_id=interaction.user.id, role_ids=role_ids(member)
+        )
+        log.info("guild %s: moderator %s reset the spend of %s", interaction.guild_id, interaction.user.id, member.id)
+        await interaction.response.send_message(adjustment_text(member.mention, result), ephemeral=True)
+
+    @app_commands.command(name="captions")
+    @app_commands.describe(costs="Whether result posts show what each job cost")
+    async def captions(self, interaction: discord.Interaction, costs: Literal["show", "hide"]) -> None:
+        """Show or hide job costs in public result captions (members still see theirs in /balance)."""
+        before = await self.bot.guild_settings.get(interaction.guild_id, SHOW_COSTS)
+        after = costs == "show"
+        await self.bot.guild_settings.set(interaction.guild_id, SHOW_COSTS, after)
+        log.info("guild %s: moderator %s: costs in captions %s", interaction.guild_id, interaction.user.id, costs)
+        shown = "show what each job cost" if after else "no longer show costs (members see theirs in /balance)"
+        unchanged = "" if before != after else " (unchanged)"
+        await interaction.response.send_message(f"✅ Result captions {shown}{unchanged}.", ephemeral=True)
 
 
 class QuotaCog(commands.Cog):

@@ -17,6 +17,7 @@ from discord.ext import commands
 
 from bot.app.checks import moderators_only, role_ids
 from bot.eggapi import EggAPIError
+from bot.ledger import Adjustment
 from bot.reports import RANGE_KEYS, RANGE_LABELS, DaySpend, Reconciliation, TaskLine, Window
 from cogs._shared.text import plural
 from cogs.usage._chart import chart_data, render_png, top_members
@@ -74,17 +75,18 @@ class UsageCog(commands.Cog):
             report = await self.reports.guild_report(guild_id, key)
             recon, note = await self._eggapi_figures(guild_id)
             pages = guild_pages(report, names, server, recon, note)
-            window, tasks, days = report.window, report.tasks, report.days
+            window, tasks, days, adjustments = report.window, report.tasks, report.days, report.adjustments
             title, stem = f"Spend in {interaction.guild.name if interaction.guild else 'this server'}", "server"
         else:
             mine = await self.reports.member_report(guild_id, member.id, role_ids(member), key)
             pages = member_pages(mine, names)
-            window, tasks, days = mine.window, mine.tasks, mine.days
+            window, tasks, days, adjustments = mine.window, mine.tasks, mine.days, mine.adjustments
             title, stem = f"Spend of {names.plain(member.id)}", f"member-{member.id}"
         exporter = functools.partial(
             self._send_export,
             tasks=tasks,
             days=days,
+            adjustments=adjustments,
             names=names,
             title=f"{title}: {window.label}",
             subtitle=_range_subtitle(window),
@@ -122,6 +124,7 @@ class UsageCog(commands.Cog):
         *,
         tasks: Sequence[TaskLine],
         days: Sequence[DaySpend],
+        adjustments: Sequence[Adjustment],
         names: MemberNames,
         title: str,
         subtitle: str,
@@ -130,8 +133,11 @@ class UsageCog(commands.Cog):
         """Attach the tasks as CSV and the spend chart as PNG, visible to the caller only."""
         if not interaction.response.is_done():
             await interaction.response.defer(ephemeral=True, thinking=True)
-        await names.look_up(_named_first(tasks, days))  # acknowledged above: the look-ups may take a moment
-        table = tasks_csv(tasks, names.plain)
+        adjusted = [id_ for a in adjustments for id_ in (a.member_id, a.moderator_id)]
+        await names.look_up(
+            dict.fromkeys([*_named_first(tasks, days), *adjusted])
+        )  # acknowledged above: the look-ups may take a moment
+        table = tasks_csv(tasks, names.plain, adjustments)
         chart = await asyncio.to_thread(render_png, chart_data(days, names.plain, title, subtitle))
         files = [discord.File(_buffer(chart), filename=f"{filename}.png", description="Spend per day")]
         note = f"{plural(len(tasks), 'task')}; costs are what the ledger counts (exact)."

@@ -7,6 +7,7 @@ import io
 from collections.abc import Callable, Sequence
 from datetime import UTC
 
+from bot.ledger import Adjustment, AdjustmentKind
 from bot.reports import TaskLine
 
 COLUMNS = (
@@ -22,6 +23,7 @@ COLUMNS = (
     "status",
 )
 _LEDGER = {"active": "reserved", "settled": "settled", "released": "released"}
+_ADJUSTED = {AdjustmentKind.TOPUP: ("topup", "top-up"), AdjustmentKind.RESET: ("forgiven", "spend reset")}
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -30,11 +32,16 @@ def _inert(text: str) -> str:
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
-def tasks_csv(tasks: Sequence[TaskLine], name_of: Callable[[int], str]) -> bytes:
+def tasks_csv(
+    tasks: Sequence[TaskLine], name_of: Callable[[int], str], adjustments: Sequence[Adjustment] = ()
+) -> bytes:
     """UTF-8 CSV (with BOM, for spreadsheets) of ``tasks``; ``cost`` is what the ledger counts, exact.
 
     ``ledger`` is ``settled`` (real cost), ``reserved`` (still held), ``released`` (cost 0) or ``none``
     (recorded before the ledger). Sum ``cost`` over ``settled`` rows for the report's settled total.
+    Moderators' adjustments follow as rows with status ``adjustment``, no task id and ``ledger``
+    ``topup`` (added to the member's budget that period) or ``forgiven`` (settled spend reset; the
+    charges stay in the ``settled`` rows).
     """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
@@ -52,6 +59,22 @@ def tasks_csv(tasks: Sequence[TaskLine], name_of: Callable[[int], str]) -> bytes
                 str(task.cost),
                 "none" if task.hold_state is None else _LEDGER[task.hold_state.value],
                 task.status.value,
+            )
+        )
+    for adjustment in adjustments:
+        ledger, what = _ADJUSTED[adjustment.kind]
+        writer.writerow(
+            (
+                "",
+                adjustment.member_id,
+                _inert(name_of(adjustment.member_id)),
+                adjustment.created_at.astimezone(UTC).isoformat(timespec="seconds"),
+                _inert(f"{what} by moderator {name_of(adjustment.moderator_id)} ({adjustment.moderator_id})"),
+                "",
+                "",
+                str(adjustment.amount),
+                ledger,
+                "adjustment",
             )
         )
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")

@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import discord
 
-from bot.ledger import MemberSpend
+from bot.ledger import Adjustment, AdjustmentKind, MemberSpend
 from bot.money import format_money
-from bot.reports import Agreement, GuildReport, MemberReport, Reconciliation, TaskLine, Totals, Window
+from bot.reports import Agreement, GuildReport, MemberReport, Reconciliation, TaskLine, Totals, Window, adjusted
 from cogs._shared.text import excerpt, plural, when, word
 from cogs.usage._names import MemberNames
 
@@ -116,6 +116,24 @@ def eggapi_text(recon: Reconciliation | None, note: str | None) -> str:
     return text if len(text) <= 1024 else text[:1023] + "…"
 
 
+def adjustments_text(adjustments: Sequence[Adjustment], names: MemberNames, *, each: bool) -> str:
+    """Moderators' top-ups and resets: the sums, and (``each``) one line per adjustment, newest first."""
+    topup, forgiven = adjusted(adjustments, AdjustmentKind.TOPUP), adjusted(adjustments, AdjustmentKind.RESET)
+    lines = [
+        f"Top-ups **{format_money(topup)}** · forgiven **{format_money(forgiven)}** "
+        "(forgiven spend was still charged: it stays in the spend above)"
+    ]
+    if each:
+        for a in adjustments[:5]:
+            what = "top-up" if a.kind is AdjustmentKind.TOPUP else "forgiven"
+            lines.append(f"{when(a.created_at)} · {what} {format_money(a.amount)} by {names.embed(a.moderator_id)}")
+        if len(adjustments) > 5:
+            lines.append(f"…and {len(adjustments) - 5} more (in the CSV)")
+    else:
+        lines[0] += f" · {plural(len(adjustments), 'adjustment')}"
+    return "\n".join(lines)[:FIELD_MAX]
+
+
 def _page(title: str, description: str) -> discord.Embed:
     return discord.Embed(title=title, description=description, colour=COLOUR)
 
@@ -141,6 +159,9 @@ def guild_pages(
     if more > 0:
         top.append(f"…and {more} more on the next pages")
     overview.add_field(name="Top members by spend", value="\n".join(top) or "Nobody spent anything.", inline=False)
+    if report.adjustments:
+        value = adjustments_text(report.adjustments, names, each=False)
+        overview.add_field(name="Moderator adjustments", value=value, inline=False)
     overview.add_field(name="Server budget (current quota period)", value=budget_text(report), inline=False)
     overview.add_field(name="EggAPI's own figures", value=eggapi_text(recon, note), inline=False)
     pages = [overview]
@@ -167,11 +188,15 @@ def member_pages(report: MemberReport, names: MemberNames) -> list[discord.Embed
     head.add_field(name="Spend", value=spend_text(report.totals), inline=False)
     head.add_field(name="Work", value=work_text(report.totals), inline=False)
     limit = "exempt (no limit)" if balance.limit is None else f"{format_money(balance.limit)} per {balance.period}"
+    if balance.topup:
+        limit += f" + top-up {format_money(balance.topup)}"
     left = "" if balance.available is None else f" · **{format_money(balance.available)}** left"
+    forgiven = f" (forgiven {format_money(balance.forgiven)})" if balance.forgiven else ""
     head.add_field(
         name="Limit (current quota period)",
         value=(
-            f"{limit} · settled {format_money(balance.settled)} · held {format_money(balance.reserved)}{left}\n"
+            f"{limit} · settled {format_money(balance.settled)}{forgiven} · held {format_money(balance.reserved)}"
+            f"{left}\n"
             f"Resets {when(balance.resets_at, 'R')}" + (" · ⏸️ paused" if balance.paused else "")
         ),
         inline=False,
@@ -188,6 +213,9 @@ def member_pages(report: MemberReport, names: MemberNames) -> list[discord.Embed
         value="\n".join(hold_lines) or "None: nothing of theirs is waiting on EggAPI.",
         inline=False,
     )
+    if report.adjustments:
+        value = adjustments_text(report.adjustments, names, each=True)
+        head.add_field(name="Moderator adjustments", value=value, inline=False)
     pages = [head]
     tasks = report.tasks
     if not tasks:

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from bot.clock import from_iso, to_iso
-from bot.ledger import DM_GUILD, Hold, HoldState, MemberSpend
+from bot.ledger import DM_GUILD, Adjustment, AdjustmentKind, Hold, HoldState, MemberSpend
 from bot.storage.ports import GuildOverrides
 
 log = logging.getLogger(__name__)
@@ -55,6 +55,20 @@ def row_to_hold(row: sqlite3.Row) -> Hold:
         created_at=from_iso(row["created_at"]),
         updated_at=from_iso(row["updated_at"]),
         estimated=bool(row["cost_estimated"]),
+    )
+
+
+def row_to_adjustment(row: sqlite3.Row) -> Adjustment:
+    """Build an Adjustment from a ledger_adjustments row."""
+    return Adjustment(
+        id=int(row["id"]),
+        guild_id=None if row["guild_id"] == DM_GUILD else int(row["guild_id"]),
+        member_id=int(row["member_id"]),
+        kind=AdjustmentKind(row["kind"]),
+        amount=Decimal(row["amount"]),
+        moderator_id=int(row["moderator_id"]),
+        period_start=from_iso(row["period_start"]),
+        created_at=from_iso(row["created_at"]),
     )
 
 
@@ -139,6 +153,54 @@ class SqliteLedger:
             entry[0 if r["state"] == HoldState.SETTLED else 1] += hold_amount(r)
             entry[2] += 1
         return [MemberSpend(member, settled, reserved, tasks) for member, (settled, reserved, tasks) in acc.items()]
+
+    # -- moderators' adjustments ----------------------------------------------------------------
+
+    def insert_adjustment(
+        self,
+        *,
+        key: int,
+        member_id: int,
+        kind: AdjustmentKind,
+        amount: Decimal,
+        moderator_id: int,
+        period_start: datetime,
+        now: datetime,
+    ) -> Adjustment:
+        cur = self._conn.execute(
+            """INSERT INTO ledger_adjustments
+                   (guild_id, member_id, kind, amount, moderator_id, period_start, created_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?)""",
+            (key, member_id, kind.value, str(amount), moderator_id, to_iso(period_start), to_iso(now)),
+        )
+        rows = self._rows("SELECT * FROM ledger_adjustments WHERE id = ?", (cur.lastrowid,))
+        return row_to_adjustment(rows[0])
+
+    def member_adjustments(self, key: int, member_id: int, start: datetime, end: datetime) -> tuple[Decimal, Decimal]:
+        rows = self._rows(
+            """SELECT kind, amount FROM ledger_adjustments
+               WHERE guild_id = ? AND member_id = ? AND period_start >= ? AND period_start < ?""",
+            (key, member_id, to_iso(start), to_iso(end)),
+        )
+        topup = _total(Decimal(r["amount"]) for r in rows if r["kind"] == AdjustmentKind.TOPUP)
+        forgiven = _total(Decimal(r["amount"]) for r in rows if r["kind"] == AdjustmentKind.RESET)
+        return topup, forgiven
+
+    def adjustments(
+        self, key: int, *, member_id: int | None, start: datetime | None, end: datetime | None
+    ) -> list[Adjustment]:
+        sql = "SELECT * FROM ledger_adjustments WHERE guild_id = ?"
+        params: list[Any] = [key]
+        if member_id is not None:
+            sql += " AND member_id = ?"
+            params.append(member_id)
+        if start is not None:
+            sql += " AND created_at >= ?"
+            params.append(to_iso(start))
+        if end is not None:
+            sql += " AND created_at < ?"
+            params.append(to_iso(end))
+        return [row_to_adjustment(r) for r in self._rows(sql + " ORDER BY created_at DESC, id DESC", params)]
 
     # -- prices and the account total ------------------------------------------------------------
 
