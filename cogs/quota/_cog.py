@@ -15,6 +15,7 @@ from bot.errors import InvalidRequest
 from bot.ledger import DM_GUILD
 from bot.money import parse_money
 from bot.periods import Period
+from cogs._shared.modlog import BEFORE, changed_lines, outage_note, record_change
 from cogs.quota._render import balance_text, money, policy_text
 
 if TYPE_CHECKING:
@@ -53,18 +54,24 @@ class QuotaGroup(app_commands.Group, name="quota", description="Spending limits 
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         """Check Manage Server at run time too: server admins can override the default permission."""
-        return moderators_only(interaction)
+        allowed = moderators_only(interaction)
+        interaction.extras[BEFORE] = policy_text(await self.bot.ledger.policy(interaction.guild_id))  # for the mod-log
+        return allowed
 
     async def _done(self, interaction: discord.Interaction, what: str) -> None:
         log.info("guild %s: moderator %s %s", interaction.guild_id, interaction.user.id, what)
         policy = await self.bot.ledger.policy(interaction.guild_id)
-        await interaction.response.send_message(f"✅ {what}.\n\n{policy_text(policy)}", ephemeral=True)
+        before, after = changed_lines(interaction.extras.get(BEFORE, ""), policy_text(policy))
+        record_change(self.bot, interaction, "the quota", before, after)
+        note = outage_note(self.bot, interaction.guild_id)
+        await interaction.response.send_message(f"✅ {what}.\n\n{policy_text(policy)}{note}", ephemeral=True)
 
     @app_commands.command(name="show")
     async def show(self, interaction: discord.Interaction) -> None:
         """Show this server's quota settings."""
         policy = await self.bot.ledger.policy(interaction.guild_id)
-        await interaction.response.send_message(policy_text(policy), ephemeral=True)
+        note = outage_note(self.bot, interaction.guild_id)
+        await interaction.response.send_message(policy_text(policy) + note, ephemeral=True)
 
     @app_commands.command(name="limit")
     @app_commands.describe(
