@@ -125,6 +125,10 @@ class ModLog:
         self._outages.pop(guild_id, None)  # a new setting deserves a new try
         return before
 
+    def outage(self, guild_id: int) -> Outage | None:
+        """The guild's mod-log outage, told or not (None while its channel takes posts)."""
+        return self._outages.get(guild_id)
+
     def take_outage(self, guild_id: int | None) -> Outage | None:
         """The guild's mod-log outage if no moderator was told of it yet; it is then marked told."""
         outage = self._outages.get(guild_id) if guild_id is not None else None
