@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 
@@ -16,15 +17,11 @@ def is_result(message: FakeMessage) -> bool:
     return bool(message.attachments)
 
 
-async def say(world: World, user: FakeMember, *path: str, **options: object) -> str:
+async def say(world: World, user: FakeMember, *path: str, **options: Any) -> str:
     handle = await world.fake.slash(user, world.general, *path, **options)
     reply = await handle.wait_response()
     assert reply.ephemeral, reply.content
     return reply.content
-
-
-def says(text: str) -> object:
-    return lambda message: text in message.content
 
 
 @pytest.fixture
