@@ -55,9 +55,13 @@ class ServiceMisconfigured(UserFacingError):
 class PolicyRefusal(UserFacingError):
     """A server's own rules (prompt policy, blocked member) refuse the request; nothing was recorded."""
 
+    rule = "the server's rules"  # which rule, for the moderators' mod-log (never shown to the member)
+
 
 class ChannelNotAllowed(PolicyRefusal):
     """The server runs /imagine only in some channels, and this is not one of them."""
+
+    rule = "a channel where /imagine is not allowed"
 
     def __init__(self, allowed: tuple[int, ...]) -> None:
         self.allowed = allowed

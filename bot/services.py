@@ -10,7 +10,7 @@ Discord side calls it once, with its publisher (``bot.app``), as discord.py's
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,7 +36,9 @@ from bot.lifecycle import (
     Tracker,
     TrackerConfig,
 )
+from bot.lifecycle.model import TaskRecord
 from bot.lifecycle.task_store import TaskStore
+from bot.modlog import ModLog, ModLogPort, job_posted
 from bot.policy import PromptPolicy
 from bot.reports import UsageReports
 from bot.settings import Settings
@@ -133,6 +135,7 @@ class Core:
     prices: PriceRefresher
     guild_settings: GuildSettings
     policy: PromptPolicy
+    modlog: ModLog
 
 
 def build_core(settings: Settings, resources: Resources, *, clock: Clock = utcnow) -> Core:
@@ -144,7 +147,8 @@ def build_core(settings: Settings, resources: Resources, *, clock: Clock = utcno
     reconciler = Reconciler(tasks, eggapi, grace=tracker_config(settings).reconcile_grace)
     guild_settings = GuildSettings(db)
     policy = PromptPolicy(guild_settings)
-    intake_checks: list[IntakeCheck] = [policy.check]  # the rules a server sets on what may be generated
+    modlog = ModLog(guild_settings)
+    intake_checks: list[IntakeCheck] = [modlog.watch(policy.check)]  # a server's rules; refusals mod-logged
     return Core(
         settings=settings,
         resources=resources,
@@ -161,6 +165,7 @@ def build_core(settings: Settings, resources: Resources, *, clock: Clock = utcno
         prices=PriceRefresher(eggapi, ledger, settings.price_refresh_interval),
         guild_settings=guild_settings,
         policy=policy,
+        modlog=modlog,
     )
 
 
@@ -175,13 +180,35 @@ class Services:
     web: WebhookServer | None
 
 
-def build_services(core: Core, publisher: Publisher, health: Callable[[], Awaitable[HealthReport]]) -> Services:
-    """The running parts, once, around the chat platform's ``publisher`` (``health`` answers /healthz)."""
+def build_services(
+    core: Core,
+    publisher: Publisher,
+    health: Callable[[], Awaitable[HealthReport]],
+    modlog_port: ModLogPort | None = None,
+) -> Services:
+    """The running parts, once, around the chat platform's ``publisher`` (``health`` answers /healthz).
+
+    ``modlog_port`` is where the mod-log posts; without one nothing is posted.
+    """
     settings, eggapi = core.settings, core.resources.eggapi
+    if modlog_port is not None:
+        core.modlog.attach(modlog_port)
+
+    def log_delivery(task: TaskRecord, message_ids: Sequence[int]) -> None:
+        core.modlog.record(task.guild_id, job_posted(task, message_ids))
+
     config = tracker_config(settings)
     foreground = Foreground()
     board = StatusBoard(config.status_edit_interval, publisher, foreground=foreground)
-    deliverer = Deliverer(core.tasks, core.books, eggapi, publisher, board, max_image_bytes=settings.max_image_bytes)
+    deliverer = Deliverer(
+        core.tasks,
+        core.books,
+        eggapi,
+        publisher,
+        board,
+        max_image_bytes=settings.max_image_bytes,
+        on_delivered=log_delivery if modlog_port is not None else None,
+    )
     tracker = Tracker(
         core.tasks,
         core.books,

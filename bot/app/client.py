@@ -12,6 +12,7 @@ from typing import Any
 import discord
 from discord.ext import commands
 
+from bot.app.modlog import DiscordModLog
 from bot.app.publisher import DiscordPublisher
 from bot.app.tree import EggTree
 from bot.services import Core, build_services
@@ -47,7 +48,7 @@ class EggBot(commands.Bot):
         options.setdefault("intents", discord.Intents(guilds=True))
         options.setdefault("allowed_mentions", discord.AllowedMentions.none())
         super().__init__(command_prefix=commands.when_mentioned, tree_cls=EggTree, help_command=None, **options)
-        self.services = build_services(core, DiscordPublisher(self), self.health)
+        self.services = build_services(core, DiscordPublisher(self), self.health, DiscordModLog(self))
         self.settings = core.settings
         self.db = core.resources.db
         self.eggapi = core.resources.eggapi
@@ -59,6 +60,7 @@ class EggBot(commands.Bot):
         self.reports = core.reports
         self.guild_settings = core.guild_settings
         self.policy = core.policy
+        self.modlog = core.modlog
         self.prices = core.prices
         self.foreground = self.services.foreground
         self.tracker = self.services.tracker
@@ -124,6 +126,7 @@ class EggBot(commands.Bot):
             await self.web.stop()  # no new hints once we are stopping
         await self.prices.close()
         await self.tracker.close()
+        await self.modlog.close()
         await super().close()
 
     async def health(self) -> HealthReport:

@@ -16,8 +16,8 @@ In the order a task meets them:
 - ``outcomes``: endings without images, and what the member is told.
 - ``delivery``: ``Deliverer`` downloads and posts exactly once; ``result_parts`` and ``fitting``
   cut a result into messages that fit.
-- ``status_board``: throttled, coalesced status edits; ``_lanes`` runs one worker per
-  destination for it and for delivery.
+- ``status_board``: throttled, coalesced status edits; ``_lanes`` (``KeyedLanes``) runs one worker per
+  destination for it, for delivery and for the mod-log.
 - ``ports``: ``Publisher``, the one thing the chat side implements, and the ``Phase``s it shows.
 - ``foreground``: background work yields while members are being answered.
 
@@ -30,6 +30,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from bot.lifecycle._lanes import KeyedLanes
     from bot.lifecycle._reconcile import Outcome, Reconciler, Verdict
     from bot.lifecycle._steps import Step
     from bot.lifecycle.delivery import Deliverer
@@ -55,6 +56,7 @@ _HOMES = {
     "ImagineRequest": "bot.lifecycle.model",
     "IntakeCheck": "bot.lifecycle.intake",
     "JobService": "bot.lifecycle.intake",
+    "KeyedLanes": "bot.lifecycle._lanes",
     "Outcome": "bot.lifecycle._reconcile",
     "Outcomes": "bot.lifecycle.outcomes",
     "Phase": "bot.lifecycle.ports",
@@ -84,6 +86,7 @@ __all__ = [
     "ImagineRequest",
     "IntakeCheck",
     "JobService",
+    "KeyedLanes",
     "Outcome",
     "Outcomes",
     "Phase",

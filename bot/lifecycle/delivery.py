@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bot.clock import utcnow
@@ -32,6 +33,8 @@ from bot.lifecycle.transitions import Bookkeeper
 log = logging.getLogger(__name__)
 
 LaneKey = tuple[str, int]
+DeliveryListener = Callable[[TaskRecord, Sequence[int]], None]
+"""Told of each task delivered, with the message ids of its result (the mod-log); must not raise or wait."""
 DOWNLOAD_FAILED = "The images were made but could not be downloaded from the image service."
 
 
@@ -89,6 +92,7 @@ class Deliverer:
         busy_window: float = 5.0,
         busy_posts: int = 3,
         merge_delay: float = 0.25,
+        on_delivered: DeliveryListener | None = None,
     ) -> None:
         self._store = store
         self._books = books
@@ -105,6 +109,7 @@ class Deliverer:
         self._busy_window = busy_window
         self._busy_posts = busy_posts
         self._merge_delay = merge_delay
+        self._on_delivered = on_delivered
 
     async def deliver(self, task_id: int) -> float | None:
         """Try to deliver once; return a delay to try again after, or None when done either way."""
@@ -279,8 +284,17 @@ class Deliverer:
                 result_message_ids=message_ids,
                 delivered_at=utcnow(),
             ):
-                await self._show(task.id, Phase.DONE)
+                delivered = await self._show(task.id, Phase.DONE)
+                self._tell_listener(delivered, message_ids)
         log.info("tasks %s: delivered in message(s) %s", [t.id for t in group], message_ids)
+
+    def _tell_listener(self, task: TaskRecord, message_ids: list[int]) -> None:
+        if self._on_delivered is None:
+            return
+        try:
+            self._on_delivered(task, message_ids)
+        except Exception:  # a listener never undoes a delivery
+            log.exception("task %s: the delivery listener failed", task.id)
 
     async def _failed(self, group: list[TaskRecord], reason: str) -> float | None:
         """A transient failure: try again later (the same group, the same key), or give up."""

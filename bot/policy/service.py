@@ -34,6 +34,8 @@ NOTHING_CHARGED = "Nothing was charged."
 class MemberBlocked(PolicyRefusal):
     """A moderator blocked this member from the bot on this server."""
 
+    rule = "a blocked member"
+
     def __init__(self, reason: str) -> None:
         why = f' The reason given: "{reason}".' if reason else ""
         super().__init__(f"A moderator has blocked you from making images on this server.{why} {NOTHING_CHARGED}")
@@ -45,6 +47,13 @@ def refused_text(field: str) -> str:
         f"This server's rules don't allow something in your {field}, so I didn't send it. "
         f"Change the wording and try again. {NOTHING_CHARGED}"
     )
+
+
+def refusal(text: str, rule: str) -> PolicyRefusal:
+    """A refusal the member reads as ``text``, and the mod-log as ``rule``."""
+    error = PolicyRefusal(text)
+    error.rule = rule
+    return error
 
 
 def timed_out_text(field: str) -> str:
@@ -107,7 +116,7 @@ class PromptPolicy:
                 log.info(
                     "guild %s: member %s's %s has a blocked term; refused", request.guild_id, request.member_id, field
                 )
-                raise PolicyRefusal(refused_text(field))
+                raise refusal(refused_text(field), f"the blocked term `{hit}` in the {field}")
             if patterns:
                 texts = [text, *(" ".join(view) for view in readings(text))]
                 verdict = await asyncio.to_thread(search, patterns, texts, self._budget)
@@ -118,7 +127,9 @@ class PromptPolicy:
                         verdict.timed_out,
                         field,
                     )
-                    raise PolicyRefusal(timed_out_text(field))
+                    raise refusal(
+                        timed_out_text(field), f"pattern `{verdict.timed_out}` ran out of time on the {field}"
+                    )
                 if verdict.matched is not None:
                     log.info(
                         "guild %s: member %s's %s matches a pattern; refused",
@@ -126,7 +137,7 @@ class PromptPolicy:
                         request.member_id,
                         field,
                     )
-                    raise PolicyRefusal(refused_text(field))
+                    raise refusal(refused_text(field), f"the pattern `{verdict.matched}` on the {field}")
 
     async def overview(self, guild_id: int) -> Overview:
         """Everything the server has set, in one read."""

@@ -16,11 +16,13 @@ from discord.ext import commands
 
 from bot.app.checks import moderators_only
 from bot.errors import InvalidRequest
+from cogs._shared.modlog import BEFORE, outage_note, record_change
 from cogs.policy._render import (
     blocked_text,
     change_text,
     channels_text,
     literal,
+    overview_fields,
     overview_text,
     patterns_text,
     terms_text,
@@ -40,6 +42,10 @@ def _guild(interaction: discord.Interaction) -> int:
     return interaction.guild_id
 
 
+def _where(channel_id: int | None) -> str:
+    return "off" if channel_id is None else f"<#{channel_id}>"
+
+
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_guild=True)
 class PolicyGroup(app_commands.Group, name="policy", description="This server's rules for /imagine (moderators)"):
@@ -55,11 +61,18 @@ class PolicyGroup(app_commands.Group, name="policy", description="This server's 
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         """Check Manage Server at run time too: server admins can override the default permission."""
-        return moderators_only(interaction)
+        allowed = moderators_only(interaction)
+        interaction.extras[BEFORE] = await self.bot.policy.overview(_guild(interaction))  # for the mod-log
+        return allowed
 
     async def _say(self, interaction: discord.Interaction, text: str, *, did: str | None = None) -> None:
         if did is not None:
             log.info("guild %s: moderator %s %s", interaction.guild_id, interaction.user.id, did)
+            before = overview_fields(interaction.extras[BEFORE])
+            after = overview_fields(await self.bot.policy.overview(_guild(interaction)))
+            for what, value in after.items():
+                record_change(self.bot, interaction, what, before[what], value)
+        text += outage_note(self.bot, interaction.guild_id)
         await interaction.response.send_message(text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
 
     @app_commands.command(name="show")
@@ -161,6 +174,19 @@ class PolicyGroup(app_commands.Group, name="policy", description="This server's 
         """Let /imagine run in every channel again."""
         await self.bot.policy.clear_channels(_guild(interaction))
         await self._say(interaction, f"✅ {channels_text(())}", did="cleared the channel rules")
+
+    # ------------------------------------------------------------------ mod-log
+
+    @app_commands.command(name="modlog")
+    @app_commands.describe(channel="Where jobs, refusals and moderators' changes are logged; leave empty to stop")
+    async def modlog(self, interaction: discord.Interaction, channel: discord.TextChannel | None = None) -> None:
+        """Log every job, refusal and moderator change in a channel (or stop logging)."""
+        guild = _guild(interaction)
+        new = channel.id if channel is not None else None
+        before = await self.bot.modlog.set_channel(guild, new)
+        record_change(self.bot, interaction, "the mod-log channel", _where(before), _where(new))
+        done = f"✅ The mod-log goes to {channel.mention}." if channel is not None else "✅ The mod-log is off."
+        await self._say(interaction, done, did=f"set the mod-log channel to {new}")
 
     # ------------------------------------------------------------------ members
 

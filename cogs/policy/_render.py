@@ -89,3 +89,14 @@ def change_text(change: Change, *, done: str, skipped: str) -> str:
     for term, why in change.refused:
         lines.append(f"Not added: {literal(term)} ({why}).")
     return "\n".join(lines) or "Nothing changed."
+
+
+def overview_fields(overview: Overview, limit: int = SECTION_LIMIT) -> dict[str, str]:
+    """Each of a server's rules as one line, by what moderators call it (the mod-log's before and after)."""
+    blocked = [f"<@{member}>" + (f" ({excerpt(reason, 100)})" if reason else "") for member, reason in overview.blocked]
+    return {
+        "the blocked words": joined([literal(term) for term in overview.terms], limit)[0] or "none",
+        "the blocked patterns": joined([literal(pattern) for pattern in overview.patterns], limit)[0] or "none",
+        "the allowed channels": joined([f"<#{channel}>" for channel in overview.channels], limit)[0] or "every channel",
+        "the blocked members": joined(blocked, limit)[0] or "none",
+    }

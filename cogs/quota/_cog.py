@@ -13,9 +13,10 @@ from discord.ext import commands
 from bot.app.checks import moderators_only, role_ids
 from bot.errors import InvalidRequest
 from bot.guilds import SHOW_COSTS
-from bot.ledger import DM_GUILD
-from bot.money import parse_money
+from bot.ledger import DM_GUILD, AdjustmentResult, Balance
+from bot.money import format_money, parse_money
 from bot.periods import Period
+from cogs._shared.modlog import BEFORE, changed_lines, outage_note, record_change
 from cogs.quota._render import adjustment_text, balance_text, money, policy_text
 
 if TYPE_CHECKING:
@@ -54,18 +55,24 @@ class QuotaGroup(app_commands.Group, name="quota", description="Spending limits 
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         """Check Manage Server at run time too: server admins can override the default permission."""
-        return moderators_only(interaction)
+        allowed = moderators_only(interaction)
+        interaction.extras[BEFORE] = policy_text(await self.bot.ledger.policy(interaction.guild_id))  # for the mod-log
+        return allowed
 
     async def _done(self, interaction: discord.Interaction, what: str) -> None:
         log.info("guild %s: moderator %s %s", interaction.guild_id, interaction.user.id, what)
         policy = await self.bot.ledger.policy(interaction.guild_id)
-        await interaction.response.send_message(f"✅ {what}.\n\n{policy_text(policy)}", ephemeral=True)
+        before, after = changed_lines(interaction.extras.get(BEFORE, ""), policy_text(policy))
+        record_change(self.bot, interaction, "the quota", before, after)
+        note = outage_note(self.bot, interaction.guild_id)
+        await interaction.response.send_message(f"✅ {what}.\n\n{policy_text(policy)}{note}", ephemeral=True)
 
     @app_commands.command(name="show")
     async def show(self, interaction: discord.Interaction) -> None:
         """Show this server's quota settings."""
         policy = await self.bot.ledger.policy(interaction.guild_id)
-        await interaction.response.send_message(policy_text(policy), ephemeral=True)
+        note = outage_note(self.bot, interaction.guild_id)
+        await interaction.response.send_message(policy_text(policy) + note, ephemeral=True)
 
     @app_commands.command(name="limit")
     @app_commands.describe(
@@ -150,7 +157,7 @@ class QuotaGroup(app_commands.Group, name="quota", description="Spending limits 
             interaction.guild_id, member.id, value, moderator_id=interaction.user.id, role_ids=role_ids(member)
         )
         log.info("guild %s: moderator %s topped up %s", interaction.guild_id, interaction.user.id, member.id)
-        await interaction.response.send_message(adjustment_text(member.mention, result), ephemeral=True)
+        await self._adjusted(interaction, member, f"{member.mention}'s top-up", result)
 
     @app_commands.command(name="reset")
     @app_commands.describe(member="Whose spend this period to forgive")
@@ -160,7 +167,16 @@ class QuotaGroup(app_commands.Group, name="quota", description="Spending limits 
             interaction.guild_id, member.id, moderator_id=interaction.user.id, role_ids=role_ids(member)
         )
         log.info("guild %s: moderator %s reset the spend of %s", interaction.guild_id, interaction.user.id, member.id)
-        await interaction.response.send_message(adjustment_text(member.mention, result), ephemeral=True)
+        await self._adjusted(interaction, member, f"{member.mention}'s spend this period", result)
+
+    async def _adjusted(
+        self, interaction: discord.Interaction, member: discord.Member, what: str, result: AdjustmentResult
+    ) -> None:
+        """Answer a top-up or reset, with the member's remaining budget before and after in the mod-log."""
+        before, after = (_remaining(result.before), _remaining(result.after))
+        record_change(self.bot, interaction, what, f"remaining {before}", f"remaining {after}")
+        note = outage_note(self.bot, interaction.guild_id)
+        await interaction.response.send_message(adjustment_text(member.mention, result) + note, ephemeral=True)
 
     @app_commands.command(name="captions")
     @app_commands.describe(costs="Whether result posts show what each job cost")
@@ -172,7 +188,14 @@ class QuotaGroup(app_commands.Group, name="quota", description="Spending limits 
         log.info("guild %s: moderator %s: costs in captions %s", interaction.guild_id, interaction.user.id, costs)
         shown = "show what each job cost" if after else "no longer show costs (members see theirs in /balance)"
         unchanged = "" if before != after else " (unchanged)"
-        await interaction.response.send_message(f"✅ Result captions {shown}{unchanged}.", ephemeral=True)
+        words = {True: "costs shown", False: "costs hidden"}
+        record_change(self.bot, interaction, "the result captions", words[before], words[after])
+        note = outage_note(self.bot, interaction.guild_id)
+        await interaction.response.send_message(f"✅ Result captions {shown}{unchanged}.{note}", ephemeral=True)
+
+
+def _remaining(balance: Balance) -> str:
+    return "unlimited" if balance.available is None else format_money(balance.available)
 
 
 class QuotaCog(commands.Cog):
