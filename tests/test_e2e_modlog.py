@@ -103,3 +103,21 @@ async def test_a_closed_mod_log_never_blocks_jobs_and_is_reported_once(
     assert "mod-log" not in await say(world, mod, "policy", "show")  # once
     assert world.fake.messages(mods) == []
     assert_clean(world.fake)
+
+
+async def test_top_ups_resets_and_caption_changes_appear_in_the_mod_log(
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter, mod: FakeMember, mods: FakeChannel
+) -> None:
+    await start_bot(EGGBOT_QUOTA_LIMIT="0.01")
+    await say(world, mod, "policy", "modlog", channel=mods)
+    await say(world, mod, "quota", "topup", member=world.alice, amount="0.50")
+    topup = await world.fake.wait_for_message(mods, lambda m: "top-up" in m.content)
+    assert f"⚙️ <@{mod.id}> changed <@{world.alice.id}>'s top-up: remaining $0.01 → remaining $0.51" in topup.content
+    await say(world, mod, "quota", "captions", costs="hide")
+    captions = await world.fake.wait_for_message(mods, lambda m: "result captions" in m.content)
+    assert f"⚙️ <@{mod.id}> changed the result captions: costs shown → costs hidden" in captions.content
+    await say(world, mod, "quota", "reset", member=world.bob)  # nothing spent: nothing changed, nothing logged
+    await say(world, mod, "quota", "captions", costs="show")
+    await world.fake.wait_for_message(mods, lambda m: "costs hidden → costs shown" in m.content)
+    assert "spend this period" not in "\n".join(m.content for m in world.fake.messages(mods))
+    assert_clean(world.fake)
