@@ -12,18 +12,9 @@ from pathlib import Path
 
 from playwright.async_api import async_playwright, expect
 
+from testkit.browser import launch
+
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 async def take(output: Path) -> None:
@@ -38,7 +29,7 @@ async def take(output: Path) -> None:
             assert proc.stdout is not None
             address = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode().strip()
             async with async_playwright() as playwright:
-                browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                browser = await launch(playwright)
                 page = await browser.new_page(viewport={"width": 1280, "height": 800})
                 await page.goto(address)
                 await expect(page.locator("#live.on")).to_be_visible(timeout=20_000)

@@ -17,19 +17,9 @@ import pytest_asyncio
 from PIL import Image
 from playwright.async_api import Browser, Page, async_playwright, expect
 
+from testkit.browser import CHROMIUM, launch
 from tests.playground_kit import Playground, running_playground
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 WAIT_MS = 10_000
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(90)]
@@ -46,7 +36,7 @@ if not CHROMIUM.exists():
 async def browser() -> AsyncIterator[Browser]:
     """One headless Chromium for the whole module."""
     async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        chromium = await launch(playwright)
         yield chromium
         await chromium.close()
 

@@ -10,24 +10,21 @@ import logging
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from testkit.fake_discord import PERMISSIONS, FakeChannel, FakeMember, FakeMessage, FakeUser, StoredAttachment
+from testkit.fake_discord import (
+    OPTION_TYPE_NAMES,
+    PERMISSIONS,
+    FakeChannel,
+    FakeMember,
+    FakeMessage,
+    FakeUser,
+    StoredAttachment,
+)
 from testkit.fake_discord.models import base_permissions, channel_permissions
 
 from .world import PlaygroundWorld
 
 log = logging.getLogger(__name__)
 
-OPTION_KINDS = {
-    3: "string",
-    4: "integer",
-    5: "boolean",
-    6: "user",
-    7: "channel",
-    8: "role",
-    9: "mentionable",
-    10: "number",
-    11: "attachment",
-}
 OPTION_LIMITS = ("min_value", "max_value", "min_length", "max_length", "channel_types", "autocomplete")
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
 
@@ -118,7 +115,7 @@ def option_json(option: dict[str, Any]) -> dict[str, Any]:
         "name": option["name"],
         "description": option.get("description", ""),
         "type": int(option["type"]),
-        "kind": OPTION_KINDS.get(int(option["type"]), "string"),
+        "kind": OPTION_TYPE_NAMES.get(int(option["type"]), "string"),
         "required": bool(option.get("required")),
         "choices": [{"name": c["name"], "value": c["value"]} for c in option.get("choices") or []],
     }

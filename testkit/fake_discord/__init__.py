@@ -250,7 +250,7 @@ and GET /att/{id}/{filename}?ex&is&hm for uploaded bytes. Bot routes need
 ``Authorization: Bot <token>`` (else 401); interaction routes need none, as on Discord.
 """
 
-from .client import ClientRefusal, Upload
+from .client import OPTION_TYPE_NAMES, ClientRefusal, Upload
 from .harness import assert_clean, run_bot
 from .interaction import CallbackRecord, InteractionHandle
 from .models import (
@@ -276,6 +276,7 @@ __all__ = [
     "DEFAULT_BOT_PERMISSIONS",
     "DEFAULT_EVERYONE_PERMISSIONS",
     "MIB",
+    "OPTION_TYPE_NAMES",
     "PERMISSIONS",
     "Button",
     "CallbackRecord",
