@@ -38,6 +38,7 @@ from bot.lifecycle import (
 )
 from bot.lifecycle.model import TaskRecord
 from bot.lifecycle.task_store import TaskStore
+from bot.members import MemberData, refuse_erased
 from bot.modlog import ModLog, ModLogPort, job_posted
 from bot.policy import PromptPolicy
 from bot.reports import UsageReports
@@ -136,6 +137,7 @@ class Core:
     guild_settings: GuildSettings
     policy: PromptPolicy
     modlog: ModLog
+    members: MemberData
 
 
 def build_core(settings: Settings, resources: Resources, *, clock: Clock = utcnow) -> Core:
@@ -148,7 +150,8 @@ def build_core(settings: Settings, resources: Resources, *, clock: Clock = utcno
     guild_settings = GuildSettings(db)
     policy = PromptPolicy(guild_settings)
     modlog = ModLog(guild_settings)
-    intake_checks: list[IntakeCheck] = [modlog.watch(policy.check)]  # a server's rules; refusals mod-logged
+    # An erased job's Reroll cannot run its placeholder; a server's rules, refusals mod-logged.
+    intake_checks: list[IntakeCheck] = [refuse_erased, modlog.watch(policy.check)]
     return Core(
         settings=settings,
         resources=resources,
@@ -166,6 +169,7 @@ def build_core(settings: Settings, resources: Resources, *, clock: Clock = utcno
         guild_settings=guild_settings,
         policy=policy,
         modlog=modlog,
+        members=MemberData(db),
     )
 
 

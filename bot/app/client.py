@@ -20,7 +20,7 @@ from bot.webhooks import HealthReport
 
 log = logging.getLogger(__name__)
 
-DEFAULT_EXTENSIONS = ("cogs.imagine", "cogs.quota", "cogs.usage", "cogs.policy")
+DEFAULT_EXTENSIONS = ("cogs.imagine", "cogs.quota", "cogs.usage", "cogs.policy", "cogs.mydata")
 # The channel permissions the README asks for; the invite link in the "ready" line requests them.
 INVITE_PERMISSIONS = discord.Permissions(
     view_channel=True, send_messages=True, send_messages_in_threads=True, attach_files=True, read_message_history=True
@@ -61,6 +61,7 @@ class EggBot(commands.Bot):
         self.guild_settings = core.guild_settings
         self.policy = core.policy
         self.modlog = core.modlog
+        self.members = core.members
         self.prices = core.prices
         self.foreground = self.services.foreground
         self.tracker = self.services.tracker

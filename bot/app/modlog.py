@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot.app.publisher import GONE_CODES
-from bot.modlog import EventsDropped, JobPosted, JobRefused, ModLogEvent, ModLogUnavailable, SettingChanged
+from bot.modlog import (
+    EventsDropped,
+    JobPosted,
+    JobRefused,
+    MemberForgotten,
+    ModLogEvent,
+    ModLogUnavailable,
+    SettingChanged,
+)
 from bot.money import format_money
 
 if TYPE_CHECKING:
@@ -48,6 +56,13 @@ def line(guild_id: int, event: ModLogEvent) -> str:
     if isinstance(event, SettingChanged):
         before, after = _cut(event.before, VALUE_CHARS), _cut(event.after, VALUE_CHARS)  # the cogs wrote them inert
         return f"⚙️ <@{event.moderator_id}> changed {event.what}: {before} → {after}"
+    if isinstance(event, MemberForgotten):
+        jobs = f"{event.jobs} job{'s' if event.jobs != 1 else ''}"
+        left = f" ({event.unfinished} unfinished left alone)" if event.unfinished else ""
+        return (
+            f"🧹 <@{event.moderator_id}> erased the stored prompts and links of <@{event.member_id}> "
+            f"({event.member_id}): {jobs}{left}; the ledger's amounts are kept"
+        )
     if isinstance(event, EventsDropped):
         return f"… {event.count} more event{'s' if event.count != 1 else ''} dropped (too many at once)"
     raise TypeError(f"not a mod-log event: {event!r}")

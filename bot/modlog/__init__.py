@@ -1,7 +1,7 @@
 """The mod-log: a server's jobs, refusals and moderator changes, posted batched in one channel.
 
 Discord-free. ``events``: the plain-value events (``JobPosted``, ``JobRefused``,
-``SettingChanged``) and ``ModLogPort``, which the chat side implements to render and post them.
+``SettingChanged``, ``MemberForgotten``) and ``ModLogPort``, which the chat side implements to render and post them.
 ``service``: ``ModLog``, built once in ``bot.services``; ``record`` never raises and never waits.
 """
 
@@ -9,6 +9,7 @@ from .events import (
     EventsDropped,
     JobPosted,
     JobRefused,
+    MemberForgotten,
     ModLogEvent,
     ModLogPort,
     ModLogUnavailable,
@@ -22,6 +23,7 @@ __all__ = [
     "EventsDropped",
     "JobPosted",
     "JobRefused",
+    "MemberForgotten",
     "ModLog",
     "ModLogEvent",
     "ModLogPort",

@@ -47,13 +47,23 @@ class SettingChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class MemberForgotten:
+    """A moderator erased a member's prompts, links and settings (the ledger's amounts stay)."""
+
+    moderator_id: int
+    member_id: int
+    jobs: int  # tasks whose prompt and links were erased
+    unfinished: int  # tasks still under way, left alone
+
+
+@dataclass(frozen=True, slots=True)
 class EventsDropped:
     """The guild's queue overflowed: this many older events were not logged."""
 
     count: int
 
 
-ModLogEvent = JobPosted | JobRefused | SettingChanged | EventsDropped
+ModLogEvent = JobPosted | JobRefused | SettingChanged | MemberForgotten | EventsDropped
 
 
 class ModLogUnavailable(Exception):

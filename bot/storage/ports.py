@@ -133,6 +133,21 @@ class TaskRepository(Protocol):
 
     def record_posted(self, task_id: int, message_id: int, indexes: Iterable[int]) -> None: ...
 
+    def member_tasks(self, guild_id: int | None, member_id: int) -> list[TaskRecord]:
+        """Every task of one member in one guild (None: DMs), oldest first."""
+        ...
+
+    def erase_member_tasks(
+        self, guild_id: int | None, member_id: int, states: Iterable[TaskStatus], placeholder: str, now: datetime
+    ) -> int:
+        """Forget what a member wrote and where it was posted, in their tasks in ``states`` of one guild.
+
+        The prompt becomes ``placeholder``; the negative prompt, reference links, status and result
+        message ids and posted images go; output links become empty strings (their number stays, as
+        reports count images by it). Money, status and times stay. Returns how many tasks changed.
+        """
+        ...
+
 
 class LedgerRepository(Protocol):
     """Quota holds, prices, the account total and per-guild quota policy (``DM_GUILD`` keys DMs).
@@ -263,6 +278,14 @@ class GuildSettingsRepository(Protocol):
     def put_member(self, guild_id: int, member_id: int, key: str, value: JsonValue, now: datetime) -> None: ...
 
     def delete_member(self, guild_id: int, member_id: int, key: str) -> None: ...
+
+    def member_all(self, guild_id: int, member_id: int) -> dict[str, JsonValue]:
+        """Every per-member setting of one member in one guild."""
+        ...
+
+    def delete_member_all(self, guild_id: int, member_id: int) -> int:
+        """Forget every per-member setting of one member in one guild; how many there were."""
+        ...
 
 
 class Transaction(Protocol):

@@ -17,6 +17,7 @@ from discord.ext import commands
 from bot.app.checks import moderators_only
 from bot.errors import InvalidRequest
 from cogs._shared.modlog import BEFORE, outage_note, record_change
+from cogs.mydata import ask_to_erase
 from cogs.policy._render import (
     blocked_text,
     change_text,
@@ -214,6 +215,16 @@ class PolicyGroup(app_commands.Group, name="policy", description="This server's 
         if not await self.bot.policy.unblock(_guild(interaction), member.id):
             raise InvalidRequest(f"{member.mention} is not blocked.")
         await self._say(interaction, f"✅ Unblocked {member.mention}.", did=f"unblocked member {member.id}")
+
+    @app_commands.command(name="forget")
+    @app_commands.describe(member_id="The member's user id (Copy User ID), also for someone who left the server")
+    async def forget(self, interaction: discord.Interaction, member_id: app_commands.Range[str, 1, 40]) -> None:
+        """Delete a member's prompts, result links and settings here (asks first; the ledger's amounts stay)."""
+        digits = member_id.strip().removeprefix("<@").removeprefix("!").removesuffix(">")
+        if not digits.isdigit() or not 0 < int(digits) < 2**63:
+            raise InvalidRequest("That is not a user id: paste the digits from Copy User ID.")
+        log.info("guild %s: moderator %s asked to forget member %s", interaction.guild_id, interaction.user.id, digits)
+        await ask_to_erase(self.bot, interaction, int(digits), by_moderator=True)
 
 
 class PolicyCog(commands.Cog):

@@ -64,3 +64,15 @@ class SqliteGuildSettings:
         self._conn.execute(
             "DELETE FROM member_settings WHERE guild_id = ? AND member_id = ? AND key = ?", (guild_id, member_id, key)
         )
+
+    def member_all(self, guild_id: int, member_id: int) -> dict[str, JsonValue]:
+        rows = self._conn.execute(
+            "SELECT key, value FROM member_settings WHERE guild_id = ? AND member_id = ?", (guild_id, member_id)
+        ).fetchall()
+        return {str(row["key"]): json.loads(row["value"]) for row in rows}
+
+    def delete_member_all(self, guild_id: int, member_id: int) -> int:
+        cur = self._conn.execute(
+            "DELETE FROM member_settings WHERE guild_id = ? AND member_id = ?", (guild_id, member_id)
+        )
+        return int(cur.rowcount)

@@ -216,3 +216,27 @@ class SqliteTasks:
 
     def record_posted(self, task_id: int, message_id: int, indexes: Iterable[int]) -> None:
         self._conn.executemany(_POSTED_INSERT, [(task_id, index, message_id) for index in indexes])
+
+    def member_tasks(self, guild_id: int | None, member_id: int) -> list[TaskRecord]:
+        return self._tasks(
+            "SELECT * FROM tasks WHERE guild_id IS ? AND member_id = ? ORDER BY id", (guild_id, member_id)
+        )
+
+    def erase_member_tasks(
+        self, guild_id: int | None, member_id: int, states: Iterable[TaskStatus], placeholder: str, now: datetime
+    ) -> int:
+        wanted = [s.value for s in states]
+        rows = self._rows(
+            f"SELECT id, output_urls FROM tasks WHERE guild_id IS ? AND member_id = ? AND status IN ({_marks(wanted)})",
+            (guild_id, member_id, *wanted),
+        )
+        stamp = to_iso(now)
+        for row in rows:
+            blanks = json.dumps([""] * len(json.loads(row["output_urls"] or "[]")))
+            self._conn.execute(
+                "UPDATE tasks SET prompt = ?, negative_prompt = NULL, reference_urls = '[]', output_urls = ?, "
+                "status_message_id = NULL, result_message_ids = '[]', updated_at = ? WHERE id = ?",
+                (placeholder, blanks, stamp, row["id"]),
+            )
+            self._conn.execute("DELETE FROM posted_images WHERE task_id = ?", (row["id"],))
+        return len(rows)
