@@ -99,17 +99,23 @@ class DiscordPublisher:
             raise
 
     async def show_progress(self, task: TaskRecord, progress: Progress) -> None:
-        """Edit the status message; a vanished message is not an error.
+        """Edit the status message; a vanished message is not an error."""
+        if task.status_message_id is None:
+            return
+        await self._edit_status(
+            task,
+            content=status_text(task, progress),
+            view=status_view(task.id, progress.phase),
+            allowed_mentions=discord.AllowedMentions.none(),
+            final=progress.phase in FINAL_PHASES,
+        )
+
+    async def _edit_status(self, task: TaskRecord, *, final: bool, **fields: Any) -> bool:
+        """Edit the status message; False if it cannot be (gone, or neither token may edit it).
 
         Through the interaction that answered the job while its token lasts, else as a channel message.
         """
-        if task.status_message_id is None:
-            return
-        fields: dict[str, Any] = {
-            "content": status_text(task, progress),
-            "view": status_view(task.id, progress.phase),
-            "allowed_mentions": discord.AllowedMentions.none(),
-        }
+        assert task.status_message_id is not None
         answers = answers_of(self._bot)
         interaction = answers.get(task.id)
         if interaction is not None:
@@ -121,15 +127,45 @@ class DiscordPublisher:
                 )
                 answers.forget(task.id)
             else:
-                if progress.phase in FINAL_PHASES:
+                if final:
                     answers.forget(task.id)
-                return
+                return True
         channel = self._channel(task)
         message = discord.PartialMessage(channel=channel, id=task.status_message_id)  # type: ignore[arg-type]
         try:
             await message.edit(**fields)
         except (discord.NotFound, discord.Forbidden) as exc:
             log.info("task %s: status message %s cannot be edited: %s", task.id, task.status_message_id, exc.text)
+            return False
+        return True
+
+    async def remove_status(self, task: TaskRecord) -> bool:
+        """Delete the status message (the result is posted); True once it is gone, False to try again later.
+
+        The bot's own message, so the bot token may delete it after the interaction's token ran out.
+        """
+        if task.status_message_id is None:
+            return True
+        answers = answers_of(self._bot)
+        interaction = answers.get(task.id)
+        answers.forget(task.id)
+        if interaction is not None:
+            try:
+                await interaction.delete_original_response()
+                return True
+            except discord.NotFound:
+                return True
+            except discord.HTTPException as exc:
+                log.info("task %s: status removal through the interaction failed (%s)", task.id, exc.code)
+        message = discord.PartialMessage(channel=self._channel(task), id=task.status_message_id)  # type: ignore[arg-type]
+        try:
+            await message.delete()
+        except (discord.NotFound, discord.Forbidden) as exc:  # gone already, or never ours to remove now
+            log.info("task %s: status message %s not removed: %s", task.id, task.status_message_id, exc.text)
+        except discord.HTTPException as exc:
+            log.warning("task %s: status message removal failed (%s); retried at the next start", task.id, exc.status)
+            return False
+        return True
 
     def upload_limit(self, task: TaskRecord) -> int:
         """Bytes one message may carry where this task's result goes.

@@ -10,7 +10,8 @@ a no-op on the platform's side instead of a duplicate. A result too large for on
 posted part by part, each part recorded as soon as it is posted, so a repeat posts only what is
 missing; the task is delivered once every part is in the channel. A repeat also looks through
 the destination's history since the task finished for the bot's own earlier posts (the key
-protects only for a few minutes)."""
+protects only for a few minutes). Once delivered, the task's status message is removed (best
+effort, after the record: a restart removes one that is still there)."""
 
 from __future__ import annotations
 
@@ -284,7 +285,9 @@ class Deliverer:
                 result_message_ids=message_ids,
                 delivered_at=utcnow(),
             ):
-                delivered = await self._show(task.id, Phase.DONE)
+                delivered = await self._store.get(task.id)
+                assert delivered is not None
+                self._board.remove(delivered)  # the result is the job's message now; never waited for
                 self._tell_listener(delivered, message_ids)
         log.info("tasks %s: delivered in message(s) %s", [t.id for t in group], message_ids)
 

@@ -72,6 +72,9 @@ class Publisher(Protocol):
     async def show_progress(self, task: TaskRecord, progress: Progress) -> None:
         """Update the task's status message. Must not raise for a vanished message."""
 
+    async def remove_status(self, task: TaskRecord) -> bool:
+        """Delete the task's status message (its result is posted); True once it is gone, False to try later."""
+
     async def find_posted(self, tasks: list[TaskRecord], since: datetime) -> PostedImages:
         """Which of these tasks' images the bot already posted since ``since`` (a lost answer or a crash).
 
