@@ -324,10 +324,13 @@ async def test_failure_notice_of_a_multi_image_job_is_plural(
 ) -> None:
     eggapi.plan_next(TaskPlan(outcome="failed", error="CUDA OOM at node 7"))
     await start_bot()
-    await world.fake.slash(world.alice, world.general, "imagine", prompt="two foxes", count=2)
+    status = await (
+        await world.fake.slash(world.alice, world.general, "imagine", prompt="two foxes", count=2)
+    ).wait_response()
     notice = await world.fake.wait_for_message(world.general, lambda m: "not made" in m.content)
+    assert notice.id == status.id and world.fake.messages(world.general) == [notice]  # a failure is one message
     assert notice.content == (
-        f"{world.alice.mention} your images for **two foxes** (job #1) were not made. "
+        f"❌ **Failed**\n{world.alice.mention} your images for **two foxes** (job #1) were not made. "
         "The image service could not finish this job. Please try again. Nothing was charged."
     )
     assert_clean(world.fake)

@@ -6,7 +6,7 @@ import asyncio
 
 from bot.app.client import EggBot
 from testkit.fake_discord import FakeMessage, assert_clean
-from testkit.fake_eggapi import FakeEggAPI, png_bytes
+from testkit.fake_eggapi import FakeEggAPI, TaskPlan, png_bytes
 from testkit.starter import BotStarter
 from testkit.world import World
 
@@ -61,4 +61,33 @@ async def test_a_restart_after_delivery_removes_a_leftover_status_message(
     await fake.wait_for(lambda f: f.message(status.id).deleted or None, timeout=10)
     assert channel_messages(world) == [result]
     assert await status_forgotten(bot, 1)
+    assert_clean(fake)
+
+
+async def test_a_failure_is_one_message(world: World, eggapi: FakeEggAPI, start_bot: BotStarter) -> None:
+    eggapi.plan_next(TaskPlan(outcome="failed", error="CUDA OOM at node 7"))
+    await start_bot()
+    status = await (await world.fake.slash(world.alice, world.general, "imagine", prompt="a lost fox")).wait_response()
+    told = await world.fake.wait_for(
+        lambda f: f.message(status.id) if "not made" in f.message(status.id).content else None
+    )
+    assert world.alice.mention in told.content and told.buttons == []
+    assert channel_messages(world) == [told]  # the status message says so; nothing else is posted
+    assert_clean(world.fake)
+
+
+async def test_a_failure_whose_status_message_cannot_be_edited_is_posted(
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
+) -> None:
+    fake = world.fake
+    eggapi.default_plan = TaskPlan(hold=True)
+    await start_bot()
+    status = await (await fake.slash(world.alice, world.general, "imagine", prompt="a lost fox")).wait_response()
+    [egg_id] = await fake.wait_for(lambda f: list(eggapi.tasks) or None)
+    fake.fail_next("PATCH", r"/messages/@original$", 404, {"code": 10008, "message": "Unknown Message"})
+    fake.fail_next("PATCH", rf"^/channels/{world.general.id}/messages/{status.id}$", 404, {"code": 10008})
+    eggapi.finish(egg_id, outcome="failed", error="CUDA OOM at node 7")
+    notice = await fake.wait_for_message(world.general, lambda m: m.id != status.id and "not made" in m.content)
+    assert world.alice.mention in notice.content and notice.content.startswith(world.alice.mention)
+    assert "not made" not in fake.message(status.id).content
     assert_clean(fake)

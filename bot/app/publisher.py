@@ -19,6 +19,7 @@ from bot.lifecycle.ports import DestinationGone, Phase, PostedImages, Progress, 
 from cogs.imagine import (
     batch_text,
     batch_view,
+    failure_status_text,
     failure_text,
     rerouted_note,
     result_text,
@@ -250,8 +251,19 @@ class DiscordPublisher:
         return [message.id]
 
     async def announce_failure(self, task: TaskRecord, reason: str) -> None:
-        """Tell the member the job produced nothing (in the channel, or by DM if that fails)."""
-        await self._tell(task, failure_text(task, reason, await self._show_cost(task)))
+        """Tell the member the job produced nothing: in its status message, else in the channel, else by DM."""
+        show_cost = await self._show_cost(task)
+        if not task.hidden and task.status_message_id is not None:
+            edited = await self._edit_status(
+                task,
+                content=failure_status_text(task, reason, show_cost),
+                view=None,
+                allowed_mentions=self._mention(task),
+                final=True,
+            )
+            if edited:
+                return
+        await self._tell(task, failure_text(task, reason, show_cost))
 
     async def _show_cost(self, task: TaskRecord) -> bool:
         """Whether a post about the task may show its cost: always in the member's DMs, else as the server says."""

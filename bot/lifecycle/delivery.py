@@ -25,7 +25,7 @@ from bot.clock import utcnow
 from bot.eggapi import DownloadedImage, EggAPIClient, EggAPIError
 from bot.lifecycle._lanes import KeyedLanes
 from bot.lifecycle.model import TaskRecord, TaskStatus
-from bot.lifecycle.ports import DestinationGone, Phase, PostedImages, Publisher
+from bot.lifecycle.ports import DestinationGone, PostedImages, Publisher
 from bot.lifecycle.result_parts import plan_parts, unposted
 from bot.lifecycle.status_board import StatusBoard
 from bot.lifecycle.task_store import TaskStore
@@ -315,15 +315,10 @@ class Deliverer:
                 task.id, (TaskStatus.DELIVERING, TaskStatus.COMPLETED), TaskStatus.UNDELIVERABLE, error=reason
             ):
                 continue
-            recorded = await self._show(task.id, Phase.UNDELIVERABLE, reason)
+            recorded = await self._store.get(task.id)
+            assert recorded is not None
+            await self._board.release(recorded)
             try:
                 await self._publisher.announce_failure(recorded, reason)
             except Exception:
                 log.exception("task %s: could not tell the member the delivery failed", task.id)
-
-    async def _show(self, task_id: int, phase: Phase, detail: str | None = None) -> TaskRecord:
-        """Have the task's recorded state shown in its status message; returns the task as recorded."""
-        task = await self._store.get(task_id)
-        assert task is not None
-        self._board.show(task, phase, detail=detail, force=True)
-        return task

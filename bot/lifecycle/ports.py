@@ -104,7 +104,10 @@ class Publisher(Protocol):
         """
 
     async def announce_failure(self, task: TaskRecord, reason: str) -> None:
-        """Tell the member their task produced nothing, and why (already sanitised)."""
+        """Tell the member their task produced nothing, and why (already sanitised).
+
+        In its status message when it can still be edited, else in a notice of its own.
+        """
 
     async def announce_stale(self, task: TaskRecord) -> None:
         """Tell the member their task has been stuck upstream for a long time but is still followed."""

@@ -56,7 +56,8 @@ class StatusBoard:
         # channel -> task id -> the newest text of its waiting edit (None: remove the message); a newer
         # text keeps the task's place
         self._lanes: dict[int, dict[int, tuple[TaskRecord, Progress | None]]] = {}
-        self._removing: set[int] = set()  # tasks whose status message is being removed: no more edits
+        self._closed: set[int] = set()  # tasks whose status message the board no longer edits
+        self._in_flight: dict[int, asyncio.Event] = {}  # task id -> set when its edit under way has ended
         self._on_removed = on_removed
         self._workers = KeyedLanes("status", self._run)
         self._flushing = asyncio.Event()
@@ -76,7 +77,7 @@ class StatusBoard:
 
     def show(self, task: TaskRecord, phase: Phase, *, detail: str | None = None, force: bool = False) -> None:
         """Queue an edit: always when forced or for a followed task's new phase, else at most every interval."""
-        if task.id in self._removing:
+        if task.id in self._closed:
             return
         shown = self._followed.get(task.id)
         if shown is None and not force:
@@ -93,11 +94,23 @@ class StatusBoard:
     def remove(self, task: TaskRecord) -> None:
         """Queue the removal of the task's status message (its result is posted); no edit follows it."""
         self.forget(task.id)
-        if task.status_message_id is None or task.id in self._removing:
+        if task.status_message_id is None or task.id in self._closed:
             return
-        self._removing.add(task.id)
+        self._closed.add(task.id)
         self._lanes.setdefault(task.channel_id, {})[task.id] = (task, None)
         self._workers.kick(task.channel_id)
+
+    async def release(self, task: TaskRecord) -> None:
+        """Stop editing the task's status message (it is about to say how the job ended, once).
+
+        Drops the edit waiting for it and waits for one under way, so none lands after that word.
+        """
+        self.forget(task.id)
+        self._closed.add(task.id)
+        self._lanes.get(task.channel_id, {}).pop(task.id, None)
+        in_flight = self._in_flight.get(task.id)
+        if in_flight is not None:
+            await in_flight.wait()
 
     async def drain(self, grace: float) -> None:
         """Send what is waiting without settling, for up to ``grace`` seconds; then stop the lanes."""
@@ -118,6 +131,7 @@ class StatusBoard:
                     await self._foreground.turn()
                     task_id = next(iter(lane))
                     task, progress = lane.pop(task_id)  # the newest, even if it came while waiting
+                    self._in_flight[task_id] = ended = asyncio.Event()
                     try:
                         if progress is None:
                             await self._remove(task)
@@ -125,6 +139,9 @@ class StatusBoard:
                             await self._publisher.show_progress(task, progress)
                     except Exception:
                         log.exception("task %s: status update failed", task_id)
+                    finally:
+                        ended.set()
+                        del self._in_flight[task_id]
         finally:
             if not lane:
                 del self._lanes[channel_id]
@@ -136,4 +153,4 @@ class StatusBoard:
             if self._on_removed is not None:
                 await self._on_removed(task.id)
         finally:
-            self._removing.discard(task.id)
+            self._closed.discard(task.id)

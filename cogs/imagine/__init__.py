@@ -9,7 +9,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from cogs.imagine._cog import ImagineCog
-from cogs.imagine._render import batch_text, failure_text, rerouted_note, result_text, stale_text, status_text
+from cogs.imagine._render import (
+    batch_text,
+    failure_status_text,
+    failure_text,
+    rerouted_note,
+    result_text,
+    stale_text,
+    status_text,
+)
 from cogs.imagine._status import status_view
 from cogs.imagine._views import batch_view, result_view
 
@@ -20,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = [
     "batch_text",
     "batch_view",
+    "failure_status_text",
     "failure_text",
     "rerouted_note",
     "result_text",
