@@ -8,7 +8,7 @@ from bot.app.client import EggBot
 from testkit.fake_discord import FakeMessage, assert_clean
 from testkit.fake_eggapi import FakeEggAPI, TaskPlan, png_bytes
 from testkit.starter import BotStarter
-from testkit.world import World
+from testkit.world import World, add_tiny_uploads
 
 
 def channel_messages(world: World) -> list[FakeMessage]:
@@ -90,4 +90,23 @@ async def test_a_failure_whose_status_message_cannot_be_edited_is_posted(
     notice = await fake.wait_for_message(world.general, lambda m: m.id != status.id and "not made" in m.content)
     assert world.alice.mention in notice.content and notice.content.startswith(world.alice.mention)
     assert "not made" not in fake.message(status.id).content
+    assert_clean(fake)
+
+
+async def test_delete_leaves_the_channel_empty(world: World, eggapi: FakeEggAPI, start_bot: BotStarter) -> None:
+    """A split result and a status message still there (its removal failed): Delete takes them all."""
+    fake = world.fake
+    eggapi.file_padding = 300  # each image about 400 B: one image per message in Tiny Uploads
+    tiny = add_tiny_uploads(fake, 600)
+    bot = await start_bot()
+    fake.fail_next("DELETE", r"/messages/@original$", 403)
+    fake.fail_next("DELETE", rf"^/channels/{tiny.channel.id}/messages/\d+$", 503)
+    status = await (await fake.slash(tiny.member, tiny.channel, "imagine", prompt="tiny fox", count=3)).wait_response()
+    await fake.wait_for(lambda f: any(r.method == "DELETE" and r.status == 503 for r in f.requests) or None)
+    posts = [m for m in fake.messages(tiny.channel) if m.attachments]
+    assert len(posts) == 3 and not fake.message(status.id).deleted
+    first = next(m for m in posts if m.buttons)
+    await (await fake.click(tiny.member, first, first.button("Delete").custom_id)).wait_ack()
+    await fake.wait_for(lambda f: not [m for m in f.messages(tiny.channel) if not m.ephemeral] or None)
+    assert await status_forgotten(bot, 1)
     assert_clean(fake)

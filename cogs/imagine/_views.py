@@ -1,7 +1,8 @@
-"""Buttons under a result: reroll the prompt, or delete the post. They survive restarts."""
+"""Buttons under a result: reroll the prompt, or delete what the job left. They survive restarts."""
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 import discord
@@ -13,6 +14,8 @@ from cogs.imagine._flow import parent_channel, start_job
 
 if TYPE_CHECKING:
     from bot.app.client import EggBot
+
+log = logging.getLogger(__name__)
 
 
 class RerollButton(IdButton, prefix="reroll"):
@@ -50,7 +53,7 @@ class RerollButton(IdButton, prefix="reroll"):
 
 
 class DeleteButton(IdButton, prefix="delete"):
-    """Delete the post; only the member who asked for it, or someone who can manage messages."""
+    """Delete the post (under results posted before jobs were deleted whole; the id is the member's)."""
 
     button_label, button_emoji, button_style = "Delete", "🗑️", discord.ButtonStyle.danger
 
@@ -61,6 +64,47 @@ class DeleteButton(IdButton, prefix="delete"):
         await interaction.response.defer()
         if interaction.message is not None:
             await interaction.message.delete()
+
+
+class DeleteJobButton(IdButton, prefix="deljob"):
+    """Delete everything the job left: each message of its result, and its status message if still there."""
+
+    button_label, button_emoji, button_style = "Delete", "🗑️", discord.ButtonStyle.danger
+
+    async def run(self, interaction: discord.Interaction, bot: EggBot) -> None:
+        task = await bot.task_store.get(self.ident)
+        if task is None or not may_manage(interaction, task.member_id):
+            await respond(interaction, "Only the member who asked for these images (or a moderator) can delete them.")
+            return
+        await interaction.response.defer()
+        clicked = interaction.message.id if interaction.message is not None else None
+        for message_id in task.result_message_ids:
+            if message_id != clicked:
+                await _delete(interaction, message_id)
+        await remove_status(interaction, bot, task)
+        if interaction.message is not None:
+            await interaction.message.delete()
+
+
+async def _delete(interaction: discord.Interaction, message_id: int) -> None:
+    """Delete one of the bot's messages in this channel; one already gone is fine."""
+    channel = interaction.channel
+    if channel is None:
+        return
+    try:
+        await discord.PartialMessage(channel=channel, id=message_id).delete()  # type: ignore[arg-type]
+    except discord.NotFound:
+        pass
+    except discord.HTTPException as exc:
+        log.info("message %s not deleted: %s", message_id, exc.status)
+
+
+async def remove_status(interaction: discord.Interaction, bot: EggBot, task: TaskRecord) -> None:
+    """Delete the job's status message if it is still there, and record that it is gone."""
+    if task.status_message_id is None or task.channel_id != interaction.channel_id:
+        return
+    await _delete(interaction, task.status_message_id)
+    await bot.task_store.update(task.id, status_message_id=None)
 
 
 def batch_view(tasks: list[TaskRecord]) -> discord.ui.View:
@@ -75,5 +119,5 @@ def result_view(task: TaskRecord) -> discord.ui.View:
     """The buttons under a task's images."""
     view = discord.ui.View(timeout=None)
     view.add_item(RerollButton(task.id))
-    view.add_item(DeleteButton(task.member_id))
+    view.add_item(DeleteJobButton(task.id))
     return view
