@@ -110,3 +110,46 @@ async def test_delete_leaves_the_channel_empty(world: World, eggapi: FakeEggAPI,
     await fake.wait_for(lambda f: not [m for m in f.messages(tiny.channel) if not m.ephemeral] or None)
     assert await status_forgotten(bot, 1)
     assert_clean(fake)
+
+
+async def test_each_member_deletes_their_own_part_of_a_shared_post(
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
+) -> None:
+    fake = world.fake
+    eggapi.default_plan = TaskPlan(hold=True)
+    fake.enable_rate_limit(limit=1, per=1.0)  # busy enough that results merge
+    bot = await start_bot(EGGBOT_MAX_RUNNING_TOTAL="50")
+    people = [fake.add_member(world.guild, f"artist{i}") for i in range(6)]
+    await fake.settle()
+    for person in people:
+        await (await fake.slash(person, world.general, "imagine", prompt=f"portrait by {person.username}")).wait_ack()
+    await fake.wait_for(lambda f: len(eggapi.tasks) == 6 or None)
+    for egg_id in list(eggapi.tasks):
+        eggapi.finish(egg_id)
+    await fake.wait_for(lambda f: sum(len(m.attachments) for m in channel_messages(world)) == 6 or None, timeout=20)
+    shared = next(m for m in channel_messages(world) if len(m.attachments) > 1)
+    owners = {}
+    for attachment in shared.attachments:
+        task = await bot.task_store.get(int(attachment.filename.split("-")[1]))
+        assert task is not None
+        owners[task.id] = next(p for p in people if p.id == task.member_id)
+    rerolls = [b for b in shared.buttons if (b.custom_id or "").startswith("egg:reroll:")]
+    assert [b.label for b in rerolls] == [f"portrait by {owners[t].username}" for t in owners]  # not "#N"
+    [first, *others] = owners
+
+    def delete_of(task_id: int) -> str:
+        return f"egg:delpart:{task_id}"
+
+    refused = await fake.click(owners[others[0]], shared, delete_of(first))  # not theirs to delete
+    assert "Only the member" in (await refused.wait_response()).content
+    await (await fake.click(owners[first], shared, delete_of(first))).wait_ack()
+    edited = await fake.wait_for(
+        lambda f: f.message(shared.id) if len(f.message(shared.id).attachments) == len(others) else None
+    )
+    assert owners[first].mention not in edited.content and f"portrait by {owners[first].username}" not in edited.content
+    assert all(owners[t].mention in edited.content for t in others)
+    assert all(not (b.custom_id or "").endswith(f":{first}") for b in edited.buttons)
+    for task_id in others:
+        await (await fake.click(owners[task_id], fake.message(shared.id), delete_of(task_id))).wait_ack()
+    await fake.wait_for(lambda f: f.message(shared.id).deleted or None)
+    assert_clean(fake)

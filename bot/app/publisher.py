@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import logging
 import mimetypes
-import re
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -17,10 +16,12 @@ from bot.guilds import SHOW_COSTS
 from bot.lifecycle.model import TaskRecord
 from bot.lifecycle.ports import DestinationGone, Phase, PostedImages, Progress, ResultPart
 from cogs.imagine import (
+    IMAGE_NAME,
     batch_text,
     batch_view,
     failure_status_text,
     failure_text,
+    image_stem,
     rerouted_note,
     result_text,
     result_view,
@@ -45,7 +46,6 @@ MAX_FILES_PER_MESSAGE = 10  # Discord's attachments per message
 MAX_MENTIONS = 100  # allowed_mentions.users holds at most this many ids
 HISTORY_LIMIT = 1000  # messages searched (since the task finished) for an earlier post before repeating one
 CLOCK_SKEW = timedelta(minutes=2)  # the history search starts this long before the task finished
-IMAGE_NAME = re.compile(r"^eggbot-(?P<task>\d+)-(?P<n>\d+)\.\w+$")
 FINAL_PHASES = frozenset({Phase.DONE, Phase.FAILED, Phase.CANCELLED, Phase.UNDELIVERABLE})
 
 
@@ -54,11 +54,6 @@ def _extension(image: DownloadedImage) -> str:
         return image.filename.rsplit(".", 1)[1].lower()
     guessed = mimetypes.guess_extension(image.content_type.split(";")[0].strip()) or ".png"
     return guessed.lstrip(".")
-
-
-def image_stem(task_id: int, index: int) -> str:
-    """The file name (without extension) of a task's output: what identifies the bot's own result posts."""
-    return f"eggbot-{task_id}-{index + 1}"
 
 
 def _file(image: DownloadedImage, stem: str) -> discord.File:

@@ -8,9 +8,12 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot.app.replies import respond
+from bot.guilds import SHOW_COSTS
 from bot.lifecycle.model import ImagineRequest, TaskRecord
 from cogs.imagine._buttons import IdButton, may_manage
 from cogs.imagine._flow import parent_channel, start_job
+from cogs.imagine._names import task_of
+from cogs.imagine._render import batch_text
 
 if TYPE_CHECKING:
     from bot.app.client import EggBot
@@ -107,11 +110,52 @@ async def remove_status(interaction: discord.Interaction, bot: EggBot, task: Tas
     await bot.task_store.update(task.id, status_message_id=None)
 
 
+class DeletePartButton(IdButton, prefix="delpart"):
+    """Under a post shared by several jobs: take one job's images and caption out of it (the whole post
+    goes with the last one), leaving the other members' parts."""
+
+    button_label, button_emoji, button_style = "Delete", "🗑️", discord.ButtonStyle.danger
+
+    async def run(self, interaction: discord.Interaction, bot: EggBot) -> None:
+        task = await bot.task_store.get(self.ident)
+        if task is None or not may_manage(interaction, task.member_id):
+            await respond(interaction, "Only the member who asked for these images (or a moderator) can delete them.")
+            return
+        message = interaction.message
+        if message is None:
+            return
+        kept = [a for a in message.attachments if task_of(a.filename) != task.id]
+        others = [await bot.task_store.get(i) for i in dict.fromkeys(task_of(a.filename) for a in kept) if i]
+        rest = [other for other in others if other is not None]
+        if not rest:
+            await interaction.response.defer()
+            await message.delete()
+        else:
+            show_cost = interaction.guild_id is None or await bot.guild_settings.get(interaction.guild_id, SHOW_COSTS)
+            await interaction.response.edit_message(
+                content=batch_text(rest, show_cost),
+                attachments=kept,
+                view=batch_view(rest),
+                allowed_mentions=discord.AllowedMentions.none(),
+            )
+        await remove_status(interaction, bot, task)
+
+
+def _label(prompt: str, limit: int) -> str:
+    """A button's label from a prompt: plain text on one line (labels show no markdown)."""
+    flat = " ".join(prompt.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
 def batch_view(tasks: list[TaskRecord]) -> discord.ui.View:
-    """A Reroll button per job under a message that carries several members' results."""
+    """Under a message that carries several members' results: per job, Reroll and Delete, named by its prompt.
+
+    Two jobs a row: ten jobs (a message's ten images) fill Discord's five rows.
+    """
     view = discord.ui.View(timeout=None)
-    for task in tasks:
-        view.add_item(RerollButton(task.id, label=f"Reroll #{task.id}"))
+    for n, task in enumerate(tasks):
+        view.add_item(RerollButton(task.id, label=_label(task.prompt, 40), row=n // 2))
+        view.add_item(DeletePartButton(task.id, label=_label(task.prompt, 25), row=n // 2))
     return view
 
 
