@@ -203,7 +203,11 @@ def build_services(
 
     config = tracker_config(settings)
     foreground = Foreground()
-    board = StatusBoard(config.status_edit_interval, publisher, foreground=foreground)
+
+    async def status_removed(task_id: int) -> None:
+        await core.tasks.update(task_id, status_message_id=None)
+
+    board = StatusBoard(config.status_edit_interval, publisher, foreground=foreground, on_removed=status_removed)
     deliverer = Deliverer(
         core.tasks,
         core.books,

@@ -44,9 +44,7 @@ async def test_an_unreadable_cost_still_delivers_and_charges_the_estimate(
     assert "`2 images · 16:9 · $0.02`" in result.content  # the estimate, in the member's money format
 
     task = await finished(bot, eggapi)
-    await world.fake.wait_for(
-        lambda f: task.id if any("Done" in m.content for m in f.messages(world.general)) else None
-    )
+    await world.fake.wait_for(lambda f: f.messages(world.general) == [result] or None)  # the status message went
     hold = await bot.ledger.hold(task.id)
     assert hold is not None and hold.state is HoldState.SETTLED
     assert (hold.settled, hold.estimated) == (Decimal("0.02"), True)

@@ -33,7 +33,7 @@ async def finish_and_expect_one_post(
         if task.status not in ("completed", "failed"):
             eggapi.finish(task.id)
     message = await world.fake.wait_for_message(world.general, lambda m: bool(m.attachments), timeout=20)
-    await world.fake.wait_for(lambda f: "Done" in (f.messages(world.general)[0].content) or None, timeout=20)
+    await world.fake.wait_for(lambda f: len(f.messages(world.general)) == 1 or None, timeout=20)  # one message
     [egg_id] = list(eggapi.tasks)
     assert [a.data for a in message.attachments] == [png_bytes(egg_id, 0)]
     assert len(posted(world)) == 1
@@ -78,7 +78,7 @@ async def test_killed_after_delivery(tmp_path: Path, world: World, eggapi: FakeE
     await bot_process.start()
     await world.fake.slash(world.alice, world.general, "imagine", prompt="crash test")
     await world.fake.wait_for_message(world.general, lambda m: bool(m.attachments), timeout=20)
-    await world.fake.wait_for(lambda f: "Done" in f.messages(world.general)[0].content or None, timeout=20)
+    await world.fake.wait_for(lambda f: len(f.messages(world.general)) == 1 or None, timeout=20)
     await bot_process.kill()
     await finish_and_expect_one_post(world, eggapi, bot_process, tmp_path, resumed=False)
     assert Decimal("0.0100") == sum(Decimal(s or "0") for _, s in await ledger_rows(tmp_path))

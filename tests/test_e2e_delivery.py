@@ -1,4 +1,4 @@
-"""Results split over several messages, and repeats of a post: every image exactly once, Done only at the end."""
+"""Results split over several messages, and repeats of a post: every image once, the status message gone at the end."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ async def test_a_failed_later_part_is_posted_again_and_done_waits_for_it(
     status = await (await fake.slash(tiny.member, tiny.channel, "imagine", prompt="tiny fox", count=4)).wait_response()
     await fake.wait_for_request(is_post(tiny), completed=False)
     failure = fake.fail_next("POST", tiny.posts, 503)  # ... while part 2's POST is set to fail once
-    await fake.wait_for(lambda f: "Done" in f.message(status.id).content, timeout=20)
+    await fake.wait_for(lambda f: f.message(status.id).deleted, timeout=20)
     assert failure.hits == 1
     assert posted_images(fake, tiny.channel) == expected_images(eggapi, 4)
     assert seen == [4]  # recorded delivered only once all four were in the channel
@@ -84,7 +84,7 @@ async def test_a_restart_between_parts_posts_only_the_missing_parts(
     await bot_process.kill()
     fake.nonce_window = 0  # the restart comes too late for Discord's nonce: only the history tells
     await bot_process.start()
-    await fake.wait_for(lambda f: "Done" in f.message(status.id).content, timeout=20)
+    await fake.wait_for(lambda f: f.message(status.id).deleted, timeout=20)
     assert posted_images(fake, tiny.channel) == expected_images(eggapi, 4)
     assert "resuming 1 unfinished task" in bot_process.output()
     assert_clean(fake)
@@ -100,7 +100,7 @@ async def test_another_members_prompt_naming_a_job_does_not_count_as_its_post(
     assert "job #2" in bobs.content  # job ids are predictable, and the caption quotes the prompt
     failure = fake.fail_next("POST", rf"^/channels/{world.general.id}/messages$", 503)
     status = await (await fake.slash(world.alice, world.general, "imagine", prompt="a dog")).wait_response()
-    await fake.wait_for(lambda f: "Done" in f.message(status.id).content, timeout=20)
+    await fake.wait_for(lambda f: f.message(status.id).deleted, timeout=20)
     assert failure.hits == 1
     alices = [m for m in fake.messages(world.general) if m.attachments and m.id != bobs.id]
     assert len(alices) == 1 and "a dog" in alices[0].content
@@ -124,7 +124,7 @@ async def test_a_repeat_after_a_long_outage_in_a_busy_channel_posts_nothing_new(
         await fake.say(world.bob, world.general, f"chatter {n}")
     fake.nonce_window = 0  # and the restart comes after Discord's nonce window
     await bot_process.start()
-    await fake.wait_for(lambda f: "Done" in f.message(status.id).content, timeout=20)
+    await fake.wait_for(lambda f: f.message(status.id).deleted, timeout=20)
     assert len([m for m in fake.messages(world.general) if m.attachments]) == 1
     assert_clean(fake)
 
@@ -139,7 +139,7 @@ async def test_a_nitro_members_result_fits_the_guilds_limit_not_theirs(
     handle = await fake.slash(nina, world.general, "imagine", prompt="huge fox")
     assert handle.payload["attachment_size_limit"] == 500 * MIB
     status = await handle.wait_response()
-    await fake.wait_for(lambda f: "Done" in f.message(status.id).content, timeout=20)
+    await fake.wait_for(lambda f: f.message(status.id).deleted, timeout=20)
     [post] = [m for m in fake.messages(world.general) if m.attachments]
     assert 0 < post.attachments[0].size <= world.guild.filesize_limit  # shrunk to what the bot may post
     assert_clean(fake)

@@ -57,8 +57,8 @@ async def test_one_image_round_trip(
     # Only the member is pinged, whatever the prompt says.
     assert result.allowed_mentions is not None and result.allowed_mentions.get("parse", []) == []
 
-    done = await status_reads(world, status.id, "Done")
-    assert "Posted:" in done.content
+    await world.fake.wait_for(lambda f: f.message(status.id).deleted or None)  # the result is the job's message
+    assert world.fake.messages(world.general) == [result]
 
     sent = eggapi.tasks[egg_id].request
     assert sent["model"] == "nanobanana" and sent["prompt"] == "a red fox in snow" and sent["num_outputs"] == 1
@@ -66,7 +66,10 @@ async def test_one_image_round_trip(
 
     task = await bot.task_store.get_by_egg_id(egg_id)
     assert task is not None and task.status is TaskStatus.DELIVERED
-    assert task.result_message_ids == (result.id,) and task.status_message_id == status.id
+    await world.fake.wait_for(lambda f: f.message(status.id).deleted or None)
+    task = await bot.task_store.get_by_egg_id(egg_id)
+    assert task is not None and task.status is TaskStatus.DELIVERED
+    assert task.result_message_ids == (result.id,) and task.status_message_id is None  # removal recorded
     assert str(task.cost) == "0.0100"
     assert_clean(world.fake, caplog=caplog)
 
@@ -297,9 +300,9 @@ async def test_status_edits_go_through_the_interaction_then_the_channel(
     handle.expire()  # as after 15 minutes
     eggapi.finish(egg_id)
     await result_in(world, world.general)
-    done = await status_reads(world, status.id, "Done")
-    assert done.buttons == []
-    assert status_edits(world, status.id)[1] >= 1  # the fallback edited it as a channel message
+    await fake.wait_for(lambda f: f.message(status.id).deleted or None)
+    channel_route = f"/channels/{world.general.id}/messages/{status.id}"
+    assert [r for r in fake.requests if r.method == "DELETE" and r.path == channel_route]  # with the bot token
     assert_clean(fake, allow=("token_expired",))
 
 
@@ -321,10 +324,13 @@ async def test_failure_notice_of_a_multi_image_job_is_plural(
 ) -> None:
     eggapi.plan_next(TaskPlan(outcome="failed", error="CUDA OOM at node 7"))
     await start_bot()
-    await world.fake.slash(world.alice, world.general, "imagine", prompt="two foxes", count=2)
+    status = await (
+        await world.fake.slash(world.alice, world.general, "imagine", prompt="two foxes", count=2)
+    ).wait_response()
     notice = await world.fake.wait_for_message(world.general, lambda m: "not made" in m.content)
+    assert notice.id == status.id and world.fake.messages(world.general) == [notice]  # a failure is one message
     assert notice.content == (
-        f"{world.alice.mention} your images for **two foxes** (job #1) were not made. "
+        f"❌ **Failed**\n{world.alice.mention} your images for **two foxes** (job #1) were not made. "
         "The image service could not finish this job. Please try again. Nothing was charged."
     )
     assert_clean(world.fake)

@@ -119,7 +119,7 @@ async def test_status_edits_are_throttled(world: World, eggapi: FakeEggAPI, star
     handle = await world.fake.slash(world.alice, world.general, "imagine", prompt="throttled")
     status = await handle.wait_response()
     await world.fake.wait_for_message(world.general, lambda m: bool(m.attachments))
-    await world.fake.wait_for(lambda f: "Done" in f.message(status.id).content or None)
+    await world.fake.wait_for(lambda f: f.message(status.id).deleted or None)
     [egg_id] = list(eggapi.tasks)
     polls = eggapi.count("GET", f"/v1/tasks/{egg_id}")
     assert polls >= 12

@@ -52,8 +52,9 @@ async def test_a_database_error_right_after_a_successful_submit_does_not_strand_
 ) -> None:
     eggapi.delay_next("POST", r"^/v1/generate$", 0.3)  # time to lock the database while the POST is out
     bot = await start_bot()
-    await world.fake.slash(world.alice, world.general, "imagine", prompt="a paid fox")
+    handle = await world.fake.slash(world.alice, world.general, "imagine", prompt="a paid fox")
     await eggapi.wait_for_request(lambda r: r.method == "POST" and r.path == "/v1/generate")
+    status_id = (await handle.wait_response()).id
     other = sqlite3.connect(tmp_path / "eggbot.db", timeout=10, isolation_level=None)  # a backup tool, say
     try:
         other.execute("BEGIN EXCLUSIVE")  # held past the bot's 5 s busy timeout
@@ -67,7 +68,7 @@ async def test_a_database_error_right_after_a_successful_submit_does_not_strand_
     assert eggapi.count("POST", "/v1/generate") == 1  # recorded from the answer, never re-posted
     task = await bot.task_store.get_by_egg_id(egg_id)
     assert task is not None
-    await world.fake.wait_for(lambda f: "Done" in f.message(task.status_message_id or 0).content or None)
+    await world.fake.wait_for(lambda f: f.message(status_id).deleted or None)
     hold = await bot.ledger.hold(task.id)
     assert hold is not None and hold.state is HoldState.SETTLED
     assert_clean(world.fake)

@@ -45,7 +45,7 @@ class Recorder:
     """A publisher that records each edit; ``hold`` keeps the next edits in flight until released."""
 
     def __init__(self) -> None:
-        self.edits: list[tuple[int, Phase]] = []
+        self.edits: list[tuple[int, Phase | None]] = []  # None: the status message was removed
         self.in_flight: dict[int, int] = {}  # channel -> edits in flight
         self.most_in_flight = 0
         self.hold = asyncio.Event()
@@ -64,6 +64,11 @@ class Recorder:
         self.in_flight[record.channel_id] -= 1
         self.edits.append((record.id, progress.phase))
         self.edited.set()
+
+    async def remove_status(self, record: TaskRecord) -> bool:
+        self.edits.append((record.id, None))
+        self.edited.set()
+        return True
 
 
 async def edits_reach(recorder: Recorder, count: int) -> None:
@@ -173,3 +178,36 @@ async def test_drain_waits_for_lanes_started_meanwhile_and_stops_the_rest() -> N
     board.show(task(3), Phase.DONE, force=True)
     await board.drain(0.05)
     assert (3, Phase.DONE) not in recorder.edits
+
+
+async def test_a_removal_replaces_the_waiting_edit_and_is_recorded() -> None:
+    recorder, removed = Recorder(), list[int]()
+
+    async def on_removed(task_id: int) -> None:
+        removed.append(task_id)
+
+    board = StatusBoard(3600.0, recorder, settle=0.01, on_removed=on_removed)  # type: ignore[arg-type]
+    board.follow(1)
+    board.show(task(1), Phase.DELIVERING)
+    board.remove(task(1))  # the result is posted: no "Done" edit, the message goes
+    board.show(task(1), Phase.DONE, force=True)  # nothing is edited after the removal
+    await edits_reach(recorder, 1)
+    await asyncio.sleep(0.05)
+    assert recorder.edits == [(1, None)] and removed == [1]
+
+
+async def test_release_waits_for_the_edit_in_flight_and_stops_the_others() -> None:
+    recorder = Recorder()
+    board = StatusBoard(3600.0, recorder, settle=0.01)  # type: ignore[arg-type]
+    recorder.hold.clear()
+    board.show(task(1), Phase.PROCESSING, force=True)
+    await asyncio.wait_for(recorder.started.wait(), 5)
+    board.show(task(1), Phase.STILL_RUNNING, force=True)  # waiting behind the one in flight
+    release = asyncio.create_task(board.release(task(1)))
+    await asyncio.sleep(0.05)
+    assert not release.done()  # the edit in flight would land after the failure notice
+    recorder.hold.set()
+    await asyncio.wait_for(release, 5)
+    board.show(task(1), Phase.FAILED, force=True)
+    await asyncio.sleep(0.05)
+    assert recorder.edits == [(1, Phase.PROCESSING)]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import logging
 import mimetypes
-import re
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -17,9 +16,12 @@ from bot.guilds import SHOW_COSTS
 from bot.lifecycle.model import TaskRecord
 from bot.lifecycle.ports import DestinationGone, Phase, PostedImages, Progress, ResultPart
 from cogs.imagine import (
+    IMAGE_NAME,
     batch_text,
     batch_view,
+    failure_status_text,
     failure_text,
+    image_stem,
     rerouted_note,
     result_text,
     result_view,
@@ -44,7 +46,6 @@ MAX_FILES_PER_MESSAGE = 10  # Discord's attachments per message
 MAX_MENTIONS = 100  # allowed_mentions.users holds at most this many ids
 HISTORY_LIMIT = 1000  # messages searched (since the task finished) for an earlier post before repeating one
 CLOCK_SKEW = timedelta(minutes=2)  # the history search starts this long before the task finished
-IMAGE_NAME = re.compile(r"^eggbot-(?P<task>\d+)-(?P<n>\d+)\.\w+$")
 FINAL_PHASES = frozenset({Phase.DONE, Phase.FAILED, Phase.CANCELLED, Phase.UNDELIVERABLE})
 
 
@@ -53,11 +54,6 @@ def _extension(image: DownloadedImage) -> str:
         return image.filename.rsplit(".", 1)[1].lower()
     guessed = mimetypes.guess_extension(image.content_type.split(";")[0].strip()) or ".png"
     return guessed.lstrip(".")
-
-
-def image_stem(task_id: int, index: int) -> str:
-    """The file name (without extension) of a task's output: what identifies the bot's own result posts."""
-    return f"eggbot-{task_id}-{index + 1}"
 
 
 def _file(image: DownloadedImage, stem: str) -> discord.File:
@@ -99,17 +95,23 @@ class DiscordPublisher:
             raise
 
     async def show_progress(self, task: TaskRecord, progress: Progress) -> None:
-        """Edit the status message; a vanished message is not an error.
+        """Edit the status message; a vanished message is not an error."""
+        if task.status_message_id is None:
+            return
+        await self._edit_status(
+            task,
+            content=status_text(task, progress),
+            view=status_view(task.id, progress.phase),
+            allowed_mentions=discord.AllowedMentions.none(),
+            final=progress.phase in FINAL_PHASES,
+        )
+
+    async def _edit_status(self, task: TaskRecord, *, final: bool, **fields: Any) -> bool:
+        """Edit the status message; False if it cannot be (gone, or neither token may edit it).
 
         Through the interaction that answered the job while its token lasts, else as a channel message.
         """
-        if task.status_message_id is None:
-            return
-        fields: dict[str, Any] = {
-            "content": status_text(task, progress),
-            "view": status_view(task.id, progress.phase),
-            "allowed_mentions": discord.AllowedMentions.none(),
-        }
+        assert task.status_message_id is not None
         answers = answers_of(self._bot)
         interaction = answers.get(task.id)
         if interaction is not None:
@@ -121,15 +123,45 @@ class DiscordPublisher:
                 )
                 answers.forget(task.id)
             else:
-                if progress.phase in FINAL_PHASES:
+                if final:
                     answers.forget(task.id)
-                return
+                return True
         channel = self._channel(task)
         message = discord.PartialMessage(channel=channel, id=task.status_message_id)  # type: ignore[arg-type]
         try:
             await message.edit(**fields)
         except (discord.NotFound, discord.Forbidden) as exc:
             log.info("task %s: status message %s cannot be edited: %s", task.id, task.status_message_id, exc.text)
+            return False
+        return True
+
+    async def remove_status(self, task: TaskRecord) -> bool:
+        """Delete the status message (the result is posted); True once it is gone, False to try again later.
+
+        The bot's own message, so the bot token may delete it after the interaction's token ran out.
+        """
+        if task.status_message_id is None:
+            return True
+        answers = answers_of(self._bot)
+        interaction = answers.get(task.id)
+        answers.forget(task.id)
+        if interaction is not None:
+            try:
+                await interaction.delete_original_response()
+                return True
+            except discord.NotFound:
+                return True
+            except discord.HTTPException as exc:
+                log.info("task %s: status removal through the interaction failed (%s)", task.id, exc.code)
+        message = discord.PartialMessage(channel=self._channel(task), id=task.status_message_id)  # type: ignore[arg-type]
+        try:
+            await message.delete()
+        except (discord.NotFound, discord.Forbidden) as exc:  # gone already, or never ours to remove now
+            log.info("task %s: status message %s not removed: %s", task.id, task.status_message_id, exc.text)
+        except discord.HTTPException as exc:
+            log.warning("task %s: status message removal failed (%s); retried at the next start", task.id, exc.status)
+            return False
+        return True
 
     def upload_limit(self, task: TaskRecord) -> int:
         """Bytes one message may carry where this task's result goes.
@@ -214,8 +246,19 @@ class DiscordPublisher:
         return [message.id]
 
     async def announce_failure(self, task: TaskRecord, reason: str) -> None:
-        """Tell the member the job produced nothing (in the channel, or by DM if that fails)."""
-        await self._tell(task, failure_text(task, reason, await self._show_cost(task)))
+        """Tell the member the job produced nothing: in its status message, else in the channel, else by DM."""
+        show_cost = await self._show_cost(task)
+        if not task.hidden and task.status_message_id is not None:
+            edited = await self._edit_status(
+                task,
+                content=failure_status_text(task, reason, show_cost),
+                view=None,
+                allowed_mentions=self._mention(task),
+                final=True,
+            )
+            if edited:
+                return
+        await self._tell(task, failure_text(task, reason, show_cost))
 
     async def _show_cost(self, task: TaskRecord) -> bool:
         """Whether a post about the task may show its cost: always in the member's DMs, else as the server says."""

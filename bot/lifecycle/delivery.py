@@ -10,7 +10,8 @@ a no-op on the platform's side instead of a duplicate. A result too large for on
 posted part by part, each part recorded as soon as it is posted, so a repeat posts only what is
 missing; the task is delivered once every part is in the channel. A repeat also looks through
 the destination's history since the task finished for the bot's own earlier posts (the key
-protects only for a few minutes)."""
+protects only for a few minutes). Once delivered, the task's status message is removed (best
+effort, after the record: a restart removes one that is still there)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from bot.clock import utcnow
 from bot.eggapi import DownloadedImage, EggAPIClient, EggAPIError
 from bot.lifecycle._lanes import KeyedLanes
 from bot.lifecycle.model import TaskRecord, TaskStatus
-from bot.lifecycle.ports import DestinationGone, Phase, PostedImages, Publisher
+from bot.lifecycle.ports import DestinationGone, PostedImages, Publisher
 from bot.lifecycle.result_parts import plan_parts, unposted
 from bot.lifecycle.status_board import StatusBoard
 from bot.lifecycle.task_store import TaskStore
@@ -284,7 +285,9 @@ class Deliverer:
                 result_message_ids=message_ids,
                 delivered_at=utcnow(),
             ):
-                delivered = await self._show(task.id, Phase.DONE)
+                delivered = await self._store.get(task.id)
+                assert delivered is not None
+                self._board.remove(delivered)  # the result is the job's message now; never waited for
                 self._tell_listener(delivered, message_ids)
         log.info("tasks %s: delivered in message(s) %s", [t.id for t in group], message_ids)
 
@@ -312,15 +315,10 @@ class Deliverer:
                 task.id, (TaskStatus.DELIVERING, TaskStatus.COMPLETED), TaskStatus.UNDELIVERABLE, error=reason
             ):
                 continue
-            recorded = await self._show(task.id, Phase.UNDELIVERABLE, reason)
+            recorded = await self._store.get(task.id)
+            assert recorded is not None
+            await self._board.release(recorded)
             try:
                 await self._publisher.announce_failure(recorded, reason)
             except Exception:
                 log.exception("task %s: could not tell the member the delivery failed", task.id)
-
-    async def _show(self, task_id: int, phase: Phase, detail: str | None = None) -> TaskRecord:
-        """Have the task's recorded state shown in its status message; returns the task as recorded."""
-        task = await self._store.get(task_id)
-        assert task is not None
-        self._board.show(task, phase, detail=detail, force=True)
-        return task

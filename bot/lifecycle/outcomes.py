@@ -2,7 +2,7 @@
 
 The tracker decides *that* a task failed, was refused, never landed or was released by the
 operator; this records it (the task's state and its hold in one transaction) and tells the
-member once: the status message and a notice in the channel (or by DM).
+member once: the status message becomes the notice (a separate one only when it cannot be edited).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import logging
 from bot.clock import utcnow
 from bot.eggapi import EggTask
 from bot.lifecycle.model import TaskRecord, TaskStatus
-from bot.lifecycle.ports import Phase, Publisher
+from bot.lifecycle.ports import Publisher
 from bot.lifecycle.status_board import StatusBoard
 from bot.lifecycle.task_store import TaskStore
 from bot.lifecycle.transitions import Bookkeeper
@@ -86,7 +86,7 @@ class Outcomes:
             log.exception("task %s: could not tell the member the task is stale", task.id)
 
     async def _tell_failed(self, task: TaskRecord, reason: str) -> None:
-        self._board.show(task, Phase.FAILED, detail=reason, force=True)
+        await self._board.release(task)
         try:
             await self._publisher.announce_failure(task, reason)
         except Exception:

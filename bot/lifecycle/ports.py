@@ -72,6 +72,9 @@ class Publisher(Protocol):
     async def show_progress(self, task: TaskRecord, progress: Progress) -> None:
         """Update the task's status message. Must not raise for a vanished message."""
 
+    async def remove_status(self, task: TaskRecord) -> bool:
+        """Delete the task's status message (its result is posted); True once it is gone, False to try later."""
+
     async def find_posted(self, tasks: list[TaskRecord], since: datetime) -> PostedImages:
         """Which of these tasks' images the bot already posted since ``since`` (a lost answer or a crash).
 
@@ -101,7 +104,10 @@ class Publisher(Protocol):
         """
 
     async def announce_failure(self, task: TaskRecord, reason: str) -> None:
-        """Tell the member their task produced nothing, and why (already sanitised)."""
+        """Tell the member their task produced nothing, and why (already sanitised).
+
+        In its status message when it can still be edited, else in a notice of its own.
+        """
 
     async def announce_stale(self, task: TaskRecord) -> None:
         """Tell the member their task has been stuck upstream for a long time but is still followed."""

@@ -7,12 +7,16 @@ message once with its newest text, one edit at a time. So a job that passes thro
 phases quickly is edited once, a busy channel's edits never pile up (while one edit is in
 flight the others are only replaced), and Discord slowing a channel's edits slows that lane,
 never the tracker, the deliveries or the acknowledgement of new commands.
+
+Once a result is posted its status message is removed through the same lane (after any edit
+already queued for it), so a job leaves one message in the channel.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.clock import utcnow
@@ -22,6 +26,9 @@ from bot.lifecycle.model import TaskRecord
 from bot.lifecycle.ports import Phase, Progress, Publisher
 
 log = logging.getLogger(__name__)
+
+Removed = Callable[[int], Awaitable[None]]
+"""Told the id of a task whose status message is gone, to record it (so a restart does not try again)."""
 
 
 @dataclass(slots=True)
@@ -34,14 +41,24 @@ class StatusBoard:
     """Throttled, coalesced status edits through the publisher, one lane per channel."""
 
     def __init__(
-        self, edit_interval: float, publisher: Publisher, *, settle: float = 0.25, foreground: Foreground | None = None
+        self,
+        edit_interval: float,
+        publisher: Publisher,
+        *,
+        settle: float = 0.25,
+        foreground: Foreground | None = None,
+        on_removed: Removed | None = None,
     ) -> None:
         self._edit_interval = edit_interval
         self._settle = min(settle, edit_interval)  # never wait longer than a refresh would
         self._publisher = publisher
         self._followed: dict[int, _Shown] = {}
-        # channel -> task id -> the newest text of its waiting edit; a newer text keeps the task's place
-        self._lanes: dict[int, dict[int, tuple[TaskRecord, Progress]]] = {}
+        # channel -> task id -> the newest text of its waiting edit (None: remove the message); a newer
+        # text keeps the task's place
+        self._lanes: dict[int, dict[int, tuple[TaskRecord, Progress | None]]] = {}
+        self._closed: set[int] = set()  # tasks whose status message the board no longer edits
+        self._in_flight: dict[int, asyncio.Event] = {}  # task id -> set when its edit under way has ended
+        self._on_removed = on_removed
         self._workers = KeyedLanes("status", self._run)
         self._flushing = asyncio.Event()
         self._foreground = foreground or Foreground()
@@ -60,6 +77,8 @@ class StatusBoard:
 
     def show(self, task: TaskRecord, phase: Phase, *, detail: str | None = None, force: bool = False) -> None:
         """Queue an edit: always when forced or for a followed task's new phase, else at most every interval."""
+        if task.id in self._closed:
+            return
         shown = self._followed.get(task.id)
         if shown is None and not force:
             return  # a routine update of a task no longer running (a late poll): it would undo a newer phase
@@ -71,6 +90,27 @@ class StatusBoard:
         elapsed = ((task.delivered_at or utcnow()) - task.created_at).total_seconds()
         self._lanes.setdefault(task.channel_id, {})[task.id] = (task, Progress(phase, elapsed, detail))
         self._workers.kick(task.channel_id)
+
+    def remove(self, task: TaskRecord) -> None:
+        """Queue the removal of the task's status message (its result is posted); no edit follows it."""
+        self.forget(task.id)
+        if task.status_message_id is None or task.id in self._closed:
+            return
+        self._closed.add(task.id)
+        self._lanes.setdefault(task.channel_id, {})[task.id] = (task, None)
+        self._workers.kick(task.channel_id)
+
+    async def release(self, task: TaskRecord) -> None:
+        """Stop editing the task's status message (it is about to say how the job ended, once).
+
+        Drops the edit waiting for it and waits for one under way, so none lands after that word.
+        """
+        self.forget(task.id)
+        self._closed.add(task.id)
+        self._lanes.get(task.channel_id, {}).pop(task.id, None)
+        in_flight = self._in_flight.get(task.id)
+        if in_flight is not None:
+            await in_flight.wait()
 
     async def drain(self, grace: float) -> None:
         """Send what is waiting without settling, for up to ``grace`` seconds; then stop the lanes."""
@@ -90,11 +130,27 @@ class StatusBoard:
                 while lane:
                     await self._foreground.turn()
                     task_id = next(iter(lane))
-                    pending = lane.pop(task_id)  # the newest, even if it came while waiting
+                    task, progress = lane.pop(task_id)  # the newest, even if it came while waiting
+                    self._in_flight[task_id] = ended = asyncio.Event()
                     try:
-                        await self._publisher.show_progress(*pending)
+                        if progress is None:
+                            await self._remove(task)
+                        else:
+                            await self._publisher.show_progress(task, progress)
                     except Exception:
                         log.exception("task %s: status update failed", task_id)
+                    finally:
+                        ended.set()
+                        del self._in_flight[task_id]
         finally:
             if not lane:
                 del self._lanes[channel_id]
+
+    async def _remove(self, task: TaskRecord) -> None:
+        try:
+            if not await self._publisher.remove_status(task):
+                return  # still there: the next start tries again
+            if self._on_removed is not None:
+                await self._on_removed(task.id)
+        finally:
+            self._closed.discard(task.id)

@@ -110,6 +110,10 @@ class TaskStore:
         wanted = tuple(states)
         return await self._storage.read(lambda tx: tx.tasks.list_in_states(wanted))
 
+    async def list_status_left(self) -> list[TaskRecord]:
+        """Delivered tasks whose status message was not removed yet (a stop came first)."""
+        return await self._storage.read(lambda tx: tx.tasks.list_with_status_message(TaskStatus.DELIVERED))
+
     async def transition(
         self,
         task_id: int,

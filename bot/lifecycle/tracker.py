@@ -175,6 +175,8 @@ class Tracker:
             self._schedule(Step.RECONCILE, released.id)  # released by the operator while this bot was away
         if resumed:
             log.info("resuming %d unfinished task(s)", len(resumed))
+        for delivered in await self._store.list_status_left():  # posted before a stop, status message still there
+            self._board.remove(delivered)
         self._jobs.start()
         self._line.pump()
 

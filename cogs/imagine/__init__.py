@@ -9,7 +9,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from cogs.imagine._cog import ImagineCog
-from cogs.imagine._render import batch_text, failure_text, rerouted_note, result_text, stale_text, status_text
+from cogs.imagine._names import IMAGE_NAME, image_stem
+from cogs.imagine._render import (
+    batch_text,
+    failure_status_text,
+    failure_text,
+    rerouted_note,
+    result_text,
+    stale_text,
+    status_text,
+)
 from cogs.imagine._status import status_view
 from cogs.imagine._views import batch_view, result_view
 
@@ -18,9 +27,12 @@ if TYPE_CHECKING:
 
 
 __all__ = [
+    "IMAGE_NAME",
     "batch_text",
     "batch_view",
+    "failure_status_text",
     "failure_text",
+    "image_stem",
     "rerouted_note",
     "result_text",
     "result_view",

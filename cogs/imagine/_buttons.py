@@ -33,14 +33,15 @@ class IdButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"(?!)")
 
     prefix: ClassVar[str] = ""
 
-    def __init__(self, ident: int, label: str | None = None) -> None:
+    def __init__(self, ident: int, label: str | None = None, row: int | None = None) -> None:
         super().__init__(
             discord.ui.Button(
                 label=label or self.button_label,
                 emoji=self.button_emoji,
                 style=self.button_style,
                 custom_id=f"egg:{self.prefix}:{ident}",
-            )
+            ),
+            row=row,
         )
         self.ident = ident
 

@@ -13,7 +13,7 @@ from bot.errors import InvalidRequest
 from bot.lifecycle.model import NEGATIVE_PROMPT_MAX, PROMPT_MAX, ImagineRequest
 from cogs.imagine._flow import parent_channel, start_job
 from cogs.imagine._status import CancelButton, HideButton
-from cogs.imagine._views import DeleteButton, RerollButton
+from cogs.imagine._views import DeleteButton, DeleteJobButton, DeletePartButton, RerollButton
 
 if TYPE_CHECKING:
     from bot.app.client import EggBot
@@ -25,7 +25,7 @@ REFERENCE_TYPES = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WebP
 _NAMES = tuple(REFERENCE_TYPES.values())
 REFERENCE_NAMES = f"{', '.join(_NAMES[:-1])} or {_NAMES[-1]}"  # what the refusal asks for: all of them
 REFERENCE_MAX_BYTES = 20 * 1024 * 1024
-BUTTONS = (RerollButton, DeleteButton, CancelButton, HideButton)
+BUTTONS = (RerollButton, DeleteButton, DeleteJobButton, DeletePartButton, CancelButton, HideButton)
 
 
 def reference_urls(attachments: list[discord.Attachment | None]) -> tuple[str, ...]:

@@ -137,6 +137,12 @@ def stale_text(task: TaskRecord) -> str:
     )
 
 
+def failure_status_text(task: TaskRecord, reason: str, show_cost: bool = True) -> str:
+    """The status message turned into the failure notice: how the job ended, in one message."""
+    phase = Phase.UNDELIVERABLE if task.status is TaskStatus.UNDELIVERABLE else Phase.FAILED
+    return f"{_HEADLINES[phase]}\n{failure_text(task, reason, show_cost)}"
+
+
 def failure_text(task: TaskRecord, reason: str, show_cost: bool = True) -> str:
     """The notice a member gets when a task produced nothing, or was made but could not be posted."""
     what = f"**{excerpt(task.prompt, 200)}** (job #{task.id})"

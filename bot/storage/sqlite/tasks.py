@@ -143,6 +143,11 @@ class SqliteTasks:
         wanted = [s.value for s in states]
         return self._tasks(f"SELECT * FROM tasks WHERE status IN ({_marks(wanted)}) ORDER BY id", wanted)
 
+    def list_with_status_message(self, status: TaskStatus) -> list[TaskRecord]:
+        return self._tasks(
+            "SELECT * FROM tasks WHERE status = ? AND status_message_id IS NOT NULL ORDER BY id", (status.value,)
+        )
+
     def list_not_in_states(self, states: Iterable[TaskStatus]) -> list[TaskRecord]:
         unwanted = [s.value for s in states]
         return self._tasks(f"SELECT * FROM tasks WHERE status NOT IN ({_marks(unwanted)}) ORDER BY id", unwanted)
