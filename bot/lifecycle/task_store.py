@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.clock import utcnow
@@ -13,6 +13,8 @@ from bot.lifecycle.model import TERMINAL, ImagineRequest, TaskRecord, TaskStatus
 from bot.storage import TASK_FIELDS, Storage, Transaction
 
 log = logging.getLogger(__name__)
+
+STATUS_LEFT_WINDOW = timedelta(days=1)  # status messages a restart still tidies away
 
 Clock = Callable[[], datetime]
 Listener = Callable[[int, TaskStatus], None]
@@ -111,8 +113,13 @@ class TaskStore:
         return await self._storage.read(lambda tx: tx.tasks.list_in_states(wanted))
 
     async def list_status_left(self) -> list[TaskRecord]:
-        """Delivered tasks whose status message was not removed yet (a stop came first)."""
-        return await self._storage.read(lambda tx: tx.tasks.list_with_status_message(TaskStatus.DELIVERED))
+        """Tasks delivered in the last day whose status message was not removed yet (a stop came first).
+
+        Older ones are left as they are: a first start after an upgrade must not delete the status
+        messages of every job ever made in a burst.
+        """
+        since = self._clock() - STATUS_LEFT_WINDOW
+        return await self._storage.read(lambda tx: tx.tasks.list_with_status_message(TaskStatus.DELIVERED, since))
 
     async def transition(
         self,

@@ -93,8 +93,8 @@ class TaskRepository(Protocol):
         """Every task in one of ``states``, oldest first."""
         ...
 
-    def list_with_status_message(self, status: TaskStatus) -> list[TaskRecord]:
-        """Every task in ``status`` whose status message is recorded as still there, oldest first."""
+    def list_with_status_message(self, status: TaskStatus, delivered_since: datetime) -> list[TaskRecord]:
+        """Tasks in ``status``, delivered since then, whose status message is recorded as still there, oldest first."""
         ...
 
     def list_not_in_states(self, states: Iterable[TaskStatus]) -> list[TaskRecord]:

@@ -143,9 +143,10 @@ class SqliteTasks:
         wanted = [s.value for s in states]
         return self._tasks(f"SELECT * FROM tasks WHERE status IN ({_marks(wanted)}) ORDER BY id", wanted)
 
-    def list_with_status_message(self, status: TaskStatus) -> list[TaskRecord]:
+    def list_with_status_message(self, status: TaskStatus, delivered_since: datetime) -> list[TaskRecord]:
         return self._tasks(
-            "SELECT * FROM tasks WHERE status = ? AND status_message_id IS NOT NULL ORDER BY id", (status.value,)
+            "SELECT * FROM tasks WHERE status = ? AND status_message_id IS NOT NULL AND delivered_at >= ? ORDER BY id",
+            (status.value, to_iso(delivered_since)),
         )
 
     def list_not_in_states(self, states: Iterable[TaskStatus]) -> list[TaskRecord]:
