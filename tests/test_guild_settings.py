@@ -183,3 +183,41 @@ async def test_an_update_that_raises_changes_nothing(db: Database) -> None:
     with pytest.raises(RuntimeError):
         await settings.update(GUILD, ALLOWED_CHANNELS, refuse)
     assert await settings.get(GUILD, ALLOWED_CHANNELS) == (1,)
+
+
+class CountingReads:
+    """The real database, counting the reads that reach it."""
+
+    def __init__(self, db: Database) -> None:
+        self.db, self.reads = db, 0
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.db, name)
+
+    async def read(self, fn: Callable[..., object]) -> object:
+        self.reads += 1
+        return await self.db.read(fn)
+
+
+async def test_a_guilds_values_are_read_once_and_every_write_here_is_seen(db: Database) -> None:
+    storage = CountingReads(db)
+    settings = GuildSettings(storage)  # type: ignore[arg-type]  # the real Database behind a counter
+    assert (await settings.values(GUILD)).get(MOD_LOG_CHANNEL) is None
+    assert (await settings.values(GUILD)).get(MOD_LOG_CHANNEL) is None
+    assert storage.reads == 1  # every /imagine reads them: once is enough until they change
+    await settings.set(GUILD, MOD_LOG_CHANNEL, 42)
+    assert (await settings.values(GUILD)).get(MOD_LOG_CHANNEL) == 42
+    await settings.update(GUILD, BLOCKED_WORDS, lambda words: (*words, "gore"))
+    assert (await settings.values(GUILD)).get(BLOCKED_WORDS) == ("gore",)
+    await settings.reset(GUILD, MOD_LOG_CHANNEL)
+    assert (await settings.values(GUILD)).get(MOD_LOG_CHANNEL) is None
+    assert (await settings.values(OTHER)).get(BLOCKED_WORDS) == ()  # each guild its own
+
+
+async def test_a_read_racing_a_write_never_keeps_the_old_values(db: Database) -> None:
+    settings = GuildSettings(db)
+    for n in range(1, 30):
+        reading = asyncio.ensure_future(settings.values(GUILD))  # queued before, during or after the write
+        await settings.set(GUILD, MOD_LOG_CHANNEL, n)
+        await reading
+        assert (await settings.values(GUILD)).get(MOD_LOG_CHANNEL) == n

@@ -7,8 +7,9 @@ per read) instead of breaking a command. Each write is its own transaction; the 
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Generic, TypeVar
@@ -132,6 +133,23 @@ class GuildSettings:
     def __init__(self, storage: Storage, clock: Callable[[], datetime] = utcnow) -> None:
         self._storage = storage
         self._clock = clock
+        # A guild's settings are read on every /imagine (the prompt policy) and written rarely, by
+        # moderators, through this object: they are kept until a write here changes them. The
+        # generation keeps a read that raced a write from keeping what the write replaced.
+        self._cached: dict[int, GuildValues] = {}
+        self._generation: dict[int, int] = {}
+
+    @contextlib.asynccontextmanager
+    async def _writing(self, key: int) -> AsyncIterator[None]:
+        self._forget(key)
+        try:
+            yield
+        finally:
+            self._forget(key)
+
+    def _forget(self, key: int) -> None:
+        self._generation[key] = self._generation.get(key, 0) + 1
+        self._cached.pop(key, None)
 
     async def get(self, guild_id: int | None, setting: Setting[T]) -> T:
         """The guild's value, or the setting's default when unset."""
@@ -141,7 +159,14 @@ class GuildSettings:
     async def values(self, guild_id: int | None) -> GuildValues:
         """All of the guild's settings in one read (for checks that need several on every request)."""
         key = _key(guild_id)
-        return GuildValues(await self._storage.read(lambda tx: tx.guilds.all(key)))
+        cached = self._cached.get(key)
+        if cached is not None:
+            return cached
+        generation = self._generation.get(key, 0)
+        values = GuildValues(await self._storage.read(lambda tx: tx.guilds.all(key)))
+        if self._generation.get(key, 0) == generation:
+            self._cached[key] = values
+        return values
 
     async def update(self, guild_id: int | None, setting: Setting[T], change: Callable[[T], T]) -> T:
         """Read, ``change`` and store the value in one transaction, so two moderators' edits both count.
@@ -159,21 +184,24 @@ class GuildSettings:
                 tx.guilds.put(key, setting.key, stored, now)
             return value
 
-        return await self._storage.transaction(apply)
+        async with self._writing(key):
+            return await self._storage.transaction(apply)
 
     async def set(self, guild_id: int | None, setting: Setting[T], value: T) -> None:
         """Store the guild's value (ValueError if it does not fit; the default or None unsets it)."""
         key, stored = _key(guild_id), self._stored(setting, value)
-        if stored is None:
-            await self._storage.transaction(lambda tx: tx.guilds.delete(key, setting.key))
-            return
         now = self._clock()
-        await self._storage.transaction(lambda tx: tx.guilds.put(key, setting.key, stored, now))
+        async with self._writing(key):
+            if stored is None:
+                await self._storage.transaction(lambda tx: tx.guilds.delete(key, setting.key))
+            else:
+                await self._storage.transaction(lambda tx: tx.guilds.put(key, setting.key, stored, now))
 
     async def reset(self, guild_id: int | None, setting: Setting[T]) -> None:
         """Forget the guild's value: the default applies again."""
         key = _key(guild_id)
-        await self._storage.transaction(lambda tx: tx.guilds.delete(key, setting.key))
+        async with self._writing(key):
+            await self._storage.transaction(lambda tx: tx.guilds.delete(key, setting.key))
 
     async def get_member(self, guild_id: int | None, member_id: int, setting: Setting[T]) -> T:
         """The member's own value in this guild, or the setting's default when unset."""
