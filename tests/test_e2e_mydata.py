@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from typing import Any
 
 import pytest
 
+from bot.app.client import EggBot
+from bot.lifecycle.model import TaskStatus
 from testkit.fake_discord import ClientRefusal, FakeChannel, FakeMember, FakeMessage, assert_clean
 from testkit.fake_eggapi import FakeEggAPI
 from testkit.starter import BotStarter
@@ -18,6 +21,24 @@ SECRET = "a secret red fox"
 
 def is_result(prompt: str) -> Any:
     return lambda message: bool(message.attachments) and prompt in message.content
+
+
+class Deliveries:
+    """Tasks recorded as delivered, counted from the bot's start (a posted result is recorded just after)."""
+
+    def __init__(self, bot: EggBot) -> None:
+        self.count, self.changed = 0, asyncio.Event()
+        bot.task_store.add_listener(self._on_change)
+
+    def _on_change(self, task_id: int, new: TaskStatus) -> None:
+        if new is TaskStatus.DELIVERED:
+            self.count += 1
+            self.changed.set()
+
+    async def wait(self, count: int) -> None:
+        while self.count < count:
+            self.changed.clear()
+            await asyncio.wait_for(self.changed.wait(), 10)
 
 
 def text_of(message: FakeMessage) -> str:
@@ -55,10 +76,12 @@ async def test_a_member_sees_and_deletes_their_data_and_the_spend_stays(
     world: World, eggapi: FakeEggAPI, start_bot: BotStarter, mod: FakeMember
 ) -> None:
     bot = await start_bot()
+    delivered = Deliveries(bot)
     await world.fake.slash(world.alice, world.general, "imagine", prompt=SECRET, negative_prompt="blurry edges")
     result = await world.fake.wait_for_message(world.general, is_result(SECRET))
     await world.fake.slash(world.bob, world.general, "imagine", prompt="bob's own badger")
     await world.fake.wait_for_message(world.general, is_result("bob's own badger"))
+    await delivered.wait(2)
 
     shown = await ask(world, world.alice, "mydata", "show")
     assert "**1 job** (1 finished, 0 still running)" in shown.content and SECRET in shown.content
@@ -104,9 +127,11 @@ async def test_a_moderator_forgets_a_member_who_left(
     world: World, eggapi: FakeEggAPI, start_bot: BotStarter, mod: FakeMember, mods: FakeChannel
 ) -> None:
     bot = await start_bot()
+    delivered = Deliveries(bot)
     await ask(world, mod, "policy", "modlog", channel=mods)
     await world.fake.slash(world.bob, world.general, "imagine", prompt="bob's private badger")
     await world.fake.wait_for_message(world.general, is_result("bob's private badger"))
+    await delivered.wait(1)
     world.fake.remove_member(world.guild, world.bob)
 
     question = await ask(world, mod, "policy", "forget", member_id=str(world.bob.id))
@@ -129,8 +154,10 @@ async def test_members_cannot_forget_anyone(
     world: World, eggapi: FakeEggAPI, start_bot: BotStarter, mod: FakeMember
 ) -> None:
     bot = await start_bot()
+    delivered = Deliveries(bot)
     await world.fake.slash(world.bob, world.general, "imagine", prompt="bob keeps this")
     await world.fake.wait_for_message(world.general, is_result("bob keeps this"))
+    await delivered.wait(1)
     with pytest.raises(ClientRefusal):
         await world.fake.slash(world.alice, world.general, "policy", "forget", member_id=str(world.bob.id))
     refused = await ask(world, world.alice, "policy", "forget", member_id=str(world.bob.id), validate=False)
