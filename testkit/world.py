@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
-from .fake_discord import FakeChannel, FakeDiscord, FakeGuild, FakeMember
+from .fake_discord import FakeChannel, FakeDiscord, FakeGuild, FakeMember, FakeMessage
 
 
 @dataclass
@@ -64,3 +65,11 @@ def add_tiny_uploads(fake: FakeDiscord, filesize_limit: int) -> TinyUploads:
     """Add the "Tiny Uploads" guild, where images must be shrunk or split to fit ``filesize_limit``."""
     guild = fake.add_guild("Tiny Uploads", filesize_limit=filesize_limit)
     return TinyUploads(guild, fake.add_channel(guild, "art"), fake.add_member(guild, "dora"))
+
+
+async def answer(
+    world: World, user: FakeMember, *path: str, where: FakeChannel | None = None, **options: Any
+) -> FakeMessage:
+    """Run a slash command as ``user`` in ``where`` (#general by default); the reply they read."""
+    handle = await world.fake.slash(user, where or world.general, *path, **options)
+    return await handle.wait_response()

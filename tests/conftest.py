@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from testkit.fake_discord import FakeChannel, FakeMember
 from testkit.fake_eggapi import FakeEggAPI
 from testkit.processes import BotProcess
 from testkit.starter import BotStarter
@@ -43,3 +44,15 @@ async def bot_process(tmp_path: Path, world: World, eggapi: FakeEggAPI) -> Async
     finally:
         code = await process.stop()
         assert code == 0, process.output()
+
+
+@pytest.fixture
+def mod(world: World) -> FakeMember:
+    """A moderator: a member with Manage Server."""
+    return world.fake.add_member(world.guild, "mod", permissions="MANAGE_GUILD")
+
+
+@pytest.fixture
+def mods(world: World) -> FakeChannel:
+    """A #mods channel (for the mod-log, say)."""
+    return world.fake.add_channel(world.guild, "mods")

@@ -5,12 +5,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import pytest
-
 from testkit.fake_discord import FakeChannel, FakeMember, FakeMessage, assert_clean
 from testkit.fake_eggapi import FakeEggAPI
 from testkit.starter import BotStarter
-from testkit.world import World
+from testkit.world import World, answer
 
 
 def is_result(message: FakeMessage) -> bool:
@@ -18,20 +16,9 @@ def is_result(message: FakeMessage) -> bool:
 
 
 async def say(world: World, user: FakeMember, *path: str, **options: Any) -> str:
-    handle = await world.fake.slash(user, world.general, *path, **options)
-    reply = await handle.wait_response()
+    reply = await answer(world, user, *path, **options)
     assert reply.ephemeral, reply.content
     return reply.content
-
-
-@pytest.fixture
-def mod(world: World) -> FakeMember:
-    return world.fake.add_member(world.guild, "mod", permissions="MANAGE_GUILD")
-
-
-@pytest.fixture
-def mods(world: World) -> FakeChannel:
-    return world.fake.add_channel(world.guild, "mods")
 
 
 async def test_jobs_refusals_and_changes_appear_in_the_mod_log(

@@ -10,7 +10,7 @@ import pytest
 from testkit.fake_discord import ClientRefusal, FakeChannel, FakeMember, FakeMessage, assert_clean
 from testkit.fake_eggapi import FakeEggAPI
 from testkit.starter import BotStarter
-from testkit.world import World
+from testkit.world import World, answer
 from tests.test_e2e_usage import parse_csv, report, text_of
 
 D = Decimal
@@ -18,8 +18,7 @@ D = Decimal
 
 async def say(world: World, user: FakeMember, *path: str, channel: FakeChannel | None = None, **options: Any) -> str:
     """Run a slash command and return the reply a user reads."""
-    handle = await world.fake.slash(user, channel or world.general, *path, **options)
-    return (await handle.wait_response()).content
+    return (await answer(world, user, *path, where=channel, **options)).content
 
 
 async def made(world: World, member: FakeMember, prompt: str) -> FakeMessage:

@@ -14,7 +14,7 @@ from bot.lifecycle.model import TaskStatus
 from testkit.fake_discord import ClientRefusal, FakeChannel, FakeMember, FakeMessage, assert_clean
 from testkit.fake_eggapi import FakeEggAPI
 from testkit.starter import BotStarter
-from testkit.world import World
+from testkit.world import World, answer
 
 SECRET = "a secret red fox"
 
@@ -50,8 +50,7 @@ def text_of(message: FakeMessage) -> str:
 
 
 async def ask(world: World, user: FakeMember, *path: str, **options: Any) -> FakeMessage:
-    handle = await world.fake.slash(user, world.general, *path, **options)
-    reply = await handle.wait_response()
+    reply = await answer(world, user, *path, **options)
     assert reply.ephemeral and reply.visible_to == user.id, reply.content
     return reply
 
@@ -60,16 +59,6 @@ async def press(world: World, user: FakeMember, message: FakeMessage, label: str
     handle = await world.fake.click(user, message, message.button(label).custom_id)
     await handle.wait_ack()
     return world.fake.message(message.id)
-
-
-@pytest.fixture
-def mod(world: World) -> FakeMember:
-    return world.fake.add_member(world.guild, "mod", permissions="MANAGE_GUILD")
-
-
-@pytest.fixture
-def mods(world: World) -> FakeChannel:
-    return world.fake.add_channel(world.guild, "mods")
 
 
 async def test_a_member_sees_and_deletes_their_data_and_the_spend_stays(

@@ -10,7 +10,7 @@ from bot.app.client import EggBot
 from testkit.fake_discord import ClientRefusal, FakeChannel, FakeMember, FakeMessage, assert_clean
 from testkit.fake_eggapi import FakeEggAPI
 from testkit.starter import BotStarter, sqlite_db
-from testkit.world import World
+from testkit.world import World, answer
 
 REFUSED = "This server's rules don't allow something in your prompt"
 
@@ -27,15 +27,9 @@ async def tasks_recorded(bot: EggBot) -> int:
 
 async def say(world: World, user: FakeMember, *path: str, where: FakeChannel | None = None, **options: Any) -> str:
     """Run a slash command in ``where`` (#general by default) and return its ephemeral answer."""
-    handle = await world.fake.slash(user, where or world.general, *path, **options)
-    reply = await handle.wait_response()
+    reply = await answer(world, user, *path, where=where, **options)
     assert reply.ephemeral, reply.content
     return reply.content
-
-
-@pytest.fixture
-def mod(world: World) -> FakeMember:
-    return world.fake.add_member(world.guild, "mod", permissions="MANAGE_GUILD")
 
 
 async def test_a_blocked_term_is_refused_in_the_prompt_and_negative_prompt_and_disguised(
