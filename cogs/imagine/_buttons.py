@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 import discord
 
 from bot.app.checks import not_stopping
-from bot.app.replies import report
+from bot.app.replies import report, respond
+from bot.lifecycle.model import TaskRecord
 
 if TYPE_CHECKING:
     from bot.app.client import EggBot
@@ -18,6 +19,16 @@ if TYPE_CHECKING:
 def may_manage(interaction: discord.Interaction, owner_id: int) -> bool:
     """The member who asked for a job, or someone who may manage messages here."""
     return interaction.user.id == owner_id or interaction.permissions.manage_messages
+
+
+async def managed_task(interaction: discord.Interaction, bot: EggBot, task_id: int, refusal: str) -> TaskRecord | None:
+    """The job behind a button when this member may act on it (see ``may_manage``); else they are
+    told ``refusal`` and get None."""
+    task = await bot.task_store.get(task_id)
+    if task is None or not may_manage(interaction, task.member_id):
+        await respond(interaction, refusal)
+        return None
+    return task
 
 
 class IdButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"(?!)"):

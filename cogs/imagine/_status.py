@@ -8,7 +8,7 @@ import discord
 
 from bot.app.replies import respond
 from bot.lifecycle.ports import RUNNING_PHASES, Phase, Progress
-from cogs.imagine._buttons import IdButton, may_manage
+from cogs.imagine._buttons import IdButton, managed_task
 from cogs.imagine._render import status_text
 
 if TYPE_CHECKING:
@@ -21,9 +21,10 @@ class CancelButton(IdButton, prefix="cancel"):
     button_label, button_emoji = "Cancel", "✖️"
 
     async def run(self, interaction: discord.Interaction, bot: EggBot) -> None:
-        task = await bot.task_store.get(self.ident)
-        if task is None or not may_manage(interaction, task.member_id):
-            await respond(interaction, "Only the member who asked for this job (or a moderator) can cancel it.")
+        task = await managed_task(
+            interaction, bot, self.ident, "Only the member who asked for this job (or a moderator) can cancel it."
+        )
+        if task is None:
             return
         if not await bot.jobs.withdraw(task.id):
             current = await bot.task_store.get(task.id)
@@ -48,9 +49,10 @@ class HideButton(IdButton, prefix="hide"):
     button_label, button_emoji = "Hide", "🙈"
 
     async def run(self, interaction: discord.Interaction, bot: EggBot) -> None:
-        task = await bot.task_store.get(self.ident)
-        if task is None or not may_manage(interaction, task.member_id):
-            await respond(interaction, "Only the member who asked for this job (or a moderator) can hide it.")
+        task = await managed_task(
+            interaction, bot, self.ident, "Only the member who asked for this job (or a moderator) can hide it."
+        )
+        if task is None:
             return
         if not await bot.jobs.hide(task.id):
             await respond(interaction, "This job has already finished.")

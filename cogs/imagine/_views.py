@@ -10,7 +10,7 @@ import discord
 from bot.app.replies import respond
 from bot.guilds import SHOW_COSTS
 from bot.lifecycle.model import ImagineRequest, TaskRecord
-from cogs.imagine._buttons import IdButton, may_manage
+from cogs.imagine._buttons import IdButton, managed_task, may_manage
 from cogs.imagine._flow import parent_channel, start_job
 from cogs.imagine._names import task_of
 from cogs.imagine._render import batch_text
@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from bot.app.client import EggBot
 
 log = logging.getLogger(__name__)
+
+
+NOT_YOURS_TO_DELETE = "Only the member who asked for these images (or a moderator) can delete them."
 
 
 class RerollButton(IdButton, prefix="reroll"):
@@ -62,7 +65,7 @@ class DeleteButton(IdButton, prefix="delete"):
 
     async def run(self, interaction: discord.Interaction, bot: EggBot) -> None:
         if not may_manage(interaction, self.ident):
-            await respond(interaction, "Only the member who asked for these images (or a moderator) can delete them.")
+            await respond(interaction, NOT_YOURS_TO_DELETE)
             return
         await interaction.response.defer()
         if interaction.message is not None:
@@ -75,9 +78,8 @@ class DeleteJobButton(IdButton, prefix="deljob"):
     button_label, button_emoji, button_style = "Delete", "🗑️", discord.ButtonStyle.danger
 
     async def run(self, interaction: discord.Interaction, bot: EggBot) -> None:
-        task = await bot.task_store.get(self.ident)
-        if task is None or not may_manage(interaction, task.member_id):
-            await respond(interaction, "Only the member who asked for these images (or a moderator) can delete them.")
+        task = await managed_task(interaction, bot, self.ident, NOT_YOURS_TO_DELETE)
+        if task is None:
             return
         await interaction.response.defer()
         clicked = interaction.message.id if interaction.message is not None else None
@@ -117,9 +119,8 @@ class DeletePartButton(IdButton, prefix="delpart"):
     button_label, button_emoji, button_style = "Delete", "🗑️", discord.ButtonStyle.danger
 
     async def run(self, interaction: discord.Interaction, bot: EggBot) -> None:
-        task = await bot.task_store.get(self.ident)
-        if task is None or not may_manage(interaction, task.member_id):
-            await respond(interaction, "Only the member who asked for these images (or a moderator) can delete them.")
+        task = await managed_task(interaction, bot, self.ident, NOT_YOURS_TO_DELETE)
+        if task is None:
             return
         message = interaction.message
         if message is None:
