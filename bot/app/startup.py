@@ -42,10 +42,15 @@ async def main(settings: Settings, *, sync_only: bool = False) -> int:
                 log.info("commands synced")
                 return 0
     stop = asyncio.Event()
+    stop_on_signals(stop)
+    return await serve(settings, stop)
+
+
+def stop_on_signals(stop: asyncio.Event) -> None:
+    """SIGTERM and Ctrl-C set ``stop``: the bot then finishes in-flight work and closes cleanly."""
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    return await serve(settings, stop)
 
 
 async def serve(settings: Settings, stop: asyncio.Event, *, ready: asyncio.Event | None = None) -> int:

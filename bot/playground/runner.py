@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -116,10 +115,3 @@ def run_playground(environ: Mapping[str, str]) -> int:
         return asyncio.run(play(environ, options))
     except KeyboardInterrupt:
         return 0
-
-
-def stop_on_signals(stop: asyncio.Event) -> None:
-    """Ctrl-C and SIGTERM stop everything cleanly."""
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)

@@ -14,9 +14,9 @@ import logging
 import secrets
 from collections.abc import AsyncIterator, Mapping
 
-from bot.app.startup import serve
+from bot.app.startup import serve, stop_on_signals
 from bot.logs import configure_logging
-from bot.playground.runner import SIMULATED_KEY, PlaygroundOptions, inner_settings, stop_on_signals
+from bot.playground.runner import SIMULATED_KEY, PlaygroundOptions, inner_settings
 from bot.playground.web import PlaygroundServer
 from bot.playground.world import build_playground
 from testkit.fake_discord import FakeDiscord
