@@ -18,7 +18,7 @@ from datetime import datetime
 import aiohttp
 
 from bot.clock import utcnow
-from bot.eggapi import EggAPIClient
+from bot.eggapi import EggAPIClient, RequestBudget
 from bot.guilds import GuildSettings
 from bot.ledger import Ledger, LedgerDefaults
 from bot.ledger.prices import PriceRefresher
@@ -101,6 +101,7 @@ async def http_client(settings: Settings) -> AsyncIterator[tuple[aiohttp.ClientS
                 api_key=settings.eggapi_api_key,
                 base_url=settings.eggapi_base_url,
                 timeout=settings.http_timeout,
+                budget=RequestBudget(settings.eggapi_rps),  # one for the whole process: every request counts
             ),
         )
 
