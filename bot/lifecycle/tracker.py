@@ -143,8 +143,11 @@ class Tracker:
             max_running_per_member=config.max_running_per_member,
             max_running_total=config.max_running_total,
             position_interval=config.status_edit_interval,
+            busy=lambda: client.busy,
         )
         store.add_listener(self._line.on_change)
+        if client.budget is not None:  # EggAPI busy or calm again: members waiting in line are told
+            client.budget.add_listener(lambda _: self._line.refresh())
 
     @property
     def board(self) -> StatusBoard:
@@ -206,8 +209,8 @@ class Tracker:
         """Queue a newly recorded task; it is submitted in fair turn as soon as there is room."""
         self._line.push(task_id, member_id)
 
-    async def _show_queued(self, task: TaskRecord, phase: Phase, detail: str | None) -> None:
-        self._board.show(task, phase, detail=detail, force=True)
+    async def _show_queued(self, task: TaskRecord, phase: Phase, detail: str | None, busy: bool) -> None:
+        self._board.show(task, phase, detail=detail, busy=busy, force=True)
 
     async def hint(self, egg_task_id: str) -> bool:
         """A webhook says this EggAPI task changed: poll it now (the payload itself is not trusted).
@@ -329,7 +332,7 @@ class Tracker:
         self._line.step_back(task.id)  # not running any more; it rejoins the line after the delay
         delay = max(exc.retry_after or 0.0, self._config.poll_interval_max * 2 ** (attempt - 1))
         log.warning("task %s: EggAPI busy (%s); back in line in %.0f s (try %d)", task.id, exc.code, delay, attempt)
-        self._board.show(task, Phase.QUEUED, detail=None, force=True)
+        self._board.show(task, Phase.QUEUED, detail=None, busy=True, force=True)
         self._schedule(Step.REQUEUE, task.id, delay)
         return True
 

@@ -11,7 +11,7 @@ from decimal import Decimal
 from bot.lifecycle.model import TaskRecord, TaskStatus
 from bot.lifecycle.ports import Phase, Progress
 from bot.money import format_money
-from cogs._shared.text import excerpt, images, word
+from cogs._shared.text import excerpt, images, when, word
 
 PROMPT_EXCERPT = 300
 SERVICE = "the image service"
@@ -30,6 +30,8 @@ _HEADLINES = {
     Phase.CANCELLED: "✖️ **Cancelled** (nothing was charged)",
     Phase.STALE: f"🕸️ **Stuck at {SERVICE}**",
 }
+BUSY_HEADLINE = f"🚦 **{SERVICE.capitalize()} is busy, retrying**"  # instead of Queued / Sending while it is
+_FINAL = frozenset({Phase.DONE, Phase.FAILED, Phase.UNDELIVERABLE, Phase.CANCELLED})
 
 
 def elapsed_text(seconds: float) -> str:
@@ -60,11 +62,17 @@ def jump_url(task: TaskRecord, message_id: int) -> str:
 
 
 def status_text(task: TaskRecord, progress: Progress) -> str:
-    """The status message for a task at some point of its life."""
-    headline = _HEADLINES[progress.phase]
+    """The status message for a task at some point of its life.
+
+    While the job runs, how long ago it was asked for is a live timestamp that the member's app
+    counts up by itself, so the message changes (and is edited) only when its phase does; once it
+    ended, how long it took.
+    """
+    headline = BUSY_HEADLINE if progress.busy else _HEADLINES[progress.phase]
     if progress.phase is Phase.QUEUED and progress.detail:
         headline += f" · #{progress.detail} in line"
-    lines = [f"{headline} · job #{task.id} · {elapsed_text(progress.elapsed)}", f"> {excerpt(task.prompt, 200)}"]
+    age = elapsed_text(progress.elapsed) if progress.phase in _FINAL else f"asked {when(task.created_at, 'R')}"
+    lines = [f"{headline} · job #{task.id} · {age}", f"> {excerpt(task.prompt, 200)}"]
     lines.append(f"`{settings_text(task)}`")
     # The tracker passes EggAPI's task id as the detail of the running phases: it is not for members.
     if progress.phase is Phase.STILL_RUNNING:
