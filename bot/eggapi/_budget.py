@@ -85,7 +85,8 @@ class RequestBudget:
         self._backoff_first, self._backoff_cap = backoff, backoff_cap
         self._backoff = backoff
         self._last_trouble: float | None = None
-        self._last_slowdown = 0.0
+        self._last_slowdown = -math.inf  # when a 429 last halved the rate
+        self._recovered_to = 0.0  # the rate was last won back (or halved) at this time
         self._busy = False
         self._listeners: list[Callable[[bool], None]] = []
         self.granted = 0  # requests let through so far
@@ -130,8 +131,10 @@ class RequestBudget:
             raise
         return self._now()
 
-    def penalise(self, retry_after: float | None, *, slow_down: bool) -> None:
-        """EggAPI answered 429 (``slow_down``) or 503: pause every request, and on a 429 halve the rate."""
+    def penalise(self, retry_after: float | None, *, slow_down: bool, sent_at: float | None = None) -> None:
+        """EggAPI answered 429 (``slow_down``) or 503 to a request granted at ``sent_at``: pause every request,
+        and on a 429 halve the rate, once per overload (429s to requests sent before the last halving
+        are the same overload)."""
         now = self._now()
         if retry_after is not None and retry_after >= 0:
             pause = retry_after
@@ -139,9 +142,9 @@ class RequestBudget:
             pause, self._backoff = self._backoff, min(self._backoff_cap, self._backoff * 2)
         self._paused_until = max(self._paused_until, now + pause)
         self._last_trouble = now
-        if slow_down:
+        if slow_down and (sent_at is None or sent_at >= self._last_slowdown):
             self.slowdowns += 1
-            self._last_slowdown = now
+            self._last_slowdown = self._recovered_to = now
             slower = max(self._floor, self._current / 2)
             if slower < self._current:
                 log.warning("EggAPI rate limit hit: the bot's request budget drops to %.2f/s", slower)
@@ -167,10 +170,10 @@ class RequestBudget:
 
     def _recover(self, now: float) -> None:
         """Win back a tenth of the configured rate per ``recovery`` seconds since the last 429."""
-        if self._current >= self.configured or now - self._last_slowdown < self._recovery:
+        if self._current >= self.configured or now - self._recovered_to < self._recovery:
             return
-        steps = math.floor((now - self._last_slowdown) / self._recovery)
-        self._last_slowdown += steps * self._recovery
+        steps = math.floor((now - self._recovered_to) / self._recovery)
+        self._recovered_to += steps * self._recovery
         self._set_rate(min(self.configured, self._current + steps * RECOVERY_SHARE * self.configured))
 
     def _set_rate(self, rate: float) -> None:

@@ -278,7 +278,8 @@ class EggAPIClient:
         if self.budget is None:
             return
         if status in (429, 503):
-            self.budget.penalise(parse_retry_after(headers.get("Retry-After")), slow_down=status == 429)
+            retry_after = parse_retry_after(headers.get("Retry-After"))
+            self.budget.penalise(retry_after, slow_down=status == 429, sent_at=sent_at)
         elif status < 500:
             self.budget.succeeded(sent_at)
 
