@@ -65,6 +65,7 @@ def tracker_config(settings: Settings) -> TrackerConfig:
         max_concurrent_polls=settings.max_concurrent_polls,
         max_running_per_member=settings.max_running_per_member,
         max_running_total=settings.max_running_total,
+        list_interval=settings.list_interval,
         webhook_url=settings.webhook_public_url,
     )
 
