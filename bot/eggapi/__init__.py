@@ -25,9 +25,9 @@ max_attempts=5, backoff_base=1.0, backoff_cap=30.0, sleep=asyncio.sleep, rng=Non
   non-http(s) URLs.
 
 Request budget: ``RequestBudget(rate)`` is shared by every request of the process (``budget=``):
-at most ``rate`` a second, waiting requests by ``Priority`` (SUBMIT, POLL, DOWNLOAD, BACKGROUND;
-``get_task`` and ``list_tasks`` take ``priority=``), slowed down by 429s; ``client.busy`` says
-whether EggAPI is overloaded right now (see :mod:`bot.eggapi._budget`).
+at most ``rate`` a second, waiting requests by ``Priority`` (SUBMIT, POLL, DOWNLOAD, FALLBACK,
+BACKGROUND; ``get_task`` and ``list_tasks`` take ``priority=``), slowed down by 429s;
+``client.busy`` says whether EggAPI is overloaded right now (see :mod:`bot.eggapi._budget`).
 
 Models: ``GenerateRequest``, ``EggTask`` (``is_terminal``/``is_completed``/``is_failed``,
 ``output_urls``, ``cost: Decimal | None`` (None: absent or unreadable), aware datetimes),

@@ -4,8 +4,9 @@ EggAPI limits requests per API key and per IP (the oldest docs say 100 a second 
 give no number) and answers 429 past it. Submits, status polls, task lists, image downloads and
 usage summaries all count, so they share one budget: at most ``rate`` requests in any one-second
 window (in any ``1 / rate`` seconds below one a second). Waiting requests go in priority order
-(``Priority``): a member's submit first, then the polls that are due, downloads, and the
-background work (usage summaries, reconciling). A request that waits is never lost, only later.
+(``Priority``): a member's submit first, then the status reads that are due (task-list pages
+first among them: one follows a hundred jobs), downloads, jobs polled one by one on their own
+schedule, and the background work (usage summaries, reconciling). A request that waits is never lost, only later.
 
 EggAPI's own word wins: a 429 halves the rate (down to ``floor``) and pauses every request until
 its ``Retry-After`` (or a backoff) has passed; a 503 pauses without slowing down. The rate climbs
@@ -40,9 +41,10 @@ class Priority(enum.IntEnum):
     """Which waiting request goes first (lowest first)."""
 
     SUBMIT = 0  # a member is waiting for their job to start
-    POLL = 1  # a due status poll or task-list page: finished jobs are found by these
+    POLL = 1  # a page of the task list (it follows a hundred jobs), or a job a webhook named or the list missed
     DOWNLOAD = 2  # a finished job's images
-    BACKGROUND = 3  # usage summaries, reconciling unconfirmed submits
+    FALLBACK = 3  # one job polled on its own schedule, where the list cannot vouch for it
+    BACKGROUND = 4  # usage summaries, reconciling unconfirmed submits
 
 
 @dataclass(order=True)

@@ -19,7 +19,7 @@ import logging
 from collections.abc import Callable
 
 from bot.clock import utcnow
-from bot.eggapi import EggAPIClient, EggAPIError, EggTask, NotFound, format_cost
+from bot.eggapi import EggAPIClient, EggAPIError, EggTask, NotFound, Priority, format_cost
 from bot.lifecycle._polling import WEBHOOK_FACTOR, PollPlanner
 from bot.lifecycle._steps import Step
 from bot.lifecycle._sweep import Sweeper
@@ -68,6 +68,7 @@ class Follower:
         self._hint_cooldown = hint_cooldown
         self._news: dict[int, EggTask] = {}  # what sweeps saw change, waiting for the poll step
         self._hinted: set[int] = set()  # a webhook said these changed: ask EggAPI, not the last sweep
+        self._missing: set[int] = set()  # a sweep did not find these where it should have: ask at once
         self._hint_polls: dict[int, float] = {}  # when a webhook last made each task be polled
         self._first_miss: dict[int, float] = {}
         self.sweeper = Sweeper(
@@ -122,6 +123,8 @@ class Follower:
         self._schedule(Step.POLL, task_id, 0.0)
 
     def _on_unvouched(self, task_id: int, now: bool) -> None:
+        if now:
+            self._missing.add(task_id)
         self._schedule(Step.POLL, task_id, 0.0 if now else self._timing.first)
 
     def _on_change(self, task_id: int, new: TaskStatus) -> None:
@@ -130,6 +133,7 @@ class Follower:
             self.sweeper.unfollow(task_id)
             self._news.pop(task_id, None)
             self._hinted.discard(task_id)
+            self._missing.discard(task_id)
 
     # -- the poll step -------------------------------------------------------------------------
 
@@ -145,11 +149,13 @@ class Follower:
         status = task.upstream_status or "pending"  # followed already, except after the operator settled it
         self.sweeper.follow(task.id, task.egg_task_id, task.submitted_at or task.created_at, exact=False, status=status)
         egg = self._news.pop(task_id, None)
-        if egg is None and task_id not in self._hinted and self.sweeper.covers(task_id):
-            egg = self.sweeper.last(task_id)  # fresh from a sweep: only its age changed
+        hinted, missing = task_id in self._hinted, task_id in self._missing
         self._hinted.discard(task_id)
+        self._missing.discard(task_id)
+        if egg is None and not hinted and self.sweeper.covers(task_id):
+            egg = self.sweeper.last(task_id)  # fresh from a sweep: only its age changed
         if egg is None:
-            egg = await self._ask(task)
+            egg = await self._ask(task, Priority.POLL if hinted or missing else Priority.FALLBACK)
             if egg is None:
                 return False
         self._first_miss.pop(task_id, None)
@@ -177,11 +183,11 @@ class Follower:
             self._schedule(Step.POLL, task_id, self._timing.next_delay(task))
         return False
 
-    async def _ask(self, task: TaskRecord) -> EggTask | None:
+    async def _ask(self, task: TaskRecord, priority: Priority) -> EggTask | None:
         """``GET /v1/tasks/{id}``; None when there is no answer to act on (retried later, or given up)."""
         assert task.egg_task_id is not None
         try:
-            egg = await self._client.get_task(task.egg_task_id)
+            egg = await self._client.get_task(task.egg_task_id, priority=priority)
         except NotFound:
             now = asyncio.get_running_loop().time()
             first = self._first_miss.setdefault(task.id, now)

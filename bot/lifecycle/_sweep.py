@@ -25,7 +25,7 @@ docs leave the list's order, its paging and its filters open, and other clients 
 than ``BUDGET_SHARE`` of the request budget allows), tells the tracker what changed upstream
 (``on_news``), and which tasks the list cannot vouch for (``on_unvouched``: poll it now, or on its
 own schedule), also when no sweep has shown a task for ``backstop`` seconds, or three sweeps when
-the budget spaces them further apart (the list failing).
+the budget spaces them further apart or slows them (the list failing).
 """
 
 from __future__ import annotations
@@ -160,6 +160,7 @@ class Sweeper:
         self._distrust_until = 0.0
         self._distrust_for = DISTRUST_FIRST
         self._last_gap = interval
+        self._last_took = 0.0
         self.stats = _Stats()
 
     # -- the registry --------------------------------------------------------------------------
@@ -198,7 +199,7 @@ class Sweeper:
 
     def _patience(self) -> float:
         """Seconds a task may go unseen by sweeps: ``backstop``, or three sweeps when the budget spaces them out."""
-        return max(self._backstop, 3 * self._last_gap)
+        return max(self._backstop, 3 * max(self._last_gap, self._last_took))
 
     def last(self, task_id: int) -> EggTask | None:
         """The task as the last sweep showed it."""
@@ -253,6 +254,7 @@ class Sweeper:
                 except Exception:
                     self.stats.failures += 1
                     log.exception("a sweep of EggAPI's task list crashed")
+            self._last_took = self._now() - started
             gap = self._gap(pages)
             self._lapse()
             await self._pause(started + gap - self._now())
