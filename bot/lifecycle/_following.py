@@ -154,6 +154,8 @@ class Follower:
         self._missing.discard(task_id)
         if egg is None and not hinted and self.sweeper.covers(task_id):
             egg = self.sweeper.last(task_id)  # fresh from a sweep: only its age changed
+        if egg is None and hinted:
+            egg = await self.sweeper.find(task.egg_task_id)  # with the other tasks webhooks named meanwhile
         if egg is None:
             egg = await self._ask(task, Priority.POLL if hinted or missing else Priority.FALLBACK)
             if egg is None:

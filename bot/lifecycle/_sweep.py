@@ -26,6 +26,10 @@ than ``BUDGET_SHARE`` of the request budget allows), tells the tracker what chan
 (``on_news``), and which tasks the list cannot vouch for (``on_unvouched``: poll it now, or on its
 own schedule), also when no sweep has shown a task for ``backstop`` seconds, or three sweeps when
 the budget spaces them further apart or slows them (the list failing).
+
+Webhooks name tasks that changed. ``find`` gathers the ones named within ``HINT_WAIT`` seconds
+and, when there are several, reads the list for them at once (never more pages than GETs would
+cost): a burst of twenty jobs finishing together is one request, not twenty.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ BUDGET_SHARE = 0.5  # sweeps take at most this share of the request budget; subm
 CLOCK_SKEW = timedelta(seconds=60)  # EggAPI's clock against ours, for a task whose upstream creation is unknown
 DISTRUST_FIRST = 60.0  # seconds without sweeps after the list showed no order
 DISTRUST_CAP = 600.0
+HINT_WAIT = 0.02  # seconds webhooks' tasks are gathered for one read of the list
 
 News = Callable[[int, EggTask], None]
 Unvouched = Callable[[int, bool], None]
@@ -126,6 +131,7 @@ class _Followed:
 @dataclass(slots=True)
 class _Stats:
     sweeps: int = 0
+    lookups: int = 0  # reads of the list for several tasks webhooks named
     pages: int = 0
     failures: int = 0
     distrusted: int = 0
@@ -161,6 +167,9 @@ class Sweeper:
         self._distrust_for = DISTRUST_FIRST
         self._last_gap = interval
         self._last_took = 0.0
+        self._asked: dict[str, list[asyncio.Future[EggTask | None]]] = {}  # webhooks' tasks, gathered
+        self._asking: asyncio.TimerHandle | None = None
+        self._lookups: set[asyncio.Task[None]] = set()
         self.stats = _Stats()
 
     # -- the registry --------------------------------------------------------------------------
@@ -228,12 +237,20 @@ class Sweeper:
         self._loop_task = asyncio.create_task(self._run(), name="eggbot-sweeper")
 
     async def close(self) -> None:
-        """Stop sweeping."""
+        """Stop sweeping; webhooks' lookups still waiting get no answer (their callers GET)."""
         self._stop.set()
         self._work.set()
-        if self._loop_task is not None:
-            self._loop_task.cancel()
-            await asyncio.gather(self._loop_task, return_exceptions=True)
+        if self._asking is not None:
+            self._asking.cancel()
+        for waiting in self._asked.values():
+            for future in waiting:
+                if not future.done():
+                    future.set_result(None)
+        self._asked.clear()
+        running = [self._loop_task, *self._lookups] if self._loop_task is not None else [*self._lookups]
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
 
     async def _run(self) -> None:
         while not self._stop.is_set():
@@ -285,6 +302,69 @@ class Sweeper:
             number += 1
         self._take(scan.result())
         return scan.pages
+
+    async def find(self, egg_id: str) -> EggTask | None:
+        """The followed task as the list shows it, read together with others webhooks named meanwhile.
+
+        None when reading the list would cost more than asking for the task itself (it is the only
+        one named), or the list did not show it: then ask for it directly.
+        """
+        if egg_id not in self._by_egg or self._stop.is_set():
+            return None
+        future: asyncio.Future[EggTask | None] = asyncio.get_running_loop().create_future()
+        self._asked.setdefault(egg_id, []).append(future)
+        if self._asking is None:
+            self._asking = asyncio.get_running_loop().call_later(HINT_WAIT, self._look)
+        return await future
+
+    def _look(self) -> None:
+        self._asking = None
+        asked, self._asked = self._asked, {}
+        lookup = asyncio.create_task(self._lookup(asked), name="eggbot-sweeper-lookup")
+        self._lookups.add(lookup)
+        lookup.add_done_callback(self._lookups.discard)
+
+    async def _lookup(self, asked: dict[str, list[asyncio.Future[EggTask | None]]]) -> None:
+        found: dict[str, EggTask] = {}
+        try:
+            if len(asked) > 1 and self.trusted:
+                found = await self._read_for(set(asked))
+        except EggAPIError as exc:
+            log.info("reading EggAPI's task list for webhooks' tasks failed (%s); asking for each", exc.code)
+        finally:
+            for egg_id, waiting in asked.items():
+                for future in waiting:
+                    if not future.done():
+                        future.set_result(found.get(egg_id))
+
+    async def _read_for(self, egg_ids: set[str]) -> dict[str, EggTask]:
+        """Pages down to the oldest of these tasks, never more than one fewer than GETs would cost."""
+        wanted: dict[str, datetime | None] = {
+            entry.egg_id: entry.created for entry in self._followed.values() if entry.egg_id in egg_ids
+        }
+        wanted.update({entry.egg_id: None for entry in self._followed.values() if entry.egg_id not in egg_ids})
+        scan = PageScan(wanted, max_pages=max(1, len(egg_ids) - 1))
+        number = 1
+        while True:
+            page = await self._client.list_tasks(page=number, per_page=PER_PAGE, priority=Priority.POLL)
+            if not scan.add(page):
+                break
+            number += 1
+        self.stats.lookups += 1
+        self.stats.pages += scan.pages
+        answered: dict[str, EggTask] = {}
+        for egg_id, egg in scan.found.items():
+            task_id = self._by_egg.get(egg_id)
+            entry = self._followed.get(task_id) if task_id is not None else None
+            if entry is None:
+                continue
+            if egg_id in egg_ids:
+                entry.status = egg.status  # its caller takes it from here
+                answered[egg_id] = egg
+            elif egg.status != entry.status or egg.is_terminal:
+                entry.status = egg.status
+                self._on_news(entry.task_id, egg)
+        return answered
 
     def _take(self, sweep: Sweep) -> None:
         now = self._now()
