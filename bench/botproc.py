@@ -190,6 +190,8 @@ def sweeper_stats(bot: EggBot) -> dict[str, Any]:
         "distrusted": stats.distrusted,
         "fallbacks": dict(stats.fallbacks),
         "following": bot.tracker.sweeper.following,
+        "lookups": stats.lookups,
+        "status_edits_waiting": bot.tracker.board.waiting,
         "budget_rate": budget.rate if budget is not None else None,
         "budget_granted": budget.granted if budget is not None else None,
         "budget_slowdowns": budget.slowdowns if budget is not None else None,

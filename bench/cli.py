@@ -47,6 +47,7 @@ SMOKE: dict[str, Any] = {
     "economy_window": 2.0,
     "economy_levels": (5, 10),
     "economy_watch": 1.0,
+    "economy_settle": 1.0,
 }
 
 
@@ -138,6 +139,12 @@ def parser() -> argparse.ArgumentParser:
         "--economy-watch", type=float, default=d.economy_watch, help="economy: seconds watched at each held level"
     )
     p.add_argument(
+        "--economy-settle",
+        type=float,
+        default=d.economy_settle,
+        help="economy: seconds at most to let a ramp's status edits go out before watching",
+    )
+    p.add_argument(
         "--rate-limit",
         type=_rate_limit,
         default=d.rate_limit,
@@ -185,6 +192,7 @@ def config_from(args: argparse.Namespace) -> Config:
         economy_window=args.economy_window,
         economy_levels=args.economy_levels,
         economy_watch=args.economy_watch,
+        economy_settle=args.economy_settle,
         rate_limit=args.rate_limit,
         seed=args.seed,
         log_level=args.log_level.upper(),

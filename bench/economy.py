@@ -5,13 +5,16 @@ each with fresh fakes and a fresh database, so every one starts cold. Each runs:
 
 * **delivery**: about ``economy_inflight`` (100) jobs kept in flight for ``economy_window`` seconds
   (a new /imagine as soon as one ends), their EggAPI durations cycling through
-  ``economy_durations`` (2 to 60 s); then the driver waits for the last ones. Measured: the delay
+  ``economy_durations`` (2 to 60 s, each plus a fraction of a second spread evenly, so finishes do
+  not line up with any strategy's polls); then the driver waits for the last ones. Measured: the delay
   from EggAPI finishing a task to its images reaching the channel, per duration (p50/p99), and
   EggAPI requests per delivered image (all of them, and the status requests alone: task GETs and
   list pages; submits and downloads cost every strategy the same);
 * **held**: ``economy_levels`` (100, then 1,000) jobs held upstream, never finishing; once all
-  run, ``economy_watch`` seconds of steady state: EggAPI requests a second and Discord edits a
-  second (PATCHes of status messages).
+  run, and the status edits of the ramp were sent (``economy_settle`` seconds at most: each job's
+  message changes from "Queued" once, at most 3 edits per 5 s a channel), ``economy_watch``
+  seconds of steady state: EggAPI requests a second and Discord edits a second (PATCHes of status
+  messages).
 
 Every figure of a baseline is also given as a ratio to ours (``economy.ratios``).
 """
@@ -34,6 +37,7 @@ from testkit.fake_eggapi import RecordedRequest, TaskPlan
 _TASK_PATH = "/v1/tasks/"
 _LIST_PATH = "/v1/tasks"
 _FILE_PATH = "/files/images/"
+GOLDEN = 0.6180339887  # spreads the jitter of task durations evenly over a second
 
 
 def kind(record: RecordedRequest) -> str:
@@ -99,7 +103,10 @@ async def economy_delivery(group: Group, cfg: Any, progress: Progress, strategy:
         while submitted - done < target:
             prompt = f"{prefix}{submitted}"
             duration_of[prompt] = durations[submitted % len(durations)]
-            eggapi.plan_for(prompt, TaskPlan(duration=duration_of[prompt]))
+            # A fraction of a second more, spread evenly: whole seconds would line finishes up with
+            # the polls of a strategy that polls every whole second from the submit.
+            jitter = (submitted * GOLDEN) % 1.0
+            eggapi.plan_for(prompt, TaskPlan(duration=duration_of[prompt] + jitter))
             handles.append(
                 await fake.slash(
                     members[submitted % len(members)], channels[submitted % len(channels)], "imagine", prompt=prompt
@@ -124,6 +131,7 @@ async def economy_delivery(group: Group, cfg: Any, progress: Progress, strategy:
     rows = group.db_rows()
     posts = group.posts(rows)
     delays: dict[float, list[float]] = {d: [] for d in durations}
+    found, handed = [], []
     images = 0
     for tid in group.ids(prefix):
         row = rows.get(tid, {})
@@ -132,6 +140,10 @@ async def economy_delivery(group: Group, cfg: Any, progress: Progress, strategy:
             continue
         images += len(json.loads(row.get("output_urls") or "[]"))
         delays[duration_of[row["prompt"]]].append(posts[tid] - done_at)
+        completed = bot.tasks[tid].at.get("completed") if tid in bot.tasks else None
+        if completed is not None:
+            found.append(completed - done_at)
+            handed.append(posts[tid] - completed)
     requests = eggapi.requests[since:]
     kinds = _count(requests)
     in_window = sum(1 for r in requests if started <= r.at <= window_end)
@@ -144,6 +156,8 @@ async def economy_delivery(group: Group, cfg: Any, progress: Progress, strategy:
         "delay_s": summary(every, digits=2),
         "delay_s_by_duration": {f"{d:g}": summary(v, digits=2) for d, v in delays.items()},
         "worst_p99_s": max((summary(v, digits=2)["p99"] for v in delays.values() if v), default=None),
+        "done_to_found_s": summary(found, digits=2),  # EggAPI finished -> the bot recorded it completed
+        "found_to_posted_s": summary(handed, digits=2),
         "requests": dict(kinds),
         "requests_per_image": round(sum(kinds.values()) / images, 2) if images else None,
         "status_requests_per_image": round(kinds["status"] / images, 3) if images else None,
@@ -175,9 +189,11 @@ async def economy_held(group: Group, cfg: Any, progress: Progress, level: int, h
     await group.wait_tasks(prefix, {"running"}, level, timeout=120 + level / 5, on_progress=progress.update)
     progress.finish(f"{level} running (was {running} when the last was acknowledged)")
     await asyncio.sleep(min(5.0, cfg.economy_watch))  # let the first polls of the last ones pass
+    drained = await _drain(group, cfg.economy_settle)
     progress.start(f"{level} held: watch", int(cfg.economy_watch))
     requests_before, discord_before = len(eggapi.requests), len(fake.requests)
     stats_before = await bot.command("stats")
+    waiting_before = (stats_before.get("sweeper") or {}).get("status_edits_waiting")
     t0 = time.monotonic()
     while time.monotonic() - t0 < cfg.economy_watch:
         await asyncio.sleep(min(1.0, cfg.economy_watch))
@@ -193,9 +209,23 @@ async def economy_held(group: Group, cfg: Any, progress: Progress, level: int, h
         "eggapi_requests_per_s": round(sum(kinds.values()) / seconds, 2),
         "requests_by_kind_per_s": {k: round(v / seconds, 2) for k, v in sorted(kinds.items())},
         "discord_edits_per_s": round(edits / seconds, 2),
+        # edits still to send from the ramp (phase changes, at most 3 per 5 s a channel), before and after
+        "status_edits_waiting": [waiting_before, (stats.get("sweeper") or {}).get("status_edits_waiting")],
         "bot_cpu_utilisation": round((stats["cpu_s"] - stats_before["cpu_s"]) / seconds, 3),
+        "seconds_to_send_the_ramps_edits": drained,  # None: still sending when the watch began
         "sweeper": stats.get("sweeper"),
     }
+
+
+async def _drain(group: Group, limit: float) -> float | None:
+    """Wait up to ``limit`` seconds for the status edits of the ramp to be sent; how long it took, or None."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < limit:
+        stats = await group.bot.command("stats")
+        if not (stats.get("sweeper") or {}).get("status_edits_waiting"):
+            return round(time.monotonic() - t0, 1)
+        await asyncio.sleep(0.5)
+    return None
 
 
 def _ratio(theirs: Any, ours: Any, digits: int = 1) -> float | None:

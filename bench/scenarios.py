@@ -66,6 +66,7 @@ class Config:
     economy_window: float = 60.0
     economy_levels: tuple[int, ...] = (100, 1000)
     economy_watch: float = 15.0
+    economy_settle: float = 30.0
     rate_limit: tuple[int, float] = (5, 5.0)
     seed: int = 1
     log_level: str = "INFO"

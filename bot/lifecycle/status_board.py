@@ -69,6 +69,11 @@ class StatusBoard:
         self._flushing = asyncio.Event()
         self._foreground = foreground or Foreground()
 
+    @property
+    def waiting(self) -> int:
+        """Edits and removals waiting in the lanes (for the benchmark and health)."""
+        return sum(len(lane) for lane in self._lanes.values())
+
     def follow(self, task_id: int) -> None:
         """Edit this task's message on routine updates only when they change it (it is running upstream)."""
         self._followed.setdefault(task_id, _Shown())
