@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
-from bot.eggapi import EggTask, TaskPage
-from bot.lifecycle._sweep import PageScan
+from bot.eggapi import EggAPIClient, EggTask, TaskPage
+from bot.lifecycle._sweep import PageScan, Sweep, Sweeper
 
 T0 = datetime(2026, 5, 8, 10, 30, tzinfo=UTC)
 
@@ -107,3 +108,26 @@ def test_an_empty_list_ends_the_sweep() -> None:
     scan = PageScan({"a": at(10)})
     assert not scan.add(page(1, total_pages=0))
     assert scan.result().missing == {"a"}
+
+
+async def test_one_sweep_that_cannot_vouch_is_not_yet_a_list_in_no_order() -> None:
+    """A burst of new tasks between two page reads shifts the list once; three sweeps in a row mean no order."""
+    told: list[tuple[int, bool]] = []
+    sweeper = Sweeper(
+        cast(EggAPIClient, None),
+        interval=1.0,
+        backstop=60.0,
+        on_news=lambda *_: None,
+        on_unvouched=lambda *a: told.append(a),
+    )
+    sweeper.follow(7, "ours", at(10), exact=True, status="processing")
+    shifted = Sweep(found={}, missing=frozenset(), beyond=frozenset({"ours"}), trusted=False, pages=2)
+    sweeper._take(shifted)
+    assert sweeper.trusted and told == [(7, False)]  # polled on its own schedule, unless a sweep shows it first
+    sweeper._take(
+        Sweep(found={"ours": egg("ours", 10)}, missing=frozenset(), beyond=frozenset(), trusted=True, pages=1)
+    )
+    assert sweeper.covers(7)
+    for _ in range(3):
+        sweeper._take(shifted)
+    assert not sweeper.trusted and not sweeper.covers(7)

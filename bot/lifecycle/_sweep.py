@@ -8,9 +8,11 @@ docs leave the list's order, its paging and its filters open, and other clients 
 
 * **Order.** Every item must be no newer than the ones read before it (equal times prove nothing
   either way and pass). An unseen item newer than one already read means the list is in no order
-  this bot can rely on, or moved by more than a page between two reads: the sweep then vouches for
-  nothing it did not find, and sweeps pause (``DISTRUST_FIRST`` doubling to ``DISTRUST_CAP``)
-  while those tasks are polled one by one.
+  this bot can rely on, or moved by more than a page between two reads (a burst of new tasks while
+  the budget held the next page back): the sweep then vouches for nothing it did not find, which
+  is polled on its own schedule unless the next sweep shows it; after ``STRIKES`` such sweeps in a
+  row, sweeps pause (``DISTRUST_FIRST`` doubling to ``DISTRUST_CAP``) while every task is polled
+  one by one.
 * **Paging.** A task created between two page reads shifts the list by one, so the next page
   repeats an item: repeats are skipped by id. A task that vanished would shift it the other way
   and hide one item: that is caught by the next rule.
@@ -49,6 +51,7 @@ PER_PAGE = 100  # the most EggAPI's list serves a page
 MAX_PAGES = 20  # a sweep reads at most this deep (2,000 tasks); deeper tasks are polled one by one
 BUDGET_SHARE = 0.5  # sweeps take at most this share of the request budget; submits and downloads the rest
 CLOCK_SKEW = timedelta(seconds=60)  # EggAPI's clock against ours, for a task whose upstream creation is unknown
+STRIKES = 3  # sweeps in a row the list must fail before sweeps pause
 DISTRUST_FIRST = 60.0  # seconds without sweeps after the list showed no order
 DISTRUST_CAP = 600.0
 HINT_WAIT = 0.02  # seconds webhooks' tasks are gathered for one read of the list
@@ -165,6 +168,7 @@ class Sweeper:
         self._loop_task: asyncio.Task[None] | None = None
         self._distrust_until = 0.0
         self._distrust_for = DISTRUST_FIRST
+        self._strikes = 0  # sweeps in a row that could not vouch for what they did not show
         self._last_gap = interval
         self._last_took = 0.0
         self._asked: dict[str, list[asyncio.Future[EggTask | None]]] = {}  # webhooks' tasks, gathered
@@ -382,17 +386,20 @@ class Sweeper:
             if egg.status != entry.status or egg.is_terminal:
                 entry.status = egg.status
                 self._on_news(entry.task_id, egg)
-        if not sweep.trusted:
-            self.stats.distrusted += 1
-            self._distrust_until = now + self._distrust_for
-            log.warning(
-                "EggAPI's task list came in no order this bot can rely on (or shifted by more than a page); "
-                "polling tasks one by one for %.0f s",
-                self._distrust_for,
-            )
-            self._distrust_for = min(DISTRUST_CAP, self._distrust_for * 2)
+        if sweep.trusted:
+            self._strikes, self._distrust_for = 0, DISTRUST_FIRST
         else:
-            self._distrust_for = DISTRUST_FIRST
+            self._strikes += 1  # once may be a burst of new tasks between two page reads
+            if self._strikes >= STRIKES:
+                self.stats.distrusted += 1
+                self._distrust_until = now + self._distrust_for
+                log.warning(
+                    "EggAPI's task list came in no order this bot can rely on (or shifted by more than a page) "
+                    "%d times in a row; polling tasks one by one for %.0f s",
+                    self._strikes,
+                    self._distrust_for,
+                )
+                self._strikes, self._distrust_for = 0, min(DISTRUST_CAP, self._distrust_for * 2)
         for egg_id in sweep.missing | sweep.beyond:
             task_id = self._by_egg.get(egg_id)
             entry = self._followed.get(task_id) if task_id is not None else None
