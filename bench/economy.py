@@ -132,6 +132,7 @@ async def economy_delivery(group: Group, cfg: Any, progress: Progress, strategy:
     posts = group.posts(rows)
     delays: dict[float, list[float]] = {d: [] for d in durations}
     found, handed = [], []
+    slowest: list[tuple[float, dict[str, Any]]] = []
     images = 0
     for tid in group.ids(prefix):
         row = rows.get(tid, {})
@@ -144,6 +145,18 @@ async def economy_delivery(group: Group, cfg: Any, progress: Progress, strategy:
         if completed is not None:
             found.append(completed - done_at)
             handed.append(posts[tid] - completed)
+            slowest.append(
+                (
+                    posts[tid] - done_at,
+                    {
+                        "task": tid,
+                        "duration_s": duration_of[row["prompt"]],
+                        "found_s": round(completed - done_at, 3),
+                        "posted_s": round(posts[tid] - completed, 3),
+                        "channel": row.get("channel_id"),
+                    },
+                )
+            )
     requests = eggapi.requests[since:]
     kinds = _count(requests)
     in_window = sum(1 for r in requests if started <= r.at <= window_end)
@@ -158,6 +171,7 @@ async def economy_delivery(group: Group, cfg: Any, progress: Progress, strategy:
         "worst_p99_s": max((summary(v, digits=2)["p99"] for v in delays.values() if v), default=None),
         "done_to_found_s": summary(found, digits=2),  # EggAPI finished -> the bot recorded it completed
         "found_to_posted_s": summary(handed, digits=2),
+        "slowest": [detail for _, detail in sorted(slowest, key=lambda item: -item[0])[:5]],
         "requests": dict(kinds),
         "requests_per_image": round(sum(kinds.values()) / images, 2) if images else None,
         "status_requests_per_image": round(kinds["status"] / images, 3) if images else None,
