@@ -1,0 +1,74 @@
+"""Every shipped language is complete: the same keys as English, the same placeholders, its plural forms."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, Catalogue, catalogue, language_of, placeholders, texts
+
+OTHERS = [language for language in LANGUAGES if language != DEFAULT_LANGUAGE]
+
+
+def test_at_least_two_languages_besides_english() -> None:
+    assert len(OTHERS) >= 2
+
+
+@pytest.mark.parametrize("language", OTHERS)
+def test_every_english_text_exists_in_every_language(language: str) -> None:
+    english, other = catalogue(DEFAULT_LANGUAGE), catalogue(language)
+    assert sorted(set(english.entries) - set(other.entries)) == []
+    assert sorted(set(other.entries) - set(english.entries)) == []
+
+
+@pytest.mark.parametrize("language", OTHERS)
+def test_placeholders_match_english(language: str) -> None:
+    english, other = catalogue(DEFAULT_LANGUAGE), catalogue(language)
+    wrong = {
+        key: (sorted(placeholders(entry)), sorted(placeholders(other.entries[key])))
+        for key, entry in english.entries.items()
+        if key in other.entries and placeholders(entry) != placeholders(other.entries[key])
+    }
+    assert wrong == {}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_plural_entries_have_the_forms_their_language_needs(language: str) -> None:
+    book = catalogue(language)
+    for key, entry in book.entries.items():
+        if isinstance(entry, dict):
+            assert {"one", "other"} <= set(entry), key
+            assert "count" in placeholders(entry), key
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_text_formats_with_its_placeholders(language: str) -> None:
+    book = catalogue(language)
+    for key, entry in book.entries.items():
+        params: dict[str, object] = {name: 2 if name == "count" else f"<{name}>" for name in placeholders(entry)}
+        for count in (0, 1, 2, 5):
+            if "count" in params:
+                params["count"] = count
+            assert texts(language)(key, **params), key
+
+
+def test_discord_locales_map_to_shipped_languages() -> None:
+    assert language_of("de") == "de"
+    assert language_of("fr") == "fr"
+    assert language_of("en-GB") == "en"
+    assert language_of("es-419") == "en"
+    assert language_of(None) == "en"
+
+
+def test_plural_rules_differ_by_language() -> None:
+    assert texts("en-US")("common.images", count=0) == "0 images"
+    assert texts("fr")("common.images", count=0) == "0 image"
+    assert texts("de")("common.images", count=1) == "1 Bild"
+    assert texts("de")("common.images", count=3) == "3 Bilder"
+
+
+def test_a_missing_translation_falls_back_to_english_not_to_the_key() -> None:
+    partial = Catalogue("de", {})
+    assert partial.entry("common.images") is None
+    assert texts("de").has("common.images")
+    with pytest.raises(KeyError):
+        texts("de")("no.such.key")
