@@ -64,6 +64,16 @@ def can_move(old: TaskStatus, new: TaskStatus) -> bool:
     return new in TRANSITIONS.get(old, frozenset())
 
 
+class OriginKind(enum.StrEnum):
+    """How a job was made from an earlier one (``tasks.origin_kind``)."""
+
+    REROLL = "reroll"  # the same prompt and options again
+    VARY = "vary"  # an image_edit of one picked image, with the same prompt
+    EDIT = "edit"  # an image_edit of one picked image, with a new prompt
+    UPSCALE = "upscale"  # one picked image again at a higher resolution
+    REMIX = "remix"  # the whole job with a changed prompt
+
+
 @dataclass(frozen=True, slots=True)
 class ImagineRequest:
     """A member's validated /imagine request, before it is recorded."""
@@ -80,6 +90,10 @@ class ImagineRequest:
     interaction_id: int | None = None
     upload_limit: int | None = None  # bytes the channel accepts per message (as the chat platform said)
     parent_channel_id: int | None = None  # a thread's channel, for a server's channel rules (not stored)
+    origin_task_id: int | None = None  # the job this one was made from (reroll, variation, edit, remix…)
+    origin_kind: str | None = None  # how: an OriginKind value
+    origin_image: int | None = None  # which of the origin's images (1-based), when one was picked
+    locale: str | None = None  # the member's chat locale (``de``, ``en-US``…), for texts rendered later
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +128,10 @@ class TaskRecord:
     stale_at: datetime | None = None
     delivery_nonce: str | None = None
     rerouted: str | None = None  # why the result goes to the other destination (see Deliverer)
+    origin_task_id: int | None = None
+    origin_kind: str | None = None
+    origin_image: int | None = None
+    locale: str | None = None
 
     @property
     def is_terminal(self) -> bool:
@@ -169,4 +187,8 @@ def validate_request(req: ImagineRequest) -> ImagineRequest:
         interaction_id=req.interaction_id,
         upload_limit=req.upload_limit,
         parent_channel_id=req.parent_channel_id,
+        origin_task_id=req.origin_task_id,
+        origin_kind=req.origin_kind,
+        origin_image=req.origin_image,
+        locale=req.locale,
     )

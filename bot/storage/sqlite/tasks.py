@@ -77,6 +77,10 @@ def row_to_task(row: sqlite3.Row | Mapping[str, Any]) -> TaskRecord:
         stale_at=_dt(row["stale_at"]),
         delivery_nonce=row["delivery_nonce"],
         rerouted=row["rerouted"],
+        origin_task_id=row["origin_task_id"],
+        origin_kind=row["origin_kind"],
+        origin_image=row["origin_image"],
+        locale=row["locale"],
     )
 
 
@@ -102,8 +106,9 @@ class SqliteTasks:
         stamp = to_iso(now)
         [row] = self._rows(
             """INSERT INTO tasks (guild_id, channel_id, member_id, interaction_id, prompt, negative_prompt,
-                   aspect_ratio, count, resolution, reference_urls, status, created_at, updated_at, upload_limit)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *""",
+                   aspect_ratio, count, resolution, reference_urls, status, created_at, updated_at, upload_limit,
+                   origin_task_id, origin_kind, origin_image, locale)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *""",
             (
                 req.guild_id,
                 req.channel_id,
@@ -119,6 +124,10 @@ class SqliteTasks:
                 stamp,
                 stamp,
                 req.upload_limit,
+                req.origin_task_id,
+                req.origin_kind,
+                req.origin_image,
+                req.locale,
             ),
         )
         return row_to_task(row)
