@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from bot.i18n import texts
+
 
 def plain_channel(channel_id: int) -> str:
     """A channel written without any chat platform's markup."""
@@ -16,11 +18,26 @@ def plain_channel(channel_id: int) -> str:
 
 
 class UserFacingError(Exception):
-    """An error whose ``user_message`` may be shown to the member as it is."""
+    """An error whose ``user_message`` may be shown to the member as it is.
 
-    def __init__(self, user_message: str) -> None:
+    New errors name a catalogue text instead (``key`` and its ``params``, see ``bot.i18n``), which the
+    error ladder renders in the reader's language; ``user_message`` is then the English text, for logs
+    and for callers that have no locale.
+    """
+
+    def __init__(self, user_message: str | None = None, *, key: str | None = None, **params: object) -> None:
+        if user_message is None:
+            if key is None:
+                raise TypeError("a UserFacingError needs a message or a catalogue key")
+            user_message = texts(None)(key, **params)
         super().__init__(user_message)
         self.user_message = user_message
+        self.key = key
+        self.params = params
+
+    def text(self, locale: str | None) -> str:
+        """The message in ``locale``'s language when it names a catalogue text, else as given."""
+        return texts(locale)(self.key, **self.params) if self.key else self.user_message
 
     def render(self, moment: Callable[[datetime], str], channel: Callable[[int], str] = plain_channel) -> str:
         """The message with any point in time written by ``moment`` and any channel by ``channel``.

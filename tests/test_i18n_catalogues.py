@@ -72,3 +72,13 @@ def test_a_missing_translation_falls_back_to_english_not_to_the_key() -> None:
     assert texts("de").has("common.images")
     with pytest.raises(KeyError):
         texts("de")("no.such.key")
+
+
+def test_an_error_naming_a_text_is_answered_in_the_readers_language() -> None:
+    from bot.app.replies import describe_error
+    from bot.errors import InvalidRequest
+
+    error = InvalidRequest(key="common.images", count=3)
+    assert error.user_message == "3 images"  # English for the logs
+    assert describe_error(error, locale="de").text == "3 Bilder"
+    assert describe_error(error, locale="pt-BR").text == "3 images"

@@ -51,12 +51,14 @@ def _permission_names(missing: list[str]) -> str:
     return ", ".join(name.replace("_", " ").replace("guild", "server").title() for name in missing)
 
 
-def describe_error(error: Exception, *, now: float | None = None) -> ErrorReply:
+def describe_error(error: Exception, *, now: float | None = None, locale: str | None = None) -> ErrorReply:
     """The member-facing reply to an error. Never upstream text or a traceback.
 
     Only our own failures are ``public``: refusals speak of the member's request or standing.
     """
     original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+    if isinstance(original, UserFacingError) and original.key:
+        return ErrorReply(original.text(locale), False)
     if isinstance(original, UserFacingError):
         return ErrorReply(original.render(_relative, _channel), False)
     if isinstance(original, EggAPIError):
@@ -83,7 +85,7 @@ def describe_error(error: Exception, *, now: float | None = None) -> ErrorReply:
 
 async def report(interaction: discord.Interaction, error: Exception, *, context: str | None = None) -> None:
     """Log an error once for operators (loudly only when unexpected) and answer the member politely."""
-    reply = describe_error(error)
+    reply = describe_error(error, locale=str(interaction.locale))
     custom_id = interaction.data.get("custom_id") if interaction.data else None
     where = context or f"component {custom_id!r} by member {interaction.user.id}"
     original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
