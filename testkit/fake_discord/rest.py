@@ -22,6 +22,7 @@ from aiohttp import BodyPartReader, web
 
 from .models import API_PREFIX, PERMISSIONS, FakeChannel, channel_permissions
 from .records import DiscordHTTPError, FakeMessage, FilePart, RequestRecord, Violation
+from .sharding import gateway_bot
 from .validation import validate_commands, validate_message
 from .webhooks import WebhookRoutes
 
@@ -72,6 +73,7 @@ class RestApi:
         self.buckets: dict[int, list[float]] = {}  # channel id -> [count, window reset time]
         w = self.webhooks
         table: list[tuple[str, str, Handler, bool]] = [
+            ("GET", "/gateway/bot", self.get_gateway_bot, True),
             ("GET", "/users/@me", self.get_me, True),
             ("GET", "/users/{uid}", self.get_user, True),
             ("GET", "/oauth2/applications/@me", self.get_application, True),
@@ -273,6 +275,17 @@ class RestApi:
         self.buckets[channel.id] = [limit, time.monotonic() + per]
 
     # ------------------------------------------------------------------ users / application
+
+    async def get_gateway_bot(self, req: RequestRecord) -> Any:
+        """``GET /gateway/bot``: where to connect, how many shards, how many session starts are left."""
+        fake, gateway = self.fake, self.fake.gateway
+        return gateway_bot(
+            fake.ws_url,
+            len(fake.guilds),
+            fake.recommended_shards,
+            gateway.identify_count,
+            gateway.pacer.max_concurrency,
+        )
 
     async def get_me(self, req: RequestRecord) -> Any:
         """``GET /users/@me``."""
