@@ -257,4 +257,9 @@ class Database:
 
 
 def _migrate(migration: Migration, tx: Tx) -> None:
+    """Apply one migration unless another process sharing the file did meanwhile (checked under the write lock)."""
+    row = tx.fetchone("PRAGMA user_version")
+    if row is not None and int(row[0]) >= migration.version:
+        log.info("migration %s was applied by another process", migration.name)
+        return
     apply(migration, tx.conn)
