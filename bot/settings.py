@@ -70,6 +70,9 @@ class Settings:
     webhook_max_connections: int = 64
     webhook_timeout: float = 10.0
     dev_guild_id: int | None = None
+    shard_count: int | None = None  # None: as many shards as Discord recommends (GET /gateway/bot)
+    shard_ids: tuple[int, ...] | None = None  # None: every shard; else this process's share
+    identify_interval: float = 5.5  # Discord's rule: one IDENTIFY per bucket per 5 s; 0.5 s for the trip
     allow_dms: bool = False
     task_deadline: float = 300.0
     stale_after: float = 3600.0
@@ -168,6 +171,16 @@ def _positive(kind: Callable[[str], T]) -> Callable[[str], T]:
     return parse
 
 
+def _not_negative(kind: Callable[[str], T]) -> Callable[[str], T]:
+    def parse(raw: str) -> T:
+        value = kind(raw)
+        if value < 0:  # type: ignore[operator]
+            raise ValueError("must not be negative")
+        return value
+
+    return parse
+
+
 def _port(raw: str) -> int:
     try:
         value = int(raw)
@@ -232,6 +245,21 @@ def _snowflake(raw: str) -> int:
     return value
 
 
+def _shard_ids(raw: str) -> tuple[int, ...]:
+    """``0,1,2``, a range ``0-3`` (both ends included), or both: ``0-3,8``."""
+    ids: set[int] = set()
+    try:
+        for part in raw.replace(" ", "").split(","):
+            low, _, high = part.partition("-")
+            first, last = int(low), int(high or low)
+            if first < 0 or last < first:
+                raise ValueError
+            ids.update(range(first, last + 1))
+    except ValueError:
+        raise ValueError("must be shard numbers such as 0,1 or a range such as 0-3") from None
+    return tuple(sorted(ids))
+
+
 def load_settings(env: Mapping[str, str]) -> Settings:
     """Build settings from an environment mapping; one SettingsError names every bad or missing one."""
     default = Settings(discord_token="", eggapi_api_key="")
@@ -262,6 +290,9 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         ),
         webhook_timeout=read.parsed("EGGBOT_WEBHOOK_TIMEOUT", _positive(_number), default.webhook_timeout),
         dev_guild_id=read.parsed("EGGBOT_DEV_GUILD_ID", _snowflake, None),
+        shard_count=read.parsed("EGGBOT_SHARD_COUNT", _positive(_whole), None),
+        shard_ids=read.parsed("EGGBOT_SHARD_IDS", _shard_ids, None),
+        identify_interval=read.parsed("EGGBOT_IDENTIFY_INTERVAL", _not_negative(_number), default.identify_interval),
         allow_dms=read.parsed("EGGBOT_ALLOW_DMS", _bool, default.allow_dms),
         task_deadline=read.parsed("EGGBOT_TASK_DEADLINE", _positive(_number), default.task_deadline),
         stale_after=read.parsed("EGGBOT_STALE_AFTER", _positive(_number), default.stale_after),
@@ -286,6 +317,13 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         http_timeout=read.parsed("EGGBOT_HTTP_TIMEOUT", _positive(_number), default.http_timeout),
         max_image_bytes=read.parsed("EGGBOT_MAX_IMAGE_BYTES", _positive(_whole), default.max_image_bytes),
     )
+    if settings.shard_ids is not None and settings.shard_count is None:
+        read.problems.append(("EGGBOT_SHARD_IDS", "needs EGGBOT_SHARD_COUNT, the number of shards in all processes"))
+    elif settings.shard_ids is not None and settings.shard_count is not None:
+        if settings.shard_ids[-1] >= settings.shard_count:
+            read.problems.append(
+                ("EGGBOT_SHARD_IDS", f"must be below EGGBOT_SHARD_COUNT ({settings.shard_count}); shards count from 0")
+            )
     if settings.poll_interval_max < settings.poll_interval_min:
         read.problems.append(("EGGBOT_POLL_INTERVAL_MAX", "must not be smaller than EGGBOT_POLL_INTERVAL_MIN"))
     if read.problems:

@@ -71,6 +71,8 @@ def test_values_are_parsed_and_typed() -> None:
         ("EGGBOT_ALLOW_DMS", "maybe"),
         ("EGGBOT_TASK_DEADLINE", "0"),
         ("EGGBOT_UNIT_PRICE", "0"),  # a free image would let every request through
+        ("EGGBOT_SHARD_COUNT", "0"),
+        ("EGGBOT_IDENTIFY_INTERVAL", "-1"),
     ],
 )
 def test_malformed_values_name_the_setting(name: str, value: str) -> None:
@@ -193,3 +195,26 @@ def test_the_starting_line_never_shows_the_webhook_urls_query(tmp_path: Path) ->
     line = starting_line(settings)
     assert "webhooks at https://bot.example.com/eggapi/webhook (unsigned)" in line
     assert "s3cret" not in line and "frag" not in line
+
+
+@pytest.mark.parametrize(
+    ("raw", "ids"), [("0", (0,)), ("0,1", (0, 1)), ("0-3", (0, 1, 2, 3)), ("4-5, 8", (4, 5, 8)), ("2,2", (2,))]
+)
+def test_shard_ids_are_lists_ranges_or_both(raw: str, ids: tuple[int, ...]) -> None:
+    settings = load_settings({**REQUIRED, "EGGBOT_SHARD_COUNT": "16", "EGGBOT_SHARD_IDS": raw})
+    assert settings.shard_ids == ids and settings.shard_count == 16
+
+
+@pytest.mark.parametrize(
+    ("env", "problem"),
+    [
+        ({"EGGBOT_SHARD_IDS": "0-1"}, "needs EGGBOT_SHARD_COUNT"),
+        ({"EGGBOT_SHARD_COUNT": "2", "EGGBOT_SHARD_IDS": "1-2"}, "must be below EGGBOT_SHARD_COUNT (2)"),
+        ({"EGGBOT_SHARD_COUNT": "2", "EGGBOT_SHARD_IDS": "3-1"}, "must be shard numbers"),
+        ({"EGGBOT_SHARD_COUNT": "2", "EGGBOT_SHARD_IDS": "one"}, "must be shard numbers"),
+    ],
+)
+def test_bad_shard_ids_name_the_setting(env: dict[str, str], problem: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings({**REQUIRED, **env})
+    assert caught.value.names == ["EGGBOT_SHARD_IDS"] and problem in str(caught.value)
