@@ -61,12 +61,15 @@ class BotStarter:
         """Where the bot keeps its database (there before the first start, if a test seeds it)."""
         return make_settings(self.tmp_path, self.eggapi.url).database_path
 
-    async def __call__(self, *, api_key: str | None = None, force_sync: bool = False, **env: str) -> EggBot:
+    async def __call__(
+        self, *, api_key: str | None = None, force_sync: bool = False, paced_identify: bool = False, **env: str
+    ) -> EggBot:
+        """Start the bot; ``paced_identify`` keeps its own ``before_identify_hook`` (the harness's is instant)."""
         assert self.running is None, "stop the running bot first"
         settings = make_settings(self.tmp_path, self.eggapi.url, **env)
         stack = contextlib.AsyncExitStack()
         bot = await self._build(stack, settings, api_key=api_key, force_sync=force_sync)
-        await stack.enter_async_context(run_bot(bot, self.world.fake))
+        await stack.enter_async_context(run_bot(bot, self.world.fake, fast_reidentify=not paced_identify))
         self.running = Running(stack, bot)
         return bot
 

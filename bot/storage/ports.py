@@ -329,6 +329,15 @@ class Storage(Protocol):
 
     async def set_meta(self, key: str, value: str) -> None: ...
 
+    async def reserve_slot(self, key: str, interval: float, now: float) -> float:
+        """Reserve the first moment, not before ``now``, at least ``interval`` seconds after the previous
+        reservation of ``key`` (by any process on this database); return it (seconds since the epoch).
+
+        Atomic across processes: how bot processes take turns at something Discord rate-limits
+        globally, such as IDENTIFY.
+        """
+        ...
+
     async def is_writable(self) -> bool:
         """Whether a write transaction can be opened right now (health checks)."""
         ...
