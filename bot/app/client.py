@@ -47,6 +47,8 @@ class EggBot(commands.Bot):
     ) -> None:
         options.setdefault("intents", discord.Intents(guilds=True))
         options.setdefault("allowed_mentions", discord.AllowedMentions.none())
+        if core.resources.metrics is not None:  # Discord's 429s and acknowledgement times (EGGBOT_METRICS)
+            options.setdefault("http_trace", core.resources.metrics.discord_trace())
         super().__init__(command_prefix=commands.when_mentioned, tree_cls=EggTree, help_command=None, **options)
         self.services = build_services(core, DiscordPublisher(self), self.health, DiscordModLog(self))
         self.settings = core.settings
