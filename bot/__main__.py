@@ -80,7 +80,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         return 2
     for name, problem in settings_warnings(settings):
         print(f"eggbot: warning: {name}: {problem}; starting anyway", file=sys.stderr)
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, json_lines=settings.log_format == "json", secrets=settings.secrets)
     tune_interpreter()
     if operator is not None:
         return asyncio.run(operator_cli.unconfirmed(settings, operator))

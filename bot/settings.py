@@ -97,6 +97,11 @@ class Settings:
         """Whether the bot serves HTTP at all: webhooks, /healthz or /metrics."""
         return self.webhooks_enabled or self.healthz_enabled or self.metrics_enabled
 
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The secret values themselves, for the log's masking (``bot.logs.SecretMasker``)."""
+        return tuple(value for value in (self.discord_token, self.eggapi_api_key, self.webhook_secret) if value)
+
     def redacted(self) -> dict[str, object]:
         """Every setting with secrets masked, for a start-up log line."""
         secret = {"discord_token", "eggapi_api_key", "webhook_secret"}
