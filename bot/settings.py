@@ -308,6 +308,12 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     return settings
 
 
+def database_path(env: Mapping[str, str]) -> Path:
+    """``DATABASE_PATH`` alone, for operator commands that need nothing else (``python -m bot backup``)."""
+    raw = _text(env, "DATABASE_PATH")
+    return Path(raw) if raw is not None else Settings(discord_token="", eggapi_api_key="").database_path
+
+
 def settings_warnings(settings: Settings) -> list[tuple[str, str]]:
     """Settings that work but are probably a mistake, as ``(name, problem)`` like SettingsError's."""
     warnings = []
