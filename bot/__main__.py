@@ -67,12 +67,16 @@ def run(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit status."""
     args = list(sys.argv[1:] if argv is None else argv)
     operator = operator_cli.parse(args[1:]) if args[:1] == ["unconfirmed"] else None
-    if args not in ([], ["run"], ["sync"], ["playground"]) and operator is None and args[:1] != ["backup"]:
+    if args not in ([], ["run"], ["sync"], ["playground"], ["doctor"]) and operator is None and args[:1] != ["backup"]:
         print(USAGE, file=sys.stderr)
         return 2
     load_dotenv(find_dotenv(usecwd=True))
     if args[:1] == ["backup"]:
         return backup_cli.run(args[1:], os.environ)
+    if args == ["doctor"]:
+        from bot.ops.doctor import run as run_doctor  # needs no valid settings: it says what is wrong with them
+
+        return run_doctor(os.environ)
     if args == ["playground"]:
         from bot.playground.runner import run_playground  # loads discord.py and the test kit's fakes
 
