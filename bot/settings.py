@@ -21,6 +21,7 @@ from bot.periods import PERIODS, Period, check_period
 T = TypeVar("T")
 
 LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+LOG_FORMATS = ("text", "json")  # json: one JSON object per line, for log collectors
 
 
 class SettingsError(Exception):
@@ -56,6 +57,7 @@ class Settings:
     discord_api_base: str | None = None
     discord_gateway_url: str | None = None
     log_level: str = "INFO"
+    log_format: str = "text"
     quota_limit: Decimal = Decimal("1.00")
     quota_period: Period = "day"
     quota_timezone: str = "UTC"
@@ -67,6 +69,7 @@ class Settings:
     webhook_public_url: str | None = None
     webhook_secret: str | None = field(default=None, repr=False)
     healthz_enabled: bool = False
+    metrics_enabled: bool = False
     webhook_max_connections: int = 64
     webhook_timeout: float = 10.0
     dev_guild_id: int | None = None
@@ -91,6 +94,16 @@ class Settings:
     def webhooks_enabled(self) -> bool:
         """Webhooks are on only while a public URL is configured."""
         return self.webhook_public_url is not None
+
+    @property
+    def web_server_enabled(self) -> bool:
+        """Whether the bot serves HTTP at all: webhooks, /healthz or /metrics."""
+        return self.webhooks_enabled or self.healthz_enabled or self.metrics_enabled
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The secret values themselves, for the log's masking (``bot.logs.SecretMasker``)."""
+        return tuple(value for value in (self.discord_token, self.eggapi_api_key, self.webhook_secret) if value)
 
     def redacted(self) -> dict[str, object]:
         """Every setting with secrets masked, for a start-up log line."""
@@ -272,6 +285,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         discord_api_base=read.parsed("DISCORD_API_BASE", _url("https", "http"), None),
         discord_gateway_url=read.parsed("DISCORD_GATEWAY_URL", _url("wss", "ws"), None),
         log_level=read.parsed("LOG_LEVEL", _choice(*LOG_LEVELS), default.log_level),
+        log_format=read.parsed("EGGBOT_LOG_FORMAT", _choice(*LOG_FORMATS), default.log_format),
         quota_limit=read.parsed("EGGBOT_QUOTA_LIMIT", _money, default.quota_limit),
         quota_period=read.parsed("EGGBOT_QUOTA_PERIOD", _period, default.quota_period),
         quota_timezone=read.parsed("EGGBOT_QUOTA_TIMEZONE", _timezone, default.quota_timezone),
@@ -285,6 +299,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         webhook_public_url=read.parsed("EGGBOT_WEBHOOK_PUBLIC_URL", _url("https", "http"), None),
         webhook_secret=read.parsed("EGGBOT_WEBHOOK_SECRET", str, None),
         healthz_enabled=read.parsed("EGGBOT_HEALTHZ", _bool, default.healthz_enabled),
+        metrics_enabled=read.parsed("EGGBOT_METRICS", _bool, default.metrics_enabled),
         webhook_max_connections=read.parsed(
             "EGGBOT_WEBHOOK_MAX_CONNECTIONS", _positive(_whole), default.webhook_max_connections
         ),
@@ -329,6 +344,12 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     if read.problems:
         raise SettingsError(read.problems)
     return settings
+
+
+def database_path(env: Mapping[str, str]) -> Path:
+    """``DATABASE_PATH`` alone, for operator commands that need nothing else (``python -m bot backup``)."""
+    raw = _text(env, "DATABASE_PATH")
+    return Path(raw) if raw is not None else Settings(discord_token="", eggapi_api_key="").database_path
 
 
 def settings_warnings(settings: Settings) -> list[tuple[str, str]]:

@@ -14,7 +14,7 @@ import aiohttp
 
 from bot.app.client import EggBot
 from bot.eggapi import EggAPIClient
-from bot.services import Resources, build_core
+from bot.services import Resources, build_core, new_metrics, session_traces
 from bot.settings import Settings
 from bot.storage.sqlite import Database
 
@@ -78,7 +78,8 @@ class BotStarter:
     ) -> EggBot:
         """The bot and what it holds, as ``python -m bot`` builds them, but with short EggAPI backoffs."""
         db = await stack.enter_async_context(await Database.open(settings.database_path))
-        session = await stack.enter_async_context(aiohttp.ClientSession())
+        metrics = new_metrics(settings)
+        session = await stack.enter_async_context(aiohttp.ClientSession(trace_configs=session_traces(metrics)))
         client = EggAPIClient(
             session,
             api_key=api_key or settings.eggapi_api_key,
@@ -87,7 +88,7 @@ class BotStarter:
             backoff_base=0.01,
             backoff_cap=0.05,
         )
-        resources = Resources(db, session, client)
+        resources = Resources(db, session, client, metrics)
         if self.discord_time:
             core = build_core(settings, resources, clock=self.discord_clock)
         else:

@@ -26,6 +26,8 @@ def test_defaults_follow_the_contract() -> None:
     assert settings.quota_period == "day"
     assert settings.webhooks_enabled is False
     assert settings.allow_dms is False
+    assert settings.metrics_enabled is False and settings.web_server_enabled is False
+    assert settings.log_format == "text"
 
 
 def test_values_are_parsed_and_typed() -> None:
@@ -43,8 +45,11 @@ def test_values_are_parsed_and_typed() -> None:
         "EGGBOT_DEV_GUILD_ID": "123456789012345678",
         "EGGBOT_ALLOW_DMS": "yes",
         "EGGBOT_TASK_DEADLINE": "12.5",
+        "EGGBOT_METRICS": "true",
+        "EGGBOT_LOG_FORMAT": "JSON",
     }
     settings = load_settings(env)
+    assert settings.metrics_enabled is True and settings.log_format == "json"
     assert settings.eggapi_base_url == "http://127.0.0.1:9000"
     assert settings.database_path == Path("/tmp/x/eggbot.db")
     assert settings.log_level == "DEBUG"
@@ -73,6 +78,8 @@ def test_values_are_parsed_and_typed() -> None:
         ("EGGBOT_UNIT_PRICE", "0"),  # a free image would let every request through
         ("EGGBOT_SHARD_COUNT", "0"),
         ("EGGBOT_IDENTIFY_INTERVAL", "-1"),
+        ("EGGBOT_METRICS", "sometimes"),
+        ("EGGBOT_LOG_FORMAT", "yaml"),
     ],
 )
 def test_malformed_values_name_the_setting(name: str, value: str) -> None:

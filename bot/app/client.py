@@ -18,16 +18,15 @@ from discord.ext import commands
 from bot.app.modlog import DiscordModLog
 from bot.app.publisher import DiscordPublisher
 from bot.app.tree import EggTree
+from bot.ops.permissions import IMAGINE_PERMISSIONS
 from bot.services import Core, build_services
 from bot.webhooks import HealthReport
 
 log = logging.getLogger(__name__)
 
 DEFAULT_EXTENSIONS = ("cogs.imagine", "cogs.quota", "cogs.usage", "cogs.policy", "cogs.mydata")
-# The channel permissions the README asks for; the invite link in the "ready" line requests them.
-INVITE_PERMISSIONS = discord.Permissions(
-    view_channel=True, send_messages=True, send_messages_in_threads=True, attach_files=True, read_message_history=True
-)
+# The channel permissions the README asks for; the invite link in the "ready" line (and doctor's) requests them.
+INVITE_PERMISSIONS = discord.Permissions(IMAGINE_PERMISSIONS)
 
 
 class EggBot(commands.AutoShardedBot):
@@ -58,6 +57,8 @@ class EggBot(commands.AutoShardedBot):
             options.setdefault("shard_count", core.settings.shard_count)
         if core.settings.shard_ids is not None:
             options.setdefault("shard_ids", list(core.settings.shard_ids))
+        if core.resources.metrics is not None:  # Discord's 429s and acknowledgement times (EGGBOT_METRICS)
+            options.setdefault("http_trace", core.resources.metrics.discord_trace())
         super().__init__(command_prefix=commands.when_mentioned, tree_cls=EggTree, help_command=None, **options)
         self.services = build_services(core, DiscordPublisher(self), self.health, DiscordModLog(self))
         self.settings = core.settings

@@ -89,6 +89,10 @@ class TaskRepository(Protocol):
 
     def ids_by_interaction(self, interaction_id: int, status: TaskStatus) -> list[int]: ...
 
+    def count_by_status(self) -> dict[TaskStatus, int]:
+        """How many tasks are in each status (statuses with none are left out); for metrics."""
+        ...
+
     def list_in_states(self, states: Iterable[TaskStatus]) -> list[TaskRecord]:
         """Every task in one of ``states``, oldest first."""
         ...
@@ -185,6 +189,10 @@ class LedgerRepository(Protocol):
 
     def active_total(self) -> Decimal:
         """Every active hold, any guild, any period."""
+        ...
+
+    def settled_total(self) -> Decimal:
+        """Every settled cost, any guild, any period (what EggAPI charged for the bot's jobs); for metrics."""
         ...
 
     def settled_since_summary(self) -> Decimal:

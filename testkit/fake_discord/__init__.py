@@ -245,7 +245,8 @@ Discord returned them (with ids); ``fake.interactions`` {id: InteractionHandle};
 ``fake.gateway.identify_count`` / ``.resume_count`` / ``.received`` (frames from the bot) /
 ``.presence_updates`` / ``.sessions``.
 
-REST routes: GET /users/@me; GET /users/{id}; GET /oauth2/applications/@me; GET|PUT
+REST routes: GET /users/@me; GET /users/@me/guilds (after, limit; each with the bot's server-wide
+``permissions``); GET /users/{id}; GET /oauth2/applications/@me; GET|PUT
 /applications/{app}/commands and /applications/{app}/guilds/{guild}/commands; POST
 /interactions/{id}/{token}/callback (JSON or multipart); GET|PATCH|DELETE
 /webhooks/{app}/{token}/messages/@original and .../messages/{id}; POST /webhooks/{app}/{token};
@@ -253,6 +254,7 @@ GET /channels/{id}; POST /channels/{id}/messages (JSON or multipart payload_json
 GET /channels/{id}/messages (newest first; limit, before, after; no nonce); GET|PATCH|DELETE
 /channels/{id}/messages/{id}; POST /channels/{id}/typing; POST /users/@me/channels;
 GET /guilds/{id}/members/{id} (404/10007 "Unknown Member" for someone not or no longer in the guild);
+GET /guilds/{id}/channels (no threads, as on Discord) and GET /guilds/{id}/roles;
 and GET /att/{id}/{filename}?ex&is&hm for uploaded bytes. Bot routes need
 ``Authorization: Bot <token>`` (else 401); interaction routes need none, as on Discord.
 """
