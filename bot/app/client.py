@@ -62,6 +62,8 @@ class EggBot(commands.Bot):
         self.policy = core.policy
         self.modlog = core.modlog
         self.members = core.members
+        self.history = core.history
+        self.preferences = core.preferences
         self.prices = core.prices
         self.foreground = self.services.foreground
         self.tracker = self.services.tracker
