@@ -20,7 +20,14 @@ from bot.webhooks import HealthReport
 
 log = logging.getLogger(__name__)
 
-DEFAULT_EXTENSIONS = ("cogs.imagine", "cogs.quota", "cogs.usage", "cogs.policy", "cogs.mydata")
+DEFAULT_EXTENSIONS = (
+    "cogs.imagine",
+    "cogs.quota",
+    "cogs.usage",
+    "cogs.policy",
+    "cogs.mydata",
+    "cogs.history",
+)
 # The channel permissions the README asks for; the invite link in the "ready" line requests them.
 INVITE_PERMISSIONS = discord.Permissions(
     view_channel=True, send_messages=True, send_messages_in_threads=True, attach_files=True, read_message_history=True
