@@ -81,6 +81,9 @@ async def test_commands_follow_default_member_permissions(pg: Playground, http: 
         "imagine",
         "mydata show",
         "mydata delete",
+        "settings show",
+        "settings set",
+        "settings reset",
         "show",
     }
     assert {"usage", "quota member", "quota limit", "imagine"} <= set(moderator)

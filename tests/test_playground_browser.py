@@ -101,6 +101,9 @@ async def test_member_imagines_rerolls_and_deletes(page: Page, pg: Playground) -
             "imagine",
             "mydata delete",
             "mydata show",
+            "settings reset",
+            "settings set",
+            "settings show",
             "show",
         )
     ]

@@ -27,6 +27,7 @@ DEFAULT_EXTENSIONS = (
     "cogs.policy",
     "cogs.mydata",
     "cogs.history",
+    "cogs.settings",
 )
 # The channel permissions the README asks for; the invite link in the "ready" line requests them.
 INVITE_PERMISSIONS = discord.Permissions(
