@@ -77,6 +77,7 @@ async def test_commands_follow_default_member_permissions(pg: Playground, http: 
     member, moderator = await paths("alice"), await paths("mod")
     assert set(member) == {
         "balance",
+        "help",
         "history",
         "imagine",
         "mydata show",

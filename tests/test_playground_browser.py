@@ -97,6 +97,7 @@ async def test_member_imagines_rerolls_and_deletes(page: Page, pg: Playground) -
         re.compile(f"^/{name}")
         for name in (
             "balance",
+            "help",
             "history",
             "imagine",
             "mydata delete",

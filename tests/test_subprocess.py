@@ -79,6 +79,7 @@ async def test_python_m_bot_sync_forces_a_sync_and_exits(tmp_path: Path, world: 
         "history",
         "show",
         "settings",
+        "help",
     }
 
 

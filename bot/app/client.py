@@ -28,6 +28,7 @@ DEFAULT_EXTENSIONS = (
     "cogs.mydata",
     "cogs.history",
     "cogs.settings",
+    "cogs.help",
 )
 # The channel permissions the README asks for; the invite link in the "ready" line requests them.
 INVITE_PERMISSIONS = discord.Permissions(
