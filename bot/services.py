@@ -38,7 +38,7 @@ from bot.lifecycle import (
 )
 from bot.lifecycle.model import TaskRecord
 from bot.lifecycle.task_store import TaskStore
-from bot.members import MemberData, refuse_erased
+from bot.members import History, MemberData, MemberPreferences, refuse_erased
 from bot.metrics import Metrics, read_gauges
 from bot.modlog import ModLog, ModLogPort, job_posted
 from bot.policy import PromptPolicy
@@ -156,6 +156,8 @@ class Core:
     policy: PromptPolicy
     modlog: ModLog
     members: MemberData
+    history: History
+    preferences: MemberPreferences
 
 
 def build_core(settings: Settings, resources: Resources, *, clock: Clock = utcnow) -> Core:
@@ -188,6 +190,8 @@ def build_core(settings: Settings, resources: Resources, *, clock: Clock = utcno
         policy=policy,
         modlog=modlog,
         members=MemberData(db),
+        history=History(db),
+        preferences=MemberPreferences(guild_settings, policy),
     )
 
 
