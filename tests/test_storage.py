@@ -12,6 +12,7 @@ import pytest
 
 from bot.lifecycle.model import ImagineRequest, TaskStatus
 from bot.lifecycle.task_store import TaskStore
+from bot.storage import IntegrityError
 from bot.storage.sqlite import Database, Migration, Tx, bundled_migrations
 
 
@@ -210,7 +211,7 @@ async def test_a_failed_commit_leaves_the_database_usable(tmp_path: Path) -> Non
                 "updated_at) VALUES (4242, 1, 2, '2026-01-01', '0.01', 'active', '2026-01-01', '2026-01-01')"
             )
 
-        with pytest.raises(sqlite3.IntegrityError):
+        with pytest.raises(IntegrityError):
             await db.transaction(orphan)
         assert await db.fetchone("SELECT task_id FROM ledger_holds") is None
         assert await db.is_writable()

@@ -52,6 +52,18 @@ TASK_FIELDS = frozenset(
 """The task fields a change may set besides its status (``TaskRecord`` names); others are refused."""
 
 
+class StorageUnavailable(RuntimeError):
+    """The database could not be opened (server unreachable, login refused, driver missing); says which, no secret."""
+
+
+class IntegrityError(Exception):
+    """A write broke a uniqueness or reference rule (a second hold of a task, an EggAPI task id taken twice).
+
+    Each backend raises this in place of its driver's own error, at the end of the failed
+    transaction, so callers catch one class whatever the database.
+    """
+
+
 @dataclass(frozen=True, slots=True)
 class GuildOverrides:
     """A guild's stored quota settings; None = not set (the ledger's defaults apply)."""
