@@ -53,7 +53,7 @@ def starting_line(settings: Settings) -> str:
     else:
         webhooks = "webhooks off"
     return (
-        f"starting: EggAPI at {settings.eggapi_base_url}, database {settings.database_path}, default limit "
+        f"starting: EggAPI at {settings.eggapi_base_url}, database {settings.database_target}, default limit "
         f"{format_money(settings.quota_limit)} per member per {settings.quota_period} ({settings.quota_timezone}), "
         f"{webhooks}"
     )

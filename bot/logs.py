@@ -7,7 +7,9 @@ through after the window says how many were.
 
 ``TokenRedactor`` masks interaction tokens: discord.py logs, at DEBUG, the URLs it calls
 (``/interactions/<id>/<token>/callback``, ``/webhooks/<app id>/<token>/...``) and every gateway
-event, ``"token"`` fields included. Anyone holding one can answer as the bot for 15 minutes.
+event, ``"token"`` fields included. Anyone holding one can answer as the bot for 15 minutes. It
+masks the password of a URL too (``postgresql://eggbot:***@db/eggbot``), wherever a driver's message
+or a traceback repeats ``DATABASE_URL``.
 """
 
 from __future__ import annotations
@@ -21,15 +23,24 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["RepeatFilter", "TokenRedactor", "configure_logging", "install", "redact_tokens"]
+__all__ = ["RepeatFilter", "TokenRedactor", "configure_logging", "install", "redact_tokens", "redact_url"]
 
 MASK = "***"
 _URL_TOKEN = re.compile(r"(/(?:webhooks|interactions)/\d+/)[^/?#\s'\"]+")
 _FIELD_TOKEN = re.compile(r"""((?:'token'|"token")\s*:\s*['"])[^'"]+""")
+_URL_PASSWORD = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://[^/:@\s]*:)[^/\s]*(@)")
+
+
+def redact_url(text: str) -> str:
+    """``text`` with the password of every ``scheme://user:password@host`` in it replaced by ``***``."""
+    if "@" not in text:
+        return text
+    return _URL_PASSWORD.sub(rf"\g<1>{MASK}\g<2>", text)
 
 
 def redact_tokens(text: str) -> str:
-    """``text`` with interaction and webhook tokens replaced by ``***``."""
+    """``text`` with interaction and webhook tokens, and URL passwords, replaced by ``***``."""
+    text = redact_url(text)
     if "token" not in text and "/webhooks/" not in text and "/interactions/" not in text:
         return text
     return _FIELD_TOKEN.sub(rf"\g<1>{MASK}", _URL_TOKEN.sub(rf"\g<1>{MASK}", text))
