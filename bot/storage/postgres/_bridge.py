@@ -12,18 +12,21 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Coroutine, Iterable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import asyncpg
-from asyncpg.pool import PoolConnectionProxy
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 Row = asyncpg.Record
-Conn = asyncpg.Connection[Row] | PoolConnectionProxy[Row]
-"""A connection, or the pool's stand-in for one."""
+
+if TYPE_CHECKING:
+    from asyncpg.pool import PoolConnectionProxy
+
+    Conn: TypeAlias = asyncpg.Connection[Row] | PoolConnectionProxy[Row]
+    """A connection, or the pool's stand-in for one."""
 
 
 def affected(status: str) -> int:

@@ -17,7 +17,9 @@ rather than row locks: nothing to create first (a member with no row yet is the 
 row versions written per reservation, released by the commit even when a process dies, and correct
 behind a transaction-mode connection pooler. The keys live in the single-``bigint`` key space; the
 pair-of-``int`` space stays free for other uses (IDENTIFY pacing between processes, say).
-Read-only transactions take none: they decide nothing.
+A setting read in a write transaction is locked the same way, so two moderators' read-change-write
+edits of one setting (``GuildSettings.update``) both count. Read-only transactions take none: they
+decide nothing.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from ._bridge import Bridge
 log = logging.getLogger(__name__)
 
 
-def lock_key(scope: str, *parts: int) -> int:
+def lock_key(scope: str, *parts: int | str) -> int:
     """A stable signed 64-bit key for ``scope`` and ids (a collision only makes two changes wait on each other)."""
     text = ":".join([scope, *(str(part) for part in parts)]).encode()
     return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big", signed=True)
@@ -46,7 +48,7 @@ class Locks:
         self._write = write
         self._held: set[int] = set()
 
-    def take(self, scope: str, *parts: int) -> None:
+    def take(self, scope: str, *parts: int | str) -> None:
         """Wait until this transaction holds the lock of ``scope``/``parts`` (until it ends); no-op when reading."""
         if not self._write:
             return

@@ -75,7 +75,7 @@ class PgTx:
         self.tasks = PostgresTasks(db, locks)
         self.ledger = PostgresLedger(db, locks)
         self.reports = PostgresReports(db)
-        self.guilds = PostgresGuildSettings(db)
+        self.guilds = PostgresGuildSettings(db, locks)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one statement; how many rows it changed."""

@@ -10,6 +10,7 @@ from bot.clock import require_aware
 from bot.storage.ports import JsonValue
 
 from ._bridge import Bridge
+from ._locks import Locks
 
 log = logging.getLogger(__name__)
 
@@ -21,12 +22,15 @@ def _encode(value: JsonValue) -> str:
 class PostgresGuildSettings:
     """``GuildSettingsRepository`` over one PostgreSQL transaction: JSONB in ``guild_settings``/``member_settings``."""
 
-    __slots__ = ("_db",)
+    __slots__ = ("_db", "_locks")
 
-    def __init__(self, db: Bridge) -> None:
+    def __init__(self, db: Bridge, locks: Locks) -> None:
         self._db = db
+        self._locks = locks
 
     def get(self, guild_id: int, key: str) -> JsonValue | None:
+        # Read in a change, a setting is about to be changed from what it was: lock it until commit.
+        self._locks.take("setting", guild_id, key)
         value = self._db.fetchval("SELECT value FROM guild_settings WHERE guild_id = $1 AND key = $2", guild_id, key)
         return None if value is None else json.loads(value)
 
@@ -48,6 +52,7 @@ class PostgresGuildSettings:
         return {str(row["key"]): json.loads(row["value"]) for row in rows}
 
     def get_member(self, guild_id: int, member_id: int, key: str) -> JsonValue | None:
+        self._locks.take("member-setting", guild_id, member_id, key)
         value = self._db.fetchval(
             "SELECT value FROM member_settings WHERE guild_id = $1 AND member_id = $2 AND key = $3",
             guild_id,

@@ -7,11 +7,14 @@ an advisory lock, so processes starting together against one database apply each
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from bot.storage._scripts import Migration, numbered_scripts
 
-from ._bridge import Conn
 from ._locks import lock_key
+
+if TYPE_CHECKING:
+    from ._bridge import Conn
 
 log = logging.getLogger(__name__)
 
