@@ -1,4 +1,4 @@
-"""Storage: migrations and the task store against a real SQLite file."""
+"""Storage: migrations and the task store against a real SQLite file, and the same contract on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from bot.lifecycle.model import ImagineRequest, TaskStatus
 from bot.lifecycle.task_store import TaskStore
 from bot.storage import IntegrityError
 from bot.storage.sqlite import Database, Migration, Tx, bundled_migrations
+from testkit.backends import AnyTx, Backend
 
 
 def request(**overrides: object) -> ImagineRequest:
@@ -61,8 +62,8 @@ async def test_refuses_a_newer_schema(tmp_path: Path) -> None:
         await Database.open(path)
 
 
-async def test_task_round_trip_keeps_every_parameter(tmp_path: Path) -> None:
-    async with await Database.open(tmp_path / "db.sqlite") as db:
+async def test_task_round_trip_keeps_every_parameter(backend: Backend) -> None:
+    async with await backend.open() as db:
         store = TaskStore(db)
         task = await store.create(request())
         again = await store.get(task.id)
@@ -80,8 +81,8 @@ async def test_task_round_trip_keeps_every_parameter(tmp_path: Path) -> None:
         assert task.mode == "image_edit"
 
 
-async def test_guarded_transitions(tmp_path: Path) -> None:
-    async with await Database.open(tmp_path / "db.sqlite") as db:
+async def test_guarded_transitions(backend: Backend) -> None:
+    async with await backend.open() as db:
         store = TaskStore(db)
         task = await store.create(request())
         assert await store.transition(task.id, TaskStatus.QUEUED, TaskStatus.SUBMITTING)
@@ -108,20 +109,19 @@ async def test_guarded_transitions(tmp_path: Path) -> None:
             await store.update(task.id, prompt="changed")
 
 
-async def test_unfinished_tasks_survive_a_reopen(tmp_path: Path) -> None:
-    path = tmp_path / "db.sqlite"
-    async with await Database.open(path) as db:
+async def test_unfinished_tasks_survive_a_reopen(backend: Backend) -> None:
+    async with await backend.open() as db:
         store = TaskStore(db)
         queued = await store.create(request())
         done = await store.create(request(prompt="other"))
         await store.transition(done.id, TaskStatus.QUEUED, TaskStatus.CANCELLED)
-    async with await Database.open(path) as db:
+    async with await backend.open() as db:
         unfinished = await TaskStore(db).list_unfinished()
         assert [t.id for t in unfinished] == [queued.id]
 
 
-async def test_concurrent_claims_only_one_wins(tmp_path: Path) -> None:
-    async with await Database.open(tmp_path / "db.sqlite") as db:
+async def test_concurrent_claims_only_one_wins(backend: Backend) -> None:
+    async with await backend.open() as db:
         store = TaskStore(db)
         task = await store.create(request())
         results = await asyncio.gather(
@@ -130,13 +130,13 @@ async def test_concurrent_claims_only_one_wins(tmp_path: Path) -> None:
         assert results.count(True) == 1
 
 
-async def test_meta_and_rollback(tmp_path: Path) -> None:
-    async with await Database.open(tmp_path / "db.sqlite") as db:
+async def test_meta_and_rollback(backend: Backend) -> None:
+    async with await backend.open() as db:
         await db.set_meta("k", "v1")
         await db.set_meta("k", "v2")
         assert await db.get_meta("k") == "v2"
 
-        def boom(tx: Tx) -> None:
+        def boom(tx: AnyTx) -> None:
             tx.execute("INSERT INTO meta (key, value) VALUES ('gone', 'x')")
             raise RuntimeError("boom")
 
@@ -146,14 +146,14 @@ async def test_meta_and_rollback(tmp_path: Path) -> None:
         assert await db.is_writable()
 
 
-async def test_listeners_hear_only_committed_changes(tmp_path: Path) -> None:
-    async with await Database.open(tmp_path / "db.sqlite") as db:
+async def test_listeners_hear_only_committed_changes(backend: Backend) -> None:
+    async with await backend.open() as db:
         store = TaskStore(db)
         heard: list[tuple[int, TaskStatus]] = []
         store.add_listener(lambda task_id, new: heard.append((task_id, new)))
         task = await store.create(request())
 
-        def fail(tx: Tx) -> None:
+        def fail(tx: AnyTx) -> None:
             assert store.transition_in(tx, task.id, [TaskStatus.QUEUED], TaskStatus.SUBMITTING)
             assert heard == []  # not before the commit
             raise RuntimeError("the hold could not be written")
@@ -166,7 +166,8 @@ async def test_listeners_hear_only_committed_changes(tmp_path: Path) -> None:
 
 
 async def test_concurrent_transactions_never_interleave(tmp_path: Path) -> None:
-    """Read-modify-write in Python between two statements: fifty at once lose no update."""
+    """Read-modify-write in Python between two statements: fifty at once lose no update (SQLite's single writer;
+    on PostgreSQL such a change locks what it reads: tests/test_storage_postgres.py)."""
     async with await Database.open(tmp_path / "db.sqlite") as db:
         await db.set_meta("counter", "0")
 
@@ -179,12 +180,12 @@ async def test_concurrent_transactions_never_interleave(tmp_path: Path) -> None:
         assert await db.get_meta("counter") == "50"
 
 
-async def test_after_commit_runs_once_committed_even_if_the_caller_is_cancelled(tmp_path: Path) -> None:
-    async with await Database.open(tmp_path / "db.sqlite") as db:
+async def test_after_commit_runs_once_committed_even_if_the_caller_is_cancelled(backend: Backend) -> None:
+    async with await backend.open() as db:
         committed, started, release = asyncio.Event(), asyncio.Event(), threading.Event()
         loop = asyncio.get_running_loop()
 
-        def slow(tx: Tx) -> None:
+        def slow(tx: AnyTx) -> None:
             tx.execute("INSERT INTO meta (key, value) VALUES ('slow', 'x')")
             tx.after_commit(committed.set)
             loop.call_soon_threadsafe(started.set)
