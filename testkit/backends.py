@@ -4,7 +4,7 @@ The storage, ledger and lifecycle tests take it from the ``backend`` fixture (``
 parametrised over both, so one test body checks both backends. ``open()`` opens (and, called
 again, reopens) the test's own database: an SQLite file in the test's folder, or a fresh
 PostgreSQL database made from the migrated template of the session's server (``testkit.postgres``).
-``env`` is what ``start_bot`` needs to run the real bot on it.
+``start_bot(DATABASE_URL=await backend.url())`` runs the real bot on the PostgreSQL one.
 """
 
 from __future__ import annotations
@@ -56,10 +56,6 @@ class Backend:
         if self.server is None:
             return await Database.open(self.path)
         return await PostgresDatabase.open(await self.url())
-
-    async def env(self) -> dict[str, str]:
-        """The settings that put the bot on this database (SQLite: the starter's default file)."""
-        return {"DATABASE_URL": await self.url()} if self.postgres else {}
 
     async def drop(self) -> None:
         """Remove the PostgreSQL database, if one was made."""

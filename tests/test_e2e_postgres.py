@@ -26,7 +26,7 @@ async def test_imagine_is_delivered_and_settled_on_postgresql(
     world: World, eggapi: FakeEggAPI, start_bot: BotStarter, postgres: Backend, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    bot = await start_bot(**await postgres.env())
+    bot = await start_bot(DATABASE_URL=await postgres.url())
     assert isinstance(bot.db, PostgresDatabase)
     handle = await world.fake.slash(world.alice, world.general, "imagine", prompt="a red fox in snow")
     status = await handle.wait_response()
@@ -49,7 +49,7 @@ async def test_imagine_is_delivered_and_settled_on_postgresql(
 async def test_a_request_over_the_limit_is_refused_and_leaves_nothing_on_postgresql(
     world: World, eggapi: FakeEggAPI, start_bot: BotStarter, postgres: Backend
 ) -> None:
-    bot = await start_bot(EGGBOT_QUOTA_LIMIT="0.02", **await postgres.env())
+    bot = await start_bot(EGGBOT_QUOTA_LIMIT="0.02", DATABASE_URL=await postgres.url())
     handle = await world.fake.slash(world.alice, world.general, "imagine", prompt="three foxes", count=3)
     reply = await handle.wait_response()
     assert reply.ephemeral and "This request needs $0.03, but you have only $0.02 left" in reply.content
@@ -62,14 +62,14 @@ async def test_a_request_over_the_limit_is_refused_and_leaves_nothing_on_postgre
 async def test_a_restart_resumes_a_running_task_without_resubmitting_on_postgresql(
     world: World, eggapi: FakeEggAPI, start_bot: BotStarter, postgres: Backend
 ) -> None:
-    env = await postgres.env()
+    url = await postgres.url()
     eggapi.plan_next(TaskPlan(hold=True))
-    await start_bot(**env)
+    await start_bot(DATABASE_URL=url)
     await world.fake.slash(world.alice, world.general, "imagine", prompt="patient fox")
     [egg_id] = await world.fake.wait_for(lambda f: list(eggapi.tasks) or None)
     await start_bot.stop()
     eggapi.finish(egg_id)
-    bot = await start_bot(**env)
+    bot = await start_bot(DATABASE_URL=url)
     result = await world.fake.wait_for_message(world.general, is_result)
     assert [a.data for a in result.attachments] == [png_bytes(egg_id, 0)]
     assert eggapi.count("POST", "/v1/generate") == 1
@@ -83,7 +83,9 @@ async def test_concurrent_requests_at_the_edge_never_overdraw_on_postgresql(
     world: World, eggapi: FakeEggAPI, start_bot: BotStarter, postgres: Backend
 ) -> None:
     """40 simultaneous /imagine at the edge of a $0.15 limit: exactly 15 run, and each is settled once."""
-    bot = await start_bot(EGGBOT_QUOTA_LIMIT="0.15", EGGBOT_MAX_QUEUED_PER_MEMBER="100", **await postgres.env())
+    bot = await start_bot(
+        EGGBOT_QUOTA_LIMIT="0.15", EGGBOT_MAX_QUEUED_PER_MEMBER="100", DATABASE_URL=await postgres.url()
+    )
     delivered: set[int] = set()
     all_delivered = asyncio.Event()
 
