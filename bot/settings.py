@@ -154,7 +154,7 @@ def _url(*schemes: str) -> Callable[[str], str]:
 POSTGRES_SCHEMES = ("postgresql", "postgres")
 
 
-def _database_url(raw: str) -> str:
+def parse_database_url(raw: str) -> str:
     """A PostgreSQL connection URL, checked as far as can be without connecting."""
     parts = urlsplit(raw)
     if parts.scheme not in POSTGRES_SCHEMES:
@@ -274,7 +274,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         eggapi_api_key=read.required("EGGAPI_API_KEY", "the key from the EggAPI dashboard, egg_sk_..."),
         eggapi_base_url=read.parsed("EGGAPI_BASE_URL", _url("https", "http"), default.eggapi_base_url),
         database_path=read.parsed("DATABASE_PATH", Path, default.database_path),
-        database_url=read.parsed("DATABASE_URL", _database_url, None, shown=_masked_url),
+        database_url=read.parsed("DATABASE_URL", parse_database_url, None, shown=_masked_url),
         discord_api_base=read.parsed("DISCORD_API_BASE", _url("https", "http"), None),
         discord_gateway_url=read.parsed("DISCORD_GATEWAY_URL", _url("wss", "ws"), None),
         log_level=read.parsed("LOG_LEVEL", _choice(*LOG_LEVELS), default.log_level),
