@@ -169,6 +169,14 @@ class PostgresServer:
             await admin.close()
         return self.url(name)
 
+    async def admin(self, sql: str) -> None:
+        """Run one statement as the cluster's superuser, from its maintenance database (tests' faults)."""
+        admin = await self._admin()
+        try:
+            await admin.execute(sql)
+        finally:
+            await admin.close()
+
     async def drop_database(self, url: str) -> None:
         """Remove a database made by ``create_database`` (its connections are ended)."""
         name = url.rsplit("/", 1)[-1]

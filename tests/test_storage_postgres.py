@@ -178,3 +178,18 @@ async def test_a_server_that_refuses_the_login_is_named_without_the_password(pos
     message = str(refused.value)
     assert "not-the-password" not in message and PASSWORD not in message
     assert "postgresql://eggbot:***@127.0.0.1" in message and "password authentication failed" in message
+
+
+async def test_connections_the_server_closed_while_idle_are_replaced_before_a_change(postgres: Backend) -> None:
+    """A server restart or failover ends every pooled connection; the next changes must not fail for it."""
+    url = await postgres.url()
+    server = postgres.server
+    assert server is not None
+    async with await postgres.open() as db:
+        store = TaskStore(db)
+        await asyncio.gather(*(store.create(ImagineRequest(GUILD, 2, MEMBER, f"p{n}")) for n in range(5)))
+        name = url.rsplit("/", 1)[-1]
+        await server.admin(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'")
+        created = await asyncio.gather(*(store.create(ImagineRequest(GUILD, 2, MEMBER, f"q{n}")) for n in range(5)))
+        assert len({task.id for task in created}) == 5
+        assert len(await store.list_unfinished()) == 10

@@ -107,6 +107,18 @@ async def connect_pool(url: str, *, size: int = POOL_SIZE) -> asyncpg.Pool:
     return pool
 
 
+_LOST = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError)
+"""What a connection the server has closed raises on its first use."""
+
+
+async def _roll_back(transaction: Any) -> None:
+    """End a failed change's transaction without hiding why it failed."""
+    try:
+        await transaction.rollback()
+    except Exception:  # a connection lost mid-change: the server rolls it back itself
+        log.debug("rolling back a failed change failed too", exc_info=True)
+
+
 def _consume(future: asyncio.Future[Any]) -> None:
     """Retrieve the outcome of a change whose caller was cancelled (it ran to its end regardless)."""
     if not future.cancelled() and future.exception() is not None:
@@ -120,6 +132,7 @@ class PostgresDatabase:
         self._pool = pool
         self.target = redact_url(url)
         """Where it is, for people: the URL with its password masked."""
+        self._size = size
         self._threads = ThreadPoolExecutor(max_workers=size, thread_name_prefix="eggbot-pg")
         self._was_writable = True
 
@@ -189,15 +202,30 @@ class PostgresDatabase:
 
     async def _run(self, fn: Callable[[PgTx], T], *, write: bool) -> T:
         loop = asyncio.get_running_loop()
-        attempt = 1
+        attempt = stale = 1
         while True:
             try:
                 async with self._pool.acquire() as conn:
                     tx = PgTx(Bridge(conn, loop), write=write)
-                    async with conn.transaction(
+                    transaction = conn.transaction(
                         isolation="read_committed" if write else "repeatable_read", readonly=not write
-                    ):
+                    )
+                    try:
+                        await transaction.start()
+                    except _LOST as exc:
+                        # The server closed this idle connection (a restart, a failover, an idle
+                        # timeout). Nothing was sent yet, so begin again on a fresh one.
+                        if stale > self._size:
+                            raise
+                        log.info("a pooled connection was gone (%s); taking another", type(exc).__name__)
+                        stale += 1
+                        continue
+                    try:
                         result = await loop.run_in_executor(self._threads, fn, tx)
+                    except BaseException:
+                        await _roll_back(transaction)
+                        raise
+                    await transaction.commit()
             except asyncpg.IntegrityConstraintViolationError as exc:
                 raise IntegrityError(str(exc)) from exc
             except (asyncpg.DeadlockDetectedError, asyncpg.SerializationError) as exc:
@@ -227,12 +255,10 @@ class PostgresDatabase:
     async def is_writable(self) -> bool:
         """Whether a write can be committed right now (for health checks); changes of state are logged once."""
         try:
-            async with self._pool.acquire(timeout=5) as conn:
-                await conn.execute(
-                    "INSERT INTO meta (key, value) VALUES ('health', now()::text) "
-                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                    timeout=5,
-                )
+            try:
+                await self._probe()
+            except _LOST:  # an idle connection the server closed: one fresh try says more
+                await self._probe()
         except Exception as exc:  # any failure means "not writable"
             if self._was_writable:
                 log.warning("the database is not writable: %s: %s", type(exc).__name__, redact_url(str(exc)))
@@ -243,6 +269,14 @@ class PostgresDatabase:
             log.info("the database is writable again")
             self._was_writable = True
         return True
+
+    async def _probe(self) -> None:
+        async with self._pool.acquire(timeout=5) as conn:
+            await conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('health', now()::text) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                timeout=5,
+            )
 
     async def get_meta(self, key: str) -> str | None:
         """A stored fact, or None."""
