@@ -39,9 +39,9 @@ async def test_a_read_only_postgresql_database_is_reported_once_and_its_recovery
     server = postgres.server
     assert server is not None
 
-    async def read_only(on: bool) -> None:  # for new sessions; the ones there are ended and come back
+    async def read_only(on: bool) -> None:  # for new sessions; the ones there are ended (waited for) and come back
         await server.admin(f"ALTER DATABASE {name} SET default_transaction_read_only = {'on' if on else 'off'}")
-        await server.admin(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'")
+        await server.admin(f"SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE datname = '{name}'")
 
     async with await PostgresDatabase.open(url) as db:
         assert await db.is_writable()

@@ -189,7 +189,7 @@ async def test_connections_the_server_closed_while_idle_are_replaced_before_a_ch
         store = TaskStore(db)
         await asyncio.gather(*(store.create(ImagineRequest(GUILD, 2, MEMBER, f"p{n}")) for n in range(5)))
         name = url.rsplit("/", 1)[-1]
-        await server.admin(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'")
+        await server.admin(f"SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE datname = '{name}'")
         created = await asyncio.gather(*(store.create(ImagineRequest(GUILD, 2, MEMBER, f"q{n}")) for n in range(5)))
         assert len({task.id for task in created}) == 5
         assert len(await store.list_unfinished()) == 10
