@@ -162,7 +162,7 @@ def parse_database_url(raw: str) -> str:
     try:
         parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
     except ValueError:
-        raise ValueError("has a port that is not a number from 1 to 65535") from None
+        raise ValueError("must have a port from 1 to 65535, postgresql://user:password@host:5432/database") from None
     if not parts.hostname and "host=" not in parts.query:
         raise ValueError("must name the server, postgresql://user:password@host:5432/database")
     if not parts.path.strip("/"):
