@@ -23,7 +23,7 @@ def is_result(message: FakeMessage) -> bool:
 
 
 async def test_imagine_is_delivered_and_settled_on_postgresql(
-    world: World, eggapi: FakeEggAPI, start_bot: BotStarter, postgres: Backend, caplog: pytest.LogCaptureFixture
+    world: World, eggapi: FakeEggAPI, postgres: Backend, start_bot: BotStarter, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     bot = await start_bot(DATABASE_URL=await postgres.url())
@@ -47,7 +47,7 @@ async def test_imagine_is_delivered_and_settled_on_postgresql(
 
 
 async def test_a_request_over_the_limit_is_refused_and_leaves_nothing_on_postgresql(
-    world: World, eggapi: FakeEggAPI, start_bot: BotStarter, postgres: Backend
+    world: World, eggapi: FakeEggAPI, postgres: Backend, start_bot: BotStarter
 ) -> None:
     bot = await start_bot(EGGBOT_QUOTA_LIMIT="0.02", DATABASE_URL=await postgres.url())
     handle = await world.fake.slash(world.alice, world.general, "imagine", prompt="three foxes", count=3)
@@ -60,7 +60,7 @@ async def test_a_request_over_the_limit_is_refused_and_leaves_nothing_on_postgre
 
 
 async def test_a_restart_resumes_a_running_task_without_resubmitting_on_postgresql(
-    world: World, eggapi: FakeEggAPI, start_bot: BotStarter, postgres: Backend
+    world: World, eggapi: FakeEggAPI, postgres: Backend, start_bot: BotStarter
 ) -> None:
     url = await postgres.url()
     eggapi.plan_next(TaskPlan(hold=True))
@@ -70,9 +70,16 @@ async def test_a_restart_resumes_a_running_task_without_resubmitting_on_postgres
     await start_bot.stop()
     eggapi.finish(egg_id)
     bot = await start_bot(DATABASE_URL=url)
+    delivered = asyncio.Event()
+    bot.task_store.add_listener(lambda _, new: delivered.set() if new is TaskStatus.DELIVERED else None)
     result = await world.fake.wait_for_message(world.general, is_result)
     assert [a.data for a in result.attachments] == [png_bytes(egg_id, 0)]
     assert eggapi.count("POST", "/v1/generate") == 1
+    task = await bot.task_store.get_by_egg_id(egg_id)
+    assert task is not None
+    if task.status is not TaskStatus.DELIVERED:  # posted; the record of it may land a moment later
+        async with asyncio.timeout(10):
+            await delivered.wait()
     task = await bot.task_store.get_by_egg_id(egg_id)
     assert task is not None and task.status is TaskStatus.DELIVERED
     assert len([m for m in world.fake.messages(world.general) if m.attachments]) == 1
@@ -80,7 +87,7 @@ async def test_a_restart_resumes_a_running_task_without_resubmitting_on_postgres
 
 
 async def test_concurrent_requests_at_the_edge_never_overdraw_on_postgresql(
-    world: World, eggapi: FakeEggAPI, start_bot: BotStarter, postgres: Backend
+    world: World, eggapi: FakeEggAPI, postgres: Backend, start_bot: BotStarter
 ) -> None:
     """40 simultaneous /imagine at the edge of a $0.15 limit: exactly 15 run, and each is settled once."""
     bot = await start_bot(
