@@ -19,7 +19,7 @@ COPY pyproject.toml README.md constraints.txt ./
 COPY bot ./bot
 COPY cogs ./cogs
 COPY testkit ./testkit
-RUN pip install -c constraints.txt . \
+RUN pip install -c constraints.txt .[postgres] \
     && useradd --system --uid 10001 --home-dir /app eggbot \
     && mkdir -p /data && chown eggbot /data
 

@@ -8,8 +8,9 @@ through after the window says how many were.
 ``TokenRedactor`` masks interaction tokens: discord.py logs, at DEBUG, the URLs it calls
 (``/interactions/<id>/<token>/callback``, ``/webhooks/<app id>/<token>/...``) and every gateway
 event, ``"token"`` fields included. Anyone holding one can answer as the bot for 15 minutes.
-``SecretMasker`` masks the configured secrets themselves (the bot token, the EggAPI key, the
-webhook secret) wherever they would appear.
+It masks the password of a URL too (``postgresql://eggbot:***@db/eggbot``), wherever a driver's
+message or a traceback repeats ``DATABASE_URL``. ``SecretMasker`` masks the configured secrets
+themselves (the bot token, the EggAPI key, the webhook secret) wherever they would appear.
 
 ``JsonLines`` (``EGGBOT_LOG_FORMAT=json``) writes one JSON object per record, for log collectors,
 with ``task_id``, ``guild_id`` and ``member_id`` where known: given with ``extra=``, or taken from
@@ -45,15 +46,25 @@ __all__ = [
     "log_context",
     "note_task",
     "redact_tokens",
+    "redact_url",
 ]
 
 MASK = "***"
 _URL_TOKEN = re.compile(r"(/(?:webhooks|interactions)/\d+/)[^/?#\s'\"]+")
 _FIELD_TOKEN = re.compile(r"""((?:'token'|"token")\s*:\s*['"])[^'"]+""")
+_URL_PASSWORD = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://[^/:@\s]*:)[^/\s]*(@)")
+
+
+def redact_url(text: str) -> str:
+    """``text`` with the password of every ``scheme://user:password@host`` in it replaced by ``***``."""
+    if "@" not in text:
+        return text
+    return _URL_PASSWORD.sub(rf"\g<1>{MASK}\g<2>", text)
 
 
 def redact_tokens(text: str) -> str:
-    """``text`` with interaction and webhook tokens replaced by ``***``."""
+    """``text`` with interaction and webhook tokens, and URL passwords, replaced by ``***``."""
+    text = redact_url(text)
     if "token" not in text and "/webhooks/" not in text and "/interactions/" not in text:
         return text
     return _FIELD_TOKEN.sub(rf"\g<1>{MASK}", _URL_TOKEN.sub(rf"\g<1>{MASK}", text))

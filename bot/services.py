@@ -44,7 +44,7 @@ from bot.modlog import ModLog, ModLogPort, job_posted
 from bot.policy import PromptPolicy
 from bot.reports import UsageReports
 from bot.settings import Settings
-from bot.storage import Storage
+from bot.storage import Storage, StorageUnavailable
 from bot.storage.sqlite import Database
 from bot.unconfirmed import UnconfirmedDesk
 from bot.webhooks import HealthReport, WebhookServer, webhook_path
@@ -122,13 +122,29 @@ async def http_client(
         )
 
 
+async def open_storage(settings: Settings, *, existing_database: bool = False) -> Storage:
+    """The bot's database: PostgreSQL when ``DATABASE_URL`` is set, else SQLite at ``DATABASE_PATH``.
+
+    Created and migrated as needed, unless ``existing_database`` (operator tools: open only). The
+    PostgreSQL backend and its driver (the ``eggbot[postgres]`` extra) are imported only here, only
+    when asked for. Raises StorageUnavailable, naming the server without its password.
+    """
+    if settings.database_url is None:
+        return await (Database.open_existing if existing_database else Database.open)(settings.database_path)
+    try:
+        from bot.storage.postgres import PostgresDatabase
+    except ImportError as exc:
+        raise StorageUnavailable(
+            f"DATABASE_URL names PostgreSQL but its driver is missing ({exc.name}): pip install 'eggbot[postgres]'"
+        ) from None
+    opening = PostgresDatabase.open_existing if existing_database else PostgresDatabase.open
+    return await opening(settings.database_url)
+
+
 @asynccontextmanager
 async def open_resources(settings: Settings, *, existing_database: bool = False) -> AsyncIterator[Resources]:
-    """The database (created and migrated as needed, unless ``existing_database``), HTTP session, EggAPI client.
-
-    SQLite at ``DATABASE_PATH`` is the one backend so far; another would be chosen here.
-    """
-    db: Storage = await (Database.open_existing if existing_database else Database.open)(settings.database_path)
+    """The database (created and migrated as needed, unless ``existing_database``), HTTP session, EggAPI client."""
+    db = await open_storage(settings, existing_database=existing_database)
     metrics = new_metrics(settings)
     try:
         async with http_client(settings, metrics) as (session, eggapi):

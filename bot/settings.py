@@ -15,6 +15,7 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.logs import redact_url
 from bot.money import parse_money
 from bot.periods import PERIODS, Period, check_period
 
@@ -54,6 +55,7 @@ class Settings:
     eggapi_api_key: str = field(repr=False)
     eggapi_base_url: str = "https://api.eggapi.ai"
     database_path: Path = Path("data/eggbot.db")
+    database_url: str | None = field(default=None, repr=False)  # PostgreSQL instead of SQLite; holds a password
     discord_api_base: str | None = None
     discord_gateway_url: str | None = None
     log_level: str = "INFO"
@@ -105,13 +107,20 @@ class Settings:
         """The secret values themselves, for the log's masking (``bot.logs.SecretMasker``)."""
         return tuple(value for value in (self.discord_token, self.eggapi_api_key, self.webhook_secret) if value)
 
+    @property
+    def database_target(self) -> str:
+        """Where the database is, for people: the PostgreSQL URL with its password masked, or the SQLite file."""
+        return redact_url(self.database_url) if self.database_url else str(self.database_path)
+
     def redacted(self) -> dict[str, object]:
         """Every setting with secrets masked, for a start-up log line."""
         secret = {"discord_token", "eggapi_api_key", "webhook_secret"}
-        return {
+        shown = {
             f.name: ("***" if f.name in secret and getattr(self, f.name) else getattr(self, f.name))
             for f in fields(self)
         }
+        shown["database_url"] = redact_url(self.database_url) if self.database_url else None
+        return shown
 
 
 def _text(env: Mapping[str, str], name: str) -> str | None:
@@ -136,14 +145,15 @@ class _Reader:
             return ""
         return value
 
-    def parsed(self, name: str, parse: Callable[[str], T], default: T) -> T:
+    def parsed(self, name: str, parse: Callable[[str], T], default: T, *, shown: Callable[[str], str] = repr) -> T:
+        """``parse`` the setting; a problem quotes the value as ``shown`` gives it (masking a secret part)."""
         raw = _text(self.env, name)
         if raw is None:
             return default
         try:
             return parse(raw)
         except ValueError as exc:  # every parser below raises ValueError with a sentence for people
-            self.problems.append((name, f"{exc} (got {raw!r})"))
+            self.problems.append((name, f"{exc} (got {shown(raw)})"))
             return default
 
 
@@ -155,6 +165,29 @@ def _url(*schemes: str) -> Callable[[str], str]:
         return raw.rstrip("/") if parts.path in ("", "/") else raw
 
     return parse
+
+
+POSTGRES_SCHEMES = ("postgresql", "postgres")
+
+
+def parse_database_url(raw: str) -> str:
+    """A PostgreSQL connection URL, checked as far as can be without connecting."""
+    parts = urlsplit(raw)
+    if parts.scheme not in POSTGRES_SCHEMES:
+        raise ValueError("must be a PostgreSQL URL, postgresql://user:password@host:5432/database")
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+    except ValueError:
+        raise ValueError("must have a port from 1 to 65535, postgresql://user:password@host:5432/database") from None
+    if not parts.hostname and "host=" not in parts.query:
+        raise ValueError("must name the server, postgresql://user:password@host:5432/database")
+    if not parts.path.strip("/"):
+        raise ValueError("must name the database after the server, postgresql://user:password@host:5432/database")
+    return raw
+
+
+def _masked_url(raw: str) -> str:
+    return repr(redact_url(raw))
 
 
 def _whole(raw: str) -> int:
@@ -282,6 +315,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         eggapi_api_key=read.required("EGGAPI_API_KEY", "the key from the EggAPI dashboard, egg_sk_..."),
         eggapi_base_url=read.parsed("EGGAPI_BASE_URL", _url("https", "http"), default.eggapi_base_url),
         database_path=read.parsed("DATABASE_PATH", Path, default.database_path),
+        database_url=read.parsed("DATABASE_URL", parse_database_url, None, shown=_masked_url),
         discord_api_base=read.parsed("DISCORD_API_BASE", _url("https", "http"), None),
         discord_gateway_url=read.parsed("DISCORD_GATEWAY_URL", _url("wss", "ws"), None),
         log_level=read.parsed("LOG_LEVEL", _choice(*LOG_LEVELS), default.log_level),

@@ -14,10 +14,12 @@ import aiohttp
 
 from bot.app.client import EggBot
 from bot.eggapi import EggAPIClient
-from bot.services import Resources, build_core, new_metrics, session_traces
+from bot.services import Resources, build_core, new_metrics, open_storage, session_traces
 from bot.settings import Settings
+from bot.storage.postgres import PostgresDatabase
 from bot.storage.sqlite import Database
 
+from .backends import AnyDatabase
 from .fake_discord import run_bot
 from .fake_eggapi import FakeEggAPI
 from .settings import make_settings
@@ -77,7 +79,8 @@ class BotStarter:
         self, stack: contextlib.AsyncExitStack, settings: Settings, *, api_key: str | None, force_sync: bool
     ) -> EggBot:
         """The bot and what it holds, as ``python -m bot`` builds them, but with short EggAPI backoffs."""
-        db = await stack.enter_async_context(await Database.open(settings.database_path))
+        db = await open_storage(settings)  # SQLite at DATABASE_PATH, or PostgreSQL when DATABASE_URL is set
+        stack.push_async_callback(db.close)
         metrics = new_metrics(settings)
         session = await stack.enter_async_context(aiohttp.ClientSession(trace_configs=session_traces(metrics)))
         client = EggAPIClient(
@@ -120,4 +123,10 @@ class BotStarter:
 def sqlite_db(bot: EggBot) -> Database:
     """The bot's database as the SQLite backend it is in these tests (for raw SQL and its path)."""
     assert isinstance(bot.db, Database), "these tests run on SQLite"
+    return bot.db
+
+
+def any_db(bot: EggBot) -> AnyDatabase:
+    """The bot's database on whichever backend it runs (raw SQL with ``?`` placeholders works on both)."""
+    assert isinstance(bot.db, Database | PostgresDatabase), f"an unexpected backend: {type(bot.db).__name__}"
     return bot.db

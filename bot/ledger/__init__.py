@@ -24,7 +24,7 @@ Holds (one per task; table ``ledger_holds`` references ``tasks(id)``):
   propagate out of the function so the task row is rolled back too. Checks, in this order:
   guild paused, account budget, member limit, server cap, against the member's spend read in
   the transaction (and the policy read again there if it was written since ``terms``).
-  ``sqlite3.IntegrityError`` for a second hold of a task.
+  ``bot.storage.IntegrityError`` for a second hold of a task.
 * ``await reserve(*, task_id, guild_id, member_id, role_ids, count, now=None, model=...) -> Hold`` -
   ``terms`` + ``reserve_in`` for an existing task, in a transaction of its own.
 * ``await charge(cost: Decimal | None, images, model=...) -> Charge`` - what a completed task costs:

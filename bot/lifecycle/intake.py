@@ -6,6 +6,7 @@ import asyncio
 import logging
 import threading
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 from bot.eggapi import format_cost
 from bot.errors import QueueFull, UserFacingError
@@ -113,14 +114,16 @@ class JobService:
             task = self._store.insert(tx, clean)
             return task, self._ledger.reserve_in(tx, terms, task_id=task.id)
 
+        recording = asyncio.ensure_future(self._storage.transaction(record))  # one hop, however busy it is
         try:
-            task, hold = await self._storage.transaction(record)  # one hop to the database thread, however busy it is
+            task, hold = await asyncio.shield(recording)
         except asyncio.CancelledError:
-            # The transaction runs to its end on the database thread regardless; nobody will tell the
-            # member about this job, so take it back (its hold is released).
+            # The transaction runs to its end regardless; nobody will tell the member about this job,
+            # so take it back (its hold is released) once it has ended. Waiting for it matters where
+            # transactions run side by side (PostgreSQL): the withdrawal must see its commit.
             if clean.interaction_id is not None:
                 try:
-                    await asyncio.shield(self._withdraw_interaction(clean.interaction_id))
+                    await asyncio.shield(self._withdraw_after(recording, clean.interaction_id))
                 except Exception:  # the cancellation is what the caller must see
                     log.exception("could not withdraw the job of cancelled interaction %s", clean.interaction_id)
             raise
@@ -132,6 +135,10 @@ class JobService:
             format_cost(hold.reserved),
         )
         return task
+
+    async def _withdraw_after(self, recording: asyncio.Future[Any], interaction_id: int) -> None:
+        await asyncio.wait([recording])
+        await self._withdraw_interaction(interaction_id)
 
     async def _withdraw_interaction(self, interaction_id: int) -> None:
         for task_id in await self._store.queued_for_interaction(interaction_id):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -38,6 +37,7 @@ from bot.lifecycle.references import EXPIRED_REFS, ReferenceCheck
 from bot.lifecycle.status_board import StatusBoard
 from bot.lifecycle.task_store import TaskStore
 from bot.lifecycle.transitions import Bookkeeper
+from bot.storage import IntegrityError
 
 log = logging.getLogger(__name__)
 
@@ -338,7 +338,7 @@ class Tracker:
             moved = await self._books.move(
                 task.id, expected, TaskStatus.RUNNING, egg_task_id=egg.id, upstream_status=egg.status, error=None
             )
-        except sqlite3.IntegrityError:
+        except IntegrityError:
             log.warning("task %s: EggAPI task %s already belongs to another task", task.id, egg.id)
             return False
         if moved:

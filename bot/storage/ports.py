@@ -5,7 +5,16 @@ backend runs it inside one database transaction (SQLite: in one hop to its conne
 domain code decides between reads and writes without holding any lock of its own, and an
 exception rolls everything back. The repositories are views of that one transaction and are only
 valid inside the function. A backend with an async driver runs the function on a worker thread and
-bridges each repository call to its connection; domain code does not change.
+bridges each repository call to its connection; domain code does not change
+(``bot.storage.postgres``).
+
+What a change may count on, on either backend: it sees what was committed before it, all of it
+commits or none of it, and a guarded write (``move``, ``close_hold``: ``UPDATE … WHERE status =
+…``) applies once however many changes race for it. SQLite runs one change at a time; PostgreSQL
+runs them side by side at READ COMMITTED, so a read that a write then depends on must be locked by
+the repository that reads it: a member's or a guild's spend and the account's holds
+(``LedgerRepository``), a member's queued tasks (``count_in_state``) and a setting read in a change
+(``GuildSettingsRepository.get``) are. A new count-then-write needs the same in each backend.
 
 Repositories speak domain values (``TaskRecord``, ``Hold``, ``Decimal``, aware ``datetime``);
 encoding them is the backend's business. They make no domain decisions: limits, transition rules
@@ -52,6 +61,18 @@ TASK_FIELDS = frozenset(
 """The task fields a change may set besides its status (``TaskRecord`` names); others are refused."""
 
 
+class StorageUnavailable(RuntimeError):
+    """The database could not be opened (server unreachable, login refused, driver missing); says which, no secret."""
+
+
+class IntegrityError(Exception):
+    """A write broke a uniqueness or reference rule (a second hold of a task, an EggAPI task id taken twice).
+
+    Each backend raises this in place of its driver's own error, at the end of the failed
+    transaction, so callers catch one class whatever the database.
+    """
+
+
 @dataclass(frozen=True, slots=True)
 class GuildOverrides:
     """A guild's stored quota settings; None = not set (the ledger's defaults apply)."""
@@ -84,7 +105,7 @@ class TaskRepository(Protocol):
     def get_by_egg_id(self, egg_task_id: str) -> TaskRecord | None: ...
 
     def count_in_state(self, member_id: int, status: TaskStatus) -> int:
-        """How many of the member's tasks are in ``status``."""
+        """How many of the member's tasks are in ``status`` (in a change: locked until commit, for the queue cap)."""
         ...
 
     def ids_by_interaction(self, interaction_id: int, status: TaskStatus) -> list[int]: ...
@@ -332,7 +353,8 @@ class Transaction(Protocol):
 
 
 class Storage(Protocol):
-    """A database the bot's services share (``bot.storage.sqlite.Database`` by default)."""
+    """A database the bot's services share: ``bot.storage.sqlite.Database`` by default,
+    ``bot.storage.postgres.PostgresDatabase`` when ``DATABASE_URL`` is set (``bot.services.open_storage``)."""
 
     async def transaction(self, fn: Callable[[Transaction], T]) -> T:
         """Run ``fn`` in one write transaction: all of it commits, or none of it (the exception propagates)."""

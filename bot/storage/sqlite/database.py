@@ -21,6 +21,8 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
+from bot.storage.ports import IntegrityError
+
 from ._thread import on_connection_thread
 from .guilds import SqliteGuildSettings
 from .ledger import SqliteLedger
@@ -81,6 +83,9 @@ def _run_transaction(fn: Callable[[Tx], Any], conn: sqlite3.Connection) -> _Outc
     try:
         result = fn(tx)
         conn.execute("COMMIT")  # may fail too (a deferred constraint, a full disk): then nothing happened
+    except sqlite3.IntegrityError as exc:
+        _roll_back(conn)
+        raise IntegrityError(str(exc)) from exc
     except BaseException:
         _roll_back(conn)
         raise
