@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import discord.http
 import pytest
 
 from testkit.fake_discord import FakeGuild
@@ -68,3 +69,5 @@ async def test_two_shards_answer_their_own_servers_and_take_turns_to_connect(
             assert "left" in answer.content or "limit" in answer.content.lower(), answer.content
         identifies = [f["d"]["shard"] for f in fake.gateway.received if f.get("op") == 2]
         assert sorted(identifies) == [[0, 2], [1, 2]]
+    # Both bots pointed discord.py at the fake and stopped in either order: its own addresses are back.
+    assert discord.http.Route.BASE == "https://discord.com/api/v10"
