@@ -238,8 +238,10 @@ class Deliverer:
         await self._record(group, message_ids)
         return None
 
-    async def _reroute(self, group: list[TaskRecord], reason: str) -> float | None:  # reason: delivery.gone.*
+    async def _reroute(self, group: list[TaskRecord], reason: str) -> float | None:
         """The destination cannot take the post: send the images the other way, or give up if that failed too.
+
+        ``reason`` is the catalogue key of why (``delivery.gone.*``), stored with the task for its notes.
 
         A lost channel sends them to the member by DM; closed DMs (a hidden job) post them in the
         channel. Either way the member gets what was paid for, with a word on why it is there.
