@@ -37,6 +37,7 @@ from bot.lifecycle import (
     TrackerConfig,
 )
 from bot.lifecycle.model import TaskRecord
+from bot.lifecycle.remakes import Remakes
 from bot.lifecycle.task_store import TaskStore
 from bot.members import MemberData, refuse_erased
 from bot.modlog import ModLog, ModLogPort, job_posted
@@ -182,6 +183,7 @@ class Services:
     board: StatusBoard
     tracker: Tracker
     web: WebhookServer | None
+    remakes: Remakes
 
 
 def build_services(
@@ -242,4 +244,4 @@ def build_services(
             max_connections=settings.webhook_max_connections,
             webhooks=settings.webhooks_enabled,  # health-only mode serves no POST route at all
         )
-    return Services(core, foreground, board, tracker, web)
+    return Services(core, foreground, board, tracker, web, Remakes(core.tasks, publisher))

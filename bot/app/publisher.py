@@ -230,6 +230,29 @@ class DiscordPublisher:
             return {}
         return found
 
+    async def image_url(self, task: TaskRecord, index: int) -> str | None:
+        """The signed link of output ``index`` as it is posted now, read afresh from the result's messages.
+
+        Discord signs attachment links for about a day and signs them anew in every payload, so one
+        ``GET /channels/{id}/messages/{id}`` gives a link that works for as long again. The image is
+        found by its file name, which the bot alone chooses; None when no result message carries it.
+        """
+        try:
+            destination = await self._destination(task)
+        except DestinationGone:
+            return None
+        for message_id in task.result_message_ids:
+            try:
+                message = await destination.fetch_message(message_id)
+            except (discord.NotFound, discord.Forbidden) as exc:
+                log.info("task %s: result message %s not readable: %s", task.id, message_id, exc.text)
+                continue
+            for attachment in message.attachments:
+                match = IMAGE_NAME.match(attachment.filename)
+                if match and int(match["task"]) == task.id and int(match["n"]) == index + 1:
+                    return attachment.url
+        return None
+
     async def deliver_batch(
         self, tasks: list[TaskRecord], images: dict[int, list[DownloadedImage]], key: str
     ) -> list[int]:
