@@ -97,7 +97,10 @@ async def test_typed_imagine_runs_and_its_image_is_served(pg: Playground, http: 
     shown = next(m for m in seen if m["id"] == str(result.id))
     picture = shown["attachments"][0]
     assert picture["image"] and picture["url"].startswith("/files/")
-    assert [b["label"] for row in shown["components"] for b in row["components"]] == ["Reroll", "Delete"]
+    assert [[b["label"] for b in row["components"]] for row in shown["components"]] == [
+        ["Vary", "Edit", "Again at 2k", "Again at 4k"],
+        ["Reroll", "Remix", "Details", "Delete"],
+    ]
     async with http.get(picture["url"]) as response:
         assert response.content_type == "image/png"
         data = await response.read()

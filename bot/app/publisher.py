@@ -22,12 +22,14 @@ from cogs.imagine import (
     failure_status_text,
     failure_text,
     image_stem,
+    origin_line,
     rerouted_note,
     result_text,
     result_view,
     stale_text,
     status_text,
     status_view,
+    with_line,
 )
 
 if TYPE_CHECKING:
@@ -100,7 +102,7 @@ class DiscordPublisher:
             return
         await self._edit_status(
             task,
-            content=status_text(task, progress),
+            content=with_line(status_text(task, progress), await origin_line(self._bot, task)),
             view=status_view(task.id, progress.phase),
             allowed_mentions=discord.AllowedMentions.none(),
             final=progress.phase in FINAL_PHASES,
@@ -189,7 +191,7 @@ class DiscordPublisher:
         destination = await self._destination(task)
         if part.number == 1:
             note = rerouted_note(task)
-            caption = result_text(task, await self._show_cost(task))
+            caption = with_line(result_text(task, await self._show_cost(task)), await origin_line(self._bot, task))
             content = caption if note is None else f"{caption}\n{note}"
         else:
             content = f"Job #{task.id}, continued ({part.number}/{part.total})"

@@ -19,6 +19,7 @@ from cogs.imagine._render import (
     stale_text,
     status_text,
 )
+from cogs.imagine._results import origin_line, with_line
 from cogs.imagine._status import status_view
 from cogs.imagine._views import batch_view, result_view
 
@@ -33,6 +34,7 @@ __all__ = [
     "failure_status_text",
     "failure_text",
     "image_stem",
+    "origin_line",
     "rerouted_note",
     "result_text",
     "result_view",
@@ -40,6 +42,7 @@ __all__ = [
     "stale_text",
     "status_text",
     "status_view",
+    "with_line",
 ]
 
 

@@ -11,6 +11,8 @@ from discord.ext import commands
 
 from bot.errors import InvalidRequest
 from bot.lifecycle.model import NEGATIVE_PROMPT_MAX, PROMPT_MAX, ImagineRequest
+from cogs.imagine._actions import BUTTONS as RESULT_ACTIONS
+from cogs.imagine._actions import on_modal_submit
 from cogs.imagine._flow import parent_channel, start_job
 from cogs.imagine._status import CancelButton, HideButton
 from cogs.imagine._views import DeleteButton, DeleteJobButton, DeletePartButton, RerollButton
@@ -25,7 +27,7 @@ REFERENCE_TYPES = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WebP
 _NAMES = tuple(REFERENCE_TYPES.values())
 REFERENCE_NAMES = f"{', '.join(_NAMES[:-1])} or {_NAMES[-1]}"  # what the refusal asks for: all of them
 REFERENCE_MAX_BYTES = 20 * 1024 * 1024
-BUTTONS = (RerollButton, DeleteButton, DeleteJobButton, DeletePartButton, CancelButton, HideButton)
+BUTTONS = (RerollButton, DeleteButton, DeleteJobButton, DeletePartButton, CancelButton, HideButton, *RESULT_ACTIONS)
 
 
 def reference_urls(attachments: list[discord.Attachment | None]) -> tuple[str, ...]:
@@ -56,6 +58,12 @@ class ImagineCog(commands.Cog):
     async def cog_unload(self) -> None:
         """Forget the persistent buttons."""
         self.bot.remove_dynamic_items(*BUTTONS)
+
+    @commands.Cog.listener()
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """Edit and Remix modals: discord.py keeps no copy of them, so their submissions arrive here."""
+        if interaction.type is discord.InteractionType.modal_submit:
+            await on_modal_submit(self.bot, interaction)
 
     @app_commands.command(name="imagine")
     @app_commands.allowed_installs(guilds=True, users=False)
@@ -96,5 +104,6 @@ class ImagineCog(commands.Cog):
             interaction_id=interaction.id,
             upload_limit=interaction.filesize_limit,
             parent_channel_id=parent_channel(interaction),
+            locale=str(interaction.locale),
         )
         await start_job(self.bot, interaction, request)
