@@ -231,3 +231,29 @@ def test_typed_text_fills_the_first_required_text_option(pg: Playground) -> None
     assert split_typed(entries, "/nothing here") == ("nothing", {})
     with pytest.raises(BadOption, match="takes no free text"):
         split_typed(entries, "/balance please")
+
+
+async def test_a_form_the_bot_opens_is_shown_and_submitted(pg: Playground, http: aiohttp.ClientSession) -> None:
+    n = ids(pg)
+    general = pg.world.channels[0]
+    await run(http, user=n["alice"], channel=n["#general"], text="/imagine a red fox in snow")
+    first = await pg.fake.wait_for_message(general, lambda m: bool(m.attachments))
+    click = {"user": n["alice"], "message_id": str(first.id), "custom_id": first.button("Edit").custom_id}
+    async with http.post("/api/click", json=click) as response:
+        opened = await response.json()
+    assert opened["ok"] and opened["callback_type"] == 9
+    assert opened["modal"]["title"] == "Edit image 1 of job #1"
+    [field] = opened["modal"]["fields"]
+    assert (field["custom_id"], field["label"], field["value"], field["paragraph"]) == (
+        "prompt",
+        "Prompt",
+        "a red fox in snow",
+        True,
+    )
+    form = {"user": n["alice"], "interaction_id": opened["interaction_id"], "values": {"prompt": "a blue fox in snow"}}
+    async with http.post("/api/modal", json=form) as response:
+        assert (await response.json())["callback_type"] == 4  # the new job's status message
+    edited = await pg.fake.wait_for_message(general, lambda m: bool(m.attachments), after=first)
+    assert "a blue fox in snow" in edited.content and "✏️ Edit of image 1 of job #1" in edited.content
+    async with http.post("/api/modal", json=form) as response:  # a form is sent once
+        assert response.status == 400 and "already submitted" in (await response.json())["error"]

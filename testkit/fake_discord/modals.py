@@ -94,11 +94,15 @@ def _text_input(errors: FormErrors, here: Path, item: Mapping[str, Any], *, labe
 
 
 def modal_fields(modal: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
-    """A modal's text inputs by custom id: what the user sees in each (``label``, ``value`` prefilled, limits)."""
+    """A modal's text inputs by custom id: what the user sees in each (``label``, its Label's
+    ``description``, ``value`` prefilled, limits)."""
     fields: dict[str, dict[str, Any]] = {}
     for top in (modal or {}).get("components") or []:
         label = top.get("label") if top.get("type") == 18 else None
         for item in iter_components([top]):
             if item.get("type") == 4:
-                fields[str(item.get("custom_id"))] = dict(item, label=item.get("label") or label)
+                shown = dict(item, label=item.get("label") or label)
+                if top.get("type") == 18:
+                    shown["description"] = top.get("description")
+                fields[str(item.get("custom_id"))] = shown
     return fields
