@@ -219,6 +219,7 @@ def build_services(
         max_image_bytes=settings.max_image_bytes,
         on_delivered=log_delivery if modlog_port is not None else None,
     )
+    remakes = Remakes(core.tasks, publisher, core.references)
     tracker = Tracker(
         core.tasks,
         core.books,
@@ -230,6 +231,7 @@ def build_services(
         reconciler=core.reconciler,
         foreground=foreground,
         references=core.references,
+        refresh=remakes.before_submit,
     )
     web = None
     if settings.webhooks_enabled or settings.healthz_enabled:
@@ -244,4 +246,4 @@ def build_services(
             max_connections=settings.webhook_max_connections,
             webhooks=settings.webhooks_enabled,  # health-only mode serves no POST route at all
         )
-    return Services(core, foreground, board, tracker, web, Remakes(core.tasks, publisher))
+    return Services(core, foreground, board, tracker, web, remakes)

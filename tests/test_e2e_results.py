@@ -12,8 +12,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from bot.app.client import EggBot
+from bot.lifecycle.model import TaskStatus
 from testkit.fake_discord import FakeMember, FakeMessage, InteractionHandle, assert_clean
-from testkit.fake_eggapi import FakeEggAPI, FakeTask
+from testkit.fake_eggapi import FakeEggAPI, FakeTask, TaskPlan
 from testkit.starter import BotStarter, sqlite_db
 from testkit.world import World, answer
 
@@ -145,6 +146,31 @@ async def test_a_link_expired_before_the_click_is_fetched_afresh(
     [again] = last_task(eggapi).request["image_urls"]
     assert path(again) == path(image.url) and again != url
     assert [f.status for f in eggapi.input_fetches] == [200, 200]
+    assert_clean(world.fake)
+
+
+async def test_a_variation_that_waited_in_line_for_a_day_is_sent_with_a_fresh_link(
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
+) -> None:
+    bot = await start_bot(EGGBOT_MAX_RUNNING_PER_MEMBER="1")
+    first = await imagine(world, world.alice, "two foxes", count=2)
+    eggapi.plan_next(TaskPlan(hold=True))
+    await world.fake.slash(world.alice, world.general, "imagine", prompt="a slow fox")
+    slow = await world.fake.wait_for(lambda f: list(eggapi.tasks)[1:] or None)
+    panel = await reply_to(world, world.alice, first, "Image 2")
+    status = await (await click(world, world.alice, panel, "Vary")).wait_response()
+    await world.fake.wait_for(lambda f: "in line" in f.message(status.id).content or None)  # behind the slow one
+    waiting = await bot.task_store.get(3)
+    assert waiting is not None and waiting.status is TaskStatus.QUEUED
+    [clicked] = waiting.reference_urls
+
+    world.fake.clock.advance(23.5 * HOUR)  # the link from the click still works, but not for long enough
+    eggapi.finish(slow[0])
+    variation = await world.fake.wait_for_message(world.general, lambda m: is_result(m) and "Variation" in m.content)
+    assert "🎨 Variation of image 2 of job #1" in variation.content
+    [sent] = last_task(eggapi).request["image_urls"]
+    assert path(sent) == path(first.attachment("eggbot-1-2.png").url) and sent != clicked
+    assert [(f.url, f.status) for f in eggapi.input_fetches] == [(sent, 200)]
     assert_clean(world.fake)
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from bot.errors import InvalidRequest
 from bot.lifecycle.model import ImagineRequest, OriginKind, TaskRecord
+from bot.lifecycle.references import ReferenceCheck
 from bot.lifecycle.remakes import Asker, Remakes, remake, upscales
 from bot.lifecycle.task_store import TaskStore
 from bot.storage.sqlite import Database
@@ -129,7 +130,7 @@ async def test_a_picked_image_is_found_again_or_refused_before_anything_is_recor
     store = TaskStore(db)
     origin = await finished(store, asked(), 4)
     links = Links({(origin.id, 1): "https://cdn.example/fresh-2.png?ex=ff"})
-    remakes = Remakes(store, links)
+    remakes = Remakes(store, links, ReferenceCheck())
     assert await remakes.image_url(origin, 2) == "https://cdn.example/fresh-2.png?ex=ff"
     assert links.asked == [(origin.id, 1)]  # 1-based for members, 0-based for the chat side
     with pytest.raises(InvalidRequest) as gone:
@@ -146,7 +147,7 @@ async def test_a_picked_image_is_found_again_or_refused_before_anything_is_recor
 async def test_a_slow_chat_side_is_a_polite_try_again_within_the_click(db: Database) -> None:
     store = TaskStore(db)
     origin = await finished(store, asked(), 1)
-    remakes = Remakes(store, Links({(origin.id, 0): "https://late"}, delay=5.0), refresh_within=0.01)
+    remakes = Remakes(store, Links({(origin.id, 0): "https://late"}, delay=5.0), ReferenceCheck(), refresh_within=0.01)
     with pytest.raises(InvalidRequest) as slow:
         await remakes.image_url(origin, 1)
     assert slow.value.key == "results.unreachable"
@@ -156,7 +157,7 @@ async def test_rerolls_and_remixes_of_a_variation_get_the_picked_image_afresh(db
     store = TaskStore(db)
     origin = await finished(store, asked(), 4)
     links = Links({(origin.id, 1): "https://cdn.example/fresh-2.png?ex=ff"})
-    remakes = Remakes(store, links)
+    remakes = Remakes(store, links, ReferenceCheck())
     stale = "https://cdn.example/old-2.png?ex=01"
     vary = await finished(store, remake(origin, OriginKind.VARY, HERE, image=2, image_url=stale), 4)
     reroll = await finished(store, remake(vary, OriginKind.REROLL, HERE, references=vary.reference_urls), 4)
@@ -173,3 +174,32 @@ async def test_rerolls_and_remixes_of_a_variation_get_the_picked_image_afresh(db
     assert await remakes.references(uploaded) == ("https://cdn.example/mine.png?ex=02",)
     again = await finished(store, remake(plain, OriginKind.REROLL, HERE), 1)
     assert await remakes.references(again) == ()
+
+
+async def test_before_the_submit_an_expired_link_to_a_posted_image_is_read_afresh(db: Database) -> None:
+    store = TaskStore(db)
+    origin = await finished(store, asked(), 4)
+    links = Links({(origin.id, 1): "https://cdn.example/fresh-2.png?ex=ffffffff"})
+    remakes = Remakes(store, links, ReferenceCheck())
+    stale = await store.create(remake(origin, OriginKind.VARY, HERE, image=2, image_url="https://cdn.example/2?ex=01"))
+    sent = await remakes.before_submit(stale)
+    assert sent.reference_urls == ("https://cdn.example/fresh-2.png?ex=ffffffff",)
+    recorded = await store.get(stale.id)
+    assert recorded is not None and recorded.reference_urls == sent.reference_urls  # recorded, not only sent
+
+    good = await store.create(
+        remake(origin, OriginKind.VARY, HERE, image=2, image_url="https://cdn.example/2?ex=ffffffff")
+    )
+    assert await remakes.before_submit(good) is good and len(links.asked) == 1  # still good: not fetched
+    # The member's own uploads cannot be read again; a deleted result or a failing chat side leaves
+    # the task as it is, and the tracker refuses to send the dead link.
+    uploaded = await store.create(asked(reference_urls=("https://cdn.example/mine.png?ex=01",)))
+    assert await remakes.before_submit(uploaded) is uploaded
+    gone = await store.create(remake(origin, OriginKind.VARY, HERE, image=3, image_url="https://cdn.example/3?ex=01"))
+    assert await remakes.before_submit(gone) is gone
+
+    class Broken(Links):
+        async def image_url(self, task: TaskRecord, index: int) -> str | None:
+            raise RuntimeError("Discord is down")
+
+    assert await Remakes(store, Broken(), ReferenceCheck()).before_submit(stale) is stale

@@ -5,19 +5,21 @@ it exactly like /imagine; it also says where it came from (``origin_task_id``, `
 for a picked image, ``origin_image``). A picked image goes to EggAPI as the bot's own attachment,
 whose signed link expires (about a day): ``Remakes`` asks the chat side (``Publisher.image_url``) for
 a link that works now, right before the job is recorded, and refuses before anything is charged
-when the result is gone. Nothing here needs memory of earlier clicks: a job id and an image number
-are enough, also after a restart.
+when the result is gone; a job that waited in line until that link nearly expired gets it afresh
+again right before it is sent (``before_submit``, called by the tracker). Nothing here needs memory
+of earlier clicks: a job id and an image number are enough, also after a restart.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
-from bot.errors import InvalidRequest
+from bot.errors import InvalidRequest, UserFacingError
 from bot.lifecycle.model import ImagineRequest, OriginKind, TaskRecord
+from bot.lifecycle.references import ReferenceCheck
 from bot.lifecycle.task_store import TaskStore
 
 log = logging.getLogger(__name__)
@@ -125,9 +127,17 @@ class ImageLinks(Protocol):
 class Remakes:
     """Finds a result's images again for the jobs made from them (see the module docstring)."""
 
-    def __init__(self, store: TaskStore, links: ImageLinks, *, refresh_within: float = REFRESH_WITHIN) -> None:
+    def __init__(
+        self,
+        store: TaskStore,
+        links: ImageLinks,
+        references: ReferenceCheck,
+        *,
+        refresh_within: float = REFRESH_WITHIN,
+    ) -> None:
         self._store = store
         self._links = links
+        self._usable = references.usable
         self._refresh_within = refresh_within
 
     async def origin(self, task_id: int) -> TaskRecord:
@@ -158,11 +168,42 @@ class Remakes:
         A job made from a picked image (or a reroll or remix of one) gets that image's link afresh;
         anything else keeps the links it was given, which the caller checks are still good.
         """
+        fresh = await self.fresh_references(task)
+        return task.reference_urls if fresh is None else fresh
+
+    async def fresh_references(self, task: TaskRecord) -> tuple[str, ...] | None:
+        """``task``'s reference as a link that works now, when it is a posted image; else None.
+
+        Refused like ``image_url`` when that image is no longer posted.
+        """
         source = await self.image_source(task)
         if source is None:
-            return task.reference_urls
+            return None
         origin, image = source
         return (await self.image_url(origin, image),)
+
+    async def before_submit(self, task: TaskRecord) -> TaskRecord:
+        """The task about to be sent, its reference links read afresh if they (nearly) expired while it
+        waited in line and are images the bot posted (a Vary, Edit, Again, or a reroll of one).
+
+        Otherwise, or when that image is gone, the task as it is: the tracker then refuses to send a
+        dead link (``bot.lifecycle.references``). It never raises: the task is already submitting.
+        """
+        if self._usable(task.reference_urls):
+            return task
+        try:
+            fresh = await self.fresh_references(task)
+            if fresh is None:
+                return task
+            await self._store.update(task.id, reference_urls=fresh)
+        except UserFacingError as exc:  # no longer posted, or Discord did not answer in time
+            log.info("task %s: reference links not read afresh (%s)", task.id, exc.key)
+            return task
+        except Exception:
+            log.warning("task %s: reference links not read afresh", task.id, exc_info=True)
+            return task
+        log.info("task %s: reference links read afresh before the submit", task.id)
+        return replace(task, reference_urls=fresh)
 
     async def image_source(self, task: TaskRecord) -> tuple[TaskRecord, int] | None:
         """The job and image (1-based) that ``task``'s reference is, through rerolls and remixes; else None."""
