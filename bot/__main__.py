@@ -18,12 +18,16 @@ from dotenv import find_dotenv, load_dotenv
 
 from bot.logs import configure_logging
 from bot.money import format_money
+from bot.ops import backup as backup_cli
 from bot.settings import Settings, SettingsError, load_settings, settings_warnings
 from bot.unconfirmed import cli as operator_cli
 
 log = logging.getLogger("bot")
 
-USAGE = "usage: python -m bot [run | sync | playground | unconfirmed [adopt TASK EGG_TASK_ID | release TASK [--force]]]"
+USAGE = (
+    "usage: python -m bot [run | sync | playground | doctor | backup FILE\n"
+    "                     | unconfirmed [adopt TASK EGG_TASK_ID | release TASK [--force]]]"
+)
 NO_TOKEN_HINT = (
     "eggbot: no DISCORD_TOKEN, so there is no Discord bot to run. To try eggbot without one, open the\n"
     "playground (an embedded Discord and simulated images in your browser): python -m bot playground\n"
@@ -63,10 +67,16 @@ def run(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit status."""
     args = list(sys.argv[1:] if argv is None else argv)
     operator = operator_cli.parse(args[1:]) if args[:1] == ["unconfirmed"] else None
-    if args not in ([], ["run"], ["sync"], ["playground"]) and operator is None:
+    if args not in ([], ["run"], ["sync"], ["playground"], ["doctor"]) and operator is None and args[:1] != ["backup"]:
         print(USAGE, file=sys.stderr)
         return 2
     load_dotenv(find_dotenv(usecwd=True))
+    if args[:1] == ["backup"]:
+        return backup_cli.run(args[1:], os.environ)
+    if args == ["doctor"]:
+        from bot.ops.doctor import run as run_doctor  # needs no valid settings: it says what is wrong with them
+
+        return run_doctor(os.environ)
     if args == ["playground"]:
         from bot.playground.runner import run_playground  # loads discord.py and the test kit's fakes
 
@@ -80,7 +90,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         return 2
     for name, problem in settings_warnings(settings):
         print(f"eggbot: warning: {name}: {problem}; starting anyway", file=sys.stderr)
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, json_lines=settings.log_format == "json", secrets=settings.secrets)
     tune_interpreter()
     if operator is not None:
         return asyncio.run(operator_cli.unconfirmed(settings, operator))

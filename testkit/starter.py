@@ -14,7 +14,7 @@ import aiohttp
 
 from bot.app.client import EggBot
 from bot.eggapi import EggAPIClient
-from bot.services import Resources, build_core
+from bot.services import Resources, build_core, new_metrics, session_traces
 from bot.settings import Settings
 from bot.storage.sqlite import Database
 
@@ -61,12 +61,15 @@ class BotStarter:
         """Where the bot keeps its database (there before the first start, if a test seeds it)."""
         return make_settings(self.tmp_path, self.eggapi.url).database_path
 
-    async def __call__(self, *, api_key: str | None = None, force_sync: bool = False, **env: str) -> EggBot:
+    async def __call__(
+        self, *, api_key: str | None = None, force_sync: bool = False, paced_identify: bool = False, **env: str
+    ) -> EggBot:
+        """Start the bot; ``paced_identify`` keeps its own ``before_identify_hook`` (the harness's is instant)."""
         assert self.running is None, "stop the running bot first"
         settings = make_settings(self.tmp_path, self.eggapi.url, **env)
         stack = contextlib.AsyncExitStack()
         bot = await self._build(stack, settings, api_key=api_key, force_sync=force_sync)
-        await stack.enter_async_context(run_bot(bot, self.world.fake))
+        await stack.enter_async_context(run_bot(bot, self.world.fake, fast_reidentify=not paced_identify))
         self.running = Running(stack, bot)
         return bot
 
@@ -75,7 +78,8 @@ class BotStarter:
     ) -> EggBot:
         """The bot and what it holds, as ``python -m bot`` builds them, but with short EggAPI backoffs."""
         db = await stack.enter_async_context(await Database.open(settings.database_path))
-        session = await stack.enter_async_context(aiohttp.ClientSession())
+        metrics = new_metrics(settings)
+        session = await stack.enter_async_context(aiohttp.ClientSession(trace_configs=session_traces(metrics)))
         client = EggAPIClient(
             session,
             api_key=api_key or settings.eggapi_api_key,
@@ -84,7 +88,7 @@ class BotStarter:
             backoff_base=0.01,
             backoff_cap=0.05,
         )
-        resources = Resources(db, session, client)
+        resources = Resources(db, session, client, metrics)
         if self.discord_time:
             core = build_core(settings, resources, clock=self.discord_clock)
         else:

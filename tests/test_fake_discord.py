@@ -23,6 +23,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from testkit.fake_discord import (
+    DEFAULT_BOT_PERMISSIONS,
+    DEFAULT_EVERYONE_PERMISSIONS,
     ClientRefusal,
     FakeDiscord,
     FakeMember,
@@ -794,3 +796,32 @@ def test_modals_are_checked_against_the_spec() -> None:
     assert refusal(components=twice)["data"]["components"]["_errors"][0]["code"] == "COMPONENT_CUSTOM_ID_DUPLICATED"
     button = {"type": 18, "label": "Go", "component": {"type": 2, "style": 1, "custom_id": "go", "label": "Go"}}
     assert "component" in refusal(components=[button])["data"]["components"]["0"]
+
+
+async def test_the_routes_doctor_reads_answer_like_discord() -> None:
+    """``GET /users/@me/guilds`` (paged, with server-wide permissions), a server's channels (no threads) and roles."""
+    async with FakeDiscord() as fake:
+        first, second = fake.add_guild("First"), fake.add_guild("Second")
+        general = fake.add_channel(first, "general")
+        fake.add_thread(general, "a thread")
+        headers = {"Authorization": f"Bot {fake.token}"}
+        async with aiohttp.ClientSession(headers=headers) as session:
+
+            async def get(path: str, **params: str) -> tuple[int, Any]:
+                async with session.get(fake.api_base + path, params=params) as response:
+                    return response.status, await response.json()
+
+            status, page = await get("/users/@me/guilds", limit="1")
+            assert status == 200 and [g["name"] for g in page] == ["First"]
+            assert set(page[0]) >= {"id", "name", "icon", "banner", "owner", "permissions", "features"}
+            assert int(page[0]["permissions"]) == DEFAULT_BOT_PERMISSIONS | DEFAULT_EVERYONE_PERMISSIONS
+            status, page = await get("/users/@me/guilds", after=page[0]["id"])
+            assert [g["id"] for g in page] == [str(second.id)]
+            status, channels = await get(f"/guilds/{first.id}/channels")
+            assert status == 200 and [c["name"] for c in channels] == ["general"]
+            assert {"id", "type", "flags", "guild_id", "name", "position", "permission_overwrites"} <= set(channels[0])
+            status, roles = await get(f"/guilds/{first.id}/roles")
+            assert status == 200 and str(first.id) in [r["id"] for r in roles]
+            status, body = await get("/guilds/123/channels")
+            assert status == 404 and body["code"] == 10004
+        assert_clean(fake)

@@ -90,6 +90,10 @@ class TaskRepository(Protocol):
 
     def ids_by_interaction(self, interaction_id: int, status: TaskStatus) -> list[int]: ...
 
+    def count_by_status(self) -> dict[TaskStatus, int]:
+        """How many tasks are in each status (statuses with none are left out); for metrics."""
+        ...
+
     def list_in_states(self, states: Iterable[TaskStatus]) -> list[TaskRecord]:
         """Every task in one of ``states``, oldest first."""
         ...
@@ -186,6 +190,10 @@ class LedgerRepository(Protocol):
 
     def active_total(self) -> Decimal:
         """Every active hold, any guild, any period."""
+        ...
+
+    def settled_total(self) -> Decimal:
+        """Every settled cost, any guild, any period (what EggAPI charged for the bot's jobs); for metrics."""
         ...
 
     def settled_since_summary(self) -> Decimal:
@@ -329,6 +337,15 @@ class Storage(Protocol):
         ...
 
     async def set_meta(self, key: str, value: str) -> None: ...
+
+    async def reserve_slot(self, key: str, interval: float, now: float) -> float:
+        """Reserve the first moment, not before ``now``, at least ``interval`` seconds after the previous
+        reservation of ``key`` (by any process on this database); return it (seconds since the epoch).
+
+        Atomic across processes: how bot processes take turns at something Discord rate-limits
+        globally, such as IDENTIFY.
+        """
+        ...
 
     async def is_writable(self) -> bool:
         """Whether a write transaction can be opened right now (health checks)."""

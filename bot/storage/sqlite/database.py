@@ -255,6 +255,25 @@ class Database:
             )
         )
 
+    async def reserve_slot(self, key: str, interval: float, now: float) -> float:
+        """See ``Storage.reserve_slot``: the previous slot is kept in ``meta`` under ``slot:<key>``."""
+
+        def reserve(tx: Tx) -> float:
+            row = tx.fetchone("SELECT value FROM meta WHERE key = ?", (f"slot:{key}",))
+            slot = now if row is None else max(now, float(row["value"]) + interval)
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (f"slot:{key}", repr(slot)),
+            )
+            return slot
+
+        return await self.transaction(reserve)
+
 
 def _migrate(migration: Migration, tx: Tx) -> None:
+    """Apply one migration unless another process sharing the file did meanwhile (checked under the write lock)."""
+    row = tx.fetchone("PRAGMA user_version")
+    if row is not None and int(row[0]) >= migration.version:
+        log.info("migration %s was applied by another process", migration.name)
+        return
     apply(migration, tx.conn)

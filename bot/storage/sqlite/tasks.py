@@ -142,6 +142,10 @@ class SqliteTasks:
         rows = self._rows("SELECT COUNT(*) FROM tasks WHERE member_id = ? AND status = ?", (member_id, status.value))
         return int(rows[0][0]) if rows else 0
 
+    def count_by_status(self) -> dict[TaskStatus, int]:
+        rows = self._rows("SELECT status, COUNT(*) FROM tasks GROUP BY status")
+        return {TaskStatus(row[0]): int(row[1]) for row in rows}
+
     def ids_by_interaction(self, interaction_id: int, status: TaskStatus) -> list[int]:
         rows = self._rows(
             "SELECT id FROM tasks WHERE interaction_id = ? AND status = ?", (interaction_id, status.value)
