@@ -10,6 +10,7 @@ from bot.app.client import INVITE_PERMISSIONS
 from bot.guilds import ALLOWED_CHANNELS, GuildSettings
 from bot.ops.doctor import diagnose, render
 from bot.storage.sqlite import Database
+from bot.storage.sqlite.migrations import bundled_migrations
 from testkit.fake_discord import assert_clean
 from testkit.fake_eggapi import FakeEggAPI
 from testkit.processes import bot_env, run_command
@@ -51,7 +52,10 @@ async def test_a_good_setup_passes_and_prints_the_invite_link(
     assert f"        invite it with {invite}" in text
     assert "OK    slash commands: 6 registered globally, /imagine among them" in text
     assert "OK    EggAPI key at " in text and ": accepted;" in text
-    assert f"OK    database {start_bot.db_path}: writable, migrated (schema 8), integrity ok" in text
+    assert (
+        f"OK    database {start_bot.db_path}: writable, migrated (schema {len(bundled_migrations())}), integrity ok"
+        in text
+    )
     assert "INFO  webhooks: off" in text
     assert "OK    server 'Egg Lovers': /imagine can post in #general" in text
     assert "WARN  EGGBOT_WEBHOOK_PUBLIC_URL" not in text

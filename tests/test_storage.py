@@ -42,6 +42,26 @@ async def test_migrations_apply_once_and_use_wal(tmp_path: Path) -> None:
         assert await db.schema_version() == len(bundled_migrations())
 
 
+async def test_processes_opening_one_new_file_together_each_get_it_migrated(tmp_path: Path) -> None:
+    """Bot processes started at once on one new SQLite file (a sharded deployment on one machine)."""
+    for attempt in range(30):
+        path = tmp_path / f"shared-{attempt}.db"
+        opened = await asyncio.gather(*(Database.open(path) for _ in range(6)))
+        try:
+            assert {await db.schema_version() for db in opened} == {len(bundled_migrations())}
+        finally:
+            for db in opened:
+                await db.close()
+
+
+async def test_reserved_slots_are_spaced_whoever_asks(tmp_path: Path) -> None:
+    async with await Database.open(tmp_path / "a.db") as first, await Database.open(tmp_path / "a.db") as second:
+        slots = await asyncio.gather(*(db.reserve_slot("identify:0", 5.0, 100.0) for db in (first, second) * 3))
+        assert sorted(slots) == [100.0, 105.0, 110.0, 115.0, 120.0, 125.0]
+        assert await first.reserve_slot("identify:1", 5.0, 100.0) == 100.0  # another bucket: its own turns
+        assert await second.reserve_slot("identify:0", 5.0, 1000.0) == 1000.0  # long after: at once
+
+
 async def test_failed_migration_rolls_back(tmp_path: Path) -> None:
     bad = Migration(len(bundled_migrations()) + 1, "bad", "CREATE TABLE t (x); SELEC nonsense")
     broken = [*bundled_migrations(), bad]

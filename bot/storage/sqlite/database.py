@@ -105,6 +105,26 @@ def _call_back(outcome: _Outcome) -> None:
             log.exception("an after-commit callback failed")
 
 
+WAL_ATTEMPTS = 50
+
+
+async def _use_wal(conn: aiosqlite.Connection) -> None:
+    """Switch to WAL, waiting for a process that opens the same new file at the same moment.
+
+    Switching takes an exclusive lock, and SQLite answers "database is locked" at once instead of
+    calling the busy handler, so several bot processes started together on one new file (shards on one
+    machine) would fail to start: retry for up to about 2.5 s.
+    """
+    for attempt in range(WAL_ATTEMPTS):
+        try:
+            await conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == WAL_ATTEMPTS - 1:
+                raise
+            await asyncio.sleep(0.05)
+
+
 class Database:
     """The bot's SQLite database."""
 
@@ -121,10 +141,10 @@ class Database:
         conn = await aiosqlite.connect(path, isolation_level=None)
         conn.row_factory = aiosqlite.Row
         try:
-            await conn.execute("PRAGMA journal_mode = WAL")
+            await conn.execute("PRAGMA busy_timeout = 5000")
+            await _use_wal(conn)
             await conn.execute("PRAGMA synchronous = NORMAL")
             await conn.execute("PRAGMA foreign_keys = ON")
-            await conn.execute("PRAGMA busy_timeout = 5000")
             db = cls(conn, path)
             await db.migrate(bundled_migrations() if migrations is None else list(migrations))
         except BaseException:
