@@ -825,3 +825,16 @@ async def test_the_routes_doctor_reads_answer_like_discord() -> None:
             status, body = await get("/guilds/123/channels")
             assert status == 404 and body["code"] == 10004
         assert_clean(fake)
+
+
+async def test_bots_stopping_in_any_order_leave_discord_py_pointed_at_discord() -> None:
+    """Shards start together and stop in any order; the real URLs come back once the last one stops."""
+    real = (discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY)
+    async with running_world() as world:
+        first, second = ThrowawayBot(world.guild.id), ThrowawayBot(world.guild.id)
+        outer = run_bot(first, world.fake)
+        await outer.__aenter__()
+        async with run_bot(second, world.fake):
+            await outer.__aexit__(None, None, None)  # the first one started stops first
+            assert discord.http.Route.BASE == world.fake.api_base  # the second still needs the fake
+    assert (discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY) == real

@@ -1,8 +1,8 @@
 """pytest helpers to run a real discord.py bot against :class:`~testkit.fake_discord.FakeDiscord`.
 
 ``run_bot(bot, fake)`` points discord.py at the fake (``Route.BASE`` and ``DEFAULT_GATEWAY``,
-restored afterwards), starts ``bot.start(token)`` as a task, waits for ``on_ready`` and on exit
-closes the bot and awaits the task::
+restored once the last bot running against it stops), starts ``bot.start(token)`` as a task, waits
+for ``on_ready`` and on exit closes the bot and awaits the task::
 
     async with FakeDiscord() as fake:
         ...build the world...
@@ -37,6 +37,34 @@ async def _no_identify_delay(shard_id: int | None, *, initial: bool = False) -> 
     """Replacement for ``Client.before_identify_hook``, which sleeps 5 s before every re-IDENTIFY."""
 
 
+class _Redirect:
+    """discord.py's two global URLs pointed at a fake while any bot runs against it.
+
+    Several bots may run at once (a test's shards); they start and stop in any order, so the real
+    URLs are saved by the first and put back by the last, never by whichever stops last.
+    """
+
+    def __init__(self) -> None:
+        self.running = 0
+        self.saved: tuple[str, yarl.URL] | None = None
+
+    def start(self, fake: FakeDiscord) -> None:
+        if self.running == 0:
+            self.saved = (discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY)
+        self.running += 1
+        discord.http.Route.BASE = fake.api_base
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(fake.ws_url)
+
+    def stop(self) -> None:
+        self.running -= 1
+        if self.running == 0 and self.saved is not None:
+            discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = self.saved
+            self.saved = None
+
+
+_REDIRECT = _Redirect()
+
+
 @contextlib.asynccontextmanager
 async def run_bot(
     bot: BotT,
@@ -53,10 +81,7 @@ async def run_bot(
     is 2 s; None keeps the bot's own value). ``fast_reidentify`` replaces ``before_identify_hook`` on
     the instance with a no-op. If ``bot.start`` fails before ready, its exception is raised here.
     """
-    saved_base = discord.http.Route.BASE
-    saved_gateway = discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
-    discord.http.Route.BASE = fake.api_base
-    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(fake.ws_url)
+    _REDIRECT.start(fake)
     if guild_ready_timeout is not None:
         bot._connection.guild_ready_timeout = min(bot._connection.guild_ready_timeout, guild_ready_timeout)
     if fast_reidentify:
@@ -85,8 +110,7 @@ async def run_bot(
                 if body_ok:  # otherwise the error that is already propagating is the one to report
                     raise
         finally:
-            discord.http.Route.BASE = saved_base
-            discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = saved_gateway
+            _REDIRECT.stop()
 
 
 def assert_clean(fake: FakeDiscord, *, allow: Iterable[str] = (), caplog: Any = None) -> None:
