@@ -39,7 +39,7 @@ from bot.lifecycle import (
 from bot.lifecycle.model import TaskRecord
 from bot.lifecycle.remakes import Remakes
 from bot.lifecycle.task_store import TaskStore
-from bot.members import MemberData, refuse_erased
+from bot.members import History, MemberData, MemberPreferences, refuse_erased
 from bot.metrics import Metrics, read_gauges
 from bot.modlog import ModLog, ModLogPort, job_posted
 from bot.policy import PromptPolicy
@@ -157,6 +157,8 @@ class Core:
     policy: PromptPolicy
     modlog: ModLog
     members: MemberData
+    history: History
+    preferences: MemberPreferences
 
 
 def build_core(settings: Settings, resources: Resources, *, clock: Clock = utcnow) -> Core:
@@ -189,6 +191,8 @@ def build_core(settings: Settings, resources: Resources, *, clock: Clock = utcno
         policy=policy,
         modlog=modlog,
         members=MemberData(db),
+        history=History(db),
+        preferences=MemberPreferences(guild_settings, policy),
     )
 
 

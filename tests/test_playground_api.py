@@ -75,7 +75,18 @@ async def test_commands_follow_default_member_permissions(pg: Playground, http: 
             return {e["path"]: e for e in await response.json()}
 
     member, moderator = await paths("alice"), await paths("mod")
-    assert set(member) == {"balance", "imagine", "mydata show", "mydata delete"}
+    assert set(member) == {
+        "balance",
+        "help",
+        "history",
+        "imagine",
+        "mydata show",
+        "mydata delete",
+        "settings show",
+        "settings set",
+        "settings reset",
+        "show",
+    }
     assert {"usage", "quota member", "quota limit", "imagine"} <= set(moderator)
     options = {o["name"]: o for o in member["imagine"]["options"]}
     assert options["prompt"]["required"] and options["prompt"]["kind"] == "string"

@@ -93,7 +93,21 @@ async def test_member_imagines_rerolls_and_deletes(page: Page, pg: Playground) -
     await expect(page.locator("#composer-error")).to_be_hidden()
     # A member's picker lists neither the moderator commands nor #mods.
     await page.locator("#box").fill("/")
-    member_commands = [re.compile(f"^/{name}") for name in ("balance", "imagine", "mydata delete", "mydata show")]
+    member_commands = [
+        re.compile(f"^/{name}")
+        for name in (
+            "balance",
+            "help",
+            "history",
+            "imagine",
+            "mydata delete",
+            "mydata show",
+            "settings reset",
+            "settings set",
+            "settings show",
+            "show",
+        )
+    ]
     await expect(page.locator("#suggestions li")).to_have_text(member_commands)
     await page.locator("#box").fill("/quo")
     await expect(page.locator("#suggestions")).to_be_hidden()

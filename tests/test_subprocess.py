@@ -69,7 +69,18 @@ async def test_python_m_bot_sync_forces_a_sync_and_exits(tmp_path: Path, world: 
         assert proc.returncode == 0, output.decode()
         assert fake.sync_count == expected_syncs
     assert fake.gateway.identify_count == 0  # a sync logs in over REST only
-    assert {c["name"] for c in fake.global_commands} == {"imagine", "balance", "quota", "usage", "policy", "mydata"}
+    assert {c["name"] for c in fake.global_commands} == {
+        "imagine",
+        "balance",
+        "quota",
+        "usage",
+        "policy",
+        "mydata",
+        "history",
+        "show",
+        "settings",
+        "help",
+    }
 
 
 async def _operator(env: dict[str, str], cwd: Path, *args: str) -> tuple[int, str, str]:

@@ -40,6 +40,14 @@ def moderators_only(interaction: discord.Interaction) -> bool:
     return True
 
 
+def is_moderator(interaction: discord.Interaction) -> bool:
+    """Whether the member may act as a moderator here (a server, and Manage Server there), without refusing.
+
+    For commands open to everyone that show moderators more (another member's history, setup steps).
+    """
+    return interaction.guild_id is not None and interaction.permissions.manage_guild
+
+
 def role_ids(user: discord.User | discord.Member) -> list[int]:
     """The ids of a member's roles (none for a user outside a server), for quota rules."""
     return [role.id for role in user.roles] if isinstance(user, discord.Member) else []

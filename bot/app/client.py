@@ -24,7 +24,16 @@ from bot.webhooks import HealthReport
 
 log = logging.getLogger(__name__)
 
-DEFAULT_EXTENSIONS = ("cogs.imagine", "cogs.quota", "cogs.usage", "cogs.policy", "cogs.mydata")
+DEFAULT_EXTENSIONS = (
+    "cogs.imagine",
+    "cogs.quota",
+    "cogs.usage",
+    "cogs.policy",
+    "cogs.mydata",
+    "cogs.history",
+    "cogs.settings",
+    "cogs.help",
+)
 # The channel permissions the README asks for; the invite link in the "ready" line (and doctor's) requests them.
 INVITE_PERMISSIONS = discord.Permissions(IMAGINE_PERMISSIONS)
 
@@ -74,6 +83,8 @@ class EggBot(commands.AutoShardedBot):
         self.policy = core.policy
         self.modlog = core.modlog
         self.members = core.members
+        self.history = core.history
+        self.preferences = core.preferences
         self.prices = core.prices
         self.foreground = self.services.foreground
         self.tracker = self.services.tracker

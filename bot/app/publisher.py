@@ -84,6 +84,11 @@ class DiscordPublisher:
         members = list(dict.fromkeys(task.member_id for task in tasks))[:MAX_MENTIONS]
         return discord.AllowedMentions(everyone=False, roles=False, users=[discord.Object(m) for m in members])
 
+    async def _result_mention(self, *tasks: TaskRecord) -> discord.AllowedMentions:
+        """Like ``_mention``, leaving out members who asked in /settings not to be pinged by their results."""
+        wanted = [task for task in tasks if await self._bot.preferences.mention(task.guild_id, task.member_id)]
+        return self._mention(*wanted)
+
     async def _member(self, task: TaskRecord) -> discord.User:
         return self._bot.get_user(task.member_id) or await self._bot.fetch_user(task.member_id)
 
@@ -203,7 +208,7 @@ class DiscordPublisher:
             files=[_file(image, image_stem(task.id, i)) for i, image in zip(part.indexes, part.images, strict=True)],
             view=result_view(task) if part.number == 1 and not task.hidden else discord.utils.MISSING,
             nonce=part.key,  # the post key is Discord's message nonce; enforce_nonce is always sent
-            allowed_mentions=self._mention(task),
+            allowed_mentions=await self._result_mention(task),
         )
         return message.id
 
@@ -266,7 +271,7 @@ class DiscordPublisher:
             files=[_file(image, image_stem(task.id, n)) for task in tasks for n, image in enumerate(images[task.id])],
             view=batch_view(tasks) if not tasks[0].hidden else discord.utils.MISSING,
             nonce=key,
-            allowed_mentions=self._mention(*tasks),
+            allowed_mentions=await self._result_mention(*tasks),
         )
         return [message.id]
 

@@ -15,7 +15,15 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from bot.errors import ChannelNotAllowed, InvalidRequest, PolicyRefusal
-from bot.guilds import ALLOWED_CHANNELS, BLOCKED_MEMBERS, BLOCKED_PATTERNS, BLOCKED_WORDS, GuildSettings, Setting
+from bot.guilds import (
+    ALLOWED_CHANNELS,
+    BLOCKED_MEMBERS,
+    BLOCKED_PATTERNS,
+    BLOCKED_WORDS,
+    GuildSettings,
+    GuildValues,
+    Setting,
+)
 from bot.lifecycle.model import ImagineRequest
 from bot.policy.normalise import readings
 from bot.policy.patterns import MAX_PATTERNS, SEARCH_BUDGET, PatternError, check_pattern, search
@@ -106,38 +114,41 @@ class PromptPolicy:
         allowed = values.get(ALLOWED_CHANNELS)
         if allowed and request.channel_id not in allowed and request.parent_channel_id not in allowed:
             raise ChannelNotAllowed(allowed)
-        terms, patterns = values.get(BLOCKED_WORDS), values.get(BLOCKED_PATTERNS)
         fields = (("prompt", request.prompt), ("negative prompt", request.negative_prompt or ""))
         for field, text in fields:
-            if not text:
-                continue
-            hit = _matcher(terms).first_hit(text) if terms else None
-            if hit is not None:
-                log.info(
-                    "guild %s: member %s's %s has a blocked term; refused", request.guild_id, request.member_id, field
+            await self._check_words(values, request.guild_id, request.member_id, field, text)
+
+    async def check_text(self, guild_id: int | None, member_id: int, field: str, text: str) -> None:
+        """Refuse (``PolicyRefusal``) a text the blocked terms or patterns would refuse in a prompt.
+
+        For text that becomes part of prompts later (a member's prompt suffix), checked when it is set.
+        """
+        await self._check_words(await self._settings.values(guild_id), guild_id, member_id, field, text)
+
+    async def _check_words(
+        self, values: GuildValues, guild_id: int | None, member_id: int, field: str, text: str
+    ) -> None:
+        if not text:
+            return
+        terms, patterns = values.get(BLOCKED_WORDS), values.get(BLOCKED_PATTERNS)
+        hit = _matcher(terms).first_hit(text) if terms else None
+        if hit is not None:
+            log.info("guild %s: member %s's %s has a blocked term; refused", guild_id, member_id, field)
+            raise refusal(refused_text(field), f"the blocked term `{hit}` in the {field}")
+        if patterns:
+            texts = [text, *(" ".join(view) for view in readings(text))]
+            verdict = await asyncio.to_thread(search, patterns, texts, self._budget)
+            if verdict.timed_out is not None:
+                log.warning(
+                    "guild %s: pattern %r ran out of time on a %s; refused the request (fix or remove it)",
+                    guild_id,
+                    verdict.timed_out,
+                    field,
                 )
-                raise refusal(refused_text(field), f"the blocked term `{hit}` in the {field}")
-            if patterns:
-                texts = [text, *(" ".join(view) for view in readings(text))]
-                verdict = await asyncio.to_thread(search, patterns, texts, self._budget)
-                if verdict.timed_out is not None:
-                    log.warning(
-                        "guild %s: pattern %r ran out of time on a %s; refused the request (fix or remove it)",
-                        request.guild_id,
-                        verdict.timed_out,
-                        field,
-                    )
-                    raise refusal(
-                        timed_out_text(field), f"pattern `{verdict.timed_out}` ran out of time on the {field}"
-                    )
-                if verdict.matched is not None:
-                    log.info(
-                        "guild %s: member %s's %s matches a pattern; refused",
-                        request.guild_id,
-                        request.member_id,
-                        field,
-                    )
-                    raise refusal(refused_text(field), f"the pattern `{verdict.matched}` on the {field}")
+                raise refusal(timed_out_text(field), f"pattern `{verdict.timed_out}` ran out of time on the {field}")
+            if verdict.matched is not None:
+                log.info("guild %s: member %s's %s matches a pattern; refused", guild_id, member_id, field)
+                raise refusal(refused_text(field), f"the pattern `{verdict.matched}` on the {field}")
 
     async def overview(self, guild_id: int) -> Overview:
         """Everything the server has set, in one read."""

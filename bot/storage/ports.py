@@ -146,6 +146,17 @@ class TaskRepository(Protocol):
         """Every task of one member in one guild (None: DMs), oldest first."""
         ...
 
+    def member_page(
+        self, guild_id: int | None, member_id: int, *, before: int | None, after: int | None, limit: int
+    ) -> list[TaskRecord]:
+        """Up to ``limit`` of a member's tasks in one guild, newest first: the newest ones with ids below
+        ``before`` (all when None), or, with ``after``, the oldest ones with ids above it."""
+        ...
+
+    def count_member(self, guild_id: int | None, member_id: int, *, above: int | None = None) -> int:
+        """How many tasks the member has in one guild (only those with ids above ``above``, when given)."""
+        ...
+
     def erase_member_tasks(
         self, guild_id: int | None, member_id: int, states: Iterable[TaskStatus], placeholder: str, now: datetime
     ) -> int:

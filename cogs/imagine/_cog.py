@@ -10,7 +10,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.errors import InvalidRequest
-from bot.lifecycle.model import NEGATIVE_PROMPT_MAX, PROMPT_MAX, ImagineRequest
+from bot.lifecycle.model import COUNT_MIN, NEGATIVE_PROMPT_MAX, PROMPT_MAX, ImagineRequest
 from cogs.imagine._actions import BUTTONS as RESULT_ACTIONS
 from cogs.imagine._actions import on_modal_submit
 from cogs.imagine._flow import parent_channel, start_job
@@ -70,10 +70,10 @@ class ImagineCog(commands.Cog):
     @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=False)
     @app_commands.describe(
         prompt="What to draw",
-        aspect_ratio="Shape of the image (default 16:9)",
-        count="How many images, 1 to 4 (default 1)",
+        aspect_ratio="Shape of the image (default 16:9, or yours from /settings)",
+        count="How many images, 1 to 4 (default 1, or yours from /settings)",
         negative_prompt="What to keep out of the image",
-        resolution="Output resolution (default: the model's own)",
+        resolution="Output resolution (default: the model's own, or yours from /settings)",
         reference="An image to edit or take after",
         reference_2="A second reference image",
         reference_3="A third reference image",
@@ -83,7 +83,7 @@ class ImagineCog(commands.Cog):
         interaction: discord.Interaction,
         prompt: app_commands.Range[str, 1, PROMPT_MAX],
         aspect_ratio: Literal["16:9", "9:16"] | None = None,
-        count: app_commands.Range[int, 1, 4] = 1,
+        count: app_commands.Range[int, 1, 4] | None = None,
         negative_prompt: app_commands.Range[str, 1, NEGATIVE_PROMPT_MAX] | None = None,
         resolution: Literal["1k", "2k", "4k"] | None = None,
         reference: discord.Attachment | None = None,
@@ -98,7 +98,7 @@ class ImagineCog(commands.Cog):
             prompt=prompt,
             negative_prompt=negative_prompt,
             aspect_ratio=aspect_ratio,
-            count=count,
+            count=count or COUNT_MIN,
             resolution=resolution,
             reference_urls=reference_urls([reference, reference_2, reference_3]),
             interaction_id=interaction.id,
@@ -106,4 +106,6 @@ class ImagineCog(commands.Cog):
             parent_channel_id=parent_channel(interaction),
             locale=str(interaction.locale),
         )
-        await start_job(self.bot, interaction, request)
+        # The member's /settings fill in what they left out; the options they gave win.
+        preferences = await self.bot.preferences.get(interaction.guild_id, interaction.user.id)
+        await start_job(self.bot, interaction, preferences.apply(request, count_given=count is not None))

@@ -13,9 +13,12 @@ from discord.ext import commands
 from bot.app.checks import moderators_only, role_ids
 from bot.errors import InvalidRequest
 from bot.guilds import SHOW_COSTS
+from bot.i18n import texts
 from bot.ledger import DM_GUILD, AdjustmentResult, Balance
+from bot.members import images_left
 from bot.money import format_money, parse_money
 from bot.periods import Period
+from cogs._shared.budget import budget_line
 from cogs._shared.modlog import BEFORE, changed_lines, outage_note, record_change
 from cogs.quota._render import adjustment_text, balance_text, money, policy_text
 
@@ -218,4 +221,6 @@ class QuotaCog(commands.Cog):
     async def balance(self, interaction: discord.Interaction) -> None:
         """Show how much of your image budget is left."""
         standing = await self.bot.ledger.balance(interaction.guild_id, interaction.user.id, role_ids(interaction.user))
-        await interaction.response.send_message(balance_text(standing), ephemeral=True)
+        price = await self.bot.ledger.unit_price()
+        in_images = budget_line(texts(str(interaction.locale)), images_left(standing, price), price)
+        await interaction.response.send_message(f"{balance_text(standing)}\n{in_images}", ephemeral=True)

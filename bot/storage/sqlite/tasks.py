@@ -241,6 +241,25 @@ class SqliteTasks:
             "SELECT * FROM tasks WHERE guild_id IS ? AND member_id = ? ORDER BY id", (guild_id, member_id)
         )
 
+    def member_page(
+        self, guild_id: int | None, member_id: int, *, before: int | None, after: int | None, limit: int
+    ) -> list[TaskRecord]:
+        sql, params = "SELECT * FROM tasks WHERE guild_id IS ? AND member_id = ?", [guild_id, member_id]
+        if after is not None:
+            rows = self._tasks(f"{sql} AND id > ? ORDER BY id LIMIT ?", [*params, after, limit])
+            return rows[::-1]
+        if before is not None:
+            sql += " AND id < ?"
+            params.append(before)
+        return self._tasks(f"{sql} ORDER BY id DESC LIMIT ?", [*params, limit])
+
+    def count_member(self, guild_id: int | None, member_id: int, *, above: int | None = None) -> int:
+        sql, params = "SELECT COUNT(*) FROM tasks WHERE guild_id IS ? AND member_id = ?", [guild_id, member_id]
+        if above is not None:
+            sql += " AND id > ?"
+            params.append(above)
+        return int(self._rows(sql, params)[0][0])
+
     def erase_member_tasks(
         self, guild_id: int | None, member_id: int, states: Iterable[TaskStatus], placeholder: str, now: datetime
     ) -> int:
