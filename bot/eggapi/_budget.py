@@ -6,7 +6,8 @@ usage summaries all count, so they share one budget: at most ``rate`` requests i
 window (in any ``1 / rate`` seconds below one a second). Waiting requests go in priority order
 (``Priority``, ``TIERS``): members' submits and the status reads that are due first, in the order
 they came (a task-list page follows a hundred jobs), then downloads, jobs polled one by one on
-their own schedule, and the background work (usage summaries, reconciling). A request that waits is never lost, only later.
+their own schedule, and the background work (usage summaries, reconciling). A request that waits
+is never lost, only later.
 
 EggAPI's own word wins: a 429 halves the rate (down to ``floor``) and pauses every request until
 its ``Retry-After`` (or a backoff) has passed; a 503 pauses without slowing down. The rate climbs
