@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any, Self
 
 import discord
 
-from bot.app.checks import is_moderator, not_stopping
-from bot.app.replies import report
+from bot.app.checks import is_moderator
 from bot.errors import InvalidRequest
 from bot.i18n import Texts, texts
 from bot.members import HistoryPage
+from cogs._shared.clicks import Answered
 from cogs.history._render import page_text
 
 if TYPE_CHECKING:
@@ -52,7 +52,9 @@ async def show_page(interaction: discord.Interaction, bot: EggBot, member_id: in
 
 
 class PageButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"egg:history:(?P<member>\d+):(?P<way>[on])(?P<job>\d+)"
+    Answered,
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"egg:history:(?P<member>\d+):(?P<way>[on])(?P<job>\d+)",
 ):
     """Turn to the page of a member's jobs older or newer than one job."""
 
@@ -73,20 +75,9 @@ class PageButton(
     ) -> Self:
         return cls(int(match["member"]), match["way"], int(match["job"]))
 
-    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
-        """The tree's checks, answered like a command's (discord.py drops what this raises, so report it)."""
-        try:
-            return not_stopping(interaction)
-        except Exception as exc:
-            await report(interaction, exc)
-            return False
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        try:
-            cursor = {"before": self.job} if self.way == OLDER else {"after": self.job}
-            await show_page(interaction, interaction.client, self.member_id, **cursor)  # type: ignore[arg-type]
-        except Exception as exc:
-            await report(interaction, exc, context=f"/history page by member {interaction.user.id}")
+    async def run(self, interaction: discord.Interaction, bot: EggBot) -> None:
+        cursor = {"before": self.job} if self.way == OLDER else {"after": self.job}
+        await show_page(interaction, bot, self.member_id, **cursor)
 
 
 def history_view(t: Texts, page: HistoryPage) -> discord.ui.View:

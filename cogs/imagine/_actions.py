@@ -29,6 +29,7 @@ from bot.i18n import Texts, texts
 from bot.lifecycle.model import NEGATIVE_PROMPT_MAX, PROMPT_MAX, OriginKind, TaskRecord
 from bot.lifecycle.remakes import Asker, check_image, images_made, remake, upscales
 from bot.members import PLACEHOLDERS
+from cogs._shared.clicks import Answered
 from cogs.imagine._flow import parent_channel, start_job
 from cogs.imagine._results import details_text, panel_text
 
@@ -54,7 +55,7 @@ def asker(interaction: discord.Interaction) -> Asker:
     )
 
 
-class ActionButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"(?!)"):
+class ActionButton(Answered, discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"(?!)"):
     """A button whose custom id says everything it needs; subclasses give the template, ``parse`` and ``run``.
 
     Its label is the catalogue text ``label_key`` (with the button's job, image and size) in ``locale``'s
@@ -82,24 +83,6 @@ class ActionButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"(?
     @classmethod
     def parse(cls, match: re.Match[str], label: str | None) -> Self:
         """The button again, from its custom id (after a restart too)."""
-        raise NotImplementedError
-
-    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
-        """The tree's checks, answered like a command's (discord.py drops what this raises, so report it)."""
-        try:
-            return not_stopping(interaction)
-        except Exception as exc:
-            await report(interaction, exc)
-            return False
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        try:
-            await self.run(interaction, interaction.client)  # type: ignore[arg-type]
-        except Exception as exc:
-            await report(interaction, exc)
-
-    async def run(self, interaction: discord.Interaction, bot: EggBot) -> None:
-        """What the click does."""
         raise NotImplementedError
 
 

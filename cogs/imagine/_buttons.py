@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import discord
 
-from bot.app.checks import not_stopping
 from bot.app.locales import for_member
-from bot.app.replies import report, respond
+from bot.app.replies import respond
 from bot.i18n import texts
 from bot.lifecycle.model import TaskRecord
+from cogs._shared.clicks import Answered
 
 if TYPE_CHECKING:
     from bot.app.client import EggBot
@@ -33,7 +33,7 @@ async def managed_task(interaction: discord.Interaction, bot: EggBot, task_id: i
     return task
 
 
-class IdButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"(?!)"):
+class IdButton(Answered, discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"(?!)"):
     """A button whose custom id carries one number; subclasses give ``prefix`` and ``run``.
 
     Its label is the catalogue text ``label_key`` in the language of the message it sits under (English
@@ -69,21 +69,3 @@ class IdButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"(?!)")
         cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> Self:
         return cls(int(match["ident"]))
-
-    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
-        """The tree's checks, answered like a command's (discord.py drops what this raises, so report it)."""
-        try:
-            return not_stopping(interaction)
-        except Exception as exc:
-            await report(interaction, exc)
-            return False
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        try:
-            await self.run(interaction, interaction.client)  # type: ignore[arg-type]
-        except Exception as exc:
-            await report(interaction, exc)
-
-    async def run(self, interaction: discord.Interaction, bot: EggBot) -> None:
-        """What the click does."""
-        raise NotImplementedError
