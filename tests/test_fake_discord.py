@@ -723,6 +723,57 @@ async def test_channel_and_role_options(world: World, bot: ThrowawayBot, carol: 
     assert resolved["channels"][str(world.thread.id)]["permissions"] == handle.payload["member"]["permissions"]
 
 
+async def test_localizations_are_validated_like_discord(world: World, bot: ThrowawayBot) -> None:
+    fake = world.fake
+
+    def command(**localized: Any) -> dict[str, Any]:
+        option = {"type": 3, "name": "prompt", "description": "d", "name_localizations": localized.get("option")}
+        choice = {"name": "day", "value": "day", "name_localizations": localized.get("choice")}
+        option["choices"] = [choice]
+        return {
+            "name": "imagine",
+            "description": "d",
+            "type": 1,
+            "name_localizations": localized.get("name"),
+            "description_localizations": localized.get("description"),
+            "options": [option],
+        }
+
+    refused = [
+        command(name={"de_DE": "bild"}),  # not one of Discord's locales
+        command(name={"de": "Bild Machen"}),  # a name: lower case, no spaces
+        command(description={"fr": "x" * 101}),
+        command(option={"fr": "prompt négatif"}),
+        command(choice={"xx": "jour"}),
+    ]
+    for body in refused:
+        with pytest.raises(discord.HTTPException) as raw:
+            await bot.http.bulk_upsert_guild_commands(fake.application_id, world.guild.id, payload=[body])
+        assert raw.value.code == 50035, body
+    errors = [request.response["errors"]["0"] for request in fake.requests[-5:]]
+    assert errors[0]["name_localizations"]["de_DE"]["_errors"][0]["code"] == "BASE_TYPE_CHOICES"
+    assert errors[1]["name_localizations"]["_errors"][0]["code"] == "APPLICATION_COMMAND_INVALID_NAME"
+    assert errors[2]["description_localizations"]["fr"]["_errors"][0]["code"] == "BASE_TYPE_BAD_LENGTH"
+    option_error = errors[3]["options"]["0"]["name_localizations"]["fr"]["_errors"][0]
+    assert option_error["code"] == "APPLICATION_COMMAND_INVALID_NAME"
+    assert errors[4]["options"]["0"]["choices"]["0"]["name_localizations"]["xx"]["_errors"][0]["code"] == (
+        "BASE_TYPE_CHOICES"
+    )
+    assert [v.kind for v in fake.pop_violations()] == ["invalid_form_body"] * 5
+
+    good = command(
+        name={"de": "bild", "fr": "imaginer"},
+        description={"de": "Bilder", "fr": "Des images"},
+        option={"fr": "prompt_négatif"},
+        choice={"de": "Tag", "fr": "jour"},
+    )
+    await bot.http.bulk_upsert_guild_commands(fake.application_id, world.guild.id, payload=[good])
+    [stored] = fake.commands_for(world.guild.id)
+    assert stored["name_localizations"] == {"de": "bild", "fr": "imaginer"}
+    assert stored["options"][0]["choices"][0]["name_localizations"] == {"de": "Tag", "fr": "jour"}
+    assert_clean(fake)
+
+
 async def test_allowed_mentions_are_validated_like_the_spec(world: World, bot: ThrowawayBot) -> None:
     fake = world.fake
     channel = bot.get_channel(world.general.id)

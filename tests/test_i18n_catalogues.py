@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, Catalogue, catalogue, language_of, placeholders, texts
@@ -37,7 +39,9 @@ def test_plural_entries_have_the_forms_their_language_needs(language: str) -> No
     for key, entry in book.entries.items():
         if isinstance(entry, dict):
             assert {"one", "other"} <= set(entry), key
-            assert "count" in placeholders(entry), key
+            # Picked by {count}, which a form need not show ("your image" / "your images"); plural where English is.
+            english = catalogue(DEFAULT_LANGUAGE).entries[key]
+            assert isinstance(english, dict), f"{key} is a plural table here but not in English"
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -46,7 +50,7 @@ def test_every_text_formats_with_its_placeholders(language: str) -> None:
     for key, entry in book.entries.items():
         params: dict[str, object] = {name: 2 if name == "count" else f"<{name}>" for name in placeholders(entry)}
         for count in (0, 1, 2, 5):
-            if "count" in params:
+            if "count" in params or isinstance(entry, dict):
                 params["count"] = count
             assert texts(language)(key, **params), key
 
@@ -82,3 +86,35 @@ def test_an_error_naming_a_text_is_answered_in_the_readers_language() -> None:
     assert error.user_message == "3 images"  # English for the logs
     assert describe_error(error, locale="de").text == "3 Bilder"
     assert describe_error(error, locale="pt-BR").text == "3 images"
+
+
+def command_names(language: str) -> dict[tuple[str, ...], str]:
+    """Each command and subcommand (by its English path) as the [commands] table names it in ``language``."""
+    names = {}
+    for key, entry in catalogue(language).entries.items():
+        parts = tuple(key.split("."))
+        if parts[0] == "commands" and parts[-1] == "name" and "options" not in parts and isinstance(entry, str):
+            names[parts[1:-1]] = entry
+    return names
+
+
+MENTION = re.compile(r"(?:^|[\s`(„«\"])/(\w[\w-]*)((?: [\w-]+)*)")
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_texts_name_commands_as_that_language_shows_them(language: str) -> None:
+    """A German text says /budget where a German member's picker lists /budget, not /balance."""
+    names = command_names(language)
+    localised = {tuple(names[path[: i + 1]] for i in range(len(path))): path for path in names}
+    wrong = []
+    for key, entry in catalogue(language).entries.items():
+        for form in entry.values() if isinstance(entry, dict) else (entry,):
+            for first, rest in MENTION.findall(form):
+                path: tuple[str, ...] = (first,)
+                words = rest.split()
+                while words and (*path, words[0]) in localised:  # a group's subcommands follow it
+                    path, words = (*path, words[0]), words[1:]
+                group = any(len(known) > len(path) and known[: len(path)] == path for known in localised)
+                if path not in localised or (group and words):  # prose may follow a command, not a group
+                    wrong.append(f"{key}: /{first}{rest}")
+    assert wrong == []

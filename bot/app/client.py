@@ -17,6 +17,7 @@ from discord.ext import commands
 
 from bot.app.modlog import DiscordModLog
 from bot.app.publisher import DiscordPublisher
+from bot.app.translator import CatalogueTranslator
 from bot.app.tree import EggTree
 from bot.ops.permissions import IMAGINE_PERMISSIONS
 from bot.services import Core, build_services
@@ -99,7 +100,8 @@ class EggBot(commands.AutoShardedBot):
         self._closing = asyncio.Event()
 
     async def setup_hook(self) -> None:
-        """Load the cogs, sync commands if they changed, and resume unfinished tasks."""
+        """Load the cogs, sync commands (in every shipped language) if they changed, and resume unfinished tasks."""
+        await self.tree.set_translator(CatalogueTranslator())
         for extension in self._extensions:
             await self.load_extension(extension)
         if self.syncs_commands:
@@ -172,11 +174,19 @@ class EggBot(commands.AutoShardedBot):
         )
 
     async def sync_commands(self, *, force: bool = False) -> bool:
-        """Sync the command tree when its definition changed since the last sync (or when forced)."""
+        """Sync the command tree when its definition changed since the last sync (or when forced).
+
+        The definition includes the translations, so a catalogue's new command text is synced too.
+        """
         guild = discord.Object(self.settings.dev_guild_id) if self.settings.dev_guild_id else None
         if guild is not None:
             self.tree.copy_global_to(guild=guild)
-        payload = [command.to_dict(self.tree) for command in self.tree.get_commands(guild=guild)]
+        commands_ = self.tree.get_commands(guild=guild)
+        translator = self.tree.translator
+        if translator is not None:
+            payload = [await command.get_translated_payload(self.tree, translator) for command in commands_]
+        else:
+            payload = [command.to_dict(self.tree) for command in commands_]
         digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
         key = f"commands:{self.application_id}:{guild.id if guild else 'global'}"
         if not force and await self.db.get_meta(key) == digest:

@@ -13,15 +13,18 @@ import discord
 from bot.app.interactions import answers_of
 from bot.eggapi import DownloadedImage
 from bot.guilds import SHOW_COSTS
+from bot.i18n import Text
 from bot.lifecycle.model import TaskRecord
 from bot.lifecycle.ports import DestinationGone, Phase, PostedImages, Progress, ResultPart
 from cogs.imagine import (
     IMAGE_NAME,
     batch_text,
     batch_view,
+    continued_text,
     failure_status_text,
     failure_text,
     image_stem,
+    links_text,
     rerouted_note,
     result_text,
     result_view,
@@ -35,11 +38,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# Discord's refusals that mean the destination cannot take posts, and the catalogue key of why.
 GONE_CODES = {
-    10003: "the channel no longer exists",
-    50001: "I can no longer see the channel",
-    50007: "the member does not accept direct messages",
-    50013: "I lack permission there",
+    10003: "delivery.gone.channel_deleted",
+    50001: "delivery.gone.channel_hidden",
+    50007: "delivery.gone.dms_closed",
+    50013: "delivery.gone.no_permission",
 }
 DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024
 MAX_FILES_PER_MESSAGE = 10  # Discord's attachments per message
@@ -106,7 +110,7 @@ class DiscordPublisher:
         await self._edit_status(
             task,
             content=status_text(task, progress),
-            view=status_view(task.id, progress.phase),
+            view=status_view(task, progress.phase),
             allowed_mentions=discord.AllowedMentions.none(),
             final=progress.phase in FINAL_PHASES,
         )
@@ -187,7 +191,7 @@ class DiscordPublisher:
         try:
             return await (await self._member(task)).create_dm()
         except (discord.Forbidden, discord.NotFound) as exc:  # anything else is worth another try
-            raise DestinationGone("the member's direct messages cannot be reached") from exc
+            raise DestinationGone("delivery.gone.dms_unreachable") from exc
 
     async def deliver(self, task: TaskRecord, part: ResultPart) -> int:
         """Post one part of the result; its nonce makes a repeat post nothing new (for a few minutes)."""
@@ -197,9 +201,9 @@ class DiscordPublisher:
             caption = result_text(task, await self._show_cost(task))
             content = caption if note is None else f"{caption}\n{note}"
         else:
-            content = f"Job #{task.id}, continued ({part.number}/{part.total})"
+            content = continued_text(task, part.number, part.total)
         if part.links:
-            content += "\nToo large to attach here: " + " ".join(f"<{task.output_urls[i]}>" for i in part.links)
+            content += "\n" + links_text(task, [task.output_urls[i] for i in part.links])
         message = await self._send(
             destination,
             content,
@@ -250,7 +254,7 @@ class DiscordPublisher:
         )
         return [message.id]
 
-    async def announce_failure(self, task: TaskRecord, reason: str) -> None:
+    async def announce_failure(self, task: TaskRecord, reason: Text) -> None:
         """Tell the member the job produced nothing: in its status message, else in the channel, else by DM."""
         show_cost = await self._show_cost(task)
         if not task.hidden and task.status_message_id is not None:

@@ -6,9 +6,12 @@ import logging
 import string
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC
 from functools import cache
 from importlib import resources
 from typing import Any
+
+from bot.i18n._params import Channels, Markup, Moment, Number, Text
 
 log = logging.getLogger(__name__)
 
@@ -108,11 +111,17 @@ def catalogue(language: str) -> Catalogue:
 
 
 class Texts:
-    """The texts of one locale: call it with a key and the key's placeholders."""
+    """The texts of one locale: call it with a key and the key's placeholders.
 
-    def __init__(self, locale: str | None) -> None:
+    Parameters that are ``Text``, ``Moment`` or ``Channels`` are rendered here: Texts in this language,
+    times and channels by ``markup`` (the chat side's), or plainly without one (for logs); a tuple of them
+    is written one after the other, separated by commas.
+    """
+
+    def __init__(self, locale: str | None, markup: Markup | None = None) -> None:
         self.locale = locale
         self.language = language_of(locale)
+        self.markup = markup
         self._own = catalogue(self.language)
         self._fallback = catalogue(DEFAULT_LANGUAGE)
 
@@ -124,13 +133,39 @@ class Texts:
             if entry is None:
                 raise KeyError(f"no text {key!r} in any catalogue")
             log.warning("text %r missing in %s; showing English", key, self.language)
-        return book.form(entry, params).format(**params)
+        values = {name: self._value(value) for name, value in params.items()}
+        return book.form(entry, params).format(**values)
+
+    def render(self, text: Text | str) -> str:
+        """A ``Text`` in this language; a plain string (already written) as it is."""
+        return self(text.key, **text.params) if isinstance(text, Text) else text
 
     def has(self, key: str) -> bool:
         return self._fallback.entry(key) is not None
 
+    def _value(self, value: object) -> object:
+        if isinstance(value, Text):
+            return self.render(value)
+        if isinstance(value, Moment):
+            if self.markup is not None:
+                return self.markup.moment(value.at, value.style)
+            moment = value.at.astimezone(UTC)
+            return self("i18n.plain_time", date=f"{moment:%Y-%m-%d}", time=f"{moment:%H:%M}")
+        if isinstance(value, Number):
+            return f"{value.value:,}".replace(",", self("i18n.thousands"))
+        if isinstance(value, tuple):  # several texts: one after the other, separated by commas
+            return ", ".join(str(self._value(item)) for item in value)
+        if isinstance(value, Channels):
+            if self.markup is not None:
+                return ", ".join(self.markup.channel(channel) for channel in value.ids)
+            return ", ".join(self("i18n.plain_channel", id=channel) for channel in value.ids)
+        return value
+
 
 @cache
-def texts(locale: str | None) -> Texts:
-    """The texts for a Discord locale (``interaction.locale``, a guild's preferred locale, or None)."""
-    return Texts(locale)
+def texts(locale: str | None, markup: Markup | None = None) -> Texts:
+    """The texts for a Discord locale (``interaction.locale``, a guild's preferred locale, or None).
+
+    ``markup`` writes times and channels the chat side's way; without it they are written plainly.
+    """
+    return Texts(locale, markup)

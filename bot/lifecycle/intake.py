@@ -23,14 +23,11 @@ HIDEABLE = frozenset(
 )
 
 
-BUSY_MESSAGE = "I'm too busy to take this right now. Nothing was recorded or charged; please try again in a moment."
-
-
 class DatabaseBusy(UserFacingError):
     """The job could not be recorded in time (the database is locked); nothing was recorded or charged."""
 
     def __init__(self) -> None:
-        super().__init__(BUSY_MESSAGE)
+        super().__init__(key="errors.database_busy")
 
 
 class Admission:
@@ -107,10 +104,7 @@ class JobService:
                 raise DatabaseBusy  # the member was told already: roll back, record nothing
             waiting = self._store.count_queued(tx, clean.member_id)
             if waiting >= self._max_queued:
-                raise QueueFull(
-                    f"You already have {waiting} jobs waiting, the most a member can queue. "
-                    "Cancel one or wait for them to start, then try again. Nothing was charged."
-                )
+                raise QueueFull(key="errors.queue_full", count=waiting)
             task = self._store.insert(tx, clean)
             return task, self._ledger.reserve_in(tx, terms, task_id=task.id)
 

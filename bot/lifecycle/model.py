@@ -20,6 +20,7 @@ from bot.eggapi import (
     RESOLUTIONS,
 )
 from bot.errors import InvalidRequest
+from bot.i18n import Number
 
 # EggAPI's documented limits, under the names the bot's rules use.
 PROMPT_MAX = MAX_PROMPT_CHARS
@@ -153,27 +154,25 @@ def validate_request(req: ImagineRequest) -> ImagineRequest:
     """Check a request against EggAPI's rules, returning it normalised or raising InvalidRequest."""
     prompt = req.prompt.strip()
     if not prompt:
-        raise InvalidRequest("Your prompt is empty. Describe the image you want.")
+        raise InvalidRequest(key="errors.prompt_empty")
     if len(prompt) > PROMPT_MAX:
-        raise InvalidRequest(
-            f"Your prompt is {len(prompt):,} characters long; the limit is {PROMPT_MAX:,}. Shorten it and try again."
-        )
+        raise InvalidRequest(key="errors.prompt_too_long", length=Number(len(prompt)), limit=Number(PROMPT_MAX))
     negative = (req.negative_prompt or "").strip() or None
     if negative is not None and len(negative) > NEGATIVE_PROMPT_MAX:
         raise InvalidRequest(
-            f"Your negative prompt is {len(negative):,} characters long; the limit is {NEGATIVE_PROMPT_MAX:,}."
+            key="errors.negative_too_long", length=Number(len(negative)), limit=Number(NEGATIVE_PROMPT_MAX)
         )
     if not COUNT_MIN <= req.count <= COUNT_MAX:
-        raise InvalidRequest(f"You can ask for {COUNT_MIN} to {COUNT_MAX} images at a time.")
+        raise InvalidRequest(key="errors.count", low=COUNT_MIN, high=COUNT_MAX)
     if req.aspect_ratio is not None and req.aspect_ratio not in ASPECT_RATIOS:
-        raise InvalidRequest(f"The aspect ratio must be one of {', '.join(ASPECT_RATIOS)}.")
+        raise InvalidRequest(key="errors.aspect_ratio", choices=", ".join(ASPECT_RATIOS))
     if req.resolution is not None and req.resolution not in RESOLUTIONS:
-        raise InvalidRequest(f"The resolution must be one of {', '.join(RESOLUTIONS)}.")
+        raise InvalidRequest(key="errors.resolution", choices=", ".join(RESOLUTIONS))
     if len(req.reference_urls) > REFERENCE_IMAGES_MAX:
-        raise InvalidRequest(f"You can give at most {REFERENCE_IMAGES_MAX} reference images.")
+        raise InvalidRequest(key="errors.too_many_references", count=REFERENCE_IMAGES_MAX)
     for url in req.reference_urls:
         if not url.startswith("https://") and not url.startswith("http://"):
-            raise InvalidRequest("A reference image could not be read; attach a PNG, JPEG, WebP or GIF image.")
+            raise InvalidRequest(key="errors.reference_unreadable")
     return ImagineRequest(
         guild_id=req.guild_id,
         channel_id=req.channel_id,

@@ -24,6 +24,7 @@ from bot.eggapi import (
     SubmitOutcomeUnknown,
     format_cost,
 )
+from bot.i18n import Text
 from bot.lifecycle._dispatch import Dispatcher
 from bot.lifecycle._polling import PollPlanner
 from bot.lifecycle._reconcile import Outcome, Reconciler
@@ -45,10 +46,7 @@ OPERATOR_ERRORS = ("UNAUTHORIZED", "FORBIDDEN", "INSUFFICIENT_BALANCE")
 MAX_SUBMIT_RETRIES = 5  # EggAPI busy or unreachable before anything was sent: back in line this often
 EARLY_HINTS_MAX = 256  # webhook ids remembered while submits await their answer
 NOT_FOUND_PATIENCE = 600.0  # seconds of 404s before a running task is given up as lost upstream
-UNCONFIRMED_NOTE = (
-    "EggAPI could not confirm this job. Your reservation stays until it is sorted out; "
-    "the bot's operator has been told."
-)
+UNCONFIRMED_NOTE = "job.unconfirmed_told"  # the catalogue key of the note (Progress.detail)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +72,7 @@ class NotSent:
     """The bot's own refusal of a submit, recorded like EggAPI's answers are (replayed if recording fails)."""
 
     code: str
-    reason: str
+    reason: Text
 
 
 class Tracker:
@@ -315,7 +313,7 @@ class Tracker:
 
     async def _refused(self, task: TaskRecord, exc: EggAPIError) -> None:
         await self._outcomes.end_without_images(
-            task, TaskStatus.SUBMITTING, TaskStatus.REJECTED, exc.code, exc.user_message
+            task, TaskStatus.SUBMITTING, TaskStatus.REJECTED, exc.code, Text(exc.user_key)
         )
 
     async def _requeue(self, task: TaskRecord, exc: EggAPIError) -> bool:
@@ -382,7 +380,7 @@ class Tracker:
                 TaskStatus.UNKNOWN,
                 TaskStatus.REJECTED,
                 "NOT_SUBMITTED",
-                "EggAPI never received this request, so nothing was made or charged. Please try again.",
+                Text("service.never_received"),
             ):
                 self._schedule(Step.RECONCILE, task_id)  # the operator settled it meanwhile: see to that
             return

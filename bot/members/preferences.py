@@ -18,7 +18,7 @@ from bot.errors import InvalidRequest, PolicyRefusal
 from bot.guilds import GuildSettings, GuildValues, Setting
 from bot.guilds.settings import flag
 from bot.lifecycle.model import COUNT_MAX, COUNT_MIN, PROMPT_MAX, ImagineRequest
-from bot.policy import PromptPolicy
+from bot.policy import PROMPT_SUFFIX, PromptPolicy
 from bot.storage import JsonValue
 
 log = logging.getLogger(__name__)
@@ -184,7 +184,7 @@ class MemberPreferences:
         if len(suffix) > SUFFIX_MAX:
             raise InvalidRequest(key="settings.suffix_too_long", length=len(suffix), limit=SUFFIX_MAX)
         try:
-            await self._policy.check_text(guild_id, member_id, "prompt suffix", suffix)
+            await self._policy.check_text(guild_id, member_id, "prompt suffix", PROMPT_SUFFIX, suffix)
         except PolicyRefusal:
             raise InvalidRequest(key="settings.suffix_refused") from None
         return suffix

@@ -12,8 +12,10 @@ from cogs.imagine._cog import ImagineCog
 from cogs.imagine._names import IMAGE_NAME, image_stem
 from cogs.imagine._render import (
     batch_text,
+    continued_text,
     failure_status_text,
     failure_text,
+    links_text,
     rerouted_note,
     result_text,
     stale_text,
@@ -30,9 +32,11 @@ __all__ = [
     "IMAGE_NAME",
     "batch_text",
     "batch_view",
+    "continued_text",
     "failure_status_text",
     "failure_text",
     "image_stem",
+    "links_text",
     "rerouted_note",
     "result_text",
     "result_view",

@@ -9,7 +9,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.app.locales import member_locale
 from bot.errors import InvalidRequest
+from bot.i18n import Text
 from bot.lifecycle.model import COUNT_MIN, NEGATIVE_PROMPT_MAX, PROMPT_MAX, ImagineRequest
 from cogs.imagine._flow import parent_channel, start_job
 from cogs.imagine._status import CancelButton, HideButton
@@ -23,7 +25,7 @@ log = logging.getLogger(__name__)
 # Every type EggAPI accepts as a reference, and the name a member knows it by.
 REFERENCE_TYPES = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WebP", "image/gif": "GIF"}
 _NAMES = tuple(REFERENCE_TYPES.values())
-REFERENCE_NAMES = f"{', '.join(_NAMES[:-1])} or {_NAMES[-1]}"  # what the refusal asks for: all of them
+REFERENCE_NAMES = Text("i18n.either", first=", ".join(_NAMES[:-1]), last=_NAMES[-1])  # the refusal names them all
 REFERENCE_MAX_BYTES = 20 * 1024 * 1024
 BUTTONS = (RerollButton, DeleteButton, DeleteJobButton, DeletePartButton, CancelButton, HideButton)
 
@@ -36,9 +38,9 @@ def reference_urls(attachments: list[discord.Attachment | None]) -> tuple[str, .
             continue
         kind = (attachment.content_type or "").split(";")[0].strip().lower()
         if kind not in REFERENCE_TYPES:
-            raise InvalidRequest(f"`{attachment.filename}` is not an image I can use; attach a {REFERENCE_NAMES}.")
+            raise InvalidRequest(key="errors.reference_type", file=attachment.filename, types=REFERENCE_NAMES)
         if attachment.size > REFERENCE_MAX_BYTES:
-            raise InvalidRequest(f"`{attachment.filename}` is larger than 20 MB; attach a smaller image.")
+            raise InvalidRequest(key="errors.reference_too_large", file=attachment.filename)
         urls.append(attachment.url)
     return tuple(urls)
 
@@ -96,7 +98,7 @@ class ImagineCog(commands.Cog):
             interaction_id=interaction.id,
             upload_limit=interaction.filesize_limit,
             parent_channel_id=parent_channel(interaction),
-            locale=str(interaction.locale),
+            locale=member_locale(interaction),
         )
         # The member's /settings fill in what they left out; the options they gave win.
         preferences = await self.bot.preferences.get(interaction.guild_id, interaction.user.id)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import discord
 
+from bot.app.locales import for_member, member_locale
 from bot.app.replies import respond
 from bot.guilds import SHOW_COSTS
 from bot.lifecycle.model import ImagineRequest, TaskRecord
@@ -21,25 +22,22 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-NOT_YOURS_TO_DELETE = "Only the member who asked for these images (or a moderator) can delete them."
+NOT_YOURS_TO_DELETE = "job.answers.delete_not_yours"
 
 
 class RerollButton(IdButton, prefix="reroll"):
     """Run the same prompt and options again, for whoever clicks (on their own quota)."""
 
-    button_label, button_emoji = "Reroll", "🔁"
+    label_key, button_emoji = "job.buttons.reroll", "🔁"
 
     async def run(self, interaction: discord.Interaction, bot: EggBot) -> None:
+        t = for_member(interaction)
         original = await bot.task_store.get(self.ident)
         if original is None:
-            await respond(interaction, "That job is no longer known to me; run /imagine again.")
+            await respond(interaction, t("job.answers.reroll_unknown"))
             return
         if not bot.references.usable(original.reference_urls):  # Discord's links last about a day
-            await respond(
-                interaction,
-                f"The reference images of job #{original.id} have expired on Discord, so I can't reroll it. "
-                "Run /imagine again and attach them. Nothing was charged.",
-            )
+            await respond(interaction, t("job.answers.reroll_expired", id=original.id))
             return
         request = ImagineRequest(
             guild_id=interaction.guild_id,
@@ -54,6 +52,7 @@ class RerollButton(IdButton, prefix="reroll"):
             interaction_id=interaction.id,
             upload_limit=interaction.filesize_limit,
             parent_channel_id=parent_channel(interaction),
+            locale=member_locale(interaction),
         )
         await start_job(bot, interaction, request)
 
@@ -61,11 +60,11 @@ class RerollButton(IdButton, prefix="reroll"):
 class DeleteButton(IdButton, prefix="delete"):
     """Delete the post (under results posted before jobs were deleted whole; the id is the member's)."""
 
-    button_label, button_emoji, button_style = "Delete", "🗑️", discord.ButtonStyle.danger
+    label_key, button_emoji, button_style = "job.buttons.delete", "🗑️", discord.ButtonStyle.danger
 
     async def run(self, interaction: discord.Interaction, bot: EggBot) -> None:
         if not may_manage(interaction, self.ident):
-            await respond(interaction, NOT_YOURS_TO_DELETE)
+            await respond(interaction, for_member(interaction)(NOT_YOURS_TO_DELETE))
             return
         await interaction.response.defer()
         if interaction.message is not None:
@@ -75,7 +74,7 @@ class DeleteButton(IdButton, prefix="delete"):
 class DeleteJobButton(IdButton, prefix="deljob"):
     """Delete everything the job left: each message of its result, and its status message if still there."""
 
-    button_label, button_emoji, button_style = "Delete", "🗑️", discord.ButtonStyle.danger
+    label_key, button_emoji, button_style = "job.buttons.delete", "🗑️", discord.ButtonStyle.danger
 
     async def run(self, interaction: discord.Interaction, bot: EggBot) -> None:
         task = await managed_task(interaction, bot, self.ident, NOT_YOURS_TO_DELETE)
@@ -116,7 +115,7 @@ class DeletePartButton(IdButton, prefix="delpart"):
     """Under a post shared by several jobs: take one job's images and caption out of it (the whole post
     goes with the last one), leaving the other members' parts."""
 
-    button_label, button_emoji, button_style = "Delete", "🗑️", discord.ButtonStyle.danger
+    label_key, button_emoji, button_style = "job.buttons.delete", "🗑️", discord.ButtonStyle.danger
 
     async def run(self, interaction: discord.Interaction, bot: EggBot) -> None:
         task = await managed_task(interaction, bot, self.ident, NOT_YOURS_TO_DELETE)
@@ -161,8 +160,8 @@ def batch_view(tasks: list[TaskRecord]) -> discord.ui.View:
 
 
 def result_view(task: TaskRecord) -> discord.ui.View:
-    """The buttons under a task's images."""
+    """The buttons under a task's images, labelled in its member's language."""
     view = discord.ui.View(timeout=None)
-    view.add_item(RerollButton(task.id))
-    view.add_item(DeleteJobButton(task.id))
+    view.add_item(RerollButton(task.id, locale=task.locale))
+    view.add_item(DeleteJobButton(task.id, locale=task.locale))
     return view
