@@ -37,6 +37,7 @@ from bot.lifecycle import (
     TrackerConfig,
 )
 from bot.lifecycle.model import TaskRecord
+from bot.lifecycle.remakes import Remakes
 from bot.lifecycle.task_store import TaskStore
 from bot.members import History, MemberData, MemberPreferences, refuse_erased
 from bot.metrics import Metrics, read_gauges
@@ -220,6 +221,7 @@ class Services:
     board: StatusBoard
     tracker: Tracker
     web: WebhookServer | None
+    remakes: Remakes
 
 
 def build_services(
@@ -260,6 +262,7 @@ def build_services(
         max_image_bytes=settings.max_image_bytes,
         on_delivered=on_delivered if modlog_port is not None or metrics is not None else None,
     )
+    remakes = Remakes(core.tasks, publisher, core.references)
     tracker = Tracker(
         core.tasks,
         core.books,
@@ -271,6 +274,7 @@ def build_services(
         reconciler=core.reconciler,
         foreground=foreground,
         references=core.references,
+        refresh=remakes.before_submit,
     )
     web = None
     if settings.web_server_enabled:
@@ -289,4 +293,4 @@ def build_services(
             webhooks=settings.webhooks_enabled,  # health-only mode serves no POST route at all
             metrics=scrape,
         )
-    return Services(core, foreground, board, tracker, web)
+    return Services(core, foreground, board, tracker, web, remakes)

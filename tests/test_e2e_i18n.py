@@ -93,19 +93,32 @@ async def test_each_member_reads_their_job_and_refusals_in_their_language(
     assert "`1 Bild · 16:9`" in status.content
     german = await result_of(world, "ein roter Fuchs")
     assert "`1 Bild · 16:9 · $0.01` · Auftrag #1" in german.content
-    assert [button.label for button in german.buttons] == ["Neu würfeln", "Löschen"]
+    assert [button.label for button in german.buttons] == [
+        *("Variieren", "Bearbeiten", "Nochmal in 2k", "Nochmal in 4k"),
+        *("Neu würfeln", "Remixen", "Details", "Löschen"),
+    ]
 
     # Reroll runs for the one who clicks, in their language.
     rerolled = await (await fake.click(claire, german, german.button("Neu würfeln").custom_id)).wait_response()
     assert "**En file d'attente**" in rerolled.content or "**En attente" in rerolled.content
     assert "tâche n° 2" in rerolled.content
+    origin = (
+        f"🔁 Relance de la tâche n° 1 : https://discord.com/channels/{world.guild.id}/{world.general.id}/{german.id}"
+    )
+    assert rerolled.content.endswith(origin)
     french = await fake.wait_for_message(world.general, lambda m: is_result(m) and "tâche n° 2" in m.content)
-    assert "`1 image · 16:9 · $0.01` · tâche n° 2" in french.content
-    assert [button.label for button in french.buttons] == ["Relancer", "Supprimer"]
+    assert "`1 image · 16:9 · $0.01` · tâche n° 2" in french.content and origin in french.content
+    assert [button.label for button in french.buttons] == [
+        *("Varier", "Modifier", "Refaire en 2k", "Refaire en 4k"),
+        *("Relancer", "Remixer", "Détails", "Supprimer"),
+    ]
 
     english = await answer(world, bob, "imagine", prompt="a blue fox")
     assert "job #3" in english.content and "Auftrag" not in english.content
-    assert [b.label for b in (await result_of(world, "a blue fox")).buttons] == ["Reroll", "Delete"]
+    assert [b.label for b in (await result_of(world, "a blue fox")).buttons] == [
+        *("Vary", "Edit", "Again at 2k", "Again at 4k"),
+        *("Reroll", "Remix", "Details", "Delete"),
+    ]
 
     # Refusals: over budget, and an option that cannot be used.
     over = await answer(world, alice, "imagine", prompt="noch ein Fuchs")

@@ -90,6 +90,7 @@ class EggBot(commands.AutoShardedBot):
         self.foreground = self.services.foreground
         self.tracker = self.services.tracker
         self.web = self.services.web
+        self.remakes = self.services.remakes
         self._extensions = tuple(extensions)
         self.stopping = False
         self._force_sync = force_sync

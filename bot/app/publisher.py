@@ -25,12 +25,14 @@ from cogs.imagine import (
     failure_text,
     image_stem,
     links_text,
+    origin_line,
     rerouted_note,
     result_text,
     result_view,
     stale_text,
     status_text,
     status_view,
+    with_line,
 )
 
 if TYPE_CHECKING:
@@ -109,7 +111,7 @@ class DiscordPublisher:
             return
         await self._edit_status(
             task,
-            content=status_text(task, progress),
+            content=with_line(status_text(task, progress), await origin_line(self._bot, task)),
             view=status_view(task, progress.phase),
             allowed_mentions=discord.AllowedMentions.none(),
             final=progress.phase in FINAL_PHASES,
@@ -198,7 +200,7 @@ class DiscordPublisher:
         destination = await self._destination(task)
         if part.number == 1:
             note = rerouted_note(task)
-            caption = result_text(task, await self._show_cost(task))
+            caption = with_line(result_text(task, await self._show_cost(task)), await origin_line(self._bot, task))
             content = caption if note is None else f"{caption}\n{note}"
         else:
             content = continued_text(task, part.number, part.total)
@@ -238,6 +240,29 @@ class DiscordPublisher:
             log.info("tasks %s: history unreadable (%s); relying on the nonce", sorted(wanted), exc)
             return {}
         return found
+
+    async def image_url(self, task: TaskRecord, index: int) -> str | None:
+        """The signed link of output ``index`` as it is posted now, read afresh from the result's messages.
+
+        Discord signs attachment links for about a day and signs them anew in every payload, so one
+        ``GET /channels/{id}/messages/{id}`` gives a link that works for as long again. The image is
+        found by its file name, which the bot alone chooses; None when no result message carries it.
+        """
+        try:
+            destination = await self._destination(task)
+        except DestinationGone:
+            return None
+        for message_id in task.result_message_ids:
+            try:
+                message = await destination.fetch_message(message_id)
+            except (discord.NotFound, discord.Forbidden) as exc:
+                log.info("task %s: result message %s not readable: %s", task.id, message_id, exc.text)
+                continue
+            for attachment in message.attachments:
+                match = IMAGE_NAME.match(attachment.filename)
+                if match and int(match["task"]) == task.id and int(match["n"]) == index + 1:
+                    return attachment.url
+        return None
 
     async def deliver_batch(
         self, tasks: list[TaskRecord], images: dict[int, list[DownloadedImage]], key: str

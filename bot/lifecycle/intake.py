@@ -61,7 +61,8 @@ class Admission:
 IntakeCheck = Callable[[ImagineRequest], Awaitable[None]]
 """A rule a request must pass before anything is recorded (a server's prompt policy, say): it
 raises a ``UserFacingError`` that says why, or returns. Checks run in order on every path that
-starts a job (/imagine, Reroll), after the request's own limits and before the quota."""
+starts a job (/imagine, Reroll and the other actions under a result), after the request's own
+limits and before the quota."""
 
 
 class JobService:

@@ -117,6 +117,13 @@ class Publisher(Protocol):
     async def announce_stale(self, task: TaskRecord) -> None:
         """Tell the member their task has been stuck upstream for a long time but is still followed."""
 
+    async def image_url(self, task: TaskRecord, index: int) -> str | None:
+        """A link that works now to output ``index`` (0-based) as the task's result posted it.
+
+        The platform's links to uploaded files expire, so it is read afresh from the posted message;
+        None when that message or the image in it is gone. Other errors raise.
+        """
+
 
 MODERATION_WORDS = ("moderation", "prohibited", "safety", "nsfw", "policy", "blocked")
 BALANCE_WORDS = ("balance", "insufficient", "credit", "quota")

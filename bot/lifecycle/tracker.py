@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.clock import utcnow
@@ -91,9 +92,11 @@ class Tracker:
         reconciler: Reconciler,
         foreground: Foreground,
         references: ReferenceCheck,
+        refresh: Callable[[TaskRecord], Awaitable[TaskRecord]] | None = None,
     ) -> None:
         self._store = store
         self._references = references
+        self._refresh = refresh  # Remakes.before_submit
         self._books = books
         self._client = client
         self._config = config
@@ -256,6 +259,8 @@ class Tracker:
                 return
             if not await self._books.move(task_id, TaskStatus.QUEUED, TaskStatus.SUBMITTING, submitted_at=utcnow()):
                 return
+            if self._refresh is not None:  # links to posted images that expired while it waited: read afresh
+                task = await self._refresh(task)
             if self._references.usable(task.reference_urls):
                 answer = self._answers[task_id] = await self._post(task)
             else:  # waited in line until the links (nearly) expired: refused before EggAPI

@@ -49,6 +49,7 @@ TASK_FIELDS = frozenset(
         "cost",
         "error",
         "output_urls",
+        "reference_urls",
         "status_message_id",
         "result_message_ids",
         "submitted_at",

@@ -21,6 +21,7 @@ from cogs.imagine._render import (
     stale_text,
     status_text,
 )
+from cogs.imagine._results import origin_line, with_line
 from cogs.imagine._status import status_view
 from cogs.imagine._views import batch_view, result_view
 
@@ -37,6 +38,7 @@ __all__ = [
     "failure_text",
     "image_stem",
     "links_text",
+    "origin_line",
     "rerouted_note",
     "result_text",
     "result_view",
@@ -44,6 +46,7 @@ __all__ = [
     "stale_text",
     "status_text",
     "status_view",
+    "with_line",
 ]
 
 

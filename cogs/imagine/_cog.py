@@ -13,6 +13,8 @@ from bot.app.locales import member_locale
 from bot.errors import InvalidRequest
 from bot.i18n import Text
 from bot.lifecycle.model import COUNT_MIN, NEGATIVE_PROMPT_MAX, PROMPT_MAX, ImagineRequest
+from cogs.imagine._actions import BUTTONS as RESULT_ACTIONS
+from cogs.imagine._actions import on_modal_submit
 from cogs.imagine._flow import parent_channel, start_job
 from cogs.imagine._status import CancelButton, HideButton
 from cogs.imagine._views import DeleteButton, DeleteJobButton, DeletePartButton, RerollButton
@@ -27,7 +29,7 @@ REFERENCE_TYPES = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WebP
 _NAMES = tuple(REFERENCE_TYPES.values())
 REFERENCE_NAMES = Text("i18n.either", first=", ".join(_NAMES[:-1]), last=_NAMES[-1])  # the refusal names them all
 REFERENCE_MAX_BYTES = 20 * 1024 * 1024
-BUTTONS = (RerollButton, DeleteButton, DeleteJobButton, DeletePartButton, CancelButton, HideButton)
+BUTTONS = (RerollButton, DeleteButton, DeleteJobButton, DeletePartButton, CancelButton, HideButton, *RESULT_ACTIONS)
 
 
 def reference_urls(attachments: list[discord.Attachment | None]) -> tuple[str, ...]:
@@ -58,6 +60,12 @@ class ImagineCog(commands.Cog):
     async def cog_unload(self) -> None:
         """Forget the persistent buttons."""
         self.bot.remove_dynamic_items(*BUTTONS)
+
+    @commands.Cog.listener()
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """Edit and Remix modals: discord.py keeps no copy of them, so their submissions arrive here."""
+        if interaction.type is discord.InteractionType.modal_submit:
+            await on_modal_submit(self.bot, interaction)
 
     @app_commands.command(name="imagine")
     @app_commands.allowed_installs(guilds=True, users=False)

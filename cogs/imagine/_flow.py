@@ -16,6 +16,7 @@ from bot.lifecycle.intake import Admission, DatabaseBusy
 from bot.lifecycle.model import ImagineRequest, TaskRecord
 from bot.lifecycle.ports import Phase, Progress
 from cogs.imagine._render import status_text
+from cogs.imagine._results import origin_line, with_line
 from cogs.imagine._status import status_view
 
 if TYPE_CHECKING:
@@ -63,7 +64,7 @@ async def start_job(bot: EggBot, interaction: discord.Interaction, request: Imag
         interaction.extras["task_id"] = task.id
         try:
             response = await interaction.response.send_message(
-                status_text(task, Progress(Phase.QUEUED, 0.0)),
+                with_line(status_text(task, Progress(Phase.QUEUED, 0.0)), await origin_line(bot, task)),
                 view=status_view(task, Phase.QUEUED) or discord.utils.MISSING,
                 allowed_mentions=discord.AllowedMentions.none(),
             )

@@ -156,7 +156,11 @@ own validation)::
         # refused: message deleted / not visible to the user / not from the bot, no such button, disabled
     await fake.select(user, message_or_id, custom_id, ["a", "b"]) -> handle   # values must be options
     await fake.submit_modal(user, handle_answered_with_a_modal, {"input_custom_id": "text"}) -> handle
-        # refused: no modal, already submitted, another user, unknown input, required/length rules
+        # refused: no modal, already submitted, another user, unknown input, required/length rules.
+        # An input left out keeps its prefilled value. handle.modal_fields: the opened modal's inputs by
+        # custom id (label, prefilled value, limits). The modal (callback 9) is checked against the spec
+        # (modals.py): title 1-45, 1-5 rows / Labels / Text Displays, labels 1-45, inputs' limits.
+        # Messages answering a modal submit carry interaction_metadata.triggering_interaction_metadata.
     fake.visible_commands(user, channel) -> list[str]   # what the user's command picker lists
 
     InteractionHandle: .id .token .type (2 command, 3 component, 4 autocomplete, 5 modal submit)

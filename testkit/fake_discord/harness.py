@@ -1,8 +1,8 @@
 """pytest helpers to run a real discord.py bot against :class:`~testkit.fake_discord.FakeDiscord`.
 
 ``run_bot(bot, fake)`` points discord.py at the fake (``Route.BASE`` and ``DEFAULT_GATEWAY``,
-restored afterwards), starts ``bot.start(token)`` as a task, waits for ``on_ready`` and on exit
-closes the bot and awaits the task::
+restored once the last bot running against it stops), starts ``bot.start(token)`` as a task, waits
+for ``on_ready`` and on exit closes the bot and awaits the task::
 
     async with FakeDiscord() as fake:
         ...build the world...

@@ -18,7 +18,7 @@ from ._locks import Locks
 
 log = logging.getLogger(__name__)
 
-_JSON_COLUMNS = frozenset({"output_urls", "result_message_ids"})
+_JSON_COLUMNS = frozenset({"output_urls", "reference_urls", "result_message_ids"})
 _QUEUE_LOCK = "queue"
 
 

@@ -17,7 +17,7 @@ from bot.storage.ports import TASK_FIELDS
 log = logging.getLogger(__name__)
 
 _POSTED_INSERT = "INSERT OR REPLACE INTO posted_images (task_id, image_index, message_id) VALUES (?, ?, ?)"
-_JSON_COLUMNS = frozenset({"output_urls", "result_message_ids"})
+_JSON_COLUMNS = frozenset({"output_urls", "reference_urls", "result_message_ids"})
 
 
 def _dt(value: str | None) -> datetime | None:
