@@ -1,12 +1,11 @@
 """Jobs made from a result (Reroll, Vary, Edit, Again, Remix): the requests they make, and finding a
-picked image again with a link that works now, against a real SQLite file."""
+picked image again with a link that works now, against a real database (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
@@ -15,15 +14,15 @@ from bot.lifecycle.model import ImagineRequest, OriginKind, TaskRecord
 from bot.lifecycle.references import ReferenceCheck
 from bot.lifecycle.remakes import Asker, Remakes, remake, upscales
 from bot.lifecycle.task_store import TaskStore
-from bot.storage.sqlite import Database
+from testkit.backends import AnyDatabase, Backend
 
 ALICE, BOB = 11, 22
 HERE = Asker(member_id=BOB, guild_id=1, channel_id=2, interaction_id=77, upload_limit=1000, locale="de")
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    async with await Database.open(tmp_path / "db.sqlite") as database:
+async def db(backend: Backend) -> AsyncIterator[AnyDatabase]:
+    async with await backend.open() as database:
         yield database
 
 
@@ -57,7 +56,7 @@ def asked(prompt: str = "a red fox", **options: object) -> ImagineRequest:
     return replace(base, **options)  # type: ignore[arg-type]
 
 
-async def test_again_offers_only_resolutions_above_the_jobs_own(db: Database) -> None:
+async def test_again_offers_only_resolutions_above_the_jobs_own(db: AnyDatabase) -> None:
     store = TaskStore(db)
     sizes = {}
     for resolution in (None, "1k", "2k", "4k"):
@@ -66,7 +65,7 @@ async def test_again_offers_only_resolutions_above_the_jobs_own(db: Database) ->
     assert sizes == {None: ("2k", "4k"), "1k": ("2k", "4k"), "2k": ("4k",), "4k": ()}
 
 
-async def test_each_remake_is_the_clickers_request_and_names_its_origin(db: Database) -> None:
+async def test_each_remake_is_the_clickers_request_and_names_its_origin(db: AnyDatabase) -> None:
     store = TaskStore(db)
     origin = await finished(store, asked(negative_prompt="blurry", aspect_ratio="9:16", resolution="1k"), 4)
     url = "https://cdn.example/eggbot-1-2.png?ex=1"
@@ -115,7 +114,7 @@ async def test_each_remake_is_the_clickers_request_and_names_its_origin(db: Data
     )
 
 
-async def test_a_remake_refuses_an_image_or_size_the_job_does_not_have(db: Database) -> None:
+async def test_a_remake_refuses_an_image_or_size_the_job_does_not_have(db: AnyDatabase) -> None:
     store = TaskStore(db)
     origin = await finished(store, asked(resolution="2k"), 2)
     with pytest.raises(InvalidRequest) as no_image:
@@ -126,7 +125,7 @@ async def test_a_remake_refuses_an_image_or_size_the_job_does_not_have(db: Datab
     assert too_small.value.key == "results.no_upscale"
 
 
-async def test_a_picked_image_is_found_again_or_refused_before_anything_is_recorded(db: Database) -> None:
+async def test_a_picked_image_is_found_again_or_refused_before_anything_is_recorded(db: AnyDatabase) -> None:
     store = TaskStore(db)
     origin = await finished(store, asked(), 4)
     links = Links({(origin.id, 1): "https://cdn.example/fresh-2.png?ex=ff"})
@@ -144,7 +143,7 @@ async def test_a_picked_image_is_found_again_or_refused_before_anything_is_recor
     assert unknown.value.key == "results.unknown_job"
 
 
-async def test_a_slow_chat_side_is_a_polite_try_again_within_the_click(db: Database) -> None:
+async def test_a_slow_chat_side_is_a_polite_try_again_within_the_click(db: AnyDatabase) -> None:
     store = TaskStore(db)
     origin = await finished(store, asked(), 1)
     remakes = Remakes(store, Links({(origin.id, 0): "https://late"}, delay=5.0), ReferenceCheck(), refresh_within=0.01)
@@ -153,7 +152,7 @@ async def test_a_slow_chat_side_is_a_polite_try_again_within_the_click(db: Datab
     assert slow.value.key == "results.unreachable"
 
 
-async def test_rerolls_and_remixes_of_a_variation_get_the_picked_image_afresh(db: Database) -> None:
+async def test_rerolls_and_remixes_of_a_variation_get_the_picked_image_afresh(db: AnyDatabase) -> None:
     store = TaskStore(db)
     origin = await finished(store, asked(), 4)
     links = Links({(origin.id, 1): "https://cdn.example/fresh-2.png?ex=ff"})
@@ -176,7 +175,7 @@ async def test_rerolls_and_remixes_of_a_variation_get_the_picked_image_afresh(db
     assert await remakes.references(again) == ()
 
 
-async def test_before_the_submit_an_expired_link_to_a_posted_image_is_read_afresh(db: Database) -> None:
+async def test_before_the_submit_an_expired_link_to_a_posted_image_is_read_afresh(db: AnyDatabase) -> None:
     store = TaskStore(db)
     origin = await finished(store, asked(), 4)
     links = Links({(origin.id, 1): "https://cdn.example/fresh-2.png?ex=ffffffff"})
