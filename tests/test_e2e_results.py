@@ -417,3 +417,20 @@ async def test_a_reroll_links_back_to_its_origin(world: World, eggapi: FakeEggAP
     assert task is not None and (task.origin_task_id, task.origin_kind, task.origin_image) == (1, "reroll", None)
     assert_clean(world.fake)
 
+
+async def test_a_cancelled_remake_keeps_its_origin_line(
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
+) -> None:
+    await start_bot(EGGBOT_MAX_RUNNING_TOTAL="1")
+    first = await imagine(world, world.alice, "a fox to reroll")
+    eggapi.default_plan = TaskPlan(hold=True)  # the next job keeps the only running slot
+    await (await click(world, world.bob, first, "Reroll")).wait_response()
+    waiting = await (await click(world, world.bob, first, "Reroll")).wait_response()
+    link = f"https://discord.com/channels/{world.guild.id}/{world.general.id}/{first.id}"
+    assert waiting.content.endswith(f"🔁 Reroll of job #1: {link}")
+    await (await world.fake.click(world.bob, waiting, waiting.button("Cancel").custom_id)).wait_ack()
+    cancelled = await world.fake.wait_for(
+        lambda f: f.message(waiting.id) if "Cancelled" in f.message(waiting.id).content else None
+    )
+    assert cancelled.content.endswith(f"🔁 Reroll of job #1: {link}") and cancelled.buttons == []
+    assert_clean(world.fake)

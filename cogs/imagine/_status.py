@@ -12,6 +12,7 @@ from bot.lifecycle.model import TaskRecord
 from bot.lifecycle.ports import RUNNING_PHASES, Phase, Progress
 from cogs.imagine._buttons import IdButton, managed_task
 from cogs.imagine._render import status_text
+from cogs.imagine._results import origin_line, with_line
 
 if TYPE_CHECKING:
     from bot.app.client import EggBot
@@ -35,7 +36,8 @@ class CancelButton(IdButton, prefix="cancel"):
         cancelled = await bot.task_store.get(task.id)
         assert cancelled is not None
         progress = Progress(Phase.CANCELLED, (discord.utils.utcnow() - cancelled.created_at).total_seconds())
-        await interaction.response.edit_message(content=status_text(cancelled, progress), view=None)
+        content = with_line(status_text(cancelled, progress), await origin_line(bot, cancelled))
+        await interaction.response.edit_message(content=content, view=None)
 
 
 class HideButton(IdButton, prefix="hide"):
