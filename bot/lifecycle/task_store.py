@@ -150,13 +150,15 @@ class TaskStore:
         task_id: int,
         expected: Iterable[TaskStatus],
         new: TaskStatus,
+        *,
+        owner: str | None = None,
         **changes: Any,
     ) -> bool:
-        """Like ``transition`` but inside ``Storage.transaction``."""
+        """Like ``transition`` but inside ``Storage.transaction``; with ``owner``, only while it holds the lease."""
         olds = tuple(expected)
         _check_fields(changes)
-        if not tx.tasks.move(task_id, olds, new, self._clock(), changes):
-            log.debug("task %s: not moved to %s (not in %s)", task_id, new, [o.value for o in olds])
+        if not tx.tasks.move(task_id, olds, new, self._clock(), changes, owner=owner):
+            log.debug("task %s: not moved to %s (not in %s, or not ours)", task_id, new, [o.value for o in olds])
             return False
         for listener in self._listeners:  # only once the change is durable: a rollback tells nobody
             tx.after_commit(functools.partial(listener, task_id, new))
