@@ -25,6 +25,7 @@ Webhooks may reach any process: one for a task another process follows is kept i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import secrets
@@ -77,6 +78,7 @@ class Leases:
         self._config = config or LeaseConfig()
         self._held: set[int] = set()
         self._loop: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
         self._lost: Lost = self.let_go  # the tracker's, once started
         self._failing = False
 
@@ -171,16 +173,22 @@ class Leases:
         self._loop = asyncio.create_task(self._run(taken_over, lost, hinted, looked), name="eggbot-leases")
 
     async def close(self) -> None:
-        """Stop the loop (the leases stay until ``release`` or until they lapse)."""
+        """Stop the loop once its current look is done (the leases stay until ``release`` or until they lapse).
+
+        Not cancelled mid-look: a claim that committed after ``release`` would keep tasks from the
+        others for a whole lease, and a database driver cancelled mid-statement may not say so cleanly.
+        """
+        self._stopping.set()
         if self._loop is not None:
-            self._loop.cancel()
             await asyncio.gather(self._loop, return_exceptions=True)
 
     async def _run(self, taken_over: TakenOver, lost: Lost, hinted: Hinted, looked: Callable[[], None]) -> None:
         loop = asyncio.get_running_loop()
         renew_at = loop.time() + self._config.renew_interval
-        while True:
-            await asyncio.sleep(self._config.check_interval)
+        while not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self._config.check_interval)
+                return
             try:
                 if loop.time() >= renew_at:
                     renew_at = loop.time() + self._config.renew_interval

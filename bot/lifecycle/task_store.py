@@ -102,6 +102,20 @@ class TaskStore:
         """The task EggAPI knows by this id, or None."""
         return await self._storage.read(lambda tx: tx.tasks.get_by_egg_id(egg_task_id))
 
+    async def for_webhook(self, egg_task_id: str) -> tuple[TaskRecord | None, list[TaskRecord]]:
+        """The task EggAPI knows by this id; when none, the submits still awaiting EggAPI's answer.
+
+        One consistent read: a submit whose answer is recorded meanwhile (in another process) is
+        seen either as that task or as waiting, never as neither.
+        """
+        waiting = (TaskStatus.SUBMITTING, TaskStatus.UNKNOWN)
+
+        def view(tx: Transaction) -> tuple[TaskRecord | None, list[TaskRecord]]:
+            task = tx.tasks.get_by_egg_id(egg_task_id)
+            return task, [] if task is not None else tx.tasks.list_in_states(waiting)
+
+        return await self._storage.read(view)
+
     async def list_unfinished(self) -> list[TaskRecord]:
         """Every task that is not terminal, oldest first (what a restart must resume)."""
         return await self._storage.read(lambda tx: tx.tasks.list_not_in_states(TERMINAL))

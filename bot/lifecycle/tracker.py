@@ -259,7 +259,7 @@ class Tracker:
         polled at once for its first hint, then at most once per ``hint_cooldown``; ids nobody
         knows are kept (a few hundred at most) only while a submit of ours awaits its answer.
         """
-        task = await self._store.get_by_egg_id(egg_task_id)
+        task, waiting = await self._store.for_webhook(egg_task_id)
         if task is not None and task.status is TaskStatus.RUNNING:
             if self._leases.holds(task.id):
                 self._poll_for_hint(task.id)
@@ -267,7 +267,6 @@ class Tracker:
                 await self._leases.pass_hint(egg_task_id)
             return True
         if task is None:
-            waiting = await self._store.list_in_states((TaskStatus.SUBMITTING, TaskStatus.UNKNOWN))
             if not waiting or egg_task_id in self._early_hints:
                 return False  # nobody is waiting for an answer: an unknown id is nothing of ours
             if any(not self._leases.holds(unconfirmed.id) for unconfirmed in waiting):
