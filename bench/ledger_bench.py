@@ -1,4 +1,5 @@
-"""Quota ledger throughput: direct ``Ledger.reserve`` / ``Ledger.settle`` calls on a temporary SQLite file.
+"""Quota ledger throughput: direct ``Ledger.reserve`` / ``Ledger.settle`` calls on a temporary SQLite file,
+or on a PostgreSQL database (``postgres_url``: the benchmark starts a throwaway server, ``testkit.postgres``).
 
 The task rows a hold references are inserted first (untimed, one transaction). Then each cycle
 reserves a hold in its own ``Database.transaction`` (as ``JobService.create`` does, minus the
@@ -20,21 +21,31 @@ from bench.stats import summary
 from bot.ledger import Ledger, LedgerDefaults
 from bot.lifecycle.model import ImagineRequest
 from bot.lifecycle.task_store import TaskStore
+from bot.storage.postgres import PgTx, PostgresDatabase
 from bot.storage.sqlite import Database, Tx
 
 GUILD_ID = 424242
 
 
 async def run_ledger(
-    cycles: int, members: int, *, profile_path: Path | None = None, on_progress: Callable[[int], None] | None = None
+    cycles: int,
+    members: int,
+    *,
+    profile_path: Path | None = None,
+    on_progress: Callable[[int], None] | None = None,
+    postgres_url: str | None = None,
 ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="eggbot-ledger-") as scratch:
-        db = await Database.open(Path(scratch) / "ledger.db")
+        db: Database | PostgresDatabase
+        if postgres_url is None:
+            db = await Database.open(Path(scratch) / "ledger.db")
+        else:
+            db = await PostgresDatabase.open(postgres_url)
         try:
             store = TaskStore(db)
             ledger = Ledger(db, LedgerDefaults(member_limit=Decimal(1000000), period="day"))
 
-            def insert_all(tx: Tx) -> list[int]:
+            def insert_all(tx: Tx | PgTx) -> list[int]:
                 return [
                     store.insert(
                         tx,
@@ -74,6 +85,7 @@ async def run_ledger(
     ops = 2 * cycles
     tenth = max(1, cycles // 10)
     return {
+        "backend": "sqlite" if postgres_url is None else "postgresql",
         "cycles": cycles,
         "ops": ops,
         "members": members,

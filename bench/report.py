@@ -269,6 +269,13 @@ def table(figures: dict[str, Any], targets: list[dict[str, Any]]) -> str:
             ">= 2000",
             "ledger",
         )
+    ledger_pg = _get(figures, "ledger_postgres")
+    if ledger_pg:
+        add(
+            "  the same on PostgreSQL (ops/s)",
+            f"{_fmt(ledger_pg['ops_per_s'])} (reserve {_fmt(ledger_pg['reserve_per_s'])}/s,"
+            f" settle {_fmt(ledger_pg['settle_per_s'])}/s; local server, fsync off)",
+        )
     burst = _get(figures, "burst")
     if burst:
         add(

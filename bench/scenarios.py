@@ -33,6 +33,7 @@ from bench.ledger_bench import run_ledger
 from bench.progress import Progress
 from bench.stats import summary
 from testkit.fake_eggapi import TaskPlan
+from testkit.postgres import PostgresServer, find_binaries
 
 ALL_SCENARIOS = ("ack", "delivery", "polling", "inflight", "ledger", "burst", "economy")
 _TASK_PATH = "/v1/tasks/"
@@ -747,4 +748,26 @@ async def run_all(cfg: Config, progress: Progress) -> Results:
         except Exception as exc:
             results.errors.append(f"ledger: {type(exc).__name__}: {exc}")
             progress.note(f"[bench] ledger failed: {type(exc).__name__}: {exc}")
+        await ledger_on_postgres(cfg, progress, results)
     return results
+
+
+async def ledger_on_postgres(cfg: Config, progress: Progress, results: Results) -> None:
+    """The same ledger run on a throwaway local PostgreSQL server, beside SQLite's (skipped without one)."""
+    bindir = find_binaries()
+    if bindir is None:
+        progress.note("[bench] ledger on PostgreSQL skipped: no PostgreSQL server installed")
+        return
+    progress.start("ledger reserve+settle on PostgreSQL", cfg.ledger_cycles)
+    server = PostgresServer(bindir)
+    try:
+        await asyncio.to_thread(server.start)
+        url = await server.create_database()
+        figure = await run_ledger(cfg.ledger_cycles, cfg.members, on_progress=progress.update, postgres_url=url)
+        results.figures["ledger_postgres"] = figure
+        progress.finish(f"{figure['ops_per_s']} ops/s")
+    except Exception as exc:
+        results.errors.append(f"ledger on PostgreSQL: {type(exc).__name__}: {exc}")
+        progress.note(f"[bench] ledger on PostgreSQL failed: {type(exc).__name__}: {exc}")
+    finally:
+        await asyncio.to_thread(server.stop)

@@ -37,13 +37,15 @@ from bot.lifecycle import (
     TrackerConfig,
 )
 from bot.lifecycle.model import TaskRecord
+from bot.lifecycle.remakes import Remakes
 from bot.lifecycle.task_store import TaskStore
-from bot.members import MemberData, refuse_erased
+from bot.members import History, MemberData, MemberPreferences, refuse_erased
+from bot.metrics import Metrics, read_gauges
 from bot.modlog import ModLog, ModLogPort, job_posted
 from bot.policy import PromptPolicy
 from bot.reports import UsageReports
 from bot.settings import Settings
-from bot.storage import Storage
+from bot.storage import Storage, StorageUnavailable
 from bot.storage.sqlite import Database
 from bot.unconfirmed import UnconfirmedDesk
 from bot.webhooks import HealthReport, WebhookServer, webhook_path
@@ -83,18 +85,34 @@ def ledger_defaults(settings: Settings) -> LedgerDefaults:
 
 @dataclass(frozen=True, slots=True)
 class Resources:
-    """What is opened before anything is built, and closed after everything stopped."""
+    """What is opened before anything is built, and closed after everything stopped.
+
+    ``metrics`` (``EGGBOT_METRICS``) is made first: the HTTP session carries its trace.
+    """
 
     db: Storage
     http_session: aiohttp.ClientSession
     eggapi: EggAPIClient
+    metrics: Metrics | None = None
+
+
+def new_metrics(settings: Settings) -> Metrics | None:
+    """This bot's metrics when ``EGGBOT_METRICS`` is on, else None (nothing is counted)."""
+    return Metrics(eggapi_base_url=settings.eggapi_base_url) if settings.metrics_enabled else None
+
+
+def session_traces(metrics: Metrics | None) -> list[aiohttp.TraceConfig]:
+    """The traces the bot's HTTP session carries (EggAPI's requests counted), for ``trace_configs``."""
+    return [metrics.eggapi_trace()] if metrics is not None else []
 
 
 @asynccontextmanager
-async def http_client(settings: Settings) -> AsyncIterator[tuple[aiohttp.ClientSession, EggAPIClient]]:
+async def http_client(
+    settings: Settings, metrics: Metrics | None = None
+) -> AsyncIterator[tuple[aiohttp.ClientSession, EggAPIClient]]:
     """An HTTP session and the EggAPI client on it, closed afterwards."""
     timeout = aiohttp.ClientTimeout(total=settings.http_timeout)
-    async with aiohttp.ClientSession(timeout=timeout) as session:
+    async with aiohttp.ClientSession(timeout=timeout, trace_configs=session_traces(metrics)) as session:
         yield (
             session,
             EggAPIClient(
@@ -107,16 +125,33 @@ async def http_client(settings: Settings) -> AsyncIterator[tuple[aiohttp.ClientS
         )
 
 
+async def open_storage(settings: Settings, *, existing_database: bool = False) -> Storage:
+    """The bot's database: PostgreSQL when ``DATABASE_URL`` is set, else SQLite at ``DATABASE_PATH``.
+
+    Created and migrated as needed, unless ``existing_database`` (operator tools: open only). The
+    PostgreSQL backend and its driver (the ``eggbot[postgres]`` extra) are imported only here, only
+    when asked for. Raises StorageUnavailable, naming the server without its password.
+    """
+    if settings.database_url is None:
+        return await (Database.open_existing if existing_database else Database.open)(settings.database_path)
+    try:
+        from bot.storage.postgres import PostgresDatabase
+    except ImportError as exc:
+        raise StorageUnavailable(
+            f"DATABASE_URL names PostgreSQL but its driver is missing ({exc.name}): pip install 'eggbot[postgres]'"
+        ) from None
+    opening = PostgresDatabase.open_existing if existing_database else PostgresDatabase.open
+    return await opening(settings.database_url)
+
+
 @asynccontextmanager
 async def open_resources(settings: Settings, *, existing_database: bool = False) -> AsyncIterator[Resources]:
-    """The database (created and migrated as needed, unless ``existing_database``), HTTP session, EggAPI client.
-
-    SQLite at ``DATABASE_PATH`` is the one backend so far; another would be chosen here.
-    """
-    db: Storage = await (Database.open_existing if existing_database else Database.open)(settings.database_path)
+    """The database (created and migrated as needed, unless ``existing_database``), HTTP session, EggAPI client."""
+    db = await open_storage(settings, existing_database=existing_database)
+    metrics = new_metrics(settings)
     try:
-        async with http_client(settings) as (session, eggapi):
-            yield Resources(db, session, eggapi)
+        async with http_client(settings, metrics) as (session, eggapi):
+            yield Resources(db, session, eggapi, metrics)
     finally:
         await db.close()
 
@@ -140,6 +175,8 @@ class Core:
     policy: PromptPolicy
     modlog: ModLog
     members: MemberData
+    history: History
+    preferences: MemberPreferences
 
 
 def build_core(settings: Settings, resources: Resources, *, clock: Clock = utcnow) -> Core:
@@ -172,6 +209,8 @@ def build_core(settings: Settings, resources: Resources, *, clock: Clock = utcno
         policy=policy,
         modlog=modlog,
         members=MemberData(db),
+        history=History(db),
+        preferences=MemberPreferences(guild_settings, policy),
     )
 
 
@@ -184,6 +223,7 @@ class Services:
     board: StatusBoard
     tracker: Tracker
     web: WebhookServer | None
+    remakes: Remakes
 
 
 def build_services(
@@ -200,8 +240,13 @@ def build_services(
     if modlog_port is not None:
         core.modlog.attach(modlog_port)
 
-    def log_delivery(task: TaskRecord, message_ids: Sequence[int]) -> None:
-        core.modlog.record(task.guild_id, job_posted(task, message_ids))
+    metrics = core.resources.metrics
+
+    def on_delivered(task: TaskRecord, message_ids: Sequence[int]) -> None:
+        if metrics is not None:
+            metrics.delivered(task)
+        if modlog_port is not None:
+            core.modlog.record(task.guild_id, job_posted(task, message_ids))
 
     config = tracker_config(settings)
     foreground = Foreground()
@@ -217,8 +262,9 @@ def build_services(
         publisher,
         board,
         max_image_bytes=settings.max_image_bytes,
-        on_delivered=log_delivery if modlog_port is not None else None,
+        on_delivered=on_delivered if modlog_port is not None or metrics is not None else None,
     )
+    remakes = Remakes(core.tasks, publisher, core.references)
     tracker = Tracker(
         core.tasks,
         core.books,
@@ -230,9 +276,13 @@ def build_services(
         reconciler=core.reconciler,
         foreground=foreground,
         references=core.references,
+        refresh=remakes.before_submit,
     )
     web = None
-    if settings.webhooks_enabled or settings.healthz_enabled:
+    if settings.web_server_enabled:
+        scrape = None
+        if metrics is not None:
+            scrape = metrics.handler(lambda: read_gauges(core.resources.db, lambda: tracker.in_flight))
         web = WebhookServer(
             host=settings.webhook_host,
             port=settings.webhook_port,
@@ -243,5 +293,6 @@ def build_services(
             request_timeout=settings.webhook_timeout,
             max_connections=settings.webhook_max_connections,
             webhooks=settings.webhooks_enabled,  # health-only mode serves no POST route at all
+            metrics=scrape,
         )
-    return Services(core, foreground, board, tracker, web)
+    return Services(core, foreground, board, tracker, web, remakes)

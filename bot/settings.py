@@ -15,12 +15,14 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.logs import redact_url
 from bot.money import parse_money
 from bot.periods import PERIODS, Period, check_period
 
 T = TypeVar("T")
 
 LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+LOG_FORMATS = ("text", "json")  # json: one JSON object per line, for log collectors
 
 
 class SettingsError(Exception):
@@ -53,9 +55,11 @@ class Settings:
     eggapi_api_key: str = field(repr=False)
     eggapi_base_url: str = "https://api.eggapi.ai"
     database_path: Path = Path("data/eggbot.db")
+    database_url: str | None = field(default=None, repr=False)  # PostgreSQL instead of SQLite; holds a password
     discord_api_base: str | None = None
     discord_gateway_url: str | None = None
     log_level: str = "INFO"
+    log_format: str = "text"
     quota_limit: Decimal = Decimal("1.00")
     quota_period: Period = "day"
     quota_timezone: str = "UTC"
@@ -67,9 +71,13 @@ class Settings:
     webhook_public_url: str | None = None
     webhook_secret: str | None = field(default=None, repr=False)
     healthz_enabled: bool = False
+    metrics_enabled: bool = False
     webhook_max_connections: int = 64
     webhook_timeout: float = 10.0
     dev_guild_id: int | None = None
+    shard_count: int | None = None  # None: as many shards as Discord recommends (GET /gateway/bot)
+    shard_ids: tuple[int, ...] | None = None  # None: every shard; else this process's share
+    identify_interval: float = 5.5  # Discord's rule: one IDENTIFY per bucket per 5 s; 0.5 s for the trip
     allow_dms: bool = False
     task_deadline: float = 300.0
     stale_after: float = 3600.0
@@ -91,13 +99,30 @@ class Settings:
         """Webhooks are on only while a public URL is configured."""
         return self.webhook_public_url is not None
 
+    @property
+    def web_server_enabled(self) -> bool:
+        """Whether the bot serves HTTP at all: webhooks, /healthz or /metrics."""
+        return self.webhooks_enabled or self.healthz_enabled or self.metrics_enabled
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The secret values themselves, for the log's masking (``bot.logs.SecretMasker``)."""
+        return tuple(value for value in (self.discord_token, self.eggapi_api_key, self.webhook_secret) if value)
+
+    @property
+    def database_target(self) -> str:
+        """Where the database is, for people: the PostgreSQL URL with its password masked, or the SQLite file."""
+        return redact_url(self.database_url) if self.database_url else str(self.database_path)
+
     def redacted(self) -> dict[str, object]:
         """Every setting with secrets masked, for a start-up log line."""
         secret = {"discord_token", "eggapi_api_key", "webhook_secret"}
-        return {
+        shown = {
             f.name: ("***" if f.name in secret and getattr(self, f.name) else getattr(self, f.name))
             for f in fields(self)
         }
+        shown["database_url"] = redact_url(self.database_url) if self.database_url else None
+        return shown
 
 
 def _text(env: Mapping[str, str], name: str) -> str | None:
@@ -122,14 +147,15 @@ class _Reader:
             return ""
         return value
 
-    def parsed(self, name: str, parse: Callable[[str], T], default: T) -> T:
+    def parsed(self, name: str, parse: Callable[[str], T], default: T, *, shown: Callable[[str], str] = repr) -> T:
+        """``parse`` the setting; a problem quotes the value as ``shown`` gives it (masking a secret part)."""
         raw = _text(self.env, name)
         if raw is None:
             return default
         try:
             return parse(raw)
         except ValueError as exc:  # every parser below raises ValueError with a sentence for people
-            self.problems.append((name, f"{exc} (got {raw!r})"))
+            self.problems.append((name, f"{exc} (got {shown(raw)})"))
             return default
 
 
@@ -141,6 +167,29 @@ def _url(*schemes: str) -> Callable[[str], str]:
         return raw.rstrip("/") if parts.path in ("", "/") else raw
 
     return parse
+
+
+POSTGRES_SCHEMES = ("postgresql", "postgres")
+
+
+def parse_database_url(raw: str) -> str:
+    """A PostgreSQL connection URL, checked as far as can be without connecting."""
+    parts = urlsplit(raw)
+    if parts.scheme not in POSTGRES_SCHEMES:
+        raise ValueError("must be a PostgreSQL URL, postgresql://user:password@host:5432/database")
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+    except ValueError:
+        raise ValueError("must have a port from 1 to 65535, postgresql://user:password@host:5432/database") from None
+    if not parts.hostname and "host=" not in parts.query:
+        raise ValueError("must name the server, postgresql://user:password@host:5432/database")
+    if not parts.path.strip("/"):
+        raise ValueError("must name the database after the server, postgresql://user:password@host:5432/database")
+    return raw
+
+
+def _masked_url(raw: str) -> str:
+    return repr(redact_url(raw))
 
 
 def _whole(raw: str) -> int:
@@ -165,6 +214,16 @@ def _positive(kind: Callable[[str], T]) -> Callable[[str], T]:
         value = kind(raw)
         if not value > 0:  # type: ignore[operator]
             raise ValueError("must be greater than zero")
+        return value
+
+    return parse
+
+
+def _not_negative(kind: Callable[[str], T]) -> Callable[[str], T]:
+    def parse(raw: str) -> T:
+        value = kind(raw)
+        if value < 0:  # type: ignore[operator]
+            raise ValueError("must not be negative")
         return value
 
     return parse
@@ -234,6 +293,21 @@ def _snowflake(raw: str) -> int:
     return value
 
 
+def _shard_ids(raw: str) -> tuple[int, ...]:
+    """``0,1,2``, a range ``0-3`` (both ends included), or both: ``0-3,8``."""
+    ids: set[int] = set()
+    try:
+        for part in raw.replace(" ", "").split(","):
+            low, _, high = part.partition("-")
+            first, last = int(low), int(high or low)
+            if first < 0 or last < first:
+                raise ValueError
+            ids.update(range(first, last + 1))
+    except ValueError:
+        raise ValueError("must be shard numbers such as 0,1 or a range such as 0-3") from None
+    return tuple(sorted(ids))
+
+
 def load_settings(env: Mapping[str, str]) -> Settings:
     """Build settings from an environment mapping; one SettingsError names every bad or missing one."""
     default = Settings(discord_token="", eggapi_api_key="")
@@ -243,9 +317,11 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         eggapi_api_key=read.required("EGGAPI_API_KEY", "the key from the EggAPI dashboard, egg_sk_..."),
         eggapi_base_url=read.parsed("EGGAPI_BASE_URL", _url("https", "http"), default.eggapi_base_url),
         database_path=read.parsed("DATABASE_PATH", Path, default.database_path),
+        database_url=read.parsed("DATABASE_URL", parse_database_url, None, shown=_masked_url),
         discord_api_base=read.parsed("DISCORD_API_BASE", _url("https", "http"), None),
         discord_gateway_url=read.parsed("DISCORD_GATEWAY_URL", _url("wss", "ws"), None),
         log_level=read.parsed("LOG_LEVEL", _choice(*LOG_LEVELS), default.log_level),
+        log_format=read.parsed("EGGBOT_LOG_FORMAT", _choice(*LOG_FORMATS), default.log_format),
         quota_limit=read.parsed("EGGBOT_QUOTA_LIMIT", _money, default.quota_limit),
         quota_period=read.parsed("EGGBOT_QUOTA_PERIOD", _period, default.quota_period),
         quota_timezone=read.parsed("EGGBOT_QUOTA_TIMEZONE", _timezone, default.quota_timezone),
@@ -259,11 +335,15 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         webhook_public_url=read.parsed("EGGBOT_WEBHOOK_PUBLIC_URL", _url("https", "http"), None),
         webhook_secret=read.parsed("EGGBOT_WEBHOOK_SECRET", str, None),
         healthz_enabled=read.parsed("EGGBOT_HEALTHZ", _bool, default.healthz_enabled),
+        metrics_enabled=read.parsed("EGGBOT_METRICS", _bool, default.metrics_enabled),
         webhook_max_connections=read.parsed(
             "EGGBOT_WEBHOOK_MAX_CONNECTIONS", _positive(_whole), default.webhook_max_connections
         ),
         webhook_timeout=read.parsed("EGGBOT_WEBHOOK_TIMEOUT", _positive(_number), default.webhook_timeout),
         dev_guild_id=read.parsed("EGGBOT_DEV_GUILD_ID", _snowflake, None),
+        shard_count=read.parsed("EGGBOT_SHARD_COUNT", _positive(_whole), None),
+        shard_ids=read.parsed("EGGBOT_SHARD_IDS", _shard_ids, None),
+        identify_interval=read.parsed("EGGBOT_IDENTIFY_INTERVAL", _not_negative(_number), default.identify_interval),
         allow_dms=read.parsed("EGGBOT_ALLOW_DMS", _bool, default.allow_dms),
         task_deadline=read.parsed("EGGBOT_TASK_DEADLINE", _positive(_number), default.task_deadline),
         stale_after=read.parsed("EGGBOT_STALE_AFTER", _positive(_number), default.stale_after),
@@ -290,11 +370,24 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         http_timeout=read.parsed("EGGBOT_HTTP_TIMEOUT", _positive(_number), default.http_timeout),
         max_image_bytes=read.parsed("EGGBOT_MAX_IMAGE_BYTES", _positive(_whole), default.max_image_bytes),
     )
+    if settings.shard_ids is not None and settings.shard_count is None:
+        read.problems.append(("EGGBOT_SHARD_IDS", "needs EGGBOT_SHARD_COUNT, the number of shards in all processes"))
+    elif settings.shard_ids is not None and settings.shard_count is not None:
+        if settings.shard_ids[-1] >= settings.shard_count:
+            read.problems.append(
+                ("EGGBOT_SHARD_IDS", f"must be below EGGBOT_SHARD_COUNT ({settings.shard_count}); shards count from 0")
+            )
     if settings.poll_interval_max < settings.poll_interval_min:
         read.problems.append(("EGGBOT_POLL_INTERVAL_MAX", "must not be smaller than EGGBOT_POLL_INTERVAL_MIN"))
     if read.problems:
         raise SettingsError(read.problems)
     return settings
+
+
+def database_path(env: Mapping[str, str]) -> Path:
+    """``DATABASE_PATH`` alone, for operator commands that need nothing else (``python -m bot backup``)."""
+    raw = _text(env, "DATABASE_PATH")
+    return Path(raw) if raw is not None else Settings(discord_token="", eggapi_api_key="").database_path
 
 
 def settings_warnings(settings: Settings) -> list[tuple[str, str]]:

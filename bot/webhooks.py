@@ -17,7 +17,8 @@ API (everything the bot's start-up needs)::
                   clock: Callable[[], float] = time.time, max_skew: float = 300.0,
                   max_body: int = 64 * 1024, dedupe_size: int = 4096,
                   shutdown_timeout: float = 5.0, request_timeout: float = 10.0,
-                  max_connections: int = 64, webhooks: bool = True)
+                  max_connections: int = 64, webhooks: bool = True,
+                  metrics: Callable[[web.Request], Awaitable[web.StreamResponse]] | None = None)
         async start() -> None     bind host:port (port 0 = any free port) and serve
         async stop() -> None      stop serving, then cancel and await pending hints; idempotent
         async drain() -> None     wait until the hints started so far have finished (for tests)
@@ -68,7 +69,8 @@ WARNING with the reason and the peer address, never the body, the signature or t
 are true, else 503 ``{"status": "degraded"}`` (also when ``health()`` raises). Anyone can probe
 it, so the answer says nothing more: which component failed, and the report's details, go to the
 log, where only changes of health are written (WARNING/ERROR when it degrades, INFO when it
-recovers) so frequent probes do not flood it. Other paths answer 404 and
+recovers) so frequent probes do not flood it. ``GET /metrics`` is served by ``metrics`` when
+one is given (``bot.metrics``), else it is a 404 like any other path. Other paths answer 404 and
 other methods 405 (aiohttp's defaults).
 """
 
@@ -91,9 +93,10 @@ from bot.serving import CappedSite, connection_cap
 
 log = logging.getLogger(__name__)
 
-__all__ = ["HEALTH_PATH", "HealthReport", "WebhookServer", "webhook_path"]
+__all__ = ["HEALTH_PATH", "METRICS_PATH", "HealthReport", "WebhookServer", "webhook_path"]
 
 HEALTH_PATH = "/healthz"
+METRICS_PATH = "/metrics"  # served only when a handler is given (EGGBOT_METRICS): see bot.metrics
 SIGNATURE_HEADER = "X-EggAPI-Signature"
 TIMESTAMP_HEADER = "X-EggAPI-Timestamp"
 MAX_TASK_ID_CHARS = 256
@@ -158,11 +161,12 @@ class WebhookServer:
         request_timeout: float = 10.0,
         max_connections: int = 64,
         webhooks: bool = True,
+        metrics: Callable[[web.Request], Awaitable[web.StreamResponse]] | None = None,
     ) -> None:
         if not path.startswith("/"):
             raise ValueError(f"webhook path must start with '/', got {path!r}")
-        if path == HEALTH_PATH:
-            raise ValueError(f"webhook path must not be {HEALTH_PATH}")
+        if path in (HEALTH_PATH, METRICS_PATH):
+            raise ValueError(f"webhook path must not be {path}")
         if max_body < 1 or dedupe_size < 1 or max_connections < 1 or max_skew < 0 or request_timeout <= 0:
             raise ValueError(
                 "max_body, dedupe_size, max_connections and request_timeout must be positive, max_skew not negative"
@@ -182,6 +186,7 @@ class WebhookServer:
         self._max_connections = max_connections
         self._site: CappedSite | None = None
         self._webhooks = webhooks
+        self._metrics = metrics
         self._seen: OrderedDict[tuple[str, str, str], None] = OrderedDict()
         self._hints: set[asyncio.Task[None]] = set()
         self._runner: web.AppRunner | None = None
@@ -213,6 +218,8 @@ class WebhookServer:
         if self._webhooks:
             app.router.add_post(self._path, self._handle_webhook)
         app.router.add_get(HEALTH_PATH, self._handle_health)
+        if self._metrics is not None:
+            app.router.add_get(METRICS_PATH, self._metrics)
         runner = web.AppRunner(
             app,
             access_log=None,
@@ -236,10 +243,11 @@ class WebhookServer:
         else:
             served = f"POST {self._path}, no webhook secret: unsigned deliveries accepted"
         log.info(
-            "web server listening on %s:%d (GET %s; %s; at most %d connections, %gs to send a request)",
+            "web server listening on %s:%d (GET %s%s; %s; at most %d connections, %gs to send a request)",
             self._host,
             self.port,
             HEALTH_PATH,
+            f", GET {METRICS_PATH}" if self._metrics is not None else "",
             served,
             cap,
             self._request_timeout,

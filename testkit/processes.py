@@ -81,3 +81,20 @@ class BotProcess:
     def output(self) -> str:
         """Everything the bot logged so far."""
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+async def run_command(env: Mapping[str, str], cwd: Path, *args: str, timeout: float = 30) -> tuple[int, str, str]:
+    """``python -m bot ARGS`` to its end, as an operator types it: (exit status, stdout, stderr)."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        cwd=cwd,
+        env=dict(env),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), timeout)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()

@@ -17,6 +17,7 @@ FAST = {
     "EGGBOT_STATUS_EDIT_INTERVAL": "0.05",
     "EGGBOT_TASK_DEADLINE": "60",
     "EGGBOT_HTTP_TIMEOUT": "5",
+    "EGGBOT_IDENTIFY_INTERVAL": "0",  # the fake paces sharded IDENTIFYs only when a test asks it to
 }
 
 

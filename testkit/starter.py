@@ -14,10 +14,12 @@ import aiohttp
 
 from bot.app.client import EggBot
 from bot.eggapi import EggAPIClient, RequestBudget
-from bot.services import Resources, build_core
+from bot.services import Resources, build_core, new_metrics, open_storage, session_traces
 from bot.settings import Settings
+from bot.storage.postgres import PostgresDatabase
 from bot.storage.sqlite import Database
 
+from .backends import AnyDatabase
 from .fake_discord import run_bot
 from .fake_eggapi import FakeEggAPI
 from .settings import make_settings
@@ -61,12 +63,15 @@ class BotStarter:
         """Where the bot keeps its database (there before the first start, if a test seeds it)."""
         return make_settings(self.tmp_path, self.eggapi.url).database_path
 
-    async def __call__(self, *, api_key: str | None = None, force_sync: bool = False, **env: str) -> EggBot:
+    async def __call__(
+        self, *, api_key: str | None = None, force_sync: bool = False, paced_identify: bool = False, **env: str
+    ) -> EggBot:
+        """Start the bot; ``paced_identify`` keeps its own ``before_identify_hook`` (the harness's is instant)."""
         assert self.running is None, "stop the running bot first"
         settings = make_settings(self.tmp_path, self.eggapi.url, **env)
         stack = contextlib.AsyncExitStack()
         bot = await self._build(stack, settings, api_key=api_key, force_sync=force_sync)
-        await stack.enter_async_context(run_bot(bot, self.world.fake))
+        await stack.enter_async_context(run_bot(bot, self.world.fake, fast_reidentify=not paced_identify))
         self.running = Running(stack, bot)
         return bot
 
@@ -74,8 +79,10 @@ class BotStarter:
         self, stack: contextlib.AsyncExitStack, settings: Settings, *, api_key: str | None, force_sync: bool
     ) -> EggBot:
         """The bot and what it holds, as ``python -m bot`` builds them, but with short EggAPI backoffs."""
-        db = await stack.enter_async_context(await Database.open(settings.database_path))
-        session = await stack.enter_async_context(aiohttp.ClientSession())
+        db = await open_storage(settings)  # SQLite at DATABASE_PATH, or PostgreSQL when DATABASE_URL is set
+        stack.push_async_callback(db.close)
+        metrics = new_metrics(settings)
+        session = await stack.enter_async_context(aiohttp.ClientSession(trace_configs=session_traces(metrics)))
         client = EggAPIClient(
             session,
             api_key=api_key or settings.eggapi_api_key,
@@ -85,7 +92,7 @@ class BotStarter:
             backoff_cap=0.05,
             budget=RequestBudget(settings.eggapi_rps, backoff=0.01, backoff_cap=0.05),
         )
-        resources = Resources(db, session, client)
+        resources = Resources(db, session, client, metrics)
         if self.discord_time:
             core = build_core(settings, resources, clock=self.discord_clock)
         else:
@@ -117,4 +124,10 @@ class BotStarter:
 def sqlite_db(bot: EggBot) -> Database:
     """The bot's database as the SQLite backend it is in these tests (for raw SQL and its path)."""
     assert isinstance(bot.db, Database), "these tests run on SQLite"
+    return bot.db
+
+
+def any_db(bot: EggBot) -> AnyDatabase:
+    """The bot's database on whichever backend it runs (raw SQL with ``?`` placeholders works on both)."""
+    assert isinstance(bot.db, Database | PostgresDatabase), f"an unexpected backend: {type(bot.db).__name__}"
     return bot.db

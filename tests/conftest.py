@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
+from testkit.backends import BACKENDS, Backend
 from testkit.fake_discord import FakeChannel, FakeMember
 from testkit.fake_eggapi import FakeEggAPI
+from testkit.postgres import PostgresServer, find_binaries, required
 from testkit.processes import BotProcess
 from testkit.starter import BotStarter
 from testkit.world import World, running_world
@@ -56,3 +58,40 @@ def mod(world: World) -> FakeMember:
 def mods(world: World) -> FakeChannel:
     """A #mods channel (for the mod-log, say)."""
     return world.fake.add_channel(world.guild, "mods")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A throwaway PostgreSQL server for the whole session (skipped without one, unless CI requires it)."""
+    bindir = find_binaries()
+    if bindir is None:
+        if required():
+            pytest.fail("EGGBOT_REQUIRE_POSTGRES=1 but no PostgreSQL server (initdb, pg_ctl) is installed")
+        pytest.skip("no PostgreSQL server installed (Debian: apt-get install postgresql)")
+    server = PostgresServer(bindir)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=BACKENDS)
+async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
+    """The test's own database, once on SQLite and once on PostgreSQL (``backend.open()``)."""
+    server = request.getfixturevalue("postgres_server") if request.param == "postgres" else None
+    chosen = Backend(request.param, tmp_path, server)
+    try:
+        yield chosen
+    finally:
+        await chosen.drop()
+
+
+@pytest.fixture
+async def postgres(tmp_path: Path, postgres_server: PostgresServer) -> AsyncIterator[Backend]:
+    """A PostgreSQL database of the test's own, for tests that are about PostgreSQL only."""
+    chosen = Backend("postgres", tmp_path, postgres_server)
+    try:
+        yield chosen
+    finally:
+        await chosen.drop()

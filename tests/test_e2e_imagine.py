@@ -53,7 +53,16 @@ async def test_one_image_round_trip(
     assert "`1 image · 16:9 · $0.01`" in result.content
     assert [a.data for a in result.attachments] == [png_bytes(egg_id, 0)]
     assert result.attachments[0].filename.endswith(".png")
-    assert {b.label for b in result.buttons} == {"Reroll", "Delete"}
+    assert [b.label for b in result.buttons] == [
+        "Vary",
+        "Edit",
+        "Again at 2k",
+        "Again at 4k",
+        "Reroll",
+        "Remix",
+        "Details",
+        "Delete",
+    ]
     # Only the member is pinged, whatever the prompt says.
     assert result.allowed_mentions is not None and result.allowed_mentions.get("parse", []) == []
 

@@ -96,7 +96,7 @@ async def test_commands_sync_only_when_changed(world: World, eggapi: FakeEggAPI,
     await start_bot()
     assert world.fake.sync_count == 1
     names = sorted(c["name"] for c in world.fake.global_commands)
-    assert names == ["balance", "imagine", "mydata", "policy", "quota", "usage"]
+    assert names == ["balance", "help", "history", "imagine", "mydata", "policy", "quota", "settings", "show", "usage"]
     await start_bot.stop()
     await start_bot()
     assert world.fake.sync_count == 1  # unchanged definition: no sync at start

@@ -11,6 +11,7 @@ import asyncio
 import io
 import json
 from collections.abc import AsyncIterator
+from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
@@ -22,6 +23,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from testkit.fake_discord import (
+    DEFAULT_BOT_PERMISSIONS,
+    DEFAULT_EVERYONE_PERMISSIONS,
     ClientRefusal,
     FakeDiscord,
     FakeMember,
@@ -30,6 +33,8 @@ from testkit.fake_discord import (
     assert_clean,
     run_bot,
 )
+from testkit.fake_discord.modals import validate_modal
+from testkit.fake_discord.records import DiscordHTTPError
 from testkit.world import World, running_world
 
 pytestmark = pytest.mark.timeout(30)
@@ -617,8 +622,16 @@ async def test_modal_select_autocomplete_and_context_menu(world: World, bot: Thr
     assert (await opened.wait_ack()).type == 9 and opened.modal is not None
     with pytest.raises(ClientRefusal, match="required"):
         await fake.submit_modal(world.alice, opened, {"feedback:text": ""})
+    assert {name: field["label"] for name, field in opened.modal_fields.items()} == {
+        "feedback:text": "Your feedback",
+        "feedback:mood": "Mood",
+    }
     submitted = await fake.submit_modal(world.alice, opened, {"feedback:text": "lovely", "feedback:mood": "happy"})
-    assert (await submitted.wait_response()).content == "thanks: lovely (happy)"
+    thanks = await submitted.wait_response()
+    assert thanks.content == "thanks: lovely (happy)"
+    # As the spec wants: the answer to a modal submit names the interaction that opened the modal.
+    assert thanks.interaction_metadata is not None and thanks.interaction_metadata["type"] == 5
+    assert thanks.interaction_metadata["triggering_interaction_metadata"]["id"] == str(opened.id)
 
     offer = await fake.slash(world.alice, world.general, "pick")
     menu = await offer.wait_response()
@@ -720,6 +733,57 @@ async def test_channel_and_role_options(world: World, bot: ThrowawayBot, carol: 
     assert resolved["channels"][str(world.thread.id)]["permissions"] == handle.payload["member"]["permissions"]
 
 
+async def test_localizations_are_validated_like_discord(world: World, bot: ThrowawayBot) -> None:
+    fake = world.fake
+
+    def command(**localized: Any) -> dict[str, Any]:
+        option = {"type": 3, "name": "prompt", "description": "d", "name_localizations": localized.get("option")}
+        choice = {"name": "day", "value": "day", "name_localizations": localized.get("choice")}
+        option["choices"] = [choice]
+        return {
+            "name": "imagine",
+            "description": "d",
+            "type": 1,
+            "name_localizations": localized.get("name"),
+            "description_localizations": localized.get("description"),
+            "options": [option],
+        }
+
+    refused = [
+        command(name={"de_DE": "bild"}),  # not one of Discord's locales
+        command(name={"de": "Bild Machen"}),  # a name: lower case, no spaces
+        command(description={"fr": "x" * 101}),
+        command(option={"fr": "prompt négatif"}),
+        command(choice={"xx": "jour"}),
+    ]
+    for body in refused:
+        with pytest.raises(discord.HTTPException) as raw:
+            await bot.http.bulk_upsert_guild_commands(fake.application_id, world.guild.id, payload=[body])
+        assert raw.value.code == 50035, body
+    errors = [request.response["errors"]["0"] for request in fake.requests[-5:]]
+    assert errors[0]["name_localizations"]["de_DE"]["_errors"][0]["code"] == "BASE_TYPE_CHOICES"
+    assert errors[1]["name_localizations"]["_errors"][0]["code"] == "APPLICATION_COMMAND_INVALID_NAME"
+    assert errors[2]["description_localizations"]["fr"]["_errors"][0]["code"] == "BASE_TYPE_BAD_LENGTH"
+    option_error = errors[3]["options"]["0"]["name_localizations"]["fr"]["_errors"][0]
+    assert option_error["code"] == "APPLICATION_COMMAND_INVALID_NAME"
+    assert errors[4]["options"]["0"]["choices"]["0"]["name_localizations"]["xx"]["_errors"][0]["code"] == (
+        "BASE_TYPE_CHOICES"
+    )
+    assert [v.kind for v in fake.pop_violations()] == ["invalid_form_body"] * 5
+
+    good = command(
+        name={"de": "bild", "fr": "imaginer"},
+        description={"de": "Bilder", "fr": "Des images"},
+        option={"fr": "prompt_négatif"},
+        choice={"de": "Tag", "fr": "jour"},
+    )
+    await bot.http.bulk_upsert_guild_commands(fake.application_id, world.guild.id, payload=[good])
+    [stored] = fake.commands_for(world.guild.id)
+    assert stored["name_localizations"] == {"de": "bild", "fr": "imaginer"}
+    assert stored["options"][0]["choices"][0]["name_localizations"] == {"de": "Tag", "fr": "jour"}
+    assert_clean(fake)
+
+
 async def test_allowed_mentions_are_validated_like_the_spec(world: World, bot: ThrowawayBot) -> None:
     fake = world.fake
     channel = bot.get_channel(world.general.id)
@@ -743,3 +807,85 @@ async def test_allowed_mentions_are_validated_like_the_spec(world: World, bot: T
     await bot.http.request(route, json={"content": "ok", "allowed_mentions": {"parse": ["users"], "users": []}})
     assert [m.content for m in fake.messages(world.general)] == ["ok", "ok"]
     assert_clean(fake)
+
+
+def test_modals_are_checked_against_the_spec() -> None:
+    def text_input(**fields: Any) -> dict[str, Any]:
+        return {"type": 4, "custom_id": "prompt", "style": 2, **fields}
+
+    def refusal(**changes: Any) -> dict[str, Any]:
+        modal: dict[str, Any] = {
+            "custom_id": "egg:editm:1:2",
+            "title": "Edit image 2 of job #1",
+            "components": [{"type": 18, "label": "Prompt", "component": text_input(max_length=2000)}],
+        }
+        modal.update(changes)
+        try:
+            validate_modal(modal)
+        except DiscordHTTPError as exc:
+            assert exc.status == 400 and exc.code == 50035
+            return cast(dict[str, Any], exc.body()["errors"])
+        return {}
+
+    assert refusal() == {}
+    assert refusal(components=[{"type": 1, "components": [text_input(label="Prompt")]}]) == {}
+    assert "title" in refusal(title="x" * 46)["data"]
+    assert refusal(components=[])["data"]["components"]
+    assert refusal(components=[{"type": 10, "content": "Read me"}] * 6)["data"]["components"]
+    label = {"type": 18, "label": "x" * 46, "component": text_input()}
+    assert "label" in refusal(components=[label])["data"]["components"]["0"]
+    too_long = {"type": 18, "label": "Prompt", "component": text_input(max_length=10, value="x" * 11)}
+    assert "value" in refusal(components=[too_long])["data"]["components"]["0"]["component"]
+    limits = {"type": 18, "label": "Prompt", "component": text_input(min_length=5, max_length=4001)}
+    assert set(refusal(components=[limits])["data"]["components"]["0"]["component"]) == {"max_length"}
+    nameless = {"type": 1, "components": [text_input()]}  # a classic input must be labelled
+    assert "label" in refusal(components=[nameless])["data"]["components"]["0"]["components"]["0"]
+    twice = [
+        {"type": 18, "label": "A", "component": text_input()},
+        {"type": 18, "label": "B", "component": text_input()},
+    ]
+    assert refusal(components=twice)["data"]["components"]["_errors"][0]["code"] == "COMPONENT_CUSTOM_ID_DUPLICATED"
+    button = {"type": 18, "label": "Go", "component": {"type": 2, "style": 1, "custom_id": "go", "label": "Go"}}
+    assert "component" in refusal(components=[button])["data"]["components"]["0"]
+
+
+async def test_the_routes_doctor_reads_answer_like_discord() -> None:
+    """``GET /users/@me/guilds`` (paged, with server-wide permissions), a server's channels (no threads) and roles."""
+    async with FakeDiscord() as fake:
+        first, second = fake.add_guild("First"), fake.add_guild("Second")
+        general = fake.add_channel(first, "general")
+        fake.add_thread(general, "a thread")
+        headers = {"Authorization": f"Bot {fake.token}"}
+        async with aiohttp.ClientSession(headers=headers) as session:
+
+            async def get(path: str, **params: str) -> tuple[int, Any]:
+                async with session.get(fake.api_base + path, params=params) as response:
+                    return response.status, await response.json()
+
+            status, page = await get("/users/@me/guilds", limit="1")
+            assert status == 200 and [g["name"] for g in page] == ["First"]
+            assert set(page[0]) >= {"id", "name", "icon", "banner", "owner", "permissions", "features"}
+            assert int(page[0]["permissions"]) == DEFAULT_BOT_PERMISSIONS | DEFAULT_EVERYONE_PERMISSIONS
+            status, page = await get("/users/@me/guilds", after=page[0]["id"])
+            assert [g["id"] for g in page] == [str(second.id)]
+            status, channels = await get(f"/guilds/{first.id}/channels")
+            assert status == 200 and [c["name"] for c in channels] == ["general"]
+            assert {"id", "type", "flags", "guild_id", "name", "position", "permission_overwrites"} <= set(channels[0])
+            status, roles = await get(f"/guilds/{first.id}/roles")
+            assert status == 200 and str(first.id) in [r["id"] for r in roles]
+            status, body = await get("/guilds/123/channels")
+            assert status == 404 and body["code"] == 10004
+        assert_clean(fake)
+
+
+async def test_bots_stopping_in_any_order_leave_discord_py_pointed_at_discord() -> None:
+    """Shards start together and stop in any order; the real URLs come back once the last one stops."""
+    real = (discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY)
+    async with running_world() as world:
+        first, second = ThrowawayBot(world.guild.id), ThrowawayBot(world.guild.id)
+        outer = run_bot(first, world.fake)
+        await outer.__aenter__()
+        async with run_bot(second, world.fake):
+            await outer.__aexit__(None, None, None)  # the first one started stops first
+            assert discord.http.Route.BASE == world.fake.api_base  # the second still needs the fake
+    assert (discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY) == real

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 
 import pytest
 
@@ -18,25 +17,25 @@ from bot.guilds import (
     Setting,
 )
 from bot.guilds.settings import optional_id
-from bot.storage.sqlite import Database
+from testkit.backends import AnyDatabase, Backend
 
 GUILD, OTHER, MEMBER = 111, 222, 333
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    async with await Database.open(tmp_path / "eggbot.db") as database:
+async def db(backend: Backend) -> AsyncIterator[AnyDatabase]:
+    async with await backend.open() as database:
         yield database
 
 
-async def test_unset_settings_read_as_their_defaults(db: Database) -> None:
+async def test_unset_settings_read_as_their_defaults(db: AnyDatabase) -> None:
     settings = GuildSettings(db)
     assert await settings.get(GUILD, MOD_LOG_CHANNEL) is None
     assert await settings.get(GUILD, BLOCKED_WORDS) == ()
     assert await settings.get_member(GUILD, MEMBER, BLOCKED_WORDS) == ()
 
 
-async def test_set_then_get_and_overwrite(db: Database) -> None:
+async def test_set_then_get_and_overwrite(db: AnyDatabase) -> None:
     settings = GuildSettings(db)
     await settings.set(GUILD, MOD_LOG_CHANNEL, 42)
     assert await settings.get(GUILD, MOD_LOG_CHANNEL) == 42
@@ -46,7 +45,7 @@ async def test_set_then_get_and_overwrite(db: Database) -> None:
     assert await settings.get(GUILD, BLOCKED_WORDS) == ("gore", "spam")
 
 
-async def test_reset_and_setting_the_default_store_nothing(db: Database) -> None:
+async def test_reset_and_setting_the_default_store_nothing(db: AnyDatabase) -> None:
     settings = GuildSettings(db)
     await settings.set(GUILD, MOD_LOG_CHANNEL, 42)
     await settings.reset(GUILD, MOD_LOG_CHANNEL)
@@ -56,7 +55,7 @@ async def test_reset_and_setting_the_default_store_nothing(db: Database) -> None
     assert await db.fetchall("SELECT * FROM guild_settings") == []
 
 
-async def test_values_that_do_not_fit_are_refused_and_nothing_is_written(db: Database) -> None:
+async def test_values_that_do_not_fit_are_refused_and_nothing_is_written(db: AnyDatabase) -> None:
     settings = GuildSettings(db)
     with pytest.raises(ValueError):
         await settings.set(GUILD, MOD_LOG_CHANNEL, -5)
@@ -65,17 +64,18 @@ async def test_values_that_do_not_fit_are_refused_and_nothing_is_written(db: Dat
     assert await db.fetchall("SELECT * FROM guild_settings") == []
 
 
-async def test_a_stored_value_that_no_longer_fits_reads_as_the_default(db: Database) -> None:
+async def test_a_stored_value_that_no_longer_fits_reads_as_the_default(db: AnyDatabase) -> None:
     await db.transaction(
         lambda tx: tx.execute(
-            "INSERT INTO guild_settings (guild_id, key, value, updated_at) VALUES (?, 'mod_log_channel', '\"x\"', '')",
+            "INSERT INTO guild_settings (guild_id, key, value, updated_at) "
+            "VALUES (?, 'mod_log_channel', '\"x\"', '2026-01-01T00:00:00+00:00')",
             (GUILD,),
         )
     )
     assert await GuildSettings(db).get(GUILD, MOD_LOG_CHANNEL) is None
 
 
-async def test_guilds_are_isolated_and_dms_are_their_own_guild(db: Database) -> None:
+async def test_guilds_are_isolated_and_dms_are_their_own_guild(db: AnyDatabase) -> None:
     settings = GuildSettings(db)
     await settings.set(GUILD, MOD_LOG_CHANNEL, 1)
     await settings.set(OTHER, MOD_LOG_CHANNEL, 2)
@@ -85,7 +85,7 @@ async def test_guilds_are_isolated_and_dms_are_their_own_guild(db: Database) -> 
     assert [await settings.get(g, MOD_LOG_CHANNEL) for g in (GUILD, OTHER, None)] == [1, None, 3]
 
 
-async def test_member_values_are_per_member_per_guild_and_apart_from_the_guild(db: Database) -> None:
+async def test_member_values_are_per_member_per_guild_and_apart_from_the_guild(db: AnyDatabase) -> None:
     settings = GuildSettings(db)
     await settings.set_member(GUILD, MEMBER, BLOCKED_WORDS, ("cats",))
     assert await settings.get_member(GUILD, MEMBER, BLOCKED_WORDS) == ("cats",)
@@ -98,19 +98,17 @@ async def test_member_values_are_per_member_per_guild_and_apart_from_the_guild(d
     assert await settings.get_member(GUILD, MEMBER, BLOCKED_WORDS) == ()
 
 
-async def test_values_survive_reopening_the_database(tmp_path: Path) -> None:
-    path = tmp_path / "eggbot.db"
-    async with await Database.open(path) as db:
+async def test_values_survive_reopening_the_database(backend: Backend) -> None:
+    async with await backend.open() as db:
         await GuildSettings(db).set(GUILD, MOD_LOG_CHANNEL, 42)
         await GuildSettings(db).set_member(GUILD, MEMBER, BLOCKED_WORDS, ("x",))
-    async with await Database.open(path) as db:
+    async with await backend.open() as db:
         assert await GuildSettings(db).get(GUILD, MOD_LOG_CHANNEL) == 42
         assert await GuildSettings(db).get_member(GUILD, MEMBER, BLOCKED_WORDS) == ("x",)
 
 
-async def test_concurrent_writers_on_two_connections_lose_nothing(tmp_path: Path) -> None:
-    path = tmp_path / "eggbot.db"
-    async with await Database.open(path) as first, await Database.open(path) as second:
+async def test_concurrent_writers_on_two_connections_lose_nothing(backend: Backend) -> None:
+    async with await backend.open() as first, await backend.open() as second:
         writers = [GuildSettings(first), GuildSettings(second)]
         channel = [Setting(f"channel.{n}", None, optional_id) for n in range(40)]
         await asyncio.gather(
@@ -127,14 +125,13 @@ async def test_concurrent_writers_on_two_connections_lose_nothing(tmp_path: Path
         assert len(rows) == 1
 
 
-async def test_the_prompt_policy_settings_survive_reopening_the_database(tmp_path: Path) -> None:
-    path = tmp_path / "eggbot.db"
-    async with await Database.open(path) as db:
+async def test_the_prompt_policy_settings_survive_reopening_the_database(backend: Backend) -> None:
+    async with await backend.open() as db:
         settings = GuildSettings(db)
         await settings.set(GUILD, BLOCKED_PATTERNS, (r"Sp[a@]+M", r"\bfox\b"))
         await settings.set(GUILD, ALLOWED_CHANNELS, (7, 5, 7))
         await settings.set(GUILD, BLOCKED_MEMBERS, ((MEMBER, "spam"), (MEMBER + 1, "")))
-    async with await Database.open(path) as db:
+    async with await backend.open() as db:
         values = await GuildSettings(db).values(GUILD)
         assert values.get(BLOCKED_PATTERNS) == (r"Sp[a@]+M", r"\bfox\b")  # kept as written, not lower-cased
         assert values.get(ALLOWED_CHANNELS) == (7, 5)
@@ -143,7 +140,7 @@ async def test_the_prompt_policy_settings_survive_reopening_the_database(tmp_pat
         assert (await GuildSettings(db).values(OTHER)).get(BLOCKED_MEMBERS) == ()
 
 
-async def test_policy_values_that_do_not_fit_are_refused(db: Database) -> None:
+async def test_policy_values_that_do_not_fit_are_refused(db: AnyDatabase) -> None:
     settings = GuildSettings(db)
     with pytest.raises(ValueError):
         await settings.set(GUILD, ALLOWED_CHANNELS, (0,))
@@ -151,16 +148,16 @@ async def test_policy_values_that_do_not_fit_are_refused(db: Database) -> None:
         await settings.set(GUILD, BLOCKED_PATTERNS, (" ",))
     await db.transaction(
         lambda tx: tx.execute(
-            "INSERT INTO guild_settings (guild_id, key, value, updated_at) VALUES (?, 'members.blocked', ?, '')",
+            "INSERT INTO guild_settings (guild_id, key, value, updated_at) "
+            "VALUES (?, 'members.blocked', ?, '2026-01-01T00:00:00+00:00')",
             (GUILD, '{"not an id": "spam"}'),
         )
     )
     assert await settings.get(GUILD, BLOCKED_MEMBERS) == ()
 
 
-async def test_update_reads_and_writes_in_one_transaction(tmp_path: Path) -> None:
-    path = tmp_path / "eggbot.db"
-    async with await Database.open(path) as first, await Database.open(path) as second:
+async def test_update_reads_and_writes_in_one_transaction(backend: Backend) -> None:
+    async with await backend.open() as first, await backend.open() as second:
         writers = [GuildSettings(first), GuildSettings(second)]
 
         def adding(channel: int) -> Callable[[tuple[int, ...]], tuple[int, ...]]:
@@ -173,7 +170,7 @@ async def test_update_reads_and_writes_in_one_transaction(tmp_path: Path) -> Non
         assert await first.fetchall("SELECT * FROM guild_settings") == []
 
 
-async def test_an_update_that_raises_changes_nothing(db: Database) -> None:
+async def test_an_update_that_raises_changes_nothing(db: AnyDatabase) -> None:
     settings = GuildSettings(db)
     await settings.set(GUILD, ALLOWED_CHANNELS, (1,))
 
@@ -188,7 +185,7 @@ async def test_an_update_that_raises_changes_nothing(db: Database) -> None:
 class CountingReads:
     """The real database, counting the reads that reach it."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: AnyDatabase) -> None:
         self.db, self.reads = db, 0
 
     def __getattr__(self, name: str) -> object:
@@ -199,9 +196,9 @@ class CountingReads:
         return await self.db.read(fn)
 
 
-async def test_a_guilds_values_are_read_once_and_every_write_here_is_seen(db: Database) -> None:
+async def test_a_guilds_values_are_read_once_and_every_write_here_is_seen(db: AnyDatabase) -> None:
     storage = CountingReads(db)
-    settings = GuildSettings(storage)  # type: ignore[arg-type]  # the real Database behind a counter
+    settings = GuildSettings(storage)  # type: ignore[arg-type]  # the real AnyDatabase behind a counter
     assert (await settings.values(GUILD)).get(MOD_LOG_CHANNEL) is None
     assert (await settings.values(GUILD)).get(MOD_LOG_CHANNEL) is None
     assert storage.reads == 1  # every /imagine reads them: once is enough until they change
@@ -214,7 +211,7 @@ async def test_a_guilds_values_are_read_once_and_every_write_here_is_seen(db: Da
     assert (await settings.values(OTHER)).get(BLOCKED_WORDS) == ()  # each guild its own
 
 
-async def test_a_read_racing_a_write_never_keeps_the_old_values(db: Database) -> None:
+async def test_a_read_racing_a_write_never_keeps_the_old_values(db: AnyDatabase) -> None:
     settings = GuildSettings(db)
     for n in range(1, 30):
         reading = asyncio.ensure_future(settings.values(GUILD))  # queued before, during or after the write

@@ -6,7 +6,6 @@ import asyncio
 import threading
 from collections.abc import AsyncIterator
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -16,16 +15,16 @@ from bot.lifecycle.intake import JobService
 from bot.lifecycle.model import ImagineRequest, TaskStatus
 from bot.lifecycle.task_store import TaskStore
 from bot.lifecycle.transitions import Bookkeeper
-from bot.storage.sqlite import Database, Tx
+from testkit.backends import AnyDatabase, AnyTx, Backend
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    async with await Database.open(tmp_path / "db.sqlite") as database:
+async def db(backend: Backend) -> AsyncIterator[AnyDatabase]:
+    async with await backend.open() as database:
         yield database
 
 
-def service(db: Database, max_queued: int = 10) -> tuple[JobService, TaskStore, Ledger]:
+def service(db: AnyDatabase, max_queued: int = 10) -> tuple[JobService, TaskStore, Ledger]:
     store, ledger = TaskStore(db), Ledger(db, LedgerDefaults(member_limit=Decimal("1.00"), period="day"))
     return JobService(db, store, ledger, Bookkeeper(db, store, ledger), max_queued_per_member=max_queued), store, ledger
 
@@ -34,7 +33,7 @@ def request(n: int = 0) -> ImagineRequest:
     return ImagineRequest(guild_id=1, channel_id=2, member_id=3, prompt=f"a fox {n}", count=2, interaction_id=900 + n)
 
 
-async def test_a_job_is_recorded_with_its_hold(db: Database) -> None:
+async def test_a_job_is_recorded_with_its_hold(db: AnyDatabase) -> None:
     jobs, store, ledger = service(db)
     task = await jobs.create(request())
     hold = await ledger.hold(task.id)
@@ -42,7 +41,7 @@ async def test_a_job_is_recorded_with_its_hold(db: Database) -> None:
     assert hold is not None and hold.reserved == Decimal("0.02") and hold.state is HoldState.ACTIVE
 
 
-async def test_a_full_queue_records_nothing(db: Database) -> None:
+async def test_a_full_queue_records_nothing(db: AnyDatabase) -> None:
     jobs, store, _ = service(db, max_queued=2)
     for n in range(2):
         await jobs.create(request(n))
@@ -53,14 +52,14 @@ async def test_a_full_queue_records_nothing(db: Database) -> None:
     assert row is not None and row["n"] == 2
 
 
-async def test_a_creation_cancelled_before_its_answer_is_taken_back(db: Database) -> None:
+async def test_a_creation_cancelled_before_its_answer_is_taken_back(db: AnyDatabase) -> None:
     """Cancelled while its transaction waits on the database thread: it commits, then is withdrawn."""
     jobs, store, ledger = service(db)
     await ledger.terms(guild_id=1, member_id=3, role_ids=(), count=2)  # remembered: no read before the write
     busy, release = asyncio.Event(), threading.Event()
     loop = asyncio.get_running_loop()
 
-    def occupy(tx: Tx) -> None:
+    def occupy(tx: AnyTx) -> None:
         loop.call_soon_threadsafe(busy.set)
         release.wait(5)
 
@@ -81,7 +80,7 @@ async def test_a_creation_cancelled_before_its_answer_is_taken_back(db: Database
     assert await store.list_unfinished() == []
 
 
-async def test_intake_checks_run_in_order_and_a_refusal_records_nothing(db: Database) -> None:
+async def test_intake_checks_run_in_order_and_a_refusal_records_nothing(db: AnyDatabase) -> None:
     seen: list[tuple[str, str]] = []
 
     async def note(req: ImagineRequest) -> None:

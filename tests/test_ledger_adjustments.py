@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
 from bot.ledger import AdjustmentKind, AdjustmentResult, QuotaExceeded, QuotaReason
 from bot.reports import UsageReports, adjusted
-from bot.storage.sqlite import Database
+from testkit.backends import AnyDatabase, Backend
 from tests.test_ledger import GUILD, MEMBER, WEDNESDAY, D, count_rows, make_ledger, refused, reserve
 
 MOD = 99
@@ -20,12 +19,12 @@ Z = D("0")
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    async with await Database.open(tmp_path / "db.sqlite") as database:
+async def db(backend: Backend) -> AsyncIterator[AnyDatabase]:
+    async with await backend.open() as database:
         yield database
 
 
-async def test_top_up_raises_the_budget_this_period_only(db: Database) -> None:
+async def test_top_up_raises_the_budget_this_period_only(db: AnyDatabase) -> None:
     ledger = make_ledger(db, member_limit=D("0.02"))
     await reserve(ledger, db, count=2)
     assert (await refused(ledger, db)).reason is QuotaReason.MEMBER_LIMIT
@@ -43,7 +42,7 @@ async def test_top_up_raises_the_budget_this_period_only(db: Database) -> None:
     assert (await refused(ledger, db, now=THURSDAY)).available == 0
 
 
-async def test_top_up_must_be_positive(db: Database) -> None:
+async def test_top_up_must_be_positive(db: AnyDatabase) -> None:
     ledger = make_ledger(db)
     for amount in (D("0"), D("-1")):
         with pytest.raises(ValueError):
@@ -51,7 +50,7 @@ async def test_top_up_must_be_positive(db: Database) -> None:
     assert await count_rows(db, "ledger_adjustments") == 0
 
 
-async def test_reset_forgives_settled_spend_this_period_but_not_running_holds(db: Database) -> None:
+async def test_reset_forgives_settled_spend_this_period_but_not_running_holds(db: AnyDatabase) -> None:
     ledger = make_ledger(db, member_limit=D("0.05"))
     done = await reserve(ledger, db, count=3)
     await ledger.settle(done.task_id, D("0.04"))
@@ -73,7 +72,7 @@ async def test_reset_forgives_settled_spend_this_period_but_not_running_holds(db
     assert (tomorrow.settled, tomorrow.forgiven, tomorrow.available) == (Z, Z, D("0.05"))
 
 
-async def test_reset_clears_an_overdraft_but_not_the_server_cap(db: Database) -> None:
+async def test_reset_clears_an_overdraft_but_not_the_server_cap(db: AnyDatabase) -> None:
     ledger = make_ledger(db, member_limit=D("0.05"))
     await ledger.set_server_cap(GUILD, D("0.08"))
     hold = await reserve(ledger, db, count=4)
@@ -84,7 +83,7 @@ async def test_reset_clears_an_overdraft_but_not_the_server_cap(db: Database) ->
     assert (await refused(ledger, db, count=2)).reason is QuotaReason.SERVER_CAP
 
 
-async def test_a_reset_racing_reservations_never_overdraws(db: Database) -> None:
+async def test_a_reset_racing_reservations_never_overdraws(db: AnyDatabase) -> None:
     ledger = make_ledger(db, member_limit=D("0.20"))
     for _ in range(10):
         hold = await reserve(ledger, db)
@@ -116,7 +115,7 @@ async def test_a_reset_racing_reservations_never_overdraws(db: Database) -> None
     )
 
 
-async def test_adjustments_are_visible_to_the_reports(db: Database) -> None:
+async def test_adjustments_are_visible_to_the_reports(db: AnyDatabase) -> None:
     ledger = make_ledger(db, member_limit=D("0.05"))
     hold = await reserve(ledger, db, count=2)
     await ledger.settle(hold.task_id, D("0.02"))

@@ -6,7 +6,6 @@ import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -16,7 +15,7 @@ from bot.guilds.settings import flag
 from bot.ledger import Ledger
 from bot.lifecycle.model import ImagineRequest, TaskStatus
 from bot.members import ERASED_BY_MEMBER, ERASED_BY_MODERATOR, MemberData, refuse_erased
-from bot.storage.sqlite import Database, Tx
+from testkit.backends import AnyDatabase, AnyTx, Backend
 from tests.test_usage_report import ALICE, BOB, GUILD, OTHER, Clock, add_task, make_ledger
 
 D = Decimal
@@ -25,20 +24,20 @@ QUIET: Setting[bool] = Setting("test.quiet", False, flag)
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    async with await Database.open(tmp_path / "members.sqlite") as database:
+async def db(backend: Backend) -> AsyncIterator[AnyDatabase]:
+    async with await backend.open() as database:
         yield database
 
 
 @pytest.fixture
-def ledger(db: Database) -> Ledger:
+def ledger(db: AnyDatabase) -> Ledger:
     return make_ledger(db, Clock())
 
 
-async def dress(db: Database, task_id: int, prompt: str) -> None:
+async def dress(db: AnyDatabase, task_id: int, prompt: str) -> None:
     """Give a seeded task what a real one carries: options, reference links, messages, posted images."""
 
-    def write(tx: Tx) -> None:
+    def write(tx: AnyTx) -> None:
         tx.execute(
             "UPDATE tasks SET negative_prompt = ?, reference_urls = ?, status_message_id = ?, result_message_ids = ? "
             "WHERE id = ?",
@@ -49,13 +48,13 @@ async def dress(db: Database, task_id: int, prompt: str) -> None:
     await db.transaction(write)
 
 
-async def row(db: Database, task_id: int) -> dict[str, object]:
+async def row(db: AnyDatabase, task_id: int) -> dict[str, object]:
     found = await db.fetchone("SELECT * FROM tasks WHERE id = ?", (task_id,))
     assert found is not None
     return dict(found)
 
 
-async def test_erase_forgets_words_and_links_but_keeps_the_money(db: Database, ledger: Ledger) -> None:
+async def test_erase_forgets_words_and_links_but_keeps_the_money(db: AnyDatabase, ledger: Ledger) -> None:
     mine = await add_task(db, ledger, member=ALICE, prompt="alice's secret fox", count=2, cost=D("0.0300"))
     failed = await add_task(db, ledger, member=ALICE, prompt="alice's failed fox", outcome="failed")
     running = await add_task(db, ledger, member=ALICE, prompt="alice's running fox", outcome="running")
@@ -83,7 +82,7 @@ async def test_erase_forgets_words_and_links_but_keeps_the_money(db: Database, l
         assert erased["status_message_id"] is None
         assert await db.fetchone("SELECT 1 FROM posted_images WHERE task_id = ?", (task_id,)) is None
     kept = await row(db, mine)
-    assert kept["status"] == TaskStatus.DELIVERED and kept["cost"] == "0.0300" and kept["count"] == 2
+    assert kept["status"] == TaskStatus.DELIVERED and str(kept["cost"]) == "0.0300" and kept["count"] == 2
     assert json.loads(str(kept["output_urls"])) == ["", ""]  # the number of images stays, the links go
     # The running job, bob's and alice's job on the other server are untouched.
     for task_id, prompt in ((running, "alice's running fox"), (bobs, "bob's fox"), (elsewhere, "alice elsewhere")):
@@ -102,7 +101,7 @@ async def test_erase_forgets_words_and_links_but_keeps_the_money(db: Database, l
     assert sum(line.images for line in lines) == 2 and sum(line.settled for line in lines) == D("0.0300")
 
 
-async def test_a_moderator_erase_says_so_and_a_second_erase_changes_nothing(db: Database, ledger: Ledger) -> None:
+async def test_a_moderator_erase_says_so_and_a_second_erase_changes_nothing(db: AnyDatabase, ledger: Ledger) -> None:
     task = await add_task(db, ledger, member=BOB, prompt="bob left")
     members = MemberData(db)
     assert (await members.erase(GUILD, BOB, by_moderator=True)).tasks == 1

@@ -76,3 +76,5 @@ def test_the_wheel_built_from_the_image_sources_carries_everything(tmp_path: Pat
     assert migrations and migrations <= names
     page = {p.relative_to(ROOT).as_posix() for p in (ROOT / "bot" / "playground").rglob("static/*")}
     assert "bot/playground/static/index.html" in page and page <= names
+    catalogues = {p.relative_to(ROOT).as_posix() for p in (ROOT / "bot" / "i18n").rglob("catalogues/*.toml")}
+    assert "bot/i18n/catalogues/en.toml" in catalogues and catalogues <= names

@@ -75,7 +75,18 @@ async def test_commands_follow_default_member_permissions(pg: Playground, http: 
             return {e["path"]: e for e in await response.json()}
 
     member, moderator = await paths("alice"), await paths("mod")
-    assert set(member) == {"balance", "imagine", "mydata show", "mydata delete"}
+    assert set(member) == {
+        "balance",
+        "help",
+        "history",
+        "imagine",
+        "mydata show",
+        "mydata delete",
+        "settings show",
+        "settings set",
+        "settings reset",
+        "show",
+    }
     assert {"usage", "quota member", "quota limit", "imagine"} <= set(moderator)
     options = {o["name"]: o for o in member["imagine"]["options"]}
     assert options["prompt"]["required"] and options["prompt"]["kind"] == "string"
@@ -97,7 +108,10 @@ async def test_typed_imagine_runs_and_its_image_is_served(pg: Playground, http: 
     shown = next(m for m in seen if m["id"] == str(result.id))
     picture = shown["attachments"][0]
     assert picture["image"] and picture["url"].startswith("/files/")
-    assert [b["label"] for row in shown["components"] for b in row["components"]] == ["Reroll", "Delete"]
+    assert [[b["label"] for b in row["components"]] for row in shown["components"]] == [
+        ["Vary", "Edit", "Again at 2k", "Again at 4k"],
+        ["Reroll", "Remix", "Details", "Delete"],
+    ]
     async with http.get(picture["url"]) as response:
         assert response.content_type == "image/png"
         data = await response.read()
@@ -228,3 +242,29 @@ def test_typed_text_fills_the_first_required_text_option(pg: Playground) -> None
     assert split_typed(entries, "/nothing here") == ("nothing", {})
     with pytest.raises(BadOption, match="takes no free text"):
         split_typed(entries, "/balance please")
+
+
+async def test_a_form_the_bot_opens_is_shown_and_submitted(pg: Playground, http: aiohttp.ClientSession) -> None:
+    n = ids(pg)
+    general = pg.world.channels[0]
+    await run(http, user=n["alice"], channel=n["#general"], text="/imagine a red fox in snow")
+    first = await pg.fake.wait_for_message(general, lambda m: bool(m.attachments))
+    click = {"user": n["alice"], "message_id": str(first.id), "custom_id": first.button("Edit").custom_id}
+    async with http.post("/api/click", json=click) as response:
+        opened = await response.json()
+    assert opened["ok"] and opened["callback_type"] == 9
+    assert opened["modal"]["title"] == "Edit image 1 of job #1"
+    [field] = opened["modal"]["fields"]
+    assert (field["custom_id"], field["label"], field["value"], field["paragraph"]) == (
+        "prompt",
+        "Prompt",
+        "a red fox in snow",
+        True,
+    )
+    form = {"user": n["alice"], "interaction_id": opened["interaction_id"], "values": {"prompt": "a blue fox in snow"}}
+    async with http.post("/api/modal", json=form) as response:
+        assert (await response.json())["callback_type"] == 4  # the new job's status message
+    edited = await pg.fake.wait_for_message(general, lambda m: bool(m.attachments), after=first)
+    assert "a blue fox in snow" in edited.content and "✏️ Edit of image 1 of job #1" in edited.content
+    async with http.post("/api/modal", json=form) as response:  # a form is sent once
+        assert response.status == 400 and "already submitted" in (await response.json())["error"]

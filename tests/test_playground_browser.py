@@ -93,11 +93,45 @@ async def test_member_imagines_rerolls_and_deletes(page: Page, pg: Playground) -
     await expect(page.locator("#composer-error")).to_be_hidden()
     # A member's picker lists neither the moderator commands nor #mods.
     await page.locator("#box").fill("/")
-    member_commands = [re.compile(f"^/{name}") for name in ("balance", "imagine", "mydata delete", "mydata show")]
+    member_commands = [
+        re.compile(f"^/{name}")
+        for name in (
+            "balance",
+            "help",
+            "history",
+            "imagine",
+            "mydata delete",
+            "mydata show",
+            "settings reset",
+            "settings set",
+            "settings show",
+            "show",
+        )
+    ]
     await expect(page.locator("#suggestions li")).to_have_text(member_commands)
     await page.locator("#box").fill("/quo")
     await expect(page.locator("#suggestions")).to_be_hidden()
     await expect(page.locator("#channels a")).to_have_text(["general", "art"])
+
+
+async def test_member_edits_a_result_in_the_form_it_opens(page: Page, pg: Playground) -> None:
+    messages = page.locator("#messages .msg")
+    await type_line(page, "/imagine a red fox in snow")
+    result = messages.filter(has=page.locator(".attachments img"))
+    await expect(result).to_have_count(1)
+    await result.get_by_role("button", name="Edit").click()
+    form = page.locator("dialog#modal")
+    await expect(form.locator("h2")).to_have_text("Edit image 1 of job #1")
+    prompt = form.get_by_role("textbox", name="Prompt")
+    await expect(prompt).to_have_value("a red fox in snow")
+    await prompt.fill("a blue fox in snow")
+    await form.get_by_role("button", name="Submit").click()
+    await expect(form).to_have_count(0)
+    await expect(result).to_have_count(2)
+    await expect(result.last).to_contain_text("a blue fox in snow")
+    await expect(result.last).to_contain_text("Edit of image 1 of job #1")
+    await result.last.get_by_role("button", name="Details").click()
+    await expect(messages.filter(has_text="Only you can see this").filter(has_text="Made from")).to_have_count(1)
 
 
 async def test_moderator_sets_a_limit_exports_usage_and_bob_is_refused(page: Page, pg: Playground) -> None:

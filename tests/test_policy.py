@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -13,7 +12,7 @@ from bot.errors import ChannelNotAllowed, InvalidRequest, PolicyRefusal
 from bot.guilds import BLOCKED_PATTERNS, GuildSettings
 from bot.lifecycle.model import ImagineRequest
 from bot.policy import MemberBlocked, PatternError, PromptPolicy, TermMatcher, check_pattern, fold, readings, search
-from bot.storage.sqlite import Database
+from testkit.backends import Backend
 
 GUILD, CHANNEL, THREAD, MEMBER = 111, 222, 333, 444
 SLOW = "(a|aa)+$"  # backtracks exponentially even in the regex package (which defuses (a+)+$ itself)
@@ -132,8 +131,8 @@ def test_search_reports_the_first_matching_pattern() -> None:
 
 
 @pytest.fixture
-async def settings(tmp_path: Path) -> AsyncIterator[GuildSettings]:
-    async with await Database.open(tmp_path / "eggbot.db") as database:
+async def settings(backend: Backend) -> AsyncIterator[GuildSettings]:
+    async with await backend.open() as database:
         yield GuildSettings(database)
 
 

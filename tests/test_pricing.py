@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from decimal import Decimal
-from pathlib import Path
 
 import aiohttp
 import pytest
@@ -12,16 +11,16 @@ import pytest
 from bot.eggapi import EggAPIClient, GenerateRequest
 from bot.ledger import Ledger, LedgerDefaults
 from bot.ledger.prices import PriceRefresher
-from bot.storage.sqlite import Database
+from testkit.backends import Backend
 from testkit.fake_eggapi import DEFAULT_API_KEY, FakeEggAPI, TaskPlan
 
 
-async def test_refresh_prices_budget_and_outage(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+async def test_refresh_prices_budget_and_outage(backend: Backend, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
     async with (
         FakeEggAPI() as eggapi,
         aiohttp.ClientSession() as session,
-        await Database.open(tmp_path / "db.sqlite") as db,
+        await backend.open() as db,
     ):
         client = EggAPIClient(session, api_key=DEFAULT_API_KEY, base_url=eggapi.url, backoff_base=0.001, max_attempts=2)
         ledger = Ledger(db, LedgerDefaults(member_limit=Decimal("1"), period="day", account_budget=Decimal("0.07")))

@@ -26,6 +26,8 @@ def test_defaults_follow_the_contract() -> None:
     assert settings.quota_period == "day"
     assert settings.webhooks_enabled is False
     assert settings.allow_dms is False
+    assert settings.metrics_enabled is False and settings.web_server_enabled is False
+    assert settings.log_format == "text"
 
 
 def test_values_are_parsed_and_typed() -> None:
@@ -43,8 +45,11 @@ def test_values_are_parsed_and_typed() -> None:
         "EGGBOT_DEV_GUILD_ID": "123456789012345678",
         "EGGBOT_ALLOW_DMS": "yes",
         "EGGBOT_TASK_DEADLINE": "12.5",
+        "EGGBOT_METRICS": "true",
+        "EGGBOT_LOG_FORMAT": "JSON",
     }
     settings = load_settings(env)
+    assert settings.metrics_enabled is True and settings.log_format == "json"
     assert settings.eggapi_base_url == "http://127.0.0.1:9000"
     assert settings.database_path == Path("/tmp/x/eggbot.db")
     assert settings.log_level == "DEBUG"
@@ -71,6 +76,10 @@ def test_values_are_parsed_and_typed() -> None:
         ("EGGBOT_ALLOW_DMS", "maybe"),
         ("EGGBOT_TASK_DEADLINE", "0"),
         ("EGGBOT_UNIT_PRICE", "0"),  # a free image would let every request through
+        ("EGGBOT_SHARD_COUNT", "0"),
+        ("EGGBOT_IDENTIFY_INTERVAL", "-1"),
+        ("EGGBOT_METRICS", "sometimes"),
+        ("EGGBOT_LOG_FORMAT", "yaml"),
     ],
 )
 def test_malformed_values_name_the_setting(name: str, value: str) -> None:
@@ -193,3 +202,26 @@ def test_the_starting_line_never_shows_the_webhook_urls_query(tmp_path: Path) ->
     line = starting_line(settings)
     assert "webhooks at https://bot.example.com/eggapi/webhook (unsigned)" in line
     assert "s3cret" not in line and "frag" not in line
+
+
+@pytest.mark.parametrize(
+    ("raw", "ids"), [("0", (0,)), ("0,1", (0, 1)), ("0-3", (0, 1, 2, 3)), ("4-5, 8", (4, 5, 8)), ("2,2", (2,))]
+)
+def test_shard_ids_are_lists_ranges_or_both(raw: str, ids: tuple[int, ...]) -> None:
+    settings = load_settings({**REQUIRED, "EGGBOT_SHARD_COUNT": "16", "EGGBOT_SHARD_IDS": raw})
+    assert settings.shard_ids == ids and settings.shard_count == 16
+
+
+@pytest.mark.parametrize(
+    ("env", "problem"),
+    [
+        ({"EGGBOT_SHARD_IDS": "0-1"}, "needs EGGBOT_SHARD_COUNT"),
+        ({"EGGBOT_SHARD_COUNT": "2", "EGGBOT_SHARD_IDS": "1-2"}, "must be below EGGBOT_SHARD_COUNT (2)"),
+        ({"EGGBOT_SHARD_COUNT": "2", "EGGBOT_SHARD_IDS": "3-1"}, "must be shard numbers"),
+        ({"EGGBOT_SHARD_COUNT": "2", "EGGBOT_SHARD_IDS": "one"}, "must be shard numbers"),
+    ],
+)
+def test_bad_shard_ids_name_the_setting(env: dict[str, str], problem: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings({**REQUIRED, **env})
+    assert caught.value.names == ["EGGBOT_SHARD_IDS"] and problem in str(caught.value)

@@ -24,6 +24,7 @@ from bot.eggapi import (
     RateLimited,
     Unauthorized,
 )
+from bot.i18n import texts
 from bot.lifecycle.ports import describe_failure, failure_code
 from testkit.fake_eggapi import Picture, SimulatedEggAPI, TaskPlan, render_png
 
@@ -200,7 +201,7 @@ async def test_moderation_trigger_fails_the_task(sim: SimulatedEggAPI, client: E
     assert done.error == "Content moderation: prompt contains prohibited content"
     assert done.cost == 0
     assert failure_code(done.error) == "CONTENT_MODERATION"
-    assert "content filter" in describe_failure(done.error)
+    assert "content filter" in texts(None).render(describe_failure(done.error))
 
 
 async def test_out_of_credit_trigger_refuses_the_submit(sim: SimulatedEggAPI, client: EggAPIClient) -> None:

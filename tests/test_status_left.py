@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from bot.lifecycle.model import ImagineRequest, TaskStatus
 from bot.lifecycle.task_store import TaskStore
-from bot.storage.sqlite import Database
+from testkit.backends import Backend
 
 PATH = (TaskStatus.QUEUED, TaskStatus.SUBMITTING, TaskStatus.RUNNING, TaskStatus.COMPLETED, TaskStatus.DELIVERING)
 
 
-async def test_only_recently_delivered_jobs_have_their_status_message_tidied(tmp_path: Path) -> None:
+async def test_only_recently_delivered_jobs_have_their_status_message_tidied(backend: Backend) -> None:
     now = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
-    async with await Database.open(tmp_path / "db.sqlite") as db:
+    async with await backend.open() as db:
         store = TaskStore(db, clock=lambda: now)
         ids = []
         for age_hours, status_message in ((30, 111), (2, 222), (1, None)):

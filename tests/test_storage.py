@@ -1,4 +1,4 @@
-"""Storage: migrations and the task store against a real SQLite file."""
+"""Storage: migrations and the task store against a real SQLite file, and the same contract on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ import pytest
 
 from bot.lifecycle.model import ImagineRequest, TaskStatus
 from bot.lifecycle.task_store import TaskStore
+from bot.storage import IntegrityError
 from bot.storage.sqlite import Database, Migration, Tx, bundled_migrations
+from testkit.backends import AnyTx, Backend
 
 
 def request(**overrides: object) -> ImagineRequest:
@@ -42,6 +44,31 @@ async def test_migrations_apply_once_and_use_wal(tmp_path: Path) -> None:
         assert await db.schema_version() == len(bundled_migrations())
 
 
+async def test_processes_opening_one_new_file_together_each_get_it_migrated(tmp_path: Path) -> None:
+    """Bot processes started at once on one new SQLite file (a sharded deployment on one machine)."""
+    for attempt in range(30):
+        path = tmp_path / f"shared-{attempt}.db"
+        opened = await asyncio.gather(*(Database.open(path) for _ in range(6)))
+        try:
+            assert {await db.schema_version() for db in opened} == {len(bundled_migrations())}
+        finally:
+            for db in opened:
+                await db.close()
+
+
+async def test_reserved_slots_are_spaced_whoever_asks(backend: Backend) -> None:
+    """Two connections (two processes' worth) take turns: IDENTIFY pacing across bot processes."""
+    first, second = await backend.open(), await backend.open()
+    try:
+        slots = await asyncio.gather(*(db.reserve_slot("identify:0", 5.0, 100.0) for db in (first, second) * 3))
+        assert sorted(slots) == [100.0, 105.0, 110.0, 115.0, 120.0, 125.0]
+        assert await first.reserve_slot("identify:1", 5.0, 100.0) == 100.0  # another bucket: its own turns
+        assert await second.reserve_slot("identify:0", 5.0, 1000.0) == 1000.0  # long after: at once
+    finally:
+        await first.close()
+        await second.close()
+
+
 async def test_failed_migration_rolls_back(tmp_path: Path) -> None:
     bad = Migration(len(bundled_migrations()) + 1, "bad", "CREATE TABLE t (x); SELEC nonsense")
     broken = [*bundled_migrations(), bad]
@@ -60,8 +87,8 @@ async def test_refuses_a_newer_schema(tmp_path: Path) -> None:
         await Database.open(path)
 
 
-async def test_task_round_trip_keeps_every_parameter(tmp_path: Path) -> None:
-    async with await Database.open(tmp_path / "db.sqlite") as db:
+async def test_task_round_trip_keeps_every_parameter(backend: Backend) -> None:
+    async with await backend.open() as db:
         store = TaskStore(db)
         task = await store.create(request())
         again = await store.get(task.id)
@@ -79,8 +106,8 @@ async def test_task_round_trip_keeps_every_parameter(tmp_path: Path) -> None:
         assert task.mode == "image_edit"
 
 
-async def test_guarded_transitions(tmp_path: Path) -> None:
-    async with await Database.open(tmp_path / "db.sqlite") as db:
+async def test_guarded_transitions(backend: Backend) -> None:
+    async with await backend.open() as db:
         store = TaskStore(db)
         task = await store.create(request())
         assert await store.transition(task.id, TaskStatus.QUEUED, TaskStatus.SUBMITTING)
@@ -107,20 +134,19 @@ async def test_guarded_transitions(tmp_path: Path) -> None:
             await store.update(task.id, prompt="changed")
 
 
-async def test_unfinished_tasks_survive_a_reopen(tmp_path: Path) -> None:
-    path = tmp_path / "db.sqlite"
-    async with await Database.open(path) as db:
+async def test_unfinished_tasks_survive_a_reopen(backend: Backend) -> None:
+    async with await backend.open() as db:
         store = TaskStore(db)
         queued = await store.create(request())
         done = await store.create(request(prompt="other"))
         await store.transition(done.id, TaskStatus.QUEUED, TaskStatus.CANCELLED)
-    async with await Database.open(path) as db:
+    async with await backend.open() as db:
         unfinished = await TaskStore(db).list_unfinished()
         assert [t.id for t in unfinished] == [queued.id]
 
 
-async def test_concurrent_claims_only_one_wins(tmp_path: Path) -> None:
-    async with await Database.open(tmp_path / "db.sqlite") as db:
+async def test_concurrent_claims_only_one_wins(backend: Backend) -> None:
+    async with await backend.open() as db:
         store = TaskStore(db)
         task = await store.create(request())
         results = await asyncio.gather(
@@ -129,13 +155,13 @@ async def test_concurrent_claims_only_one_wins(tmp_path: Path) -> None:
         assert results.count(True) == 1
 
 
-async def test_meta_and_rollback(tmp_path: Path) -> None:
-    async with await Database.open(tmp_path / "db.sqlite") as db:
+async def test_meta_and_rollback(backend: Backend) -> None:
+    async with await backend.open() as db:
         await db.set_meta("k", "v1")
         await db.set_meta("k", "v2")
         assert await db.get_meta("k") == "v2"
 
-        def boom(tx: Tx) -> None:
+        def boom(tx: AnyTx) -> None:
             tx.execute("INSERT INTO meta (key, value) VALUES ('gone', 'x')")
             raise RuntimeError("boom")
 
@@ -145,14 +171,14 @@ async def test_meta_and_rollback(tmp_path: Path) -> None:
         assert await db.is_writable()
 
 
-async def test_listeners_hear_only_committed_changes(tmp_path: Path) -> None:
-    async with await Database.open(tmp_path / "db.sqlite") as db:
+async def test_listeners_hear_only_committed_changes(backend: Backend) -> None:
+    async with await backend.open() as db:
         store = TaskStore(db)
         heard: list[tuple[int, TaskStatus]] = []
         store.add_listener(lambda task_id, new: heard.append((task_id, new)))
         task = await store.create(request())
 
-        def fail(tx: Tx) -> None:
+        def fail(tx: AnyTx) -> None:
             assert store.transition_in(tx, task.id, [TaskStatus.QUEUED], TaskStatus.SUBMITTING)
             assert heard == []  # not before the commit
             raise RuntimeError("the hold could not be written")
@@ -165,7 +191,8 @@ async def test_listeners_hear_only_committed_changes(tmp_path: Path) -> None:
 
 
 async def test_concurrent_transactions_never_interleave(tmp_path: Path) -> None:
-    """Read-modify-write in Python between two statements: fifty at once lose no update."""
+    """Read-modify-write in Python between two statements: fifty at once lose no update (SQLite's single writer;
+    on PostgreSQL such a change locks what it reads: tests/test_storage_postgres.py)."""
     async with await Database.open(tmp_path / "db.sqlite") as db:
         await db.set_meta("counter", "0")
 
@@ -178,12 +205,12 @@ async def test_concurrent_transactions_never_interleave(tmp_path: Path) -> None:
         assert await db.get_meta("counter") == "50"
 
 
-async def test_after_commit_runs_once_committed_even_if_the_caller_is_cancelled(tmp_path: Path) -> None:
-    async with await Database.open(tmp_path / "db.sqlite") as db:
+async def test_after_commit_runs_once_committed_even_if_the_caller_is_cancelled(backend: Backend) -> None:
+    async with await backend.open() as db:
         committed, started, release = asyncio.Event(), asyncio.Event(), threading.Event()
         loop = asyncio.get_running_loop()
 
-        def slow(tx: Tx) -> None:
+        def slow(tx: AnyTx) -> None:
             tx.execute("INSERT INTO meta (key, value) VALUES ('slow', 'x')")
             tx.after_commit(committed.set)
             loop.call_soon_threadsafe(started.set)
@@ -210,7 +237,7 @@ async def test_a_failed_commit_leaves_the_database_usable(tmp_path: Path) -> Non
                 "updated_at) VALUES (4242, 1, 2, '2026-01-01', '0.01', 'active', '2026-01-01', '2026-01-01')"
             )
 
-        with pytest.raises(sqlite3.IntegrityError):
+        with pytest.raises(IntegrityError):
             await db.transaction(orphan)
         assert await db.fetchone("SELECT task_id FROM ledger_holds") is None
         assert await db.is_writable()

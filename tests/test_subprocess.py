@@ -69,7 +69,18 @@ async def test_python_m_bot_sync_forces_a_sync_and_exits(tmp_path: Path, world: 
         assert proc.returncode == 0, output.decode()
         assert fake.sync_count == expected_syncs
     assert fake.gateway.identify_count == 0  # a sync logs in over REST only
-    assert {c["name"] for c in fake.global_commands} == {"imagine", "balance", "quota", "usage", "policy", "mydata"}
+    assert {c["name"] for c in fake.global_commands} == {
+        "imagine",
+        "balance",
+        "quota",
+        "usage",
+        "policy",
+        "mydata",
+        "history",
+        "show",
+        "settings",
+        "help",
+    }
 
 
 async def _operator(env: dict[str, str], cwd: Path, *args: str) -> tuple[int, str, str]:
@@ -135,7 +146,12 @@ async def _run_to_exit(env: dict[str, str], cwd: Path) -> tuple[int, str]:
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", cwd=cwd, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
     )
-    out, _ = await asyncio.wait_for(proc.communicate(), 30)
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), 30)
+    except TimeoutError:
+        proc.kill()  # a bot that did not stop by itself must not outlive the test
+        await proc.wait()
+        raise
     assert proc.returncode is not None
     return proc.returncode, out.decode()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.errors import InvalidRequest
+from bot.i18n import texts
 from bot.lifecycle.model import TERMINAL, TRANSITIONS, ImagineRequest, TaskStatus, can_move, validate_request
 from bot.lifecycle.ports import describe_failure
 
@@ -69,7 +70,7 @@ def test_terminal_states_have_no_way_out() -> None:
     ],
 )
 def test_failures_are_described_without_raw_text(upstream: str | None, expected: str) -> None:
-    text = describe_failure(upstream)
+    text = texts(None).render(describe_failure(upstream))  # as an English member reads it
     assert expected in text and "EggAPI" not in text  # members know it as "the image service"
     if upstream:
         assert upstream not in text

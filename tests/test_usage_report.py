@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -21,7 +20,7 @@ from bot.reports import (
     daily_spend,
     report_window,
 )
-from bot.storage.sqlite import Database, Tx
+from testkit.backends import AnyDatabase, AnyTx, Backend
 
 D = Decimal
 NOW = datetime(2025, 3, 12, 15, 0, tzinfo=UTC)  # a Wednesday
@@ -59,7 +58,7 @@ class Clock:
 
 
 async def add_task(
-    db: Database,
+    db: AnyDatabase,
     ledger: Ledger,
     *,
     guild: int = GUILD,
@@ -76,7 +75,7 @@ async def add_task(
     req = ImagineRequest(guild_id=guild, channel_id=5, member_id=member, prompt=prompt, count=count)
     terms = await ledger.terms(guild_id=guild, member_id=member, role_ids=(), count=count)
 
-    def record(tx: Tx) -> int:
+    def record(tx: AnyTx) -> int:
         task_id = store.insert(tx, req).id
         if hold:
             ledger.reserve_in(tx, terms, task_id=task_id, now=when)
@@ -101,15 +100,15 @@ async def add_task(
     return await db.transaction(record)
 
 
-def make_ledger(db: Database, clock: Clock, **overrides: object) -> Ledger:
+def make_ledger(db: AnyDatabase, clock: Clock, **overrides: object) -> Ledger:
     values: dict[str, object] = {"member_limit": D("100"), "period": "day"}
     values.update(overrides)
     return Ledger(db, LedgerDefaults(**values), clock=clock)  # type: ignore[arg-type]
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    async with await Database.open(tmp_path / "usage.sqlite") as database:
+async def db(backend: Backend) -> AsyncIterator[AnyDatabase]:
+    async with await backend.open() as database:
         yield database
 
 
@@ -119,12 +118,12 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def ledger(db: Database, clock: Clock) -> Ledger:
+def ledger(db: AnyDatabase, clock: Clock) -> Ledger:
     return make_ledger(db, clock)
 
 
 @pytest.fixture
-def reports(db: Database, ledger: Ledger, clock: Clock) -> UsageReports:
+def reports(db: AnyDatabase, ledger: Ledger, clock: Clock) -> UsageReports:
     return UsageReports(db, ledger, clock=clock)
 
 
@@ -158,7 +157,7 @@ def test_last_month_rolls_over_the_year() -> None:
 # -- the server report ----------------------------------------------------------------------------
 
 
-async def populate(db: Database, ledger: Ledger) -> None:
+async def populate(db: AnyDatabase, ledger: Ledger) -> None:
     """March 2025 in GUILD (plus February, and another guild that must never show)."""
     await add_task(db, ledger, member=ALICE, when=NOW - timedelta(hours=1), count=2)  # 0.02 settled
     await add_task(db, ledger, member=ALICE, when=NOW - timedelta(days=1), count=4, cost=D("0.0350"))
@@ -172,7 +171,7 @@ async def populate(db: Database, ledger: Ledger) -> None:
     await add_task(db, ledger, guild=OTHER, member=ALICE, when=NOW, count=4, cost=D("9.99"), prompt="secret")
 
 
-async def test_guild_report_matches_the_ledger(db: Database, ledger: Ledger, reports: UsageReports) -> None:
+async def test_guild_report_matches_the_ledger(db: AnyDatabase, ledger: Ledger, reports: UsageReports) -> None:
     await populate(db, ledger)
     report = await reports.guild_report(GUILD, "month")
     window = report.window
@@ -194,7 +193,7 @@ async def test_guild_report_matches_the_ledger(db: Database, ledger: Ledger, rep
     assert [(t.member_id, t.cost, t.status) for t in held] == [(BOB, D("0.02"), TaskStatus.RUNNING)]
 
 
-async def test_ranges_pick_the_right_tasks(db: Database, ledger: Ledger, reports: UsageReports) -> None:
+async def test_ranges_pick_the_right_tasks(db: AnyDatabase, ledger: Ledger, reports: UsageReports) -> None:
     await populate(db, ledger)
     totals = {
         key: (await reports.guild_report(GUILD, key)).totals
@@ -208,7 +207,7 @@ async def test_ranges_pick_the_right_tasks(db: Database, ledger: Ledger, reports
     assert totals["all"].total == totals["month"].total + totals["last_month"].total
 
 
-async def test_a_task_counts_on_its_local_day(db: Database, ledger: Ledger, reports: UsageReports) -> None:
+async def test_a_task_counts_on_its_local_day(db: AnyDatabase, ledger: Ledger, reports: UsageReports) -> None:
     await ledger.set_guild_defaults(GUILD, period="month", timezone="Europe/Paris")
     await add_task(db, ledger, when=datetime(2025, 2, 28, 23, 30, tzinfo=UTC))  # 00:30 on 1 March in Paris
     march = await reports.guild_report(GUILD, "month")
@@ -218,7 +217,7 @@ async def test_a_task_counts_on_its_local_day(db: Database, ledger: Ledger, repo
     assert march.days[0].day == date(2025, 3, 1) and march.days[0].total == D("0.01")
 
 
-async def test_server_budget_and_cap(db: Database, ledger: Ledger, reports: UsageReports) -> None:
+async def test_server_budget_and_cap(db: AnyDatabase, ledger: Ledger, reports: UsageReports) -> None:
     await populate(db, ledger)
     budget = (await reports.guild_report(GUILD, "all")).budget
     assert (budget.cap, budget.available, budget.period, budget.member_limit) == (None, None, "day", D("100"))
@@ -230,7 +229,7 @@ async def test_server_budget_and_cap(db: Database, ledger: Ledger, reports: Usag
     assert (await ledger.balance(GUILD, ALICE, ())).server_available == budget.available
 
 
-async def test_daily_spend_fills_every_day(db: Database, ledger: Ledger, reports: UsageReports) -> None:
+async def test_daily_spend_fills_every_day(db: AnyDatabase, ledger: Ledger, reports: UsageReports) -> None:
     await populate(db, ledger)
     report = await reports.guild_report(GUILD, "month")
     assert [d.day for d in report.days] == [date(2025, 3, d) for d in range(1, 13)]  # up to today, not beyond
@@ -243,7 +242,7 @@ async def test_daily_spend_fills_every_day(db: Database, ledger: Ledger, reports
     assert daily_spend([], Window("all", "All time", "UTC", None, None), NOW) == []
 
 
-async def test_member_report(db: Database, ledger: Ledger, reports: UsageReports, clock: Clock) -> None:
+async def test_member_report(db: AnyDatabase, ledger: Ledger, reports: UsageReports, clock: Clock) -> None:
     await populate(db, ledger)
     old_hold = await add_task(db, ledger, member=BOB, when=datetime(2025, 2, 1, tzinfo=UTC), outcome="unknown")
     mine = await reports.member_report(GUILD, BOB, (), "today")
@@ -260,7 +259,7 @@ async def test_member_report(db: Database, ledger: Ledger, reports: UsageReports
     assert elsewhere.totals.total == D("9.99") and len(elsewhere.tasks) == 1
 
 
-async def test_tasks_without_a_hold_cost_nothing(db: Database, ledger: Ledger, reports: UsageReports) -> None:
+async def test_tasks_without_a_hold_cost_nothing(db: AnyDatabase, ledger: Ledger, reports: UsageReports) -> None:
     await add_task(db, ledger, hold=False, when=NOW - timedelta(hours=2))
     report = await reports.guild_report(GUILD, "today")
     [line] = report.tasks
@@ -268,7 +267,7 @@ async def test_tasks_without_a_hold_cost_nothing(db: Database, ledger: Ledger, r
     assert report.totals.counts.completed == 1 and report.members == []
 
 
-async def test_reconcile_against_eggapi(db: Database, ledger: Ledger, reports: UsageReports) -> None:
+async def test_reconcile_against_eggapi(db: AnyDatabase, ledger: Ledger, reports: UsageReports) -> None:
     await populate(db, ledger)
     recon = await reports.reconcile(GUILD, [])
     ledger_settled = D("0.1350")  # this server only, all time: the other server's $9.99 never shows

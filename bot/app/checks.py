@@ -9,6 +9,8 @@ from __future__ import annotations
 import discord
 from discord import app_commands
 
+from bot.logs import bind_log_context
+
 
 class ShuttingDown(app_commands.CheckFailure):
     """The bot is stopping and takes no new commands or clicks."""
@@ -17,8 +19,10 @@ class ShuttingDown(app_commands.CheckFailure):
 def not_stopping(interaction: discord.Interaction) -> bool:
     """Refuse new work while the bot shuts down (nothing is recorded); the ladder words it politely.
 
-    The tree's ``interaction_check`` and every component's call this same function.
+    The tree's ``interaction_check`` and every component's call this same function, so it also names
+    the server and member in the log context of the interaction's task (JSON log lines carry them).
     """
+    bind_log_context(guild_id=interaction.guild_id, member_id=interaction.user.id)
     if getattr(interaction.client, "stopping", False):  # EggBot.stopping; a plain Client never stops this way
         raise ShuttingDown()
     return True
@@ -34,6 +38,14 @@ def moderators_only(interaction: discord.Interaction) -> bool:
     if not interaction.permissions.manage_guild:
         raise app_commands.MissingPermissions(["manage_guild"])
     return True
+
+
+def is_moderator(interaction: discord.Interaction) -> bool:
+    """Whether the member may act as a moderator here (a server, and Manage Server there), without refusing.
+
+    For commands open to everyone that show moderators more (another member's history, setup steps).
+    """
+    return interaction.guild_id is not None and interaction.permissions.manage_guild
 
 
 def role_ids(user: discord.User | discord.Member) -> list[int]:

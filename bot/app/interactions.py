@@ -15,7 +15,7 @@ from discord.ext import commands
 
 TOKEN_LIFETIME = 14 * 60.0  # seconds: Discord's tokens last 15 minutes; a minute to spare
 
-_BY_BOT: weakref.WeakKeyDictionary[commands.Bot, Answers] = weakref.WeakKeyDictionary()
+_BY_BOT: weakref.WeakKeyDictionary[commands.Bot | commands.AutoShardedBot, Answers] = weakref.WeakKeyDictionary()
 
 
 class Answers:
@@ -47,7 +47,7 @@ class Answers:
         self._by_task.pop(task_id, None)
 
 
-def answers_of(bot: commands.Bot) -> Answers:
+def answers_of(bot: commands.Bot | commands.AutoShardedBot) -> Answers:
     """The bot's registry (one per bot object)."""
     found = _BY_BOT.get(bot)
     if found is None:

@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING
 
 import discord
 
+from bot.app.locales import DISCORD, guild_locale
 from bot.app.publisher import GONE_CODES
+from bot.i18n import Text, Texts, texts
 from bot.modlog import (
     EventsDropped,
     JobPosted,
@@ -39,32 +41,45 @@ def _quoted(text: str, limit: int) -> str:
     return discord.utils.escape_markdown(discord.utils.escape_mentions(_cut(text, limit)))
 
 
-def line(guild_id: int, event: ModLogEvent) -> str:
-    """One mod-log line for ``event``."""
+def line(guild_id: int, event: ModLogEvent, t: Texts | None = None) -> str:
+    """One mod-log line for ``event``, in the language of ``t`` (the server's; English without)."""
+    t = t or texts(None, DISCORD)
     if isinstance(event, JobPosted):
-        cost = "cost unknown" if event.cost is None else format_money(event.cost)
+        cost = t("modlog.cost_unknown") if event.cost is None else format_money(event.cost)
         where = (
-            "sent by DM"
+            t("modlog.sent_by_dm")
             if event.channel_id is None or event.message_id is None
             else f"https://discord.com/channels/{guild_id}/{event.channel_id}/{event.message_id}"
         )
-        options = ", ".join(_quoted(option, VALUE_CHARS) for option in event.options)
+        options = ", ".join(_quoted(t.render(option), VALUE_CHARS) for option in event.options)
         prompt = _quoted(event.prompt, PROMPT_CHARS)
-        return f'🖼️ <@{event.member_id}> job #{event.task_id}: "{prompt}" · {options} · {cost} · {where}'
+        return t(
+            "modlog.job",
+            member=f"<@{event.member_id}>",
+            id=event.task_id,
+            prompt=prompt,
+            options=options,
+            cost=cost,
+            where=where,
+        )
     if isinstance(event, JobRefused):
-        return f'⛔ <@{event.member_id}> refused for {event.rule}: "{_quoted(event.prompt, PROMPT_CHARS)}"'
+        prompt = _quoted(event.prompt, PROMPT_CHARS)
+        return t("modlog.refused", member=f"<@{event.member_id}>", rule=t.render(event.rule), prompt=prompt)
     if isinstance(event, SettingChanged):
         before, after = _cut(event.before, VALUE_CHARS), _cut(event.after, VALUE_CHARS)  # the cogs wrote them inert
-        return f"⚙️ <@{event.moderator_id}> changed {event.what}: {before} → {after}"
+        return t("modlog.changed", moderator=f"<@{event.moderator_id}>", what=event.what, before=before, after=after)
     if isinstance(event, MemberForgotten):
-        jobs = f"{event.jobs} job{'s' if event.jobs != 1 else ''}"
-        left = f" ({event.unfinished} unfinished left alone)" if event.unfinished else ""
-        return (
-            f"🧹 <@{event.moderator_id}> erased the stored prompts and links of <@{event.member_id}> "
-            f"({event.member_id}): {jobs}{left}; the ledger's amounts are kept"
+        left = Text("modlog.left_alone", count=event.unfinished) if event.unfinished else ""
+        return t(
+            "modlog.forgot",
+            moderator=f"<@{event.moderator_id}>",
+            member=f"<@{event.member_id}>",
+            id=event.member_id,
+            count=event.jobs,
+            left=left,
         )
     if isinstance(event, EventsDropped):
-        return f"… {event.count} more event{'s' if event.count != 1 else ''} dropped (too many at once)"
+        return t("modlog.dropped", count=event.count)
     raise TypeError(f"not a mod-log event: {event!r}")
 
 
@@ -75,8 +90,8 @@ class DiscordModLog:
         self._bot = bot
 
     def line(self, guild_id: int, event: ModLogEvent) -> str:
-        """One line for ``event``."""
-        return line(guild_id, event)
+        """One line for ``event``, in the server's language."""
+        return line(guild_id, event, texts(guild_locale(self._bot.get_guild(guild_id)), DISCORD))
 
     async def post_modlog(self, channel_id: int, text: str) -> None:
         """Post ``text``; a channel gone or closed to the bot raises ModLogUnavailable."""
@@ -88,13 +103,12 @@ class DiscordModLog:
             await destination.send(text, allowed_mentions=discord.AllowedMentions.none())
         except discord.HTTPException as exc:
             if exc.code in GONE_CODES or isinstance(exc, discord.Forbidden | discord.NotFound):
-                raise ModLogUnavailable(GONE_CODES.get(exc.code, "I cannot post there")) from exc
+                raise ModLogUnavailable(GONE_CODES.get(exc.code, "delivery.gone.cannot_post")) from exc
             raise
 
 
-def outage_text(channel_id: int, reason: str) -> str:
-    """What a moderator is told once when the mod-log channel cannot take posts."""
-    return (
-        f"⚠️ The mod-log is not being posted: in <#{channel_id}>, {reason}. "
-        "Give me View Channel and Send Messages there, or pick another channel with `/policy modlog`."
-    )
+def outage_text(t: Texts, channel_id: int, reason: str) -> str:
+    """What a moderator is told once when the mod-log channel cannot take posts (``reason``: a catalogue key,
+    or words)."""
+    why = t(reason) if t.has(reason) else reason
+    return t("modlog.outage", channel=f"<#{channel_id}>", reason=why)

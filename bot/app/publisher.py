@@ -13,21 +13,26 @@ import discord
 from bot.app.interactions import answers_of
 from bot.eggapi import DownloadedImage
 from bot.guilds import SHOW_COSTS
+from bot.i18n import Text
 from bot.lifecycle.model import TaskRecord
 from bot.lifecycle.ports import DestinationGone, Phase, PostedImages, Progress, ResultPart
 from cogs.imagine import (
     IMAGE_NAME,
     batch_text,
     batch_view,
+    continued_text,
     failure_status_text,
     failure_text,
     image_stem,
+    links_text,
+    origin_line,
     rerouted_note,
     result_text,
     result_view,
     stale_text,
     status_text,
     status_view,
+    with_line,
 )
 
 if TYPE_CHECKING:
@@ -35,11 +40,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# Discord's refusals that mean the destination cannot take posts, and the catalogue key of why.
 GONE_CODES = {
-    10003: "the channel no longer exists",
-    50001: "I can no longer see the channel",
-    50007: "the member does not accept direct messages",
-    50013: "I lack permission there",
+    10003: "delivery.gone.channel_deleted",
+    50001: "delivery.gone.channel_hidden",
+    50007: "delivery.gone.dms_closed",
+    50013: "delivery.gone.no_permission",
 }
 DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024
 MAX_FILES_PER_MESSAGE = 10  # Discord's attachments per message
@@ -82,6 +88,11 @@ class DiscordPublisher:
         members = list(dict.fromkeys(task.member_id for task in tasks))[:MAX_MENTIONS]
         return discord.AllowedMentions(everyone=False, roles=False, users=[discord.Object(m) for m in members])
 
+    async def _result_mention(self, *tasks: TaskRecord) -> discord.AllowedMentions:
+        """Like ``_mention``, leaving out members who asked in /settings not to be pinged by their results."""
+        wanted = [task for task in tasks if await self._bot.preferences.mention(task.guild_id, task.member_id)]
+        return self._mention(*wanted)
+
     async def _member(self, task: TaskRecord) -> discord.User:
         return self._bot.get_user(task.member_id) or await self._bot.fetch_user(task.member_id)
 
@@ -100,8 +111,8 @@ class DiscordPublisher:
             return
         await self._edit_status(
             task,
-            content=status_text(task, progress),
-            view=status_view(task.id, progress.phase),
+            content=with_line(status_text(task, progress), await origin_line(self._bot, task)),
+            view=status_view(task, progress.phase),
             allowed_mentions=discord.AllowedMentions.none(),
             final=progress.phase in FINAL_PHASES,
         )
@@ -182,26 +193,26 @@ class DiscordPublisher:
         try:
             return await (await self._member(task)).create_dm()
         except (discord.Forbidden, discord.NotFound) as exc:  # anything else is worth another try
-            raise DestinationGone("the member's direct messages cannot be reached") from exc
+            raise DestinationGone("delivery.gone.dms_unreachable") from exc
 
     async def deliver(self, task: TaskRecord, part: ResultPart) -> int:
         """Post one part of the result; its nonce makes a repeat post nothing new (for a few minutes)."""
         destination = await self._destination(task)
         if part.number == 1:
             note = rerouted_note(task)
-            caption = result_text(task, await self._show_cost(task))
+            caption = with_line(result_text(task, await self._show_cost(task)), await origin_line(self._bot, task))
             content = caption if note is None else f"{caption}\n{note}"
         else:
-            content = f"Job #{task.id}, continued ({part.number}/{part.total})"
+            content = continued_text(task, part.number, part.total)
         if part.links:
-            content += "\nToo large to attach here: " + " ".join(f"<{task.output_urls[i]}>" for i in part.links)
+            content += "\n" + links_text(task, [task.output_urls[i] for i in part.links])
         message = await self._send(
             destination,
             content,
             files=[_file(image, image_stem(task.id, i)) for i, image in zip(part.indexes, part.images, strict=True)],
             view=result_view(task) if part.number == 1 and not task.hidden else discord.utils.MISSING,
             nonce=part.key,  # the post key is Discord's message nonce; enforce_nonce is always sent
-            allowed_mentions=self._mention(task),
+            allowed_mentions=await self._result_mention(task),
         )
         return message.id
 
@@ -230,6 +241,29 @@ class DiscordPublisher:
             return {}
         return found
 
+    async def image_url(self, task: TaskRecord, index: int) -> str | None:
+        """The signed link of output ``index`` as it is posted now, read afresh from the result's messages.
+
+        Discord signs attachment links for about a day and signs them anew in every payload, so one
+        ``GET /channels/{id}/messages/{id}`` gives a link that works for as long again. The image is
+        found by its file name, which the bot alone chooses; None when no result message carries it.
+        """
+        try:
+            destination = await self._destination(task)
+        except DestinationGone:
+            return None
+        for message_id in task.result_message_ids:
+            try:
+                message = await destination.fetch_message(message_id)
+            except (discord.NotFound, discord.Forbidden) as exc:
+                log.info("task %s: result message %s not readable: %s", task.id, message_id, exc.text)
+                continue
+            for attachment in message.attachments:
+                match = IMAGE_NAME.match(attachment.filename)
+                if match and int(match["task"]) == task.id and int(match["n"]) == index + 1:
+                    return attachment.url
+        return None
+
     async def deliver_batch(
         self, tasks: list[TaskRecord], images: dict[int, list[DownloadedImage]], key: str
     ) -> list[int]:
@@ -241,11 +275,11 @@ class DiscordPublisher:
             files=[_file(image, image_stem(task.id, n)) for task in tasks for n, image in enumerate(images[task.id])],
             view=batch_view(tasks) if not tasks[0].hidden else discord.utils.MISSING,
             nonce=key,
-            allowed_mentions=self._mention(*tasks),
+            allowed_mentions=await self._result_mention(*tasks),
         )
         return [message.id]
 
-    async def announce_failure(self, task: TaskRecord, reason: str) -> None:
+    async def announce_failure(self, task: TaskRecord, reason: Text) -> None:
         """Tell the member the job produced nothing: in its status message, else in the channel, else by DM."""
         show_cost = await self._show_cost(task)
         if not task.hidden and task.status_message_id is not None:

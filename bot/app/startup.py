@@ -19,6 +19,7 @@ import yarl
 from bot.app.client import EggBot
 from bot.services import build_core, open_resources
 from bot.settings import Settings
+from bot.storage import StorageUnavailable
 
 log = logging.getLogger("bot")
 
@@ -102,6 +103,9 @@ def run_discord(settings: Settings, *, sync_only: bool = False) -> int:
             exc.port,
             exc.os_error.strerror or exc.os_error,
         )
+        return 1
+    except StorageUnavailable as exc:
+        log.error("%s", exc)
         return 1
     except KeyboardInterrupt:
         return 0

@@ -8,7 +8,8 @@ Every failure the client raises is an :class:`EggAPIError`. Attributes:
 * ``message`` - raw upstream/diagnostic text, for logs only (never show it to users).
 * ``retry_after`` - seconds from a ``Retry-After`` header, if one was sent.
 * ``retryable`` - whether repeating the same *idempotent* request may succeed.
-* ``user_message`` - a polite, sanitised sentence that is safe to show in Discord.
+* ``user_message`` - a polite, sanitised sentence that is safe to show in Discord (English).
+* ``user_key`` - the catalogue key of that sentence (``bot.i18n``), to show it in the reader's language.
 
 Hierarchy::
 
@@ -41,6 +42,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from bot.i18n import texts
+
 __all__ = [
     "BadRequest",
     "DownloadTooLarge",
@@ -71,7 +74,7 @@ class EggAPIError(Exception):
 
     default_code: ClassVar[str] = "ERROR"
     retryable: bool = False
-    _user_message: ClassVar[str] = "The image service could not complete the request. Please try again later."
+    user_key: ClassVar[str] = "service.failed"
 
     def __init__(
         self,
@@ -93,8 +96,9 @@ class EggAPIError(Exception):
 
     @property
     def user_message(self) -> str:
-        """A polite sentence without upstream details, safe to show to Discord users."""
-        return self._user_message
+        """A polite sentence without upstream details, safe to show to Discord users (in English;
+        ``user_key`` names it in the catalogues, for the reader's language)."""
+        return texts(None)(self.user_key)
 
     def __str__(self) -> str:
         where = f"{self.method} {self.path} " if self.method and self.path else ""
@@ -109,70 +113,70 @@ class EggAPIError(Exception):
 class EggAPIClientError(EggAPIError):
     """The request was rejected (4xx); repeating it unchanged will not help."""
 
-    _user_message = "The image service rejected the request."
+    user_key = "service.rejected"
 
 
 class BadRequest(EggAPIClientError):
     """400 BAD_REQUEST: malformed request."""
 
     default_code = "BAD_REQUEST"
-    _user_message = "The image service could not understand the request."
+    user_key = "service.bad_request"
 
 
 class ValidationFailed(EggAPIClientError):
     """400 VALIDATION_ERROR: a field broke the documented limits."""
 
     default_code = "VALIDATION_ERROR"
-    _user_message = "The image service rejected the request options. Please check the prompt length and settings."
+    user_key = "service.invalid_options"
 
 
 class Unauthorized(EggAPIClientError):
     """401 UNAUTHORIZED: the API key is missing, malformed, inactive or invalid."""
 
     default_code = "UNAUTHORIZED"
-    _user_message = "The image service did not accept the bot's key; only the bot's owner can fix that."
+    user_key = "service.key_refused"
 
 
 class Forbidden(EggAPIClientError):
     """403 FORBIDDEN: the account is suspended or not permitted."""
 
     default_code = "FORBIDDEN"
-    _user_message = "The bot's image service account is not allowed to do this; only the bot's owner can fix that."
+    user_key = "service.forbidden"
 
 
 class InsufficientBalance(EggAPIClientError):
     """403 INSUFFICIENT_BALANCE: the account balance cannot pay for the output."""
 
     default_code = "INSUFFICIENT_BALANCE"
-    _user_message = "The bot's image service account is out of credit, and only the bot's owner can top it up."
+    user_key = "service.out_of_credit"
 
 
 class NotFound(EggAPIClientError):
     """404 NOT_FOUND: no such task (or file)."""
 
     default_code = "NOT_FOUND"
-    _user_message = "That image task could not be found."
+    user_key = "service.not_found"
 
 
 class EggAPIUnavailable(EggAPIError):
     """EggAPI is down, overloaded or unreachable; the same request may succeed later."""
 
     retryable = True
-    _user_message = "The image service is having trouble right now. Please try again in a little while."
+    user_key = "service.unavailable"
 
 
 class RateLimited(EggAPIUnavailable):
     """429 RATE_LIMITED: too many requests; ``retry_after`` is set when the server said so."""
 
     default_code = "RATE_LIMITED"
-    _user_message = "The image service is busy right now. Please try again in a little while."
+    user_key = "service.busy"
 
 
 class TransportError(EggAPIUnavailable):
     """No HTTP answer: timeout, refused or reset connection, TLS failure."""
 
     default_code = "TRANSPORT"
-    _user_message = "The image service could not be reached. Please try again in a little while."
+    user_key = "service.unreachable"
 
 
 class EggAPIServerError(EggAPIUnavailable):
@@ -201,24 +205,21 @@ class MalformedResponse(EggAPIError):
     """A success (or redirect) answer that does not match the documented shape."""
 
     default_code = "MALFORMED_RESPONSE"
-    _user_message = "The image service sent an unexpected answer. Please try again later."
+    user_key = "service.unexpected"
 
 
 class DownloadTooLarge(EggAPIError):
     """An output file exceeded the caller's ``max_bytes`` limit."""
 
     default_code = "DOWNLOAD_TOO_LARGE"
-    _user_message = "The generated image is too large to upload here."
+    user_key = "service.too_large"
 
 
 class SubmitOutcomeUnknown(EggAPIError):
     """POST /v1/generate failed ambiguously: a task may exist upstream. Do not resubmit."""
 
     default_code = "SUBMIT_OUTCOME_UNKNOWN"
-    _user_message = (
-        "The image service did not confirm the request. It may still be processing, "
-        "so please don't submit it again right away."
-    )
+    user_key = "service.unconfirmed"
 
     def __init__(self, message: str = "", *, cause: EggAPIError | None = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)

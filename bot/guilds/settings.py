@@ -12,7 +12,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from bot.clock import utcnow
 from bot.storage import JsonValue, Storage, Transaction
@@ -208,6 +208,30 @@ class GuildSettings:
         key = _key(guild_id)
         stored = await self._storage.read(lambda tx: tx.guilds.get_member(key, member_id, setting.key))
         return setting.decode(stored)
+
+    async def member_values(self, guild_id: int | None, member_id: int) -> GuildValues:
+        """All of the member's own values in this guild, in one read (read each time: unlike a guild's, not cached)."""
+        key = _key(guild_id)
+        return GuildValues(await self._storage.read(lambda tx: tx.guilds.member_all(key, member_id)))
+
+    async def set_member_values(
+        self, guild_id: int | None, member_id: int, values: Mapping[Setting[Any], object]
+    ) -> None:
+        """Store several of the member's own values in one transaction (a default unsets one).
+
+        Every value is checked first (ValueError if one does not fit): either all are stored or none.
+        """
+        key, now = _key(guild_id), self._clock()
+        stored = [(setting.key, self._stored(setting, value)) for setting, value in values.items()]
+
+        def apply(tx: Transaction) -> None:
+            for name, value in stored:
+                if value is None:
+                    tx.guilds.delete_member(key, member_id, name)
+                else:
+                    tx.guilds.put_member(key, member_id, name, value, now)
+
+        await self._storage.transaction(apply)
 
     async def set_member(self, guild_id: int | None, member_id: int, setting: Setting[T], value: T) -> None:
         """Store the member's own value in this guild (the default or None unsets it)."""

@@ -24,7 +24,7 @@ Holds (one per task; table ``ledger_holds`` references ``tasks(id)``):
   propagate out of the function so the task row is rolled back too. Checks, in this order:
   guild paused, account budget, member limit, server cap, against the member's spend read in
   the transaction (and the policy read again there if it was written since ``terms``).
-  ``sqlite3.IntegrityError`` for a second hold of a task.
+  ``bot.storage.IntegrityError`` for a second hold of a task.
 * ``await reserve(*, task_id, guild_id, member_id, role_ids, count, now=None, model=...) -> Hold`` -
   ``terms`` + ``reserve_in`` for an existing task, in a transaction of its own.
 * ``await charge(cost: Decimal | None, images, model=...) -> Charge`` - what a completed task costs:
@@ -106,9 +106,9 @@ Settings (admins; each its own transaction; ``amount`` is a Decimal >= 0, None c
 SERVER_CAP), ``available`` (>= 0, what is left under that rule), ``overdrawn`` (>= 0, how far past
 it settled costs went; the message then says so), ``needed``, ``resets_at``
 (None for PAUSED and ACCOUNT_BUDGET), ``period``, ``limit`` (the member limit or server cap reached,
-when known); ``user_message`` names the reason, the amount left as ``$0.01`` and, for limits, the
-reset in plain UTC; ``render(moment)`` writes the reset with the caller's renderer (the Discord side
-shows a relative timestamp).
+when known); it names a catalogue text (``errors.quota.*``) with the reason, the amount left as
+``$0.01`` and, for limits, the reset as a ``bot.i18n.Moment``: ``user_message`` is English with the reset
+in plain UTC, the error ladder renders it in the reader's language with a relative timestamp.
 
 Pure helper: ``period_bounds(period, timezone, now) -> (start, resets_at)`` (aware, UTC).
 """

@@ -277,10 +277,11 @@ class Ledger(LedgerAdjustments):
             done,
         )
         if done and not charge.estimated and charge.images and charge.amount > 0:
-            self._learn(tx.ledger, task_id, model, charge.amount / charge.images, now)
+            self._learn(tx, task_id, model, charge.amount / charge.images, now)
         return done
 
-    def _learn(self, ledger: LedgerRepository, task_id: int, model: str, price: Decimal, now: datetime) -> None:
+    def _learn(self, tx: Transaction, task_id: int, model: str, price: Decimal, now: datetime) -> None:
+        ledger = tx.ledger
         before = self._price(ledger, model)
         price = price.quantize(PRICE_QUANTUM, ROUND_CEILING)
         ledger.learn_task_price(task_id, model, price, now, RECENT_TASK_PRICES)
@@ -289,6 +290,7 @@ class Ledger(LedgerAdjustments):
             # Holds priced from remembered terms must see the new price: as for a policy write, bump
             # the generation here, on the database thread, before any reserve queued behind us runs.
             self._generation += 1
+            tx.after_commit(self._written)  # and again once committed (see ``_write``)
             log.info("price per image for new holds: %s (was %s)", format_cost(after), format_cost(before))
 
     async def release(self, task_id: int) -> bool:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 
-from bot.errors import UserFacingError, plain_channel
+from bot.errors import UserFacingError
+from bot.i18n import Moment, Text
 from bot.money import format_money
-from bot.periods import PERIOD_ADJECTIVES, Period, check_period
+from bot.periods import Period, check_period
 
 from ._periods import load_zone
 
@@ -112,13 +113,7 @@ class QuotaReason(enum.StrEnum):
     SERVER_CAP = "server_cap"
 
 
-def plain_time(moment: datetime) -> str:
-    """A point in time for logs and plain text: ``on 2025-03-13 at 07:00 UTC``."""
-    return f"on {moment.astimezone(UTC):%Y-%m-%d at %H:%M} UTC"
-
-
-def _quota_message(
-    moment: Callable[[datetime], str],
+def _quota_text(
     reason: QuotaReason,
     available: Decimal,
     needed: Decimal,
@@ -126,41 +121,30 @@ def _quota_message(
     period: Period,
     limit: Decimal | None = None,
     overdrawn: Decimal = ZERO,
-) -> str:
-    left, need = format_money(available), format_money(needed)
-    resets = f" It resets {moment(resets_at)}." if resets_at is not None else ""
-    adjective = PERIOD_ADJECTIVES[period]
+) -> Text:
+    """Why a request does not fit, and when the budget resets (a catalogue text: ``errors.quota``)."""
+    money = {"left": format_money(available), "need": format_money(needed), "over": format_money(overdrawn)}
+    resets: Text | str = Text("errors.quota.resets", at=Moment(resets_at)) if resets_at is not None else ""
     whole = f" ({format_money(limit)})" if limit is not None else ""
-    over = format_money(overdrawn)
+    budget = Text(f"errors.quota.budget.{period}")
     if overdrawn > 0 and reason in (QuotaReason.MEMBER_LIMIT, QuotaReason.SERVER_CAP):
         # Settled costs above their holds: say so plainly instead of a puzzling "used all of it".
-        who = "you're" if reason is QuotaReason.MEMBER_LIMIT else "it is"
-        whose = "your" if reason is QuotaReason.MEMBER_LIMIT else "its shared"
-        owner = "Your" if reason is QuotaReason.MEMBER_LIMIT else "This server's"
-        return (
-            f"{owner} recent images cost more than was reserved for them, so {who} {over} over {whose} "
-            f"{adjective} image budget{whole}. New images can start once that is covered.{resets}"
-            + (" /balance has the details." if reason is QuotaReason.MEMBER_LIMIT else "")
-        )
+        whose = "member" if reason is QuotaReason.MEMBER_LIMIT else "server"
+        return Text(f"errors.quota.overdrawn_{whose}", budget=budget, limit=whole, resets=resets, **money)
     if reason is QuotaReason.PAUSED:
-        return "Image generation is paused on this server by its moderators. Nothing was charged."
+        return Text("errors.quota.paused")
     if reason is QuotaReason.ACCOUNT_BUDGET:
-        return (
-            f"The bot has reached its overall spending budget ({left} left, this request needs {need}), "
-            "so it cannot make images right now. The bot's owner has to raise the budget. Nothing was charged."
-        )
+        return Text("errors.quota.account", **money)
     if reason is QuotaReason.SERVER_CAP:
         if available <= 0:
-            return f"This server has used all of its shared {adjective} image budget{whole}.{resets}"
-        return f"This request needs {need}, but this server's shared {adjective} budget has only {left} left.{resets}"
+            return Text("errors.quota.server_used", budget=budget, limit=whole, resets=resets)
+        period_budget = Text(f"errors.quota.period_budget.{period}")
+        return Text("errors.quota.server_short", period_budget=period_budget, resets=resets, **money)
     if limit is not None and limit <= 0:
-        return "You don't have an image budget on this server. Ask a moderator if that seems wrong."
+        return Text("errors.quota.no_budget")
     if available <= 0:
-        return f"You've used all of your {adjective} image budget{whole}.{resets} /balance has the details."
-    return (
-        f"This request needs {need}, but you have only {left} left of your {adjective} image budget. "
-        f"Ask for fewer images, or wait.{resets}"
-    )
+        return Text("errors.quota.member_used", budget=budget, limit=whole, resets=resets)
+    return Text("errors.quota.member_short", budget=budget, resets=resets, **money)
 
 
 class QuotaExceeded(UserFacingError):
@@ -183,13 +167,7 @@ class QuotaExceeded(UserFacingError):
         self.resets_at = resets_at
         self.period: Period = period
         self.limit = limit  # the member limit or server cap that was reached, when known
-        super().__init__(self.render(plain_time))
-
-    def render(self, moment: Callable[[datetime], str], channel: Callable[[int], str] = plain_channel) -> str:
-        """Why, and when it resets as ``moment`` writes it (the Discord side: relative timestamp markup)."""
-        return _quota_message(
-            moment, self.reason, self.available, self.needed, self.resets_at, self.period, self.limit, self.overdrawn
-        )
+        super().__init__(_quota_text(reason, self.available, needed, resets_at, period, limit, self.overdrawn))
 
 
 @dataclass(frozen=True, slots=True)

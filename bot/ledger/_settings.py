@@ -42,8 +42,14 @@ class LedgerSettings:
         def write(tx: Transaction) -> None:
             change(tx)
             self._generation += 1  # on the database thread, before any hold queued behind it runs
+            # Where transactions run side by side (PostgreSQL), a read may start after the bump but
+            # before the commit and still see the old policy: bump again once committed.
+            tx.after_commit(self._written)
 
         await self._storage.transaction(write)
+
+    def _written(self) -> None:
+        self._generation += 1
 
     async def _remember(self, key: tuple[object, ...], load: Callable[[], Awaitable[T]]) -> tuple[T, int]:
         """The value and the generation it was read under (a value read across a write counts as older)."""

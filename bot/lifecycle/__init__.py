@@ -15,6 +15,8 @@ In the order a task meets them:
   (when to ask for one task on its own) and ``_reconcile`` (which EggAPI task an unconfirmed
   submit became).
 - ``references``: whether the reference images' signed links are still good enough to send.
+- ``remakes``: jobs made from an earlier job's result (Reroll, Vary, Edit, Again at 2k/4k, Remix),
+  and ``Remakes``, which finds a result's images again with links that work now.
 - ``outcomes``: endings without images, and what the member is told.
 - ``delivery``: ``Deliverer`` downloads and posts exactly once; ``result_parts`` and ``fitting``
   cut a result into messages that fit.
@@ -42,6 +44,7 @@ if TYPE_CHECKING:
     from bot.lifecycle.outcomes import RELEASED, Outcomes
     from bot.lifecycle.ports import DestinationGone, Phase, Progress, Publisher
     from bot.lifecycle.references import ReferenceCheck
+    from bot.lifecycle.remakes import Asker, Remakes
     from bot.lifecycle.status_board import StatusBoard
     from bot.lifecycle.task_store import TaskStore
     from bot.lifecycle.tracker import Tracker, TrackerConfig
@@ -50,6 +53,7 @@ if TYPE_CHECKING:
 # The storage layer imports ``model`` below this package: import the rest only when asked for.
 _HOMES = {
     "Admission": "bot.lifecycle.intake",
+    "Asker": "bot.lifecycle.remakes",
     "Bookkeeper": "bot.lifecycle.transitions",
     "DatabaseBusy": "bot.lifecycle.intake",
     "Deliverer": "bot.lifecycle.delivery",
@@ -67,6 +71,7 @@ _HOMES = {
     "RELEASED": "bot.lifecycle.outcomes",
     "Reconciler": "bot.lifecycle._reconcile",
     "ReferenceCheck": "bot.lifecycle.references",
+    "Remakes": "bot.lifecycle.remakes",
     "StatusBoard": "bot.lifecycle.status_board",
     "Step": "bot.lifecycle._steps",
     "TaskRecord": "bot.lifecycle.model",
@@ -80,6 +85,7 @@ _HOMES = {
 __all__ = [
     "RELEASED",
     "Admission",
+    "Asker",
     "Bookkeeper",
     "DatabaseBusy",
     "Deliverer",
@@ -96,6 +102,7 @@ __all__ = [
     "Publisher",
     "Reconciler",
     "ReferenceCheck",
+    "Remakes",
     "StatusBoard",
     "Step",
     "TaskRecord",

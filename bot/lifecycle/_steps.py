@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from bot.lifecycle.foreground import Foreground
+from bot.logs import log_context
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +135,10 @@ class Scheduler(Generic[S]):
                 pass
 
     async def _run_job(self, job: _Job[S]) -> None:
+        with log_context(task_id=job.task_id or None):  # 0 is WHOLE_LINE, no task: every record names the task
+            await self._run_job_in_context(job)
+
+    async def _run_job_in_context(self, job: _Job[S]) -> None:
         async with self._slots[job.step]:
             try:
                 await self._foreground.turn()  # members being answered go first

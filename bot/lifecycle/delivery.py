@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from bot.clock import utcnow
 from bot.eggapi import DownloadedImage, EggAPIClient, EggAPIError
+from bot.i18n import Text, texts
 from bot.lifecycle._lanes import KeyedLanes
 from bot.lifecycle.model import TaskRecord, TaskStatus
 from bot.lifecycle.ports import DestinationGone, PostedImages, Publisher
@@ -36,7 +37,13 @@ log = logging.getLogger(__name__)
 LaneKey = tuple[str, int]
 DeliveryListener = Callable[[TaskRecord, Sequence[int]], None]
 """Told of each task delivered, with the message ids of its result (the mod-log); must not raise or wait."""
-DOWNLOAD_FAILED = "The images were made but could not be downloaded from the image service."
+DOWNLOAD_FAILED = Text("service.download_failed")
+NOT_POSTED = Text("delivery.not_posted")
+
+
+def _stored(reason: str) -> Text | str:
+    """A stored reason: the catalogue text its key names, or the words themselves (stored before keys)."""
+    return Text(reason) if texts(None).has(reason) else reason
 
 
 @dataclass(eq=False)
@@ -227,12 +234,14 @@ class Deliverer:
             return await self._reroute(group, str(exc))
         except Exception:
             log.exception("tasks %s: posting failed", [t.id for t in group])
-            return await self._failed(group, "The images could not be posted in the channel.")
+            return await self._failed(group, NOT_POSTED)
         await self._record(group, message_ids)
         return None
 
     async def _reroute(self, group: list[TaskRecord], reason: str) -> float | None:
         """The destination cannot take the post: send the images the other way, or give up if that failed too.
+
+        ``reason`` is the catalogue key of why (``delivery.gone.*``), stored with the task for its notes.
 
         A lost channel sends them to the member by DM; closed DMs (a hidden job) post them in the
         channel. Either way the member gets what was paid for, with a word on why it is there.
@@ -240,8 +249,10 @@ class Deliverer:
         moved = [task for task in group if await self._store.reroute(task.id, hidden=not task.hidden, reason=reason)]
         for task in group:
             if task not in moved:  # already rerouted: neither way works
-                why = reason if task.rerouted is None else f"{task.rerouted}, and {reason}"
-                await self._give_up([task], f"The images could not be posted ({why}).")
+                why = _stored(reason)
+                if task.rerouted is not None:
+                    why = Text("delivery.both", first=_stored(task.rerouted), second=why)
+                await self._give_up([task], Text("delivery.not_posted_because", why=why))
         if not moved:
             return None
         where = "channel" if moved[0].hidden else "DMs"
@@ -299,7 +310,7 @@ class Deliverer:
         except Exception:  # a listener never undoes a delivery
             log.exception("task %s: the delivery listener failed", task.id)
 
-    async def _failed(self, group: list[TaskRecord], reason: str) -> float | None:
+    async def _failed(self, group: list[TaskRecord], reason: Text) -> float | None:
         """A transient failure: try again later (the same group, the same key), or give up."""
         attempt = self._attempts.get(group[0].id, 0) + 1
         self._attempts[group[0].id] = attempt
@@ -308,11 +319,12 @@ class Deliverer:
             return None
         return self._retry_base * 2.0 ** (attempt - 1)
 
-    async def _give_up(self, group: list[TaskRecord], reason: str) -> None:
+    async def _give_up(self, group: list[TaskRecord], reason: Text) -> None:
+        error = texts(None).render(reason)  # the task's record, for operators: in English
         for task in group:
             self._attempts.pop(task.id, None)
             if not await self._books.move(
-                task.id, (TaskStatus.DELIVERING, TaskStatus.COMPLETED), TaskStatus.UNDELIVERABLE, error=reason
+                task.id, (TaskStatus.DELIVERING, TaskStatus.COMPLETED), TaskStatus.UNDELIVERABLE, error=error
             ):
                 continue
             recorded = await self._store.get(task.id)

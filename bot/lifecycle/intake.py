@@ -6,6 +6,7 @@ import asyncio
 import logging
 import threading
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 from bot.eggapi import format_cost
 from bot.errors import QueueFull, UserFacingError
@@ -22,14 +23,11 @@ HIDEABLE = frozenset(
 )
 
 
-BUSY_MESSAGE = "I'm too busy to take this right now. Nothing was recorded or charged; please try again in a moment."
-
-
 class DatabaseBusy(UserFacingError):
     """The job could not be recorded in time (the database is locked); nothing was recorded or charged."""
 
     def __init__(self) -> None:
-        super().__init__(BUSY_MESSAGE)
+        super().__init__(key="errors.database_busy")
 
 
 class Admission:
@@ -63,7 +61,8 @@ class Admission:
 IntakeCheck = Callable[[ImagineRequest], Awaitable[None]]
 """A rule a request must pass before anything is recorded (a server's prompt policy, say): it
 raises a ``UserFacingError`` that says why, or returns. Checks run in order on every path that
-starts a job (/imagine, Reroll), after the request's own limits and before the quota."""
+starts a job (/imagine, Reroll and the other actions under a result), after the request's own
+limits and before the quota."""
 
 
 class JobService:
@@ -106,21 +105,20 @@ class JobService:
                 raise DatabaseBusy  # the member was told already: roll back, record nothing
             waiting = self._store.count_queued(tx, clean.member_id)
             if waiting >= self._max_queued:
-                raise QueueFull(
-                    f"You already have {waiting} jobs waiting, the most a member can queue. "
-                    "Cancel one or wait for them to start, then try again. Nothing was charged."
-                )
+                raise QueueFull(key="errors.queue_full", count=waiting)
             task = self._store.insert(tx, clean)
             return task, self._ledger.reserve_in(tx, terms, task_id=task.id)
 
+        recording = asyncio.ensure_future(self._storage.transaction(record))  # one hop, however busy it is
         try:
-            task, hold = await self._storage.transaction(record)  # one hop to the database thread, however busy it is
+            task, hold = await asyncio.shield(recording)
         except asyncio.CancelledError:
-            # The transaction runs to its end on the database thread regardless; nobody will tell the
-            # member about this job, so take it back (its hold is released).
+            # The transaction runs to its end regardless; nobody will tell the member about this job,
+            # so take it back (its hold is released) once it has ended. Waiting for it matters where
+            # transactions run side by side (PostgreSQL): the withdrawal must see its commit.
             if clean.interaction_id is not None:
                 try:
-                    await asyncio.shield(self._withdraw_interaction(clean.interaction_id))
+                    await asyncio.shield(self._withdraw_after(recording, clean.interaction_id))
                 except Exception:  # the cancellation is what the caller must see
                     log.exception("could not withdraw the job of cancelled interaction %s", clean.interaction_id)
             raise
@@ -132,6 +130,10 @@ class JobService:
             format_cost(hold.reserved),
         )
         return task
+
+    async def _withdraw_after(self, recording: asyncio.Future[Any], interaction_id: int) -> None:
+        await asyncio.wait([recording])
+        await self._withdraw_interaction(interaction_id)
 
     async def _withdraw_interaction(self, interaction_id: int) -> None:
         for task_id in await self._store.queued_for_interaction(interaction_id):

@@ -20,6 +20,7 @@ from bot.eggapi import (
     RESOLUTIONS,
 )
 from bot.errors import InvalidRequest
+from bot.i18n import Number
 
 # EggAPI's documented limits, under the names the bot's rules use.
 PROMPT_MAX = MAX_PROMPT_CHARS
@@ -64,6 +65,16 @@ def can_move(old: TaskStatus, new: TaskStatus) -> bool:
     return new in TRANSITIONS.get(old, frozenset())
 
 
+class OriginKind(enum.StrEnum):
+    """How a job was made from an earlier one (``tasks.origin_kind``)."""
+
+    REROLL = "reroll"  # the same prompt and options again
+    VARY = "vary"  # an image_edit of one picked image, with the same prompt
+    EDIT = "edit"  # an image_edit of one picked image, with a new prompt
+    UPSCALE = "upscale"  # one picked image again at a higher resolution
+    REMIX = "remix"  # the whole job with a changed prompt
+
+
 @dataclass(frozen=True, slots=True)
 class ImagineRequest:
     """A member's validated /imagine request, before it is recorded."""
@@ -80,6 +91,10 @@ class ImagineRequest:
     interaction_id: int | None = None
     upload_limit: int | None = None  # bytes the channel accepts per message (as the chat platform said)
     parent_channel_id: int | None = None  # a thread's channel, for a server's channel rules (not stored)
+    origin_task_id: int | None = None  # the job this one was made from (reroll, variation, edit, remix…)
+    origin_kind: str | None = None  # how: an OriginKind value
+    origin_image: int | None = None  # which of the origin's images (1-based), when one was picked
+    locale: str | None = None  # the member's chat locale (``de``, ``en-US``…), for texts rendered later
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +129,10 @@ class TaskRecord:
     stale_at: datetime | None = None
     delivery_nonce: str | None = None
     rerouted: str | None = None  # why the result goes to the other destination (see Deliverer)
+    origin_task_id: int | None = None
+    origin_kind: str | None = None
+    origin_image: int | None = None
+    locale: str | None = None
 
     @property
     def is_terminal(self) -> bool:
@@ -135,27 +154,25 @@ def validate_request(req: ImagineRequest) -> ImagineRequest:
     """Check a request against EggAPI's rules, returning it normalised or raising InvalidRequest."""
     prompt = req.prompt.strip()
     if not prompt:
-        raise InvalidRequest("Your prompt is empty. Describe the image you want.")
+        raise InvalidRequest(key="errors.prompt_empty")
     if len(prompt) > PROMPT_MAX:
-        raise InvalidRequest(
-            f"Your prompt is {len(prompt):,} characters long; the limit is {PROMPT_MAX:,}. Shorten it and try again."
-        )
+        raise InvalidRequest(key="errors.prompt_too_long", length=Number(len(prompt)), limit=Number(PROMPT_MAX))
     negative = (req.negative_prompt or "").strip() or None
     if negative is not None and len(negative) > NEGATIVE_PROMPT_MAX:
         raise InvalidRequest(
-            f"Your negative prompt is {len(negative):,} characters long; the limit is {NEGATIVE_PROMPT_MAX:,}."
+            key="errors.negative_too_long", length=Number(len(negative)), limit=Number(NEGATIVE_PROMPT_MAX)
         )
     if not COUNT_MIN <= req.count <= COUNT_MAX:
-        raise InvalidRequest(f"You can ask for {COUNT_MIN} to {COUNT_MAX} images at a time.")
+        raise InvalidRequest(key="errors.count", low=COUNT_MIN, high=COUNT_MAX)
     if req.aspect_ratio is not None and req.aspect_ratio not in ASPECT_RATIOS:
-        raise InvalidRequest(f"The aspect ratio must be one of {', '.join(ASPECT_RATIOS)}.")
+        raise InvalidRequest(key="errors.aspect_ratio", choices=", ".join(ASPECT_RATIOS))
     if req.resolution is not None and req.resolution not in RESOLUTIONS:
-        raise InvalidRequest(f"The resolution must be one of {', '.join(RESOLUTIONS)}.")
+        raise InvalidRequest(key="errors.resolution", choices=", ".join(RESOLUTIONS))
     if len(req.reference_urls) > REFERENCE_IMAGES_MAX:
-        raise InvalidRequest(f"You can give at most {REFERENCE_IMAGES_MAX} reference images.")
+        raise InvalidRequest(key="errors.too_many_references", count=REFERENCE_IMAGES_MAX)
     for url in req.reference_urls:
         if not url.startswith("https://") and not url.startswith("http://"):
-            raise InvalidRequest("A reference image could not be read; attach a PNG, JPEG, WebP or GIF image.")
+            raise InvalidRequest(key="errors.reference_unreadable")
     return ImagineRequest(
         guild_id=req.guild_id,
         channel_id=req.channel_id,
@@ -169,4 +186,8 @@ def validate_request(req: ImagineRequest) -> ImagineRequest:
         interaction_id=req.interaction_id,
         upload_limit=req.upload_limit,
         parent_channel_id=req.parent_channel_id,
+        origin_task_id=req.origin_task_id,
+        origin_kind=req.origin_kind,
+        origin_image=req.origin_image,
+        locale=req.locale,
     )

@@ -11,6 +11,7 @@ import logging
 
 from bot.clock import utcnow
 from bot.eggapi import EggTask
+from bot.i18n import Text
 from bot.lifecycle.model import TaskRecord, TaskStatus
 from bot.lifecycle.ports import Publisher
 from bot.lifecycle.status_board import StatusBoard
@@ -22,10 +23,7 @@ log = logging.getLogger(__name__)
 # A task the operator released (``python -m bot unconfirmed release``), and once its member was told.
 RELEASED = "RELEASED_BY_OPERATOR"
 RELEASED_TOLD = "RELEASED_BY_OPERATOR_TOLD"  # the member was told (once, by whichever bot process saw it first)
-RELEASED_TEXT = (
-    "The bot's operator could not find this job at EggAPI, so it was stopped and your reservation released. "
-    "Please try again."
-)
+RELEASED_TEXT = Text("service.released")
 
 
 class Outcomes:
@@ -43,7 +41,7 @@ class Outcomes:
         expected: TaskStatus,
         status: TaskStatus,
         error: str | None,
-        reason: str,
+        reason: Text,
         egg: EggTask | None = None,
     ) -> bool:
         """Record a task that produced nothing and tell the member why (the reason is member-safe).
@@ -85,7 +83,7 @@ class Outcomes:
         except Exception:
             log.exception("task %s: could not tell the member the task is stale", task.id)
 
-    async def _tell_failed(self, task: TaskRecord, reason: str) -> None:
+    async def _tell_failed(self, task: TaskRecord, reason: Text) -> None:
         await self._board.release(task)
         try:
             await self._publisher.announce_failure(task, reason)

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Protocol
 
 from bot.eggapi import DownloadedImage, InsufficientBalance
+from bot.i18n import Text
 from bot.lifecycle.model import TaskRecord
 
 
@@ -43,7 +44,7 @@ class Progress:
 
     phase: Phase
     elapsed: float
-    detail: str | None = None
+    detail: str | None = None  # QUEUED: the place in line; UNCONFIRMED: the catalogue key of a note
     busy: bool = False
 
 
@@ -64,7 +65,11 @@ PostedImages = dict[tuple[int, int], int]
 
 
 class DestinationGone(Exception):
-    """The channel cannot receive the result (deleted, or the bot lacks permission)."""
+    """The channel cannot receive the result (deleted, or the bot lacks permission).
+
+    Its argument is the catalogue key of why (``delivery.gone.*``): it is stored with the task and
+    shown, in its member's language, next to the images that went the other way.
+    """
 
 
 class Publisher(Protocol):
@@ -104,14 +109,21 @@ class Publisher(Protocol):
         means "try again later".
         """
 
-    async def announce_failure(self, task: TaskRecord, reason: str) -> None:
-        """Tell the member their task produced nothing, and why (already sanitised).
+    async def announce_failure(self, task: TaskRecord, reason: Text) -> None:
+        """Tell the member their task produced nothing, and why (a member-safe catalogue text).
 
         In its status message when it can still be edited, else in a notice of its own.
         """
 
     async def announce_stale(self, task: TaskRecord) -> None:
         """Tell the member their task has been stuck upstream for a long time but is still followed."""
+
+    async def image_url(self, task: TaskRecord, index: int) -> str | None:
+        """A link that works now to output ``index`` (0-based) as the task's result posted it.
+
+        The platform's links to uploaded files expire, so it is read afresh from the posted message;
+        None when that message or the image in it is gone. Other errors raise.
+        """
 
 
 MODERATION_WORDS = ("moderation", "prohibited", "safety", "nsfw", "policy", "blocked")
@@ -134,17 +146,17 @@ def failure_code(error: str | None) -> str:
     return "UPSTREAM_FAILED"
 
 
-def describe_failure(error: str | None) -> str:
-    """A member-safe sentence for an upstream failure text (which is never shown raw).
+def describe_failure(error: str | None) -> Text:
+    """A member-safe text for an upstream failure text (which is never shown raw).
 
     Members know the upstream as "the image service"; out of credit reads exactly as the
     403 INSUFFICIENT_BALANCE refusal at submit, so both paths name the same person.
     """
     text = (error or "").lower()
     if any(word in text for word in MODERATION_WORDS):
-        return "The image service's content filter refused this prompt. Try rewording it."
+        return Text("service.content_filter")
     if any(word in text for word in BALANCE_WORDS):
-        return InsufficientBalance().user_message
+        return Text(InsufficientBalance.user_key)
     if "timeout" in text or "timed out" in text:
-        return "The image service timed out on this job. Please try again."
-    return "The image service could not finish this job. Please try again."
+        return Text("service.timed_out")
+    return Text("service.not_finished")

@@ -16,16 +16,13 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 from bot.clock import utcnow
+from bot.i18n import Text
 
 log = logging.getLogger(__name__)
 
 MARGIN = timedelta(hours=1)  # EggAPI may fetch a while after the submit: demand this much time left
 # A task refused for this: its error code, and what its member reads.
-EXPIRED_REFS = (
-    "REFERENCES_EXPIRED",
-    "It waited in line so long that its reference images are no longer available from Discord, "
-    "so it was not sent and nothing was charged. Run /imagine again and attach them.",
-)
+EXPIRED_REFS = ("REFERENCES_EXPIRED", Text("service.references_expired"))
 
 
 def url_expiry(url: str) -> datetime | None:

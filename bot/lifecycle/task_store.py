@@ -10,6 +10,7 @@ from typing import Any
 
 from bot.clock import utcnow
 from bot.lifecycle.model import TERMINAL, ImagineRequest, TaskRecord, TaskStatus, can_move
+from bot.logs import note_task
 from bot.storage import TASK_FIELDS, Storage, Transaction
 
 log = logging.getLogger(__name__)
@@ -78,8 +79,11 @@ class TaskStore:
         return await self._storage.transaction(lambda tx: self.insert(tx, req))
 
     async def get(self, task_id: int) -> TaskRecord | None:
-        """The task with this id, or None."""
-        return await self._storage.read(lambda tx: tx.tasks.get(task_id))
+        """The task with this id, or None (its guild and member join a log context about it)."""
+        task = await self._storage.read(lambda tx: tx.tasks.get(task_id))
+        if task is not None:
+            note_task(task.id, task.guild_id, task.member_id)
+        return task
 
     async def queued_for_interaction(self, interaction_id: int) -> list[int]:
         """Ids of the still-queued tasks an interaction created."""

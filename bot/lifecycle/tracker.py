@@ -8,8 +8,8 @@ transitions, so a restart (or a racing duplicate) never applies a step twice.
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.clock import utcnow
@@ -22,6 +22,7 @@ from bot.eggapi import (
     GenerateRequest,
     SubmitOutcomeUnknown,
 )
+from bot.i18n import Text
 from bot.lifecycle._dispatch import Dispatcher
 from bot.lifecycle._following import Follower
 from bot.lifecycle._polling import PollPlanner
@@ -37,16 +38,14 @@ from bot.lifecycle.references import EXPIRED_REFS, ReferenceCheck
 from bot.lifecycle.status_board import StatusBoard
 from bot.lifecycle.task_store import TaskStore
 from bot.lifecycle.transitions import Bookkeeper
+from bot.storage import IntegrityError
 
 log = logging.getLogger(__name__)
 
 OPERATOR_ERRORS = ("UNAUTHORIZED", "FORBIDDEN", "INSUFFICIENT_BALANCE")
 MAX_SUBMIT_RETRIES = 5  # EggAPI busy or unreachable before anything was sent: back in line this often
 EARLY_HINTS_MAX = 256  # webhook ids remembered while submits await their answer
-UNCONFIRMED_NOTE = (
-    "EggAPI could not confirm this job. Your reservation stays until it is sorted out; "
-    "the bot's operator has been told."
-)
+UNCONFIRMED_NOTE = "job.unconfirmed_told"  # the catalogue key of the note (Progress.detail)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +77,7 @@ class NotSent:
     """The bot's own refusal of a submit, recorded like EggAPI's answers are (replayed if recording fails)."""
 
     code: str
-    reason: str
+    reason: Text
 
 
 class Tracker:
@@ -97,9 +96,11 @@ class Tracker:
         reconciler: Reconciler,
         foreground: Foreground,
         references: ReferenceCheck,
+        refresh: Callable[[TaskRecord], Awaitable[TaskRecord]] | None = None,
     ) -> None:
         self._store = store
         self._references = references
+        self._refresh = refresh  # Remakes.before_submit
         self._books = books
         self._client = client
         self._config = config
@@ -274,6 +275,8 @@ class Tracker:
                 return
             if not await self._books.move(task_id, TaskStatus.QUEUED, TaskStatus.SUBMITTING, submitted_at=utcnow()):
                 return
+            if self._refresh is not None:  # links to posted images that expired while it waited: read afresh
+                task = await self._refresh(task)
             if self._references.usable(task.reference_urls):
                 answer = self._answers[task_id] = await self._post(task)
             else:  # waited in line until the links (nearly) expired: refused before EggAPI
@@ -331,7 +334,7 @@ class Tracker:
 
     async def _refused(self, task: TaskRecord, exc: EggAPIError) -> None:
         await self._outcomes.end_without_images(
-            task, TaskStatus.SUBMITTING, TaskStatus.REJECTED, exc.code, exc.user_message
+            task, TaskStatus.SUBMITTING, TaskStatus.REJECTED, exc.code, Text(exc.user_key)
         )
 
     async def _requeue(self, task: TaskRecord, exc: EggAPIError) -> bool:
@@ -354,7 +357,7 @@ class Tracker:
             moved = await self._books.move(
                 task.id, expected, TaskStatus.RUNNING, egg_task_id=egg.id, upstream_status=egg.status, error=None
             )
-        except sqlite3.IntegrityError:
+        except IntegrityError:
             log.warning("task %s: EggAPI task %s already belongs to another task", task.id, egg.id)
             return False
         if moved:
@@ -398,7 +401,7 @@ class Tracker:
                 TaskStatus.UNKNOWN,
                 TaskStatus.REJECTED,
                 "NOT_SUBMITTED",
-                "EggAPI never received this request, so nothing was made or charged. Please try again.",
+                Text("service.never_received"),
             ):
                 self._schedule(Step.RECONCILE, task_id)  # the operator settled it meanwhile: see to that
             return

@@ -68,7 +68,7 @@ class Erasure:
 async def refuse_erased(req: ImagineRequest) -> None:
     """Intake check: an erased job's prompt is gone, so its Reroll button cannot make it again."""
     if req.prompt.strip() in PLACEHOLDERS:
-        raise InvalidRequest("This job's prompt was deleted, so it can't be made again. Use /imagine for a new one.")
+        raise InvalidRequest(key="errors.prompt_erased")
 
 
 class MemberData:

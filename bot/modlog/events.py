@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
 
+from bot.i18n import Text
 from bot.lifecycle.model import TaskRecord
 
 
@@ -21,7 +22,7 @@ class JobPosted:
     member_id: int
     task_id: int
     prompt: str
-    options: tuple[str, ...]  # "negative: …", "16:9", "2 images", … as the member chose them
+    options: tuple[Text | str, ...]  # "negative: …", "16:9", "2 images", … as the member chose them
     cost: Decimal | None  # EggAPI's cost for the task; None when unknown
     channel_id: int | None  # None: sent to the member by DM (a hidden job), no link to give
     message_id: int | None
@@ -32,7 +33,7 @@ class JobRefused:
     """The server's rules refused a request before anything was recorded."""
 
     member_id: int
-    rule: str  # which rule, for moderators (a term may be named here, never to members)
+    rule: Text | str  # which rule, for moderators (a term may be named here, never to members)
     prompt: str
 
 
@@ -83,16 +84,16 @@ class ModLogPort(Protocol):
 
 def job_posted(task: TaskRecord, message_ids: Sequence[int]) -> JobPosted:
     """The mod-log's view of a delivered task."""
-    options: list[str] = []
+    options: list[Text | str] = []
     if task.negative_prompt:
-        options.append(f"negative: {task.negative_prompt}")
+        options.append(Text("modlog.negative", text=task.negative_prompt))
     if task.aspect_ratio:
         options.append(task.aspect_ratio)
     if task.resolution:
         options.append(task.resolution)
-    options.append(f"{task.count} image{'s' if task.count != 1 else ''}")
+    options.append(Text("common.images", count=task.count))
     if task.reference_urls:
-        options.append(f"{len(task.reference_urls)} reference(s)")
+        options.append(Text("modlog.references", count=len(task.reference_urls)))
     shown = not task.hidden and bool(message_ids)
     return JobPosted(
         member_id=task.member_id,

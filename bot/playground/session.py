@@ -49,7 +49,7 @@ async def play(environ: Mapping[str, str], options: PlaygroundOptions) -> int:
         settings = inner_settings(
             environ, options, discord_api=fake.api_base, gateway=fake.ws_url, token=token, eggapi_url=eggapi_url
         )
-        configure_logging(settings.log_level)
+        configure_logging(settings.log_level, json_lines=settings.log_format == "json", secrets=settings.secrets)
         ready = asyncio.Event()
         bot = asyncio.create_task(serve(settings, stop, ready=ready), name="eggbot-playground-bot")
         waiting = asyncio.create_task(ready.wait())

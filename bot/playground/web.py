@@ -2,7 +2,7 @@
 
 The browser never talks to the fake Discord: it reads the world, the command picker and the
 transcripts here as JSON, acts through the fake's client simulator (``fake.slash``,
-``fake.click``, ``fake.select``, ``fake.say``), gets files through ``/files/...`` and hears about
+``fake.click``, ``fake.select``, ``fake.submit_modal``, ``fake.say``), gets files through ``/files/...`` and hears about
 every message change on ``/api/events`` (Server-Sent Events).
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import BodyPartReader, web
 
-from testkit.fake_discord import ClientRefusal, FakeChannel, FakeMember, Upload, WaitTimeout
+from testkit.fake_discord import ClientRefusal, FakeChannel, FakeMember, InteractionHandle, Upload, WaitTimeout
 
 from .commands import BadOption, convert_options, split_typed
 from .events import EventHub
@@ -66,6 +66,7 @@ def create_app(world: PlaygroundWorld, *, real_eggapi: bool = False) -> web.Appl
     app.router.add_get("/api/events", get_events)
     app.router.add_post("/api/interactions", post_interaction)
     app.router.add_post("/api/click", post_click)
+    app.router.add_post("/api/modal", post_modal)
     app.router.add_post("/api/say", post_say)
     app.router.add_get("/files/{id}/{name}", get_file)
     return app
@@ -134,7 +135,27 @@ async def outcome(request: web.Request, handle: Any) -> web.Response:
         ack = await handle.wait_ack(timeout=fake.ack_deadline + 0.5)
     except WaitTimeout:
         return web.json_response({"ok": False, "error": "The application did not respond"})
-    return web.json_response({"ok": True, "interaction_id": str(handle.id), "callback_type": ack.type})
+    answer: dict[str, Any] = {"ok": True, "interaction_id": str(handle.id), "callback_type": ack.type}
+    if ack.type == 9:  # a form for the player to fill in: what they see, then POST /api/modal
+        answer["modal"] = modal_json(handle)
+    return web.json_response(answer)
+
+
+def modal_json(handle: InteractionHandle) -> dict[str, Any]:
+    """The modal the bot opened, as the page draws it: its title and each text input's label and text."""
+    fields = [
+        {
+            "custom_id": custom_id,
+            "label": field.get("label") or "",
+            "description": field.get("description") or "",
+            "value": field.get("value") or "",
+            "required": field.get("required", True),
+            "max_length": field.get("max_length") or 4000,
+            "paragraph": field.get("style") == 2,
+        }
+        for custom_id, field in handle.modal_fields.items()
+    ]
+    return {"title": (handle.modal or {}).get("title", ""), "fields": fields}
 
 
 # --------------------------------------------------------------------------- pages
@@ -255,6 +276,24 @@ async def post_click(request: web.Request) -> web.Response:
             handle = await world.fake.select(member, message_id, custom_id, values)
         else:
             handle = await world.fake.click(member, message_id, custom_id)
+    except ClientRefusal as exc:
+        raise fail(400, str(exc)) from None
+    return await outcome(request, handle)
+
+
+async def post_modal(request: web.Request) -> web.Response:
+    """Submit the modal a click or command opened: ``{"user", "interaction_id", "values": {input: text}}``."""
+    world = request.app[WORLD]
+    body, _ = await read_body(request)
+    member = player_of(request, body.get("user"))
+    source = world.fake.interactions.get(_id(body.get("interaction_id"), "interaction_id"))
+    if source is None:
+        raise fail(404, "no such interaction")
+    values = body.get("values") or {}
+    if not isinstance(values, dict):
+        raise fail(400, "values must map each input to its text")
+    try:
+        handle = await world.fake.submit_modal(member, source, {str(k): str(v) for k, v in values.items()})
     except ClientRefusal as exc:
         raise fail(400, str(exc)) from None
     return await outcome(request, handle)

@@ -13,13 +13,14 @@ Discord-free. In the order a request meets it:
 
 from .normalise import fold, readings, term_words
 from .patterns import MAX_PATTERN_CHARS, MAX_PATTERNS, PatternError, PatternVerdict, check_pattern, search
-from .service import Change, MemberBlocked, Overview, PromptPolicy
+from .service import PROMPT_SUFFIX, Change, MemberBlocked, Overview, PromptPolicy
 from .terms import MAX_TERMS, TermMatcher, split_terms
 
 __all__ = [
     "MAX_PATTERNS",
     "MAX_PATTERN_CHARS",
     "MAX_TERMS",
+    "PROMPT_SUFFIX",
     "Change",
     "MemberBlocked",
     "Overview",

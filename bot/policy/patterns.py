@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import regex
 
+from bot.i18n import Text, texts
+
 MAX_PATTERN_CHARS = 200
 MAX_PATTERNS = 25
 FLAGS = regex.IGNORECASE | regex.V0
@@ -26,11 +28,12 @@ PROBE_LENGTH = 40
 
 
 class PatternError(ValueError):
-    """Why a pattern cannot be added; ``reason`` is safe to show the moderator who wrote it."""
+    """Why a pattern cannot be added: ``text`` for the moderator who wrote it, ``reason`` in English (logs)."""
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+    def __init__(self, text: Text) -> None:
+        self.text = text
+        self.reason = texts(None).render(text)
+        super().__init__(self.reason)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,22 +53,20 @@ def compiled(pattern: str) -> regex.Pattern[str]:
 def check_pattern(pattern: str) -> regex.Pattern[str]:
     """The compiled pattern, or PatternError saying why it cannot be used."""
     if len(pattern) > MAX_PATTERN_CHARS:
-        raise PatternError(f"it is {len(pattern)} characters long; the limit is {MAX_PATTERN_CHARS}")
+        raise PatternError(Text("errors.pattern.too_long", length=len(pattern), limit=MAX_PATTERN_CHARS))
     try:
         checked = compiled(pattern)
     except regex.error as exc:
-        raise PatternError(f"it is not a valid regular expression ({exc})") from None  # "missing ) at position 3"
+        raise PatternError(Text("errors.pattern.invalid", detail=str(exc))) from None  # "missing ) at position 3"
     except (OverflowError, RecursionError, ValueError):
-        raise PatternError("it is not a valid regular expression (too large or deeply nested)") from None
+        raise PatternError(Text("errors.pattern.too_complex")) from None
     try:
         if checked.search("", timeout=PROBE_TIMEOUT) is not None:
-            raise PatternError("it matches an empty prompt, so it would refuse every prompt")
+            raise PatternError(Text("errors.pattern.matches_empty"))
         for probe in _probes(pattern):
             checked.search(probe, timeout=PROBE_TIMEOUT)
     except TimeoutError:
-        raise PatternError(
-            "it takes too long on some prompts (it backtracks heavily; nested repeats like `(a+)+` do that)"
-        ) from None
+        raise PatternError(Text("errors.pattern.slow")) from None
     return checked
 
 

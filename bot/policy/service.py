@@ -15,7 +15,16 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from bot.errors import ChannelNotAllowed, InvalidRequest, PolicyRefusal
-from bot.guilds import ALLOWED_CHANNELS, BLOCKED_MEMBERS, BLOCKED_PATTERNS, BLOCKED_WORDS, GuildSettings, Setting
+from bot.guilds import (
+    ALLOWED_CHANNELS,
+    BLOCKED_MEMBERS,
+    BLOCKED_PATTERNS,
+    BLOCKED_WORDS,
+    GuildSettings,
+    GuildValues,
+    Setting,
+)
+from bot.i18n import Text
 from bot.lifecycle.model import ImagineRequest
 from bot.policy.normalise import readings
 from bot.policy.patterns import MAX_PATTERNS, SEARCH_BUDGET, PatternError, check_pattern, search
@@ -28,40 +37,28 @@ V = TypeVar("V")
 MAX_REASON_CHARS = 200
 MAX_BLOCKED_MEMBERS = 500
 MAX_CHANNELS = 50
-NOTHING_CHARGED = "Nothing was charged."
+PROMPT = Text("errors.field.prompt")
+NEGATIVE_PROMPT = Text("errors.field.negative_prompt")
+PROMPT_SUFFIX = Text("errors.field.prompt_suffix")
 
 
 class MemberBlocked(PolicyRefusal):
     """A moderator blocked this member from the bot on this server."""
 
-    rule = "a blocked member"
+    rule = Text("modlog.rule.blocked_member")
 
     def __init__(self, reason: str) -> None:
-        why = f' The reason given: "{reason}".' if reason else ""
-        super().__init__(f"A moderator has blocked you from making images on this server.{why} {NOTHING_CHARGED}")
+        if reason:
+            super().__init__(key="errors.member_blocked_because", reason=reason)
+        else:
+            super().__init__(key="errors.member_blocked")
 
 
-def refused_text(field: str) -> str:
-    """What a member reads when a server's rules refuse their prompt (never which rule: no term list)."""
-    return (
-        f"This server's rules don't allow something in your {field}, so I didn't send it. "
-        f"Change the wording and try again. {NOTHING_CHARGED}"
-    )
-
-
-def refusal(text: str, rule: str) -> PolicyRefusal:
-    """A refusal the member reads as ``text``, and the mod-log as ``rule``."""
-    error = PolicyRefusal(text)
+def refusal(key: str, field: Text, rule: Text) -> PolicyRefusal:
+    """A refusal the member reads as ``key`` about ``field``, and the mod-log as ``rule``."""
+    error = PolicyRefusal(key=key, field=field)
     error.rule = rule
     return error
-
-
-def timed_out_text(field: str) -> str:
-    """What a member reads when the server's patterns could not be checked in time (fail closed)."""
-    return (
-        f"I couldn't check your {field} against this server's rules in time, so I didn't send it. "
-        f"Try a shorter {field}, or ask a moderator. {NOTHING_CHARGED}"
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +67,7 @@ class Change:
 
     done: tuple[str, ...] = ()
     skipped: tuple[str, ...] = ()
-    refused: tuple[tuple[str, str], ...] = ()
+    refused: tuple[tuple[str, Text], ...] = ()  # a term, and why it cannot be blocked
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,38 +103,44 @@ class PromptPolicy:
         allowed = values.get(ALLOWED_CHANNELS)
         if allowed and request.channel_id not in allowed and request.parent_channel_id not in allowed:
             raise ChannelNotAllowed(allowed)
+        fields = (("prompt", PROMPT, request.prompt), ("negative prompt", NEGATIVE_PROMPT, request.negative_prompt))
+        for name, field, text in fields:
+            await self._check_words(values, request.guild_id, request.member_id, name, field, text or "")
+
+    async def check_text(self, guild_id: int | None, member_id: int, name: str, field: Text, text: str) -> None:
+        """Refuse (``PolicyRefusal``) a text the blocked terms or patterns would refuse in a prompt.
+
+        For text that becomes part of prompts later (a member's prompt suffix), checked when it is set;
+        ``name`` is for the log, ``field`` for the member.
+        """
+        await self._check_words(await self._settings.values(guild_id), guild_id, member_id, name, field, text)
+
+    async def _check_words(
+        self, values: GuildValues, guild_id: int | None, member_id: int, name: str, field: Text, text: str
+    ) -> None:
+        if not text:
+            return
         terms, patterns = values.get(BLOCKED_WORDS), values.get(BLOCKED_PATTERNS)
-        fields = (("prompt", request.prompt), ("negative prompt", request.negative_prompt or ""))
-        for field, text in fields:
-            if not text:
-                continue
-            hit = _matcher(terms).first_hit(text) if terms else None
-            if hit is not None:
-                log.info(
-                    "guild %s: member %s's %s has a blocked term; refused", request.guild_id, request.member_id, field
+        hit = _matcher(terms).first_hit(text) if terms else None
+        if hit is not None:
+            log.info("guild %s: member %s's %s has a blocked term; refused", guild_id, member_id, name)
+            raise refusal("errors.policy_refused", field, Text("modlog.rule.term", term=hit, field=field))
+        if patterns:
+            texts = [text, *(" ".join(view) for view in readings(text))]
+            verdict = await asyncio.to_thread(search, patterns, texts, self._budget)
+            if verdict.timed_out is not None:
+                log.warning(
+                    "guild %s: pattern %r ran out of time on a %s; refused the request (fix or remove it)",
+                    guild_id,
+                    verdict.timed_out,
+                    name,
                 )
-                raise refusal(refused_text(field), f"the blocked term `{hit}` in the {field}")
-            if patterns:
-                texts = [text, *(" ".join(view) for view in readings(text))]
-                verdict = await asyncio.to_thread(search, patterns, texts, self._budget)
-                if verdict.timed_out is not None:
-                    log.warning(
-                        "guild %s: pattern %r ran out of time on a %s; refused the request (fix or remove it)",
-                        request.guild_id,
-                        verdict.timed_out,
-                        field,
-                    )
-                    raise refusal(
-                        timed_out_text(field), f"pattern `{verdict.timed_out}` ran out of time on the {field}"
-                    )
-                if verdict.matched is not None:
-                    log.info(
-                        "guild %s: member %s's %s matches a pattern; refused",
-                        request.guild_id,
-                        request.member_id,
-                        field,
-                    )
-                    raise refusal(refused_text(field), f"the pattern `{verdict.matched}` on the {field}")
+                rule = Text("modlog.rule.pattern_slow", pattern=verdict.timed_out, field=field)
+                raise refusal("errors.policy_timed_out", field, rule)
+            if verdict.matched is not None:
+                log.info("guild %s: member %s's %s matches a pattern; refused", guild_id, member_id, name)
+                rule = Text("modlog.rule.pattern", pattern=verdict.matched, field=field)
+                raise refusal("errors.policy_refused", field, rule)
 
     async def overview(self, guild_id: int) -> Overview:
         """Everything the server has set, in one read."""
@@ -167,8 +170,7 @@ class PromptPolicy:
                     added.append(term.text.strip().lower())
             if len(current) + len(added) > MAX_TERMS:
                 raise InvalidRequest(
-                    f"A server can block at most {MAX_TERMS} words and phrases; this would make "
-                    f"{len(current) + len(added)}. Remove some first. Nothing was changed."
+                    key="errors.policy.too_many_terms", limit=MAX_TERMS, count=len(current) + len(added)
                 )
             return (*current, *added)
 
@@ -196,12 +198,12 @@ class PromptPolicy:
         """Block prompts matching ``pattern``; InvalidRequest says why one cannot be used. False if already there."""
         pattern = pattern.strip()
         if not pattern:
-            raise InvalidRequest("Give a regular expression to block.")
+            raise InvalidRequest(key="errors.policy.no_pattern")
         try:
             await asyncio.to_thread(check_pattern, pattern)  # probes may take a moment: off the event loop
         except PatternError as exc:
-            raise InvalidRequest(f"I can't use that regular expression: {exc.reason}. Nothing was changed.") from None
-        return await self._add(guild_id, pattern, BLOCKED_PATTERNS, MAX_PATTERNS, "regular expressions")
+            raise InvalidRequest(key="errors.policy.bad_pattern", reason=exc.text) from None
+        return await self._add(guild_id, pattern, BLOCKED_PATTERNS, MAX_PATTERNS, "errors.policy.too_many_patterns")
 
     async def remove_pattern(self, guild_id: int, pattern: str) -> bool:
         """Stop blocking ``pattern`` (exactly as listed); False if it was not there."""
@@ -211,7 +213,7 @@ class PromptPolicy:
 
     async def allow_channel(self, guild_id: int, channel_id: int) -> bool:
         """Let /imagine run in this channel (and its threads); from the first one, only in allowed ones."""
-        return await self._add(guild_id, channel_id, ALLOWED_CHANNELS, MAX_CHANNELS, "allowed channels")
+        return await self._add(guild_id, channel_id, ALLOWED_CHANNELS, MAX_CHANNELS, "errors.policy.too_many_channels")
 
     async def remove_channel(self, guild_id: int, channel_id: int) -> bool:
         """Take a channel off the allowed list; False if it was not on it. An empty list allows every channel."""
@@ -231,7 +233,7 @@ class PromptPolicy:
             blocked = dict(current)
             blocked[member_id] = text
             if len(blocked) > MAX_BLOCKED_MEMBERS:
-                raise InvalidRequest(f"A server can block at most {MAX_BLOCKED_MEMBERS} members. Nothing was changed.")
+                raise InvalidRequest(key="errors.policy.too_many_members", limit=MAX_BLOCKED_MEMBERS)
             return tuple(sorted(blocked.items()))
 
         await self._settings.update(guild_id, BLOCKED_MEMBERS, change)
@@ -249,7 +251,7 @@ class PromptPolicy:
 
     # ------------------------------------------------------------------ lists
 
-    async def _add(self, guild_id: int, item: V, setting: Setting[tuple[V, ...]], limit: int, what: str) -> bool:
+    async def _add(self, guild_id: int, item: V, setting: Setting[tuple[V, ...]], limit: int, too_many: str) -> bool:
         added: list[bool] = []
 
         def change(current: tuple[V, ...]) -> tuple[V, ...]:
@@ -257,9 +259,7 @@ class PromptPolicy:
             if not added[0]:
                 return current
             if len(current) >= limit:
-                raise InvalidRequest(
-                    f"A server can have at most {limit} {what}. Remove one first. Nothing was changed."
-                )
+                raise InvalidRequest(key=too_many, limit=limit)
             return (*current, item)
 
         await self._settings.update(guild_id, setting, change)
@@ -279,5 +279,5 @@ class PromptPolicy:
 def _items(raw: str) -> list[str]:
     items = split_terms(raw)
     if not items:
-        raise InvalidRequest("Give one or more words or phrases, separated by commas.")
+        raise InvalidRequest(key="errors.policy.no_terms")
     return items

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from bot.i18n import Text
 from bot.policy.normalise import readings, spelt_runs, term_words
 
 MIN_TERM_CHARS = 2  # one letter would refuse nearly every prompt
@@ -40,12 +41,12 @@ def split_terms(raw: str) -> list[str]:
     return list(dict.fromkeys(item.strip() for item in raw.split(",") if item.strip()))
 
 
-def term_problem(text: str) -> str | None:
-    """Why ``text`` cannot be a blocked term, or None if it can."""
+def term_problem(text: str) -> Text | None:
+    """Why ``text`` cannot be a blocked term (for the moderator), or None if it can."""
     if len(text) > MAX_TERM_CHARS:
-        return f"longer than {MAX_TERM_CHARS} characters"
+        return Text("errors.term.too_long", limit=MAX_TERM_CHARS)
     if len("".join(term_words(text))) < MIN_TERM_CHARS:
-        return f"needs at least {MIN_TERM_CHARS} letters or digits"
+        return Text("errors.term.too_short", count=MIN_TERM_CHARS)
     return None
 
 

@@ -4,6 +4,8 @@
   ``read``); a transaction offers ``tasks`` (``TaskRepository``), ``ledger`` (``LedgerRepository``),
   ``reports`` (``ReportQueries``) and ``guilds`` (``GuildSettingsRepository``).
 * ``sqlite`` - the default backend: ``open_sqlite(path)`` (= ``Database.open``), migrations, all SQL.
+* ``postgres`` - the second backend (asyncpg, the ``eggbot[postgres]`` extra), chosen by ``DATABASE_URL``:
+  the same repositories and migrations in PostgreSQL's dialect. Imported only when asked for.
 """
 
 from .ports import (
@@ -11,10 +13,12 @@ from .ports import (
     GuildOverrides,
     GuildSettingsRepository,
     HoldTotals,
+    IntegrityError,
     JsonValue,
     LedgerRepository,
     ReportQueries,
     Storage,
+    StorageUnavailable,
     TaskRepository,
     Transaction,
 )
@@ -24,10 +28,12 @@ __all__ = [
     "GuildOverrides",
     "GuildSettingsRepository",
     "HoldTotals",
+    "IntegrityError",
     "JsonValue",
     "LedgerRepository",
     "ReportQueries",
     "Storage",
+    "StorageUnavailable",
     "TaskRepository",
     "Transaction",
 ]

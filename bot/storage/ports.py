@@ -5,7 +5,16 @@ backend runs it inside one database transaction (SQLite: in one hop to its conne
 domain code decides between reads and writes without holding any lock of its own, and an
 exception rolls everything back. The repositories are views of that one transaction and are only
 valid inside the function. A backend with an async driver runs the function on a worker thread and
-bridges each repository call to its connection; domain code does not change.
+bridges each repository call to its connection; domain code does not change
+(``bot.storage.postgres``).
+
+What a change may count on, on either backend: it sees what was committed before it, all of it
+commits or none of it, and a guarded write (``move``, ``close_hold``: ``UPDATE … WHERE status =
+…``) applies once however many changes race for it. SQLite runs one change at a time; PostgreSQL
+runs them side by side at READ COMMITTED, so a read that a write then depends on must be locked by
+the repository that reads it: a member's or a guild's spend and the account's holds
+(``LedgerRepository``), a member's queued tasks (``count_in_state``) and a setting read in a change
+(``GuildSettingsRepository.get``) are. A new count-then-write needs the same in each backend.
 
 Repositories speak domain values (``TaskRecord``, ``Hold``, ``Decimal``, aware ``datetime``);
 encoding them is the backend's business. They make no domain decisions: limits, transition rules
@@ -40,6 +49,7 @@ TASK_FIELDS = frozenset(
         "cost",
         "error",
         "output_urls",
+        "reference_urls",
         "status_message_id",
         "result_message_ids",
         "submitted_at",
@@ -50,6 +60,18 @@ TASK_FIELDS = frozenset(
     }
 )
 """The task fields a change may set besides its status (``TaskRecord`` names); others are refused."""
+
+
+class StorageUnavailable(RuntimeError):
+    """The database could not be opened (server unreachable, login refused, driver missing); says which, no secret."""
+
+
+class IntegrityError(Exception):
+    """A write broke a uniqueness or reference rule (a second hold of a task, an EggAPI task id taken twice).
+
+    Each backend raises this in place of its driver's own error, at the end of the failed
+    transaction, so callers catch one class whatever the database.
+    """
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,10 +106,14 @@ class TaskRepository(Protocol):
     def get_by_egg_id(self, egg_task_id: str) -> TaskRecord | None: ...
 
     def count_in_state(self, member_id: int, status: TaskStatus) -> int:
-        """How many of the member's tasks are in ``status``."""
+        """How many of the member's tasks are in ``status`` (in a change: locked until commit, for the queue cap)."""
         ...
 
     def ids_by_interaction(self, interaction_id: int, status: TaskStatus) -> list[int]: ...
+
+    def count_by_status(self) -> dict[TaskStatus, int]:
+        """How many tasks are in each status (statuses with none are left out); for metrics."""
+        ...
 
     def list_in_states(self, states: Iterable[TaskStatus]) -> list[TaskRecord]:
         """Every task in one of ``states``, oldest first."""
@@ -141,6 +167,17 @@ class TaskRepository(Protocol):
         """Every task of one member in one guild (None: DMs), oldest first."""
         ...
 
+    def member_page(
+        self, guild_id: int | None, member_id: int, *, before: int | None, after: int | None, limit: int
+    ) -> list[TaskRecord]:
+        """Up to ``limit`` of a member's tasks in one guild, newest first: the newest ones with ids below
+        ``before`` (all when None), or, with ``after``, the oldest ones with ids above it."""
+        ...
+
+    def count_member(self, guild_id: int | None, member_id: int, *, above: int | None = None) -> int:
+        """How many tasks the member has in one guild (only those with ids above ``above``, when given)."""
+        ...
+
     def erase_member_tasks(
         self, guild_id: int | None, member_id: int, states: Iterable[TaskStatus], placeholder: str, now: datetime
     ) -> int:
@@ -185,6 +222,10 @@ class LedgerRepository(Protocol):
 
     def active_total(self) -> Decimal:
         """Every active hold, any guild, any period."""
+        ...
+
+    def settled_total(self) -> Decimal:
+        """Every settled cost, any guild, any period (what EggAPI charged for the bot's jobs); for metrics."""
         ...
 
     def settled_since_summary(self) -> Decimal:
@@ -313,7 +354,8 @@ class Transaction(Protocol):
 
 
 class Storage(Protocol):
-    """A database the bot's services share (``bot.storage.sqlite.Database`` by default)."""
+    """A database the bot's services share: ``bot.storage.sqlite.Database`` by default,
+    ``bot.storage.postgres.PostgresDatabase`` when ``DATABASE_URL`` is set (``bot.services.open_storage``)."""
 
     async def transaction(self, fn: Callable[[Transaction], T]) -> T:
         """Run ``fn`` in one write transaction: all of it commits, or none of it (the exception propagates)."""
@@ -328,6 +370,15 @@ class Storage(Protocol):
         ...
 
     async def set_meta(self, key: str, value: str) -> None: ...
+
+    async def reserve_slot(self, key: str, interval: float, now: float) -> float:
+        """Reserve the first moment, not before ``now``, at least ``interval`` seconds after the previous
+        reservation of ``key`` (by any process on this database); return it (seconds since the epoch).
+
+        Atomic across processes: how bot processes take turns at something Discord rate-limits
+        globally, such as IDENTIFY.
+        """
+        ...
 
     async def is_writable(self) -> bool:
         """Whether a write transaction can be opened right now (health checks)."""

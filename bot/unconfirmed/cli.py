@@ -54,12 +54,16 @@ async def unconfirmed(settings: Settings, action: Action) -> int:
     try:
         opened = await resources.__aenter__()
     except (OSError, RuntimeError, sqlite3.Error) as exc:
-        print(f"eggbot: cannot use the bot's database ({exc}); check DATABASE_PATH.", file=sys.stderr)
+        print(f"eggbot: cannot use the bot's database ({exc}); check {_database_setting(settings)}.", file=sys.stderr)
         return 1
     try:
         return await _settle(build_core(settings, opened), action)
     finally:
         await resources.__aexit__(None, None, None)
+
+
+def _database_setting(settings: Settings) -> str:
+    return "DATABASE_URL" if settings.database_url else "DATABASE_PATH"
 
 
 async def _settle(core: Core, action: Action) -> int:

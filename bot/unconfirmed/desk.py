@@ -11,13 +11,13 @@ freed and the member is told). Both are guarded transitions, safe beside a runni
 from __future__ import annotations
 
 import logging
-import sqlite3
 from dataclasses import dataclass
 
 from bot.clock import utcnow
 from bot.eggapi import EggAPIClient, EggTask, NotFound
 from bot.lifecycle import RELEASED, Bookkeeper, Reconciler, TaskRecord, TaskStatus
 from bot.lifecycle.task_store import TaskStore
+from bot.storage import IntegrityError
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ class UnconfirmedDesk:
                 upstream_status=egg.status,
                 error=None,
             )
-        except sqlite3.IntegrityError:
+        except IntegrityError:
             raise OperatorError(f"EggAPI task {egg.id} already belongs to another task.") from None
         if not moved:
             raise OperatorError(f"Task {task_id} changed meanwhile; look again.")

@@ -1,4 +1,8 @@
-"""Small text helpers for what members read: one copy each, shared by every cog."""
+"""Small text helpers for what members read: one copy each, shared by every cog.
+
+Words themselves come from the catalogues (``bot.i18n``); ``word``, ``plural`` and ``images`` are English
+only, kept for English-only places (logs, file names): a member's text takes a catalogue's plural table.
+"""
 
 from __future__ import annotations
 

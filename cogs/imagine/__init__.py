@@ -12,13 +12,16 @@ from cogs.imagine._cog import ImagineCog
 from cogs.imagine._names import IMAGE_NAME, image_stem
 from cogs.imagine._render import (
     batch_text,
+    continued_text,
     failure_status_text,
     failure_text,
+    links_text,
     rerouted_note,
     result_text,
     stale_text,
     status_text,
 )
+from cogs.imagine._results import origin_line, with_line
 from cogs.imagine._status import status_view
 from cogs.imagine._views import batch_view, result_view
 
@@ -30,9 +33,12 @@ __all__ = [
     "IMAGE_NAME",
     "batch_text",
     "batch_view",
+    "continued_text",
     "failure_status_text",
     "failure_text",
     "image_stem",
+    "links_text",
+    "origin_line",
     "rerouted_note",
     "result_text",
     "result_view",
@@ -40,6 +46,7 @@ __all__ = [
     "stale_text",
     "status_text",
     "status_view",
+    "with_line",
 ]
 
 

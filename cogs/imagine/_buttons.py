@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 import discord
 
 from bot.app.checks import not_stopping
+from bot.app.locales import for_member
 from bot.app.replies import report, respond
+from bot.i18n import texts
 from bot.lifecycle.model import TaskRecord
 
 if TYPE_CHECKING:
@@ -23,18 +25,22 @@ def may_manage(interaction: discord.Interaction, owner_id: int) -> bool:
 
 async def managed_task(interaction: discord.Interaction, bot: EggBot, task_id: int, refusal: str) -> TaskRecord | None:
     """The job behind a button when this member may act on it (see ``may_manage``); else they are
-    told ``refusal`` and get None."""
+    told ``refusal`` (a catalogue key) and get None."""
     task = await bot.task_store.get(task_id)
     if task is None or not may_manage(interaction, task.member_id):
-        await respond(interaction, refusal)
+        await respond(interaction, for_member(interaction)(refusal))
         return None
     return task
 
 
 class IdButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"(?!)"):
-    """A button whose custom id carries one number; subclasses give ``prefix`` and ``run``."""
+    """A button whose custom id carries one number; subclasses give ``prefix`` and ``run``.
 
-    button_label: ClassVar[str]
+    Its label is the catalogue text ``label_key`` in the language of the message it sits under (English
+    when rebuilt from a click: Discord keeps the label the message was posted with).
+    """
+
+    label_key: ClassVar[str]
     button_emoji: ClassVar[str]
     button_style: ClassVar[discord.ButtonStyle] = discord.ButtonStyle.secondary
 
@@ -44,10 +50,12 @@ class IdButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"(?!)")
 
     prefix: ClassVar[str] = ""
 
-    def __init__(self, ident: int, label: str | None = None, row: int | None = None) -> None:
+    def __init__(
+        self, ident: int, label: str | None = None, row: int | None = None, *, locale: str | None = None
+    ) -> None:
         super().__init__(
             discord.ui.Button(
-                label=label or self.button_label,
+                label=label or texts(locale)(self.label_key),
                 emoji=self.button_emoji,
                 style=self.button_style,
                 custom_id=f"egg:{self.prefix}:{ident}",

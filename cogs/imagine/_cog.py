@@ -9,8 +9,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.app.locales import member_locale
 from bot.errors import InvalidRequest
-from bot.lifecycle.model import NEGATIVE_PROMPT_MAX, PROMPT_MAX, ImagineRequest
+from bot.i18n import Text
+from bot.lifecycle.model import COUNT_MIN, NEGATIVE_PROMPT_MAX, PROMPT_MAX, ImagineRequest
+from cogs.imagine._actions import BUTTONS as RESULT_ACTIONS
+from cogs.imagine._actions import on_modal_submit
 from cogs.imagine._flow import parent_channel, start_job
 from cogs.imagine._status import CancelButton, HideButton
 from cogs.imagine._views import DeleteButton, DeleteJobButton, DeletePartButton, RerollButton
@@ -23,9 +27,9 @@ log = logging.getLogger(__name__)
 # Every type EggAPI accepts as a reference, and the name a member knows it by.
 REFERENCE_TYPES = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WebP", "image/gif": "GIF"}
 _NAMES = tuple(REFERENCE_TYPES.values())
-REFERENCE_NAMES = f"{', '.join(_NAMES[:-1])} or {_NAMES[-1]}"  # what the refusal asks for: all of them
+REFERENCE_NAMES = Text("i18n.either", first=", ".join(_NAMES[:-1]), last=_NAMES[-1])  # the refusal names them all
 REFERENCE_MAX_BYTES = 20 * 1024 * 1024
-BUTTONS = (RerollButton, DeleteButton, DeleteJobButton, DeletePartButton, CancelButton, HideButton)
+BUTTONS = (RerollButton, DeleteButton, DeleteJobButton, DeletePartButton, CancelButton, HideButton, *RESULT_ACTIONS)
 
 
 def reference_urls(attachments: list[discord.Attachment | None]) -> tuple[str, ...]:
@@ -36,9 +40,9 @@ def reference_urls(attachments: list[discord.Attachment | None]) -> tuple[str, .
             continue
         kind = (attachment.content_type or "").split(";")[0].strip().lower()
         if kind not in REFERENCE_TYPES:
-            raise InvalidRequest(f"`{attachment.filename}` is not an image I can use; attach a {REFERENCE_NAMES}.")
+            raise InvalidRequest(key="errors.reference_type", file=attachment.filename, types=REFERENCE_NAMES)
         if attachment.size > REFERENCE_MAX_BYTES:
-            raise InvalidRequest(f"`{attachment.filename}` is larger than 20 MB; attach a smaller image.")
+            raise InvalidRequest(key="errors.reference_too_large", file=attachment.filename)
         urls.append(attachment.url)
     return tuple(urls)
 
@@ -57,15 +61,21 @@ class ImagineCog(commands.Cog):
         """Forget the persistent buttons."""
         self.bot.remove_dynamic_items(*BUTTONS)
 
+    @commands.Cog.listener()
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """Edit and Remix modals: discord.py keeps no copy of them, so their submissions arrive here."""
+        if interaction.type is discord.InteractionType.modal_submit:
+            await on_modal_submit(self.bot, interaction)
+
     @app_commands.command(name="imagine")
     @app_commands.allowed_installs(guilds=True, users=False)
     @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=False)
     @app_commands.describe(
         prompt="What to draw",
-        aspect_ratio="Shape of the image (default 16:9)",
-        count="How many images, 1 to 4 (default 1)",
+        aspect_ratio="Shape of the image (default 16:9, or yours from /settings)",
+        count="How many images, 1 to 4 (default 1, or yours from /settings)",
         negative_prompt="What to keep out of the image",
-        resolution="Output resolution (default: the model's own)",
+        resolution="Output resolution (default: the model's own, or yours from /settings)",
         reference="An image to edit or take after",
         reference_2="A second reference image",
         reference_3="A third reference image",
@@ -75,7 +85,7 @@ class ImagineCog(commands.Cog):
         interaction: discord.Interaction,
         prompt: app_commands.Range[str, 1, PROMPT_MAX],
         aspect_ratio: Literal["16:9", "9:16"] | None = None,
-        count: app_commands.Range[int, 1, 4] = 1,
+        count: app_commands.Range[int, 1, 4] | None = None,
         negative_prompt: app_commands.Range[str, 1, NEGATIVE_PROMPT_MAX] | None = None,
         resolution: Literal["1k", "2k", "4k"] | None = None,
         reference: discord.Attachment | None = None,
@@ -90,11 +100,14 @@ class ImagineCog(commands.Cog):
             prompt=prompt,
             negative_prompt=negative_prompt,
             aspect_ratio=aspect_ratio,
-            count=count,
+            count=count or COUNT_MIN,
             resolution=resolution,
             reference_urls=reference_urls([reference, reference_2, reference_3]),
             interaction_id=interaction.id,
             upload_limit=interaction.filesize_limit,
             parent_channel_id=parent_channel(interaction),
+            locale=member_locale(interaction),
         )
-        await start_job(self.bot, interaction, request)
+        # The member's /settings fill in what they left out; the options they gave win.
+        preferences = await self.bot.preferences.get(interaction.guild_id, interaction.user.id)
+        await start_job(self.bot, interaction, preferences.apply(request, count_given=count is not None))

@@ -11,10 +11,12 @@ import discord
 from bot.app.checks import role_ids
 from bot.app.interactions import answers_of
 from bot.errors import NotAllowedHere
+from bot.i18n import Text
 from bot.lifecycle.intake import Admission, DatabaseBusy
 from bot.lifecycle.model import ImagineRequest, TaskRecord
 from bot.lifecycle.ports import Phase, Progress
 from cogs.imagine._render import status_text
+from cogs.imagine._results import origin_line, with_line
 from cogs.imagine._status import status_view
 
 if TYPE_CHECKING:
@@ -35,7 +37,7 @@ def check_place(bot: EggBot, interaction: discord.Interaction) -> None:
     """Refuse DMs (unless enabled) and channels where the bot could not post the result."""
     if interaction.guild_id is None:
         if not bot.settings.allow_dms:
-            raise NotAllowedHere("I only make images in server channels. Try /imagine in a server we share.")
+            raise NotAllowedHere(key="errors.dm_refused")
         return
     perms = interaction.app_permissions
     in_thread = isinstance(interaction.channel, discord.Thread)
@@ -43,17 +45,15 @@ def check_place(bot: EggBot, interaction: discord.Interaction) -> None:
     missing = [
         name
         for name, ok in (
-            ("View Channel", perms.view_channel),
-            ("Send Messages", can_send),
-            ("Attach Files", perms.attach_files),
+            ("view_channel", perms.view_channel),
+            ("send_messages_in_threads" if in_thread else "send_messages", can_send),
+            ("attach_files", perms.attach_files),
         )
         if not ok
     ]
     if missing:
-        raise NotAllowedHere(
-            f"I can't post images in this channel (I need {', '.join(missing)}). "
-            "Ask a moderator, or try another channel."
-        )
+        names = tuple(Text(f"permissions.{name}") for name in missing)
+        raise NotAllowedHere(key="errors.cannot_post_here", permissions=names)
 
 
 async def start_job(bot: EggBot, interaction: discord.Interaction, request: ImagineRequest) -> None:
@@ -64,8 +64,8 @@ async def start_job(bot: EggBot, interaction: discord.Interaction, request: Imag
         interaction.extras["task_id"] = task.id
         try:
             response = await interaction.response.send_message(
-                status_text(task, Progress(Phase.QUEUED, 0.0)),
-                view=status_view(task.id, Phase.QUEUED) or discord.utils.MISSING,
+                with_line(status_text(task, Progress(Phase.QUEUED, 0.0)), await origin_line(bot, task)),
+                view=status_view(task, Phase.QUEUED) or discord.utils.MISSING,
                 allowed_mentions=discord.AllowedMentions.none(),
             )
         except BaseException:

@@ -1,37 +1,29 @@
-"""Text the members read: status lines, result captions and failure notices.
+"""Text the members read: status lines, result captions and failure notices, in the asking member's language.
 
-Members know the upstream as "the image service" (``SERVICE``); the vendor's name and its task ids
-stay in the logs and in the moderators' /usage reports.
+Members know the upstream as "the image service"; the vendor's name and its task ids stay in the logs
+and in the moderators' /usage reports. Every word is in the catalogues (``job.*``), rendered in the
+language of the member who asked (``TaskRecord.locale``), whoever reads the channel.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 
+from bot.app.locales import for_task
+from bot.i18n import Moment, Text, Texts, texts
 from bot.lifecycle.model import TaskRecord, TaskStatus
 from bot.lifecycle.ports import Phase, Progress
 from bot.money import format_money
-from cogs._shared.text import excerpt, images, when, word
+from cogs._shared.text import excerpt
 
 PROMPT_EXCERPT = 300
-SERVICE = "the image service"
 
-_HEADLINES = {
-    Phase.QUEUED: "⏳ **Queued**",
-    Phase.SUBMITTING: f"📨 **Sending to {SERVICE}**",
-    Phase.PENDING: f"⏳ **Waiting in {SERVICE}'s queue**",
-    Phase.PROCESSING: "🎨 **Generating**",
-    Phase.STILL_RUNNING: "🐢 **Taking longer than usual**",
-    Phase.UNCONFIRMED: f"🔎 **Checking with {SERVICE}**",
-    Phase.DELIVERING: "📦 **Posting**",
-    Phase.DONE: "✅ **Done**",
-    Phase.FAILED: "❌ **Failed**",
-    Phase.UNDELIVERABLE: "⚠️ **Made, but not posted**",
-    Phase.CANCELLED: "✖️ **Cancelled** (nothing was charged)",
-    Phase.STALE: f"🕸️ **Stuck at {SERVICE}**",
-}
-BUSY_HEADLINE = f"🚦 **{SERVICE.capitalize()} is busy, retrying**"  # instead of Queued / Sending while it is
 _FINAL = frozenset({Phase.DONE, Phase.FAILED, Phase.UNDELIVERABLE, Phase.CANCELLED})
+
+
+def headline(t: Texts, phase: Phase, busy: bool = False) -> str:
+    """``⏳ **Queued**``: what the status message says first (while EggAPI refuses for load, that it does)."""
+    return t("job.busy") if busy else t(f"job.phase.{phase.value}")
 
 
 def elapsed_text(seconds: float) -> str:
@@ -42,15 +34,17 @@ def elapsed_text(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-def settings_text(task: TaskRecord, cost: Decimal | None = None, made: int | None = None) -> str:
+def settings_text(t: Texts, task: TaskRecord, cost: Decimal | None = None, made: int | None = None) -> str:
     """``2 images · 16:9 · 2k · edit of 1 image · $0.02``; ``1 of 3 images …`` when fewer were made."""
-    wanted = images(task.count)
-    amount = wanted if made is None or made >= task.count else f"{made} of {wanted}"
+    if made is None or made >= task.count:
+        amount = t("common.images", count=task.count)
+    else:
+        amount = t("job.made_of", made=made, count=task.count)
     parts = [amount, task.aspect_ratio or "16:9"]
     if task.resolution:
         parts.append(task.resolution)
     if task.reference_urls:
-        parts.append(f"edit of {images(len(task.reference_urls))}")
+        parts.append(t("job.edit_of", count=len(task.reference_urls)))
     if cost is not None:
         parts.append(format_money(cost))
     return " · ".join(parts)
@@ -64,34 +58,27 @@ def jump_url(task: TaskRecord, message_id: int) -> str:
 def status_text(task: TaskRecord, progress: Progress) -> str:
     """The status message for a task at some point of its life.
 
-    While the job runs, how long ago it was asked for is a live timestamp that the member's app
-    counts up by itself, so the message changes (and is edited) only when its phase does; once it
-    ended, how long it took.
+    While the job runs, when it was asked for is a live timestamp that the member's app counts up by
+    itself, so the message changes (and is edited) only when its phase does; once it ended, how long
+    it took.
     """
-    headline = BUSY_HEADLINE if progress.busy else _HEADLINES[progress.phase]
+    t = for_task(task)
+    top = [headline(t, progress.phase, progress.busy)]
     if progress.phase is Phase.QUEUED and progress.detail:
-        headline += f" · #{progress.detail} in line"
-    age = elapsed_text(progress.elapsed) if progress.phase in _FINAL else f"asked {when(task.created_at, 'R')}"
-    lines = [f"{headline} · job #{task.id} · {age}", f"> {excerpt(task.prompt, 200)}"]
-    lines.append(f"`{settings_text(task)}`")
+        top.append(t("job.in_line", place=progress.detail))
+    age = elapsed_text(progress.elapsed) if progress.phase in _FINAL else t("job.asked", when=Moment(task.created_at))
+    top += [t("job.number", id=task.id), age]
+    lines = [" · ".join(top), f"> {excerpt(task.prompt, 200)}", f"`{settings_text(t, task)}`"]
     # The tracker passes EggAPI's task id as the detail of the running phases: it is not for members.
     if progress.phase is Phase.STILL_RUNNING:
-        lines.append(
-            f"The image service is taking longer than usual. I'll post {_them(task)} here as soon as it's done."
-        )
+        lines.append(t("job.still_running", count=task.count))
     elif progress.phase is Phase.STALE:
-        lines.append(
-            f"This is taking far longer than usual. I'm still checking and will post {_them(task)} here "
-            "if it finishes; there's nothing you need to do."
-        )
+        lines.append(t("job.stale", count=task.count))
     elif progress.phase is Phase.UNCONFIRMED:
-        lines.append(
-            progress.detail or f"The request may not have reached {SERVICE}; checking before anything is sent again."
-        )
-    elif progress.phase in (Phase.FAILED, Phase.UNDELIVERABLE) and progress.detail:
-        lines.append(progress.detail)
+        note = progress.detail if progress.detail and t.has(progress.detail) else "job.unconfirmed"
+        lines.append(t(note))
     elif progress.phase is Phase.DONE and task.result_message_ids:
-        lines.append(f"Posted: {jump_url(task, task.result_message_ids[0])}")
+        lines.append(t("job.posted", link=jump_url(task, task.result_message_ids[0])))
     return "\n".join(lines)
 
 
@@ -102,30 +89,51 @@ def _shown_cost(task: TaskRecord, show_cost: bool) -> Decimal | None:
 
 def result_text(task: TaskRecord, show_cost: bool = True) -> str:
     """The caption of the message that carries the images (without the cost when the server hides it)."""
+    t = for_task(task)
     lines = [f"<@{task.member_id}> **{excerpt(task.prompt, PROMPT_EXCERPT)}**"]
     if task.negative_prompt:
-        lines.append(f"Without: {excerpt(task.negative_prompt, 200)}")
-    lines.append(f"`{settings_text(task, _shown_cost(task, show_cost), made(task))}` · job #{task.id}")
+        lines.append(t("job.without", text=excerpt(task.negative_prompt, 200)))
+    settings = settings_text(t, task, _shown_cost(task, show_cost), made(task))
+    lines.append(f"`{settings}` · {t('job.number', id=task.id)}")
     return "\n".join(lines)
+
+
+def continued_text(task: TaskRecord, number: int, total: int) -> str:
+    """The caption of a result's further messages."""
+    return for_task(task)("job.continued", id=task.id, number=number, total=total)
+
+
+def links_text(task: TaskRecord, links: list[str]) -> str:
+    """The line that links the outputs too large to attach."""
+    return for_task(task)("job.too_large_links", links=" ".join(f"<{link}>" for link in links))
+
+
+def stored_reason(t: Texts, reason: str) -> str:
+    """A reason stored with the task: the text its catalogue key names, or the words stored before keys."""
+    return t(reason) if t.has(reason) else reason
 
 
 def rerouted_note(task: TaskRecord) -> str | None:
     """Why the images are where they are, when they could not go where they were meant to."""
     if task.rerouted is None:
         return None
+    t = for_task(task)
     if task.hidden:
-        return f"I could not post these in the channel ({task.rerouted}), so here they are."
-    return "I could not send these to you by direct message, so here they are."
+        return t("job.rerouted_to_dm", why=stored_reason(t, task.rerouted))
+    return t("job.rerouted_to_channel")
 
 
 def batch_text(tasks: list[TaskRecord], show_cost: bool = True) -> str:
-    """The caption of one message carrying several jobs' images, in attachment order."""
-    return "\n".join(
-        f"<@{task.member_id}> **{excerpt(task.prompt, 90)}** · "
-        f"`{settings_text(task, _shown_cost(task, show_cost), made(task))}` "
-        f"· job #{task.id}"
-        for task in tasks
-    )
+    """The caption of one message carrying several jobs' images, in attachment order: each line in its
+    member's language."""
+    lines = []
+    for task in tasks:
+        t = for_task(task)
+        settings = settings_text(t, task, _shown_cost(task, show_cost), made(task))
+        lines.append(
+            f"<@{task.member_id}> **{excerpt(task.prompt, 90)}** · `{settings}` · {t('job.number', id=task.id)}"
+        )
+    return "\n".join(lines)
 
 
 def made(task: TaskRecord) -> int | None:
@@ -133,37 +141,26 @@ def made(task: TaskRecord) -> int | None:
     return len(task.output_urls) if task.output_urls else None
 
 
-def _them(task: TaskRecord) -> str:
-    return f"the {word(task.count, 'image')}"
-
-
 def stale_text(task: TaskRecord) -> str:
     """The notice for a job stuck upstream far longer than usual (no upstream ids: members can't use them)."""
-    return (
-        f"<@{task.member_id}> job #{task.id} (**{excerpt(task.prompt, 200)}**) is stuck on {SERVICE}'s side. "
-        f"I'm still checking and will post {_them(task)} here if it finishes; there's nothing you need to do."
-    )
+    t = for_task(task)
+    return t("job.stuck", member=f"<@{task.member_id}>", id=task.id, prompt=excerpt(task.prompt, 200), count=task.count)
 
 
-def failure_status_text(task: TaskRecord, reason: str, show_cost: bool = True) -> str:
+def failure_status_text(task: TaskRecord, reason: Text, show_cost: bool = True) -> str:
     """The status message turned into the failure notice: how the job ended, in one message."""
     phase = Phase.UNDELIVERABLE if task.status is TaskStatus.UNDELIVERABLE else Phase.FAILED
-    return f"{_HEADLINES[phase]}\n{failure_text(task, reason, show_cost)}"
+    return f"{headline(for_task(task), phase)}\n{failure_text(task, reason, show_cost)}"
 
 
-def failure_text(task: TaskRecord, reason: str, show_cost: bool = True) -> str:
+def failure_text(task: TaskRecord, reason: Text, show_cost: bool = True) -> str:
     """The notice a member gets when a task produced nothing, or was made but could not be posted."""
-    what = f"**{excerpt(task.prompt, 200)}** (job #{task.id})"
+    t = for_task(task)
+    what = {"member": f"<@{task.member_id}>", "prompt": excerpt(task.prompt, 200), "id": task.id, "reason": reason}
     if task.status is TaskStatus.UNDELIVERABLE:
-        count = made(task) or task.count
-        noun, verb = word(count, "image"), word(count, "was", "were")
         cost = f" ({format_money(task.cost)})" if task.cost and show_cost else ""
-        return (
-            f"<@{task.member_id}> your {noun} for {what} {verb} made but could not be delivered. {reason} "
-            f"The job still counts toward your budget{cost}."
-        )
+        return t("job.undeliverable", count=made(task) or task.count, cost=cost, **what)
     charged = task.cost is not None and task.cost > 0
-    said = "nothing was charged" in reason.lower()  # some reasons say it already (the status message shows them)
-    tail = "" if charged or said else " Nothing was charged."
-    noun, verb = word(task.count, "image"), word(task.count, "was", "were")
-    return f"<@{task.member_id}> your {noun} for {what} {verb} not made. {reason}{tail}"
+    said = "nothing was charged" in texts(None).render(reason).lower()  # some reasons say it already
+    key = "job.not_made" if charged or said else "job.not_made_free"
+    return t(key, count=task.count, **what)

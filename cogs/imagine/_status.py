@@ -6,10 +6,13 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.app.locales import for_member
 from bot.app.replies import respond
+from bot.lifecycle.model import TaskRecord
 from bot.lifecycle.ports import RUNNING_PHASES, Phase, Progress
 from cogs.imagine._buttons import IdButton, managed_task
 from cogs.imagine._render import status_text
+from cogs.imagine._results import origin_line, with_line
 
 if TYPE_CHECKING:
     from bot.app.client import EggBot
@@ -18,60 +21,50 @@ if TYPE_CHECKING:
 class CancelButton(IdButton, prefix="cancel"):
     """Withdraw a job that is still waiting in line; it costs nothing."""
 
-    button_label, button_emoji = "Cancel", "✖️"
+    label_key, button_emoji = "job.buttons.cancel", "✖️"
 
     async def run(self, interaction: discord.Interaction, bot: EggBot) -> None:
-        task = await managed_task(
-            interaction, bot, self.ident, "Only the member who asked for this job (or a moderator) can cancel it."
-        )
+        task = await managed_task(interaction, bot, self.ident, "job.answers.cancel_not_yours")
         if task is None:
             return
         if not await bot.jobs.withdraw(task.id):
             current = await bot.task_store.get(task.id)
-            if current is not None and current.is_terminal:
-                await respond(interaction, "This job has already ended; there is nothing left to cancel.")
-            else:
-                await respond(
-                    interaction,
-                    "This job has already started, so it can't be cancelled; it counts toward your budget at what "
-                    "the image service charges for it. Use **Hide** to have the images sent to you privately instead.",
-                )
+            ended = current is not None and current.is_terminal
+            answer = "job.answers.cancel_ended" if ended else "job.answers.cancel_started"
+            await respond(interaction, for_member(interaction)(answer))
             return
         cancelled = await bot.task_store.get(task.id)
         assert cancelled is not None
         progress = Progress(Phase.CANCELLED, (discord.utils.utcnow() - cancelled.created_at).total_seconds())
-        await interaction.response.edit_message(content=status_text(cancelled, progress), view=None)
+        content = with_line(status_text(cancelled, progress), await origin_line(bot, cancelled))
+        await interaction.response.edit_message(content=content, view=None)
 
 
 class HideButton(IdButton, prefix="hide"):
     """Keep a running job out of the channel: its images go to the member by DM (still charged)."""
 
-    button_label, button_emoji = "Hide", "🙈"
+    label_key, button_emoji = "job.buttons.hide", "🙈"
 
     async def run(self, interaction: discord.Interaction, bot: EggBot) -> None:
-        task = await managed_task(
-            interaction, bot, self.ident, "Only the member who asked for this job (or a moderator) can hide it."
-        )
+        task = await managed_task(interaction, bot, self.ident, "job.answers.hide_not_yours")
         if task is None:
             return
+        t = for_member(interaction)
         if not await bot.jobs.hide(task.id):
-            await respond(interaction, "This job has already finished.")
+            await respond(interaction, t("job.answers.hide_finished"))
             return
-        await respond(
-            interaction,
-            "🙈 Hidden from the channel. I'll send you the images by direct message when they're ready "
-            "(if your direct messages are closed, I'll post them here instead). It still counts toward your budget.",
-        )
+        await respond(interaction, t("job.answers.hidden"))
         if interaction.message is not None:
             await interaction.message.delete()
 
 
-def status_view(task_id: int, phase: Phase) -> discord.ui.View | None:
-    """The buttons under a status message: Cancel while waiting, Hide while running, none after."""
+def status_view(task: TaskRecord, phase: Phase) -> discord.ui.View | None:
+    """The buttons under a status message (labelled in its member's language): Cancel while waiting, Hide
+    while running, none after."""
     if phase is Phase.QUEUED:
-        item: discord.ui.Item[Any] = CancelButton(task_id)
+        item: discord.ui.Item[Any] = CancelButton(task.id, locale=task.locale)
     elif phase in RUNNING_PHASES:
-        item = HideButton(task_id)
+        item = HideButton(task.id, locale=task.locale)
     else:
         return None
     view = discord.ui.View(timeout=None)

@@ -1,4 +1,4 @@
-"""Buttons under a result: reroll the prompt, or delete what the job left. They survive restarts."""
+"""Buttons under a result: Reroll, the ways to build on it (``_actions``) and Delete. They survive restarts."""
 
 from __future__ import annotations
 
@@ -7,11 +7,14 @@ from typing import TYPE_CHECKING
 
 import discord
 
+from bot.app.locales import for_member
 from bot.app.replies import respond
 from bot.guilds import SHOW_COSTS
-from bot.lifecycle.model import ImagineRequest, TaskRecord
+from bot.lifecycle.model import OriginKind, TaskRecord
+from bot.lifecycle.remakes import remake
+from cogs.imagine._actions import asker, result_actions
 from cogs.imagine._buttons import IdButton, managed_task, may_manage
-from cogs.imagine._flow import parent_channel, start_job
+from cogs.imagine._flow import start_job
 from cogs.imagine._names import task_of
 from cogs.imagine._render import batch_text
 
@@ -21,51 +24,36 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-NOT_YOURS_TO_DELETE = "Only the member who asked for these images (or a moderator) can delete them."
+NOT_YOURS_TO_DELETE = "job.answers.delete_not_yours"
 
 
 class RerollButton(IdButton, prefix="reroll"):
-    """Run the same prompt and options again, for whoever clicks (on their own quota)."""
+    """Run the same prompt and options again, for whoever clicks (on their own quota); it links back to this job."""
 
-    button_label, button_emoji = "Reroll", "🔁"
+    label_key, button_emoji = "job.buttons.reroll", "🔁"
 
     async def run(self, interaction: discord.Interaction, bot: EggBot) -> None:
+        t = for_member(interaction)
         original = await bot.task_store.get(self.ident)
         if original is None:
-            await respond(interaction, "That job is no longer known to me; run /imagine again.")
+            await respond(interaction, t("job.answers.reroll_unknown"))
             return
-        if not bot.references.usable(original.reference_urls):  # Discord's links last about a day
-            await respond(
-                interaction,
-                f"The reference images of job #{original.id} have expired on Discord, so I can't reroll it. "
-                "Run /imagine again and attach them. Nothing was charged.",
-            )
+        references = await bot.remakes.references(original)  # a picked image's link is fetched afresh
+        if not bot.references.usable(references):  # Discord's links last about a day
+            await respond(interaction, t("job.answers.reroll_expired", id=original.id))
             return
-        request = ImagineRequest(
-            guild_id=interaction.guild_id,
-            channel_id=interaction.channel_id or original.channel_id,
-            member_id=interaction.user.id,
-            prompt=original.prompt,
-            negative_prompt=original.negative_prompt,
-            aspect_ratio=original.aspect_ratio,
-            count=original.count,
-            resolution=original.resolution,
-            reference_urls=original.reference_urls,
-            interaction_id=interaction.id,
-            upload_limit=interaction.filesize_limit,
-            parent_channel_id=parent_channel(interaction),
-        )
+        request = remake(original, OriginKind.REROLL, asker(interaction), references=references)
         await start_job(bot, interaction, request)
 
 
 class DeleteButton(IdButton, prefix="delete"):
     """Delete the post (under results posted before jobs were deleted whole; the id is the member's)."""
 
-    button_label, button_emoji, button_style = "Delete", "🗑️", discord.ButtonStyle.danger
+    label_key, button_emoji, button_style = "job.buttons.delete", "🗑️", discord.ButtonStyle.danger
 
     async def run(self, interaction: discord.Interaction, bot: EggBot) -> None:
         if not may_manage(interaction, self.ident):
-            await respond(interaction, NOT_YOURS_TO_DELETE)
+            await respond(interaction, for_member(interaction)(NOT_YOURS_TO_DELETE))
             return
         await interaction.response.defer()
         if interaction.message is not None:
@@ -75,7 +63,7 @@ class DeleteButton(IdButton, prefix="delete"):
 class DeleteJobButton(IdButton, prefix="deljob"):
     """Delete everything the job left: each message of its result, and its status message if still there."""
 
-    button_label, button_emoji, button_style = "Delete", "🗑️", discord.ButtonStyle.danger
+    label_key, button_emoji, button_style = "job.buttons.delete", "🗑️", discord.ButtonStyle.danger
 
     async def run(self, interaction: discord.Interaction, bot: EggBot) -> None:
         task = await managed_task(interaction, bot, self.ident, NOT_YOURS_TO_DELETE)
@@ -116,7 +104,7 @@ class DeletePartButton(IdButton, prefix="delpart"):
     """Under a post shared by several jobs: take one job's images and caption out of it (the whole post
     goes with the last one), leaving the other members' parts."""
 
-    button_label, button_emoji, button_style = "Delete", "🗑️", discord.ButtonStyle.danger
+    label_key, button_emoji, button_style = "job.buttons.delete", "🗑️", discord.ButtonStyle.danger
 
     async def run(self, interaction: discord.Interaction, bot: EggBot) -> None:
         task = await managed_task(interaction, bot, self.ident, NOT_YOURS_TO_DELETE)
@@ -161,8 +149,15 @@ def batch_view(tasks: list[TaskRecord]) -> discord.ui.View:
 
 
 def result_view(task: TaskRecord) -> discord.ui.View:
-    """The buttons under a task's images."""
+    """The buttons under a task's images, labelled in its member's language: a row about its images (see
+    ``result_actions``), then Reroll, Remix, Details and Delete. At most 4 + 4 buttons, well within
+    Discord's 5 rows of 5."""
+    images, job = result_actions(task)
     view = discord.ui.View(timeout=None)
-    view.add_item(RerollButton(task.id))
-    view.add_item(DeleteJobButton(task.id))
+    for item in images:
+        view.add_item(item)
+    view.add_item(RerollButton(task.id, row=1, locale=task.locale))
+    for item in job:
+        view.add_item(item)
+    view.add_item(DeleteJobButton(task.id, row=1, locale=task.locale))
     return view

@@ -14,8 +14,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.app.locales import for_member, for_server
 from cogs._shared.erasure import ConfirmErase
-from cogs._shared.text import plural
 from cogs.mydata._render import FILENAME, confirm_text, prompts_file, show_text
 
 if TYPE_CHECKING:
@@ -34,21 +34,22 @@ async def ask_to_erase(bot: EggBot, interaction: discord.Interaction, member_id:
     """Say what would be erased and wait for the button (or say there is nothing to erase)."""
     guild = _guild(interaction)
     record = await bot.members.record(guild, member_id)
-    whose = f"<@{member_id}>'s" if by_moderator else "your"
+    t = for_server(interaction) if by_moderator else for_member(interaction)
+    whose = member_id if by_moderator else None
     if not record.erasable and not record.settings:
-        text = f"There is nothing of {whose} left to delete here."
+        member = {"member": f"<@{member_id}>"} if by_moderator else {}
+        kind = "member" if by_moderator else "own"
         if record.unfinished:
-            text = (
-                f"{whose.capitalize()} {plural(record.unfinished, 'job')} still running: "
-                "wait until they finish, then run this again."
-            )
+            text = t(f"mydata.running_{kind}", count=record.unfinished, **member)
+        else:
+            text = t(f"mydata.nothing_{kind}", **member)
         await interaction.response.send_message(text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
         return
     view = ConfirmErase(
-        bot, owner_id=interaction.user.id, guild_id=guild, member_id=member_id, by_moderator=by_moderator
+        bot, t, owner_id=interaction.user.id, guild_id=guild, member_id=member_id, by_moderator=by_moderator
     )
     await interaction.response.send_message(
-        confirm_text(record, whose), ephemeral=True, view=view, allowed_mentions=discord.AllowedMentions.none()
+        confirm_text(t, record, whose), ephemeral=True, view=view, allowed_mentions=discord.AllowedMentions.none()
     )
     view.origin = interaction
 
@@ -65,12 +66,13 @@ class MyDataGroup(app_commands.Group, name="mydata", description="What I keep ab
     async def show(self, interaction: discord.Interaction) -> None:
         """See what I keep about you on this server: jobs, prompts, result links, spend, settings."""
         record = await self.bot.members.record(_guild(interaction), interaction.user.id)
+        t = for_member(interaction)
         files = []
         if record.tasks:
-            data = io.BytesIO(prompts_file(record).encode())
-            files.append(discord.File(data, filename=FILENAME, description="Every job of yours I keep on this server"))
+            data = io.BytesIO(prompts_file(t, record).encode())
+            files.append(discord.File(data, filename=FILENAME, description=t("mydata.file_description")))
         await interaction.response.send_message(
-            show_text(record),
+            show_text(t, record),
             ephemeral=True,
             allowed_mentions=discord.AllowedMentions.none(),
             suppress_embeds=True,

@@ -1,13 +1,17 @@
-"""/mydata's words: what is kept about a member, the list of their prompts, and the question before erasing."""
+"""/mydata's words: what is kept about a member, the list of their prompts, and the question before erasing.
+
+In the reader's language: the member's own, or the server's for a moderator's ``/policy forget``.
+"""
 
 from __future__ import annotations
 
 import logging
 
+from bot.i18n import Text, Texts
 from bot.lifecycle.model import TaskRecord
 from bot.members import MemberRecord
 from bot.money import format_money
-from cogs._shared.text import excerpt, plural, when
+from cogs._shared.text import excerpt, when
 
 log = logging.getLogger(__name__)
 
@@ -23,64 +27,68 @@ def result_links(task: TaskRecord) -> list[str]:
     return [f"https://discord.com/channels/{task.guild_id}/{task.channel_id}/{m}" for m in task.result_message_ids]
 
 
-def _settings(record: MemberRecord) -> str:
+def _settings(t: Texts, record: MemberRecord) -> str:
     if not record.settings:
-        return "none"
+        return t("mydata.no_settings")
     return ", ".join(f"`{key}` = `{value}`" for key, value in sorted(record.settings.items()))
 
 
-def show_text(record: MemberRecord) -> str:
+def show_text(t: Texts, record: MemberRecord) -> str:
     """What the bot keeps about the member in this server, in plain words."""
     finished = len(record.tasks) - record.unfinished
     lines = [
-        "**What I keep about you on this server**",
-        f"• **{plural(len(record.tasks), 'job')}** ({finished} finished, {record.unfinished} still running). "
-        "For each: the prompt and options you gave, when, how it ended, how many images it made, "
-        "what it cost, and the ids of the messages that show it.",
-        f"• **Spend in the ledger:** {format_money(record.settled)} settled, {format_money(record.held)} held "
-        "for running jobs. These amounts stay if you delete your data: the server's accounting needs them.",
-        f"• **Your settings here:** {_settings(record)}.",
+        t("mydata.title"),
+        t("mydata.jobs", count=len(record.tasks), finished=finished, running=record.unfinished),
+        t("mydata.spend", settled=format_money(record.settled), held=format_money(record.held)),
+        t("mydata.settings", settings=_settings(t, record)),
     ]
     prompts = record.prompts
     if prompts:
-        lines.append(f"**Your prompts** (the newest {min(NEWEST, len(prompts))} of {len(prompts)}; all in the file):")
+        lines.append(t("mydata.prompts", shown=min(NEWEST, len(prompts)), total=len(prompts)))
         for task in prompts[:NEWEST]:
             links = result_links(task)
-            where = f" · [result]({links[0]})" if links else (" · sent by DM" if task.hidden else "")
+            where = ""
+            if links:
+                where = " · " + t("mydata.result", link=links[0])
+            elif task.hidden:
+                where = " · " + t("mydata.sent_by_dm")
             lines.append(f'- "{excerpt(task.prompt, PROMPT_CHARS)}" · {when(task.created_at)}{where}')
     else:
-        lines.append("No prompts of yours are stored here.")
-    lines.append("`/mydata delete` erases your prompts, result links and settings here.")
+        lines.append(t("mydata.no_prompts"))
+    lines.append(t("mydata.how_to_delete"))
     return "\n".join(lines)
 
 
-def prompts_file(record: MemberRecord) -> str:
+def prompts_file(t: Texts, record: MemberRecord) -> str:
     """Every stored job, one a line: when, how it ended, images, cost, prompt, options, result links."""
-    lines = ["Your jobs on this server, newest first: when | status | images | cost | prompt | details"]
+    lines = [t("mydata.file_header")]
     for task in reversed(record.tasks):
         details = []
         if task.negative_prompt:
-            details.append(f"negative: {task.negative_prompt}")
+            details.append(t("mydata.file_negative", text=task.negative_prompt))
         if task.reference_urls:
-            details.append("references: " + " ".join(task.reference_urls))
+            details.append(t("mydata.file_references", links=" ".join(task.reference_urls)))
         details += result_links(task)
         cost = "" if task.cost is None else format_money(task.cost)
         prompt = " ".join(task.prompt.split())
         lines.append(
-            f"{task.created_at.isoformat(timespec='seconds')} | {task.status.value} | {len(task.output_urls)} | "
-            f"{cost} | {prompt} | {' '.join(details)}"
+            f"{task.created_at.isoformat(timespec='seconds')} | {t(f'job.status.{task.status.value}')} | "
+            f"{len(task.output_urls)} | {cost} | {prompt} | {' '.join(details)}"
         )
     return "\n".join(lines) + "\n"
 
 
-def confirm_text(record: MemberRecord, whose: str) -> str:
-    """The question before erasing (``whose``: "your", "<@123>'s")."""
-    lines = [
-        f"⚠️ This deletes {whose} prompts, negative prompts, reference links and result links from "
-        f"{plural(record.erasable, 'finished job')} on this server, and {plural(len(record.settings), 'setting')}. "
-        "It cannot be undone.",
-        "The amounts in the ledger stay (what each job cost, and when), so the server's accounting still adds up.",
-    ]
+def confirm_text(t: Texts, record: MemberRecord, member_id: int | None) -> str:
+    """The question before erasing (``member_id``: whose data a moderator erases; None: the reader's own)."""
+    counts = {
+        "jobs": Text("mydata.finished_jobs", count=record.erasable),
+        "settings": Text("mydata.setting_count", count=len(record.settings)),
+    }
+    if member_id is None:
+        lines = [t("mydata.confirm_own", **counts)]
+    else:
+        lines = [t("mydata.confirm_member", member=f"<@{member_id}>", **counts)]
+    lines.append(t("mydata.ledger_stays"))
     if record.unfinished:
-        lines.append(f"{plural(record.unfinished, 'job')} still running will be left alone.")
+        lines.append(t("mydata.running_left_alone", count=record.unfinished))
     return "\n".join(lines)

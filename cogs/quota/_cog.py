@@ -11,13 +11,17 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app.checks import moderators_only, role_ids
+from bot.app.locales import for_member, for_server
 from bot.errors import InvalidRequest
 from bot.guilds import SHOW_COSTS
+from bot.i18n import Text, Texts, texts
 from bot.ledger import DM_GUILD, AdjustmentResult, Balance
+from bot.members import images_left
 from bot.money import format_money, parse_money
 from bot.periods import Period
+from cogs._shared.budget import budget_line
 from cogs._shared.modlog import BEFORE, changed_lines, outage_note, record_change
-from cogs.quota._render import adjustment_text, balance_text, money, policy_text
+from cogs.quota._render import adjustment_text, balance_text, policy_text
 
 if TYPE_CHECKING:
     from bot.app.client import EggBot
@@ -36,18 +40,18 @@ def parse_amount(raw: str) -> Decimal | None:
     try:
         amount = parse_money(text)
     except ValueError:
-        raise InvalidRequest(f"`{raw}` is not an amount. Use dollars like `1.50`, or `none` to clear.") from None
+        raise InvalidRequest(key="errors.amount.not_amount", raw=raw) from None
     if amount < 0 or amount > MAX_AMOUNT:
-        raise InvalidRequest(f"The amount must be between $0 and ${MAX_AMOUNT:,}.")
+        raise InvalidRequest(key="errors.amount.range", most=f"${MAX_AMOUNT:,}")
     if amount != amount.quantize(Decimal("0.0001")):
-        raise InvalidRequest("Amounts can have at most four decimals (for example `0.0125`).")
+        raise InvalidRequest(key="errors.amount.decimals")
     return amount
 
 
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_guild=True)
 class QuotaGroup(app_commands.Group, name="quota", description="Spending limits for this server (moderators)"):
-    """Moderator commands; every change is logged for the operator."""
+    """Moderator commands; every change is logged for the operator. Answers are in the server's language."""
 
     def __init__(self, bot: EggBot) -> None:
         super().__init__()
@@ -56,23 +60,25 @@ class QuotaGroup(app_commands.Group, name="quota", description="Spending limits 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         """Check Manage Server at run time too: server admins can override the default permission."""
         allowed = moderators_only(interaction)
-        interaction.extras[BEFORE] = policy_text(await self.bot.ledger.policy(interaction.guild_id))  # for the mod-log
+        policy = await self.bot.ledger.policy(interaction.guild_id)
+        interaction.extras[BEFORE] = policy_text(for_server(interaction), policy)  # for the mod-log
         return allowed
 
-    async def _done(self, interaction: discord.Interaction, what: str) -> None:
-        log.info("guild %s: moderator %s %s", interaction.guild_id, interaction.user.id, what)
+    async def _done(self, interaction: discord.Interaction, done: Text) -> None:
+        log.info("guild %s: moderator %s: %s", interaction.guild_id, interaction.user.id, texts(None).render(done))
+        t = for_server(interaction)
         policy = await self.bot.ledger.policy(interaction.guild_id)
-        before, after = changed_lines(interaction.extras.get(BEFORE, ""), policy_text(policy))
-        record_change(self.bot, interaction, "the quota", before, after)
-        note = outage_note(self.bot, interaction.guild_id)
-        await interaction.response.send_message(f"✅ {what}.\n\n{policy_text(policy)}{note}", ephemeral=True)
+        before, after = changed_lines(interaction.extras.get(BEFORE, ""), policy_text(t, policy), t("quota.none"))
+        record_change(self.bot, interaction, t("quota.modlog.quota"), before, after)
+        note = outage_note(self.bot, interaction)
+        await interaction.response.send_message(f"{t.render(done)}\n\n{policy_text(t, policy)}{note}", ephemeral=True)
 
     @app_commands.command(name="show")
     async def show(self, interaction: discord.Interaction) -> None:
         """Show this server's quota settings."""
         policy = await self.bot.ledger.policy(interaction.guild_id)
-        note = outage_note(self.bot, interaction.guild_id)
-        await interaction.response.send_message(policy_text(policy) + note, ephemeral=True)
+        note = outage_note(self.bot, interaction)
+        await interaction.response.send_message(policy_text(for_server(interaction), policy) + note, ephemeral=True)
 
     @app_commands.command(name="limit")
     @app_commands.describe(
@@ -91,15 +97,15 @@ class QuotaGroup(app_commands.Group, name="quota", description="Spending limits 
         value = parse_amount(amount)
         if value is None and period is None and timezone is None:
             await self.bot.ledger.reset_guild_defaults(interaction.guild_id)
-            await self._done(interaction, "reset the limit, period and time zone to the bot defaults")
+            await self._done(interaction, Text("quota.done.reset_defaults"))
             return
         try:
             await self.bot.ledger.set_guild_defaults(
                 interaction.guild_id, limit=value, period=period, timezone=timezone
             )
         except ValueError:
-            raise InvalidRequest(f"`{timezone}` is not a time zone I know; use a name like `Europe/Paris`.") from None
-        await self._done(interaction, "updated the default limit")
+            raise InvalidRequest(key="errors.amount.timezone", timezone=timezone) from None
+        await self._done(interaction, Text("quota.done.limit"))
 
     @app_commands.command(name="member")
     @app_commands.describe(member="Whose limit to set", amount="Dollars per period, or `none` to clear")
@@ -107,7 +113,7 @@ class QuotaGroup(app_commands.Group, name="quota", description="Spending limits 
         """Give one member their own limit (it wins over roles)."""
         value = parse_amount(amount)
         await self.bot.ledger.set_member_limit(interaction.guild_id or DM_GUILD, member.id, value)
-        await self._done(interaction, f"set {member.mention}'s limit to {money(value, 'the default')}")
+        await self._done(interaction, _set("quota.done.member", value, member=member.mention))
 
     @app_commands.command(name="role")
     @app_commands.describe(role="Which role", amount="Dollars per period for its members, or `none` to clear")
@@ -115,14 +121,14 @@ class QuotaGroup(app_commands.Group, name="quota", description="Spending limits 
         """Set a limit for a role (a member's most generous role wins)."""
         value = parse_amount(amount)
         await self.bot.ledger.set_role_limit(interaction.guild_id or DM_GUILD, role.id, value)
-        await self._done(interaction, f"set the limit of {role.mention} to {money(value, 'none')}")
+        await self._done(interaction, _set("quota.done.role", value, role=role.mention))
 
     @app_commands.command(name="exempt")
     @app_commands.describe(role="Which role", exempt="Whether its members have no per-member limit")
     async def exempt(self, interaction: discord.Interaction, role: discord.Role, exempt: bool) -> None:
         """Exempt a role from per-member limits (the server cap still applies)."""
         await self.bot.ledger.set_role_exempt(interaction.guild_id or DM_GUILD, role.id, exempt)
-        await self._done(interaction, f"{'exempted' if exempt else 'stopped exempting'} {role.mention}")
+        await self._done(interaction, Text(f"quota.done.{'exempted' if exempt else 'not_exempted'}", role=role.mention))
 
     @app_commands.command(name="cap")
     @app_commands.describe(amount="Dollars the whole server may spend per period, or `none`")
@@ -130,19 +136,19 @@ class QuotaGroup(app_commands.Group, name="quota", description="Spending limits 
         """Cap the whole server's spending per period."""
         value = parse_amount(amount)
         await self.bot.ledger.set_server_cap(interaction.guild_id or DM_GUILD, value)
-        await self._done(interaction, f"set the server cap to {money(value, 'none')}")
+        await self._done(interaction, _set("quota.done.cap", value))
 
     @app_commands.command(name="pause")
     async def pause(self, interaction: discord.Interaction) -> None:
         """Stop all image generation on this server."""
         await self.bot.ledger.set_paused(interaction.guild_id or DM_GUILD, True)
-        await self._done(interaction, "paused image generation")
+        await self._done(interaction, Text("quota.done.paused"))
 
     @app_commands.command(name="resume")
     async def resume(self, interaction: discord.Interaction) -> None:
         """Let members generate images again."""
         await self.bot.ledger.set_paused(interaction.guild_id or DM_GUILD, False)
-        await self._done(interaction, "resumed image generation")
+        await self._done(interaction, Text("quota.done.resumed"))
 
     # -- one-off adjustments and captions: results carry before/after values (for a mod-log) ------
 
@@ -152,12 +158,12 @@ class QuotaGroup(app_commands.Group, name="quota", description="Spending limits 
         """Give one member a one-off top-up for this period (their limit stays as it is)."""
         value = parse_amount(amount)
         if value is None or value <= 0:
-            raise InvalidRequest("A top-up must be an amount above $0, like `0.50`.")
+            raise InvalidRequest(key="errors.amount.topup")
         result = await self.bot.ledger.top_up(
             interaction.guild_id, member.id, value, moderator_id=interaction.user.id, role_ids=role_ids(member)
         )
         log.info("guild %s: moderator %s topped up %s", interaction.guild_id, interaction.user.id, member.id)
-        await self._adjusted(interaction, member, f"{member.mention}'s top-up", result)
+        await self._adjusted(interaction, member, "quota.modlog.topup", result)
 
     @app_commands.command(name="reset")
     @app_commands.describe(member="Whose spend this period to forgive")
@@ -167,16 +173,17 @@ class QuotaGroup(app_commands.Group, name="quota", description="Spending limits 
             interaction.guild_id, member.id, moderator_id=interaction.user.id, role_ids=role_ids(member)
         )
         log.info("guild %s: moderator %s reset the spend of %s", interaction.guild_id, interaction.user.id, member.id)
-        await self._adjusted(interaction, member, f"{member.mention}'s spend this period", result)
+        await self._adjusted(interaction, member, "quota.modlog.reset", result)
 
     async def _adjusted(
         self, interaction: discord.Interaction, member: discord.Member, what: str, result: AdjustmentResult
     ) -> None:
         """Answer a top-up or reset, with the member's remaining budget before and after in the mod-log."""
-        before, after = (_remaining(result.before), _remaining(result.after))
-        record_change(self.bot, interaction, what, f"remaining {before}", f"remaining {after}")
-        note = outage_note(self.bot, interaction.guild_id)
-        await interaction.response.send_message(adjustment_text(member.mention, result) + note, ephemeral=True)
+        t = for_server(interaction)
+        before, after = (_remaining(t, result.before), _remaining(t, result.after))
+        record_change(self.bot, interaction, t(what, member=member.mention), before, after)
+        note = outage_note(self.bot, interaction)
+        await interaction.response.send_message(adjustment_text(t, member.mention, result) + note, ephemeral=True)
 
     @app_commands.command(name="captions")
     @app_commands.describe(costs="Whether result posts show what each job cost")
@@ -186,16 +193,24 @@ class QuotaGroup(app_commands.Group, name="quota", description="Spending limits 
         after = costs == "show"
         await self.bot.guild_settings.set(interaction.guild_id, SHOW_COSTS, after)
         log.info("guild %s: moderator %s: costs in captions %s", interaction.guild_id, interaction.user.id, costs)
-        shown = "show what each job cost" if after else "no longer show costs (members see theirs in /balance)"
-        unchanged = "" if before != after else " (unchanged)"
-        words = {True: "costs shown", False: "costs hidden"}
-        record_change(self.bot, interaction, "the result captions", words[before], words[after])
-        note = outage_note(self.bot, interaction.guild_id)
-        await interaction.response.send_message(f"✅ Result captions {shown}{unchanged}.{note}", ephemeral=True)
+        t = for_server(interaction)
+        words = {True: t("quota.captions.shown"), False: t("quota.captions.hidden")}
+        record_change(self.bot, interaction, t("quota.modlog.captions"), words[before], words[after])
+        unchanged = Text("quota.captions.unchanged") if before == after else ""
+        done = t("quota.captions.show" if after else "quota.captions.hide", unchanged=unchanged)
+        await interaction.response.send_message(done + outage_note(self.bot, interaction), ephemeral=True)
 
 
-def _remaining(balance: Balance) -> str:
-    return "unlimited" if balance.available is None else format_money(balance.available)
+def _set(key: str, value: Decimal | None, **params: object) -> Text:
+    """What setting an amount did: ``key`` with the amount, or ``key``'s ``_cleared`` text for none."""
+    if value is None:
+        return Text(f"{key}_cleared", **params)
+    return Text(key, amount=format_money(value), **params)
+
+
+def _remaining(t: Texts, balance: Balance) -> str:
+    left = t("quota.unlimited") if balance.available is None else format_money(balance.available)
+    return t("quota.modlog.remaining", amount=left)
 
 
 class QuotaCog(commands.Cog):
@@ -218,4 +233,7 @@ class QuotaCog(commands.Cog):
     async def balance(self, interaction: discord.Interaction) -> None:
         """Show how much of your image budget is left."""
         standing = await self.bot.ledger.balance(interaction.guild_id, interaction.user.id, role_ids(interaction.user))
-        await interaction.response.send_message(balance_text(standing), ephemeral=True)
+        price = await self.bot.ledger.unit_price()
+        t = for_member(interaction)
+        in_images = budget_line(t, images_left(standing, price), price)
+        await interaction.response.send_message(f"{balance_text(t, standing)}\n{in_images}", ephemeral=True)

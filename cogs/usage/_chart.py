@@ -1,4 +1,7 @@
-"""A PNG bar chart of spend per day, stacked by the top members (Pillow; no Discord objects)."""
+"""A PNG bar chart of spend per day, stacked by the top members (Pillow; no Discord objects).
+
+Its words (``ChartData``'s title, labels and legend) are chosen by ``chart_data`` in the reader's language.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from decimal import Decimal
 
 from PIL import Image, ImageDraw, ImageFont
 
+from bot.i18n import Text, Texts
 from bot.money import format_money
 from bot.periods import Period
 from bot.reports import DaySpend
@@ -52,6 +56,9 @@ class ChartData:
     unit: Unit
     starts: tuple[date, ...]
     series: tuple[Series, ...]
+    labels: tuple[str, ...] = ()  # under each bar
+    legend: str = "Top members"  # above the members' colours
+    empty: str = "No spending in this range"  # across an empty chart
 
     @property
     def totals(self) -> tuple[Decimal, ...]:
@@ -74,7 +81,9 @@ def top_members(days: Sequence[DaySpend]) -> list[int]:
     return sorted((m for m in spent if spent[m] > 0), key=lambda m: (-spent[m], m))[:TOP_MEMBERS]
 
 
-def chart_data(days: Sequence[DaySpend], name_of: Callable[[int], str], title: str, subtitle: str) -> ChartData:
+def chart_data(
+    t: Texts, days: Sequence[DaySpend], name_of: Callable[[int], str], title: str, subtitle: str
+) -> ChartData:
     """Group ``days`` into at most ``MAX_BARS`` bars and split each among the top members and the others."""
     unit: Unit = "day" if len(days) <= MAX_BARS else ("week" if len(days) <= MAX_BARS * 7 else "month")
     buckets: dict[date, dict[int, Decimal]] = {}
@@ -87,9 +96,18 @@ def chart_data(days: Sequence[DaySpend], name_of: Callable[[int], str], title: s
     series = [Series(name_of(m), tuple(buckets[s].get(m, ZERO) for s in starts), PALETTE[i]) for i, m in enumerate(top)]
     others = tuple(sum((v for m, v in buckets[s].items() if m not in top), ZERO) for s in starts)
     if any(others):
-        series.append(Series("Everyone else", others, OTHERS_COLOUR))
-    per = {"day": "per day", "week": "per week (from Monday)", "month": "per month"}[unit]
-    return ChartData(title, f"{subtitle} · spend {per}", unit, starts, tuple(series))
+        series.append(Series(t("usage.chart.others"), others, OTHERS_COLOUR))
+    many_years = bool(starts) and starts[0].year != starts[-1].year
+    return ChartData(
+        title,
+        t("usage.chart.subtitle", subtitle=subtitle, per=Text(f"usage.chart.per.{unit}")),
+        unit,
+        starts,
+        tuple(series),
+        labels=tuple(_bar_label(t, start, unit, many_years) for start in starts),
+        legend=t("usage.chart.legend" if series else "usage.chart.nobody"),
+        empty=t("usage.chart.empty"),
+    )
 
 
 def _font(size: int) -> Font:
@@ -111,10 +129,11 @@ def _money_label(value: float, step: float) -> str:
     return f"${value:,.{decimals}f}"
 
 
-def _bar_label(start: date, unit: Unit, many_years: bool) -> str:
+def _bar_label(t: Texts, start: date, unit: Unit, many_years: bool) -> str:
+    month = t(f"usage.months.{start.month}")
     if unit == "month":
-        return start.strftime("%b %Y")
-    return start.isoformat() if many_years else start.strftime("%b %d")
+        return t("usage.chart.month_label", month=month, year=start.year)
+    return start.isoformat() if many_years else t("usage.chart.day_label", month=month, day=f"{start:%d}")
 
 
 def _fit(draw: ImageDraw.ImageDraw, text: str, font: Font, width: int) -> str:
@@ -147,7 +166,7 @@ def render_png(data: ChartData) -> bytes:
     count = len(data.starts)
     if count == 0 or not any(totals):
         centre = (LEFT + plot_w / 2, TOP + plot_h / 2)
-        draw.text(centre, "No spending in this range", fill=MUTED, font=font, anchor="mm")
+        draw.text(centre, data.empty, fill=MUTED, font=font, anchor="mm")
     slot = plot_w / max(count, 1)
     bar_w = max(1.0, slot * 0.78)
     for i in range(count):
@@ -163,10 +182,10 @@ def render_png(data: ChartData) -> bytes:
     for i in range(0, count, every):
         x = LEFT + i * slot + slot / 2
         draw.line((x, bottom_y, x, bottom_y + 4), fill=MUTED)
-        label = _bar_label(data.starts[i], data.unit, many_years)
+        label = data.labels[i] if i < len(data.labels) else data.starts[i].isoformat()
         draw.text((x, bottom_y + 8), label, fill=MUTED, font=small, anchor="ma")
     legend_x, legend_y = LEFT + plot_w + 24, TOP
-    draw.text((legend_x, legend_y - 4), "Top members" if data.series else "Nobody spent anything", fill=INK, font=font)
+    draw.text((legend_x, legend_y - 4), data.legend, fill=INK, font=font)
     for row, series in enumerate(data.series):
         y = legend_y + 24 + row * 40
         draw.rectangle((legend_x, y + 2, legend_x + 14, y + 16), fill=series.colour)

@@ -16,14 +16,15 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app.checks import moderators_only, role_ids
+from bot.app.locales import for_server
 from bot.eggapi import EggAPIError
+from bot.i18n import Texts
 from bot.ledger import Adjustment
 from bot.reports import RANGE_KEYS, RANGE_LABELS, DaySpend, Reconciliation, TaskLine, Window
-from cogs._shared.text import plural
 from cogs.usage._chart import chart_data, render_png, top_members
 from cogs.usage._csv import tasks_csv
 from cogs.usage._names import MemberNames
-from cogs.usage._render import guild_pages, member_pages
+from cogs.usage._render import guild_pages, local_date, member_pages, range_label
 from cogs.usage._views import ReportView
 
 if TYPE_CHECKING:
@@ -33,11 +34,17 @@ log = logging.getLogger(__name__)
 
 EGGAPI_TIMEOUT = 20.0  # seconds for the usage summary, retries included; the report is deferred meanwhile
 NO_MENTIONS = discord.AllowedMentions.none()
-PERIOD_CHOICES = [app_commands.Choice(name=RANGE_LABELS[key], value=key) for key in RANGE_KEYS]
+# Named for the translator (bot.app.translator): choices carry no trace of their option.
+PERIOD_CHOICES = [
+    app_commands.Choice(
+        name=app_commands.locale_str(RANGE_LABELS[key], key=f"commands.usage.options.period.choices.{key}"), value=key
+    )
+    for key in RANGE_KEYS
+]
 
 
 class UsageCog(commands.Cog):
-    """Usage reports for moderators."""
+    """Usage reports for moderators, in the server's language."""
 
     def __init__(self, bot: EggBot) -> None:
         self.bot = bot
@@ -66,33 +73,35 @@ class UsageCog(commands.Cog):
         assert guild_id is not None  # moderators_only checked it
         key = period.value if period is not None else "current"
         await interaction.response.defer(ephemeral=True, thinking=True)
+        t = for_server(interaction)
         known = {interaction.user.id: interaction.user.display_name}
         if member is not None:
             known[member.id] = member.display_name
         names = MemberNames(interaction.guild, known)
-        server = discord.utils.escape_markdown(interaction.guild.name) if interaction.guild else "this server"
+        guild_name = interaction.guild.name if interaction.guild else t("usage.this_server")
         if member is None:
             report = await self.reports.guild_report(guild_id, key)
-            recon, note = await self._eggapi_figures(guild_id)
-            pages = guild_pages(report, names, server, recon, note)
+            recon, note = await self._eggapi_figures(t, guild_id)
+            pages = guild_pages(t, report, names, discord.utils.escape_markdown(guild_name), recon, note)
             window, tasks, days, adjustments = report.window, report.tasks, report.days, report.adjustments
-            title, stem = f"Spend in {interaction.guild.name if interaction.guild else 'this server'}", "server"
+            title, stem = t("usage.export.server_title", server=guild_name), "server"
         else:
             mine = await self.reports.member_report(guild_id, member.id, role_ids(member), key)
-            pages = member_pages(mine, names)
+            pages = member_pages(t, mine, names)
             window, tasks, days, adjustments = mine.window, mine.tasks, mine.days, mine.adjustments
-            title, stem = f"Spend of {names.plain(member.id)}", f"member-{member.id}"
+            title, stem = t("usage.export.member_title", member=names.plain(member.id)), f"member-{member.id}"
         exporter = functools.partial(
             self._send_export,
+            t=t,
             tasks=tasks,
             days=days,
             adjustments=adjustments,
             names=names,
-            title=f"{title}: {window.label}",
-            subtitle=_range_subtitle(window),
+            title=f"{title}: {range_label(t, window)}",
+            subtitle=_range_subtitle(t, window),
             filename=f"usage-{stem}-{key}-{datetime.now(UTC):%Y%m%d}",
         )
-        view = ReportView(interaction.user.id, pages, exporter)
+        view = ReportView(t, interaction.user.id, pages, exporter)
         view.origin = interaction
         await interaction.followup.send(
             embed=pages[0], view=view, ephemeral=True, allowed_mentions=NO_MENTIONS, wait=True
@@ -100,28 +109,23 @@ class UsageCog(commands.Cog):
         if export:
             await exporter(interaction)
 
-    async def _eggapi_figures(self, guild_id: int) -> tuple[Reconciliation | None, str | None]:
+    async def _eggapi_figures(self, t: Texts, guild_id: int) -> tuple[Reconciliation | None, str | None]:
         """EggAPI's usage summary beside the ledger, or a note saying why it is missing."""
         try:
             rows = await asyncio.wait_for(self.bot.eggapi.usage_summary(), EGGAPI_TIMEOUT)
         except EggAPIError as exc:
             log.warning("/usage: EggAPI usage summary failed: HTTP %s %s", exc.status, exc.code)
-            return None, (
-                "⚠️ Couldn't reach EggAPI for its own totals. The ledger figures above are complete; "
-                "run /usage again later to compare."
-            )
+            return None, t("usage.eggapi.unreachable")
         except TimeoutError:
             log.warning("/usage: EggAPI usage summary timed out after %ss", EGGAPI_TIMEOUT)
-            return None, (
-                "⚠️ EggAPI did not answer in time with its own totals. The ledger figures above are "
-                "complete; run /usage again later to compare."
-            )
+            return None, t("usage.eggapi.timeout")
         return await self.reports.reconcile(guild_id, rows), None
 
     async def _send_export(
         self,
         interaction: discord.Interaction,
         *,
+        t: Texts,
         tasks: Sequence[TaskLine],
         days: Sequence[DaySpend],
         adjustments: Sequence[Adjustment],
@@ -138,16 +142,13 @@ class UsageCog(commands.Cog):
             dict.fromkeys([*_named_first(tasks, days), *adjusted])
         )  # acknowledged above: the look-ups may take a moment
         table = tasks_csv(tasks, names.plain, adjustments)
-        chart = await asyncio.to_thread(render_png, chart_data(days, names.plain, title, subtitle))
-        files = [discord.File(_buffer(chart), filename=f"{filename}.png", description="Spend per day")]
-        note = f"{plural(len(tasks), 'task')}; costs are what the ledger counts (exact)."
+        chart = await asyncio.to_thread(render_png, chart_data(t, days, names.plain, title, subtitle))
+        files = [discord.File(_buffer(chart), filename=f"{filename}.png", description=t("usage.export.chart"))]
+        note = t("usage.export.note", count=len(tasks))
         if len(table) <= interaction.filesize_limit:
-            files.insert(0, discord.File(_buffer(table), filename=f"{filename}.csv", description="Tasks"))
+            files.insert(0, discord.File(_buffer(table), filename=f"{filename}.csv", description=t("usage.export.csv")))
         else:
-            note = (
-                f"The CSV of {len(tasks)} tasks is larger than this server's upload limit; "
-                "choose a shorter period to export it."
-            )
+            note = t("usage.export.too_large", count=len(tasks))
         await interaction.followup.send(note, files=files, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
 
@@ -161,12 +162,12 @@ def _named_first(tasks: Sequence[TaskLine], days: Sequence[DaySpend]) -> list[in
     return [*top_members(days), *rest]
 
 
-def _range_subtitle(window: Window) -> str:
-    """``01 Mar 2025 to 31 Mar 2025 · days in Europe/Paris``, or ``All time · days in UTC``."""
+def _range_subtitle(t: Texts, window: Window) -> str:
+    """``01 Mar 2025 to 31 Mar 2025 · days in Europe/Paris``, or ``Since the first recorded task · days in UTC``."""
     if window.start is None or window.end is None:
-        return f"Since the first recorded task · days in {window.timezone}"
-    last = window.local_date(window.end - timedelta(microseconds=1))
-    return f"{window.local_date(window.start):%d %b %Y} to {last:%d %b %Y} · days in {window.timezone}"
+        return t("usage.export.since_first", timezone=window.timezone)
+    first, last = window.local_date(window.start), window.local_date(window.end - timedelta(microseconds=1))
+    return t("usage.export.between", first=local_date(t, first), last=local_date(t, last), timezone=window.timezone)
 
 
 def _buffer(data: bytes) -> io.BytesIO:

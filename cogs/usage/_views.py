@@ -10,20 +10,24 @@ from typing import Any
 import discord
 
 from bot.app.checks import not_stopping
+from bot.app.locales import for_member, server_locale
 from bot.app.replies import report, respond
+from bot.i18n import Texts
 
 log = logging.getLogger(__name__)
 
 Export = Callable[[discord.Interaction], Awaitable[None]]
 TIMEOUT = 14 * 60  # interaction tokens last 15 minutes; after this the buttons are removed
-NOT_YOURS = "Only the moderator who ran this report can use its buttons. Run `/usage` for your own copy."
 
 
 class ReportView(discord.ui.View):
-    """Previous / next page and export buttons under an ephemeral report."""
+    """Previous / next page and export buttons under an ephemeral report, labelled in ``t``'s language."""
 
-    def __init__(self, owner_id: int, pages: Sequence[discord.Embed], export: Export | None) -> None:
+    def __init__(self, t: Texts, owner_id: int, pages: Sequence[discord.Embed], export: Export | None) -> None:
         super().__init__(timeout=TIMEOUT)
+        self.previous.label = t("usage.buttons.previous")
+        self.next.label = t("usage.buttons.next")
+        self.export.label = t("usage.buttons.export")
         self.owner_id = owner_id
         self.pages = list(pages)
         self.index = 0
@@ -51,12 +55,13 @@ class ReportView(discord.ui.View):
         if interaction.user.id == self.owner_id:
             return True
         log.info("member %s pressed a /usage button of member %s", interaction.user.id, self.owner_id)
-        await respond(interaction, NOT_YOURS)
+        await respond(interaction, for_member(interaction)("usage.not_yours"))
         return False
 
     async def on_error(self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any], /) -> None:
         """Answer politely, like the command tree does."""
-        await report(interaction, error, context=f"/usage button by member {interaction.user.id}")
+        where = f"/usage button by member {interaction.user.id}"
+        await report(interaction, error, context=where, locale=server_locale(interaction))
 
     async def _show(self, interaction: discord.Interaction, index: int) -> None:
         self.index = max(0, min(index, len(self.pages) - 1))

@@ -60,13 +60,13 @@ World (ids are snowflakes from a monotonic counter whose timestamp part is the c
     fake.add_user(username, *, global_name=None, bot=False, locale="en-US", upload_limit=None) -> FakeUser
         # upload_limit: the user's Nitro upload limit; their interactions' attachment_size_limit is the
         # larger of it and the channel's, as on Discord. Bot-token posts only get the guild's limit.
-    fake.add_guild(name, *, premium_tier=0, filesize_limit=None, owner=None, locale="en-US") -> FakeGuild
+    fake.add_guild(name, *, premium_tier=0, filesize_limit=None, owner=None, locale="en-US", shard=None) -> FakeGuild
         # @everyone role id == guild id (Discord's default permissions); the bot joins with a managed
         # role holding bot_permissions; the owner (default fake.owner) joins too and has every
         # permission. filesize_limit defaults to the premium tier's (10/10/50/100 MiB). It is
         # enforced on uploads (413/40005 on bot posts above it) and sent as attachment_size_limit
         # (or the user's Nitro limit, if larger); discord.py's Guild.filesize_limit only derives
-        # from premium_tier.
+        # from premium_tier. shard=(id, n): an id Discord's formula routes to shard id of n.
     fake.add_channel(guild, name, type=0, *, topic=None, nsfw=False, parent=None) -> FakeChannel
     fake.add_thread(parent_channel, name, *, private=False, owner=None) -> FakeChannel   # type 11 (12)
     fake.add_role(guild, name, permissions=0, *, color=0, mentionable=False, hoist=False) -> FakeRole
@@ -85,6 +85,13 @@ Discord it lists the other members only when the bot identified with the GUILD_M
 bot's own member always). Op 8 gets one GUILD_MEMBERS_CHUNK. Builders called while the bot is
 connected also dispatch CHANNEL_CREATE / THREAD_CREATE / GUILD_ROLE_CREATE / GUILD_MEMBER_ADD /
 GUILD_CREATE in the background (``await fake.settle()`` waits until they are sent).
+
+Sharding (``sharding.py``): IDENTIFY's ``shard: [id, n]`` scopes a session to the guilds
+``(guild_id >> 22) % n == id`` (READY, GUILD_CREATE and every guild event; DMs go to shard 0 only);
+an invalid shard closes 4010, more than 2,500 guilds on one shard 4011. Sharded IDENTIFYs are paced
+per ``max_concurrency`` bucket (``fake.gateway.pacer``: interval 5 s, one bucket; a faster IDENTIFY
+gets op 9). ``GET /gateway/bot`` gives the URL, ``fake.recommended_shards`` (default one per 1,000
+guilds) and the session start limit.
 
 Permissions, failures and gateway control::
 
@@ -149,7 +156,11 @@ own validation)::
         # refused: message deleted / not visible to the user / not from the bot, no such button, disabled
     await fake.select(user, message_or_id, custom_id, ["a", "b"]) -> handle   # values must be options
     await fake.submit_modal(user, handle_answered_with_a_modal, {"input_custom_id": "text"}) -> handle
-        # refused: no modal, already submitted, another user, unknown input, required/length rules
+        # refused: no modal, already submitted, another user, unknown input, required/length rules.
+        # An input left out keeps its prefilled value. handle.modal_fields: the opened modal's inputs by
+        # custom id (label, prefilled value, limits). The modal (callback 9) is checked against the spec
+        # (modals.py): title 1-45, 1-5 rows / Labels / Text Displays, labels 1-45, inputs' limits.
+        # Messages answering a modal submit carry interaction_metadata.triggering_interaction_metadata.
     fake.visible_commands(user, channel) -> list[str]   # what the user's command picker lists
 
     InteractionHandle: .id .token .type (2 command, 3 component, 4 autocomplete, 5 modal submit)
@@ -238,7 +249,8 @@ Discord returned them (with ids); ``fake.interactions`` {id: InteractionHandle};
 ``fake.gateway.identify_count`` / ``.resume_count`` / ``.received`` (frames from the bot) /
 ``.presence_updates`` / ``.sessions``.
 
-REST routes: GET /users/@me; GET /users/{id}; GET /oauth2/applications/@me; GET|PUT
+REST routes: GET /users/@me; GET /users/@me/guilds (after, limit; each with the bot's server-wide
+``permissions``); GET /users/{id}; GET /oauth2/applications/@me; GET|PUT
 /applications/{app}/commands and /applications/{app}/guilds/{guild}/commands; POST
 /interactions/{id}/{token}/callback (JSON or multipart); GET|PATCH|DELETE
 /webhooks/{app}/{token}/messages/@original and .../messages/{id}; POST /webhooks/{app}/{token};
@@ -246,6 +258,7 @@ GET /channels/{id}; POST /channels/{id}/messages (JSON or multipart payload_json
 GET /channels/{id}/messages (newest first; limit, before, after; no nonce); GET|PATCH|DELETE
 /channels/{id}/messages/{id}; POST /channels/{id}/typing; POST /users/@me/channels;
 GET /guilds/{id}/members/{id} (404/10007 "Unknown Member" for someone not or no longer in the guild);
+GET /guilds/{id}/channels (no threads, as on Discord) and GET /guilds/{id}/roles;
 and GET /att/{id}/{filename}?ex&is&hm for uploaded bytes. Bot routes need
 ``Authorization: Bot <token>`` (else 401); interaction routes need none, as on Discord.
 """

@@ -466,6 +466,7 @@ class ClientSimulator:
         )
         if source.source_message is not None:
             handle.payload["message"] = self.fake.transcript.to_json(source.source_message)
+        handle.opened_by = source
         source.modal_submitted = True
         return await self._dispatch(handle)
 

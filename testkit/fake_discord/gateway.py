@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import WSMsgType, web
 
 from .models import FakeGuild, Intents
+from .sharding import GUILDS_PER_SHARD_MAX, IdentifyPacer, guild_of_event, parse_shard, receives
 
 if TYPE_CHECKING:
     from .server import FakeDiscord
@@ -43,6 +44,7 @@ class GatewaySession:
 
     id: str
     intents: int
+    shard: tuple[int, int] | None = None  # [id, n] from IDENTIFY; None = unsharded (gets every event)
     seq: int = 0
     events: list[tuple[int, str]] = field(default_factory=list)
     conn: GatewayConnection | None = None
@@ -60,6 +62,7 @@ class Gateway:
         self.resume_count = 0
         self.received: list[dict[str, Any]] = []
         self.presence_updates: list[Any] = []
+        self.pacer = IdentifyPacer()  # sharded IDENTIFYs: one per max_concurrency bucket per 5 s
 
     # ------------------------------------------------------------------ connection
 
@@ -132,14 +135,27 @@ class Gateway:
         if intents & Intents.PRIVILEGED & ~fake.allowed_intents:
             await self._close(conn, 4014, "Disallowed intent(s).")
             return
-        session = GatewaySession(id=secrets.token_hex(16), intents=intents, conn=conn)
+        shard: tuple[int, int] | None = None
+        if data.get("shard") is not None:
+            shard = parse_shard(data["shard"])
+            if shard is None:
+                await self._close(conn, 4010, "Invalid shard.")
+                return
+        guilds = [g for g in fake.guilds.values() if receives(shard, g.id)]
+        if len(guilds) > GUILDS_PER_SHARD_MAX:
+            await self._close(conn, 4011, "Sharding required.")
+            return
+        if shard is not None and shard[1] > 1 and not self.pacer.admit(shard[0], asyncio.get_running_loop().time()):
+            await self._send(conn, {"op": 9, "d": False, "s": None, "t": None})  # too fast for its bucket
+            return
+        session = GatewaySession(id=secrets.token_hex(16), intents=intents, shard=shard, conn=conn)
         conn.session = session
         self.sessions[session.id] = session
         self.identify_count += 1
         ready = {
             "v": 10,
             "user": dict(fake.bot_user.to_json(), verified=True, mfa_enabled=False, email=None),
-            "guilds": [{"id": str(g.id), "unavailable": True} for g in fake.guilds.values()],
+            "guilds": [{"id": str(g.id), "unavailable": True} for g in guilds],
             "session_id": session.id,
             "session_type": "normal",
             "resume_gateway_url": fake.ws_url,
@@ -156,7 +172,7 @@ class Gateway:
         if data.get("shard") is not None:
             ready["shard"] = data["shard"]
         await self._dispatch_to(session, "READY", ready)
-        for guild in list(fake.guilds.values()):
+        for guild in guilds:
             await self._dispatch_to(session, "GUILD_CREATE", self.guild_create(guild, intents))
         await fake.notify()
 
@@ -274,14 +290,17 @@ class Gateway:
     async def dispatch(
         self, event: str, data: Any, *, intent: int | None = None, without_content: Any | None = None
     ) -> int:
-        """Send a DISPATCH to every session (buffered for replay while disconnected).
+        """Send a DISPATCH to every session of the event's shard (buffered for replay while disconnected).
 
         ``intent``: only sessions that identified with this intent bit get the event.
         ``without_content``: payload for sessions lacking MESSAGE_CONTENT. Returns the number of sessions.
         """
         count = 0
+        guild_id = guild_of_event(event, data)
         for session in list(self.sessions.values()):
             if intent is not None and not session.intents & intent:
+                continue
+            if not receives(session.shard, guild_id):
                 continue
             payload = data
             if without_content is not None and not session.intents & Intents.MESSAGE_CONTENT:

@@ -1,8 +1,8 @@
 """pytest helpers to run a real discord.py bot against :class:`~testkit.fake_discord.FakeDiscord`.
 
 ``run_bot(bot, fake)`` points discord.py at the fake (``Route.BASE`` and ``DEFAULT_GATEWAY``,
-restored afterwards), starts ``bot.start(token)`` as a task, waits for ``on_ready`` and on exit
-closes the bot and awaits the task::
+restored once the last bot running against it stops), starts ``bot.start(token)`` as a task, waits
+for ``on_ready`` and on exit closes the bot and awaits the task::
 
     async with FakeDiscord() as fake:
         ...build the world...
@@ -33,6 +33,11 @@ from .server import FakeDiscord
 BotT = TypeVar("BotT", bound=discord.Client)
 
 
+# discord.py's addresses before the first running bot pointed them at a fake, then one entry per running
+# bot: bots started together (shards) may finish in any order, and only the last may restore them.
+_pointed: list[tuple[str, yarl.URL] | None] = []
+
+
 async def _no_identify_delay(shard_id: int | None, *, initial: bool = False) -> None:
     """Replacement for ``Client.before_identify_hook``, which sleeps 5 s before every re-IDENTIFY."""
 
@@ -53,8 +58,9 @@ async def run_bot(
     is 2 s; None keeps the bot's own value). ``fast_reidentify`` replaces ``before_identify_hook`` on
     the instance with a no-op. If ``bot.start`` fails before ready, its exception is raised here.
     """
-    saved_base = discord.http.Route.BASE
-    saved_gateway = discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+    if not _pointed:  # the first of the bots running at once keeps what to restore
+        _pointed.append((discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY))
+    _pointed.append(None)
     discord.http.Route.BASE = fake.api_base
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(fake.ws_url)
     if guild_ready_timeout is not None:
@@ -85,8 +91,11 @@ async def run_bot(
                 if body_ok:  # otherwise the error that is already propagating is the one to report
                     raise
         finally:
-            discord.http.Route.BASE = saved_base
-            discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = saved_gateway
+            _pointed.pop()
+            if len(_pointed) == 1:  # the last bot out restores discord.py's own addresses
+                saved = _pointed.pop()
+                assert saved is not None
+                discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = saved
 
 
 def assert_clean(fake: FakeDiscord, *, allow: Iterable[str] = (), caplog: Any = None) -> None:

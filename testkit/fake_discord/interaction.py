@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
+from .modals import modal_fields
 from .models import FakeChannel, FakeGuild, FakeMember, FakeUser, MessageFlags
 from .records import FakeMessage, Violation
 
@@ -78,6 +79,7 @@ class InteractionHandle:
         self.choices: list[dict[str, Any]] | None = None
         self.modal: dict[str, Any] | None = None
         self.modal_submitted = False
+        self.opened_by: InteractionHandle | None = None  # for a modal submit: the interaction that opened it
         self.expired = False
         self.timed_out = False
         self._deadline: asyncio.TimerHandle | None = None
@@ -134,6 +136,11 @@ class InteractionHandle:
         return self.fake.transcript.messages.get(self.original_message_id)
 
     @property
+    def modal_fields(self) -> dict[str, dict[str, Any]]:
+        """The text inputs of the modal the bot opened, by custom id (``label``, prefilled ``value``, limits)."""
+        return modal_fields(self.modal)
+
+    @property
     def followups(self) -> list[FakeMessage]:
         """Messages sent through the interaction webhook, in order."""
         return [self.fake.transcript.messages[i] for i in self.followup_ids]
@@ -158,7 +165,9 @@ class InteractionHandle:
         }
         if self.type == 2:
             data.update(name=self.command_name, command_type=self.command_type)
-        if self.source_message is not None:
+        if self.type == 5 and self.opened_by is not None:  # the spec requires it for a modal submit
+            data["triggering_interaction_metadata"] = self.opened_by.metadata_json()
+        elif self.source_message is not None:
             data["interacted_message_id"] = str(self.source_message.id)
         return data
 

@@ -183,6 +183,14 @@ class SnowflakeFactory:
         self._last = max(self._last + 1, now)
         return self._last
 
+    def next_on_shard(self, shard_id: int, shard_count: int) -> int:
+        """A fresh id that Discord's formula routes to ``shard_id`` of ``shard_count`` (for sharding tests)."""
+        ident = self.next()
+        while (ident >> 22) % shard_count != shard_id:
+            ident += 1 << 22
+        self._last = ident
+        return ident
+
 
 def iso_now() -> str:
     """Current UTC time in Discord's ISO 8601 form."""

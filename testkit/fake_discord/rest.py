@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, Any, cast
 
 from aiohttp import BodyPartReader, web
 
-from .models import API_PREFIX, PERMISSIONS, FakeChannel, channel_permissions
+from .models import API_PREFIX, PERMISSIONS, FakeChannel, FakeGuild, base_permissions, channel_permissions
 from .records import DiscordHTTPError, FakeMessage, FilePart, RequestRecord, Violation
+from .sharding import gateway_bot
 from .validation import validate_commands, validate_message
 from .webhooks import WebhookRoutes
 
@@ -72,7 +73,9 @@ class RestApi:
         self.buckets: dict[int, list[float]] = {}  # channel id -> [count, window reset time]
         w = self.webhooks
         table: list[tuple[str, str, Handler, bool]] = [
+            ("GET", "/gateway/bot", self.get_gateway_bot, True),
             ("GET", "/users/@me", self.get_me, True),
+            ("GET", "/users/@me/guilds", self.my_guilds, True),
             ("GET", "/users/{uid}", self.get_user, True),
             ("GET", "/oauth2/applications/@me", self.get_application, True),
             ("GET", "/applications/{app}/commands", self.get_commands, True),
@@ -85,6 +88,8 @@ class RestApi:
             ("DELETE", "/webhooks/{app}/{token}/messages/{mid}", w.delete_message, False),
             ("POST", "/webhooks/{app}/{token}", w.followup, False),
             ("GET", "/guilds/{gid}/members/{uid}", self.get_member, True),
+            ("GET", "/guilds/{gid}/channels", self.guild_channels, True),
+            ("GET", "/guilds/{gid}/roles", self.guild_roles, True),
             ("GET", "/channels/{cid}", self.get_channel, True),
             ("POST", "/channels/{cid}/messages", self.create_message, True),
             ("GET", "/channels/{cid}/messages", self.list_messages, True),
@@ -274,6 +279,17 @@ class RestApi:
 
     # ------------------------------------------------------------------ users / application
 
+    async def get_gateway_bot(self, req: RequestRecord) -> Any:
+        """``GET /gateway/bot``: where to connect, how many shards, how many session starts are left."""
+        fake, gateway = self.fake, self.fake.gateway
+        return gateway_bot(
+            fake.ws_url,
+            len(fake.guilds),
+            fake.recommended_shards,
+            gateway.identify_count,
+            gateway.pacer.max_concurrency,
+        )
+
     async def get_me(self, req: RequestRecord) -> Any:
         """``GET /users/@me``."""
         return dict(self.fake.bot_user.to_json(), verified=True, mfa_enabled=False, locale="en-US", email=None)
@@ -310,6 +326,53 @@ class RestApi:
             "install_params": None,
             "tags": [],
         }
+
+    async def my_guilds(self, req: RequestRecord) -> Any:
+        """``GET /users/@me/guilds``: the bot's servers by id, ``after`` / ``limit`` (1-200, default 200) paging.
+
+        Each carries ``permissions``: the bot's server-wide permissions (roles, no channel overwrites).
+        """
+        try:
+            limit = int(req.query.get("limit", "200"))
+            after = int(req.query.get("after", "0"))
+        except ValueError:
+            raise DiscordHTTPError(400, 50035, "Invalid Form Body") from None
+        if not 1 <= limit <= 200:
+            raise DiscordHTTPError(400, 50035, "Invalid Form Body")
+        bot = self.fake.bot_user
+        mine = sorted((g for g in self.fake.guilds.values() if g.member(bot) is not None), key=lambda g: g.id)
+        page = [g for g in mine if g.id > after][:limit]
+        return [
+            {
+                "id": str(g.id),
+                "name": g.name,
+                "icon": None,
+                "banner": None,
+                "owner": g.owner_id == bot.id,
+                "permissions": str(base_permissions(member)),
+                "features": [],
+            }
+            for g in page
+            if (member := g.member(bot)) is not None
+        ]
+
+    def bot_guild(self, gid: str) -> FakeGuild:
+        """A guild the bot is in (404/10004 "Unknown Guild" otherwise, as Discord answers a stranger)."""
+        guild = self.fake.guilds.get(int(gid)) if gid.isdigit() else None
+        if guild is None or guild.member(self.fake.bot_user) is None:
+            raise DiscordHTTPError(404, 10004, "Unknown Guild")
+        return guild
+
+    async def guild_channels(self, req: RequestRecord, gid: str) -> Any:
+        """``GET /guilds/{id}/channels``: every channel with its overwrites, threads excluded (as on Discord)."""
+        guild = self.bot_guild(gid)
+        channels = [c for c in guild.channels.values() if not c.is_thread and not c.deleted]
+        return [c.to_json(bot_user=self.fake.bot_user) for c in sorted(channels, key=lambda c: (c.position, c.id))]
+
+    async def guild_roles(self, req: RequestRecord, gid: str) -> Any:
+        """``GET /guilds/{id}/roles``."""
+        guild = self.bot_guild(gid)
+        return [r.to_json() for r in sorted(guild.roles.values(), key=lambda r: (r.position, r.id))]
 
     async def get_member(self, req: RequestRecord, gid: str, uid: str) -> Any:
         """``GET /guilds/{id}/members/{id}`` (``Guild.fetch_member``): needs no privileged intent, as on Discord."""

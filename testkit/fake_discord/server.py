@@ -37,6 +37,7 @@ from .models import (
 )
 from .records import FakeMessage, FaultRule, RequestRecord, Violation
 from .rest import RestApi
+from .sharding import receives
 from .transcript import Transcript
 
 T = TypeVar("T")
@@ -87,6 +88,7 @@ class FakeDiscord:
         self.bot_user = self.add_user(bot_name, bot=True)
         self.application_id = self.bot_user.id
         self.owner = self.add_user("owner")
+        self.recommended_shards: int | None = None  # GET /gateway/bot; None = one per 1,000 guilds
         self.global_commands: list[dict[str, Any]] = []
         self.guild_commands: dict[int, list[dict[str, Any]]] = {}
         self.sync_count = 0
@@ -213,11 +215,16 @@ class FakeDiscord:
         filesize_limit: int | None = None,
         owner: FakeUser | None = None,
         locale: str = "en-US",
+        shard: tuple[int, int] | None = None,
     ) -> FakeGuild:
-        """Create a guild with @everyone, the bot (with its managed role) and the owner as members."""
+        """Create a guild with @everyone, the bot (with its managed role) and the owner as members.
+
+        ``shard=(id, n)`` picks a guild id that Discord's formula routes to shard ``id`` of ``n``.
+        """
         owner = owner or self.owner
         limit = filesize_limit or PREMIUM_TIER_FILESIZE.get(premium_tier, DEFAULT_FILESIZE_LIMIT)
-        guild = FakeGuild(self.new_id(), name, owner.id, filesize_limit=limit, premium_tier=premium_tier, locale=locale)
+        ident = self.new_id() if shard is None else self._ids.next_on_shard(*shard)
+        guild = FakeGuild(ident, name, owner.id, filesize_limit=limit, premium_tier=premium_tier, locale=locale)
         guild.roles[guild.id] = FakeRole(guild.id, guild.id, "@everyone", DEFAULT_EVERYONE_PERMISSIONS)
         self.guilds[guild.id] = guild
         bot_role = FakeRole(
@@ -233,6 +240,8 @@ class FakeDiscord:
         guild.members[owner.id] = FakeMember(owner, guild)
         if self.gateway.sessions:
             for session in list(self.gateway.sessions.values()):
+                if not receives(session.shard, guild.id):
+                    continue
                 self.spawn(
                     self.gateway._dispatch_to(
                         session, "GUILD_CREATE", self.gateway.guild_create(guild, session.intents)

@@ -28,6 +28,15 @@ MAX_CHOICES = 25
 MAX_STRING_OPTION_LENGTH = 6000
 MAX_SAFE_INTEGER = 2**53
 COMMAND_LIMITS = {1: 100, 2: 15, 3: 15}
+# Discord's locales (the OpenAPI spec's AvailableLocalesEnum): the only keys a *_localizations dict takes.
+LOCALES = frozenset(
+    {
+        "ar", "bg", "cs", "da", "de", "el", "en-GB", "en-US", "es-419", "es-ES", "fi", "fr", "he", "hi", "hr", "hu",
+        "id", "it", "ja", "ko", "lt", "nl", "no", "pl", "pt-BR", "ro", "ru", "sv-SE", "th", "tr", "uk", "vi", "zh-CN",
+        "zh-TW",
+    }
+)  # fmt: skip
+MAX_LOCALIZATIONS = 34  # the spec's maxProperties
 
 
 class FormErrors:
@@ -152,9 +161,43 @@ def _validate_command(errors: FormErrors, index: int, command: Mapping[str, Any]
             errors.add(
                 (*path, key), "BASE_TYPE_CHOICES", f"Value must be a non-empty unique list of {sorted(allowed)}."
             )
-    for key, high in (("name_localizations", 32), ("description_localizations", 100)):
-        for locale, text in (command.get(key) or {}).items():
+    # A chat-input command's localised names follow the name rule; Discord then names the dict, not the locale.
+    _validate_localizations(errors, path, command, name_rule=ctype == 1, per_locale=False)
+
+
+def _validate_localizations(
+    errors: FormErrors, path: tuple[str | int, ...], obj: Mapping[str, Any], *, name_rule: bool, per_locale: bool
+) -> None:
+    """``name_localizations`` (32 characters; Discord's name rule for chat-input names) and
+    ``description_localizations`` (100) of a command or option."""
+    names = _validate_localization_dict(errors, path, "name_localizations", obj, 32)
+    if name_rule:
+        bad = [locale for locale, text in names.items() if isinstance(text, str) and not valid_chat_input_name(text)]
+        for locale in bad if per_locale else bad[:1]:
+            where = (*path, "name_localizations", locale) if per_locale else (*path, "name_localizations")
+            errors.add(where, "APPLICATION_COMMAND_INVALID_NAME", "Command name is invalid")
+    _validate_localization_dict(errors, path, "description_localizations", obj, 100)
+
+
+def _validate_localization_dict(
+    errors: FormErrors, path: tuple[str | int, ...], key: str, obj: Mapping[str, Any], high: int
+) -> Mapping[str, Any]:
+    """One ``*_localizations`` dict: Discord's locales as keys, strings of 1..``high`` characters; the dict."""
+    value = obj.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        errors.add((*path, key), "DICT_TYPE_CONVERT", "Only dictionaries may be used in a DictType")
+        return {}
+    if len(value) > MAX_LOCALIZATIONS:
+        errors.add((*path, key), "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_LOCALIZATIONS} or fewer in length.")
+    for locale, text in value.items():
+        if locale not in LOCALES:
+            choices = ", ".join(repr(known) for known in sorted(LOCALES))
+            errors.add((*path, key, locale), "BASE_TYPE_CHOICES", f"Value must be one of ({choices}).")
+        else:
             errors.length((*path, key, locale), text, 1, high)
+    return value
 
 
 def _validate_options(errors: FormErrors, path: tuple[str | int, ...], options: Any, depth: int) -> None:
@@ -197,6 +240,7 @@ def _validate_options(errors: FormErrors, path: tuple[str | int, ...], options: 
             )
         names.add(str(name))
         errors.length((*here, "description"), opt.get("description"), 1, 100)
+        _validate_localizations(errors, here, opt, name_rule=True, per_locale=True)
         if otype in (1, 2):
             inner_depth = 1 if otype == 2 else 2
             _validate_options(errors, (*here, "options"), opt.get("options") or [], inner_depth)
@@ -234,6 +278,7 @@ def _validate_option_constraints(
             )
         for j, choice in enumerate(choices):
             errors.length((*here, "choices", j, "name"), choice.get("name"), 1, 100)
+            _validate_localization_dict(errors, (*here, "choices", j), "name_localizations", choice, 100)
             value = choice.get("value")
             if otype == 3:
                 errors.length((*here, "choices", j, "value"), value, 1, 100)

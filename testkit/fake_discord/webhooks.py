@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .interaction import CallbackRecord
+from .modals import validate_modal
 from .models import MessageFlags
 from .records import DiscordHTTPError, FakeMessage, RequestRecord
 from .validation import FormErrors, validate_message
@@ -84,7 +85,7 @@ class WebhookRoutes:
                 data, req.files, size_limit=handle.attachment_size_limit, creating=ctype == 4, keeps_content=ctype == 7
             )
         elif ctype == 9:
-            _validate_modal(data)
+            validate_modal(data)
         elif ctype == 8:
             _validate_choices(data)
         message = self._apply_callback(handle, ctype, data, req)
@@ -248,16 +249,6 @@ class WebhookRoutes:
         if req.query.get("wait") not in TRUTHY:
             return None
         return fake.transcript.to_json(msg)
-
-
-def _validate_modal(data: dict[str, Any]) -> None:
-    errors = FormErrors()
-    errors.length(("data", "custom_id"), data.get("custom_id"), 1, 100)
-    errors.length(("data", "title"), data.get("title"), 1, 45)
-    components = data.get("components")
-    if not isinstance(components, list) or not 1 <= len(components) <= 5:
-        errors.add(("data", "components"), "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 5 in length.")
-    errors.raise_if_any()
 
 
 def _validate_choices(data: dict[str, Any]) -> None:

@@ -123,11 +123,56 @@ async function act(messageId, customId, values, source) {
   showError("");
   if (source) source.disabled = true;
   try {
-    await post("/api/click", { user: state.me, message_id: messageId, custom_id: customId, values });
+    const answer = await post("/api/click", { user: state.me, message_id: messageId, custom_id: customId, values });
+    if (answer.modal) {
+      if (source) source.disabled = false;  // a form is not an answer: the button stays usable
+      openModal(answer.interaction_id, answer.modal);
+    }
   } catch (err) {
     showError(err.message);
     if (source) source.disabled = false;
   }
+}
+
+// ------------------------------------------------------------------ modals (forms the bot opens)
+
+function openModal(interactionId, modal) {
+  const dialog = document.createElement("dialog");
+  dialog.id = "modal";
+  const form = Object.assign(document.createElement("form"), { method: "dialog" });
+  form.append(Object.assign(document.createElement("h2"), { textContent: modal.title }));
+  for (const f of modal.fields) {
+    const label = Object.assign(document.createElement("label"), { textContent: f.label });
+    if (f.description) label.append(Object.assign(document.createElement("small"), { textContent: f.description }));
+    const input = document.createElement(f.paragraph ? "textarea" : "input");
+    Object.assign(input, { name: f.custom_id, value: f.value, required: f.required, maxLength: f.max_length });
+    label.append(input);
+    form.append(label);
+  }
+  const error = Object.assign(document.createElement("div"), { className: "modal-error", role: "alert", hidden: true });
+  const cancel = Object.assign(document.createElement("button"), { type: "button", className: "btn s2", textContent: "Cancel" });
+  const send = Object.assign(document.createElement("button"), { type: "submit", className: "btn s1", textContent: "Submit" });
+  const buttons = Object.assign(document.createElement("div"), { className: "row" });
+  buttons.append(cancel, send);
+  form.append(error, buttons);
+  dialog.append(form);
+  cancel.addEventListener("click", () => dialog.remove());
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const values = {};
+    for (const input of form.querySelectorAll("[name]")) values[input.name] = input.value;
+    send.disabled = true;
+    try {
+      await post("/api/modal", { user: state.me, interaction_id: interactionId, values });
+      dialog.remove();
+    } catch (err) {
+      Object.assign(error, { textContent: err.message, hidden: false });
+      send.disabled = false;
+    }
+  });
+  document.getElementById("modal")?.remove();
+  document.body.append(dialog);
+  dialog.showModal();
 }
 
 // ------------------------------------------------------------------ composer

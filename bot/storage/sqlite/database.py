@@ -21,6 +21,8 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
+from bot.storage.ports import IntegrityError
+
 from ._thread import on_connection_thread
 from .guilds import SqliteGuildSettings
 from .ledger import SqliteLedger
@@ -81,6 +83,9 @@ def _run_transaction(fn: Callable[[Tx], Any], conn: sqlite3.Connection) -> _Outc
     try:
         result = fn(tx)
         conn.execute("COMMIT")  # may fail too (a deferred constraint, a full disk): then nothing happened
+    except sqlite3.IntegrityError as exc:
+        _roll_back(conn)
+        raise IntegrityError(str(exc)) from exc
     except BaseException:
         _roll_back(conn)
         raise
@@ -105,6 +110,26 @@ def _call_back(outcome: _Outcome) -> None:
             log.exception("an after-commit callback failed")
 
 
+WAL_ATTEMPTS = 50
+
+
+async def _use_wal(conn: aiosqlite.Connection) -> None:
+    """Switch to WAL, waiting for a process that opens the same new file at the same moment.
+
+    Switching takes an exclusive lock, and SQLite answers "database is locked" at once instead of
+    calling the busy handler, so several bot processes started together on one new file (shards on one
+    machine) would fail to start: retry for up to about 2.5 s.
+    """
+    for attempt in range(WAL_ATTEMPTS):
+        try:
+            await conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == WAL_ATTEMPTS - 1:
+                raise
+            await asyncio.sleep(0.05)
+
+
 class Database:
     """The bot's SQLite database."""
 
@@ -121,10 +146,10 @@ class Database:
         conn = await aiosqlite.connect(path, isolation_level=None)
         conn.row_factory = aiosqlite.Row
         try:
-            await conn.execute("PRAGMA journal_mode = WAL")
+            await conn.execute("PRAGMA busy_timeout = 5000")
+            await _use_wal(conn)
             await conn.execute("PRAGMA synchronous = NORMAL")
             await conn.execute("PRAGMA foreign_keys = ON")
-            await conn.execute("PRAGMA busy_timeout = 5000")
             db = cls(conn, path)
             await db.migrate(bundled_migrations() if migrations is None else list(migrations))
         except BaseException:
@@ -255,6 +280,25 @@ class Database:
             )
         )
 
+    async def reserve_slot(self, key: str, interval: float, now: float) -> float:
+        """See ``Storage.reserve_slot``: the previous slot is kept in ``meta`` under ``slot:<key>``."""
+
+        def reserve(tx: Tx) -> float:
+            row = tx.fetchone("SELECT value FROM meta WHERE key = ?", (f"slot:{key}",))
+            slot = now if row is None else max(now, float(row["value"]) + interval)
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (f"slot:{key}", repr(slot)),
+            )
+            return slot
+
+        return await self.transaction(reserve)
+
 
 def _migrate(migration: Migration, tx: Tx) -> None:
+    """Apply one migration unless another process sharing the file did meanwhile (checked under the write lock)."""
+    row = tx.fetchone("PRAGMA user_version")
+    if row is not None and int(row[0]) >= migration.version:
+        log.info("migration %s was applied by another process", migration.name)
+        return
     apply(migration, tx.conn)

@@ -134,6 +134,10 @@ class SqliteLedger:
         rows = self._rows("SELECT reserved FROM ledger_holds WHERE state = 'active'")
         return _total(Decimal(r["reserved"]) for r in rows)
 
+    def settled_total(self) -> Decimal:
+        rows = self._rows("SELECT settled FROM ledger_holds WHERE state = 'settled'")
+        return _total(Decimal(r["settled"] or "0") for r in rows)
+
     def settled_since_summary(self) -> Decimal:
         rows = self._rows(
             """SELECT settled FROM ledger_holds WHERE state = 'settled'

@@ -17,7 +17,7 @@ from bot.storage.ports import TASK_FIELDS
 log = logging.getLogger(__name__)
 
 _POSTED_INSERT = "INSERT OR REPLACE INTO posted_images (task_id, image_index, message_id) VALUES (?, ?, ?)"
-_JSON_COLUMNS = frozenset({"output_urls", "result_message_ids"})
+_JSON_COLUMNS = frozenset({"output_urls", "reference_urls", "result_message_ids"})
 
 
 def _dt(value: str | None) -> datetime | None:
@@ -77,6 +77,10 @@ def row_to_task(row: sqlite3.Row | Mapping[str, Any]) -> TaskRecord:
         stale_at=_dt(row["stale_at"]),
         delivery_nonce=row["delivery_nonce"],
         rerouted=row["rerouted"],
+        origin_task_id=row["origin_task_id"],
+        origin_kind=row["origin_kind"],
+        origin_image=row["origin_image"],
+        locale=row["locale"],
     )
 
 
@@ -102,8 +106,9 @@ class SqliteTasks:
         stamp = to_iso(now)
         [row] = self._rows(
             """INSERT INTO tasks (guild_id, channel_id, member_id, interaction_id, prompt, negative_prompt,
-                   aspect_ratio, count, resolution, reference_urls, status, created_at, updated_at, upload_limit)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *""",
+                   aspect_ratio, count, resolution, reference_urls, status, created_at, updated_at, upload_limit,
+                   origin_task_id, origin_kind, origin_image, locale)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *""",
             (
                 req.guild_id,
                 req.channel_id,
@@ -119,6 +124,10 @@ class SqliteTasks:
                 stamp,
                 stamp,
                 req.upload_limit,
+                req.origin_task_id,
+                req.origin_kind,
+                req.origin_image,
+                req.locale,
             ),
         )
         return row_to_task(row)
@@ -132,6 +141,10 @@ class SqliteTasks:
     def count_in_state(self, member_id: int, status: TaskStatus) -> int:
         rows = self._rows("SELECT COUNT(*) FROM tasks WHERE member_id = ? AND status = ?", (member_id, status.value))
         return int(rows[0][0]) if rows else 0
+
+    def count_by_status(self) -> dict[TaskStatus, int]:
+        rows = self._rows("SELECT status, COUNT(*) FROM tasks GROUP BY status")
+        return {TaskStatus(row[0]): int(row[1]) for row in rows}
 
     def ids_by_interaction(self, interaction_id: int, status: TaskStatus) -> list[int]:
         rows = self._rows(
@@ -227,6 +240,25 @@ class SqliteTasks:
         return self._tasks(
             "SELECT * FROM tasks WHERE guild_id IS ? AND member_id = ? ORDER BY id", (guild_id, member_id)
         )
+
+    def member_page(
+        self, guild_id: int | None, member_id: int, *, before: int | None, after: int | None, limit: int
+    ) -> list[TaskRecord]:
+        sql, params = "SELECT * FROM tasks WHERE guild_id IS ? AND member_id = ?", [guild_id, member_id]
+        if after is not None:
+            rows = self._tasks(f"{sql} AND id > ? ORDER BY id LIMIT ?", [*params, after, limit])
+            return rows[::-1]
+        if before is not None:
+            sql += " AND id < ?"
+            params.append(before)
+        return self._tasks(f"{sql} ORDER BY id DESC LIMIT ?", [*params, limit])
+
+    def count_member(self, guild_id: int | None, member_id: int, *, above: int | None = None) -> int:
+        sql, params = "SELECT COUNT(*) FROM tasks WHERE guild_id IS ? AND member_id = ?", [guild_id, member_id]
+        if above is not None:
+            sql += " AND id > ?"
+            params.append(above)
+        return int(self._rows(sql, params)[0][0])
 
     def erase_member_tasks(
         self, guild_id: int | None, member_id: int, states: Iterable[TaskStatus], placeholder: str, now: datetime
