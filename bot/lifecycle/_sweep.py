@@ -54,7 +54,7 @@ CLOCK_SKEW = timedelta(seconds=60)  # EggAPI's clock against ours, for a task wh
 STRIKES = 3  # sweeps in a row the list must fail before sweeps pause
 DISTRUST_FIRST = 60.0  # seconds without sweeps after the list showed no order
 DISTRUST_CAP = 600.0
-HINT_WAIT = 0.02  # seconds webhooks' tasks are gathered for one read of the list
+HINT_WAIT = 0.01  # seconds webhooks' tasks are gathered for one read of the list
 
 News = Callable[[int, EggTask], None]
 Unvouched = Callable[[int, bool], None]
