@@ -301,4 +301,4 @@ def strategy_env(strategy: str, cfg: Any) -> dict[str, str]:
     return env
 
 
-__all__ = ["STRATEGIES", "ratios", "run_strategy", "status_requests_per_task", "strategy_env"]
+__all__ = ["GOLDEN", "STRATEGIES", "ratios", "run_strategy", "status_requests_per_task", "strategy_env"]

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.baselines import STRATEGIES
-from bench.economy import ratios, run_strategy, status_requests_per_task, strategy_env
+from bench.economy import GOLDEN, ratios, run_strategy, status_requests_per_task, strategy_env
 from bench.harness import TERMINAL, Group, running_group
 from bench.ledger_bench import run_ledger
 from bench.progress import Progress
@@ -284,7 +284,10 @@ async def scenario_delivery(group: Group, cfg: Config, progress: Progress, resul
     handles = []
     for i in range(n):
         prompt = f"bench delivery {mode} j{i}"
-        eggapi.plan_for(prompt, _plan(rng, cfg, cfg.durations[i % len(cfg.durations)]))
+        # Plus a fraction of a second spread evenly: whole seconds at a steady rate would line every
+        # finish up with the same phase of the bot's once-a-second reads of the task list.
+        duration = cfg.durations[i % len(cfg.durations)] + (i * GOLDEN) % 1.0
+        eggapi.plan_for(prompt, _plan(rng, cfg, duration))
         handles.append(
             await fake.slash(
                 members[i % len(members)], channels[i % len(channels)], "imagine", prompt=prompt, count=cfg.images

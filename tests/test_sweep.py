@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 from typing import cast
 
 from bot.eggapi import EggAPIClient, EggTask, TaskPage
-from bot.lifecycle._sweep import PageScan, Sweep, Sweeper
+from bot.lifecycle._pages import PageScan, Sweep
+from bot.lifecycle._sweep import Sweeper
 
 T0 = datetime(2026, 5, 8, 10, 30, tzinfo=UTC)
 

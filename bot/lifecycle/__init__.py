@@ -11,7 +11,7 @@ In the order a task meets them:
 - ``tracker``: ``Tracker`` resumes, submits, follows, reconciles and hands over for delivery; its
   private helpers are ``_steps`` (the scheduler and its ``Step``s), ``_dispatch`` and
   ``_fair_queue`` (whose turn it is), ``_following`` (running tasks until they end), ``_sweep``
-  (reads of EggAPI's task list that follow them all at once, checked as they go), ``_polling``
+  (reads of EggAPI's task list that follow them all at once, checked as they go by ``_pages``), ``_polling``
   (when to ask for one task on its own) and ``_reconcile`` (which EggAPI task an unconfirmed
   submit became).
 - ``references``: whether the reference images' signed links are still good enough to send.

@@ -39,83 +39,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from bot.eggapi import EggAPIClient, EggAPIError, EggTask, Priority, TaskPage
+from bot.eggapi import EggAPIClient, EggAPIError, EggTask, Priority
+from bot.lifecycle._pages import MAX_PAGES, PER_PAGE, PageScan, Sweep
 
 log = logging.getLogger(__name__)
 
-PER_PAGE = 100  # the most EggAPI's list serves a page
-MAX_PAGES = 20  # a sweep reads at most this deep (2,000 tasks); deeper tasks are polled one by one
 BUDGET_SHARE = 0.5  # sweeps take at most this share of the request budget; submits and downloads the rest
 CLOCK_SKEW = timedelta(seconds=60)  # EggAPI's clock against ours, for a task whose upstream creation is unknown
 STRIKES = 3  # sweeps in a row the list must fail before sweeps pause
 DISTRUST_FIRST = 60.0  # seconds without sweeps after the list showed no order
 DISTRUST_CAP = 600.0
-HINT_WAIT = 0.02  # seconds webhooks' tasks are gathered for one read of the list
+HINT_WAIT = 0.01  # seconds webhooks' tasks are gathered for one read of the list
 
 News = Callable[[int, EggTask], None]
 Unvouched = Callable[[int, bool], None]
 """Told a followed task's id, and whether to poll it at once (True) or on its own schedule (False)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Sweep:
-    """What one sweep found out about the followed tasks (by EggAPI id)."""
-
-    found: dict[str, EggTask]
-    missing: frozenset[str]  # not in pages that should have shown them: poll at once
-    beyond: frozenset[str]  # older than anything the pages read reached: poll on their own schedule
-    trusted: bool  # the pages came newest first, as far as they were read
-    pages: int
-
-
-class PageScan:
-    """The pages of one sweep, checked as they come; says when to stop reading (no I/O)."""
-
-    def __init__(self, wanted: Mapping[str, datetime | None], *, max_pages: int = MAX_PAGES) -> None:
-        # EggAPI id -> when it was created upstream (or a time before that); None: found only by chance
-        self._wanted = dict(wanted)
-        self._max_pages = max_pages
-        self._seen: set[str] = set()
-        self._oldest: datetime | None = None
-        self._ended = False
-        self.found: dict[str, EggTask] = {}
-        self.trusted = True
-        self.pages = 0
-
-    def add(self, page: TaskPage) -> bool:
-        """Take one page (page 1 first); True when the next page should be read too."""
-        self.pages += 1
-        for egg in page.items:
-            if egg.id in self._seen:
-                continue  # the list shifted by a task created between two reads
-            self._seen.add(egg.id)
-            if egg.created_at is None or (self._oldest is not None and egg.created_at > self._oldest):
-                self.trusted = False  # no order to rely on, or a shift by more than a page
-            elif self._oldest is None or egg.created_at < self._oldest:
-                self._oldest = egg.created_at
-            if egg.id in self._wanted:
-                self.found[egg.id] = egg
-        if page.page >= page.total_pages or not page.items:
-            self._ended = True
-        if not self.trusted or self._ended or self.pages >= self._max_pages:
-            return False
-        waiting = [at for egg_id, at in self._wanted.items() if at is not None and egg_id not in self.found]
-        return bool(waiting) and (self._oldest is None or self._oldest >= min(waiting))
-
-    def result(self) -> Sweep:
-        """Sort the followed tasks not found: missing where they should be, or beyond what was read."""
-        missing: set[str] = set()
-        beyond: set[str] = set()
-        for egg_id, at in self._wanted.items():
-            if egg_id in self.found or at is None:
-                continue
-            passed = self._oldest is not None and self._oldest < at
-            (missing if self.trusted and (passed or self._ended) else beyond).add(egg_id)
-        return Sweep(dict(self.found), frozenset(missing), frozenset(beyond), self.trusted, self.pages)
 
 
 @dataclass(slots=True)
