@@ -10,6 +10,9 @@ Run by the driver as ``python -m bench.botproc`` with the bot's own settings in 
 ``BENCH_GUILD_READY_TIMEOUT`` (seconds, default 0.05)
     discord.py's wait after the last GUILD_CREATE before ``on_ready`` (start-up only; the test
     harness lowers it the same way).
+``BENCH_STRATEGY`` (default ``ours``)
+    ``per-task-5s`` or ``per-task-1s`` rewires the built bot to a simple strategy for the
+    side-by-side figures (``bench.baselines``); ``ours`` is the bot as it ships.
 
 Protocol (JSON lines). stdout, bot → driver:
 
@@ -43,6 +46,7 @@ from typing import Any
 import aiohttp
 import discord
 
+from bench.baselines import use_strategy
 from bench.stats import percentile
 from bot.__main__ import tune_interpreter
 from bot.app.client import EggBot
@@ -174,6 +178,26 @@ def emit(message: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
+def sweeper_stats(bot: EggBot) -> dict[str, Any]:
+    """What the reads of EggAPI's task list did so far, and the request budget's state."""
+    stats = bot.tracker.sweeper.stats
+    budget = bot.eggapi.budget
+    return {
+        "sweeps": stats.sweeps,
+        "pages": stats.pages,
+        "last_pages": stats.last_pages,
+        "failures": stats.failures,
+        "distrusted": stats.distrusted,
+        "fallbacks": dict(stats.fallbacks),
+        "following": bot.tracker.sweeper.following,
+        "lookups": stats.lookups,
+        "status_edits_waiting": bot.tracker.board.waiting,
+        "budget_rate": budget.rate if budget is not None else None,
+        "budget_granted": budget.granted if budget is not None else None,
+        "budget_slowdowns": budget.slowdowns if budget is not None else None,
+    }
+
+
 async def read_commands(bot: EggBot, probes: Probes, stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
@@ -190,7 +214,7 @@ async def read_commands(bot: EggBot, probes: Probes, stop: asyncio.Event) -> Non
         name = cmd.get("cmd")
         reply: dict[str, Any] = {"ev": "reply", "cmd": name}
         if name == "stats":
-            reply.update(probes.stats(), in_flight=bot.tracker.in_flight)
+            reply.update(probes.stats(), in_flight=bot.tracker.in_flight, sweeper=sweeper_stats(bot))
         elif name == "mark":
             reply.update(probes.stats(), in_flight=bot.tracker.in_flight)
             probes.lags = []
@@ -219,6 +243,7 @@ async def main() -> None:
     point_discord_at(settings)
     async with open_resources(settings) as resources:  # as python -m bot opens them
         bot = EggBot(core=build_core(settings, resources), http_trace=probes.http_trace(), freeze_startup_objects=True)
+        use_strategy(bot, os.environ.get("BENCH_STRATEGY", "ours"))
         bot.task_store.add_listener(probes.on_transition)
         bot.add_listener(probes.on_interaction, "on_interaction")
         bot._connection.guild_ready_timeout = _env_float("BENCH_GUILD_READY_TIMEOUT", 0.05)

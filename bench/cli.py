@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.baselines import interval_of
 from bench.harness import ROOT
 from bench.progress import Progress
 from bench.report import code_version, judge, machine, table
@@ -41,6 +42,12 @@ SMOKE: dict[str, Any] = {
     "inflight_window": 1.0,
     "ledger_cycles": 100,
     "burst": 3,
+    "economy_inflight": 6,
+    "economy_durations": (0.3, 0.6),
+    "economy_window": 2.0,
+    "economy_levels": (5, 10),
+    "economy_watch": 1.0,
+    "economy_settle": 1.0,
 }
 
 
@@ -55,6 +62,16 @@ def _ints(text: str) -> tuple[int, ...]:
 def _rate_limit(text: str) -> tuple[int, float]:
     limit, _, per = text.partition("/")
     return int(limit), float(per or 5)
+
+
+def _strategies(text: str) -> tuple[str, ...]:
+    names = tuple(x.strip() for x in text.split(",") if x.strip())
+    for name in names:
+        try:
+            interval_of(name)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    return names
 
 
 def _scenarios(text: str) -> tuple[str, ...]:
@@ -103,6 +120,31 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--ledger-cycles", type=int, default=d.ledger_cycles, help="reserve+settle pairs")
     p.add_argument("--burst", type=int, default=d.burst, help="jobs finishing at once in one channel")
     p.add_argument(
+        "--strategies",
+        type=_strategies,
+        default=d.strategies,
+        help="economy: the bot as it ships (ours) and the baselines per-task-<N>s, side by side",
+    )
+    p.add_argument("--economy-inflight", type=int, default=d.economy_inflight, help="economy: jobs kept in flight")
+    p.add_argument(
+        "--economy-durations", type=_floats, default=d.economy_durations, help="economy: task durations (s), cycled"
+    )
+    p.add_argument(
+        "--economy-window", type=float, default=d.economy_window, help="economy: seconds jobs are kept in flight"
+    )
+    p.add_argument(
+        "--economy-levels", type=_ints, default=d.economy_levels, help="economy: jobs held in flight, level by level"
+    )
+    p.add_argument(
+        "--economy-watch", type=float, default=d.economy_watch, help="economy: seconds watched at each held level"
+    )
+    p.add_argument(
+        "--economy-settle",
+        type=float,
+        default=d.economy_settle,
+        help="economy: seconds at most to let a ramp's status edits go out before watching",
+    )
+    p.add_argument(
         "--rate-limit",
         type=_rate_limit,
         default=d.rate_limit,
@@ -144,6 +186,13 @@ def config_from(args: argparse.Namespace) -> Config:
         inflight_window=args.inflight_window,
         ledger_cycles=args.ledger_cycles,
         burst=args.burst,
+        strategies=args.strategies,
+        economy_inflight=args.economy_inflight,
+        economy_durations=args.economy_durations,
+        economy_window=args.economy_window,
+        economy_levels=args.economy_levels,
+        economy_watch=args.economy_watch,
+        economy_settle=args.economy_settle,
         rate_limit=args.rate_limit,
         seed=args.seed,
         log_level=args.log_level.upper(),

@@ -61,6 +61,9 @@ def _get(figures: dict[str, Any], *path: str) -> Any:
     return node
 
 
+_OURS = ("economy", "strategies", "ours")
+
+
 @dataclass(frozen=True)
 class Target:
     key: str
@@ -127,6 +130,46 @@ TARGETS = (
         lambda v: v < 50,
     ),
     Target("ledger", "ledger reserve+settle ops/s", ("ledger", "ops_per_s"), "ops/s", ">= 2000", lambda v: v >= 2000),
+    Target(
+        "econ_rps_1000",
+        "EggAPI requests/s, 1,000 in flight",
+        (*_OURS, "held", "1000", "eggapi_requests_per_s"),
+        "req/s",
+        "<= 20",
+        lambda v: v <= 20,
+    ),
+    Target(
+        "econ_edits_1000",
+        "Discord edits/s, 1,000 in flight",
+        (*_OURS, "held", "1000", "discord_edits_per_s"),
+        "edits/s",
+        "<= 5",
+        lambda v: v <= 5,
+    ),
+    Target(
+        "econ_delay_p99",
+        "completion -> posted p99, polling, worst of 2-60 s tasks",
+        (*_OURS, "delivery", "worst_p99_s"),
+        "s",
+        "<= 1.5 s",
+        lambda v: v <= 1.5,
+    ),
+    Target(
+        "econ_vs_5s",
+        "status requests per image, 5 s per-task polling / ours, 100 in flight",
+        ("economy", "ratios", "per-task-5s", "status_requests_per_image"),
+        "x",
+        ">= 10",
+        lambda v: v >= 10,
+    ),
+    Target(
+        "econ_delay_vs_5s",
+        "delay p99, 5 s per-task polling / ours",
+        ("economy", "ratios", "per-task-5s", "delay_p99"),
+        "x",
+        "> 1 (ours lower)",
+        lambda v: v > 1,
+    ),
 )
 
 
@@ -242,6 +285,7 @@ def table(figures: dict[str, Any], targets: list[dict[str, Any]]) -> str:
             "<= 2",
             "burst",
         )
+    _economy_rows(figures, add)
     widths = [max(len(r[i]) for r in [*rows, ("figure", "measured", "target", "")]) for i in range(4)]
     header = ("figure", "measured", "target", "verdict")
     widths = [max(w, len(h)) for w, h in zip(widths, header, strict=True)]
@@ -251,3 +295,65 @@ def table(figures: dict[str, Any], targets: list[dict[str, Any]]) -> str:
     ]
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows]
     return "\n".join(lines)
+
+
+def _side_by_side(strategies: dict[str, Any], ratios: dict[str, Any], path: tuple[str, ...], ratio: str) -> str:
+    """``ours 1.2 | per-task-5s 20 (x16.7) | per-task-1s 98 (x81.7)``."""
+    parts = []
+    for name, figures in strategies.items():
+        value = _get(figures, *path)
+        times = (ratios.get(name) or {}).get(ratio)
+        parts.append(f"{name} {_fmt(value)}" + (f" (x{_fmt(times)})" if times is not None else ""))
+    return " | ".join(parts)
+
+
+def _economy_rows(figures: dict[str, Any], add: Callable[..., None]) -> None:
+    economy = _get(figures, "economy")
+    if not economy:
+        return
+    strategies, ratios = economy.get("strategies") or {}, economy.get("ratios") or {}
+    ours = strategies.get("ours") or {}
+    for level in ours.get("held") or {}:
+        big = level == "1000"
+        add(
+            f"EggAPI requests/s, {level} held in flight",
+            _side_by_side(
+                strategies, ratios, ("held", level, "eggapi_requests_per_s"), f"eggapi_requests_per_s_{level}"
+            ),
+            "ours <= 20" if big else "",
+            "econ_rps_1000" if big else None,
+        )
+        add(
+            f"Discord edits/s, {level} held in flight",
+            _side_by_side(strategies, ratios, ("held", level, "discord_edits_per_s"), f"discord_edits_per_s_{level}"),
+            "ours <= 5" if big else "",
+            "econ_edits_1000" if big else None,
+        )
+    add(
+        "EggAPI status requests per image",
+        _side_by_side(strategies, ratios, ("delivery", "status_requests_per_image"), "status_requests_per_image"),
+        "5 s / ours >= 10",
+        "econ_vs_5s",
+    )
+    add(
+        "EggAPI requests per image, all",
+        _side_by_side(strategies, ratios, ("delivery", "requests_per_image"), "requests_per_image"),
+    )
+    add(
+        "completion -> posted p99 (s), 2-60 s",
+        _side_by_side(strategies, ratios, ("delivery", "delay_s", "p99"), "delay_p99"),
+        "ours lower",
+        "econ_delay_vs_5s",
+    )
+    add(
+        "completion -> posted p50 (s), 2-60 s",
+        _side_by_side(strategies, ratios, ("delivery", "delay_s", "p50"), "delay_p50"),
+    )
+    by_duration = (ours.get("delivery") or {}).get("delay_s_by_duration") or {}
+    if by_duration:
+        add(
+            "  ours p99 by task duration (s)",
+            ", ".join(f"{d} s: {_fmt(v.get('p99'))}" for d, v in by_duration.items()),
+            "each <= 1.5",
+            "econ_delay_p99",
+        )

@@ -4,7 +4,9 @@ Bot groups (one bot process each, fresh fakes and database each):
 
 * ``webhooks`` (EGGBOT_WEBHOOK_* set, production polling): ack latency, delivery with webhooks, burst;
 * ``polling`` (production settings, no webhook): delivery with polling, requests per 12 s task;
-* ``inflight`` (production settings): 1,000 held tasks, loop lag / CPU / RSS of the bot process.
+* ``inflight`` (production settings): 1,000 held tasks, loop lag / CPU / RSS of the bot process;
+* ``economy-<strategy>`` (``bench.economy``): the same load under the bot as it ships and under the
+  simple strategies (per-task polling every 5 s and every 1 s), one process each, side by side.
 
 The ledger scenario calls the Ledger directly in the driver process once every bot is stopped.
 Every bot runs with a high EGGBOT_QUOTA_LIMIT so no request is refused, and with the
@@ -24,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.baselines import STRATEGIES
+from bench.economy import GOLDEN, ratios, run_strategy, status_requests_per_task, strategy_env
 from bench.harness import TERMINAL, Group, running_group
 from bench.ledger_bench import run_ledger
 from bench.progress import Progress
@@ -31,7 +35,7 @@ from bench.stats import summary
 from testkit.fake_eggapi import TaskPlan
 from testkit.postgres import PostgresServer, find_binaries
 
-ALL_SCENARIOS = ("ack", "delivery", "polling", "inflight", "ledger", "burst")
+ALL_SCENARIOS = ("ack", "delivery", "polling", "inflight", "ledger", "burst", "economy")
 _TASK_PATH = "/v1/tasks/"
 _FILE_PATH = "/files/images/"
 
@@ -57,6 +61,13 @@ class Config:
     inflight_window: float = 30.0
     ledger_cycles: int = 2000
     burst: int = 20
+    strategies: tuple[str, ...] = STRATEGIES
+    economy_inflight: int = 100
+    economy_durations: tuple[float, ...] = (2.0, 5.0, 10.0, 20.0, 30.0, 45.0, 60.0)
+    economy_window: float = 60.0
+    economy_levels: tuple[int, ...] = (100, 1000)
+    economy_watch: float = 15.0
+    economy_settle: float = 30.0
     rate_limit: tuple[int, float] = (5, 5.0)
     seed: int = 1
     log_level: str = "INFO"
@@ -273,7 +284,10 @@ async def scenario_delivery(group: Group, cfg: Config, progress: Progress, resul
     handles = []
     for i in range(n):
         prompt = f"bench delivery {mode} j{i}"
-        eggapi.plan_for(prompt, _plan(rng, cfg, cfg.durations[i % len(cfg.durations)]))
+        # Plus a fraction of a second spread evenly: whole seconds at a steady rate would line every
+        # finish up with the same phase of the bot's once-a-second reads of the task list.
+        duration = cfg.durations[i % len(cfg.durations)] + (i * GOLDEN) % 1.0
+        eggapi.plan_for(prompt, _plan(rng, cfg, duration))
         handles.append(
             await fake.slash(
                 members[i % len(members)], channels[i % len(channels)], "imagine", prompt=prompt, count=cfg.images
@@ -353,6 +367,7 @@ async def scenario_polling(group: Group, cfg: Config, progress: Progress, result
     rows = group.db_rows()
     posts = group.posts(rows)
     gets, files, generate_posts = _egg_requests(group, since, prefix)
+    shared = status_requests_per_task(group, since)  # its GETs plus its share of the list pages read meanwhile
     per_task, delays = [], []
     for tid in group.ids(prefix):
         egg = rows.get(tid, {}).get("egg_task_id")
@@ -362,24 +377,36 @@ async def scenario_polling(group: Group, cfg: Config, progress: Progress, result
         delay = posts[tid] - done if tid in posts and done is not None else None
         if delay is not None:
             delays.append(delay)
-        per_task.append({"egg_task_id": egg, "status_gets": gets[egg], "file_gets": files[egg], "delay_s": delay})
+        per_task.append(
+            {
+                "egg_task_id": egg,
+                "status_gets": gets[egg],
+                "status_requests": round(shared.get(tid, 0.0), 2),
+                "file_gets": files[egg],
+                "delay_s": delay,
+            }
+        )
     first = next((r for r in rows.values() if r["prompt"] == prefix + "0" and r.get("egg_task_id")), None)
     poll_times = _poll_offsets(group, since, prefix + "0", first["egg_task_id"]) if first else []
-    status_gets = [t["status_gets"] for t in per_task]
+    status_requests = [t["status_requests"] for t in per_task]
     file_gets = [t["file_gets"] for t in per_task]
     results.figures["poll_requests"] = {
         "task_duration_s": cfg.poll_duration,
         "tasks": n,
         "post_per_task": round(generate_posts / n, 2) if n else None,
-        "get_status_per_task": max(status_gets) if status_gets else None,
+        "get_status_per_task": max(status_requests) if status_requests else None,
+        "status_gets_per_task": max(t["status_gets"] for t in per_task) if per_task else None,
         "get_download_per_task": max(file_gets) if file_gets else None,
-        "get_total_per_task": max(s + f for s, f in zip(status_gets, file_gets, strict=True)) if status_gets else None,
+        "get_total_per_task": round(max(s + f for s, f in zip(status_requests, file_gets, strict=True)), 2)
+        if status_requests
+        else None,
         "delivery_delay_s": summary(delays, digits=2),
         "poll_offsets_s": poll_times,
         "per_task": per_task,
     }
     progress.finish(
-        f"{max(status_gets) if status_gets else '?'} status GETs, delay {summary(delays, digits=2)['max']} s"
+        f"{max(status_requests) if status_requests else '?'} status requests, "
+        f"delay {summary(delays, digits=2)['max']} s"
     )
 
 
@@ -451,7 +478,10 @@ async def scenario_inflight(group: Group, cfg: Config, progress: Progress, resul
         progress.update(int(loop.time() - window_start))
     window = await bot.command("stats")
     window_seconds = loop.time() - window_start
-    gets = sum(1 for r in eggapi.requests[requests_before:] if r.method == "GET" and r.path.startswith(_TASK_PATH))
+    window_requests = eggapi.requests[requests_before:]
+    gets = sum(
+        1 for r in window_requests if r.method == "GET" and (r.path == "/v1/tasks" or r.path.startswith(_TASK_PATH))
+    )
     edits = sum(1 for r in fake.requests[discord_before:] if r.method == "PATCH")
     still_running = group.count(prefix, {"running"}) - group.count(prefix, TERMINAL | {"completed"})
     mb = 1 / 1024
@@ -484,11 +514,46 @@ async def scenario_inflight(group: Group, cfg: Config, progress: Progress, resul
         },
         "ramp_s": round(ramp_seconds, 1),
         "ramp_ack_ms": summary(acks, scale=1000, digits=1),
-        "status_gets_per_s": round(gets / window_seconds, 1),
+        "status_requests_per_s": round(gets / window_seconds, 1),
+        "eggapi_requests_per_s": round(len(window_requests) / window_seconds, 1),
         "status_edits_per_s": round(edits / window_seconds, 1),
         "asyncio_tasks": window["asyncio_tasks"],
     }
     progress.finish(f"lag p99 {window['lag_p99_ms']} ms, peak RSS {_mb(window['hwm_kb'], mb)} MB")
+
+
+# ------------------------------------------------------------------------------------------- economy
+
+
+async def run_economy(cfg: Config, progress: Progress, results: Results) -> None:
+    """One bot process per strategy, cold, the same load each (``bench.economy``); then the ratios."""
+    by_strategy: dict[str, dict[str, Any]] = {}
+    for strategy in cfg.strategies:
+        label = f"economy-{strategy}"
+        progress.note(f"[bench] starting the bot ({label})")
+        settings = {**base_env(cfg), **strategy_env(strategy, cfg)}
+        results.details.setdefault("bot_settings", {})[label] = dict(settings, webhooks="false")
+        try:
+            async with running_group(
+                members=cfg.members,
+                channel_sets={"economy": max(1, cfg.channels)},
+                env=settings,
+                webhooks=False,
+                rate_limit=cfg.rate_limit,
+                keep_dir=cfg.logs_dir / label if cfg.logs_dir else None,
+            ) as group:
+                try:
+                    by_strategy[strategy] = await _profiled(
+                        group, cfg, label, run_strategy(group, cfg, progress, strategy)
+                    )
+                except Exception as exc:
+                    results.errors.append(f"{label}: {type(exc).__name__}: {exc}\n{group.bot.log_tail(15)}")
+                    progress.note(f"[bench] {label} failed: {type(exc).__name__}: {exc}")
+                _violations(group, label, results)
+        except Exception as exc:
+            results.errors.append(f"{label} group: {type(exc).__name__}: {exc}")
+            progress.note(f"[bench] {label} group failed: {type(exc).__name__}: {exc}")
+    results.figures["economy"] = {"strategies": by_strategy, "ratios": ratios(by_strategy)}
 
 
 def _mb(kb: int | None, factor: float) -> float | None:
@@ -668,6 +733,9 @@ async def run_all(cfg: Config, progress: Progress) -> Results:
             env=caps,
             steps=[("inflight", lambda g: scenario_inflight(g, cfg, progress, results))],
         )
+
+    if "economy" in want:
+        await run_economy(cfg, progress, results)
 
     if "ledger" in want:
         progress.start("ledger reserve+settle", cfg.ledger_cycles)

@@ -18,7 +18,7 @@ from datetime import datetime
 import aiohttp
 
 from bot.clock import utcnow
-from bot.eggapi import EggAPIClient
+from bot.eggapi import EggAPIClient, RequestBudget
 from bot.guilds import GuildSettings
 from bot.ledger import Ledger, LedgerDefaults
 from bot.ledger.prices import PriceRefresher
@@ -68,6 +68,7 @@ def tracker_config(settings: Settings) -> TrackerConfig:
         max_concurrent_polls=settings.max_concurrent_polls,
         max_running_per_member=settings.max_running_per_member,
         max_running_total=settings.max_running_total,
+        list_interval=settings.list_interval,
         webhook_url=settings.webhook_public_url,
     )
 
@@ -129,6 +130,7 @@ async def http_client(
                 api_key=settings.eggapi_api_key,
                 base_url=settings.eggapi_base_url,
                 timeout=settings.http_timeout,
+                budget=RequestBudget(settings.eggapi_rps),  # one for the whole process: every request counts
             ),
         )
 

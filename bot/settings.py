@@ -86,6 +86,8 @@ class Settings:
     stale_after: float = 3600.0
     poll_interval_min: float = 2.0
     poll_interval_max: float = 15.0
+    list_interval: float = 1.0
+    eggapi_rps: float = 20.0
     status_edit_interval: float = 5.0
     max_concurrent_submits: int = 4
     max_concurrent_polls: int = 16
@@ -357,6 +359,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         stale_after=read.parsed("EGGBOT_STALE_AFTER", _positive(_number), default.stale_after),
         poll_interval_min=read.parsed("EGGBOT_POLL_INTERVAL_MIN", _positive(_number), default.poll_interval_min),
         poll_interval_max=read.parsed("EGGBOT_POLL_INTERVAL_MAX", _positive(_number), default.poll_interval_max),
+        list_interval=read.parsed("EGGBOT_LIST_INTERVAL", _positive(_number), default.list_interval),
+        eggapi_rps=read.parsed("EGGBOT_EGGAPI_RPS", _positive(_number), default.eggapi_rps),
         status_edit_interval=read.parsed(
             "EGGBOT_STATUS_EDIT_INTERVAL", _positive(_number), default.status_edit_interval
         ),

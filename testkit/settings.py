@@ -12,6 +12,8 @@ from .fake_eggapi import DEFAULT_API_KEY
 FAST = {
     "EGGBOT_POLL_INTERVAL_MIN": "0.02",
     "EGGBOT_POLL_INTERVAL_MAX": "0.1",
+    "EGGBOT_LIST_INTERVAL": "0.02",
+    "EGGBOT_EGGAPI_RPS": "1000",  # the request budget has tests of its own
     "EGGBOT_STATUS_EDIT_INTERVAL": "0.05",
     "EGGBOT_TASK_DEADLINE": "60",
     "EGGBOT_HTTP_TIMEOUT": "5",

@@ -13,7 +13,7 @@ from typing import Any
 import aiohttp
 
 from bot.app.client import EggBot
-from bot.eggapi import EggAPIClient
+from bot.eggapi import EggAPIClient, RequestBudget
 from bot.services import Resources, build_core, new_metrics, open_storage, session_traces
 from bot.settings import Settings
 from bot.storage.postgres import PostgresDatabase
@@ -90,6 +90,7 @@ class BotStarter:
             timeout=settings.http_timeout,
             backoff_base=0.01,
             backoff_cap=0.05,
+            budget=RequestBudget(settings.eggapi_rps, backoff=0.01, backoff_cap=0.05),
         )
         resources = Resources(db, session, client, metrics)
         if self.discord_time:

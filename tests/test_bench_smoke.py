@@ -30,6 +30,17 @@ FIGURE_KEYS = [
     ("inflight", "rss_mb", "peak"),
     ("ledger", "ops_per_s"),
     ("burst", "all_posted_s"),
+    ("inflight", "eggapi_requests_per_s"),
+    ("inflight", "status_edits_per_s"),
+    ("economy", "strategies", "ours", "delivery", "delay_s", "p99"),
+    ("economy", "strategies", "ours", "delivery", "worst_p99_s"),
+    ("economy", "strategies", "ours", "delivery", "requests_per_image"),
+    ("economy", "strategies", "ours", "held", "10", "eggapi_requests_per_s"),
+    ("economy", "strategies", "ours", "held", "10", "discord_edits_per_s"),
+    ("economy", "strategies", "per-task-5s", "delivery", "status_requests_per_image"),
+    ("economy", "strategies", "per-task-1s", "held", "10", "eggapi_requests_per_s"),
+    ("economy", "ratios", "per-task-5s", "status_requests_per_image"),
+    ("economy", "ratios", "per-task-1s", "delay_p99"),
 ]
 TARGET_KEYS = {
     "ack_p99_50",
@@ -41,6 +52,11 @@ TARGET_KEYS = {
     "inflight_rss",
     "inflight_lag",
     "ledger",
+    "econ_rps_1000",
+    "econ_edits_1000",
+    "econ_delay_p99",
+    "econ_vs_5s",
+    "econ_delay_vs_5s",
 }
 
 

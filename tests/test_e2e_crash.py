@@ -58,7 +58,7 @@ async def test_killed_while_running(tmp_path: Path, world: World, eggapi: FakeEg
     await bot_process.start()
     await world.fake.slash(world.alice, world.general, "imagine", prompt="crash test")
     [egg_id] = await world.fake.wait_for(lambda f: list(eggapi.tasks) or None)
-    await eggapi.wait_for_request(lambda r: r.path == f"/v1/tasks/{egg_id}", timeout=10)
+    await eggapi.wait_for_task_status(egg_id, "processing", timeout=10)  # the bot reads it: it is followed
     await bot_process.kill()
     await finish_and_expect_one_post(world, eggapi, bot_process, tmp_path)
 

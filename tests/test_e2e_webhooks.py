@@ -1,4 +1,5 @@
-"""Webhooks end to end: a signed delivery makes the bot post at once; forged ones change nothing."""
+"""Webhooks end to end: a signed delivery makes the bot post at once; forged ones change nothing; a burst
+of them shares one read of EggAPI's task list."""
 
 from __future__ import annotations
 
@@ -28,7 +29,9 @@ def webhook_env(port: int) -> dict[str, Any]:  # Any: splatted into start_bot(**
         "EGGBOT_WEBHOOK_PORT": str(port),
         "EGGBOT_WEBHOOK_PUBLIC_URL": f"http://127.0.0.1:{port}/eggapi/webhook",
         "EGGBOT_WEBHOOK_SECRET": SECRET,
-        # Polling is so slow here that only a webhook can explain a prompt delivery.
+        # Reads of the task list and polling are so slow here that only a webhook can explain a
+        # prompt delivery.
+        "EGGBOT_LIST_INTERVAL": "30",
         "EGGBOT_POLL_INTERVAL_MIN": "30",
         "EGGBOT_POLL_INTERVAL_MAX": "60",
     }
@@ -70,4 +73,28 @@ async def test_signed_webhook_delivers_at_once_and_forgeries_are_refused(
         async with session.post(url, data=genuine.body, headers=genuine.headers) as response:
             assert response.status == 200 and (await response.json()).get("duplicate") is True
     assert len([m for m in world.fake.messages(world.general) if m.attachments]) == 1
+    assert_clean(world.fake)
+
+
+async def test_a_burst_of_webhooks_shares_one_read_of_the_task_list(
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
+) -> None:
+    """Twelve jobs finish together: the bot reads the list for them at once instead of asking for each."""
+    eggapi.webhook_secret = SECRET
+    eggapi.default_plan = TaskPlan(hold=True)
+    roomy = {"EGGBOT_MAX_RUNNING_TOTAL": "20", "EGGBOT_MAX_RUNNING_PER_MEMBER": "20"}
+    bot = await start_bot(**webhook_env(free_port()) | roomy)
+    for i in range(12):
+        await (await world.fake.slash(world.alice, world.general, "imagine", prompt=f"hooked fox {i}")).wait_ack()
+    await eggapi.wait_until(lambda: len(eggapi.tasks) == 12 and all(t.webhook_url for t in eggapi.tasks.values()))
+    await world.fake.wait_for(lambda f: bot.tracker.sweeper.following == 12 or None)
+    before = len(eggapi.requests)
+    for egg_id in list(eggapi.tasks):
+        eggapi.finish(egg_id)  # twelve signed webhooks, at once
+    await world.fake.wait_for(
+        lambda f: sum(len(m.attachments) for m in f.messages(world.general)) == 12 or None, timeout=10
+    )
+    reads = [r for r in eggapi.requests[before:] if r.method == "GET" and r.path.startswith("/v1/tasks")]
+    assert len(reads) < 12  # not one GET per job
+    assert bot.tracker.sweeper.stats.lookups >= 1
     assert_clean(world.fake)

@@ -111,17 +111,43 @@ async def test_one_edit_at_a_time_per_channel_and_waiting_edits_are_replaced() -
     assert recorder.edits.index((1, Phase.DONE)) < recorder.edits.index((3, Phase.PENDING))
 
 
-async def test_routine_updates_of_a_followed_task_are_throttled() -> None:
+async def test_routine_updates_of_a_followed_task_edit_only_what_changed() -> None:
+    """No clock ticks: the same text is never sent again, however long ago it was sent."""
     recorder = Recorder()
-    board = StatusBoard(60.0, recorder, settle=0.0)  # type: ignore[arg-type]
+    board = StatusBoard(0.01, recorder, settle=0.0)  # type: ignore[arg-type]
     board.follow(1)
     board.show(task(1), Phase.PROCESSING)
     await edits_reach(recorder, 1)
-    board.show(task(1), Phase.PROCESSING)  # same phase within the interval: not worth an edit
-    board.show(task(1), Phase.DONE)  # a new phase always is
+    await asyncio.sleep(0.05)  # many edit intervals later
+    board.show(task(1), Phase.PROCESSING)  # the same again: nothing to change
+    board.show(task(1), Phase.PROCESSING, busy=True)  # what it says changes: an edit
     await edits_reach(recorder, 2)
+    board.show(task(1), Phase.DONE)  # a new phase always is
+    await edits_reach(recorder, 3)
     await board.drain(1)
-    assert recorder.edits == [(1, Phase.PROCESSING), (1, Phase.DONE)]
+    assert recorder.edits == [(1, Phase.PROCESSING), (1, Phase.PROCESSING), (1, Phase.DONE)]
+
+
+async def test_a_channels_status_edits_stay_within_their_budget_and_removals_go_first() -> None:
+    loop = asyncio.get_running_loop()
+    recorder = Recorder()
+    times: list[float] = []
+    original = recorder.show_progress
+
+    async def timed(record: TaskRecord, progress: Progress) -> None:
+        times.append(loop.time())
+        await original(record, progress)
+
+    recorder.show_progress = timed  # type: ignore[method-assign]
+    board = StatusBoard(0.2, recorder, settle=0.0)  # type: ignore[arg-type]
+    for task_id in range(1, 8):
+        board.show(task(task_id), Phase.PENDING, force=True)
+    board.remove(task(9))  # a posted result's status message: not an edit, not held up by them
+    await edits_reach(recorder, 8)
+    await board.drain(1)
+    assert recorder.edits.index((9, None)) <= 3  # went ahead of the edits waiting for the budget
+    assert max(sum(1 for t in times if start <= t < start + 0.199) for start in times) == 3  # 3 per interval
+    assert sorted(task_id for task_id, _ in recorder.edits) == [1, 2, 3, 4, 5, 6, 7, 9]
 
 
 async def test_drain_sends_what_waits_without_settling() -> None:

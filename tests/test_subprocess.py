@@ -146,7 +146,12 @@ async def _run_to_exit(env: dict[str, str], cwd: Path) -> tuple[int, str]:
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", cwd=cwd, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
     )
-    out, _ = await asyncio.wait_for(proc.communicate(), 30)
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), 30)
+    except TimeoutError:
+        proc.kill()  # a bot that did not stop by itself must not outlive the test
+        await proc.wait()
+        raise
     assert proc.returncode is not None
     return proc.returncode, out.decode()
 

@@ -12,7 +12,7 @@ Usage::
             ...                                              # task.error is raw upstream text
 
 Client (``EggAPIClient(session, *, api_key, base_url=DEFAULT_BASE_URL, timeout=30.0,
-max_attempts=5, backoff_base=1.0, backoff_cap=30.0, sleep=asyncio.sleep, rng=None)``):
+max_attempts=5, backoff_base=1.0, backoff_cap=30.0, sleep=asyncio.sleep, rng=None, budget=None)``):
 
 * ``await generate(req: GenerateRequest) -> EggTask`` - ``POST /v1/generate``; retried on
   429 only; ambiguous failures raise ``SubmitOutcomeUnknown`` (never resubmit).
@@ -23,6 +23,11 @@ max_attempts=5, backoff_base=1.0, backoff_cap=30.0, sleep=asyncio.sleep, rng=Non
 * ``await download_image(url: str, *, max_bytes: int) -> DownloadedImage`` - no
   Authorization header; ``DownloadTooLarge`` over ``max_bytes``; ``ValueError`` for
   non-http(s) URLs.
+
+Request budget: ``RequestBudget(rate)`` is shared by every request of the process (``budget=``):
+at most ``rate`` a second, waiting requests by ``Priority`` (SUBMIT, POLL, DOWNLOAD, FALLBACK,
+BACKGROUND; ``get_task`` and ``list_tasks`` take ``priority=``), slowed down by 429s;
+``client.busy`` says whether EggAPI is overloaded right now (see :mod:`bot.eggapi._budget`).
 
 Models: ``GenerateRequest``, ``EggTask`` (``is_terminal``/``is_completed``/``is_failed``,
 ``output_urls``, ``cost: Decimal | None`` (None: absent or unreadable), aware datetimes),
@@ -35,6 +40,7 @@ Errors: see :mod:`bot.eggapi._errors` for the hierarchy. Catch ``EggAPIUnavailab
 show ``err.user_message`` (never ``err.message``) to users.
 """
 
+from ._budget import Priority, RequestBudget
 from ._client import DEFAULT_BASE_URL, EggAPIClient
 from ._errors import (
     BadRequest,
@@ -104,7 +110,9 @@ __all__ = [
     "InternalError",
     "MalformedResponse",
     "NotFound",
+    "Priority",
     "RateLimited",
+    "RequestBudget",
     "ServiceUnavailable",
     "SubmitOutcomeUnknown",
     "TaskPage",

@@ -19,6 +19,12 @@ Retry policy (``max_attempts`` counts the first try):
   upstream, so never resubmit automatically. ``TransportError`` from ``generate`` means
   the connection could not even be opened (nothing was sent). 4xx errors are raised as is.
 
+Every request, retries and redirects included, first waits for its turn in the ``budget`` (a
+:class:`~bot.eggapi._budget.RequestBudget` shared by the whole process, if given) at the priority
+of its kind: submits first, then status polls and list pages, downloads, usage summaries. Each
+answer is reported back to it: a 429 slows the budget down and pauses it until ``Retry-After``, a
+503 pauses it, anything else tells it EggAPI answers normally.
+
 ``download_image`` fetches output files *without* any Authorization header, accepts only
 ``http``/``https`` URLs without credentials and refuses bodies over ``max_bytes``
 (``DownloadTooLarge``) while streaming. It follows at most ``MAX_REDIRECTS`` redirects, each
@@ -44,6 +50,7 @@ from urllib.parse import quote
 import aiohttp
 from yarl import URL
 
+from ._budget import Priority, RequestBudget
 from ._errors import (
     DownloadTooLarge,
     EggAPIClientError,
@@ -53,7 +60,16 @@ from ._errors import (
     SubmitOutcomeUnknown,
     TransportError,
 )
-from ._http import Answer, error_from, json_or_none, read_body, safe_filename, sniff_image_type, unwrap
+from ._http import (
+    Answer,
+    error_from,
+    json_or_none,
+    parse_retry_after,
+    read_body,
+    safe_filename,
+    sniff_image_type,
+    unwrap,
+)
 from ._models import DownloadedImage, EggTask, GenerateRequest, TaskPage, UsageRecordPage, UsageRow
 
 __all__ = ["DEFAULT_BASE_URL", "FILE_HOSTS", "MAX_REDIRECTS", "EggAPIClient"]
@@ -85,6 +101,7 @@ class EggAPIClient:
         backoff_cap: float = 30.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
+        budget: RequestBudget | None = None,
     ) -> None:
         if not api_key or not api_key.strip():
             raise ValueError("api_key must not be empty")
@@ -101,6 +118,12 @@ class EggAPIClient:
         self._backoff_cap = backoff_cap
         self._sleep = sleep
         self._rng = rng if rng is not None else random.Random()
+        self.budget = budget
+
+    @property
+    def busy(self) -> bool:
+        """Whether EggAPI said it is overloaded (429 or 503) and has not answered normally since."""
+        return self.budget is not None and self.budget.busy
 
     def __repr__(self) -> str:
         return f"EggAPIClient(base_url={self._base_url!r}, api_key='***')"
@@ -116,7 +139,7 @@ class EggAPIClient:
         attempt = 1
         while True:
             try:
-                answer = await self._send("POST", path, json_body=body)
+                answer = await self._send("POST", path, Priority.SUBMIT, json_body=body)
             except TransportError as err:
                 if err.code == "CONNECT_FAILED":
                     raise
@@ -140,23 +163,23 @@ class EggAPIClient:
                 )
                 raise self._unknown(malformed) from exc
 
-    async def get_task(self, task_id: str) -> EggTask:
+    async def get_task(self, task_id: str, *, priority: Priority = Priority.POLL) -> EggTask:
         """``GET /v1/tasks/{id}``. A failed task is returned (HTTP 200), not raised."""
         if not task_id:
             raise ValueError("task_id must not be empty")
         path = f"/v1/tasks/{quote(task_id, safe='')}"
-        return self._parse(EggTask.from_json, await self._get(path), path)
+        return self._parse(EggTask.from_json, await self._get(path, priority=priority), path)
 
-    async def list_tasks(self, page: int = 1, per_page: int = 20) -> TaskPage:
+    async def list_tasks(self, page: int = 1, per_page: int = 20, *, priority: Priority = Priority.POLL) -> TaskPage:
         """``GET /v1/tasks``; ``page`` >= 1, ``per_page`` clamped to 1..100. No filters exist."""
         path = "/v1/tasks"
         params = {"page": str(max(1, page)), "per_page": str(min(100, max(1, per_page)))}
-        return self._parse(TaskPage.from_json, await self._get(path, params), path)
+        return self._parse(TaskPage.from_json, await self._get(path, params, priority=priority), path)
 
     async def usage_summary(self) -> list[UsageRow]:
         """``GET /v1/usage/summary`` (no query parameters): one row per model; [] = no usage."""
         path = "/v1/usage/summary"
-        data = await self._get(path)
+        data = await self._get(path, priority=Priority.BACKGROUND)
 
         def rows(raw: Any) -> list[UsageRow]:
             if raw is None:
@@ -171,7 +194,7 @@ class EggAPIClient:
         """``GET /v1/usage``; records stay raw dicts. ``per_page`` clamped to 1..100."""
         path = "/v1/usage"
         params = {"page": str(max(1, page)), "per_page": str(min(100, max(1, per_page)))}
-        return self._parse(UsageRecordPage.from_json, await self._get(path, params), path)
+        return self._parse(UsageRecordPage.from_json, await self._get(path, params, priority=Priority.BACKGROUND), path)
 
     async def download_image(self, url: str, *, max_bytes: int) -> DownloadedImage:
         """Fetch an output file without Authorization; retried like a GET."""
@@ -194,9 +217,11 @@ class EggAPIClient:
 
     # ------------------------------------------------------------------ internals
 
-    async def _get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+    async def _get(
+        self, path: str, params: Mapping[str, str] | None = None, *, priority: Priority = Priority.POLL
+    ) -> Any:
         async def once() -> Any:
-            return self._unwrap(await self._send("GET", path, params=params), "GET", path)
+            return self._unwrap(await self._send("GET", path, priority, params=params), "GET", path)
 
         return await self._retrying("GET", path, once)
 
@@ -242,16 +267,34 @@ class EggAPIClient:
             delay,
         )
 
+    async def _turn(self, priority: Priority) -> float | None:
+        """Wait for this request's turn in the shared budget (at once without one); when it was granted."""
+        if self.budget is None:
+            return None
+        return await self.budget.acquire(priority)
+
+    def _report(self, sent_at: float | None, status: int, headers: Mapping[str, str]) -> None:
+        """Tell the budget how EggAPI answered: 429 slows it down, 503 pauses it, the rest is normal."""
+        if self.budget is None:
+            return
+        if status in (429, 503):
+            retry_after = parse_retry_after(headers.get("Retry-After"))
+            self.budget.penalise(retry_after, slow_down=status == 429, sent_at=sent_at)
+        elif status < 500:
+            self.budget.succeeded(sent_at)
+
     async def _send(
         self,
         method: str,
         path: str,
+        priority: Priority,
         *,
         params: Mapping[str, str] | None = None,
         json_body: Any = None,
     ) -> Answer:
-        """One authenticated request; transport failures become TransportError."""
+        """One authenticated request, in its turn; transport failures become TransportError."""
         headers = {"Authorization": f"Bearer {self._key}", "Accept": "application/json"}
+        sent_at = await self._turn(priority)
         try:
             async with self._session.request(
                 method,
@@ -263,6 +306,7 @@ class EggAPIClient:
                 allow_redirects=False,
                 raise_for_status=False,
             ) as resp:
+                self._report(sent_at, resp.status, resp.headers)
                 ok = 200 <= resp.status < 300
                 body = await read_body(resp, _API_BODY_LIMIT if ok else _ERROR_BODY_LIMIT, strict=ok)
                 if body is None:
@@ -326,11 +370,13 @@ class EggAPIClient:
         return nxt
 
     async def _fetch_file(self, url: URL, target: URL, label: str, max_bytes: int) -> DownloadedImage | str:
-        """One GET of a file: the image (named after ``target``), or the ``Location`` of a redirect."""
+        """One GET of a file, in its turn: the image (named after ``target``), or the ``Location`` of a redirect."""
+        sent_at = await self._turn(Priority.DOWNLOAD)
         try:
             async with self._session.get(
                 url, timeout=self._timeout, allow_redirects=False, raise_for_status=False
             ) as resp:
+                self._report(sent_at, resp.status, resp.headers)
                 if resp.status in _REDIRECTS and resp.headers.get("Location"):
                     return resp.headers["Location"]
                 if not 200 <= resp.status < 300:

@@ -11,18 +11,20 @@ In the order a task meets them:
   renewed, taken over when it lapses, released at a clean stop; webhooks for another process's tasks.
 - ``task_store``: ``TaskStore``, a task's reads and field updates, through the storage seam
   (``bot.storage``); its ``transition_in`` is called only by ``transitions``.
-- ``tracker``: ``Tracker`` resumes, submits, polls, reconciles and hands over for delivery; its
+- ``tracker``: ``Tracker`` resumes, submits, follows, reconciles and hands over for delivery; its
   private helpers are ``_steps`` (the scheduler and its ``Step``s), ``_dispatch`` and
-  ``_fair_queue`` (whose turn it is), ``_polling`` (when to ask again) and ``_reconcile`` (which
-  EggAPI task an unconfirmed submit became).
+  ``_fair_queue`` (whose turn it is), ``_following`` (running tasks until they end), ``_sweep``
+  (reads of EggAPI's task list that follow them all at once, checked as they go by ``_pages``), ``_polling``
+  (when to ask for one task on its own) and ``_reconcile`` (which EggAPI task an unconfirmed
+  submit became).
 - ``references``: whether the reference images' signed links are still good enough to send.
 - ``remakes``: jobs made from an earlier job's result (Reroll, Vary, Edit, Again at 2k/4k, Remix),
   and ``Remakes``, which finds a result's images again with links that work now.
 - ``outcomes``: endings without images, and what the member is told.
 - ``delivery``: ``Deliverer`` downloads and posts exactly once; ``result_parts`` and ``fitting``
   cut a result into messages that fit.
-- ``status_board``: throttled, coalesced status edits; ``_lanes`` (``KeyedLanes``) runs one worker per
-  destination for it, for delivery and for the mod-log.
+- ``status_board``: status edits when something changes, coalesced and budgeted; ``_lanes``
+  (``KeyedLanes``) runs one worker per destination for it, for delivery and for the mod-log.
 - ``ports``: ``Publisher``, the one thing the chat side implements, and the ``Phase``s it shows.
 - ``foreground``: background work yields while members are being answered.
 

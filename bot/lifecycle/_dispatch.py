@@ -2,7 +2,8 @@
 
 Wraps the pure ``FairQueue`` with what the tracker needs around it: submit jobs are scheduled
 while there is a free slot, a task leaves the line when it stops running (told by the task
-store's listener), and queued members' status messages show their place, coalesced.
+store's listener), and queued members' status messages show their place, coalesced. While
+EggAPI is busy (``busy()``), they say so instead, and so do jobs whose submit is waiting for it.
 
 With several bot processes each keeps its own line, in fair turns among its own members; the
 running caps are counted in the database at each submit, for all processes together. When that
@@ -31,7 +32,8 @@ log = logging.getLogger(__name__)
 MAX_POSITION_UPDATES = 25  # queued members beyond this are told their place when they move up
 IN_LINE = frozenset({TaskStatus.QUEUED, TaskStatus.SUBMITTING, TaskStatus.RUNNING, TaskStatus.UNKNOWN})
 
-Show = Callable[[TaskRecord, Phase, str | None], Awaitable[None]]
+Show = Callable[[TaskRecord, Phase, str | None, bool], Awaitable[None]]
+"""Show a task's phase, with its place in line (or None) and whether EggAPI is busy."""
 
 
 class Dispatcher:
@@ -47,6 +49,7 @@ class Dispatcher:
         max_running_per_member: int,
         max_running_total: int,
         position_interval: float,
+        busy: Callable[[], bool] = lambda: False,
     ) -> None:
         self._store = store
         self._jobs = jobs
@@ -54,8 +57,9 @@ class Dispatcher:
         self._max_submits = max_submits
         self._position_interval = position_interval
         self._line = FairQueue(max_running_per_member=max_running_per_member, max_running_total=max_running_total)
+        self._busy = busy
         self._submitting: set[int] = set()
-        self._shown: dict[int, int] = {}
+        self._shown: dict[int, tuple[Phase, int | None, bool]] = {}  # what each waiting member was last shown
         self._full = False  # the database's count left no room for anyone: wait for a task to end
 
     def push(self, task_id: int, member_id: int) -> None:
@@ -106,6 +110,11 @@ class Dispatcher:
         if self._line.order() and not self._jobs.is_scheduled(Step.POSITIONS, WHOLE_LINE):
             self._jobs.schedule(Step.POSITIONS, WHOLE_LINE, self._position_interval)
 
+    def refresh(self) -> None:
+        """Show the line again soon (EggAPI turned busy, or calm): each message changes only if its text does."""
+        if not self._jobs.closing:
+            self._jobs.schedule(Step.POSITIONS, WHOLE_LINE, 0.0)
+
     def after_step(self, step: Step, task_id: int) -> None:
         """A submit step ended: its slot is free again."""
         if step is Step.SUBMIT:
@@ -125,15 +134,26 @@ class Dispatcher:
             self.pump()
 
     async def show_positions(self, _: int = 0) -> None:
-        """Tell queued members their place in line (coalesced, at most every interval)."""
+        """Tell queued members their place in line (coalesced, at most every interval), and whether EggAPI is busy.
+
+        A submit waiting on a busy EggAPI says so too, and stops saying it once EggAPI is calm.
+        """
+        busy = self._busy()
         for position, task_id in enumerate(self._line.order()[:MAX_POSITION_UPDATES], start=1):
-            if self._shown.get(task_id) == position:
-                continue
-            task = await self._store.get(task_id)
-            if task is None or task.status is not TaskStatus.QUEUED:
-                continue
-            self._shown[task_id] = position
-            await self._show(task, Phase.QUEUED, str(position))
+            await self._show_if_changed(task_id, TaskStatus.QUEUED, (Phase.QUEUED, position, busy))
+        for task_id in sorted(self._submitting):
+            if busy or self._shown.get(task_id, (None, None, False))[2]:
+                await self._show_if_changed(task_id, TaskStatus.SUBMITTING, (Phase.SUBMITTING, None, busy))
+
+    async def _show_if_changed(self, task_id: int, status: TaskStatus, look: tuple[Phase, int | None, bool]) -> None:
+        if self._shown.get(task_id) == look:
+            return
+        task = await self._store.get(task_id)
+        if task is None or task.status is not status:
+            return
+        self._shown[task_id] = look
+        phase, position, busy = look
+        await self._show(task, phase, None if position is None else str(position), busy)
 
     async def rejoin(self, task_id: int) -> None:
         """Put a task that waited out EggAPI's refusal back in line."""

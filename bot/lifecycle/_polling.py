@@ -99,10 +99,13 @@ def task_shape(task: TaskRecord) -> tuple[object, ...]:
 class PollPlanner:
     """When to poll each running task, learnt from the tasks that finished before it."""
 
-    def __init__(self, *, first: float, ceiling: float, deadline: float, webhooks: bool) -> None:
+    def __init__(
+        self, *, first: float, ceiling: float, deadline: float, webhooks: bool, stale_after: float = math.inf
+    ) -> None:
         self._first = first
         self._ceiling = ceiling
         self._deadline = deadline
+        self._stale_after = stale_after
         self._step = min(STEP, ceiling)
         self._slower = WEBHOOK_FACTOR if webhooks else 1.0  # webhooks lead; polling is the fallback
         self._history = DurationHistory()
@@ -112,6 +115,11 @@ class PollPlanner:
         if created_at is not None and completed_at is not None:
             self._history.observe(task_shape(task), (completed_at - created_at).total_seconds())
 
+    @property
+    def first(self) -> float:
+        """Seconds before the first poll of a task nothing is known of."""
+        return self._first
+
     @staticmethod
     def running_for(task: TaskRecord) -> float:
         """Seconds since the task was submitted."""
@@ -120,6 +128,12 @@ class PollPlanner:
     def past_deadline(self, task: TaskRecord) -> bool:
         """Whether the task has run longer than the bot's deadline (it is still followed, more slowly)."""
         return self.running_for(task) > self._deadline
+
+    def until_next_phase(self, task: TaskRecord) -> float | None:
+        """Seconds until the task is shown differently for its age alone (past the deadline, stale); None after."""
+        running = self.running_for(task)
+        later = [moment - running for moment in (self._deadline, self._stale_after) if moment >= running]
+        return min(later) + MARGIN if later and math.isfinite(min(later)) else None
 
     def first_delay(self, task: TaskRecord) -> float:
         """Seconds from acceptance to the first poll."""

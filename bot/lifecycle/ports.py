@@ -40,11 +40,12 @@ RUNNING_PHASES = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class Progress:
-    """A snapshot for the status message."""
+    """A snapshot for the status message: ``busy`` when it waits because EggAPI said it is overloaded."""
 
     phase: Phase
     elapsed: float
     detail: str | None = None  # QUEUED: the place in line; UNCONFIRMED: the catalogue key of a note
+    busy: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,6 @@ when a task moves to 'submitting', so they hold for all processes together.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -26,21 +25,21 @@ from bot.eggapi import (
     EggAPIUnavailable,
     EggTask,
     GenerateRequest,
-    NotFound,
     SubmitOutcomeUnknown,
-    format_cost,
 )
 from bot.i18n import Text
 from bot.lifecycle._dispatch import Dispatcher
+from bot.lifecycle._following import Follower
 from bot.lifecycle._polling import PollPlanner
 from bot.lifecycle._reconcile import Outcome, Reconciler
 from bot.lifecycle._steps import Scheduler, Step
+from bot.lifecycle._sweep import Sweeper
 from bot.lifecycle.delivery import Deliverer
 from bot.lifecycle.foreground import Foreground
 from bot.lifecycle.leases import Leases
 from bot.lifecycle.model import TaskRecord, TaskStatus
 from bot.lifecycle.outcomes import RELEASED, Outcomes
-from bot.lifecycle.ports import Phase, describe_failure, failure_code
+from bot.lifecycle.ports import Phase
 from bot.lifecycle.references import EXPIRED_REFS, ReferenceCheck
 from bot.lifecycle.status_board import StatusBoard
 from bot.lifecycle.task_store import TaskStore
@@ -52,7 +51,6 @@ log = logging.getLogger(__name__)
 OPERATOR_ERRORS = ("UNAUTHORIZED", "FORBIDDEN", "INSUFFICIENT_BALANCE")
 MAX_SUBMIT_RETRIES = 5  # EggAPI busy or unreachable before anything was sent: back in line this often
 EARLY_HINTS_MAX = 256  # webhook ids remembered while submits await their answer
-NOT_FOUND_PATIENCE = 600.0  # seconds of 404s before a running task is given up as lost upstream
 UNCONFIRMED_NOTE = "job.unconfirmed_told"  # the catalogue key of the note (Progress.detail)
 
 
@@ -71,7 +69,13 @@ class TrackerConfig:
     max_running_total: int = 20
     reconcile_grace: float = 120.0
     hint_cooldown: float = 2.0  # a webhook polls its task at once, then at most this often
+    list_interval: float = 1.0  # seconds between two reads of EggAPI's task list while tasks run
     webhook_url: str | None = None
+
+    @property
+    def backstop(self) -> float:
+        """Seconds a running task may go unseen by reads of the list before it is polled on its own."""
+        return max(self.poll_interval_max, 3 * self.list_interval)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,16 +120,8 @@ class Tracker:
         self._reconciler = reconciler
         self._unconfirmed_told: set[int] = set()
         self._early_hints: OrderedDict[str, None] = OrderedDict()  # webhooks that beat the POST's answer
-        self._hint_polls: dict[int, float] = {}  # when a webhook last made each task be polled
         self._submit_retries: dict[int, int] = {}
         self._answers: dict[int, EggTask | EggAPIError | NotSent] = {}  # POST answers not recorded yet
-        self._first_miss: dict[int, float] = {}
-        self._timing = PollPlanner(
-            first=config.poll_interval_min,
-            ceiling=config.poll_interval_max,
-            deadline=config.task_deadline,
-            webhooks=config.webhook_url is not None,
-        )
         self._jobs = Scheduler(
             {
                 Step.SUBMIT: self._leased(self._submit),
@@ -154,8 +150,31 @@ class Tracker:
             max_running_per_member=config.max_running_per_member,
             max_running_total=config.max_running_total,
             position_interval=config.status_edit_interval,
+            busy=lambda: client.busy,
         )
         store.add_listener(self._line.on_change)
+        self._following = Follower(
+            store,
+            books,
+            client,
+            board=board,
+            outcomes=outcomes,
+            schedule=self._schedule,
+            planner=PollPlanner(
+                first=config.poll_interval_min,
+                ceiling=config.poll_interval_max,
+                deadline=config.task_deadline,
+                stale_after=config.stale_after,
+                webhooks=config.webhook_url is not None,
+            ),
+            list_interval=config.list_interval,
+            backstop=config.backstop,
+            stale_after=config.stale_after,
+            hint_cooldown=config.hint_cooldown,
+            webhooks=config.webhook_url is not None,
+        )
+        if client.budget is not None:  # EggAPI busy or calm again: members waiting in line are told
+            client.budget.add_listener(lambda _: self._line.refresh())
 
     @property
     def board(self) -> StatusBoard:
@@ -164,8 +183,13 @@ class Tracker:
 
     @property
     def alive(self) -> bool:
-        """Whether the scheduler loop and the leases' loop are running."""
-        return self._jobs.alive and self._leases.alive
+        """Whether the scheduler loop, the reads of EggAPI's task list and the leases' loop are running."""
+        return self._jobs.alive and self._following.alive and self._leases.alive
+
+    @property
+    def sweeper(self) -> Sweeper:
+        """The reads of EggAPI's task list that follow running tasks (for tests and the benchmark)."""
+        return self._following.sweeper
 
     @property
     def in_flight(self) -> int:
@@ -193,6 +217,7 @@ class Tracker:
         for delivered in await self._store.list_status_left():  # posted before a stop, status message still there
             self._board.remove(delivered)
         self._jobs.start()
+        self._following.sweeper.start()
         self._line.pump()
         self._leases.start(taken_over=self._resume, lost=self._let_go, hinted=self.hint, looked=self._line.retry)
 
@@ -212,6 +237,7 @@ class Tracker:
         self._leases.let_go(task_id)
         self._line.drop(task_id)
         self._board.forget(task_id)
+        self._following.sweeper.unfollow(task_id)
         self._submit_retries.pop(task_id, None)
         self._unconfirmed_told.discard(task_id)
 
@@ -221,6 +247,9 @@ class Tracker:
             return
         if task.status in (TaskStatus.SUBMITTING, TaskStatus.UNKNOWN, TaskStatus.RUNNING):
             self._line.mark_running(task.id, task.member_id)
+        if task.status is TaskStatus.RUNNING and task.egg_task_id is not None:
+            self._following.follow(task)  # the first read of the list finds what finished meanwhile
+            return
         kind = {
             TaskStatus.SUBMITTING: Step.RECONCILE,  # crashed mid-POST: never resubmit blindly
             TaskStatus.UNKNOWN: Step.RECONCILE,
@@ -237,6 +266,7 @@ class Tracker:
         Then the leases are released, so other processes take the unfinished tasks at once.
         """
         await self._leases.close()
+        await self._following.sweeper.close()
         await self._jobs.close(grace)
         await self._deliverer.close()  # no post, hence no 'done' to show, after this
         await self._board.drain(grace)
@@ -249,8 +279,8 @@ class Tracker:
         """Queue a newly recorded task; it is submitted in fair turn as soon as there is room."""
         self._line.push(task_id, member_id)
 
-    async def _show_queued(self, task: TaskRecord, phase: Phase, detail: str | None) -> None:
-        self._board.show(task, phase, detail=detail, force=True)
+    async def _show_queued(self, task: TaskRecord, phase: Phase, detail: str | None, busy: bool) -> None:
+        self._board.show(task, phase, detail=detail, busy=busy, force=True)
 
     async def hint(self, egg_task_id: str) -> bool:
         """A webhook says this EggAPI task changed: poll it now (the payload itself is not trusted).
@@ -262,7 +292,7 @@ class Tracker:
         task, waiting = await self._store.for_webhook(egg_task_id)
         if task is not None and task.status is TaskStatus.RUNNING:
             if self._leases.holds(task.id):
-                self._poll_for_hint(task.id)
+                self._following.hinted(task.id)
             else:  # another process follows it: kept for that one, which polls it at its next look
                 await self._leases.pass_hint(egg_task_id)
             return True
@@ -279,19 +309,6 @@ class Tracker:
                 if unconfirmed.status is TaskStatus.UNKNOWN and self._leases.holds(unconfirmed.id):
                     self._schedule(Step.RECONCILE, unconfirmed.id)
         return False
-
-    def _poll_for_hint(self, task_id: int) -> None:
-        """Poll at once, unless a hint did in the last ``hint_cooldown``: then once when it ends."""
-        now = asyncio.get_running_loop().time()
-        last = self._hint_polls.get(task_id)
-        if last is not None and last > now:
-            return  # one hinted poll is already waiting
-        due = now if last is None else max(now, last + self._config.hint_cooldown)
-        self._hint_polls[task_id] = due
-        if len(self._hint_polls) > EARLY_HINTS_MAX:  # forget finished tasks' marks, oldest first
-            for old in [tid for tid, at in self._hint_polls.items() if at < now - self._config.hint_cooldown]:
-                del self._hint_polls[old]
-        self._schedule(Step.POLL, task_id, due - now)
 
     # -- submit ------------------------------------------------------------------------------
 
@@ -381,7 +398,7 @@ class Tracker:
         self._line.step_back(task.id)  # not running any more; it rejoins the line after the delay
         delay = max(exc.retry_after or 0.0, self._config.poll_interval_max * 2 ** (attempt - 1))
         log.warning("task %s: EggAPI busy (%s); back in line in %.0f s (try %d)", task.id, exc.code, delay, attempt)
-        self._board.show(task, Phase.QUEUED, detail=None, force=True)
+        self._board.show(task, Phase.QUEUED, detail=None, busy=True, force=True)
         self._schedule(Step.REQUEUE, task.id, delay)
         return True
 
@@ -395,12 +412,12 @@ class Tracker:
             return False
         if moved:
             log.info("task %s: accepted by EggAPI as %s", task.id, egg.id)
-            self._board.follow(task.id)
             self._submit_retries.pop(task.id, None)
+            self._following.follow(task, egg)
             self._board.show(task, Phase.PENDING, force=True)
-            early = egg.id in self._early_hints
-            self._early_hints.pop(egg.id, None)
-            self._schedule(Step.POLL, task.id, 0.0 if early else self._timing.first_delay(task))
+            if egg.id in self._early_hints:  # its webhook came before the answer: look now
+                self._early_hints.pop(egg.id, None)
+                self._following.hinted(task.id)
         return moved
 
     # -- reconcile ---------------------------------------------------------------------------
@@ -454,7 +471,7 @@ class Tracker:
         self._without_lease.discard(task.id)
         self._line.on_change(task.id, task.status)  # changed by another process: free its place in line
         if task.status is TaskStatus.RUNNING and not self._board.following(task.id):
-            self._board.follow(task.id)
+            self._following.follow(task)
             self._board.show(task, Phase.PENDING, force=True)
             self._schedule(Step.POLL, task.id)
         else:
@@ -463,87 +480,8 @@ class Tracker:
     # -- poll --------------------------------------------------------------------------------
 
     async def _poll(self, task_id: int) -> None:
-        task = await self._store.get(task_id)
-        if task is None or task.status is not TaskStatus.RUNNING or task.egg_task_id is None:
-            self._board.forget(task_id)
-            return
-        self._board.follow(task_id)
-        try:
-            egg = await self._client.get_task(task.egg_task_id)
-        except NotFound:
-            now = asyncio.get_running_loop().time()
-            first = self._first_miss.setdefault(task_id, now)
-            log.warning("task %s: EggAPI does not know %s (for %.0f s)", task_id, task.egg_task_id, now - first)
-            if now - first >= NOT_FOUND_PATIENCE:
-                self._first_miss.pop(task_id, None)
-                await self._outcomes.end_without_images(
-                    task, TaskStatus.RUNNING, TaskStatus.FAILED, "NOT_FOUND", describe_failure(None)
-                )
-                return
-            self._schedule(Step.POLL, task_id, self._timing.next_delay(task))
-            return
-        except EggAPIError as exc:
-            log.warning("task %s: polling %s failed (%s); retrying", task_id, task.egg_task_id, exc.code)
-            self._schedule(Step.POLL, task_id, self._timing.next_delay(task))
-            return
-        self._first_miss.pop(task_id, None)
-        if egg.status == "completed":
-            await self._finish(task, egg)
-        elif egg.status == "failed":
-            self._board.forget(task_id)
-            log.info("task %s: EggAPI task %s failed", task_id, egg.id)
-            await self._outcomes.end_without_images(
-                task, TaskStatus.RUNNING, TaskStatus.FAILED, failure_code(egg.error), describe_failure(egg.error), egg
-            )
-        else:
-            if egg.status != task.upstream_status:
-                await self._store.update(task_id, upstream_status=egg.status)
-            phase = Phase.PROCESSING if egg.status == "processing" else Phase.PENDING
-            if self._timing.running_for(task) > self._config.stale_after:
-                phase = Phase.STALE
-                await self._outcomes.mark_stale(task, self._timing.running_for(task))
-            elif self._timing.past_deadline(task):
-                phase = Phase.STILL_RUNNING
-            self._board.show(task, phase, detail=egg.id)
-            self._schedule(Step.POLL, task_id, self._timing.next_delay(task))
-
-    async def _finish(self, task: TaskRecord, egg: EggTask) -> None:
-        self._board.forget(task.id)
-        self._timing.observe(task, egg.created_at, egg.completed_at)
-        if not egg.output_urls:
-            log.warning("task %s: EggAPI task %s completed without images", task.id, egg.id)
-            await self._outcomes.end_without_images(
-                task, TaskStatus.RUNNING, TaskStatus.FAILED, "NO_OUTPUT", describe_failure(None), egg
-            )
-            return
-        charge = await self._books.charge(egg.cost, len(egg.output_urls))  # an unreadable cost is estimated
-        moved = await self._books.move(
-            task.id,
-            TaskStatus.RUNNING,
-            TaskStatus.COMPLETED,
-            settle=charge,
-            upstream_status=egg.status,
-            cost=charge.amount,
-            output_urls=egg.output_urls,
-            finished_at=egg.completed_at or utcnow(),
-        )
-        if moved:
-            if charge.estimated:  # once per task: only the poll that moved it gets here
-                log.warning(
-                    "task %s: EggAPI task %s completed with a cost that cannot be read (%s); charged the estimate %s",
-                    task.id,
-                    egg.id,
-                    egg.unreadable_cost,
-                    format_cost(charge.amount),
-                )
-            log.info(
-                "task %s: EggAPI task %s completed, %d image(s), cost %s",
-                task.id,
-                egg.id,
-                len(egg.output_urls),
-                format_cost(charge.amount),
-            )
-            self._schedule(Step.DELIVER, task.id)
+        if await self._following.poll(task_id):
+            self._schedule(Step.DELIVER, task_id)
 
     # -- deliver -----------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from bot.app.locales import for_task
-from bot.i18n import Text, Texts, texts
+from bot.i18n import Moment, Text, Texts, texts
 from bot.lifecycle.model import TaskRecord, TaskStatus
 from bot.lifecycle.ports import Phase, Progress
 from bot.money import format_money
@@ -18,10 +18,12 @@ from cogs._shared.text import excerpt
 
 PROMPT_EXCERPT = 300
 
+_FINAL = frozenset({Phase.DONE, Phase.FAILED, Phase.UNDELIVERABLE, Phase.CANCELLED})
 
-def headline(t: Texts, phase: Phase) -> str:
-    """``⏳ **Queued**``: what the status message says first."""
-    return t(f"job.phase.{phase.value}")
+
+def headline(t: Texts, phase: Phase, busy: bool = False) -> str:
+    """``⏳ **Queued**``: what the status message says first (while EggAPI refuses for load, that it does)."""
+    return t("job.busy") if busy else t(f"job.phase.{phase.value}")
 
 
 def elapsed_text(seconds: float) -> str:
@@ -54,12 +56,18 @@ def jump_url(task: TaskRecord, message_id: int) -> str:
 
 
 def status_text(task: TaskRecord, progress: Progress) -> str:
-    """The status message for a task at some point of its life."""
+    """The status message for a task at some point of its life.
+
+    While the job runs, when it was asked for is a live timestamp that the member's app counts up by
+    itself, so the message changes (and is edited) only when its phase does; once it ended, how long
+    it took.
+    """
     t = for_task(task)
-    top = [headline(t, progress.phase)]
+    top = [headline(t, progress.phase, progress.busy)]
     if progress.phase is Phase.QUEUED and progress.detail:
         top.append(t("job.in_line", place=progress.detail))
-    top += [t("job.number", id=task.id), elapsed_text(progress.elapsed)]
+    age = elapsed_text(progress.elapsed) if progress.phase in _FINAL else t("job.asked", when=Moment(task.created_at))
+    top += [t("job.number", id=task.id), age]
     lines = [" · ".join(top), f"> {excerpt(task.prompt, 200)}", f"`{settings_text(t, task)}`"]
     # The tracker passes EggAPI's task id as the detail of the running phases: it is not for members.
     if progress.phase is Phase.STILL_RUNNING:

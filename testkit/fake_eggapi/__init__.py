@@ -23,10 +23,17 @@ API behaviour (per the EggAPI reference):
   or a wrongly typed field -> 400 ``BAD_REQUEST``; ``fake.insufficient_balance = True`` ->
   403 ``INSUFFICIENT_BALANCE``. Success: 202, task ``pending``, cost ``"$0.00"``, id
   ``gen_<12 hex>``, type ``image_edit`` when image_urls is given.
-* ``GET /v1/tasks/{id}`` (404 for unknown ids) advances the task as it is polled (see
-  :class:`TaskPlan`). ``GET /v1/tasks?page&per_page`` lists newest first; per_page is
-  clamped to 1..100, an out-of-range page gives empty items; non-integers -> 400
-  ``BAD_REQUEST``; ``fake.list_order = "oldest"`` lists oldest first instead.
+* ``GET /v1/tasks/{id}`` (404 for unknown ids) advances the task as it is read (see
+  :class:`TaskPlan`). ``GET /v1/tasks?page&per_page`` lists every task of the key, full task
+  objects, newest first (the docs say nothing of the order: this is one answer they allow);
+  per_page is clamped to 1..100, an out-of-range page gives empty items; non-integers -> 400
+  ``BAD_REQUEST``. Each task on the page served is read as a GET would read it (its plan moves
+  on). Misbehaving on purpose: ``fake.list_order = "oldest"`` lists oldest first, ``"shuffled"``
+  in a different random order each time; ``fake.unlisted`` (task ids) are left out of the list;
+  ``fake.foreign_per_list = n`` makes another client of the key create n tasks just before each
+  list request is answered (the pages shift under a reader). ``fake.rate_limit = (n, seconds)``
+  answers ``/v1`` requests past n in any such window 429 ``RATE_LIMITED`` with ``Retry-After``
+  (counted in ``fake.rate_limited``).
   ``GET /v1/usage/summary`` returns an array of rows aggregated from
   completed tasks (units = images produced, cost per image from the plan, formatted
   ``"$0.0100"``); ``[]`` when nothing completed. ``GET /v1/usage`` lists one record per
@@ -44,10 +51,11 @@ API behaviour (per the EggAPI reference):
   ``null`` (``output``, ``error``, ``started_at``, ``completed_at``) like the oldest docs.
 
 Task control (deterministic, no sleeps): each generate takes the next plan queued with
-``fake.plan_next(plan)``, else a copy of ``fake.default_plan``. Status reported by the
-k-th ``GET /v1/tasks/{id}``: ``pending`` while ``k <= polls_until_processing``, the outcome
-once ``k > max(polls_until_processing, polls_until_done)`` (default plan: the very first
-poll already reports ``completed``), ``processing`` in between. ``hold=True`` keeps it non-terminal until
+``fake.plan_next(plan)``, else a copy of ``fake.default_plan``. Status reported by the k-th
+read of the task (``GET /v1/tasks/{id}``, or a list page that shows it): ``pending`` while
+``k <= polls_until_processing``, the outcome once ``k > max(polls_until_processing,
+polls_until_done)`` (default plan: the very first read already reports ``completed``),
+``processing`` in between. ``hold=True`` keeps it non-terminal until
 ``fake.finish(task_id, ...)``; ``duration=s`` finishes it ``s`` wall-clock seconds after
 creation regardless of polls. ``fake.finish`` works on any non-terminal task.
 ``fake.add_foreign_task(...)`` adds a task another client of the same API key made (no
@@ -81,10 +89,10 @@ Fault injection (FIFO; the first pending fault whose method (``"*"`` = any) and
   answering (client timeouts).
 
 Observation: ``fake.requests`` (``RecordedRequest``: method, path, query, headers, json,
-body), ``fake.count(method, path_prefix)``, ``fake.tasks`` (id -> ``FakeTask``), and the
-waiters ``wait_for_request(predicate)``, ``wait_for_task_status(task_id, status)``,
-``wait_for_webhooks(count)``, ``wait_until(predicate)`` (all on one asyncio.Condition,
-default timeout 5 s, ``TimeoutError`` on expiry).
+body, at (``time.monotonic()`` of its arrival)), ``fake.count(method, path_prefix)``,
+``fake.tasks`` (id -> ``FakeTask``), and the waiters ``wait_for_request(predicate)``,
+``wait_for_task_status(task_id, status)``, ``wait_for_webhooks(count)``, ``wait_until(predicate)``
+(all on one asyncio.Condition, default timeout 5 s, ``TimeoutError`` on expiry).
 """
 
 from .inputs import InputFetch

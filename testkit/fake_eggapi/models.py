@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import struct
+import time
 import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -65,7 +66,7 @@ class FakeTask:
 
 @dataclass(frozen=True)
 class RecordedRequest:
-    """One request as the fake received it (``headers`` is case-insensitive)."""
+    """One request as the fake received it (``headers`` is case-insensitive; ``at``: ``time.monotonic()``)."""
 
     method: str
     path: str
@@ -73,6 +74,7 @@ class RecordedRequest:
     headers: CIMultiDict[str]
     json: Any
     body: bytes
+    at: float = field(default_factory=time.monotonic)
 
 
 @dataclass(frozen=True)

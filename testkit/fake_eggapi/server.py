@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 import math
+import random
 import re
 import time
 from collections import deque
@@ -81,9 +82,14 @@ class FakeEggAPI:
         self.file_chunked = False
         self.file_padding = 0  # bytes of padding in served PNGs (oversize-image tests)
         self.file_declared_side: int | None = None  # served PNGs claim this side (decompression bombs)
-        self.list_order: Literal["newest", "oldest"] = "newest"  # GET /v1/tasks order (undocumented upstream)
+        self.list_order: Literal["newest", "oldest", "shuffled"] = "newest"  # GET /v1/tasks order (undocumented)
+        self.foreign_per_list = 0  # another client of the key creates this many tasks before each list read
+        self.unlisted: set[str] = set()  # task ids GET /v1/tasks leaves out (a list that misbehaves)
+        self.rate_limit: tuple[int, float] | None = None  # (requests, seconds) per key, then 429 + Retry-After
+        self.rate_limited = 0  # requests answered 429 by that limit
         self.webhook_timeout = 5.0
         self._plans: deque[TaskPlan] = deque()
+        self._recent: deque[float] = deque()  # arrival times of /v1 requests, for ``rate_limit``
         self._faults: list[Fault] = []
         self._seq = 0
         self._cond = asyncio.Condition()
@@ -394,6 +400,9 @@ class FakeEggAPI:
         self._notify()
         if request.path.startswith("/files/") and "Authorization" in request.headers:
             self.violations.append(f"Authorization header sent to the file host: {request.method} {request.path}")
+        limited = self._over_limit(request.path)
+        if limited is not None:
+            return limited
         fault = self._take_fault(request.method, request.path)
         if fault is not None and fault.kind == "fail" and not fault.process:
             return self._fault_response(fault)
@@ -408,6 +417,23 @@ class FakeEggAPI:
             return response
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._closing.wait(), fault.seconds)
+        return response
+
+    def _over_limit(self, path: str) -> web.Response | None:
+        """429 RATE_LIMITED with Retry-After past ``rate_limit`` requests a window (the API only, not files)."""
+        if self.rate_limit is None or not path.startswith("/v1/"):
+            return None
+        limit, per = self.rate_limit
+        now = time.monotonic()
+        while self._recent and self._recent[0] <= now - per:
+            self._recent.popleft()
+        if len(self._recent) < limit:
+            self._recent.append(now)
+            return None
+        self.rate_limited += 1
+        wait = self._recent[0] + per - now
+        response = _envelope(status=429, code="RATE_LIMITED", message="rate limit exceeded for this API key")
+        response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
         return response
 
     def _take_fault(self, method: str, path: str) -> Fault | None:
@@ -449,19 +475,42 @@ class FakeEggAPI:
             task = self.tasks.get(task_match.group(1))
             if task is None:
                 return _envelope(status=404, code="NOT_FOUND", message="task not found")
-            if task.status == "pending" and task.polls >= task.plan.polls_until_processing:
-                await self._fetch_inputs(task)  # this poll starts it
-            self._on_poll(task)
+            await self._observe(task)
             return _envelope(self.task_json(task))
         if method == "GET" and path == "/v1/tasks":
-            newest = self.list_order == "newest"
-            tasks = sorted(self.tasks.values(), key=lambda t: (t.created_at, t.seq), reverse=newest)
-            return self._page(request, tasks, self.task_json)
+            return await self._list(request)
         if method == "GET" and path == "/v1/usage/summary":
             return _envelope(self._summary())
         if method == "GET" and path == "/v1/usage":
             return self._page(request, self._records(), dict)
         return _envelope(status=404, code="NOT_FOUND", message="route not found")
+
+    async def _observe(self, task: FakeTask) -> None:
+        """The task is read (by id, or on a page of the list): a poll-driven plan moves on."""
+        if task.status == "pending" and task.polls >= task.plan.polls_until_processing:
+            await self._fetch_inputs(task)  # this read starts it
+        self._on_poll(task)
+
+    async def _list(self, request: web.Request) -> web.Response:
+        """``GET /v1/tasks``: every task of the key (others' too), in ``list_order``; the page served reads them."""
+        for _ in range(self.foreign_per_list):
+            self.add_foreign_task("another client's task")
+        tasks = sorted(
+            (t for t in self.tasks.values() if t.id not in self.unlisted),
+            key=lambda t: (t.created_at, t.seq),
+            reverse=self.list_order != "oldest",
+        )
+        if self.list_order == "shuffled":
+            random.Random(len(self.requests)).shuffle(tasks)
+        try:
+            page, per_page = int(request.query.get("page", "1")), int(request.query.get("per_page", "20"))
+        except ValueError:
+            page, per_page = 0, 0  # answered 400 by _page
+        if page >= 1 and per_page >= 1:
+            start = (page - 1) * min(100, per_page)
+            for task in tasks[start : start + min(100, per_page)]:
+                await self._observe(task)
+        return self._page(request, tasks, self.task_json)
 
     def _check_auth(self, header: str | None) -> web.Response | None:
         if header is None:

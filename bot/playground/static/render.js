@@ -35,7 +35,7 @@ const Render = (() => {
     s = s.replace(/\\([\\*_`~|>#<:\-\[\]()])/g, (_, c) => hold(esc(c)));  // \* is a plain star
     s = s.replace(/`([^`\n]+)`/g, (_, code) => hold(`<code>${esc(code)}</code>`));
     s = s.replace(/<t:(-?\d+)(?::([tTdDfFR]))?>/g, (_, unix, style) =>
-      hold(`<span class="ts" title="${esc(new Date(unix * 1000).toString())}">${esc(stamp(Number(unix), style || "f"))}</span>`));
+      hold(`<span class="ts" data-unix="${esc(unix)}" data-style="${esc(style || "f")}" title="${esc(new Date(unix * 1000).toString())}">${esc(stamp(Number(unix), style || "f"))}</span>`));
     s = s.replace(/<@!?(\d+)>/g, (_, id) => hold(`<span class="mention">@${esc(world.nameOf(id))}</span>`));
     s = s.replace(/<@&(\d+)>/g, (_, id) => hold(`<span class="mention">@${esc(world.roleOf(id))}</span>`));
     s = s.replace(/<#(\d+)>/g, (_, id) => hold(`<span class="mention">#${esc(world.channelOf(id))}</span>`));
@@ -217,5 +217,11 @@ const Render = (() => {
     return node;
   }
 
-  return { markdown, message, esc, stamp };
+  // Relative timestamps count on by themselves, as in Discord's app (status messages rely on it).
+  function tick(root = document) {
+    for (const span of root.querySelectorAll('.ts[data-style="R"]')) span.textContent = relative(Number(span.dataset.unix));
+  }
+  if (typeof document !== "undefined") setInterval(() => tick(), 1000);
+
+  return { markdown, message, esc, stamp, tick };
 })();
