@@ -43,6 +43,7 @@ SMOKE: dict[str, Any] = {
     "ledger_cycles": 100,
     "burst": 3,
     "economy_inflight": 6,
+    "economy_ramp": 0.0,
     "economy_durations": (0.3, 0.6),
     "economy_window": 2.0,
     "economy_levels": (5, 10),
@@ -127,6 +128,12 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--economy-inflight", type=int, default=d.economy_inflight, help="economy: jobs kept in flight")
     p.add_argument(
+        "--economy-ramp",
+        type=float,
+        default=d.economy_ramp,
+        help="economy: new jobs a second until that many are in flight (0: all at once)",
+    )
+    p.add_argument(
         "--economy-durations", type=_floats, default=d.economy_durations, help="economy: task durations (s), cycled"
     )
     p.add_argument(
@@ -188,6 +195,7 @@ def config_from(args: argparse.Namespace) -> Config:
         burst=args.burst,
         strategies=args.strategies,
         economy_inflight=args.economy_inflight,
+        economy_ramp=args.economy_ramp,
         economy_durations=args.economy_durations,
         economy_window=args.economy_window,
         economy_levels=args.economy_levels,

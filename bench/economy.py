@@ -4,12 +4,13 @@ One bot process per strategy (``bench.baselines``: ``ours``, ``per-task-5s``, ``
 each with fresh fakes and a fresh database, so every one starts cold. Each runs:
 
 * **delivery**: about ``economy_inflight`` (100) jobs kept in flight for ``economy_window`` seconds
-  (a new /imagine as soon as one ends), their EggAPI durations cycling through
-  ``economy_durations`` (2 to 60 s, each plus a fraction of a second spread evenly, so finishes do
-  not line up with any strategy's polls); then the driver waits for the last ones. Measured: the delay
-  from EggAPI finishing a task to its images reaching the channel, per duration (p50/p99), and
-  EggAPI requests per delivered image (all of them, and the status requests alone: task GETs and
-  list pages; submits and downloads cost every strategy the same);
+  (reached at ``economy_ramp`` new jobs a second, then a new /imagine as soon as one ends), their
+  EggAPI durations cycling through ``economy_durations`` (2 to 60 s, each plus a fraction of a
+  second spread evenly, so finishes do not line up with any strategy's polls); then the driver
+  waits for the last ones. Measured: the delay from EggAPI finishing a task to its images reaching
+  the channel, per duration (p50/p99), and EggAPI requests per delivered image (all of them, and
+  the status requests alone: task GETs and list pages; submits and downloads cost every strategy
+  the same);
 * **held**: ``economy_levels`` (100, then 1,000) jobs held upstream, never finishing; once all
   run, and the status edits of the ramp were sent (``economy_settle`` seconds at most: each job's
   message changes from "Queued" once, at most 3 edits per 5 s a channel), ``economy_watch``
@@ -100,7 +101,10 @@ async def economy_delivery(group: Group, cfg: Any, progress: Progress, strategy:
     handles = []
     while loop.time() - started < window:
         done = group.count(prefix, TERMINAL)
-        while submitted - done < target:
+        # Up to ``economy_ramp`` new jobs a second at first (then one for each that ends): a hundred
+        # /imagine in the same instant is a burst, not the load of a hundred in flight.
+        ramp_cap = target if cfg.economy_ramp <= 0 else int((loop.time() - started) * cfg.economy_ramp) + 1
+        while submitted - done < target and (submitted >= target or submitted < ramp_cap):
             prompt = f"{prefix}{submitted}"
             duration_of[prompt] = durations[submitted % len(durations)]
             # A fraction of a second more, spread evenly: whole seconds would line finishes up with
@@ -118,10 +122,13 @@ async def economy_delivery(group: Group, cfg: Any, progress: Progress, strategy:
         def one_more_ended(before: int = done) -> bool:
             return group.count(prefix, TERMINAL) > before
 
+        ramping = submitted < target
+        wait = 1 / cfg.economy_ramp if ramping and cfg.economy_ramp > 0 else window - (loop.time() - started)
         try:
-            await bot.wait_until(one_more_ended, max(0.05, window - (loop.time() - started)), "a job to end")
+            await bot.wait_until(one_more_ended, max(0.05, min(wait, window - (loop.time() - started))), "a job")
         except TimeoutError:
-            break
+            if loop.time() - started >= window:
+                break
     window_end = loop.time()
     await asyncio.gather(*(h.wait_ack(timeout=30) for h in handles))
     accepted = [h for h in handles if h.callback is not None and not h.callback.flags & 64]

@@ -63,6 +63,7 @@ class Config:
     burst: int = 20
     strategies: tuple[str, ...] = STRATEGIES
     economy_inflight: int = 100
+    economy_ramp: float = 10.0
     economy_durations: tuple[float, ...] = (2.0, 5.0, 10.0, 20.0, 30.0, 45.0, 60.0)
     economy_window: float = 60.0
     economy_levels: tuple[int, ...] = (100, 1000)

@@ -4,9 +4,10 @@ EggAPI limits requests per API key and per IP (the oldest docs say 100 a second 
 give no number) and answers 429 past it. Submits, status polls, task lists, image downloads and
 usage summaries all count, so they share one budget: at most ``rate`` requests in any one-second
 window (in any ``1 / rate`` seconds below one a second). Waiting requests go in priority order
-(``Priority``): a member's submit first, then the status reads that are due (task-list pages
-first among them: one follows a hundred jobs), downloads, jobs polled one by one on their own
-schedule, and the background work (usage summaries, reconciling). A request that waits is never lost, only later.
+(``Priority``, ``TIERS``): members' submits and the status reads that are due first, in the order
+they came (a task-list page follows a hundred jobs), then downloads, jobs polled one by one on
+their own schedule, and the background work (usage summaries, reconciling). A request that waits
+is never lost, only later.
 
 EggAPI's own word wins: a 429 halves the rate (down to ``floor``) and pauses every request until
 its ``Retry-After`` (or a backoff) has passed; a 503 pauses without slowing down. The rate climbs
@@ -38,13 +39,24 @@ RECOVERY_SHARE = 0.1  # of the configured rate, won back every ``recovery`` seco
 
 
 class Priority(enum.IntEnum):
-    """Which waiting request goes first (lowest first)."""
+    """What a request is for; ``TIERS`` says which waiting ones go first."""
 
     SUBMIT = 0  # a member is waiting for their job to start
     POLL = 1  # a page of the task list (it follows a hundred jobs), or a job a webhook named or the list missed
     DOWNLOAD = 2  # a finished job's images
     FALLBACK = 3  # one job polled on its own schedule, where the list cannot vouch for it
     BACKGROUND = 4  # usage summaries, reconciling unconfirmed submits
+
+
+# Submits and due status reads share the first tier, first come first served: a wave of a hundred
+# /imagine at once must not hold back the one list read that finds everyone's finished jobs.
+TIERS = {
+    Priority.SUBMIT: 0,
+    Priority.POLL: 0,
+    Priority.DOWNLOAD: 1,
+    Priority.FALLBACK: 2,
+    Priority.BACKGROUND: 3,
+}
 
 
 @dataclass(order=True)
@@ -123,7 +135,7 @@ class RequestBudget:
             self._grant(now)
             return now
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._waiters, _Waiter(int(priority), next(self._seq), future))
+        heapq.heappush(self._waiters, _Waiter(TIERS[priority], next(self._seq), future))
         self._arm(now)
         try:
             await future
