@@ -251,6 +251,9 @@ async def test_a_hundred_requests_at_the_edge_through_both_processes_never_overd
     shard's process, and a member's quota is per server; what both processes reserve against at the same
     moment is the account's budget ($0.08: eight images), so that is the edge here, with $0.05 each a server."""
     fake = world.fake
+    # Answering within Discord's 3 s is measured by the benchmark; here two processes, the database and the
+    # fakes share a loaded test machine, and what is checked is the money, so the fake waits longer.
+    fake.ack_deadline = WAIT / 2
     await cluster.start()
     handles = await asyncio.gather(
         *(fake.slash(world.alice, cluster.sites[n % 2].channel, "imagine", prompt=f"edge {n}") for n in range(100))

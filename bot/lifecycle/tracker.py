@@ -37,7 +37,7 @@ from bot.lifecycle._sweep import Sweeper
 from bot.lifecycle.delivery import Deliverer
 from bot.lifecycle.foreground import Foreground
 from bot.lifecycle.leases import Leases
-from bot.lifecycle.model import TaskRecord, TaskStatus
+from bot.lifecycle.model import TERMINAL, TaskRecord, TaskStatus
 from bot.lifecycle.outcomes import RELEASED, Outcomes
 from bot.lifecycle.ports import Phase
 from bot.lifecycle.references import EXPIRED_REFS, ReferenceCheck
@@ -108,7 +108,6 @@ class Tracker:
         self._store = store
         self._leases = leases
         self._caps = RunningCaps(config.max_running_total, config.max_running_per_member)
-        self._without_lease: set[int] = set()  # ended tasks an operator's decision is still to be told of
         self._references = references
         self._refresh = refresh  # Remakes.before_submit
         self._books = books
@@ -126,7 +125,7 @@ class Tracker:
             {
                 Step.SUBMIT: self._leased(self._submit),
                 Step.POLL: self._leased(self._poll),
-                Step.RECONCILE: self._leased(self._reconcile),
+                Step.RECONCILE: self._leased(self._reconcile, ended_too=True),
                 Step.DELIVER: self._leased(self._deliver),
                 Step.POSITIONS: lambda _: self._line.show_positions(),
                 Step.REQUEUE: self._leased(lambda task_id: self._line.rejoin(task_id)),
@@ -210,7 +209,6 @@ class Tracker:
         for task in resumed:
             self._resume(task)
         for released in await self._store.list_with_error(TaskStatus.REJECTED, RELEASED):
-            self._without_lease.add(released.id)  # ended: whichever process tells the member first
             self._schedule(Step.RECONCILE, released.id)  # released by the operator while this bot was away
         if resumed:
             log.info("resuming %d unfinished task(s)", len(resumed))
@@ -221,14 +219,25 @@ class Tracker:
         self._line.pump()
         self._leases.start(taken_over=self._resume, lost=self._let_go, hinted=self.hint, looked=self._line.retry)
 
-    def _leased(self, step: Callable[[int], Awaitable[None]]) -> Callable[[int], Awaitable[None]]:
-        """``step``, run only while this process holds the task's lease (else another process follows it)."""
+    def _leased(
+        self, step: Callable[[int], Awaitable[None]], *, ended_too: bool = False
+    ) -> Callable[[int], Awaitable[None]]:
+        """``step``, run only while this process holds the task's lease (else another process follows it).
+
+        ``ended_too``: also for a task that has ended, which has no lease to hold (an unconfirmed submit
+        the operator released: whichever process sees it first tells the member, once).
+        """
 
         async def run(task_id: int) -> None:
-            if self._leases.holds(task_id) or task_id in self._without_lease:
+            if self._leases.holds(task_id):
                 await step(task_id)
-            else:
-                log.debug("task %s: its lease is not ours (any more); left to the process that holds it", task_id)
+                return
+            if ended_too:
+                task = await self._store.get(task_id)
+                if task is not None and task.status in TERMINAL:
+                    await step(task_id)
+                    return
+            log.debug("task %s: its lease is not ours (any more); left to the process that holds it", task_id)
 
         return run
 
@@ -468,7 +477,6 @@ class Tracker:
     async def _settled_by_operator(self, task: TaskRecord) -> None:
         """An unconfirmed submit the operator settled (``bot.unconfirmed.desk``): follow it, or tell the member."""
         self._unconfirmed_told.discard(task.id)
-        self._without_lease.discard(task.id)
         self._line.on_change(task.id, task.status)  # changed by another process: free its place in line
         if task.status is TaskStatus.RUNNING and not self._board.following(task.id):
             self._following.follow(task)
