@@ -36,6 +36,7 @@ from bot.lifecycle import (
     Tracker,
     TrackerConfig,
 )
+from bot.lifecycle.leases import LeaseConfig, Leases, new_owner, seat_of
 from bot.lifecycle.model import TaskRecord
 from bot.lifecycle.remakes import Remakes
 from bot.lifecycle.task_store import TaskStore
@@ -69,6 +70,15 @@ def tracker_config(settings: Settings) -> TrackerConfig:
         max_running_total=settings.max_running_total,
         list_interval=settings.list_interval,
         webhook_url=settings.webhook_public_url,
+    )
+
+
+def lease_config(settings: Settings) -> LeaseConfig:
+    """How this process keeps the leases of the tasks it follows."""
+    return LeaseConfig(
+        ttl=settings.lease_ttl,
+        renew_interval=settings.lease_renew_interval,
+        check_interval=settings.lease_check_interval,
     )
 
 
@@ -177,6 +187,7 @@ class Core:
     members: MemberData
     history: History
     preferences: MemberPreferences
+    leases: Leases
 
 
 def build_core(settings: Settings, resources: Resources, *, clock: Clock = utcnow) -> Core:
@@ -185,6 +196,7 @@ def build_core(settings: Settings, resources: Resources, *, clock: Clock = utcno
     tasks = TaskStore(db)
     ledger = Ledger(db, ledger_defaults(settings))
     books = Bookkeeper(db, tasks, ledger)
+    leases = Leases(db, new_owner(seat_of(settings.shard_ids)), lease_config(settings))
     reconciler = Reconciler(tasks, eggapi, grace=tracker_config(settings).reconcile_grace)
     guild_settings = GuildSettings(db)
     policy = PromptPolicy(guild_settings)
@@ -198,7 +210,13 @@ def build_core(settings: Settings, resources: Resources, *, clock: Clock = utcno
         ledger=ledger,
         books=books,
         jobs=JobService(
-            db, tasks, ledger, books, max_queued_per_member=settings.max_queued_per_member, checks=intake_checks
+            db,
+            tasks,
+            ledger,
+            books,
+            max_queued_per_member=settings.max_queued_per_member,
+            checks=intake_checks,
+            leases=leases,
         ),
         references=ReferenceCheck(clock=clock),
         reconciler=reconciler,
@@ -211,6 +229,7 @@ def build_core(settings: Settings, resources: Resources, *, clock: Clock = utcno
         members=MemberData(db),
         history=History(db),
         preferences=MemberPreferences(guild_settings, policy),
+        leases=leases,
     )
 
 
@@ -250,6 +269,7 @@ def build_services(
 
     config = tracker_config(settings)
     foreground = Foreground()
+    books = core.books.fenced(core.leases.owner)  # the tracker's moves: only while this process holds the lease
 
     async def status_removed(task_id: int) -> None:
         await core.tasks.update(task_id, status_message_id=None)
@@ -257,25 +277,27 @@ def build_services(
     board = StatusBoard(config.status_edit_interval, publisher, foreground=foreground, on_removed=status_removed)
     deliverer = Deliverer(
         core.tasks,
-        core.books,
+        books,
         eggapi,
         publisher,
         board,
         max_image_bytes=settings.max_image_bytes,
         on_delivered=on_delivered if modlog_port is not None or metrics is not None else None,
+        fence=core.leases.confirm,
     )
     remakes = Remakes(core.tasks, publisher, core.references)
     tracker = Tracker(
         core.tasks,
-        core.books,
+        books,
         eggapi,
         config,
         board=board,
-        outcomes=Outcomes(core.tasks, core.books, board, publisher),
+        outcomes=Outcomes(core.tasks, books, board, publisher),
         deliverer=deliverer,
         reconciler=core.reconciler,
         foreground=foreground,
         references=core.references,
+        leases=core.leases,
         refresh=remakes.before_submit,
     )
     web = None

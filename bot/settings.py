@@ -78,6 +78,9 @@ class Settings:
     shard_count: int | None = None  # None: as many shards as Discord recommends (GET /gateway/bot)
     shard_ids: tuple[int, ...] | None = None  # None: every shard; else this process's share
     identify_interval: float = 5.5  # Discord's rule: one IDENTIFY per bucket per 5 s; 0.5 s for the trip
+    lease_ttl: float = 30.0  # a process's hold on a task lapses this long after its last renewal
+    lease_renew_interval: float = 10.0
+    lease_check_interval: float = 1.0  # looking for tasks others left, webhooks for ours, room under the caps
     allow_dms: bool = False
     task_deadline: float = 300.0
     stale_after: float = 3600.0
@@ -344,6 +347,13 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         shard_count=read.parsed("EGGBOT_SHARD_COUNT", _positive(_whole), None),
         shard_ids=read.parsed("EGGBOT_SHARD_IDS", _shard_ids, None),
         identify_interval=read.parsed("EGGBOT_IDENTIFY_INTERVAL", _not_negative(_number), default.identify_interval),
+        lease_ttl=read.parsed("EGGBOT_LEASE_TTL", _positive(_number), default.lease_ttl),
+        lease_renew_interval=read.parsed(
+            "EGGBOT_LEASE_RENEW_INTERVAL", _positive(_number), default.lease_renew_interval
+        ),
+        lease_check_interval=read.parsed(
+            "EGGBOT_LEASE_CHECK_INTERVAL", _positive(_number), default.lease_check_interval
+        ),
         allow_dms=read.parsed("EGGBOT_ALLOW_DMS", _bool, default.allow_dms),
         task_deadline=read.parsed("EGGBOT_TASK_DEADLINE", _positive(_number), default.task_deadline),
         stale_after=read.parsed("EGGBOT_STALE_AFTER", _positive(_number), default.stale_after),
@@ -377,6 +387,16 @@ def load_settings(env: Mapping[str, str]) -> Settings:
             read.problems.append(
                 ("EGGBOT_SHARD_IDS", f"must be below EGGBOT_SHARD_COUNT ({settings.shard_count}); shards count from 0")
             )
+    if settings.lease_renew_interval * 2 > settings.lease_ttl:
+        read.problems.append(
+            (
+                "EGGBOT_LEASE_RENEW_INTERVAL",
+                f"must be at most half of EGGBOT_LEASE_TTL ({settings.lease_ttl:g} s), so one late renewal "
+                "does not lose every lease",
+            )
+        )
+    if settings.lease_check_interval >= settings.lease_ttl:
+        read.problems.append(("EGGBOT_LEASE_CHECK_INTERVAL", "must be smaller than EGGBOT_LEASE_TTL"))
     if settings.poll_interval_max < settings.poll_interval_min:
         read.problems.append(("EGGBOT_POLL_INTERVAL_MAX", "must not be smaller than EGGBOT_POLL_INTERVAL_MIN"))
     if read.problems:

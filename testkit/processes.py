@@ -1,4 +1,8 @@
-"""The real bot as a process against the fakes: its environment, and ``python -m bot`` to stop, kill and restart."""
+"""The real bot as a process against the fakes: its environment, and ``python -m bot`` to stop, kill and restart.
+
+``sharded`` makes one ``BotProcess`` per shard, each in a folder of its own (its log), all on one
+database: the processes of a bot that runs past one machine.
+"""
 
 from __future__ import annotations
 
@@ -45,6 +49,7 @@ class BotProcess:
     """One ``python -m bot`` process; its output goes to a log file in ``tmp_path``."""
 
     def __init__(self, tmp_path: Path, fake: FakeDiscord, eggapi: FakeEggAPI, **extra: str) -> None:
+        tmp_path.mkdir(parents=True, exist_ok=True)
         self.tmp_path = tmp_path
         self.fake = fake
         self.env = bot_env(tmp_path, fake, eggapi.url, **extra)
@@ -81,6 +86,27 @@ class BotProcess:
     def output(self) -> str:
         """Everything the bot logged so far."""
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+def sharded(
+    tmp_path: Path, fake: FakeDiscord, eggapi: FakeEggAPI, shards: int, database_url: str, **extra: str
+) -> list[BotProcess]:
+    """One process per shard of ``shards`` (``EGGBOT_SHARD_IDS`` = its number), all on ``database_url``.
+
+    ``extra`` applies to every process; a value may name the shard with ``{shard}``.
+    """
+    return [
+        BotProcess(
+            tmp_path / f"shard{shard}",
+            fake,
+            eggapi,
+            DATABASE_URL=database_url,
+            EGGBOT_SHARD_COUNT=str(shards),
+            EGGBOT_SHARD_IDS=str(shard),
+            **{name: value.format(shard=shard) for name, value in extra.items()},
+        )
+        for shard in range(shards)
+    ]
 
 
 async def run_command(env: Mapping[str, str], cwd: Path, *args: str, timeout: float = 30) -> tuple[int, str, str]:

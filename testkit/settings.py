@@ -18,6 +18,10 @@ FAST = {
     "EGGBOT_TASK_DEADLINE": "60",
     "EGGBOT_HTTP_TIMEOUT": "5",
     "EGGBOT_IDENTIFY_INTERVAL": "0",  # the fake paces sharded IDENTIFYs only when a test asks it to
+    # A killed process's tasks are taken over within seconds; a live one renews well in time.
+    "EGGBOT_LEASE_TTL": "3",
+    "EGGBOT_LEASE_RENEW_INTERVAL": "0.5",
+    "EGGBOT_LEASE_CHECK_INTERVAL": "0.05",
 }
 
 

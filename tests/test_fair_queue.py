@@ -50,3 +50,27 @@ def test_cancelled_tasks_leave_the_line_and_resumed_ones_count() -> None:
     queue.remove(50)
     assert queue.pop_ready() == 51
     assert queue.running_total == 1 and queue.order() == []
+
+
+def test_a_task_the_database_found_no_room_for_is_first_again() -> None:
+    """Another process's tasks filled the cap: the popped task keeps its place, and its member their turn."""
+    queue = FairQueue(max_running_per_member=3, max_running_total=10)
+    for task, member in [(1, 1), (2, 1), (3, 2), (4, 3)]:
+        queue.push(task, member)
+    assert queue.pop_ready() == 1
+    queue.put_back(1, first=True)
+    assert queue.running_total == 0 and queue.order() == [1, 3, 4, 2]
+    assert drain(queue) == [1, 3, 4, 2]
+
+
+def test_a_member_full_elsewhere_is_paused_while_the_others_go_on() -> None:
+    queue = FairQueue(max_running_per_member=3, max_running_total=10)
+    for task, member in [(1, 1), (2, 1), (3, 2)]:
+        queue.push(task, member)
+    assert queue.pop_ready() == 1
+    queue.put_back(1, first=False)  # member 1 runs three jobs in another process
+    queue.pause(1)
+    assert queue.member_of(1) == 1
+    assert drain(queue) == [3]  # member 1 waits; member 2 does not
+    assert queue.resume() and not queue.resume()
+    assert drain(queue) == [1, 2]

@@ -198,10 +198,11 @@ class CountingReads:
 
 async def test_a_guilds_values_are_read_once_and_every_write_here_is_seen(db: AnyDatabase) -> None:
     storage = CountingReads(db)
-    settings = GuildSettings(storage)  # type: ignore[arg-type]  # the real AnyDatabase behind a counter
+    # the real AnyDatabase behind a counter; a clock that stands still: no second look at the generation
+    settings = GuildSettings(storage, ticks=lambda: 0.0)  # type: ignore[arg-type]
     assert (await settings.values(GUILD)).get(MOD_LOG_CHANNEL) is None
     assert (await settings.values(GUILD)).get(MOD_LOG_CHANNEL) is None
-    assert storage.reads == 1  # every /imagine reads them: once is enough until they change
+    assert storage.reads == 2  # the generation and the values; every /imagine reads them: once is enough
     await settings.set(GUILD, MOD_LOG_CHANNEL, 42)
     assert (await settings.values(GUILD)).get(MOD_LOG_CHANNEL) == 42
     await settings.update(GUILD, BLOCKED_WORDS, lambda words: (*words, "gore"))
@@ -218,3 +219,22 @@ async def test_a_read_racing_a_write_never_keeps_the_old_values(db: AnyDatabase)
         await settings.set(GUILD, MOD_LOG_CHANNEL, n)
         await reading
         assert (await settings.values(GUILD)).get(MOD_LOG_CHANNEL) == n
+
+
+async def test_another_process_write_is_seen_within_the_check_interval(backend: Backend) -> None:
+    """Two storage instances on one database, as two bot processes are; the clock is moved by hand."""
+    now = [0.0]
+    async with await backend.open() as first, await backend.open() as second:
+        here, there = GuildSettings(first), GuildSettings(second, ticks=lambda: now[0], check_every=1.0)
+        assert (await there.values(GUILD)).get(BLOCKED_WORDS) == ()
+        await here.set(GUILD, BLOCKED_WORDS, ("gore",))
+        now[0] = 0.9
+        assert (await there.values(GUILD)).get(BLOCKED_WORDS) == ()  # kept: looked less than a second ago
+        now[0] = 1.0
+        assert (await there.values(GUILD)).get(BLOCKED_WORDS) == ("gore",)  # the generation moved: read again
+        await here.update(GUILD, BLOCKED_WORDS, lambda words: (*words, "spam"))
+        await here.reset(GUILD, MOD_LOG_CHANNEL)
+        now[0] = 2.5
+        assert (await there.values(GUILD)).get(BLOCKED_WORDS) == ("gore", "spam")
+        assert (await there.values(OTHER)).get(BLOCKED_WORDS) == ()
+        assert await first.read(lambda tx: tx.generations.get("guild_settings")) == 3  # one per write

@@ -15,6 +15,7 @@ from bot.eggapi import UsageRow
 from bot.errors import UserFacingError
 from bot.ledger import (
     DM_GUILD,
+    Charge,
     Hold,
     HoldState,
     Ledger,
@@ -570,3 +571,20 @@ async def test_holds_queued_behind_a_pause_are_refused(db: AnyDatabase, backend:
     results = await asyncio.gather(ledger.set_paused(GUILD, True), *(hold(t.id) for t in tasks))
     assert results[1:] == [QuotaReason.PAUSED] * 20
     assert await count_rows(db, "ledger_holds") == 1
+
+
+async def test_another_process_policy_and_price_count_at_its_next_hold(backend: Backend) -> None:
+    """Two storage instances on one database, as two bot processes: a write in one is read by the other's
+    next reservation, in that reservation's own transaction, though the other remembered the old policy."""
+    async with await backend.open() as first, await backend.open() as second:
+        here, there = make_ledger(first, member_limit=D("100")), make_ledger(second, member_limit=D("100"))
+        assert (await reserve(there, second)).reserved == D("0.01")  # policy and price now remembered there
+        await here.set_paused(GUILD, True)
+        assert (await refused(there, second)).reason is QuotaReason.PAUSED
+        await here.set_paused(GUILD, False)
+        await here.set_member_limit(GUILD, MEMBER, D("0.02"))
+        assert (await refused(there, second, count=2)).reason is QuotaReason.MEMBER_LIMIT  # 0.01 + 0.02 > 0.02
+        assert (await reserve(there, second, member=MEMBER + 2)).reserved == D("0.01")  # remembered there
+        hold = await reserve(here, first, member=MEMBER + 1)
+        assert await here.settle(hold.task_id, Charge(D("0.05"), 1))  # EggAPI's cost: 0.05 an image from now on
+        assert (await reserve(there, second, member=MEMBER + 2)).reserved == D("0.05")

@@ -225,3 +225,40 @@ def test_bad_shard_ids_name_the_setting(env: dict[str, str], problem: str) -> No
     with pytest.raises(SettingsError) as caught:
         load_settings({**REQUIRED, **env})
     assert caught.value.names == ["EGGBOT_SHARD_IDS"] and problem in str(caught.value)
+
+
+def test_leases_default_to_thirty_seconds_renewed_every_ten() -> None:
+    settings = load_settings(REQUIRED)
+    assert (settings.lease_ttl, settings.lease_renew_interval, settings.lease_check_interval) == (30.0, 10.0, 1.0)
+    tuned = load_settings(
+        {
+            **REQUIRED,
+            "EGGBOT_LEASE_TTL": "12",
+            "EGGBOT_LEASE_RENEW_INTERVAL": "6",
+            "EGGBOT_LEASE_CHECK_INTERVAL": "0.5",
+        }
+    )
+    assert (tuned.lease_ttl, tuned.lease_renew_interval, tuned.lease_check_interval) == (12.0, 6.0, 0.5)
+
+
+@pytest.mark.parametrize(
+    ("env", "name", "problem"),
+    [
+        ({"EGGBOT_LEASE_TTL": "0"}, "EGGBOT_LEASE_TTL", "must be greater than zero"),
+        ({"EGGBOT_LEASE_TTL": "soon"}, "EGGBOT_LEASE_TTL", "must be a number"),
+        (
+            {"EGGBOT_LEASE_RENEW_INTERVAL": "20"},
+            "EGGBOT_LEASE_RENEW_INTERVAL",
+            "at most half of EGGBOT_LEASE_TTL (30 s)",
+        ),
+        (
+            {"EGGBOT_LEASE_TTL": "10", "EGGBOT_LEASE_RENEW_INTERVAL": "4", "EGGBOT_LEASE_CHECK_INTERVAL": "10"},
+            "EGGBOT_LEASE_CHECK_INTERVAL",
+            "must be smaller than EGGBOT_LEASE_TTL",
+        ),
+    ],
+)
+def test_bad_lease_timings_name_the_setting(env: dict[str, str], name: str, problem: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings({**REQUIRED, **env})
+    assert caught.value.names == [name] and problem in str(caught.value)

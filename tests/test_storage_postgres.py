@@ -8,6 +8,7 @@ processes are to the server.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -23,6 +24,7 @@ from bot.lifecycle.task_store import TaskStore
 from bot.lifecycle.transitions import Bookkeeper
 from bot.storage import IntegrityError
 from bot.storage.postgres import DatabaseUnavailable, PostgresDatabase, bundled_migrations
+from bot.storage.postgres.ledger import PostgresLedger
 from bot.storage.postgres.migrations import Migration
 from bot.storage.sqlite import bundled_migrations as sqlite_migrations
 from testkit.backends import Backend
@@ -193,3 +195,49 @@ async def test_connections_the_server_closed_while_idle_are_replaced_before_a_ch
         created = await asyncio.gather(*(store.create(ImagineRequest(GUILD, 2, MEMBER, f"q{n}")) for n in range(5)))
         assert len({task.id for task in created}) == 5
         assert len(await store.list_unfinished()) == 10
+
+
+async def test_a_hold_settling_during_an_account_budget_check_waits_for_it(
+    postgres: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check reads the settled sum, then the active one; a hold settling between the two reads would
+    be in neither, and a request that does not fit would be admitted. So the settle waits for the check.
+
+    The check is held between its two reads until the settle has ended; a settle that has to wait for a
+    lock gives up at once (the database's ``lock_timeout``), which is what it must do here.
+    """
+    url = await postgres.url()
+    assert postgres.server is not None
+    await postgres.server.admin(f"ALTER DATABASE {url.rsplit('/', 1)[-1]} SET lock_timeout = '100ms'")
+    defaults = LedgerDefaults(member_limit=D("100"), period="day", account_budget=D("0.01"))
+    async with await PostgresDatabase.open(url) as first, await PostgresDatabase.open(url) as second:
+        ledgers = [Ledger(db, defaults, clock=lambda: WEDNESDAY) for db in (first, second)]
+        store = TaskStore(first)
+        held, asked = [
+            await store.create(ImagineRequest(guild_id=GUILD, channel_id=2, member_id=MEMBER, prompt=p)) for p in "ab"
+        ]
+        await ledgers[0].reserve(task_id=held.id, guild_id=GUILD, member_id=MEMBER, role_ids=(), count=1, now=WEDNESDAY)
+        between, go_on = threading.Event(), threading.Event()
+        read_settled = PostgresLedger.settled_since_summary
+
+        def pausing(repository: PostgresLedger) -> Decimal:
+            settled = read_settled(repository)
+            between.set()
+            go_on.wait()  # on the check's worker thread: the event loop runs on
+            return settled
+
+        monkeypatch.setattr(PostgresLedger, "settled_since_summary", pausing)
+        checking = asyncio.ensure_future(
+            ledgers[1].reserve(task_id=asked.id, guild_id=GUILD, member_id=MEMBER, role_ids=(), count=1, now=WEDNESDAY)
+        )
+        await asyncio.to_thread(between.wait)
+        monkeypatch.setattr(PostgresLedger, "settled_since_summary", read_settled)
+        try:
+            with pytest.raises(asyncpg.LockNotAvailableError):
+                await ledgers[0].settle(held.id, D("0.01"))  # it would have to wait for the check: no slipping in
+        finally:
+            go_on.set()
+        with pytest.raises(QuotaExceeded) as refused:
+            await checking
+        assert refused.value.reason is QuotaReason.ACCOUNT_BUDGET
+        assert await ledgers[0].settle(held.id, D("0.01"))  # once the check has ended

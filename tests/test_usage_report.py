@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -81,7 +82,7 @@ async def add_task(
             ledger.reserve_in(tx, terms, task_id=task_id, now=when)
         previous = TaskStatus.QUEUED
         for status in _PATHS[outcome]:
-            changes: dict[str, object] = {}
+            changes: dict[str, Any] = {}
             if status is TaskStatus.RUNNING:
                 changes["egg_task_id"] = f"seeded_{task_id}"  # never an id the fake EggAPI hands out
             if status is TaskStatus.COMPLETED:

@@ -3,12 +3,20 @@
 A ``Setting`` names a key, its default and how a stored JSON value is checked on the way in and out,
 so a value written by an older or newer bot that no longer fits reads as the default (logged once
 per read) instead of breaking a command. Each write is its own transaction; the last write wins.
+
+A guild's settings are kept in memory once read (the prompt policy reads them on every /imagine).
+This object forgets what it writes itself; a write by another bot process on the same database is
+seen within ``CHECK_EVERY`` seconds: every write adds one to the ``guild_settings`` generation in
+the database, in its own transaction, and a read compares it with the one the memory was filled
+under, at most once per ``CHECK_EVERY``, forgetting everything when it moved.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import math
+import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,6 +31,10 @@ T = TypeVar("T")
 
 DM_GUILD = 0
 """The guild key used for direct messages (``guild_id=None``), as the ledger keys them."""
+GENERATION = "guild_settings"
+"""The generation every write of a guild's settings adds one to (``GenerationRepository``)."""
+CHECK_EVERY = 1.0
+"""Seconds at most between two looks at that generation: how stale another process's write can be here."""
 
 
 def _key(guild_id: int | None) -> int:
@@ -130,14 +142,26 @@ class GuildValues:
 class GuildSettings:
     """Per-guild settings and per-member preferences; ``guild_id=None`` (DMs) is a guild of its own."""
 
-    def __init__(self, storage: Storage, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        clock: Callable[[], datetime] = utcnow,
+        *,
+        ticks: Callable[[], float] = time.monotonic,
+        check_every: float = CHECK_EVERY,
+    ) -> None:
         self._storage = storage
         self._clock = clock
         # A guild's settings are read on every /imagine (the prompt policy) and written rarely, by
-        # moderators, through this object: they are kept until a write here changes them. The
-        # generation keeps a read that raced a write from keeping what the write replaced.
+        # moderators: they are kept until a write changes them. The generations keep a read that
+        # raced a write (here, per guild; or elsewhere, all guilds) from keeping what it replaced.
         self._cached: dict[int, GuildValues] = {}
         self._generation: dict[int, int] = {}
+        self._ticks = ticks
+        self._check_every = check_every
+        self._checked_at = -math.inf
+        self._seen: int | None = None  # the database's generation the memory was last checked against
+        self._epoch = 0  # moves whenever the database's generation did: every guild is forgotten
 
     @contextlib.asynccontextmanager
     async def _writing(self, key: int) -> AsyncIterator[None]:
@@ -159,14 +183,27 @@ class GuildSettings:
     async def values(self, guild_id: int | None) -> GuildValues:
         """All of the guild's settings in one read (for checks that need several on every request)."""
         key = _key(guild_id)
+        await self._check()
         cached = self._cached.get(key)
         if cached is not None:
             return cached
-        generation = self._generation.get(key, 0)
+        generation = (self._epoch, self._generation.get(key, 0))
         values = GuildValues(await self._storage.read(lambda tx: tx.guilds.all(key)))
-        if self._generation.get(key, 0) == generation:
+        if (self._epoch, self._generation.get(key, 0)) == generation:
             self._cached[key] = values
         return values
+
+    async def _check(self) -> None:
+        """Forget every kept guild if another process wrote settings since the last look (at most every second)."""
+        now = self._ticks()
+        if now - self._checked_at < self._check_every:
+            return
+        self._checked_at = now
+        seen = await self._storage.read(lambda tx: tx.generations.get(GENERATION))
+        if seen != self._seen:
+            self._seen = seen
+            self._epoch += 1
+            self._cached.clear()
 
     async def update(self, guild_id: int | None, setting: Setting[T], change: Callable[[T], T]) -> T:
         """Read, ``change`` and store the value in one transaction, so two moderators' edits both count.
@@ -182,6 +219,7 @@ class GuildSettings:
                 tx.guilds.delete(key, setting.key)
             else:
                 tx.guilds.put(key, setting.key, stored, now)
+            tx.generations.bump(GENERATION)
             return value
 
         async with self._writing(key):
@@ -191,17 +229,27 @@ class GuildSettings:
         """Store the guild's value (ValueError if it does not fit; the default or None unsets it)."""
         key, stored = _key(guild_id), self._stored(setting, value)
         now = self._clock()
-        async with self._writing(key):
+
+        def apply(tx: Transaction) -> None:
             if stored is None:
-                await self._storage.transaction(lambda tx: tx.guilds.delete(key, setting.key))
+                tx.guilds.delete(key, setting.key)
             else:
-                await self._storage.transaction(lambda tx: tx.guilds.put(key, setting.key, stored, now))
+                tx.guilds.put(key, setting.key, stored, now)
+            tx.generations.bump(GENERATION)
+
+        async with self._writing(key):
+            await self._storage.transaction(apply)
 
     async def reset(self, guild_id: int | None, setting: Setting[T]) -> None:
         """Forget the guild's value: the default applies again."""
         key = _key(guild_id)
+
+        def apply(tx: Transaction) -> None:
+            tx.guilds.delete(key, setting.key)
+            tx.generations.bump(GENERATION)
+
         async with self._writing(key):
-            await self._storage.transaction(lambda tx: tx.guilds.delete(key, setting.key))
+            await self._storage.transaction(apply)
 
     async def get_member(self, guild_id: int | None, member_id: int, setting: Setting[T]) -> T:
         """The member's own value in this guild, or the setting's default when unset."""

@@ -23,7 +23,8 @@ Holds (one per task; table ``ledger_holds`` references ``tasks(id)``):
   Holds ``count × unit_price(model)``. Raises ``QuotaExceeded`` having written nothing; let it
   propagate out of the function so the task row is rolled back too. Checks, in this order:
   guild paused, account budget, member limit, server cap, against the member's spend read in
-  the transaction (and the policy read again there if it was written since ``terms``).
+  the transaction (and the policy read again there if it was written since ``terms``, by this
+  process or another on the same database: the ``ledger`` generation is read in the transaction).
   ``bot.storage.IntegrityError`` for a second hold of a task.
 * ``await reserve(*, task_id, guild_id, member_id, role_ids, count, now=None, model=...) -> Hold`` -
   ``terms`` + ``reserve_in`` for an existing task, in a transaction of its own.

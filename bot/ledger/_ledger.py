@@ -29,6 +29,7 @@ from ._models import (
 )
 from ._periods import period_bounds
 from ._policy import QuotaSettings, load_settings, resolve_limit
+from ._settings import GENERATION
 
 log = logging.getLogger(__name__)
 
@@ -196,6 +197,7 @@ class Ledger(LedgerAdjustments):
         now = self._now(now)
         ledger = tx.ledger
         policy = terms.policy
+        self.noticed_in(tx)  # by another process too
         if terms.generation != self._generation:  # policy or prices were written since: read them afresh
             policy = self._policy(ledger, terms.key, terms.member_id, terms.model)
         needed = policy.unit_price * terms.count
@@ -288,7 +290,9 @@ class Ledger(LedgerAdjustments):
         after = self._price(ledger, model)
         if after != before:
             # Holds priced from remembered terms must see the new price: as for a policy write, bump
-            # the generation here, on the database thread, before any reserve queued behind us runs.
+            # the generation here, on the database thread, before any reserve queued behind us runs
+            # (and the database's, for the other processes).
+            tx.generations.bump(GENERATION)
             self._generation += 1
             tx.after_commit(self._written)  # and again once committed (see ``_write``)
             log.info("price per image for new holds: %s (was %s)", format_cost(after), format_cost(before))

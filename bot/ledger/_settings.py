@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 MEMO_LIMIT = 10_000  # remembered policy rows (one per member seen) before starting afresh
+GENERATION = "ledger"
+"""The generation every write of policy or prices adds one to, whichever bot process makes it."""
 
 
 class LedgerSettings:
@@ -29,18 +31,29 @@ class LedgerSettings:
         self._storage = storage
         self._defaults = defaults
         self._clock = clock
-        # Policy and prices change only through this object, so they are read once and kept until
-        # it writes them again: the hot path (reserve) then reads only the member's own spend.
-        # Every write of them bumps the generation inside its transaction, on the database thread;
-        # what was remembered under an older generation is read again.
+        # Policy and prices are read once and kept until they are written again: the hot path
+        # (reserve) then reads only the member's own spend. Every write of them bumps the
+        # generation inside its transaction, on the database thread; what was remembered under an
+        # older generation is read again. Another bot process writes them too: each write also adds
+        # one to the database's generation, which every reservation reads in its own transaction
+        # (``noticed_in``), so a hold never counts against policy or prices another process replaced.
         self._memo: dict[tuple[object, ...], tuple[int, object]] = {}
         self._generation = 0
+        self._seen = 0  # the database's generation the memo was last checked against
+
+    def noticed_in(self, tx: Transaction) -> None:
+        """Inside a change: forget what was remembered if policy or prices were written anywhere since."""
+        current = tx.generations.get(GENERATION)
+        if current != self._seen:
+            self._seen = current
+            self._generation += 1
 
     async def _write(self, change: Callable[[Transaction], None]) -> None:
         """Write policy or prices: the change and the new generation in one transaction."""
 
         def write(tx: Transaction) -> None:
             change(tx)
+            tx.generations.bump(GENERATION)  # for the other processes (``noticed_in``)
             self._generation += 1  # on the database thread, before any hold queued behind it runs
             # Where transactions run side by side (PostgreSQL), a read may start after the bump but
             # before the commit and still see the old policy: bump again once committed.

@@ -5,7 +5,10 @@ In the order a task meets them:
 - ``model``: ``ImagineRequest``, ``TaskRecord``, ``TaskStatus`` and the allowed ``TRANSITIONS``.
 - ``intake``: ``JobService`` validates a request, runs the server's ``IntakeCheck``s, and records the
   task and its quota hold at once.
-- ``transitions``: ``Bookkeeper``, the one writer of a task's status (and of its hold's end).
+- ``transitions``: ``Bookkeeper``, the one writer of a task's status (and of its hold's end); its
+  ``begin_submit`` counts the running caps in the database, for every process together.
+- ``leases``: ``Leases``, which bot process follows each unfinished task: granted with the task,
+  renewed, taken over when it lapses, released at a clean stop; webhooks for another process's tasks.
 - ``task_store``: ``TaskStore``, a task's reads and field updates, through the storage seam
   (``bot.storage``); its ``transition_in`` is called only by ``transitions``.
 - ``tracker``: ``Tracker`` resumes, submits, follows, reconciles and hands over for delivery; its
@@ -40,6 +43,7 @@ if TYPE_CHECKING:
     from bot.lifecycle.delivery import Deliverer
     from bot.lifecycle.foreground import Foreground
     from bot.lifecycle.intake import Admission, DatabaseBusy, IntakeCheck, JobService
+    from bot.lifecycle.leases import LeaseConfig, Leases
     from bot.lifecycle.model import ImagineRequest, TaskRecord, TaskStatus
     from bot.lifecycle.outcomes import RELEASED, Outcomes
     from bot.lifecycle.ports import DestinationGone, Phase, Progress, Publisher
@@ -48,7 +52,7 @@ if TYPE_CHECKING:
     from bot.lifecycle.status_board import StatusBoard
     from bot.lifecycle.task_store import TaskStore
     from bot.lifecycle.tracker import Tracker, TrackerConfig
-    from bot.lifecycle.transitions import Bookkeeper
+    from bot.lifecycle.transitions import Bookkeeper, RunningCaps, Start
 
 # The storage layer imports ``model`` below this package: import the rest only when asked for.
 _HOMES = {
@@ -63,6 +67,8 @@ _HOMES = {
     "IntakeCheck": "bot.lifecycle.intake",
     "JobService": "bot.lifecycle.intake",
     "KeyedLanes": "bot.lifecycle._lanes",
+    "LeaseConfig": "bot.lifecycle.leases",
+    "Leases": "bot.lifecycle.leases",
     "Outcome": "bot.lifecycle._reconcile",
     "Outcomes": "bot.lifecycle.outcomes",
     "Phase": "bot.lifecycle.ports",
@@ -72,6 +78,8 @@ _HOMES = {
     "Reconciler": "bot.lifecycle._reconcile",
     "ReferenceCheck": "bot.lifecycle.references",
     "Remakes": "bot.lifecycle.remakes",
+    "RunningCaps": "bot.lifecycle.transitions",
+    "Start": "bot.lifecycle.transitions",
     "StatusBoard": "bot.lifecycle.status_board",
     "Step": "bot.lifecycle._steps",
     "TaskRecord": "bot.lifecycle.model",
@@ -95,6 +103,8 @@ __all__ = [
     "IntakeCheck",
     "JobService",
     "KeyedLanes",
+    "LeaseConfig",
+    "Leases",
     "Outcome",
     "Outcomes",
     "Phase",
@@ -103,6 +113,8 @@ __all__ = [
     "Reconciler",
     "ReferenceCheck",
     "Remakes",
+    "RunningCaps",
+    "Start",
     "StatusBoard",
     "Step",
     "TaskRecord",

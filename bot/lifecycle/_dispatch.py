@@ -4,6 +4,15 @@ Wraps the pure ``FairQueue`` with what the tracker needs around it: submit jobs 
 while there is a free slot, a task leaves the line when it stops running (told by the task
 store's listener), and queued members' status messages show their place, coalesced. While
 EggAPI is busy (``busy()``), they say so instead, and so do jobs whose submit is waiting for it.
+
+With several bot processes each keeps its own line, in fair turns among its own members; the
+running caps are counted in the database at each submit, for all processes together. When that
+count leaves no room the task goes back to the head of the line and the line waits until a task of
+this process ends, or until the next look at the leases (``retry``, every
+``EGGBOT_LEASE_CHECK_INTERVAL``) in case one of another process's ended. So the caps hold exactly;
+fairness holds exactly within a process and approximately across processes: a freed place goes to
+whichever process asks first, each asking at least once per check interval, and no member ever
+runs more than their own cap in all processes together.
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ from bot.lifecycle._steps import WHOLE_LINE, Scheduler, Step
 from bot.lifecycle.model import TaskRecord, TaskStatus
 from bot.lifecycle.ports import Phase
 from bot.lifecycle.task_store import TaskStore
+from bot.lifecycle.transitions import Start
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +60,7 @@ class Dispatcher:
         self._busy = busy
         self._submitting: set[int] = set()
         self._shown: dict[int, tuple[Phase, int | None, bool]] = {}  # what each waiting member was last shown
+        self._full = False  # the database's count left no room for anyone: wait for a task to end
 
     def push(self, task_id: int, member_id: int) -> None:
         """Queue a task (new, resumed, or back after EggAPI was busy) and start what may start."""
@@ -64,9 +75,33 @@ class Dispatcher:
         """A submit was refused for now: the task no longer counts as running."""
         self._line.remove(task_id)
 
+    def drop(self, task_id: int) -> None:
+        """Forget a task: another process follows it now, or it ended there."""
+        self._line.remove(task_id)
+        self._shown.pop(task_id, None)
+
+    def not_started(self, task_id: int, start: Start) -> None:
+        """A popped task the database did not let start: back at the head of the line, or out if gone."""
+        if start is Start.GONE:
+            self.drop(task_id)
+            return
+        self._line.put_back(task_id, first=start is Start.FULL)
+        member = self._line.member_of(task_id)
+        if start is Start.FULL:
+            self._full = True
+        elif member is not None:
+            self._line.pause(member)
+        log.debug("task %s: no room to start (%s); it waits at the head of the line", task_id, start.value)
+
+    def retry(self) -> None:
+        """Ask the database again for room (a task of another process may have ended)."""
+        if self._line.resume() or self._full:
+            self._full = False
+            self.pump()
+
     def pump(self) -> None:
         """Schedule as many submits as the caps allow, in round-robin order across members."""
-        while not self._jobs.closing and len(self._submitting) < self._max_submits:
+        while not self._jobs.closing and not self._full and len(self._submitting) < self._max_submits:
             task_id = self._line.pop_ready()
             if task_id is None:
                 break
@@ -92,6 +127,9 @@ class Dispatcher:
             return
         self._line.remove(task_id)
         self._shown.pop(task_id, None)
+        if new is not TaskStatus.CANCELLED:  # it ran upstream: room for another, here or anywhere
+            self._full = False
+            self._line.resume()
         if self._jobs.alive:
             self.pump()
 

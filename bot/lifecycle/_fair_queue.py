@@ -3,6 +3,11 @@
 A pure data structure (no I/O, no clock): the tracker pushes queued tasks, pops the next one
 to submit whenever it has room, and reports when a task stops running. One member with ten
 jobs waiting cannot starve nine members with one job each.
+
+Its caps count this process's tasks only; with several processes the database's count decides
+at the submit (``Bookkeeper.begin_submit``). A task it popped that the database then found no
+room for is ``put_back`` (first in line again), and a member whose other processes' tasks fill
+their own cap is ``paused`` until ``resume``.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ class FairQueue:
         self._turns: deque[int] = deque()  # members with queued work, next to serve first
         self._running: dict[int, set[int]] = {}
         self._owner: dict[int, int] = {}
+        self._paused: set[int] = set()  # members skipped until ``resume``
 
     def push(self, task_id: int, member_id: int) -> None:
         """Queue a task behind the member's other queued tasks (no-op if already known)."""
@@ -53,6 +59,44 @@ class FairQueue:
             if not running:
                 del self._running[member]
 
+    def put_back(self, task_id: int, *, first: bool) -> None:
+        """A popped task that could not start after all: first in its member's line again, not running.
+
+        ``first``: its member's turn comes first, too (it was theirs when room ran out for everyone).
+        """
+        member = self._owner.get(task_id)
+        if member is None:
+            return
+        running = self._running.get(member)
+        if running is not None:
+            running.discard(task_id)
+            if not running:
+                del self._running[member]
+        queue = self._queues.setdefault(member, deque())
+        if queue:
+            if first:
+                self._turns.remove(member)
+                self._turns.appendleft(member)
+        elif first:
+            self._turns.appendleft(member)
+        else:
+            self._turns.append(member)
+        queue.appendleft(task_id)
+
+    def member_of(self, task_id: int) -> int | None:
+        """The member whose task this is, while it is queued or running here."""
+        return self._owner.get(task_id)
+
+    def pause(self, member_id: int) -> None:
+        """Skip the member's queued tasks until ``resume`` (their cap is full elsewhere)."""
+        self._paused.add(member_id)
+
+    def resume(self) -> bool:
+        """Serve every paused member again; whether any was paused."""
+        paused = bool(self._paused)
+        self._paused.clear()
+        return paused
+
     @property
     def running_total(self) -> int:
         """Tasks counted as running upstream."""
@@ -73,7 +117,7 @@ class FairQueue:
         for _ in range(len(self._turns)):
             member = self._turns[0]
             self._turns.rotate(-1)
-            if self.running_count(member) >= self._per_member:
+            if member in self._paused or self.running_count(member) >= self._per_member:
                 continue
             queue = self._queues[member]
             task_id = queue.popleft()

@@ -11,14 +11,18 @@ posted part by part, each part recorded as soon as it is posted, so a repeat pos
 missing; the task is delivered once every part is in the channel. A repeat also looks through
 the destination's history since the task finished for the bot's own earlier posts (the key
 protects only for a few minutes). Once delivered, the task's status message is removed (best
-effort, after the record: a restart removes one that is still there)."""
+effort, after the record: a restart removes one that is still there).
+
+With several bot processes, the claim is fenced by the task's lease (``Bookkeeper.fenced``) and
+each post is preceded by ``fence``, which renews the leases of the post's tasks in the database:
+a process that lost them meanwhile posts nothing and leaves them to the process that holds them."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from bot.clock import utcnow
@@ -37,6 +41,8 @@ log = logging.getLogger(__name__)
 LaneKey = tuple[str, int]
 DeliveryListener = Callable[[TaskRecord, Sequence[int]], None]
 """Told of each task delivered, with the message ids of its result (the mod-log); must not raise or wait."""
+Fence = Callable[[Sequence[int]], Awaitable[bool]]
+"""Whether this process still holds the leases of these tasks, renewed in the database (``Leases.confirm``)."""
 DOWNLOAD_FAILED = Text("service.download_failed")
 NOT_POSTED = Text("delivery.not_posted")
 
@@ -101,6 +107,7 @@ class Deliverer:
         busy_posts: int = 3,
         merge_delay: float = 0.25,
         on_delivered: DeliveryListener | None = None,
+        fence: Fence | None = None,
     ) -> None:
         self._store = store
         self._books = books
@@ -118,6 +125,7 @@ class Deliverer:
         self._busy_posts = busy_posts
         self._merge_delay = merge_delay
         self._on_delivered = on_delivered
+        self._fence = fence
 
     async def deliver(self, task_id: int) -> float | None:
         """Try to deliver once; return a delay to try again after, or None when done either way."""
@@ -222,6 +230,8 @@ class Deliverer:
 
     async def _post(self, group: list[TaskRecord], images: dict[int, list[DownloadedImage]]) -> float | None:
         """One post for the group, bound to its key first; returns a retry delay or None."""
+        if self._fence is not None and not await self._fence([task.id for task in group]):
+            return 0.0  # a lease went to another process: the tasks still ours are delivered again, alone
         key = group[0].delivery_nonce or group_key(group)
         await self._store.bind_delivery_nonce([task.id for task in group], key)
         try:

@@ -11,6 +11,7 @@ from typing import Any
 from bot.eggapi import format_cost
 from bot.errors import QueueFull, UserFacingError
 from bot.ledger import Hold, Ledger
+from bot.lifecycle.leases import Leases
 from bot.lifecycle.model import ImagineRequest, TaskRecord, TaskStatus, validate_request
 from bot.lifecycle.task_store import TaskStore
 from bot.lifecycle.transitions import Bookkeeper
@@ -77,8 +78,10 @@ class JobService:
         *,
         max_queued_per_member: int = 10,
         checks: Sequence[IntakeCheck] = (),
+        leases: Leases | None = None,
     ) -> None:
         self._storage = storage
+        self._leases = leases  # this process follows what it records: the lease is taken with the task
         self._checks = tuple(checks)
         self._max_queued = max_queued_per_member
         self._store = store
@@ -107,7 +110,10 @@ class JobService:
             if waiting >= self._max_queued:
                 raise QueueFull(key="errors.queue_full", count=waiting)
             task = self._store.insert(tx, clean)
-            return task, self._ledger.reserve_in(tx, terms, task_id=task.id)
+            hold = self._ledger.reserve_in(tx, terms, task_id=task.id)
+            if self._leases is not None:
+                self._leases.grant_in(tx, task.id)
+            return task, hold
 
         recording = asyncio.ensure_future(self._storage.transaction(record))  # one hop, however busy it is
         try:

@@ -49,6 +49,9 @@ TERMINAL = frozenset(
     {TaskStatus.DELIVERED, TaskStatus.FAILED, TaskStatus.REJECTED, TaskStatus.UNDELIVERABLE, TaskStatus.CANCELLED}
 )
 
+UPSTREAM = frozenset({TaskStatus.SUBMITTING, TaskStatus.UNKNOWN, TaskStatus.RUNNING})
+"""Sent (or being sent) to EggAPI and not finished there: what counts against the running caps."""
+
 TRANSITIONS: dict[TaskStatus, frozenset[TaskStatus]] = {
     TaskStatus.QUEUED: frozenset({TaskStatus.SUBMITTING, TaskStatus.CANCELLED}),
     # Back to QUEUED only when EggAPI refused for now and nothing was created (429, unreachable).

@@ -102,6 +102,20 @@ class TaskStore:
         """The task EggAPI knows by this id, or None."""
         return await self._storage.read(lambda tx: tx.tasks.get_by_egg_id(egg_task_id))
 
+    async def for_webhook(self, egg_task_id: str) -> tuple[TaskRecord | None, list[TaskRecord]]:
+        """The task EggAPI knows by this id; when none, the submits still awaiting EggAPI's answer.
+
+        One consistent read: a submit whose answer is recorded meanwhile (in another process) is
+        seen either as that task or as waiting, never as neither.
+        """
+        waiting = (TaskStatus.SUBMITTING, TaskStatus.UNKNOWN)
+
+        def view(tx: Transaction) -> tuple[TaskRecord | None, list[TaskRecord]]:
+            task = tx.tasks.get_by_egg_id(egg_task_id)
+            return task, [] if task is not None else tx.tasks.list_in_states(waiting)
+
+        return await self._storage.read(view)
+
     async def list_unfinished(self) -> list[TaskRecord]:
         """Every task that is not terminal, oldest first (what a restart must resume)."""
         return await self._storage.read(lambda tx: tx.tasks.list_not_in_states(TERMINAL))
@@ -150,13 +164,15 @@ class TaskStore:
         task_id: int,
         expected: Iterable[TaskStatus],
         new: TaskStatus,
+        *,
+        owner: str | None = None,
         **changes: Any,
     ) -> bool:
-        """Like ``transition`` but inside ``Storage.transaction``."""
+        """Like ``transition`` but inside ``Storage.transaction``; with ``owner``, only while it holds the lease."""
         olds = tuple(expected)
         _check_fields(changes)
-        if not tx.tasks.move(task_id, olds, new, self._clock(), changes):
-            log.debug("task %s: not moved to %s (not in %s)", task_id, new, [o.value for o in olds])
+        if not tx.tasks.move(task_id, olds, new, self._clock(), changes, owner=owner):
+            log.debug("task %s: not moved to %s (not in %s, or not ours)", task_id, new, [o.value for o in olds])
             return False
         for listener in self._listeners:  # only once the change is durable: a rollback tells nobody
             tx.after_commit(functools.partial(listener, task_id, new))

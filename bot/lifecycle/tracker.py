@@ -3,6 +3,11 @@
 Its steps (submit, poll, reconcile, deliver) run on the ``Scheduler``; the ``Dispatcher`` picks
 which queued task goes next. Every state change goes through the task store's guarded
 transitions, so a restart (or a racing duplicate) never applies a step twice.
+
+Several bot processes share the tasks through ``Leases``: a step runs only for a task whose lease
+this process holds, its state changes are fenced by the lease, and tasks taken over from a process
+that died are resumed exactly as after a restart. The running caps are counted in the database
+when a task moves to 'submitting', so they hold for all processes together.
 """
 
 from __future__ import annotations
@@ -31,13 +36,14 @@ from bot.lifecycle._steps import Scheduler, Step
 from bot.lifecycle._sweep import Sweeper
 from bot.lifecycle.delivery import Deliverer
 from bot.lifecycle.foreground import Foreground
-from bot.lifecycle.model import TaskRecord, TaskStatus
+from bot.lifecycle.leases import Leases
+from bot.lifecycle.model import TERMINAL, TaskRecord, TaskStatus
 from bot.lifecycle.outcomes import RELEASED, Outcomes
 from bot.lifecycle.ports import Phase
 from bot.lifecycle.references import EXPIRED_REFS, ReferenceCheck
 from bot.lifecycle.status_board import StatusBoard
 from bot.lifecycle.task_store import TaskStore
-from bot.lifecycle.transitions import Bookkeeper
+from bot.lifecycle.transitions import Bookkeeper, RunningCaps, Start
 from bot.storage import IntegrityError
 
 log = logging.getLogger(__name__)
@@ -96,9 +102,12 @@ class Tracker:
         reconciler: Reconciler,
         foreground: Foreground,
         references: ReferenceCheck,
+        leases: Leases,
         refresh: Callable[[TaskRecord], Awaitable[TaskRecord]] | None = None,
     ) -> None:
         self._store = store
+        self._leases = leases
+        self._caps = RunningCaps(config.max_running_total, config.max_running_per_member)
         self._references = references
         self._refresh = refresh  # Remakes.before_submit
         self._books = books
@@ -114,12 +123,12 @@ class Tracker:
         self._answers: dict[int, EggTask | EggAPIError | NotSent] = {}  # POST answers not recorded yet
         self._jobs = Scheduler(
             {
-                Step.SUBMIT: self._submit,
-                Step.POLL: self._poll,
-                Step.RECONCILE: self._reconcile,
-                Step.DELIVER: self._deliver,
+                Step.SUBMIT: self._leased(self._submit),
+                Step.POLL: self._leased(self._poll),
+                Step.RECONCILE: self._leased(self._reconcile, ended_too=True),
+                Step.DELIVER: self._leased(self._deliver),
                 Step.POSITIONS: lambda _: self._line.show_positions(),
-                Step.REQUEUE: lambda task_id: self._line.rejoin(task_id),
+                Step.REQUEUE: self._leased(lambda task_id: self._line.rejoin(task_id)),
             },
             {
                 Step.SUBMIT: config.max_concurrent_submits,  # the dispatcher already bounds it
@@ -173,8 +182,8 @@ class Tracker:
 
     @property
     def alive(self) -> bool:
-        """Whether the scheduler loop and the reads of EggAPI's task list are running."""
-        return self._jobs.alive and self._following.alive
+        """Whether the scheduler loop, the reads of EggAPI's task list and the leases' loop are running."""
+        return self._jobs.alive and self._following.alive and self._leases.alive
 
     @property
     def sweeper(self) -> Sweeper:
@@ -192,8 +201,11 @@ class Tracker:
         return len(self._early_hints)
 
     async def start(self) -> None:
-        """Resume every unfinished task from its recorded state, then run the scheduler."""
-        resumed = await self._store.list_unfinished()
+        """Resume every unfinished task nobody else follows from its recorded state, then run the scheduler.
+
+        Nobody else: no other live process holds its lease (this process's own earlier run does not count).
+        """
+        resumed = await self._leases.claim(first=True)
         for task in resumed:
             self._resume(task)
         for released in await self._store.list_with_error(TaskStatus.REJECTED, RELEASED):
@@ -205,6 +217,38 @@ class Tracker:
         self._jobs.start()
         self._following.sweeper.start()
         self._line.pump()
+        self._leases.start(taken_over=self._resume, lost=self._let_go, hinted=self.hint, looked=self._line.retry)
+
+    def _leased(
+        self, step: Callable[[int], Awaitable[None]], *, ended_too: bool = False
+    ) -> Callable[[int], Awaitable[None]]:
+        """``step``, run only while this process holds the task's lease (else another process follows it).
+
+        ``ended_too``: also for a task that has ended, which has no lease to hold (an unconfirmed submit
+        the operator released: whichever process sees it first tells the member, once).
+        """
+
+        async def run(task_id: int) -> None:
+            if self._leases.holds(task_id):
+                await step(task_id)
+                return
+            if ended_too:
+                task = await self._store.get(task_id)
+                if task is not None and task.status in TERMINAL:
+                    await step(task_id)
+                    return
+            log.debug("task %s: its lease is not ours (any more); left to the process that holds it", task_id)
+
+        return run
+
+    def _let_go(self, task_id: int) -> None:
+        """Another process holds the task now (or it ended elsewhere): stop following it here."""
+        self._leases.let_go(task_id)
+        self._line.drop(task_id)
+        self._board.forget(task_id)
+        self._following.sweeper.unfollow(task_id)
+        self._submit_retries.pop(task_id, None)
+        self._unconfirmed_told.discard(task_id)
 
     def _resume(self, task: TaskRecord) -> None:
         if task.status is TaskStatus.QUEUED:
@@ -226,11 +270,19 @@ class Tracker:
             self._schedule(kind, task.id)
 
     async def close(self, grace: float = 10.0) -> None:
-        """Stop taking work, let running jobs finish for up to ``grace`` seconds, then cancel."""
+        """Stop taking work, let running jobs finish for up to ``grace`` seconds, then cancel.
+
+        Then the leases are released, so other processes take the unfinished tasks at once.
+        """
+        await self._leases.close()
         await self._following.sweeper.close()
         await self._jobs.close(grace)
         await self._deliverer.close()  # no post, hence no 'done' to show, after this
         await self._board.drain(grace)
+        try:
+            await self._leases.release()
+        except Exception:  # the leases lapse by themselves; others take over a little later
+            log.exception("could not release this process's leases")
 
     def enqueue(self, task_id: int, member_id: int) -> None:
         """Queue a newly recorded task; it is submitted in fair turn as soon as there is room."""
@@ -246,20 +298,24 @@ class Tracker:
         polled at once for its first hint, then at most once per ``hint_cooldown``; ids nobody
         knows are kept (a few hundred at most) only while a submit of ours awaits its answer.
         """
-        task = await self._store.get_by_egg_id(egg_task_id)
+        task, waiting = await self._store.for_webhook(egg_task_id)
         if task is not None and task.status is TaskStatus.RUNNING:
-            self._following.hinted(task.id)
+            if self._leases.holds(task.id):
+                self._following.hinted(task.id)
+            else:  # another process follows it: kept for that one, which polls it at its next look
+                await self._leases.pass_hint(egg_task_id)
             return True
         if task is None:
-            waiting = await self._store.list_in_states((TaskStatus.SUBMITTING, TaskStatus.UNKNOWN))
             if not waiting or egg_task_id in self._early_hints:
                 return False  # nobody is waiting for an answer: an unknown id is nothing of ours
+            if any(not self._leases.holds(unconfirmed.id) for unconfirmed in waiting):
+                await self._leases.pass_hint(egg_task_id)  # another process may be awaiting this answer
             # Faster than the POST's answer, or the answer was lost: remember it, and look again now.
             self._early_hints[egg_task_id] = None
             while len(self._early_hints) > EARLY_HINTS_MAX:
                 self._early_hints.popitem(last=False)
             for unconfirmed in waiting:
-                if unconfirmed.status is TaskStatus.UNKNOWN:
+                if unconfirmed.status is TaskStatus.UNKNOWN and self._leases.holds(unconfirmed.id):
                     self._schedule(Step.RECONCILE, unconfirmed.id)
         return False
 
@@ -272,8 +328,11 @@ class Tracker:
         answer = self._answers.get(task_id)
         if answer is None:
             if task.status is not TaskStatus.QUEUED:
+                self._line.drop(task_id)  # moved on elsewhere (cancelled by its member, say): out of line
                 return
-            if not await self._books.move(task_id, TaskStatus.QUEUED, TaskStatus.SUBMITTING, submitted_at=utcnow()):
+            start = await self._books.begin_submit(task_id, task.member_id, self._caps, submitted_at=utcnow())
+            if start is not Start.STARTED:  # no room in everyone's count (it waits), or gone
+                self._line.not_started(task_id, start)
                 return
             if self._refresh is not None:  # links to posted images that expired while it waited: read afresh
                 task = await self._refresh(task)

@@ -1,27 +1,58 @@
-"""State changes that touch money: a task's transition and its quota hold, in one transaction."""
+"""State changes that touch money: a task's transition and its quota hold, in one transaction.
+
+A ``Bookkeeper`` made ``fenced`` for a bot process (the tracker's, its deliveries' and outcomes')
+moves a task only while that process holds the task's lease (``bot.lifecycle.leases``): a process
+that lost a lease (paused, cut off from the database) cannot move the task on behind the back of the
+process that took it over. The others (members' cancels, the operator's desk) are not fenced: the
+status guard alone decides for them.
+"""
 
 from __future__ import annotations
 
+import enum
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from bot.ledger import Charge, Ledger
-from bot.lifecycle.model import TaskStatus
+from bot.lifecycle.model import UPSTREAM, TaskStatus
 from bot.lifecycle.task_store import TaskStore
 from bot.storage import Storage, Transaction
 
 log = logging.getLogger(__name__)
 
 
+class Start(enum.Enum):
+    """What became of an attempt to move a queued task to 'submitting' (``Bookkeeper.begin_submit``)."""
+
+    STARTED = "started"
+    FULL = "full"  # as many tasks run upstream as everyone may have (every process's count together)
+    MEMBER_FULL = "member_full"  # as many of the member's tasks run as one member may have
+    GONE = "gone"  # no longer queued (cancelled, or moved by another process), or no longer ours
+
+
+@dataclass(frozen=True, slots=True)
+class RunningCaps:
+    """How many tasks may run upstream at once: everyone's together, and one member's."""
+
+    total: int
+    per_member: int
+
+
 class Bookkeeper:
     """Moves tasks between states and settles or releases their holds atomically with the move."""
 
-    def __init__(self, storage: Storage, store: TaskStore, ledger: Ledger) -> None:
+    def __init__(self, storage: Storage, store: TaskStore, ledger: Ledger, *, owner: str | None = None) -> None:
         self._storage = storage
         self._store = store
         self._ledger = ledger
+        self._owner = owner
+
+    def fenced(self, owner: str) -> Bookkeeper:
+        """The same bookkeeper, moving tasks only while ``owner`` (a bot process) holds their lease."""
+        return Bookkeeper(self._storage, self._store, self._ledger, owner=owner)
 
     async def move(
         self,
@@ -40,7 +71,7 @@ class Bookkeeper:
         self._store.check_transition(olds, new)
 
         def apply(tx: Transaction) -> bool:
-            moved = self._store.transition_in(tx, task_id, olds, new, **changes)
+            moved = self._store.transition_in(tx, task_id, olds, new, owner=self._owner, **changes)
             if moved and settle is not None:
                 self._ledger.settle_in(tx, task_id, settle)
             elif moved and release:
@@ -52,6 +83,28 @@ class Bookkeeper:
             amount = settle.amount if isinstance(settle, Charge) else settle
             log.debug("task %s: hold %s", task_id, f"settled at {amount}" if amount is not None else "released")
         return moved
+
+    async def begin_submit(self, task_id: int, member_id: int, caps: RunningCaps, **changes: Any) -> Start:
+        """Move a queued task to 'submitting' if the running caps leave room, counted in the same transaction.
+
+        The count is of every task running upstream in the database, whichever process follows it,
+        so several processes together never run more than ``caps`` (PostgreSQL locks the count:
+        ``count_running``).
+        """
+        self._store.check_transition((TaskStatus.QUEUED,), TaskStatus.SUBMITTING)
+
+        def apply(tx: Transaction) -> Start:
+            total, mine = tx.tasks.count_running(member_id, UPSTREAM)
+            if total >= caps.total:
+                return Start.FULL
+            if mine >= caps.per_member:
+                return Start.MEMBER_FULL
+            moved = self._store.transition_in(
+                tx, task_id, (TaskStatus.QUEUED,), TaskStatus.SUBMITTING, owner=self._owner, **changes
+            )
+            return Start.STARTED if moved else Start.GONE
+
+        return await self._storage.transaction(apply)
 
     async def charge(self, cost: Decimal | None, images: int) -> Charge:
         """What a completed task with ``images`` costs (``cost`` None: EggAPI's was unreadable)."""

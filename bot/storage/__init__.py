@@ -2,7 +2,8 @@
 
 * ``ports`` - the Protocols: ``Storage`` runs a function of a ``Transaction`` (``transaction``,
   ``read``); a transaction offers ``tasks`` (``TaskRepository``), ``ledger`` (``LedgerRepository``),
-  ``reports`` (``ReportQueries``) and ``guilds`` (``GuildSettingsRepository``).
+  ``reports`` (``ReportQueries``), ``guilds`` (``GuildSettingsRepository``) and ``generations``
+  (``GenerationRepository``).
 * ``sqlite`` - the default backend: ``open_sqlite(path)`` (= ``Database.open``), migrations, all SQL.
 * ``postgres`` - the second backend (asyncpg, the ``eggbot[postgres]`` extra), chosen by ``DATABASE_URL``:
   the same repositories and migrations in PostgreSQL's dialect. Imported only when asked for.
@@ -10,6 +11,7 @@
 
 from .ports import (
     TASK_FIELDS,
+    GenerationRepository,
     GuildOverrides,
     GuildSettingsRepository,
     HoldTotals,
@@ -25,6 +27,7 @@ from .ports import (
 
 __all__ = [
     "TASK_FIELDS",
+    "GenerationRepository",
     "GuildOverrides",
     "GuildSettingsRepository",
     "HoldTotals",

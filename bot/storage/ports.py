@@ -13,8 +13,9 @@ commits or none of it, and a guarded write (``move``, ``close_hold``: ``UPDATE �
 …``) applies once however many changes race for it. SQLite runs one change at a time; PostgreSQL
 runs them side by side at READ COMMITTED, so a read that a write then depends on must be locked by
 the repository that reads it: a member's or a guild's spend and the account's holds
-(``LedgerRepository``), a member's queued tasks (``count_in_state``) and a setting read in a change
-(``GuildSettingsRepository.get``) are. A new count-then-write needs the same in each backend.
+(``LedgerRepository``), a member's queued tasks (``count_in_state``), the tasks running upstream
+(``count_running``) and a setting read in a change (``GuildSettingsRepository.get``) are. A new
+count-then-write needs the same in each backend.
 
 Repositories speak domain values (``TaskRecord``, ``Hold``, ``Decimal``, aware ``datetime``);
 encoding them is the backend's business. They make no domain decisions: limits, transition rules
@@ -134,9 +135,19 @@ class TaskRepository(Protocol):
         ...
 
     def move(
-        self, task_id: int, expected: Sequence[TaskStatus], new: TaskStatus, now: datetime, changes: Mapping[str, Any]
+        self,
+        task_id: int,
+        expected: Sequence[TaskStatus],
+        new: TaskStatus,
+        now: datetime,
+        changes: Mapping[str, Any],
+        *,
+        owner: str | None = None,
     ) -> bool:
-        """Set the status (and ``changes``, keys from ``TASK_FIELDS``) only while in ``expected``."""
+        """Set the status (and ``changes``, keys from ``TASK_FIELDS``) only while in ``expected``.
+
+        With ``owner``, only while that process holds the task's lease too (a fenced write).
+        """
         ...
 
     def update(self, task_id: int, now: datetime, changes: Mapping[str, Any]) -> None:
@@ -162,6 +173,50 @@ class TaskRepository(Protocol):
         ...
 
     def record_posted(self, task_id: int, message_id: int, indexes: Iterable[int]) -> None: ...
+
+    def count_running(self, member_id: int, states: Iterable[TaskStatus]) -> tuple[int, int]:
+        """(every task, the member's tasks) in ``states``; in a change: locked until commit, for the running caps."""
+        ...
+
+    # Leases (``bot.lifecycle.leases``): which bot process follows each unfinished task, and until when.
+    # Their times are the database's own clock (PostgreSQL's; for SQLite, one file on one machine,
+    # that machine's), so processes on hosts whose clocks differ agree on when a lease lapses.
+
+    def grant_lease(self, task_id: int, owner: str, ttl: float) -> None:
+        """Give ``owner`` the lease of a task it has just recorded, for ``ttl`` seconds."""
+        ...
+
+    def claim_leases(self, owner: str, ttl: float, *, limit: int, seat: str | None = None) -> list[TaskRecord]:
+        """Take the leases of up to ``limit`` unfinished tasks nobody holds (lapsed or released), oldest first.
+
+        With ``seat``, also those held by an earlier process of that seat (owner ``seat/…``): the
+        process a restart replaces. Tasks another change is claiming are skipped, never waited for.
+        """
+        ...
+
+    def renew_leases(self, owner: str, ttl: float, task_ids: Sequence[int] | None = None) -> list[int]:
+        """Extend ``owner``'s leases of unfinished tasks (only ``task_ids``, when given); the ids still held."""
+        ...
+
+    def release_leases(self, owner: str) -> int:
+        """Give up ``owner``'s leases of unfinished tasks, so other processes take them at once."""
+        ...
+
+    def lease_work(self, owner: str) -> tuple[bool, bool]:
+        """(is any unfinished task's lease free to take, is any of ``owner``'s tasks hinted)."""
+        ...
+
+    def add_hint(self, egg_task_id: str, *, keep: int) -> bool:
+        """Keep a webhook's task id for the process that follows it (while fewer than ``keep`` wait)."""
+        ...
+
+    def take_hints(self, owner: str) -> list[str]:
+        """The hinted EggAPI ids of ``owner``'s tasks, forgetting those hints."""
+        ...
+
+    def prune_hints(self, older_than: float) -> int:
+        """Forget hints kept longer than ``older_than`` seconds (they matched no task)."""
+        ...
 
     def member_tasks(self, guild_id: int | None, member_id: int) -> list[TaskRecord]:
         """Every task of one member in one guild (None: DMs), oldest first."""
@@ -333,6 +388,18 @@ class GuildSettingsRepository(Protocol):
         ...
 
 
+class GenerationRepository(Protocol):
+    """Generation numbers of what bot processes keep in memory: a write adds one, a reader compares."""
+
+    def get(self, name: str) -> int:
+        """The current generation of ``name`` (0 before its first write)."""
+        ...
+
+    def bump(self, name: str) -> int:
+        """Add one to ``name``'s generation (in a change: with the write it stands for); the new value."""
+        ...
+
+
 class Transaction(Protocol):
     """One unit of work: every repository sees and changes the same transaction."""
 
@@ -347,6 +414,9 @@ class Transaction(Protocol):
 
     @property
     def guilds(self) -> GuildSettingsRepository: ...
+
+    @property
+    def generations(self) -> GenerationRepository: ...
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` on the event loop once committed (never if rolled back)."""

@@ -18,8 +18,10 @@ row versions written per reservation, released by the commit even when a process
 behind a transaction-mode connection pooler. The keys live in the single-``bigint`` key space; the
 pair-of-``int`` space stays free for other uses (IDENTIFY pacing between processes, say).
 A setting read in a write transaction is locked the same way, so two moderators' read-change-write
-edits of one setting (``GuildSettings.update``) both count. Read-only transactions take none: they
-decide nothing.
+edits of one setting (``GuildSettings.update``) both count. The running caps are too: a move to
+'submitting' counts the tasks running upstream under one ``running`` lock, shared by every bot
+process, and takes no other, so N processes never start more than the cap (``count_running``).
+Read-only transactions take none: they decide nothing.
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ from bot.storage.ports import IntegrityError, StorageUnavailable
 
 from ._bridge import Bridge, Row
 from ._locks import Locks
+from .generations import PostgresGenerations
 from .guilds import PostgresGuildSettings
 from .ledger import PostgresLedger
 from .migrations import Migration, bundled_migrations, migrate, schema_version
@@ -66,7 +67,7 @@ class PgTx:
     ``execute``/``fetchall``/``fetchone`` are raw SQL with ``?`` placeholders, for tests and tools.
     """
 
-    __slots__ = ("_db", "callbacks", "guilds", "ledger", "reports", "tasks")
+    __slots__ = ("_db", "callbacks", "generations", "guilds", "ledger", "reports", "tasks")
 
     def __init__(self, db: Bridge, *, write: bool) -> None:
         self._db = db
@@ -76,6 +77,7 @@ class PgTx:
         self.ledger = PostgresLedger(db, locks)
         self.reports = PostgresReports(db)
         self.guilds = PostgresGuildSettings(db, locks)
+        self.generations = PostgresGenerations(db)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one statement; how many rows it changed."""

@@ -121,6 +121,10 @@ class PostgresLedger:
         self, task_id: int, state: HoldState, cost: Decimal, now: datetime, *, estimated: bool = False
     ) -> bool:
         # Guarded: of a webhook and a poll (or two processes) ending one task, one closes its hold.
+        # A hold moving from active to settled changes two sums an account-budget check reads one
+        # after the other (``settled_since_summary``, ``active_total``): it waits for such a check,
+        # and such a check for it, so none sees the hold in neither sum.
+        self._locks.take("account")
         changed = self._db.execute(
             """UPDATE ledger_holds SET state = $1, settled = $2, cost_estimated = $3, updated_at = $4, closed_at = $4
                WHERE task_id = $5 AND state = 'active'""",
@@ -278,10 +282,12 @@ class PostgresLedger:
         )
 
     def usage_cost(self) -> Decimal | None:
+        self._locks.take("account")  # read with the sums it is added to (see ``close_hold``)
         value: Decimal | None = self._db.fetchval("SELECT usage_cost FROM ledger_account WHERE id = 1")
         return value
 
     def store_usage(self, prices: Mapping[str, Decimal], usage_cost: Decimal, now: datetime) -> None:
+        self._locks.take("account")  # the total and the moment the settled sum counts from change together
         stamp = require_aware(now)
         self._db.executemany(
             "INSERT INTO ledger_prices (model, unit_price, updated_at) VALUES ($1, $2, $3) "

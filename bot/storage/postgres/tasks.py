@@ -20,6 +20,20 @@ log = logging.getLogger(__name__)
 
 _JSON_COLUMNS = frozenset({"output_urls", "reference_urls", "result_message_ids"})
 _QUEUE_LOCK = "queue"
+_RUNNING_LOCK = "running"
+# Written out rather than bound, so PostgreSQL can use the partial indexes on open tasks (their WHERE).
+_OPEN = "status NOT IN ('delivered', 'failed', 'rejected', 'undeliverable', 'cancelled')"
+_LATER = "clock_timestamp() + $2 * interval '1 second'"  # a lease's end: $2 seconds from now
+
+
+def _free(seat: str | None, owner: str, *, first: int) -> tuple[str, list[Any]]:
+    """The condition of a lease another process may take, its parameters numbered from ``first``."""
+    sql = "lease_owner IS NULL OR lease_until IS NULL OR lease_until <= clock_timestamp()"
+    if seat is None:
+        return sql, []
+    prefix = f"{seat}/"
+    sql += f" OR (left(lease_owner, ${first}) = ${first + 1} AND lease_owner <> ${first + 2})"
+    return sql, [len(prefix), prefix, owner]
 
 
 def _encode(column: str, value: Any) -> Any:
@@ -190,18 +204,112 @@ class PostgresTasks:
         return self._tasks("SELECT * FROM tasks WHERE delivery_nonce = $1 ORDER BY id", nonce)
 
     def move(
-        self, task_id: int, expected: Sequence[TaskStatus], new: TaskStatus, now: datetime, changes: Mapping[str, Any]
+        self,
+        task_id: int,
+        expected: Sequence[TaskStatus],
+        new: TaskStatus,
+        now: datetime,
+        changes: Mapping[str, Any],
+        *,
+        owner: str | None = None,
     ) -> bool:
         columns = _columns(changes)
         sets = ["status = $1", "updated_at = $2"] + [f"{column} = ${n}" for n, column in enumerate(columns, 5)]
         args = [new.value, require_aware(now), task_id, _values(expected)]
         args += [_encode(column, changes[column]) for column in columns]
+        fence = ""
+        if owner is not None:
+            args.append(owner)
+            fence = f" AND lease_owner = ${len(args)}"
         # A guarded write: under READ COMMITTED a concurrent mover's commit is waited for and the
-        # status re-checked on the row it left, so only one of them moves the task.
+        # status re-checked on the row it left, so only one of them moves the task. The lease's
+        # owner is re-checked the same way, so a move and a takeover of the lease never both apply.
         changed = self._db.execute(
-            f"UPDATE tasks SET {', '.join(sets)} WHERE id = $3 AND status = ANY($4::text[])", *args
+            f"UPDATE tasks SET {', '.join(sets)} WHERE id = $3 AND status = ANY($4::text[]){fence}", *args
         )
         return changed == 1
+
+    def count_running(self, member_id: int, states: Iterable[TaskStatus]) -> tuple[int, int]:
+        # The running caps are counted here and enforced by the move to 'submitting' that follows:
+        # one lock for every such move, in every process, so two at once cannot both see room.
+        self._locks.take(_RUNNING_LOCK)
+        row = self._db.fetchrow(
+            "SELECT COUNT(*) AS total, COUNT(*) FILTER (WHERE member_id = $1) AS mine FROM tasks "
+            "WHERE status = ANY($2::text[])",
+            member_id,
+            _values(states),
+        )
+        assert row is not None
+        return int(row["total"]), int(row["mine"])
+
+    # -- leases: the server's clock (clock_timestamp(), not the transaction's start) decides lapses
+
+    def grant_lease(self, task_id: int, owner: str, ttl: float) -> None:
+        self._db.execute(
+            f"UPDATE tasks SET lease_owner = $1, lease_until = {_LATER} WHERE id = $3", owner, float(ttl), task_id
+        )
+
+    def claim_leases(self, owner: str, ttl: float, *, limit: int, seat: str | None = None) -> list[TaskRecord]:
+        # SKIP LOCKED: a task another process is claiming, renewing or moving right now is left to it.
+        free, extra = _free(seat, owner, first=4)
+        claimed = self._tasks(
+            f"UPDATE tasks SET lease_owner = $1, lease_until = {_LATER} WHERE id IN "
+            f"(SELECT id FROM tasks WHERE {_OPEN} AND ({free}) ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) "
+            "RETURNING *",
+            owner,
+            float(ttl),
+            limit,
+            *extra,
+        )
+        return sorted(claimed, key=lambda task: task.id)
+
+    def renew_leases(self, owner: str, ttl: float, task_ids: Sequence[int] | None = None) -> list[int]:
+        sql = f"UPDATE tasks SET lease_until = {_LATER} WHERE lease_owner = $1 AND {_OPEN}"
+        args: list[Any] = [owner, float(ttl)]
+        if task_ids is not None:
+            sql += " AND id = ANY($3::bigint[])"
+            args.append(list(task_ids))
+        return sorted(int(row["id"]) for row in self._db.fetch(f"{sql} RETURNING id", *args))
+
+    def release_leases(self, owner: str) -> int:
+        return self._db.execute(
+            f"UPDATE tasks SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1 AND {_OPEN}", owner
+        )
+
+    def lease_work(self, owner: str) -> tuple[bool, bool]:
+        free, extra = _free(None, owner, first=2)
+        row = self._db.fetchrow(
+            f"SELECT EXISTS (SELECT 1 FROM tasks WHERE {_OPEN} AND ({free})) AS free, "
+            "EXISTS (SELECT 1 FROM task_hints JOIN tasks USING (egg_task_id) WHERE tasks.lease_owner = $1) AS hinted",
+            owner,
+            *extra,
+        )
+        assert row is not None
+        return bool(row["free"]), bool(row["hinted"])
+
+    def add_hint(self, egg_task_id: str, *, keep: int) -> bool:
+        changed = self._db.execute(
+            "INSERT INTO task_hints (egg_task_id, received_at) SELECT $1, clock_timestamp() "
+            "WHERE (SELECT COUNT(*) FROM task_hints) < $2 "
+            "ON CONFLICT (egg_task_id) DO UPDATE SET received_at = excluded.received_at",
+            egg_task_id,
+            keep,
+        )
+        return changed == 1
+
+    def take_hints(self, owner: str) -> list[str]:
+        rows = self._db.fetch(
+            "DELETE FROM task_hints AS h USING tasks AS t WHERE t.egg_task_id = h.egg_task_id AND t.lease_owner = $1 "
+            "RETURNING h.egg_task_id",
+            owner,
+        )
+        return [str(row["egg_task_id"]) for row in rows]
+
+    def prune_hints(self, older_than: float) -> int:
+        return self._db.execute(
+            "DELETE FROM task_hints WHERE received_at < clock_timestamp() - $1 * interval '1 second'",
+            float(older_than),
+        )
 
     def update(self, task_id: int, now: datetime, changes: Mapping[str, Any]) -> None:
         columns = _columns(changes)

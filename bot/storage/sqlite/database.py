@@ -24,6 +24,7 @@ import aiosqlite
 from bot.storage.ports import IntegrityError
 
 from ._thread import on_connection_thread
+from .generations import SqliteGenerations
 from .guilds import SqliteGuildSettings
 from .ledger import SqliteLedger
 from .migrations import Migration, apply, bundled_migrations
@@ -43,7 +44,7 @@ class Tx:
     ``after_commit``. ``execute``/``fetchall``/``fetchone`` are raw SQL for SQLite-only code (tests, tools).
     """
 
-    __slots__ = ("callbacks", "conn", "guilds", "ledger", "reports", "tasks")
+    __slots__ = ("callbacks", "conn", "generations", "guilds", "ledger", "reports", "tasks")
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
@@ -52,6 +53,7 @@ class Tx:
         self.ledger = SqliteLedger(conn)
         self.reports = SqliteReports(conn)
         self.guilds = SqliteGuildSettings(conn)
+        self.generations = SqliteGenerations(conn)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
         """Run one statement."""

@@ -6,11 +6,11 @@ import json
 import logging
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from bot.clock import from_iso, to_iso
+from bot.clock import from_iso, to_iso, utcnow
 from bot.lifecycle.model import ImagineRequest, TaskRecord, TaskStatus
 from bot.storage.ports import TASK_FIELDS
 
@@ -44,6 +44,26 @@ def _columns(changes: Mapping[str, Any]) -> list[str]:
 
 def _marks(values: Sequence[object]) -> str:
     return ",".join("?" * len(values))
+
+
+# Written out rather than bound, so SQLite can use the partial indexes on open tasks (their WHERE).
+_OPEN = "status NOT IN ('delivered', 'failed', 'rejected', 'undeliverable', 'cancelled')"
+
+
+def _later(seconds: float) -> str:
+    """The stored time ``seconds`` from now (before now when negative)."""
+    return to_iso(utcnow() + timedelta(seconds=seconds))
+
+
+def _free(seat: str | None, owner: str) -> tuple[str, list[Any]]:
+    """The condition (and its parameters) of a lease another process may take."""
+    sql = "lease_owner IS NULL OR lease_until IS NULL OR lease_until <= ?"
+    params: list[Any] = [to_iso(utcnow())]
+    if seat is not None:
+        prefix = f"{seat}/"
+        sql += " OR (substr(lease_owner, 1, ?) = ? AND lease_owner <> ?)"
+        params += [len(prefix), prefix, owner]
+    return sql, params
 
 
 def row_to_task(row: sqlite3.Row | Mapping[str, Any]) -> TaskRecord:
@@ -173,7 +193,14 @@ class SqliteTasks:
         return self._tasks("SELECT * FROM tasks WHERE delivery_nonce = ? ORDER BY id", (nonce,))
 
     def move(
-        self, task_id: int, expected: Sequence[TaskStatus], new: TaskStatus, now: datetime, changes: Mapping[str, Any]
+        self,
+        task_id: int,
+        expected: Sequence[TaskStatus],
+        new: TaskStatus,
+        now: datetime,
+        changes: Mapping[str, Any],
+        *,
+        owner: str | None = None,
     ) -> bool:
         columns = _columns(changes)
         sets = ["status = ?", "updated_at = ?"] + [f"{column} = ?" for column in columns]
@@ -181,11 +208,86 @@ class SqliteTasks:
         params += [_encode(column, changes[column]) for column in columns]
         params.append(task_id)
         params += [old.value for old in expected]
+        fence = ""
+        if owner is not None:
+            fence = " AND lease_owner = ?"
+            params.append(owner)
         cur = self._conn.execute(
-            f"UPDATE tasks SET {', '.join(sets)} WHERE id = ? AND status IN ({_marks(expected)})",
+            f"UPDATE tasks SET {', '.join(sets)} WHERE id = ? AND status IN ({_marks(expected)}){fence}",
             params,
         )
         return cur.rowcount == 1
+
+    def count_running(self, member_id: int, states: Iterable[TaskStatus]) -> tuple[int, int]:
+        wanted = [s.value for s in states]
+        [row] = self._rows(
+            f"SELECT COUNT(*), COALESCE(SUM(member_id = ?), 0) FROM tasks WHERE status IN ({_marks(wanted)})",
+            [member_id, *wanted],
+        )
+        return int(row[0]), int(row[1])
+
+    # -- leases: SQLite is one file on one machine, so that machine's clock is the database's
+
+    def grant_lease(self, task_id: int, owner: str, ttl: float) -> None:
+        self._conn.execute(
+            "UPDATE tasks SET lease_owner = ?, lease_until = ? WHERE id = ?", (owner, _later(ttl), task_id)
+        )
+
+    def claim_leases(self, owner: str, ttl: float, *, limit: int, seat: str | None = None) -> list[TaskRecord]:
+        # One writer at a time (BEGIN IMMEDIATE): no other process can claim the same rows meanwhile.
+        free, params = _free(seat, owner)
+        claimed = self._tasks(
+            f"UPDATE tasks SET lease_owner = ?, lease_until = ? WHERE id IN "
+            f"(SELECT id FROM tasks WHERE {_OPEN} AND ({free}) ORDER BY id LIMIT ?) RETURNING *",
+            [owner, _later(ttl), *params, limit],
+        )
+        return sorted(claimed, key=lambda task: task.id)
+
+    def renew_leases(self, owner: str, ttl: float, task_ids: Sequence[int] | None = None) -> list[int]:
+        sql = f"UPDATE tasks SET lease_until = ? WHERE lease_owner = ? AND {_OPEN}"
+        params: list[Any] = [_later(ttl), owner]
+        if task_ids is not None:
+            sql += f" AND id IN ({_marks(task_ids)})"
+            params += list(task_ids)
+        return sorted(int(row["id"]) for row in self._rows(f"{sql} RETURNING id", params))
+
+    def release_leases(self, owner: str) -> int:
+        cur = self._conn.execute(
+            f"UPDATE tasks SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ? AND {_OPEN}", (owner,)
+        )
+        return cur.rowcount
+
+    def lease_work(self, owner: str) -> tuple[bool, bool]:
+        free, params = _free(None, owner)
+        [row] = self._rows(
+            f"SELECT EXISTS (SELECT 1 FROM tasks WHERE {_OPEN} AND ({free})), "
+            "EXISTS (SELECT 1 FROM task_hints JOIN tasks USING (egg_task_id) WHERE tasks.lease_owner = ?)",
+            [*params, owner],
+        )
+        return bool(row[0]), bool(row[1])
+
+    def add_hint(self, egg_task_id: str, *, keep: int) -> bool:
+        cur = self._conn.execute(
+            "INSERT INTO task_hints (egg_task_id, received_at) SELECT ?, ? "
+            "WHERE (SELECT COUNT(*) FROM task_hints) < ? "
+            "ON CONFLICT (egg_task_id) DO UPDATE SET received_at = excluded.received_at",
+            (egg_task_id, to_iso(utcnow()), keep),
+        )
+        return cur.rowcount == 1
+
+    def take_hints(self, owner: str) -> list[str]:
+        rows = self._rows(
+            "SELECT egg_task_id FROM task_hints JOIN tasks USING (egg_task_id) WHERE tasks.lease_owner = ?",
+            (owner,),
+        )
+        hinted = [str(row[0]) for row in rows]
+        if hinted:
+            self._conn.execute(f"DELETE FROM task_hints WHERE egg_task_id IN ({_marks(hinted)})", hinted)
+        return hinted
+
+    def prune_hints(self, older_than: float) -> int:
+        cur = self._conn.execute("DELETE FROM task_hints WHERE received_at < ?", (_later(-older_than),))
+        return cur.rowcount
 
     def update(self, task_id: int, now: datetime, changes: Mapping[str, Any]) -> None:
         columns = _columns(changes)
