@@ -17,6 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.settings import load_settings
 from testkit.fake_discord import assert_clean
 from testkit.fake_eggapi import FakeEggAPI
 from testkit.processes import ROOT
@@ -160,3 +161,52 @@ def test_the_readme_shows_the_compose_commands() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "docker compose up -d" in readme and "docker compose --profile playground up" in readme
     assert Path(COMPOSE).name in readme
+
+
+def test_compose_postgres_profile_runs_two_processes_on_one_database() -> None:
+    services = read_yaml(COMPOSE.read_text(encoding="utf-8"))["services"]
+    bot, second, postgres = services["bot"], services["bot-2"], services["postgres"]
+    assert postgres["profiles"] == second["profiles"] == ["postgres"]
+    assert "ports" not in postgres  # reachable from compose's network only
+    assert postgres["environment"]["POSTGRES_PASSWORD"] == "${EGGBOT_POSTGRES_PASSWORD:-}"  # no default password
+    assert postgres["volumes"] == ["eggbot-postgres:/var/lib/postgresql/data"]
+    assert postgres["healthcheck"]["test"][:2] == ["CMD", "pg_isready"]
+    # The SQLite bot starts without the profile; with it, both bots wait for a healthy database.
+    assert bot["depends_on"]["postgres"] == {"condition": "service_healthy", "required": "false"}
+    assert second["depends_on"]["postgres"] == {"condition": "service_healthy"}
+    assert second["env_file"] == bot["env_file"] and second["healthcheck"] == bot["healthcheck"]
+    assert second["image"] == bot["image"] and "command" not in second
+    # The .env the compose file's header asks for: with it both processes start, on shards 0 and 1 of 2.
+    dotenv = {
+        "DISCORD_TOKEN": "token",
+        "EGGAPI_API_KEY": "egg_sk_test",
+        "DATABASE_URL": "postgresql://eggbot:secret@postgres:5432/eggbot",
+        "EGGBOT_SHARD_COUNT": "2",
+        "EGGBOT_SHARD_IDS": "0",
+    }
+    header = COMPOSE.read_text(encoding="utf-8").split("services:", 1)[0]
+    for name, value in dotenv.items():
+        if name.startswith(("DATABASE_URL", "EGGBOT_SHARD")):
+            assert f"{name}={value.replace('secret', '<that password>')}" in header
+    shards = []
+    for service in (bot, second):
+        settings = load_settings({**dotenv, **(service.get("environment") or {})})
+        assert settings.database_url == dotenv["DATABASE_URL"] and settings.shard_count == 2
+        shards.append(settings.shard_ids)
+    assert shards == [(0,), (1,)]
+
+
+def test_env_example_documents_every_setting_read() -> None:
+    """Every name the bot reads from the environment is in .env.example, and every name there is read."""
+    setting = re.compile(r'"((?:EGGBOT|DISCORD|EGGAPI|DATABASE)_[A-Z0-9_]+|LOG_LEVEL)"')
+    read = {
+        name
+        for folder in ("bot", "cogs")
+        for path in (ROOT / folder).rglob("*.py")
+        for name in setting.findall(path.read_text(encoding="utf-8"))
+    }
+    read |= set(re.findall(r"\$\{([A-Z0-9_]+)", COMPOSE.read_text(encoding="utf-8")))  # compose's own variables
+    documented = set(re.findall(r"^#?([A-Z][A-Z0-9_]+)=", (ROOT / ".env.example").read_text(encoding="utf-8"), re.M))
+    assert {"DISCORD_TOKEN", "EGGBOT_SHARD_IDS", "EGGBOT_POSTGRES_PASSWORD"} <= read
+    assert read - documented == set()
+    assert documented - read == set()
