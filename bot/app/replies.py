@@ -22,6 +22,7 @@ from bot.app.locales import DISCORD, reader_locale
 from bot.eggapi import EggAPIError
 from bot.errors import UserFacingError
 from bot.i18n import Texts, texts
+from bot.storage import DatabaseAway
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,8 @@ def describe_error(error: Exception, *, now: float | None = None, locale: str | 
         return ErrorReply(original.text(locale, DISCORD), False)
     if isinstance(original, EggAPIError):
         return ErrorReply(t(original.user_key), False)
+    if isinstance(original, DatabaseAway):
+        return ErrorReply(t("replies.database_away"), False, public=True)
     if isinstance(error, ShuttingDown):
         return ErrorReply(t("replies.restarting"), False, public=True)
     if isinstance(error, app_commands.NoPrivateMessage):
@@ -101,6 +104,8 @@ async def report(
         log.error("%s failed", where, exc_info=original)
     elif isinstance(original, EggAPIError):
         log.warning("%s: EggAPI said HTTP %s %s", where, original.status, original.code)
+    elif isinstance(original, DatabaseAway):
+        log.warning("%s: the database is away (%s)", where, original)
     else:
         log.info("%s refused: %s", where, type(original).__name__)
     await respond(interaction, reply.text, public=reply.public, locale=locale)

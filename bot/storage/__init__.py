@@ -11,6 +11,7 @@
 
 from .ports import (
     TASK_FIELDS,
+    DatabaseAway,
     GenerationRepository,
     GuildOverrides,
     GuildSettingsRepository,
@@ -27,6 +28,7 @@ from .ports import (
 
 __all__ = [
     "TASK_FIELDS",
+    "DatabaseAway",
     "GenerationRepository",
     "GuildOverrides",
     "GuildSettingsRepository",

@@ -67,6 +67,12 @@ class StorageUnavailable(RuntimeError):
     """The database could not be opened (server unreachable, login refused, driver missing); says which, no secret."""
 
 
+class DatabaseAway(RuntimeError):
+    """The database server stopped answering mid-run (refuses connections, dropped one): the shared point of
+    every process is away. A change that failed so may or may not have been committed (its answer was lost);
+    background work retries, a member is told to try again later."""
+
+
 class IntegrityError(Exception):
     """A write broke a uniqueness or reference rule (a second hold of a task, an EggAPI task id taken twice).
 

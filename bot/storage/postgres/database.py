@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 import asyncpg
 
 from bot.logs import redact_url
-from bot.storage.ports import IntegrityError, StorageUnavailable
+from bot.storage.ports import DatabaseAway, IntegrityError, StorageUnavailable
 
 from ._bridge import Bridge, Row
 from ._locks import Locks
@@ -121,6 +121,24 @@ async def _roll_back(transaction: Any) -> None:
         log.debug("rolling back a failed change failed too", exc_info=True)
 
 
+class _Connected:
+    """A pooled connection, with "cannot connect" said as ``DatabaseAway`` (the server refuses or is gone)."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+        self._conn: Any = None
+
+    async def __aenter__(self) -> Any:
+        try:
+            self._conn = await self._pool.acquire()
+        except (*_LOST, asyncpg.PostgresError, TimeoutError) as exc:  # no session at all: nothing was sent
+            raise DatabaseAway(f"PostgreSQL refuses connections ({type(exc).__name__})") from exc
+        return self._conn
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._pool.release(self._conn)
+
+
 def _consume(future: asyncio.Future[Any]) -> None:
     """Retrieve the outcome of a change whose caller was cancelled (it ran to its end regardless)."""
     if not future.cancelled() and future.exception() is not None:
@@ -207,7 +225,7 @@ class PostgresDatabase:
         attempt = stale = 1
         while True:
             try:
-                async with self._pool.acquire() as conn:
+                async with _Connected(self._pool) as conn:
                     tx = PgTx(Bridge(conn, loop), write=write)
                     transaction = conn.transaction(
                         isolation="read_committed" if write else "repeatable_read", readonly=not write
@@ -230,6 +248,8 @@ class PostgresDatabase:
                     await transaction.commit()
             except asyncpg.IntegrityConstraintViolationError as exc:
                 raise IntegrityError(str(exc)) from exc
+            except _LOST as exc:  # connected, then cut off (or every pooled connection was gone)
+                raise DatabaseAway(f"PostgreSQL dropped the connection ({type(exc).__name__})") from exc
             except (asyncpg.DeadlockDetectedError, asyncpg.SerializationError) as exc:
                 if attempt >= ATTEMPTS:
                     raise
