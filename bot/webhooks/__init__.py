@@ -37,7 +37,7 @@ for ``/healthz`` alone). With ``webhooks=False`` (health-only mode) the webhook 
 exist: a POST to ``path`` is a 404 and never reaches the tracker. Deliveries are hints only, so
 without a secret the worst a stranger can do is make the tracker poll a running task early.
 
-``POST {path}`` — an EggAPI delivery, checked in this order:
+``POST {path}`` — an EggAPI delivery, checked in this order (2 and 3 in ``_deliveries``):
 
 1. The raw body is read, at most ``max_body`` bytes (Content-Length or streamed) -> else 413.
 2. With a ``secret``: ``X-EggAPI-Signature`` and ``X-EggAPI-Timestamp`` must both be present
@@ -77,8 +77,6 @@ other methods 405 (aiohttp's defaults).
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
 import logging
 import time
@@ -91,16 +89,14 @@ from aiohttp import web
 
 from bot.serving import CappedSite, connection_cap
 
+from ._deliveries import SIGNATURE_HEADER, TIMESTAMP_HEADER, Rejected, check_signature, parse_delivery
+
 log = logging.getLogger(__name__)
 
 __all__ = ["HEALTH_PATH", "METRICS_PATH", "HealthReport", "WebhookServer", "webhook_path"]
 
 HEALTH_PATH = "/healthz"
 METRICS_PATH = "/metrics"  # served only when a handler is given (EGGBOT_METRICS): see bot.metrics
-SIGNATURE_HEADER = "X-EggAPI-Signature"
-TIMESTAMP_HEADER = "X-EggAPI-Timestamp"
-MAX_TASK_ID_CHARS = 256
-_MAX_TIMESTAMP_DIGITS = 15
 
 
 def webhook_path(public_url: str) -> str:
@@ -122,15 +118,6 @@ class HealthReport:
     def ok(self) -> bool:
         """True when every component is healthy."""
         return self.gateway_connected and self.database_writable and self.tracker_alive
-
-
-class _Rejected(Exception):
-    """A delivery that is answered with an error status (the reason is safe to log)."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
 
 
 class _TooLarge(Exception):
@@ -275,15 +262,15 @@ class WebhookServer:
         try:
             raw = await self._read_body(request)
         except _TooLarge:
-            return self._reject(request, _Rejected(413, "body too large"))
+            return self._reject(request, Rejected(413, "body too large"))
         except _TooSlow:
-            response = self._reject(request, _Rejected(408, "body not received in time"))
+            response = self._reject(request, Rejected(408, "body not received in time"))
             response.force_close()
             return response
         try:
             timestamp = self._authenticate(request, raw)
-            task_id, event = self._parse(raw)
-        except _Rejected as rejected:
+            task_id, event = parse_delivery(raw)
+        except Rejected as rejected:
             return self._reject(request, rejected)
         if self._is_duplicate((task_id, event, timestamp)):
             log.info("webhook %s for task %r is a duplicate; ignored", event or "(no event)", task_id)
@@ -321,40 +308,7 @@ class WebhookServer:
                 )
             return timestamp or ""
         signature = request.headers.get(SIGNATURE_HEADER)
-        if signature is None or timestamp is None:
-            raise _Rejected(401, f"missing {SIGNATURE_HEADER if signature is None else TIMESTAMP_HEADER} header")
-        if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= _MAX_TIMESTAMP_DIGITS):
-            raise _Rejected(401, "timestamp is not an integer")
-        skew = self._clock() - int(timestamp)
-        if abs(skew) > self._max_skew:
-            raise _Rejected(401, f"timestamp outside the {self._max_skew:g}s window (skew {skew:.0f}s)")
-        mac = hmac.new(self._secret, timestamp.encode() + b"." + raw, hashlib.sha256)
-        expected = ("sha256=" + mac.hexdigest()).encode()
-        given = signature.strip().lower().encode("utf-8", "replace")
-        if not hmac.compare_digest(expected, given):
-            raise _Rejected(401, "signature mismatch")
-        return timestamp
-
-    @staticmethod
-    def _parse(raw: bytes) -> tuple[str, str]:
-        """The task id (``task_id``, else ``id``, else ``data.id``) and the event ("" if absent)."""
-        try:
-            payload = json.loads(raw)
-        except ValueError:  # includes UnicodeDecodeError
-            raise _Rejected(400, "body is not JSON") from None
-        except RecursionError:  # nested deeper than the decoder goes: no delivery looks like that
-            raise _Rejected(400, "body is nested too deeply") from None
-        if not isinstance(payload, dict):
-            raise _Rejected(400, "body is not a JSON object")
-        data = payload.get("data")
-        candidates = [payload.get("task_id"), payload.get("id"), data.get("id") if isinstance(data, dict) else None]
-        task_id = next((c.strip() for c in candidates if isinstance(c, str) and c.strip()), None)
-        if task_id is None:
-            raise _Rejected(400, "no task id in the payload")
-        if len(task_id) > MAX_TASK_ID_CHARS:
-            raise _Rejected(400, "task id too long")
-        event = payload.get("event")
-        return task_id, event if isinstance(event, str) else ""
+        return check_signature(self._secret, signature, timestamp, raw, now=self._clock(), max_skew=self._max_skew)
 
     def _is_duplicate(self, key: tuple[str, str, str]) -> bool:
         """Whether ``key`` was seen already; remembers it (LRU, bounded) either way."""
@@ -367,7 +321,7 @@ class WebhookServer:
         return False
 
     @staticmethod
-    def _reject(request: web.Request, rejected: _Rejected) -> web.Response:
+    def _reject(request: web.Request, rejected: Rejected) -> web.Response:
         log.warning("webhook rejected with %d from %s: %s", rejected.status, request.remote, rejected.reason)
         return web.json_response({"ok": False, "error": rejected.reason}, status=rejected.status)
 
