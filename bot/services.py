@@ -226,7 +226,7 @@ def build_core(settings: Settings, resources: Resources, *, clock: Clock = utcno
         guild_settings=guild_settings,
         policy=policy,
         modlog=modlog,
-        members=MemberData(db),
+        members=MemberData(db, forget=guild_settings.forget_member),
         history=History(db),
         preferences=MemberPreferences(guild_settings, policy),
         leases=leases,

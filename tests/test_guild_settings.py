@@ -20,6 +20,7 @@ from bot.guilds.settings import optional_id
 from testkit.backends import AnyDatabase, Backend
 
 GUILD, OTHER, MEMBER = 111, 222, 333
+MEMBER_NOTE: Setting[str | None] = Setting("note", None, lambda value: value if isinstance(value, str) else None)
 
 
 @pytest.fixture
@@ -210,6 +211,33 @@ async def test_a_guilds_values_are_read_once_and_every_write_here_is_seen(db: An
     await settings.reset(GUILD, MOD_LOG_CHANNEL)
     assert (await settings.values(GUILD)).get(MOD_LOG_CHANNEL) is None
     assert (await settings.values(OTHER)).get(BLOCKED_WORDS) == ()  # each guild its own
+
+
+async def test_a_members_values_are_read_once_and_every_write_here_is_seen(db: AnyDatabase) -> None:
+    storage = CountingReads(db)
+    settings = GuildSettings(storage, ticks=lambda: 0.0)  # type: ignore[arg-type]
+    assert (await settings.member_values(GUILD, MEMBER)).get(MEMBER_NOTE) is None  # nothing set: kept too
+    assert await settings.get_member(GUILD, MEMBER, MEMBER_NOTE) is None
+    assert storage.reads == 2  # the generations and the values; every /imagine reads them: once is enough
+    await settings.set_member(GUILD, MEMBER, MEMBER_NOTE, "hello")
+    assert await settings.get_member(GUILD, MEMBER, MEMBER_NOTE) == "hello"
+    assert await settings.get_member(OTHER, MEMBER, MEMBER_NOTE) is None  # each guild its own
+    await settings.reset_member(GUILD, MEMBER, MEMBER_NOTE)
+    assert await settings.get_member(GUILD, MEMBER, MEMBER_NOTE) is None
+    assert await first_generation(db) == 2  # one per member write
+
+
+async def first_generation(db: AnyDatabase) -> int:
+    return await db.read(lambda tx: tx.generations.get("member_settings"))
+
+
+async def test_a_member_read_racing_a_write_never_keeps_the_old_values(db: AnyDatabase) -> None:
+    settings = GuildSettings(db)
+    for n in range(1, 20):
+        reading = asyncio.ensure_future(settings.member_values(GUILD, MEMBER))  # before, during or after the write
+        await settings.set_member(GUILD, MEMBER, MEMBER_NOTE, f"note {n}")
+        await reading
+        assert await settings.get_member(GUILD, MEMBER, MEMBER_NOTE) == f"note {n}"
 
 
 async def test_a_read_racing_a_write_never_keeps_the_old_values(db: AnyDatabase) -> None:

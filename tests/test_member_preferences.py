@@ -92,19 +92,47 @@ async def test_a_suffix_is_checked_against_the_servers_rules(
     assert long.value.key == "settings.suffix_too_long"
 
 
-async def test_a_value_that_no_longer_fits_reads_as_unset(preferences: MemberPreferences, db: Database) -> None:
+async def test_a_value_that_no_longer_fits_reads_as_unset(
+    preferences: MemberPreferences, settings: GuildSettings, db: Database
+) -> None:
     await preferences.update(GUILD, ALICE, {"aspect_ratio": "9:16", "count": 2})
     await db.transaction(lambda tx: tx.execute("UPDATE member_settings SET value = '7' WHERE key = 'defaults.count'"))
+    settings.forget_members()  # written behind the bot's back (as by an older bot): read again
     assert await preferences.get(GUILD, ALICE) == Preferences(aspect_ratio="9:16")
     with pytest.raises(InvalidRequest):
         await preferences.update(GUILD, ALICE, {"resolution": "8k"})
 
 
-async def test_mydata_delete_forgets_the_defaults(preferences: MemberPreferences, db: Database) -> None:
+async def test_mydata_delete_forgets_the_defaults(
+    preferences: MemberPreferences, settings: GuildSettings, db: Database
+) -> None:
+    members = MemberData(db, forget=settings.forget_member)  # as the composition root wires it
     await preferences.update(GUILD, ALICE, {"count": 3, "mention": False})
-    assert (await MemberData(db).record(GUILD, ALICE)).settings == {"defaults.count": 3, "results.mention": False}
-    assert (await MemberData(db).erase(GUILD, ALICE)).settings == 2
+    await preferences.update(GUILD, BOB, {"count": 2})
+    assert not (await preferences.get(GUILD, ALICE)).is_default  # kept in memory now
+    assert (await members.record(GUILD, ALICE)).settings == {"defaults.count": 3, "results.mention": False}
+    assert (await members.erase(GUILD, ALICE)).settings == 2
     assert (await preferences.get(GUILD, ALICE)).is_default
+    assert (await preferences.get(GUILD, BOB)).count == 2
+
+
+async def test_another_process_change_of_a_members_defaults_is_seen_within_a_second(tmp_path: Path) -> None:
+    """Two storage instances on one file, as two bot processes; the clock that paces the checks moved by hand."""
+    now = [0.0]
+    path = tmp_path / "two.sqlite"
+    async with await Database.open(path) as first, await Database.open(path) as second:
+        here = GuildSettings(first)
+        there = GuildSettings(second, ticks=lambda: now[0], check_every=1.0)
+        mine, theirs = MemberPreferences(here, PromptPolicy(here)), MemberPreferences(there, PromptPolicy(there))
+        assert (await theirs.get(GUILD, ALICE)).is_default
+        await mine.update(GUILD, ALICE, {"count": 4})
+        assert (await theirs.get(GUILD, ALICE)).is_default  # kept: looked less than a second ago
+        now[0] = 1.0
+        assert (await theirs.get(GUILD, ALICE)).count == 4  # the generation moved: read again
+        await MemberData(first, forget=here.forget_member).erase(GUILD, ALICE)  # /mydata delete in the other
+        assert (await theirs.get(GUILD, ALICE)).count == 4
+        now[0] = 2.0
+        assert (await theirs.get(GUILD, ALICE)).is_default
 
 
 def balance(**fields: object) -> Balance:

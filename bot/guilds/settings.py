@@ -4,11 +4,15 @@ A ``Setting`` names a key, its default and how a stored JSON value is checked on
 so a value written by an older or newer bot that no longer fits reads as the default (logged once
 per read) instead of breaking a command. Each write is its own transaction; the last write wins.
 
-A guild's settings are kept in memory once read (the prompt policy reads them on every /imagine).
-This object forgets what it writes itself; a write by another bot process on the same database is
-seen within ``CHECK_EVERY`` seconds: every write adds one to the ``guild_settings`` generation in
-the database, in its own transaction, and a read compares it with the one the memory was filled
-under, at most once per ``CHECK_EVERY``, forgetting everything when it moved.
+A guild's settings are kept in memory once read (the prompt policy reads them on every /imagine),
+and so are the last ``MEMBERS_KEPT`` members' own values (their /settings defaults, read by every
+/imagine before it answers). This object forgets what it writes itself; a write by another bot
+process on the same database is seen within ``CHECK_EVERY`` seconds: every write adds one to the
+``guild_settings`` (or ``member_settings``) generation in the database, in its own transaction, and
+a read compares both with the ones the memory was filled under, at most once per ``CHECK_EVERY``,
+forgetting everything of the kind whose generation moved. Whoever deletes a member's values
+elsewhere (``bot.members.data``'s erase) bumps ``MEMBER_GENERATION`` in its transaction and calls
+``forget_member``.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import contextlib
 import logging
 import math
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,6 +38,10 @@ DM_GUILD = 0
 """The guild key used for direct messages (``guild_id=None``), as the ledger keys them."""
 GENERATION = "guild_settings"
 """The generation every write of a guild's settings adds one to (``GenerationRepository``)."""
+MEMBER_GENERATION = "member_settings"
+"""The generation every write of a member's own values adds one to."""
+MEMBERS_KEPT = 10_000
+"""Members' values kept in memory at most (the most recently read); a member who set nothing is kept too."""
 CHECK_EVERY = 1.0
 """Seconds at most between two looks at that generation: how stale another process's write can be here."""
 
@@ -160,8 +169,10 @@ class GuildSettings:
         self._ticks = ticks
         self._check_every = check_every
         self._checked_at = -math.inf
-        self._seen: int | None = None  # the database's generation the memory was last checked against
+        self._seen: tuple[int, int] | None = None  # the database's generations the memory was last checked against
         self._epoch = 0  # moves whenever the database's generation did: every guild is forgotten
+        self._members: OrderedDict[tuple[int, int], GuildValues] = OrderedDict()  # least recently read first
+        self._member_writes = 0  # moves at each member write here and each forgetting of all members
 
     @contextlib.asynccontextmanager
     async def _writing(self, key: int) -> AsyncIterator[None]:
@@ -199,11 +210,25 @@ class GuildSettings:
         if now - self._checked_at < self._check_every:
             return
         self._checked_at = now
-        seen = await self._storage.read(lambda tx: tx.generations.get(GENERATION))
-        if seen != self._seen:
-            self._seen = seen
+        seen = await self._storage.read(
+            lambda tx: (tx.generations.get(GENERATION), tx.generations.get(MEMBER_GENERATION))
+        )
+        if self._seen is None or seen[0] != self._seen[0]:
             self._epoch += 1
             self._cached.clear()
+        if self._seen is None or seen[1] != self._seen[1]:
+            self.forget_members()
+        self._seen = seen
+
+    def forget_members(self) -> None:
+        """Read every member's values from the database again (another writer changed some)."""
+        self._member_writes += 1
+        self._members.clear()
+
+    def forget_member(self, guild_id: int | None, member_id: int) -> None:
+        """Read this member's values from the database again (called after a write of them made elsewhere)."""
+        self._member_writes += 1
+        self._members.pop((_key(guild_id), member_id), None)
 
     async def update(self, guild_id: int | None, setting: Setting[T], change: Callable[[T], T]) -> T:
         """Read, ``change`` and store the value in one transaction, so two moderators' edits both count.
@@ -253,14 +278,31 @@ class GuildSettings:
 
     async def get_member(self, guild_id: int | None, member_id: int, setting: Setting[T]) -> T:
         """The member's own value in this guild, or the setting's default when unset."""
-        key = _key(guild_id)
-        stored = await self._storage.read(lambda tx: tx.guilds.get_member(key, member_id, setting.key))
-        return setting.decode(stored)
+        return (await self.member_values(guild_id, member_id)).get(setting)
 
     async def member_values(self, guild_id: int | None, member_id: int) -> GuildValues:
-        """All of the member's own values in this guild, in one read (read each time: unlike a guild's, not cached)."""
-        key = _key(guild_id)
-        return GuildValues(await self._storage.read(lambda tx: tx.guilds.member_all(key, member_id)))
+        """All of the member's own values in this guild, in one read (kept in memory, like a guild's)."""
+        key = (_key(guild_id), member_id)
+        await self._check()
+        kept = self._members.get(key)
+        if kept is not None:
+            self._members.move_to_end(key)
+            return kept
+        writes = self._member_writes
+        values = GuildValues(await self._storage.read(lambda tx: tx.guilds.member_all(key[0], member_id)))
+        if self._member_writes == writes:  # no write here since the read began: what it read is current
+            self._members[key] = values
+            while len(self._members) > MEMBERS_KEPT:
+                self._members.popitem(last=False)
+        return values
+
+    @contextlib.asynccontextmanager
+    async def _writing_member(self, guild_id: int | None, member_id: int) -> AsyncIterator[None]:
+        self.forget_member(guild_id, member_id)
+        try:
+            yield
+        finally:
+            self.forget_member(guild_id, member_id)
 
     async def set_member_values(
         self, guild_id: int | None, member_id: int, values: Mapping[Setting[Any], object]
@@ -278,22 +320,18 @@ class GuildSettings:
                     tx.guilds.delete_member(key, member_id, name)
                 else:
                     tx.guilds.put_member(key, member_id, name, value, now)
+            tx.generations.bump(MEMBER_GENERATION)
 
-        await self._storage.transaction(apply)
+        async with self._writing_member(guild_id, member_id):
+            await self._storage.transaction(apply)
 
     async def set_member(self, guild_id: int | None, member_id: int, setting: Setting[T], value: T) -> None:
         """Store the member's own value in this guild (the default or None unsets it)."""
-        key, stored = _key(guild_id), self._stored(setting, value)
-        if stored is None:
-            await self._storage.transaction(lambda tx: tx.guilds.delete_member(key, member_id, setting.key))
-            return
-        now = self._clock()
-        await self._storage.transaction(lambda tx: tx.guilds.put_member(key, member_id, setting.key, stored, now))
+        await self.set_member_values(guild_id, member_id, {setting: value})
 
     async def reset_member(self, guild_id: int | None, member_id: int, setting: Setting[T]) -> None:
         """Forget the member's own value: the default applies again."""
-        key = _key(guild_id)
-        await self._storage.transaction(lambda tx: tx.guilds.delete_member(key, member_id, setting.key))
+        await self.set_member_values(guild_id, member_id, {setting: setting.default})
 
     @staticmethod
     def _stored(setting: Setting[T], value: T) -> JsonValue | None:

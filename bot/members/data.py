@@ -17,6 +17,7 @@ from decimal import Decimal
 
 from bot.clock import utcnow
 from bot.errors import InvalidRequest
+from bot.guilds import MEMBER_GENERATION
 from bot.ledger import DM_GUILD
 from bot.lifecycle.model import TERMINAL, ImagineRequest, TaskRecord
 from bot.storage import JsonValue, Storage, Transaction
@@ -74,9 +75,17 @@ async def refuse_erased(req: ImagineRequest) -> None:
 class MemberData:
     """Reads and erases one member's data in one server (``guild_id=None``: direct messages)."""
 
-    def __init__(self, storage: Storage, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        clock: Callable[[], datetime] = utcnow,
+        *,
+        forget: Callable[[int | None, int], None] = lambda guild_id, member_id: None,
+    ) -> None:
+        """``forget(guild_id, member_id)`` drops what a cache keeps of an erased member (``GuildSettings``)."""
         self._storage = storage
         self._clock = clock
+        self._forget = forget
 
     async def record(self, guild_id: int | None, member_id: int) -> MemberRecord:
         """What the bot keeps about the member here."""
@@ -101,9 +110,14 @@ class MemberData:
         def erase(tx: Transaction) -> Erasure:
             unfinished = sum(1 for task in tx.tasks.member_tasks(guild_id, member_id) if not task.is_terminal)
             tasks = tx.tasks.erase_member_tasks(guild_id, member_id, TERMINAL, placeholder, now)
-            return Erasure(tasks=tasks, settings=tx.guilds.delete_member_all(key, member_id), unfinished=unfinished)
+            settings = tx.guilds.delete_member_all(key, member_id)
+            tx.generations.bump(MEMBER_GENERATION)  # other processes' memory of them goes too
+            return Erasure(tasks=tasks, settings=settings, unfinished=unfinished)
 
-        done = await self._storage.transaction(erase)
+        try:
+            done = await self._storage.transaction(erase)
+        finally:
+            self._forget(guild_id, member_id)
         log.info(
             "guild %s: erased member %s's data (%d task(s), %d setting(s); %d unfinished left alone; by %s)",
             guild_id,
