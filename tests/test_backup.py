@@ -93,6 +93,10 @@ async def test_refusals_name_the_problem(tmp_path: Path) -> None:
     for malformed in ([], ["a.db", "b.db"], ["--force"]):
         code, _, err = await run_command(env, tmp_path, "backup", *malformed)
         assert code == 2 and "usage: python -m bot backup FILE" in err
+    url = "postgresql://eggbot:secret@db.example:5432/eggbot"
+    code, _, err = await run_command({**env, "DATABASE_URL": url}, tmp_path, "backup", str(tmp_path / "pg.db"))
+    assert code == 2 and "DATABASE_URL is set" in err and "pg_dump" in err and "secret" not in err
+    assert not (tmp_path / "pg.db").exists()  # not the SQLite file left from before PostgreSQL
 
 
 def test_a_damaged_database_is_not_copied(tmp_path: Path) -> None:

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import asyncpg
 import discord
 
 from bot.app.client import INVITE_PERMISSIONS
 from bot.guilds import ALLOWED_CHANNELS, GuildSettings
+from bot.logs import redact_url
 from bot.ops.doctor import diagnose, render
+from bot.storage.postgres.migrations import bundled_migrations as pg_migrations
 from bot.storage.sqlite import Database
 from bot.storage.sqlite.migrations import bundled_migrations
+from testkit.backends import Backend
 from testkit.fake_discord import assert_clean
 from testkit.fake_eggapi import FakeEggAPI
+from testkit.postgres import PASSWORD
 from testkit.processes import bot_env, run_command
 from testkit.starter import BotStarter
 from testkit.world import World
@@ -175,3 +180,44 @@ async def test_settings_that_cannot_be_read_are_listed(tmp_path: Path, world: Wo
     assert "FAIL  settings: cannot be read" in text
     assert "        EGGBOT_QUOTA_PERIOD: must be one of day, week, month (got 'fortnight')" in text
     assert "        EGGBOT_METRICS: must be true or false (got 'perhaps')" in text
+
+
+async def test_a_postgresql_database_is_checked_where_database_url_points(
+    tmp_path: Path, world: World, eggapi: FakeEggAPI, postgres: Backend, start_bot: BotStarter
+) -> None:
+    server = postgres.server
+    assert server is not None
+    url = await postgres.url()
+    await start_bot(DATABASE_URL=url)  # migrated by the bot, as after its first start
+    await start_bot.stop()
+    env = bot_env(tmp_path, world.fake, eggapi.url, DATABASE_URL=url)
+    shown = redact_url(url)
+    text, ok = await report(env)
+    assert ok, text
+    assert (
+        f"OK    database {shown}: PostgreSQL " in text and f"writable, migrated (schema {len(pg_migrations())})" in text
+    )
+    assert PASSWORD not in text
+    assert "OK    server 'Egg Lovers': /imagine can post in #general" in text
+
+    empty = await server.create_database(empty=True)
+    text, ok = await report({**env, "DATABASE_URL": empty})
+    assert ok and "empty and writable: the bot creates its tables at its first start" in text
+    name = empty.rsplit("/", 1)[-1]
+    conn = await asyncpg.connect(empty)
+    try:  # the trial write was rolled back: doctor creates nothing
+        assert await conn.fetchval("SELECT COUNT(*) FROM pg_tables WHERE schemaname = 'public'") == 0
+    finally:
+        await conn.close()
+
+    wrong = url.replace(PASSWORD, "not-the-password")
+    text, ok = await report({**env, "DATABASE_URL": wrong})
+    assert not ok and PASSWORD not in text and "not-the-password" not in text
+    assert line_of(text, f"FAIL  database {redact_url(wrong)}: cannot connect").endswith(
+        "→ Check DATABASE_URL's host, port, user, password and database name, and that the server runs."
+    )
+
+    await server.admin(f"ALTER DATABASE {name} SET default_transaction_read_only = on")
+    text, ok = await report({**env, "DATABASE_URL": empty})
+    assert not ok and "it cannot be written: ReadOnlySQLTransactionError" in text
+    assert "→ Grant the user in DATABASE_URL the right to create and write tables in this database." in text

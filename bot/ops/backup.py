@@ -1,8 +1,9 @@
 """``python -m bot backup FILE``: a consistent copy of the database, taken while the bot runs.
 
-Only ``DATABASE_PATH`` is read (no token is needed). The copy is SQLite's online backup, checked
-before it gets its name (``bot.storage.sqlite.maintenance``); restoring is copying it back while the
-bot is stopped (README, "Backups").
+Only ``DATABASE_PATH`` is read (no token is needed); with ``DATABASE_URL`` set it refuses and names
+``pg_dump``, so a PostgreSQL operator never backs up a stale SQLite file by mistake. The copy is
+SQLite's online backup, checked before it gets its name (``bot.storage.sqlite.maintenance``);
+restoring is copying it back while the bot is stopped (README, "Backups").
 """
 
 from __future__ import annotations
@@ -25,6 +26,13 @@ def run(args: Sequence[str], env: Mapping[str, str]) -> int:
     """Back up to the one file named in ``args``; the exit status (0 written, 1 failed, 2 usage)."""
     if len(args) != 1 or args[0].startswith("-"):
         print(USAGE, file=sys.stderr)
+        return 2
+    if (env.get("DATABASE_URL") or "").strip():
+        print(
+            "eggbot: DATABASE_URL is set: the bot's database is PostgreSQL, which this command does not copy. "
+            "Use PostgreSQL's own tools: pg_dump --format=custom --file=FILE DATABASE_URL (README, Backups).",
+            file=sys.stderr,
+        )
         return 2
     source, destination = database_path(env), Path(args[0])
     try:

@@ -82,6 +82,8 @@ def read_settings(env: Mapping[str, str]) -> tuple[Settings | None, list[Check]]
 
 async def check_database(settings: Settings) -> Check:
     """Writable (a real write), migrated, SQLite's integrity check; never creates or migrates it."""
+    if settings.database_url is not None:
+        return await _check_postgres(settings.database_url)
     path = settings.database_path
     subject = f"database {path}"
     found = await asyncio.to_thread(check_up, path)
@@ -110,6 +112,45 @@ async def check_database(settings: Settings) -> Check:
         )
     size = path.stat().st_size
     return Check(subject, Verdict.OK, f"writable, migrated (schema {found.schema}), integrity ok, {size:,} bytes")
+
+
+async def _check_postgres(url: str) -> Check:
+    """Reachable, migrated, writable (a write rolled back); never creates or migrates anything."""
+    try:
+        from bot.storage.postgres.checkup import check_up_postgres
+    except ImportError:
+        return Check(
+            "database",
+            Verdict.FAIL,
+            "DATABASE_URL is set but asyncpg is not installed",
+            "pip install 'eggbot[postgres]'",
+        )
+    found = await check_up_postgres(url)
+    subject = f"database {found.where}"
+    if found.problem is not None:
+        if found.problem.startswith("cannot connect"):
+            advice = "Check DATABASE_URL's host, port, user, password and database name, and that the server runs."
+        elif "newer" in found.problem:
+            advice = "Run the newer eggbot that wrote it."
+        elif "standby" in found.problem:
+            advice = "Point DATABASE_URL at the primary server."
+        else:
+            advice = "Grant the user in DATABASE_URL the right to create and write tables in this database."
+        return Check(subject, Verdict.FAIL, found.problem, advice)
+    assert found.schema is not None
+    server = f"PostgreSQL {found.server}"
+    if found.schema == 0:
+        return Check(
+            subject, Verdict.OK, f"{server}, empty and writable: the bot creates its tables at its first start"
+        )
+    if found.schema < found.expected:
+        return Check(
+            subject,
+            Verdict.WARN,
+            f"{server}, at schema {found.schema}: the bot migrates it to {found.expected} when it starts",
+            "Take a backup first (pg_dump).",
+        )
+    return Check(subject, Verdict.OK, f"{server}, writable, migrated (schema {found.schema})")
 
 
 def _local_host(host: str) -> bool:

@@ -19,6 +19,7 @@ from bot.ops.checks import SECRETS, Check, Verdict, check_database, check_eggapi
 from bot.ops.discord_rest import DiscordRest
 from bot.ops.servers import AllowedChannels, check_discord
 from bot.settings import Settings
+from bot.storage import Storage
 from bot.storage.sqlite import Database
 
 __all__ = ["diagnose", "render", "run"]
@@ -53,11 +54,19 @@ async def _allowed_channels(stack: contextlib.AsyncExitStack, settings: Settings
     async def nothing(guild_id: int) -> tuple[int, ...]:
         return ()
 
-    if database.verdict is not Verdict.OK or not settings.database_path.is_file():
+    if database.verdict is not Verdict.OK:
         return nothing
+    db: Storage
     try:
-        db = await stack.enter_async_context(await Database.open_existing(settings.database_path))
-    except (OSError, RuntimeError):
+        if settings.database_url is not None:
+            from bot.storage.postgres import PostgresDatabase
+
+            db = await stack.enter_async_context(await PostgresDatabase.open_existing(settings.database_url))
+        elif settings.database_path.is_file():
+            db = await stack.enter_async_context(await Database.open_existing(settings.database_path))
+        else:
+            return nothing
+    except (OSError, RuntimeError):  # gone since, or not at this code's schema (DatabaseUnavailable is one too)
         return nothing
     guild_settings = GuildSettings(db)
 
