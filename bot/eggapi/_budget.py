@@ -14,6 +14,12 @@ its ``Retry-After`` (or a backoff) has passed; a 503 pauses without slowing down
 back by a tenth of the configured one every ``recovery`` seconds without a 429. While EggAPI is
 busy (from a 429 or 503 until a request sent after it succeeds), ``busy`` is true and listeners
 hear each change, so members can be told why they wait.
+
+Several bot processes on one database share ``total`` (``bot.lifecycle.processes``): each budget is
+set to its process's share (``set_share``; ``configured`` is the share), held while a joining process
+waits for the others to make room (``hold``, ``release``), and told of the 429s and 503s other
+processes heard (``follow``); its own are reported to ``add_penalty_listener``'s listeners. Alone,
+none of this is called and the budget is the whole rate, as it always was.
 """
 
 from __future__ import annotations
