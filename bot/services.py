@@ -38,6 +38,7 @@ from bot.lifecycle import (
 )
 from bot.lifecycle.leases import LeaseConfig, Leases, new_owner, seat_of
 from bot.lifecycle.model import TaskRecord
+from bot.lifecycle.processes import ProcessRegistry
 from bot.lifecycle.remakes import Remakes
 from bot.lifecycle.task_store import TaskStore
 from bot.members import History, MemberData, MemberPreferences, refuse_erased
@@ -130,7 +131,7 @@ async def http_client(
                 api_key=settings.eggapi_api_key,
                 base_url=settings.eggapi_base_url,
                 timeout=settings.http_timeout,
-                budget=RequestBudget(settings.eggapi_rps),  # one for the whole process: every request counts
+                budget=RequestBudget(settings.eggapi_rps),  # every request counts; its share of all processes'
             ),
         )
 
@@ -188,6 +189,7 @@ class Core:
     history: History
     preferences: MemberPreferences
     leases: Leases
+    processes: ProcessRegistry | None  # this process's share of the request budget (None: no budget)
 
 
 def build_core(settings: Settings, resources: Resources, *, clock: Clock = utcnow) -> Core:
@@ -197,6 +199,10 @@ def build_core(settings: Settings, resources: Resources, *, clock: Clock = utcno
     ledger = Ledger(db, ledger_defaults(settings))
     books = Bookkeeper(db, tasks, ledger)
     leases = Leases(db, new_owner(seat_of(settings.shard_ids)), lease_config(settings))
+    processes = None
+    if eggapi.budget is not None:
+        config = lease_config(settings)
+        processes = ProcessRegistry(db, leases.owner, eggapi.budget, ttl=config.ttl, interval=config.check_interval)
     reconciler = Reconciler(tasks, eggapi, grace=tracker_config(settings).reconcile_grace)
     guild_settings = GuildSettings(db)
     policy = PromptPolicy(guild_settings)
@@ -230,6 +236,7 @@ def build_core(settings: Settings, resources: Resources, *, clock: Clock = utcno
         history=History(db),
         preferences=MemberPreferences(guild_settings, policy),
         leases=leases,
+        processes=processes,
     )
 
 

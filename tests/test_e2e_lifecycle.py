@@ -43,6 +43,10 @@ async def test_restart_resumes_a_running_task_without_resubmitting(
     result = await world.fake.wait_for_message(world.general, lambda m: bool(m.attachments))
     assert [a.data for a in result.attachments] == [png_bytes(egg_id, 0)]
     assert eggapi.count("POST", "/v1/generate") == 1
+    delivered = watch(bot, 1, TaskStatus.DELIVERED)  # the post is seen before it is recorded: subscribe, then look
+    task = await bot.task_store.get_by_egg_id(egg_id)
+    if task is None or task.status is not TaskStatus.DELIVERED:
+        await asyncio.wait_for(delivered.wait(), 10)
     task = await bot.task_store.get_by_egg_id(egg_id)
     assert task is not None and task.status is TaskStatus.DELIVERED
     assert len(results(world)) == 1

@@ -24,6 +24,7 @@ from testkit.backends import Backend
 from testkit.fake_discord import FakeChannel, FakeGuild, FakeMessage, assert_clean
 from testkit.fake_discord.sharding import shard_of
 from testkit.fake_eggapi import FakeEggAPI, TaskPlan, png_bytes
+from testkit.fake_eggapi.models import RecordedRequest
 from testkit.processes import BotProcess, sharded
 from testkit.world import World
 
@@ -310,3 +311,57 @@ async def test_both_processes_restarted_finish_every_job_once(
         assert site.process.output().count("resuming 1 unfinished task(s)") == 1
     await cluster.assert_each_posted_once()
     assert_clean(world.fake)
+
+
+def busiest(requests: list[RecordedRequest], window: float) -> int:
+    """The most of these requests that reached EggAPI within any ``window`` seconds (sliding)."""
+    times = sorted(r.at for r in requests)
+    return max(sum(1 for t in times[i:] if t < start + window) for i, start in enumerate(times))
+
+
+RPS = 4  # the whole bot's EGGBOT_EGGAPI_RPS in the budget test: small, so that a second's requests are counted
+JOBS = 12  # per process: each a submit, list reads and a download, more than the budget lets through at once
+LOAD = 40  # requests counted from when both processes have their jobs: 10 s at RPS, 5 s at twice it
+LONG = 3.0  # seconds: a request reaches EggAPI less than a second after its turn, so a window of LONG
+# seconds at EggAPI holds the turns of at most LONG + 1 seconds: RPS * (LONG + 1) requests.
+BUSY = {"EGGBOT_MAX_RUNNING_PER_MEMBER": "30", "EGGBOT_MAX_QUEUED_PER_MEMBER": "30"}
+
+
+@pytest.mark.parametrize(
+    ("cluster_env", "shared"),
+    [
+        ({"EGGBOT_EGGAPI_RPS": str(RPS), **BUSY}, True),
+        # Each process at the whole RPS, as each had a budget of its own before: the same count must see it.
+        ({"EGGBOT_EGGAPI_RPS": str(2 * RPS), **BUSY}, False),
+    ],
+    ids=["shared", "per-process"],
+)
+async def test_both_processes_loaded_stay_within_the_request_budget_together(
+    cluster: Cluster, world: World, eggapi: FakeEggAPI, shared: bool
+) -> None:
+    """Both processes have more to ask of EggAPI than their budgets let through (submits, the task list,
+    downloads): both ask all they may. EGGBOT_EGGAPI_RPS is for both together."""
+    fake = world.fake
+    await cluster.start()
+    handles = [
+        await fake.slash(world.alice, site.channel, "imagine", prompt=f"loaded {n}")
+        for n in range(JOBS)
+        for site in cluster.sites
+    ]
+    for handle in handles:
+        assert not (await handle.wait_response(timeout=WAIT)).ephemeral
+    start = len(eggapi.requests)
+    await eggapi.wait_until(lambda: len(eggapi.requests) >= start + LOAD, timeout=WAIT)
+    loaded = eggapi.requests[start : start + LOAD]
+    if shared:
+        share = f"registered as one of 2 bot process(es): {RPS / 2:.2f} EggAPI requests/s"
+        assert share in cluster.sites[1].process.output()
+        assert busiest(loaded, 1.0) <= 2 * RPS  # a second's turns, and the one before it arriving late
+        assert busiest(loaded, LONG) <= RPS * (LONG + 1)
+    else:
+        assert busiest(loaded, LONG) > RPS * (LONG + 1)  # twice the rate: what the count above must catch
+    await eggapi.wait_until(lambda: len(eggapi.tasks) == 2 * JOBS, timeout=WAIT)
+    await cluster.wait_for_posts(list(eggapi.tasks))
+    await cluster.assert_each_posted_once()
+    assert eggapi.rate_limited == 0
+    assert_clean(fake)

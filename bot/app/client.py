@@ -87,6 +87,7 @@ class EggBot(commands.AutoShardedBot):
         self.history = core.history
         self.preferences = core.preferences
         self.prices = core.prices
+        self.processes = core.processes
         self.foreground = self.services.foreground
         self.tracker = self.services.tracker
         self.web = self.services.web
@@ -111,6 +112,8 @@ class EggBot(commands.AutoShardedBot):
             _, _, limit = await self.http.get_bot_gateway()
             self._identify_buckets = max(int(limit.get("max_concurrency", 1)), 1)
         if self._run_tracker:
+            if self.processes is not None:  # before the first EggAPI request: its share of the budget
+                await self.processes.start()
             await self.tracker.start()
             self.prices.start()
             if self.web is not None:
@@ -206,6 +209,8 @@ class EggBot(commands.AutoShardedBot):
             await self.web.stop()  # no new hints once we are stopping
         await self.prices.close()
         await self.tracker.close()
+        if self.processes is not None and self._run_tracker:  # after the last EggAPI request
+            await self.processes.close()
         await self.modlog.close()
         await super().close()
 

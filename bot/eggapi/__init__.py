@@ -24,7 +24,8 @@ max_attempts=5, backoff_base=1.0, backoff_cap=30.0, sleep=asyncio.sleep, rng=Non
   Authorization header; ``DownloadTooLarge`` over ``max_bytes``; ``ValueError`` for
   non-http(s) URLs.
 
-Request budget: ``RequestBudget(rate)`` is shared by every request of the process (``budget=``):
+Request budget: ``RequestBudget(rate)`` is shared by every request of the process (``budget=``),
+and across processes on one database by ``bot.lifecycle.processes`` (each gets its share):
 at most ``rate`` a second, waiting requests by ``Priority`` (SUBMIT, POLL, DOWNLOAD, FALLBACK,
 BACKGROUND; ``get_task`` and ``list_tasks`` take ``priority=``), slowed down by 429s;
 ``client.busy`` says whether EggAPI is overloaded right now (see :mod:`bot.eggapi._budget`).

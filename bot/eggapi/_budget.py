@@ -14,6 +14,12 @@ its ``Retry-After`` (or a backoff) has passed; a 503 pauses without slowing down
 back by a tenth of the configured one every ``recovery`` seconds without a 429. While EggAPI is
 busy (from a 429 or 503 until a request sent after it succeeds), ``busy`` is true and listeners
 hear each change, so members can be told why they wait.
+
+Several bot processes on one database share ``total`` (``bot.lifecycle.processes``): each budget is
+set to its process's share (``set_share``; ``configured`` is the share), held while a joining process
+waits for the others to make room (``hold``, ``release``), and told of the 429s and 503s other
+processes heard (``follow``); its own are reported to ``add_penalty_listener``'s listeners. Alone,
+none of this is called and the budget is the whole rate, as it always was.
 """
 
 from __future__ import annotations
@@ -87,7 +93,9 @@ class RequestBudget:
         if not rate > 0 or not math.isfinite(rate):
             raise ValueError("the rate must be a positive number")
         self.configured = rate
-        self._floor = min(rate, floor if floor is not None else max(0.5, rate / 8))
+        self.total = rate  # for every process on the database together; ``configured`` is this one's share
+        self._floor_total = min(rate, floor if floor is not None else max(0.5, rate / 8))
+        self._floor = self._floor_total
         self._recovery = recovery
         self._clock = clock
         self._current = rate
@@ -103,6 +111,8 @@ class RequestBudget:
         self._recovered_to = 0.0  # the rate was last won back (or halved) at this time
         self._busy = False
         self._listeners: list[Callable[[bool], None]] = []
+        self._penalty_listeners: list[Callable[[float, bool], None]] = []
+        self._held = False  # no grant at all until ``release`` (a process joining others)
         self.granted = 0  # requests let through so far
         self.slowdowns = 0  # 429s that halved the rate
 
@@ -127,6 +137,63 @@ class RequestBudget:
     def add_listener(self, listener: Callable[[bool], None]) -> None:
         """Call ``listener(busy)`` whenever ``busy`` changes (synchronously; it must not raise)."""
         self._listeners.append(listener)
+
+    def add_penalty_listener(self, listener: Callable[[float, bool], None]) -> None:
+        """Call ``listener(pause, slowed)`` after each 429/503 this budget was told of (``penalise``), with the
+        pause it began and whether it halved the rate: how other processes hear of it (synchronously)."""
+        self._penalty_listeners.append(listener)
+
+    # -- shared by several processes (``bot.lifecycle.processes``) --------------------------------
+
+    def set_share(self, share: float) -> None:
+        """Allow this process ``share`` requests a second of ``total`` (the others have the rest).
+
+        A rate slowed by 429s stays slowed in proportion, and recovers towards the share.
+        """
+        if not share > 0 or not math.isfinite(share):
+            raise ValueError("the share must be a positive number")
+        if share == self.configured:
+            return
+        now = self._now()
+        self._recover(now)
+        scale = share / self.configured
+        self.configured = share
+        self._floor = min(share, self._floor_total * share / self.total)
+        self._set_rate(min(share, max(self._floor, self._current * scale)))
+        self._arm(now)
+
+    def hold(self) -> None:
+        """Grant nothing until ``release``: waiting requests stay in line."""
+        self._held = True
+
+    def release(self, pause: float = 0.0) -> None:
+        """Grant again, after ``pause`` seconds from now."""
+        now = self._now()
+        self._held = False
+        self._paused_until = max(self._paused_until, now + pause)
+        self._arm(now)
+
+    @property
+    def paused_for(self) -> float:
+        """Seconds until requests may go again after a 429/503 here or elsewhere (0: not paused)."""
+        return max(0.0, self._paused_until - self._now())
+
+    @property
+    def held(self) -> bool:
+        """Whether ``hold`` stops every grant now."""
+        return self._held
+
+    def follow(self, pause: float, *, slow_down: bool = False, same_within: float = 0.0) -> bool:
+        """Another process was told 429 or 503: pause ``pause`` seconds, and on a 429 halve the rate, unless
+        it was halved less than ``same_within`` seconds ago (the same overload). Whether it halved."""
+        now = self._now()
+        self._paused_until = max(self._paused_until, now + pause)
+        halve = slow_down and now - self._last_slowdown >= same_within
+        if halve:
+            self._last_slowdown = self._recovered_to = now
+            self._set_rate(max(self._floor, self._current / 2))
+        self._arm(now)
+        return halve
 
     async def acquire(self, priority: Priority = Priority.POLL) -> float:
         """Wait for this request's turn: after every waiting request of a higher priority. When it was granted."""
@@ -156,7 +223,8 @@ class RequestBudget:
             pause, self._backoff = self._backoff, min(self._backoff_cap, self._backoff * 2)
         self._paused_until = max(self._paused_until, now + pause)
         self._last_trouble = now
-        if slow_down and (sent_at is None or sent_at >= self._last_slowdown):
+        slowed = slow_down and (sent_at is None or sent_at >= self._last_slowdown)
+        if slowed:
             self.slowdowns += 1
             self._last_slowdown = self._recovered_to = now
             slower = max(self._floor, self._current / 2)
@@ -165,6 +233,11 @@ class RequestBudget:
             self._set_rate(slower)
         self._set_busy(True)
         self._arm(now)
+        for listener in list(self._penalty_listeners):
+            try:
+                listener(self._paused_until - now, slowed)
+            except Exception:
+                log.exception("a listener of EggAPI's 429s failed")
 
     def succeeded(self, sent_at: float | None = None) -> None:
         """EggAPI answered a request granted at ``sent_at`` normally: the backoff resets, and if it was
@@ -180,6 +253,8 @@ class RequestBudget:
 
     def _allowed(self, now: float) -> float:
         self._recover(now)
+        if self._held:
+            return math.inf
         return max(self._paused_until, self._window.next_at(now))
 
     def _recover(self, now: float) -> None:
@@ -209,6 +284,8 @@ class RequestBudget:
                 heapq.heappop(self._waiters)
                 continue
             at = self._allowed(now)
+            if at == math.inf:  # held: ``release`` arms again
+                return
             if at > now:
                 self._timer = asyncio.get_running_loop().call_later(at - now, self._wake)
                 return

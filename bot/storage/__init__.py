@@ -2,8 +2,8 @@
 
 * ``ports`` - the Protocols: ``Storage`` runs a function of a ``Transaction`` (``transaction``,
   ``read``); a transaction offers ``tasks`` (``TaskRepository``), ``ledger`` (``LedgerRepository``),
-  ``reports`` (``ReportQueries``), ``guilds`` (``GuildSettingsRepository``) and ``generations``
-  (``GenerationRepository``).
+  ``reports`` (``ReportQueries``), ``guilds`` (``GuildSettingsRepository``), ``generations``
+  (``GenerationRepository``) and ``processes`` (``ProcessRepository``).
 * ``sqlite`` - the default backend: ``open_sqlite(path)`` (= ``Database.open``), migrations, all SQL.
 * ``postgres`` - the second backend (asyncpg, the ``eggbot[postgres]`` extra), chosen by ``DATABASE_URL``:
   the same repositories and migrations in PostgreSQL's dialect. Imported only when asked for.
@@ -19,6 +19,7 @@ from .ports import (
     IntegrityError,
     JsonValue,
     LedgerRepository,
+    ProcessRepository,
     ReportQueries,
     Storage,
     StorageUnavailable,
@@ -36,6 +37,7 @@ __all__ = [
     "IntegrityError",
     "JsonValue",
     "LedgerRepository",
+    "ProcessRepository",
     "ReportQueries",
     "Storage",
     "StorageUnavailable",

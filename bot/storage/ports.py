@@ -406,6 +406,39 @@ class GenerationRepository(Protocol):
         ...
 
 
+class ProcessRepository(Protocol):
+    """The bot processes on this database (``bot.lifecycle.processes``), and what EggAPI told any of them.
+
+    Times are the database's clock (PostgreSQL's, or the one machine SQLite lives on), as for leases.
+    """
+
+    def register(self, owner: str, seat: str, number: int, ttl: float, *, replace_seat: bool) -> int | None:
+        """Record ``owner`` of ``seat`` as live now, as registration ``number``; forget every process whose
+        heartbeat is older than ``ttl`` seconds and, with ``replace_seat``, ``seat``'s other ones; the lowest
+        number of the live ones it replaced (the others counted it), None when it replaced none."""
+        ...
+
+    def heartbeat(self, owner: str, ttl: float, seen: int) -> bool:
+        """Renew ``owner``'s heartbeat and note the registration it has seen; False if it had lapsed or is gone."""
+        ...
+
+    def live(self, ttl: float) -> list[tuple[str, int]]:
+        """Every process whose heartbeat is younger than ``ttl`` seconds: (owner, the newest registration it saw)."""
+        ...
+
+    def deregister(self, owner: str) -> None:
+        """Forget ``owner`` (a clean stop): the others' shares grow at their next look."""
+        ...
+
+    def record_pause(self, seconds: float, slowdowns: int) -> None:
+        """Pause every process for ``seconds`` from now (unless a longer pause stands) and count ``slowdowns``."""
+        ...
+
+    def pause_state(self) -> tuple[float, int]:
+        """(seconds the shared pause still lasts, 0 when none; the slowdowns counted so far)."""
+        ...
+
+
 class Transaction(Protocol):
     """One unit of work: every repository sees and changes the same transaction."""
 
@@ -423,6 +456,9 @@ class Transaction(Protocol):
 
     @property
     def generations(self) -> GenerationRepository: ...
+
+    @property
+    def processes(self) -> ProcessRepository: ...
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` on the event loop once committed (never if rolled back)."""

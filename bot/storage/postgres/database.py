@@ -35,6 +35,7 @@ from .generations import PostgresGenerations
 from .guilds import PostgresGuildSettings
 from .ledger import PostgresLedger
 from .migrations import Migration, bundled_migrations, migrate, schema_version
+from .processes import PostgresProcesses
 from .reports import PostgresReports
 from .tasks import PostgresTasks
 
@@ -67,7 +68,7 @@ class PgTx:
     ``execute``/``fetchall``/``fetchone`` are raw SQL with ``?`` placeholders, for tests and tools.
     """
 
-    __slots__ = ("_db", "callbacks", "generations", "guilds", "ledger", "reports", "tasks")
+    __slots__ = ("_db", "callbacks", "generations", "guilds", "ledger", "processes", "reports", "tasks")
 
     def __init__(self, db: Bridge, *, write: bool) -> None:
         self._db = db
@@ -78,6 +79,7 @@ class PgTx:
         self.reports = PostgresReports(db)
         self.guilds = PostgresGuildSettings(db, locks)
         self.generations = PostgresGenerations(db)
+        self.processes = PostgresProcesses(db)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one statement; how many rows it changed."""

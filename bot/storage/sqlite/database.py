@@ -28,6 +28,7 @@ from .generations import SqliteGenerations
 from .guilds import SqliteGuildSettings
 from .ledger import SqliteLedger
 from .migrations import Migration, apply, bundled_migrations
+from .processes import SqliteProcesses
 from .reports import SqliteReports
 from .tasks import SqliteTasks
 
@@ -44,7 +45,7 @@ class Tx:
     ``after_commit``. ``execute``/``fetchall``/``fetchone`` are raw SQL for SQLite-only code (tests, tools).
     """
 
-    __slots__ = ("callbacks", "conn", "generations", "guilds", "ledger", "reports", "tasks")
+    __slots__ = ("callbacks", "conn", "generations", "guilds", "ledger", "processes", "reports", "tasks")
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
@@ -54,6 +55,7 @@ class Tx:
         self.reports = SqliteReports(conn)
         self.guilds = SqliteGuildSettings(conn)
         self.generations = SqliteGenerations(conn)
+        self.processes = SqliteProcesses(conn)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
         """Run one statement."""
