@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -21,7 +21,7 @@ import asyncpg
 import pytest
 
 from testkit.backends import Backend
-from testkit.fake_discord import FakeChannel, FakeGuild, FakeMessage, assert_clean
+from testkit.fake_discord import FakeChannel, FakeGuild, FakeMember, FakeMessage, assert_clean
 from testkit.fake_discord.sharding import shard_of
 from testkit.fake_eggapi import FakeEggAPI, TaskPlan, png_bytes
 from testkit.fake_eggapi.models import RecordedRequest
@@ -364,4 +364,42 @@ async def test_both_processes_loaded_stay_within_the_request_budget_together(
     await cluster.wait_for_posts(list(eggapi.tasks))
     await cluster.assert_each_posted_once()
     assert eggapi.rate_limited == 0
+
+
+@pytest.mark.parametrize("cluster_env", [{"EGGBOT_MAX_RUNNING_TOTAL": "1", "LOG_LEVEL": "DEBUG"}])
+async def test_a_freed_place_goes_round_robin_across_both_processes(
+    cluster: Cluster, world: World, eggapi: FakeEggAPI
+) -> None:
+    """One job runs at a time, for everyone. Alice queues five jobs in shard 0's server; then Yolanda and Zeno
+    one each in shard 1's. Shard 0's process would take every place its own jobs free (it hears of their end
+    first); the turns are everyone's: Yolanda and Zeno go before Alice's second job."""
+    fake = world.fake
+    here, there = cluster.sites
+    yolanda, zeno = fake.add_member(there.guild, "yolanda"), fake.add_member(there.guild, "zeno")
+    await cluster.start()
+    eggapi.default_plan = TaskPlan(hold=True)  # each job runs upstream until the test finishes it
+
+    async def ask(member: FakeMember, site: Site, prompt: str) -> None:
+        handle = await fake.slash(member, site.channel, "imagine", prompt=prompt)
+        assert not (await handle.wait_response()).ephemeral
+
+    for n in range(5):
+        await ask(world.alice, here, f"alice {n}")
+    await eggapi.wait_until(lambda: len(eggapi.tasks) == 1, timeout=WAIT)
+    await ask(yolanda, there, "yolanda")
+    await ask(zeno, there, "zeno")
+
+    def sent(count: int) -> Callable[[], bool]:
+        return lambda: len(eggapi.tasks) >= count
+
+    for submitted in range(1, 7):  # finish the one running job; the next one is sent upstream
+        [running] = [egg_id for egg_id, task in eggapi.tasks.items() if not task.is_terminal]
+        eggapi.finish(running)
+        await eggapi.wait_until(sent(submitted + 1), timeout=WAIT)
+    # Whose jobs, in the order they reached the image service (one member's own jobs keep no promised order).
+    order = [task.request["prompt"].split()[0] for task in eggapi.tasks.values()]
+    assert order == ["alice", "yolanda", "zeno", "alice", "alice", "alice", "alice"]
+    eggapi.finish(list(eggapi.tasks)[-1])
+    await cluster.wait_for_posts(list(eggapi.tasks))
+    await cluster.assert_each_posted_once()
     assert_clean(fake)

@@ -74,3 +74,19 @@ def test_a_member_full_elsewhere_is_paused_while_the_others_go_on() -> None:
     assert drain(queue) == [3]  # member 1 waits; member 2 does not
     assert queue.resume() and not queue.resume()
     assert drain(queue) == [1, 2]
+
+
+def test_the_member_whose_turn_it_is_across_processes_is_served_next() -> None:
+    queue = FairQueue(max_running_per_member=1, max_running_total=10)
+    for task, member in [(1, 1), (2, 1), (3, 2), (4, 3), (5, 4)]:
+        queue.push(task, member)
+    assert queue.pop_ready() == 1
+    assert queue.prefer(3)
+    assert queue.pop_ready() == 4  # before member 2, whose turn it was here
+    assert queue.order() == [3, 5, 2]
+    assert not queue.prefer(1)  # at their running limit
+    assert not queue.prefer(3)  # nothing queued any more
+    queue.pause(4)
+    assert not queue.prefer(4)  # full elsewhere
+    assert not queue.prefer(99)  # not in this line
+    assert queue.pop_ready() == 3

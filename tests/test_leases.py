@@ -18,7 +18,7 @@ from bot.lifecycle.intake import JobService
 from bot.lifecycle.leases import LeaseConfig, Leases, new_owner, seat_of
 from bot.lifecycle.model import ImagineRequest, TaskRecord, TaskStatus
 from bot.lifecycle.task_store import TaskStore
-from bot.lifecycle.transitions import Bookkeeper, RunningCaps, Start
+from bot.lifecycle.transitions import Bookkeeper, RunningCaps, Start, Yield
 from testkit.backends import AnyDatabase, Backend
 
 LIVE = LeaseConfig(ttl=60.0, renew_interval=20.0, check_interval=1.0)
@@ -194,7 +194,7 @@ async def test_kept_webhooks_are_bounded_and_pruned(pair: tuple[AnyDatabase, Any
 
 async def begin_all(
     pair: tuple[AnyDatabase, AnyDatabase], members: Sequence[int], caps: RunningCaps
-) -> tuple[list[Start], list[TaskRecord]]:
+) -> tuple[list[Start | Yield], list[TaskRecord]]:
     """Record one task per entry of ``members``, alternating processes, then start them all at once."""
     leases = [Leases(db, new_owner(f"shards:{n}"), LIVE) for n, db in enumerate(pair)]
     tasks = [await record(pair[n % 2], leases[n % 2], n, member) for n, member in enumerate(members)]
@@ -206,8 +206,13 @@ async def begin_all(
 
 
 async def test_the_running_cap_holds_for_two_processes_together(pair: tuple[AnyDatabase, AnyDatabase]) -> None:
-    starts, _ = await begin_all(pair, [100 + n for n in range(12)], RunningCaps(total=5, per_member=3))
-    assert starts.count(Start.STARTED) == 5 and set(starts) == {Start.STARTED, Start.FULL}
+    starts, tasks = await begin_all(pair, [100 + n for n in range(12)], RunningCaps(total=5, per_member=3))
+    assert starts.count(Start.STARTED) == 5
+    assert all(start is Start.FULL or isinstance(start, Yield) for start in starts if start is not Start.STARTED)
+    # Twelve members waiting in two processes for five places: the five who waited longest start.
+    assert [task.member_id for start, task in zip(starts, tasks, strict=True) if start is Start.STARTED] == [
+        100 + n for n in range(5)
+    ]
     row = await pair[0].fetchone("SELECT COUNT(*) AS n FROM tasks WHERE status = 'submitting'")
     assert row is not None and row["n"] == 5
 

@@ -6,7 +6,8 @@ In the order a task meets them:
 - ``intake``: ``JobService`` validates a request, runs the server's ``IntakeCheck``s, and records the
   task and its quota hold at once.
 - ``transitions``: ``Bookkeeper``, the one writer of a task's status (and of its hold's end); its
-  ``begin_submit`` counts the running caps in the database, for every process together.
+  ``begin_submit`` counts the running caps in the database, for every process together, and yields
+  a place to fairer members waiting in other processes' lines (``Yield``).
 - ``leases``: ``Leases``, which bot process follows each unfinished task: granted with the task,
   renewed, taken over when it lapses, released at a clean stop; webhooks for another process's tasks.
 - ``task_store``: ``TaskStore``, a task's reads and field updates, through the storage seam

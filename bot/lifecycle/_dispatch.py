@@ -6,13 +6,22 @@ store's listener), and queued members' status messages show their place, coalesc
 EggAPI is busy (``busy()``), they say so instead, and so do jobs whose submit is waiting for it.
 
 With several bot processes each keeps its own line, in fair turns among its own members; the
-running caps are counted in the database at each submit, for all processes together. When that
-count leaves no room the task goes back to the head of the line and the line waits until a task of
-this process ends, or until the next look at the leases (``retry``, every
-``EGGBOT_LEASE_CHECK_INTERVAL``) in case one of another process's ended. So the caps hold exactly;
-fairness holds exactly within a process and approximately across processes: a freed place goes to
-whichever process asks first, each asking at least once per check interval, and no member ever
-runs more than their own cap in all processes together.
+running caps are counted in the database at each submit, for all processes together, and so are
+the turns: when the caps leave fewer places than there are members waiting in all the lines, a
+task starts only if its member is among the fairest waiting anywhere (fewest running, then the
+longest since last served: ``Bookkeeper.begin_submit``). Otherwise the database answers ``Yield``:
+to one of this process's members whose turn it is (served next, ``FairQueue.prefer``), or to other
+processes' members, and then the line waits, exactly as when the count leaves no room (``FULL``),
+until a task of this process ends or the next look at the leases (``retry``, every
+``EGGBOT_LEASE_CHECK_INTERVAL``). The process whose member's turn it is takes the place at its
+own next look, so a freed place waits at most one check interval. Only live leases count, so a
+dead or hung process's queued tasks hold nothing up once their leases lapse (and another process
+takes them over). The caps hold exactly; no member ever runs more than their own cap in all
+processes together. One process alone never yields: its line is the whole line.
+
+A member's place in line is this process's line (``FairQueue.order``) plus the members waiting in
+other processes whose turn came first at this process's last refused start (``ahead``; 0 again once
+one of its tasks starts): how many turns come before theirs, as far as this process knows.
 """
 
 from __future__ import annotations
@@ -25,7 +34,7 @@ from bot.lifecycle._steps import WHOLE_LINE, Scheduler, Step
 from bot.lifecycle.model import TaskRecord, TaskStatus
 from bot.lifecycle.ports import Phase
 from bot.lifecycle.task_store import TaskStore
-from bot.lifecycle.transitions import Start
+from bot.lifecycle.transitions import Start, Yield
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +70,8 @@ class Dispatcher:
         self._submitting: set[int] = set()
         self._shown: dict[int, tuple[Phase, int | None, bool]] = {}  # what each waiting member was last shown
         self._full = False  # the database's count left no room for anyone: wait for a task to end
+        self._preferred = False  # a member was served next on the database's word; once per look
+        self._ahead = 0  # members waiting in other processes whose turns come first (at the last yield)
 
     def push(self, task_id: int, member_id: int) -> None:
         """Queue a task (new, resumed, or back after EggAPI was busy) and start what may start."""
@@ -80,21 +91,29 @@ class Dispatcher:
         self._line.remove(task_id)
         self._shown.pop(task_id, None)
 
-    def not_started(self, task_id: int, start: Start) -> None:
+    def not_started(self, task_id: int, start: Start | Yield) -> None:
         """A popped task the database did not let start: back at the head of the line, or out if gone."""
         if start is Start.GONE:
             self.drop(task_id)
             return
-        self._line.put_back(task_id, first=start is Start.FULL)
+        full = start is Start.FULL or isinstance(start, Yield)
+        self._line.put_back(task_id, first=full)
         member = self._line.member_of(task_id)
-        if start is Start.FULL:
+        if isinstance(start, Yield):
+            self._ahead = start.ahead
+            if start.turn is not None and not self._preferred and self._line.prefer(start.turn):
+                self._preferred = True  # its turn, counting every process: served now, at most once a look
+                full = False
+        if full:
             self._full = True
-        elif member is not None:
+        elif member is not None and not isinstance(start, Yield):
             self._line.pause(member)
-        log.debug("task %s: no room to start (%s); it waits at the head of the line", task_id, start.value)
+        why = start.value if isinstance(start, Start) else f"other members' turn first, {start.ahead} elsewhere"
+        log.debug("task %s: not started (%s); it waits at the head of the line", task_id, why)
 
     def retry(self) -> None:
         """Ask the database again for room (a task of another process may have ended)."""
+        self._preferred = False
         if self._line.resume() or self._full:
             self._full = False
             self.pump()
@@ -123,12 +142,14 @@ class Dispatcher:
 
     def on_change(self, task_id: int, new: TaskStatus) -> None:
         """A task changed state: it leaves the line once it is no longer queued or running upstream."""
+        if new is TaskStatus.SUBMITTING and task_id in self._submitting:
+            self._ahead = 0  # one of ours started: this process holds a turn now
         if new in IN_LINE:
             return
         self._line.remove(task_id)
         self._shown.pop(task_id, None)
         if new is not TaskStatus.CANCELLED:  # it ran upstream: room for another, here or anywhere
-            self._full = False
+            self._full = self._preferred = False
             self._line.resume()
         if self._jobs.alive:
             self.pump()
@@ -140,7 +161,7 @@ class Dispatcher:
         """
         busy = self._busy()
         for position, task_id in enumerate(self._line.order()[:MAX_POSITION_UPDATES], start=1):
-            await self._show_if_changed(task_id, TaskStatus.QUEUED, (Phase.QUEUED, position, busy))
+            await self._show_if_changed(task_id, TaskStatus.QUEUED, (Phase.QUEUED, position + self._ahead, busy))
         for task_id in sorted(self._submitting):
             if busy or self._shown.get(task_id, (None, None, False))[2]:
                 await self._show_if_changed(task_id, TaskStatus.SUBMITTING, (Phase.SUBMITTING, None, busy))

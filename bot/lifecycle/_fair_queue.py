@@ -7,7 +7,8 @@ jobs waiting cannot starve nine members with one job each.
 Its caps count this process's tasks only; with several processes the database's count decides
 at the submit (``Bookkeeper.begin_submit``). A task it popped that the database then found no
 room for is ``put_back`` (first in line again), and a member whose other processes' tasks fill
-their own cap is ``paused`` until ``resume``.
+their own cap is ``paused`` until ``resume``. When the database says whose turn it is across
+processes (``Yield``), that member is served next (``prefer``).
 """
 
 from __future__ import annotations
@@ -90,6 +91,16 @@ class FairQueue:
     def pause(self, member_id: int) -> None:
         """Skip the member's queued tasks until ``resume`` (their cap is full elsewhere)."""
         self._paused.add(member_id)
+
+    def prefer(self, member_id: int) -> bool:
+        """Serve this member next; False if none of their tasks may start here now (none queued, paused, at cap)."""
+        if member_id not in self._queues or member_id in self._paused:
+            return False
+        if self.running_count(member_id) >= self._per_member:
+            return False
+        self._turns.remove(member_id)
+        self._turns.appendleft(member_id)
+        return True
 
     def resume(self) -> bool:
         """Serve every paused member again; whether any was paused."""

@@ -34,6 +34,18 @@ class Start(enum.Enum):
 
 
 @dataclass(frozen=True, slots=True)
+class Yield:
+    """A queued task that did not start because other members' turns come first, counting every process."""
+
+    turn: int | None  # a member of this process whose turn it is now, if any (else another process's are)
+    ahead: int  # how many members waiting elsewhere come before this process's next turn (at least)
+
+
+RECENT_TASKS = 2000  # the newest tasks searched for when each waiting member was last served
+TURNS_SHOWN = 25  # members ranked beyond the free places, to tell how many come before this process
+
+
+@dataclass(frozen=True, slots=True)
 class RunningCaps:
     """How many tasks may run upstream at once: everyone's together, and one member's."""
 
@@ -84,27 +96,44 @@ class Bookkeeper:
             log.debug("task %s: hold %s", task_id, f"settled at {amount}" if amount is not None else "released")
         return moved
 
-    async def begin_submit(self, task_id: int, member_id: int, caps: RunningCaps, **changes: Any) -> Start:
+    async def begin_submit(self, task_id: int, member_id: int, caps: RunningCaps, **changes: Any) -> Start | Yield:
         """Move a queued task to 'submitting' if the running caps leave room, counted in the same transaction.
 
         The count is of every task running upstream in the database, whichever process follows it,
         so several processes together never run more than ``caps`` (PostgreSQL locks the count:
-        ``count_running``).
+        ``count_running``). Fenced, it also yields to fairer members waiting in other processes.
         """
         self._store.check_transition((TaskStatus.QUEUED,), TaskStatus.SUBMITTING)
 
-        def apply(tx: Transaction) -> Start:
+        def apply(tx: Transaction) -> Start | Yield:
             total, mine = tx.tasks.count_running(member_id, UPSTREAM)
             if total >= caps.total:
                 return Start.FULL
             if mine >= caps.per_member:
                 return Start.MEMBER_FULL
+            if self._owner is not None:
+                waiting = self._yields(tx, member_id, caps, free=caps.total - total)
+                if waiting is not None:
+                    return waiting
             moved = self._store.transition_in(
                 tx, task_id, (TaskStatus.QUEUED,), TaskStatus.SUBMITTING, owner=self._owner, **changes
             )
             return Start.STARTED if moved else Start.GONE
 
         return await self._storage.transaction(apply)
+
+    def _yields(self, tx: Transaction, member_id: int, caps: RunningCaps, *, free: int) -> Yield | None:
+        """Whether the member must let fairer members waiting in other processes go first (None: it may start)."""
+        assert self._owner is not None
+        turns = tx.tasks.fair_turns(
+            self._owner, UPSTREAM, per_member=caps.per_member, limit=free + TURNS_SHOWN, recent=RECENT_TASKS
+        )
+        due = turns[:free]
+        if not turns or any(waiting.member_id == member_id for waiting in due):
+            return None
+        ours = [n for n, waiting in enumerate(turns) if waiting.owned]
+        turn = turns[ours[0]].member_id if ours and ours[0] < free else None
+        return Yield(turn=turn, ahead=ours[0] if ours else len(turns))
 
     async def charge(self, cost: Decimal | None, images: int) -> Charge:
         """What a completed task with ``images`` costs (``cost`` None: EggAPI's was unreadable)."""

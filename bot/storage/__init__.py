@@ -4,6 +4,7 @@
   ``read``); a transaction offers ``tasks`` (``TaskRepository``), ``ledger`` (``LedgerRepository``),
   ``reports`` (``ReportQueries``), ``guilds`` (``GuildSettingsRepository``), ``generations``
   (``GenerationRepository``) and ``processes`` (``ProcessRepository``).
+* ``sharing`` - what processes sharing one database ask of the tasks: leases, kept webhooks, whose turn is next.
 * ``sqlite`` - the default backend: ``open_sqlite(path)`` (= ``Database.open``), migrations, all SQL.
 * ``postgres`` - the second backend (asyncpg, the ``eggbot[postgres]`` extra), chosen by ``DATABASE_URL``:
   the same repositories and migrations in PostgreSQL's dialect. Imported only when asked for.
@@ -26,6 +27,7 @@ from .ports import (
     TaskRepository,
     Transaction,
 )
+from .sharing import WaitingMember
 
 __all__ = [
     "TASK_FIELDS",
@@ -43,4 +45,5 @@ __all__ = [
     "StorageUnavailable",
     "TaskRepository",
     "Transaction",
+    "WaitingMember",
 ]

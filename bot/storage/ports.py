@@ -31,6 +31,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from .sharing import SharedTasks
+
 if TYPE_CHECKING:
     from bot.ledger import Adjustment, AdjustmentKind, Hold, HoldState, MemberSpend
     from bot.lifecycle.model import ImagineRequest, TaskRecord, TaskStatus
@@ -101,8 +103,8 @@ class HoldTotals:
     active: int
 
 
-class TaskRepository(Protocol):
-    """The tasks and the record of their posted images."""
+class TaskRepository(SharedTasks, Protocol):
+    """The tasks and the record of their posted images (and what processes sharing them ask: ``sharing``)."""
 
     def insert(self, req: ImagineRequest, status: TaskStatus, now: datetime) -> TaskRecord:
         """Record a new task and return it as stored (with its id)."""
@@ -182,46 +184,6 @@ class TaskRepository(Protocol):
 
     def count_running(self, member_id: int, states: Iterable[TaskStatus]) -> tuple[int, int]:
         """(every task, the member's tasks) in ``states``; in a change: locked until commit, for the running caps."""
-        ...
-
-    # Leases (``bot.lifecycle.leases``): which bot process follows each unfinished task, and until when.
-    # Their times are the database's own clock (PostgreSQL's; for SQLite, one file on one machine,
-    # that machine's), so processes on hosts whose clocks differ agree on when a lease lapses.
-
-    def grant_lease(self, task_id: int, owner: str, ttl: float) -> None:
-        """Give ``owner`` the lease of a task it has just recorded, for ``ttl`` seconds."""
-        ...
-
-    def claim_leases(self, owner: str, ttl: float, *, limit: int, seat: str | None = None) -> list[TaskRecord]:
-        """Take the leases of up to ``limit`` unfinished tasks nobody holds (lapsed or released), oldest first.
-
-        With ``seat``, also those held by an earlier process of that seat (owner ``seat/…``): the
-        process a restart replaces. Tasks another change is claiming are skipped, never waited for.
-        """
-        ...
-
-    def renew_leases(self, owner: str, ttl: float, task_ids: Sequence[int] | None = None) -> list[int]:
-        """Extend ``owner``'s leases of unfinished tasks (only ``task_ids``, when given); the ids still held."""
-        ...
-
-    def release_leases(self, owner: str) -> int:
-        """Give up ``owner``'s leases of unfinished tasks, so other processes take them at once."""
-        ...
-
-    def lease_work(self, owner: str) -> tuple[bool, bool]:
-        """(is any unfinished task's lease free to take, is any of ``owner``'s tasks hinted)."""
-        ...
-
-    def add_hint(self, egg_task_id: str, *, keep: int) -> bool:
-        """Keep a webhook's task id for the process that follows it (while fewer than ``keep`` wait)."""
-        ...
-
-    def take_hints(self, owner: str) -> list[str]:
-        """The hinted EggAPI ids of ``owner``'s tasks, forgetting those hints."""
-        ...
-
-    def prune_hints(self, older_than: float) -> int:
-        """Forget hints kept longer than ``older_than`` seconds (they matched no task)."""
         ...
 
     def member_tasks(self, guild_id: int | None, member_id: int) -> list[TaskRecord]:

@@ -13,27 +13,13 @@ from bot.clock import require_aware
 from bot.lifecycle.model import ImagineRequest, TaskRecord, TaskStatus
 from bot.storage.ports import TASK_FIELDS
 
-from ._bridge import Bridge, Row
-from ._locks import Locks
+from ._task_rows import row_to_task, values
+from .leases import TaskLeases
+from .queue import TaskQueue
 
 log = logging.getLogger(__name__)
 
 _JSON_COLUMNS = frozenset({"output_urls", "reference_urls", "result_message_ids"})
-_QUEUE_LOCK = "queue"
-_RUNNING_LOCK = "running"
-# Written out rather than bound, so PostgreSQL can use the partial indexes on open tasks (their WHERE).
-_OPEN = "status NOT IN ('delivered', 'failed', 'rejected', 'undeliverable', 'cancelled')"
-_LATER = "clock_timestamp() + $2 * interval '1 second'"  # a lease's end: $2 seconds from now
-
-
-def _free(seat: str | None, owner: str, *, first: int) -> tuple[str, list[Any]]:
-    """The condition of a lease another process may take, its parameters numbered from ``first``."""
-    sql = "lease_owner IS NULL OR lease_until IS NULL OR lease_until <= clock_timestamp()"
-    if seat is None:
-        return sql, []
-    prefix = f"{seat}/"
-    sql += f" OR (left(lease_owner, ${first}) = ${first + 1} AND lease_owner <> ${first + 2})"
-    return sql, [len(prefix), prefix, owner]
 
 
 def _encode(column: str, value: Any) -> Any:
@@ -56,63 +42,13 @@ def _columns(changes: Mapping[str, Any]) -> list[str]:
     return list(changes)
 
 
-def _values(states: Iterable[TaskStatus]) -> list[str]:
-    return [s.value for s in states]
+class PostgresTasks(TaskLeases, TaskQueue):
+    """``TaskRepository`` over one PostgreSQL transaction (see ``database`` for the isolation it runs at).
 
+    Its leases (``leases``) and the counts the queue decides on (``queue``) are written beside it.
+    """
 
-def row_to_task(row: Row) -> TaskRecord:
-    """Build a TaskRecord from a tasks row."""
-    return TaskRecord(
-        id=int(row["id"]),
-        guild_id=row["guild_id"],
-        channel_id=int(row["channel_id"]),
-        member_id=int(row["member_id"]),
-        prompt=row["prompt"],
-        negative_prompt=row["negative_prompt"],
-        aspect_ratio=row["aspect_ratio"],
-        count=int(row["count"]),
-        resolution=row["resolution"],
-        reference_urls=tuple(json.loads(row["reference_urls"])),
-        status=TaskStatus(row["status"]),
-        egg_task_id=row["egg_task_id"],
-        upstream_status=row["upstream_status"],
-        cost=row["cost"],
-        error=row["error"],
-        output_urls=tuple(json.loads(row["output_urls"])),
-        status_message_id=row["status_message_id"],
-        result_message_ids=tuple(int(m) for m in json.loads(row["result_message_ids"])),
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        submitted_at=row["submitted_at"],
-        finished_at=row["finished_at"],
-        delivered_at=row["delivered_at"],
-        hidden=bool(row["hidden"]),
-        upload_limit=row["upload_limit"],
-        stale_at=row["stale_at"],
-        delivery_nonce=row["delivery_nonce"],
-        rerouted=row["rerouted"],
-        origin_task_id=row["origin_task_id"],
-        origin_kind=row["origin_kind"],
-        origin_image=row["origin_image"],
-        locale=row["locale"],
-    )
-
-
-class PostgresTasks:
-    """``TaskRepository`` over one PostgreSQL transaction (see ``database`` for the isolation it runs at)."""
-
-    __slots__ = ("_db", "_locks")
-
-    def __init__(self, db: Bridge, locks: Locks) -> None:
-        self._db = db
-        self._locks = locks
-
-    def _tasks(self, sql: str, *args: Any) -> list[TaskRecord]:
-        return [row_to_task(row) for row in self._db.fetch(sql, *args)]
-
-    def _one(self, sql: str, *args: Any) -> TaskRecord | None:
-        row = self._db.fetchrow(sql, *args)
-        return None if row is None else row_to_task(row)
+    __slots__ = ()
 
     def insert(self, req: ImagineRequest, status: TaskStatus, now: datetime) -> TaskRecord:
         stamp = require_aware(now)
@@ -148,15 +84,6 @@ class PostgresTasks:
     def get_by_egg_id(self, egg_task_id: str) -> TaskRecord | None:
         return self._one("SELECT * FROM tasks WHERE egg_task_id = $1", egg_task_id)
 
-    def count_in_state(self, member_id: int, status: TaskStatus) -> int:
-        # The queue cap is counted here and enforced by the insert that follows: lock the member's
-        # queue first, so two requests at once cannot both see room for one more (READ COMMITTED).
-        self._locks.take(_QUEUE_LOCK, member_id)
-        value = self._db.fetchval(
-            "SELECT COUNT(*) FROM tasks WHERE member_id = $1 AND status = $2", member_id, status.value
-        )
-        return int(value or 0)
-
     def count_by_status(self) -> dict[TaskStatus, int]:
         rows = self._db.fetch("SELECT status, COUNT(*) AS n FROM tasks GROUP BY status")
         return {TaskStatus(row["status"]): int(row["n"]) for row in rows}
@@ -184,7 +111,7 @@ class PostgresTasks:
         return [int(row["id"]) for row in rows]
 
     def list_in_states(self, states: Iterable[TaskStatus]) -> list[TaskRecord]:
-        return self._tasks("SELECT * FROM tasks WHERE status = ANY($1::text[]) ORDER BY id", _values(states))
+        return self._tasks("SELECT * FROM tasks WHERE status = ANY($1::text[]) ORDER BY id", values(states))
 
     def list_with_status_message(self, status: TaskStatus, delivered_since: datetime) -> list[TaskRecord]:
         return self._tasks(
@@ -195,7 +122,7 @@ class PostgresTasks:
         )
 
     def list_not_in_states(self, states: Iterable[TaskStatus]) -> list[TaskRecord]:
-        return self._tasks("SELECT * FROM tasks WHERE status <> ALL($1::text[]) ORDER BY id", _values(states))
+        return self._tasks("SELECT * FROM tasks WHERE status <> ALL($1::text[]) ORDER BY id", values(states))
 
     def list_with_error(self, status: TaskStatus, error: str) -> list[TaskRecord]:
         return self._tasks("SELECT * FROM tasks WHERE status = $1 AND error = $2 ORDER BY id", status.value, error)
@@ -215,7 +142,7 @@ class PostgresTasks:
     ) -> bool:
         columns = _columns(changes)
         sets = ["status = $1", "updated_at = $2"] + [f"{column} = ${n}" for n, column in enumerate(columns, 5)]
-        args = [new.value, require_aware(now), task_id, _values(expected)]
+        args = [new.value, require_aware(now), task_id, values(expected)]
         args += [_encode(column, changes[column]) for column in columns]
         fence = ""
         if owner is not None:
@@ -228,88 +155,6 @@ class PostgresTasks:
             f"UPDATE tasks SET {', '.join(sets)} WHERE id = $3 AND status = ANY($4::text[]){fence}", *args
         )
         return changed == 1
-
-    def count_running(self, member_id: int, states: Iterable[TaskStatus]) -> tuple[int, int]:
-        # The running caps are counted here and enforced by the move to 'submitting' that follows:
-        # one lock for every such move, in every process, so two at once cannot both see room.
-        self._locks.take(_RUNNING_LOCK)
-        row = self._db.fetchrow(
-            "SELECT COUNT(*) AS total, COUNT(*) FILTER (WHERE member_id = $1) AS mine FROM tasks "
-            "WHERE status = ANY($2::text[])",
-            member_id,
-            _values(states),
-        )
-        assert row is not None
-        return int(row["total"]), int(row["mine"])
-
-    # -- leases: the server's clock (clock_timestamp(), not the transaction's start) decides lapses
-
-    def grant_lease(self, task_id: int, owner: str, ttl: float) -> None:
-        self._db.execute(
-            f"UPDATE tasks SET lease_owner = $1, lease_until = {_LATER} WHERE id = $3", owner, float(ttl), task_id
-        )
-
-    def claim_leases(self, owner: str, ttl: float, *, limit: int, seat: str | None = None) -> list[TaskRecord]:
-        # SKIP LOCKED: a task another process is claiming, renewing or moving right now is left to it.
-        free, extra = _free(seat, owner, first=4)
-        claimed = self._tasks(
-            f"UPDATE tasks SET lease_owner = $1, lease_until = {_LATER} WHERE id IN "
-            f"(SELECT id FROM tasks WHERE {_OPEN} AND ({free}) ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) "
-            "RETURNING *",
-            owner,
-            float(ttl),
-            limit,
-            *extra,
-        )
-        return sorted(claimed, key=lambda task: task.id)
-
-    def renew_leases(self, owner: str, ttl: float, task_ids: Sequence[int] | None = None) -> list[int]:
-        sql = f"UPDATE tasks SET lease_until = {_LATER} WHERE lease_owner = $1 AND {_OPEN}"
-        args: list[Any] = [owner, float(ttl)]
-        if task_ids is not None:
-            sql += " AND id = ANY($3::bigint[])"
-            args.append(list(task_ids))
-        return sorted(int(row["id"]) for row in self._db.fetch(f"{sql} RETURNING id", *args))
-
-    def release_leases(self, owner: str) -> int:
-        return self._db.execute(
-            f"UPDATE tasks SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1 AND {_OPEN}", owner
-        )
-
-    def lease_work(self, owner: str) -> tuple[bool, bool]:
-        free, extra = _free(None, owner, first=2)
-        row = self._db.fetchrow(
-            f"SELECT EXISTS (SELECT 1 FROM tasks WHERE {_OPEN} AND ({free})) AS free, "
-            "EXISTS (SELECT 1 FROM task_hints JOIN tasks USING (egg_task_id) WHERE tasks.lease_owner = $1) AS hinted",
-            owner,
-            *extra,
-        )
-        assert row is not None
-        return bool(row["free"]), bool(row["hinted"])
-
-    def add_hint(self, egg_task_id: str, *, keep: int) -> bool:
-        changed = self._db.execute(
-            "INSERT INTO task_hints (egg_task_id, received_at) SELECT $1, clock_timestamp() "
-            "WHERE (SELECT COUNT(*) FROM task_hints) < $2 "
-            "ON CONFLICT (egg_task_id) DO UPDATE SET received_at = excluded.received_at",
-            egg_task_id,
-            keep,
-        )
-        return changed == 1
-
-    def take_hints(self, owner: str) -> list[str]:
-        rows = self._db.fetch(
-            "DELETE FROM task_hints AS h USING tasks AS t WHERE t.egg_task_id = h.egg_task_id AND t.lease_owner = $1 "
-            "RETURNING h.egg_task_id",
-            owner,
-        )
-        return [str(row["egg_task_id"]) for row in rows]
-
-    def prune_hints(self, older_than: float) -> int:
-        return self._db.execute(
-            "DELETE FROM task_hints WHERE received_at < clock_timestamp() - $1 * interval '1 second'",
-            float(older_than),
-        )
 
     def update(self, task_id: int, now: datetime, changes: Mapping[str, Any]) -> None:
         columns = _columns(changes)
@@ -327,7 +172,7 @@ class PostgresTasks:
             "WHERE id = $2 AND status = ANY($3::text[])",
             require_aware(now),
             task_id,
-            _values(states),
+            values(states),
         )
         return changed == 1
 
@@ -386,7 +231,7 @@ class PostgresTasks:
             "AND status = ANY($3::text[]) FOR UPDATE",
             guild_id,
             member_id,
-            _values(states),
+            values(states),
         )
         ids = [int(row["id"]) for row in rows]
         if not ids:

@@ -4,24 +4,23 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from bot.clock import from_iso, to_iso, utcnow
+from bot.clock import to_iso
 from bot.lifecycle.model import ImagineRequest, TaskRecord, TaskStatus
 from bot.storage.ports import TASK_FIELDS
+
+from ._task_rows import marks, row_to_task
+from .leases import TaskLeases
+from .queue import TaskQueue
 
 log = logging.getLogger(__name__)
 
 _POSTED_INSERT = "INSERT OR REPLACE INTO posted_images (task_id, image_index, message_id) VALUES (?, ?, ?)"
 _JSON_COLUMNS = frozenset({"output_urls", "reference_urls", "result_message_ids"})
-
-
-def _dt(value: str | None) -> datetime | None:
-    return None if value is None else from_iso(value)
 
 
 def _encode(column: str, value: Any) -> Any:
@@ -42,85 +41,13 @@ def _columns(changes: Mapping[str, Any]) -> list[str]:
     return list(changes)
 
 
-def _marks(values: Sequence[object]) -> str:
-    return ",".join("?" * len(values))
+class SqliteTasks(TaskLeases, TaskQueue):
+    """``TaskRepository`` over one SQLite connection, inside the caller's transaction.
 
+    Its leases (``leases``) and the counts the queue decides on (``queue``) are written beside it.
+    """
 
-# Written out rather than bound, so SQLite can use the partial indexes on open tasks (their WHERE).
-_OPEN = "status NOT IN ('delivered', 'failed', 'rejected', 'undeliverable', 'cancelled')"
-
-
-def _later(seconds: float) -> str:
-    """The stored time ``seconds`` from now (before now when negative)."""
-    return to_iso(utcnow() + timedelta(seconds=seconds))
-
-
-def _free(seat: str | None, owner: str) -> tuple[str, list[Any]]:
-    """The condition (and its parameters) of a lease another process may take."""
-    sql = "lease_owner IS NULL OR lease_until IS NULL OR lease_until <= ?"
-    params: list[Any] = [to_iso(utcnow())]
-    if seat is not None:
-        prefix = f"{seat}/"
-        sql += " OR (substr(lease_owner, 1, ?) = ? AND lease_owner <> ?)"
-        params += [len(prefix), prefix, owner]
-    return sql, params
-
-
-def row_to_task(row: sqlite3.Row | Mapping[str, Any]) -> TaskRecord:
-    """Build a TaskRecord from a tasks row."""
-    return TaskRecord(
-        id=int(row["id"]),
-        guild_id=row["guild_id"],
-        channel_id=int(row["channel_id"]),
-        member_id=int(row["member_id"]),
-        prompt=row["prompt"],
-        negative_prompt=row["negative_prompt"],
-        aspect_ratio=row["aspect_ratio"],
-        count=int(row["count"]),
-        resolution=row["resolution"],
-        reference_urls=tuple(json.loads(row["reference_urls"])),
-        status=TaskStatus(row["status"]),
-        egg_task_id=row["egg_task_id"],
-        upstream_status=row["upstream_status"],
-        cost=None if row["cost"] is None else Decimal(row["cost"]),
-        error=row["error"],
-        output_urls=tuple(json.loads(row["output_urls"])),
-        status_message_id=row["status_message_id"],
-        result_message_ids=tuple(int(m) for m in json.loads(row["result_message_ids"])),
-        created_at=from_iso(row["created_at"]),
-        updated_at=from_iso(row["updated_at"]),
-        submitted_at=_dt(row["submitted_at"]),
-        finished_at=_dt(row["finished_at"]),
-        delivered_at=_dt(row["delivered_at"]),
-        hidden=bool(row["hidden"]),
-        upload_limit=row["upload_limit"],
-        stale_at=_dt(row["stale_at"]),
-        delivery_nonce=row["delivery_nonce"],
-        rerouted=row["rerouted"],
-        origin_task_id=row["origin_task_id"],
-        origin_kind=row["origin_kind"],
-        origin_image=row["origin_image"],
-        locale=row["locale"],
-    )
-
-
-class SqliteTasks:
-    """``TaskRepository`` over one SQLite connection, inside the caller's transaction."""
-
-    __slots__ = ("_conn",)
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
-
-    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        return self._conn.execute(sql, tuple(params)).fetchall()  # stepped to the end: none left open at COMMIT
-
-    def _tasks(self, sql: str, params: Sequence[Any] = ()) -> list[TaskRecord]:
-        return [row_to_task(row) for row in self._rows(sql, params)]
-
-    def _one(self, sql: str, params: Sequence[Any]) -> TaskRecord | None:
-        rows = self._rows(sql, params)
-        return row_to_task(rows[0]) if rows else None
+    __slots__ = ()
 
     def insert(self, req: ImagineRequest, status: TaskStatus, now: datetime) -> TaskRecord:
         stamp = to_iso(now)
@@ -158,10 +85,6 @@ class SqliteTasks:
     def get_by_egg_id(self, egg_task_id: str) -> TaskRecord | None:
         return self._one("SELECT * FROM tasks WHERE egg_task_id = ?", (egg_task_id,))
 
-    def count_in_state(self, member_id: int, status: TaskStatus) -> int:
-        rows = self._rows("SELECT COUNT(*) FROM tasks WHERE member_id = ? AND status = ?", (member_id, status.value))
-        return int(rows[0][0]) if rows else 0
-
     def count_by_status(self) -> dict[TaskStatus, int]:
         rows = self._rows("SELECT status, COUNT(*) FROM tasks GROUP BY status")
         return {TaskStatus(row[0]): int(row[1]) for row in rows}
@@ -174,7 +97,7 @@ class SqliteTasks:
 
     def list_in_states(self, states: Iterable[TaskStatus]) -> list[TaskRecord]:
         wanted = [s.value for s in states]
-        return self._tasks(f"SELECT * FROM tasks WHERE status IN ({_marks(wanted)}) ORDER BY id", wanted)
+        return self._tasks(f"SELECT * FROM tasks WHERE status IN ({marks(wanted)}) ORDER BY id", wanted)
 
     def list_with_status_message(self, status: TaskStatus, delivered_since: datetime) -> list[TaskRecord]:
         return self._tasks(
@@ -184,7 +107,7 @@ class SqliteTasks:
 
     def list_not_in_states(self, states: Iterable[TaskStatus]) -> list[TaskRecord]:
         unwanted = [s.value for s in states]
-        return self._tasks(f"SELECT * FROM tasks WHERE status NOT IN ({_marks(unwanted)}) ORDER BY id", unwanted)
+        return self._tasks(f"SELECT * FROM tasks WHERE status NOT IN ({marks(unwanted)}) ORDER BY id", unwanted)
 
     def list_with_error(self, status: TaskStatus, error: str) -> list[TaskRecord]:
         return self._tasks("SELECT * FROM tasks WHERE status = ? AND error = ? ORDER BY id", (status.value, error))
@@ -213,81 +136,10 @@ class SqliteTasks:
             fence = " AND lease_owner = ?"
             params.append(owner)
         cur = self._conn.execute(
-            f"UPDATE tasks SET {', '.join(sets)} WHERE id = ? AND status IN ({_marks(expected)}){fence}",
+            f"UPDATE tasks SET {', '.join(sets)} WHERE id = ? AND status IN ({marks(expected)}){fence}",
             params,
         )
         return cur.rowcount == 1
-
-    def count_running(self, member_id: int, states: Iterable[TaskStatus]) -> tuple[int, int]:
-        wanted = [s.value for s in states]
-        [row] = self._rows(
-            f"SELECT COUNT(*), COALESCE(SUM(member_id = ?), 0) FROM tasks WHERE status IN ({_marks(wanted)})",
-            [member_id, *wanted],
-        )
-        return int(row[0]), int(row[1])
-
-    # -- leases: SQLite is one file on one machine, so that machine's clock is the database's
-
-    def grant_lease(self, task_id: int, owner: str, ttl: float) -> None:
-        self._conn.execute(
-            "UPDATE tasks SET lease_owner = ?, lease_until = ? WHERE id = ?", (owner, _later(ttl), task_id)
-        )
-
-    def claim_leases(self, owner: str, ttl: float, *, limit: int, seat: str | None = None) -> list[TaskRecord]:
-        # One writer at a time (BEGIN IMMEDIATE): no other process can claim the same rows meanwhile.
-        free, params = _free(seat, owner)
-        claimed = self._tasks(
-            f"UPDATE tasks SET lease_owner = ?, lease_until = ? WHERE id IN "
-            f"(SELECT id FROM tasks WHERE {_OPEN} AND ({free}) ORDER BY id LIMIT ?) RETURNING *",
-            [owner, _later(ttl), *params, limit],
-        )
-        return sorted(claimed, key=lambda task: task.id)
-
-    def renew_leases(self, owner: str, ttl: float, task_ids: Sequence[int] | None = None) -> list[int]:
-        sql = f"UPDATE tasks SET lease_until = ? WHERE lease_owner = ? AND {_OPEN}"
-        params: list[Any] = [_later(ttl), owner]
-        if task_ids is not None:
-            sql += f" AND id IN ({_marks(task_ids)})"
-            params += list(task_ids)
-        return sorted(int(row["id"]) for row in self._rows(f"{sql} RETURNING id", params))
-
-    def release_leases(self, owner: str) -> int:
-        cur = self._conn.execute(
-            f"UPDATE tasks SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ? AND {_OPEN}", (owner,)
-        )
-        return cur.rowcount
-
-    def lease_work(self, owner: str) -> tuple[bool, bool]:
-        free, params = _free(None, owner)
-        [row] = self._rows(
-            f"SELECT EXISTS (SELECT 1 FROM tasks WHERE {_OPEN} AND ({free})), "
-            "EXISTS (SELECT 1 FROM task_hints JOIN tasks USING (egg_task_id) WHERE tasks.lease_owner = ?)",
-            [*params, owner],
-        )
-        return bool(row[0]), bool(row[1])
-
-    def add_hint(self, egg_task_id: str, *, keep: int) -> bool:
-        cur = self._conn.execute(
-            "INSERT INTO task_hints (egg_task_id, received_at) SELECT ?, ? "
-            "WHERE (SELECT COUNT(*) FROM task_hints) < ? "
-            "ON CONFLICT (egg_task_id) DO UPDATE SET received_at = excluded.received_at",
-            (egg_task_id, to_iso(utcnow()), keep),
-        )
-        return cur.rowcount == 1
-
-    def take_hints(self, owner: str) -> list[str]:
-        rows = self._rows(
-            "SELECT egg_task_id FROM task_hints JOIN tasks USING (egg_task_id) WHERE tasks.lease_owner = ?",
-            (owner,),
-        )
-        hinted = [str(row[0]) for row in rows]
-        if hinted:
-            self._conn.execute(f"DELETE FROM task_hints WHERE egg_task_id IN ({_marks(hinted)})", hinted)
-        return hinted
-
-    def prune_hints(self, older_than: float) -> int:
-        cur = self._conn.execute("DELETE FROM task_hints WHERE received_at < ?", (_later(-older_than),))
-        return cur.rowcount
 
     def update(self, task_id: int, now: datetime, changes: Mapping[str, Any]) -> None:
         columns = _columns(changes)
@@ -302,7 +154,7 @@ class SqliteTasks:
         wanted = [s.value for s in states]
         cur = self._conn.execute(
             f"UPDATE tasks SET hidden = 1, status_message_id = NULL, updated_at = ? "
-            f"WHERE id = ? AND status IN ({_marks(wanted)})",
+            f"WHERE id = ? AND status IN ({marks(wanted)})",
             [to_iso(now), task_id, *wanted],
         )
         return cur.rowcount == 1
@@ -327,7 +179,7 @@ class SqliteTasks:
 
     def bind_delivery_nonce(self, task_ids: Sequence[int], nonce: str) -> None:
         self._conn.execute(
-            f"UPDATE tasks SET delivery_nonce = ? WHERE id IN ({_marks(task_ids)})",
+            f"UPDATE tasks SET delivery_nonce = ? WHERE id IN ({marks(task_ids)})",
             [nonce, *task_ids],
         )
 
@@ -367,7 +219,7 @@ class SqliteTasks:
     ) -> int:
         wanted = [s.value for s in states]
         rows = self._rows(
-            f"SELECT id, output_urls FROM tasks WHERE guild_id IS ? AND member_id = ? AND status IN ({_marks(wanted)})",
+            f"SELECT id, output_urls FROM tasks WHERE guild_id IS ? AND member_id = ? AND status IN ({marks(wanted)})",
             (guild_id, member_id, *wanted),
         )
         stamp = to_iso(now)
