@@ -134,10 +134,19 @@ def figures_of(
             }
         )
     bots_cores = sum(p["cpu_cores"] or 0.0 for p in per_process)
+    cores = {
+        "bot_processes": round(bots_cores, 3),
+        "driver_fakes": cpu.share(first.driver_s, last.driver_s, seconds),
+        "postgresql": cpu.share(first.database_s, last.database_s, seconds),
+        "machine": cpu.share(first.machine_s, last.machine_s, seconds),
+    }
+    ours = sum(v for k, v in cores.items() if k != "machine" and v is not None)
+    cores["other_processes"] = round(cores["machine"] - ours, 3) if cores["machine"] is not None else None
+    rate = len(in_window) / seconds
     return {
         "processes": len(cluster.bots),
         "window_s": round(seconds, 1),
-        "deliveries_per_s": round(len(in_window) / seconds, 2),
+        "deliveries_per_s": round(rate, 2),
         "offered_per_s": round(len(sent) / seconds, 2),
         "held_back": held_back,
         "ack_ms": summary(acks, scale=1000, digits=1),
@@ -145,11 +154,12 @@ def figures_of(
         "refused": len(handles) - len(accepted),
         "delivered": len(cluster.delivered_at),
         "unfinished_at_end": len(accepted) - len(cluster.terminal),
-        "cpu_cores": {
-            "bot_processes": round(bots_cores, 3),
-            "driver_fakes": cpu.share(first.driver_s, last.driver_s, seconds),
-            "postgresql": cpu.share(first.database_s, last.database_s, seconds),
-            "machine": cpu.share(first.machine_s, last.machine_s, seconds),
+        "cpu_cores": cores,
+        # CPU milliseconds each delivery cost (every job's whole life): cores over deliveries a second.
+        "cpu_ms_per_delivery": {
+            k: round(v / rate * 1000, 2) if v is not None and rate else None
+            for k, v in cores.items()
+            if k in ("bot_processes", "driver_fakes", "postgresql")
         },
         "by_process": per_process,
         "bot_log": log_problems(cluster),
@@ -245,13 +255,13 @@ def table_rows(scale: dict[str, Any] | None) -> list[tuple[str, str]]:
         return []
     rows = []
     for label, figure in (scale.get("levels") or {}).items():
-        cores = figure["cpu_cores"]
+        cores, per = figure["cpu_cores"], figure["cpu_ms_per_delivery"]
         rows.append(
             (
-                f"scale {label}: deliveries/s, ack (ms)",
+                f"scale {label}: deliveries/s, ack (ms), cores",
                 f"{figure['deliveries_per_s']}/s (offered {figure['offered_per_s']}/s);"
                 f" ack p50 {figure['ack_ms']['p50']} / p99 {figure['ack_ms']['p99']};"
-                f" cores: bots {cores['bot_processes']}, fakes {cores['driver_fakes']},"
+                f" bots {cores['bot_processes']} ({per['bot_processes']} ms/delivery), fakes {cores['driver_fakes']},"
                 f" db {cores['postgresql'] if cores['postgresql'] is not None else '-'}, machine {cores['machine']}",
             )
         )

@@ -72,7 +72,7 @@ class Config:
     economy_watch: float = 15.0
     economy_settle: float = 30.0
     scale_processes: tuple[int, ...] = (1, 2, 4)
-    scale_rate: float = 60.0
+    scale_rate: float = 120.0
     scale_ramp: float = 10.0
     scale_window: float = 30.0
     scale_duration: float = 1.0
