@@ -32,6 +32,7 @@ from typing import Any
 from bench import cpu
 from bench.cluster import Cluster, Layout, log_problems, running_cluster
 from bench.ledger_bench import run_ledger
+from bench.profiles import summarise_profile
 from bench.progress import Progress
 from bench.stats import summary
 from testkit.fake_eggapi import TaskPlan
@@ -151,9 +152,11 @@ def figures_of(
         "held_back": held_back,
         "ack_ms": summary(acks, scale=1000, digits=1),
         "sent": len(handles),
-        "refused": len(handles) - len(accepted),
+        "refused": sum(1 for h in handles if h.callback is not None and h.callback.flags & 64),
+        # No answer within Discord's 3 s: the member saw "The application did not respond" (the bot withdraws the job).
+        "ack_missed_deadline": sum(1 for h in handles if getattr(h, "timed_out", False)),
         "delivered": len(cluster.delivered_at),
-        "unfinished_at_end": len(accepted) - len(cluster.terminal),
+        "unfinished_at_end": len(set().union(*(bot.tasks for bot in cluster.bots)) - cluster.terminal),
         "cpu_cores": cores,
         # CPU milliseconds each delivery cost (every job's whole life): cores over deliveries a second.
         "cpu_ms_per_delivery": {
@@ -185,10 +188,30 @@ async def run_level(
             keep_dir=cfg.logs_dir / f"scale-{label}" if cfg.logs_dir else None,
         ) as cluster:
             cluster.database_pid = cpu.postmaster_pid(server.data) if server is not None else None
-            figure = await drive(cluster, cfg, progress, label)
+            await profiling(cluster, cfg, label, start=True)
+            try:
+                figure = await drive(cluster, cfg, progress, label)
+            finally:
+                await profiling(cluster, cfg, label, start=False)
         if server is not None:
             await server.drop_database(database)
     return figure
+
+
+async def profiling(cluster: Cluster, cfg: Any, label: str, *, start: bool) -> None:
+    """With ``--profile DIR``: cProfile of every process's loop during the load, ``DIR/scale-<label>-<i>.prof``."""
+    if cfg.profile_dir is None:
+        return
+    cfg.profile_dir.mkdir(parents=True, exist_ok=True)
+    for index, bot in enumerate(cluster.bots):
+        if not bot.alive:
+            continue
+        if start:
+            await bot.command("profile_start")
+        else:
+            path = (cfg.profile_dir / f"scale-{label}-{index}.prof").resolve()
+            await bot.command("profile_stop", path=str(path))
+            summarise_profile(path)
 
 
 async def run_scale(cfg: Any, progress: Progress, results: Any) -> None:
@@ -262,7 +285,8 @@ def table_rows(scale: dict[str, Any] | None) -> list[tuple[str, str]]:
                 f"{figure['deliveries_per_s']}/s (offered {figure['offered_per_s']}/s);"
                 f" ack p50 {figure['ack_ms']['p50']} / p99 {figure['ack_ms']['p99']};"
                 f" bots {cores['bot_processes']} ({per['bot_processes']} ms/delivery), fakes {cores['driver_fakes']},"
-                f" db {cores['postgresql'] if cores['postgresql'] is not None else '-'}, machine {cores['machine']}",
+                f" db {cores['postgresql'] if cores['postgresql'] is not None else '-'}, machine {cores['machine']}"
+                + (f"; {figure['ack_missed_deadline']} acks past 3 s" if figure["ack_missed_deadline"] else ""),
             )
         )
     ledger = scale.get("ledger_ops_per_s") or {}

@@ -17,8 +17,6 @@ production polling defaults (EGGBOT_POLL_INTERVAL_MIN/MAX 2 / 15 s): nothing is 
 from __future__ import annotations
 
 import asyncio
-import io
-import pstats
 import random
 import resource
 import time
@@ -31,6 +29,7 @@ from bench.baselines import STRATEGIES
 from bench.economy import GOLDEN, ratios, run_strategy, status_requests_per_task, strategy_env
 from bench.harness import TERMINAL, Group, running_group
 from bench.ledger_bench import run_ledger
+from bench.profiles import summarise_profile
 from bench.progress import Progress
 from bench.scale_out import run_scale
 from bench.stats import summary
@@ -127,17 +126,6 @@ async def _profiled(group: Group, cfg: Config, name: str, coro: Any) -> Any:
             path = (cfg.profile_dir / f"{name}.prof").resolve()
             await group.bot.command("profile_stop", path=str(path))
             summarise_profile(path)
-
-
-def summarise_profile(path: Path, lines: int = 40) -> None:
-    """``<name>.txt`` beside ``<name>.prof``: the top functions by own time and by cumulative time."""
-    if not path.exists():
-        return
-    out = io.StringIO()
-    stats = pstats.Stats(str(path), stream=out)
-    stats.sort_stats("tottime").print_stats(lines)
-    stats.sort_stats("cumulative").print_stats(lines)
-    path.with_suffix(".txt").write_text(out.getvalue(), encoding="utf-8")
 
 
 def _violations(group: Group, label: str, results: Results) -> None:
