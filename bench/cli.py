@@ -8,7 +8,7 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,6 +49,15 @@ SMOKE: dict[str, Any] = {
     "economy_levels": (5, 10),
     "economy_watch": 1.0,
     "economy_settle": 1.0,
+    "scale_processes": (1, 2),
+    "scale_rate": 10.0,
+    "scale_ramp": 1.0,
+    "scale_window": 2.0,
+    "scale_duration": 0.3,
+    "scale_drain": 10.0,
+    "scale_guilds": 2,
+    "scale_channels": 8,
+    "scale_members": 4,
 }
 
 
@@ -83,6 +92,34 @@ def _scenarios(text: str) -> tuple[str, ...]:
             f"unknown scenario(s) {sorted(unknown)}; choose from {', '.join(ALL_SCENARIOS)}"
         )
     return names
+
+
+def _dest(flag: str) -> str:
+    return flag.removeprefix("--").replace("-", "_")
+
+
+# Flags that set the Config field of the same name: (flag, parser, help), the default taken from Config.
+KNOBS: tuple[tuple[str, Callable[[str], Any], str], ...] = (
+    ("--economy-inflight", int, "economy: jobs kept in flight"),
+    ("--economy-ramp", float, "economy: new jobs a second until that many are in flight (0: all at once)"),
+    ("--economy-durations", _floats, "economy: task durations (s), cycled"),
+    ("--economy-window", float, "economy: seconds jobs are kept in flight"),
+    ("--economy-levels", _ints, "economy: jobs held in flight, level by level"),
+    ("--economy-watch", float, "economy: seconds watched at each held level"),
+    ("--economy-settle", float, "economy: seconds at most to let a ramp's status edits go out before watching"),
+    ("--scale-processes", _ints, "scale: bot processes on one PostgreSQL, level by level (SQLite: one)"),
+    ("--scale-rate", float, "scale: /imagine offered a second"),
+    ("--scale-ramp", float, "scale: seconds of load before the measured window"),
+    ("--scale-window", float, "scale: seconds measured"),
+    ("--scale-duration", float, "scale: EggAPI task duration (s)"),
+    ("--scale-backlog", float, "scale: unfinished jobs kept at most, in seconds of the offered rate"),
+    ("--scale-drain", float, "scale: seconds at most to let the last jobs finish"),
+    ("--scale-guilds", int, "scale: servers, spread evenly over the shards"),
+    ("--scale-channels", int, "scale: channels, spread over the servers"),
+    ("--scale-members", int, "scale: members, spread over the servers"),
+)
+RENAMED = {"profile": "profile_dir", "keep_logs": "logs_dir"}
+NOT_CONFIG = {"output", "smoke", "no_progress"}
 
 
 def parser() -> argparse.ArgumentParser:
@@ -126,31 +163,8 @@ def parser() -> argparse.ArgumentParser:
         default=d.strategies,
         help="economy: the bot as it ships (ours) and the baselines per-task-<N>s, side by side",
     )
-    p.add_argument("--economy-inflight", type=int, default=d.economy_inflight, help="economy: jobs kept in flight")
-    p.add_argument(
-        "--economy-ramp",
-        type=float,
-        default=d.economy_ramp,
-        help="economy: new jobs a second until that many are in flight (0: all at once)",
-    )
-    p.add_argument(
-        "--economy-durations", type=_floats, default=d.economy_durations, help="economy: task durations (s), cycled"
-    )
-    p.add_argument(
-        "--economy-window", type=float, default=d.economy_window, help="economy: seconds jobs are kept in flight"
-    )
-    p.add_argument(
-        "--economy-levels", type=_ints, default=d.economy_levels, help="economy: jobs held in flight, level by level"
-    )
-    p.add_argument(
-        "--economy-watch", type=float, default=d.economy_watch, help="economy: seconds watched at each held level"
-    )
-    p.add_argument(
-        "--economy-settle",
-        type=float,
-        default=d.economy_settle,
-        help="economy: seconds at most to let a ramp's status edits go out before watching",
-    )
+    for flag, parse, text in KNOBS:
+        p.add_argument(flag, type=parse, default=getattr(d, _dest(flag)), help=text)
     p.add_argument(
         "--rate-limit",
         type=_rate_limit,
@@ -175,38 +189,9 @@ def parser() -> argparse.ArgumentParser:
 
 
 def config_from(args: argparse.Namespace) -> Config:
-    cfg = Config(
-        scenarios=args.scenarios,
-        members=args.members,
-        channels=args.channels,
-        images=args.images,
-        fail_rate=args.fail_rate,
-        durations=args.durations,
-        ack_concurrency=args.ack_concurrency,
-        ack_rounds=args.ack_rounds,
-        prompts=args.prompts,
-        rate=args.rate,
-        poll_tasks=args.poll_tasks,
-        poll_duration=args.poll_duration,
-        inflight=args.inflight,
-        inflight_batch=args.inflight_batch,
-        inflight_window=args.inflight_window,
-        ledger_cycles=args.ledger_cycles,
-        burst=args.burst,
-        strategies=args.strategies,
-        economy_inflight=args.economy_inflight,
-        economy_ramp=args.economy_ramp,
-        economy_durations=args.economy_durations,
-        economy_window=args.economy_window,
-        economy_levels=args.economy_levels,
-        economy_watch=args.economy_watch,
-        economy_settle=args.economy_settle,
-        rate_limit=args.rate_limit,
-        seed=args.seed,
-        log_level=args.log_level.upper(),
-        profile_dir=args.profile,
-        logs_dir=args.keep_logs,
-    )
+    """Every flag but the run's own (``NOT_CONFIG``) is the Config field of the same name (or ``RENAMED``)."""
+    values = {RENAMED.get(k, k): v for k, v in vars(args).items() if k not in NOT_CONFIG}
+    cfg = Config(**dict(values, log_level=args.log_level.upper()))
     if args.smoke:
         given = {a.dest for a in parser()._actions if a.dest in SMOKE and getattr(args, a.dest) != a.default}
         cfg = replace(cfg, **{k: v for k, v in SMOKE.items() if k not in given})

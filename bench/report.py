@@ -12,6 +12,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from bench.scale_out import table_rows
+
 
 def code_version(root: Path) -> dict[str, Any]:
     """The commit measured, and whether the working tree had changes on top of it."""
@@ -286,6 +288,8 @@ def table(figures: dict[str, Any], targets: list[dict[str, Any]]) -> str:
             "burst",
         )
     _economy_rows(figures, add)
+    for label, value in table_rows(_get(figures, "scale")):
+        add(label, value)
     widths = [max(len(r[i]) for r in [*rows, ("figure", "measured", "target", "")]) for i in range(4)]
     header = ("figure", "measured", "target", "verdict")
     widths = [max(w, len(h)) for w, h in zip(widths, header, strict=True)]

@@ -6,7 +6,8 @@ Bot groups (one bot process each, fresh fakes and database each):
 * ``polling`` (production settings, no webhook): delivery with polling, requests per 12 s task;
 * ``inflight`` (production settings): 1,000 held tasks, loop lag / CPU / RSS of the bot process;
 * ``economy-<strategy>`` (``bench.economy``): the same load under the bot as it ships and under the
-  simple strategies (per-task polling every 5 s and every 1 s), one process each, side by side.
+  simple strategies (per-task polling every 5 s and every 1 s), one process each, side by side;
+* ``scale`` (``bench.scale_out``): 1, 2 and 4 processes on one PostgreSQL beside 1 on SQLite.
 
 The ledger scenario calls the Ledger directly in the driver process once every bot is stopped.
 Every bot runs with a high EGGBOT_QUOTA_LIMIT so no request is refused, and with the
@@ -16,8 +17,6 @@ production polling defaults (EGGBOT_POLL_INTERVAL_MIN/MAX 2 / 15 s): nothing is 
 from __future__ import annotations
 
 import asyncio
-import io
-import pstats
 import random
 import resource
 import time
@@ -30,12 +29,14 @@ from bench.baselines import STRATEGIES
 from bench.economy import GOLDEN, ratios, run_strategy, status_requests_per_task, strategy_env
 from bench.harness import TERMINAL, Group, running_group
 from bench.ledger_bench import run_ledger
+from bench.profiles import summarise_profile
 from bench.progress import Progress
+from bench.scale_out import run_scale
 from bench.stats import summary
 from testkit.fake_eggapi import TaskPlan
 from testkit.postgres import PostgresServer, find_binaries
 
-ALL_SCENARIOS = ("ack", "delivery", "polling", "inflight", "ledger", "burst", "economy")
+ALL_SCENARIOS = ("ack", "delivery", "polling", "inflight", "ledger", "burst", "economy", "scale")
 _TASK_PATH = "/v1/tasks/"
 _FILE_PATH = "/files/images/"
 
@@ -69,6 +70,16 @@ class Config:
     economy_levels: tuple[int, ...] = (100, 1000)
     economy_watch: float = 15.0
     economy_settle: float = 30.0
+    scale_processes: tuple[int, ...] = (1, 2, 4)
+    scale_rate: float = 120.0
+    scale_ramp: float = 10.0
+    scale_window: float = 30.0
+    scale_duration: float = 1.0
+    scale_backlog: float = 5.0
+    scale_drain: float = 30.0
+    scale_guilds: int = 8
+    scale_channels: int = 240
+    scale_members: int = 240
     rate_limit: tuple[int, float] = (5, 5.0)
     seed: int = 1
     log_level: str = "INFO"
@@ -115,17 +126,6 @@ async def _profiled(group: Group, cfg: Config, name: str, coro: Any) -> Any:
             path = (cfg.profile_dir / f"{name}.prof").resolve()
             await group.bot.command("profile_stop", path=str(path))
             summarise_profile(path)
-
-
-def summarise_profile(path: Path, lines: int = 40) -> None:
-    """``<name>.txt`` beside ``<name>.prof``: the top functions by own time and by cumulative time."""
-    if not path.exists():
-        return
-    out = io.StringIO()
-    stats = pstats.Stats(str(path), stream=out)
-    stats.sort_stats("tottime").print_stats(lines)
-    stats.sort_stats("cumulative").print_stats(lines)
-    path.with_suffix(".txt").write_text(out.getvalue(), encoding="utf-8")
 
 
 def _violations(group: Group, label: str, results: Results) -> None:
@@ -737,6 +737,9 @@ async def run_all(cfg: Config, progress: Progress) -> Results:
 
     if "economy" in want:
         await run_economy(cfg, progress, results)
+
+    if "scale" in want:
+        await run_scale(cfg, progress, results)
 
     if "ledger" in want:
         progress.start("ledger reserve+settle", cfg.ledger_cycles)
