@@ -21,7 +21,8 @@ from dotenv import find_dotenv, load_dotenv
 from bot.logs import configure_logging, redact_url
 from bot.money import format_money
 from bot.ops import backup as backup_cli
-from bot.settings import Settings, SettingsError, load_settings, parse_database_url, settings_warnings
+from bot.setting_values import parse_database_url
+from bot.settings import Settings, SettingsError, load_settings, settings_warnings
 from bot.unconfirmed import cli as operator_cli
 
 log = logging.getLogger("bot")

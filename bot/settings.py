@@ -2,27 +2,23 @@
 
 Every setting is parsed and checked here, so bad or missing values stop the bot at start with
 one report that names them all. Secrets are kept out of ``repr`` so they cannot leak into logs.
+How each value's text is read (numbers, money, URLs, shard lists) is in ``setting_values``.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot import setting_values as values
 from bot.logs import redact_url
-from bot.money import parse_money
-from bot.periods import PERIODS, Period, check_period
+from bot.periods import Period
 
 T = TypeVar("T")
-
-LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
-LOG_FORMATS = ("text", "json")  # json: one JSON object per line, for log collectors
 
 
 class SettingsError(Exception):
@@ -162,155 +158,6 @@ class _Reader:
             return default
 
 
-def _url(*schemes: str) -> Callable[[str], str]:
-    def parse(raw: str) -> str:
-        parts = urlsplit(raw)
-        if parts.scheme not in schemes or not parts.netloc:
-            raise ValueError(f"must be a {'/'.join(schemes)} URL")
-        return raw.rstrip("/") if parts.path in ("", "/") else raw
-
-    return parse
-
-
-POSTGRES_SCHEMES = ("postgresql", "postgres")
-
-
-def parse_database_url(raw: str) -> str:
-    """A PostgreSQL connection URL, checked as far as can be without connecting."""
-    parts = urlsplit(raw)
-    if parts.scheme not in POSTGRES_SCHEMES:
-        raise ValueError("must be a PostgreSQL URL, postgresql://user:password@host:5432/database")
-    try:
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
-    except ValueError:
-        raise ValueError("must have a port from 1 to 65535, postgresql://user:password@host:5432/database") from None
-    if not parts.hostname and "host=" not in parts.query:
-        raise ValueError("must name the server, postgresql://user:password@host:5432/database")
-    if not parts.path.strip("/"):
-        raise ValueError("must name the database after the server, postgresql://user:password@host:5432/database")
-    return raw
-
-
-def _masked_url(raw: str) -> str:
-    return repr(redact_url(raw))
-
-
-def _whole(raw: str) -> int:
-    try:
-        return int(raw)
-    except ValueError:
-        raise ValueError("must be a whole number") from None
-
-
-def _number(raw: str) -> float:
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError("must be a number") from None
-    if not math.isfinite(value):
-        raise ValueError("must be a number")
-    return value
-
-
-def _positive(kind: Callable[[str], T]) -> Callable[[str], T]:
-    def parse(raw: str) -> T:
-        value = kind(raw)
-        if not value > 0:  # type: ignore[operator]
-            raise ValueError("must be greater than zero")
-        return value
-
-    return parse
-
-
-def _not_negative(kind: Callable[[str], T]) -> Callable[[str], T]:
-    def parse(raw: str) -> T:
-        value = kind(raw)
-        if value < 0:  # type: ignore[operator]
-            raise ValueError("must not be negative")
-        return value
-
-    return parse
-
-
-def _port(raw: str) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if not 1 <= value <= 65535:
-        raise ValueError("must be a port number from 1 to 65535")
-    return value
-
-
-def _money(raw: str) -> Decimal:
-    try:
-        value = parse_money(raw)
-    except ValueError:
-        raise ValueError("must be a dollar amount like 1.00") from None
-    if value < 0:
-        raise ValueError("must not be negative")
-    return value
-
-
-def _period(raw: str) -> Period:
-    try:
-        return check_period(raw.strip().lower())
-    except ValueError:
-        raise ValueError(f"must be one of {', '.join(PERIODS)}") from None
-
-
-def _choice(*options: str) -> Callable[[str], str]:
-    def parse(raw: str) -> str:
-        value = raw.lower() if options != LOG_LEVELS else raw.upper()
-        if value not in options:
-            raise ValueError(f"must be one of {', '.join(options)}")
-        return value
-
-    return parse
-
-
-def _timezone(raw: str) -> str:
-    try:
-        ZoneInfo(raw)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError("must be an IANA time zone such as UTC or Europe/Paris") from None
-    return raw
-
-
-def _bool(raw: str) -> bool:
-    lowered = raw.lower()
-    if lowered in ("1", "true", "yes", "on"):
-        return True
-    if lowered in ("0", "false", "no", "off"):
-        return False
-    raise ValueError("must be true or false")
-
-
-def _snowflake(raw: str) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if value <= 0:
-        raise ValueError("must be a Discord id (a number such as 123456789012345678)")
-    return value
-
-
-def _shard_ids(raw: str) -> tuple[int, ...]:
-    """``0,1,2``, a range ``0-3`` (both ends included), or both: ``0-3,8``."""
-    ids: set[int] = set()
-    try:
-        for part in raw.replace(" ", "").split(","):
-            low, _, high = part.partition("-")
-            first, last = int(low), int(high or low)
-            if first < 0 or last < first:
-                raise ValueError
-            ids.update(range(first, last + 1))
-    except ValueError:
-        raise ValueError("must be shard numbers such as 0,1 or a range such as 0-3") from None
-    return tuple(sorted(ids))
-
-
 def load_settings(env: Mapping[str, str]) -> Settings:
     """Build settings from an environment mapping; one SettingsError names every bad or missing one."""
     default = Settings(discord_token="", eggapi_api_key="")
@@ -318,67 +165,69 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     settings = Settings(
         discord_token=read.required("DISCORD_TOKEN", "the bot token from the Discord developer portal"),
         eggapi_api_key=read.required("EGGAPI_API_KEY", "the key from the EggAPI dashboard, egg_sk_..."),
-        eggapi_base_url=read.parsed("EGGAPI_BASE_URL", _url("https", "http"), default.eggapi_base_url),
+        eggapi_base_url=read.parsed("EGGAPI_BASE_URL", values.url("https", "http"), default.eggapi_base_url),
         database_path=read.parsed("DATABASE_PATH", Path, default.database_path),
-        database_url=read.parsed("DATABASE_URL", parse_database_url, None, shown=_masked_url),
-        discord_api_base=read.parsed("DISCORD_API_BASE", _url("https", "http"), None),
-        discord_gateway_url=read.parsed("DISCORD_GATEWAY_URL", _url("wss", "ws"), None),
-        log_level=read.parsed("LOG_LEVEL", _choice(*LOG_LEVELS), default.log_level),
-        log_format=read.parsed("EGGBOT_LOG_FORMAT", _choice(*LOG_FORMATS), default.log_format),
-        quota_limit=read.parsed("EGGBOT_QUOTA_LIMIT", _money, default.quota_limit),
-        quota_period=read.parsed("EGGBOT_QUOTA_PERIOD", _period, default.quota_period),
-        quota_timezone=read.parsed("EGGBOT_QUOTA_TIMEZONE", _timezone, default.quota_timezone),
-        unit_price=read.parsed("EGGBOT_UNIT_PRICE", _positive(_money), default.unit_price),
-        account_budget=read.parsed("EGGBOT_ACCOUNT_BUDGET", _money, None),
+        database_url=read.parsed("DATABASE_URL", values.parse_database_url, None, shown=values.masked_url),
+        discord_api_base=read.parsed("DISCORD_API_BASE", values.url("https", "http"), None),
+        discord_gateway_url=read.parsed("DISCORD_GATEWAY_URL", values.url("wss", "ws"), None),
+        log_level=read.parsed("LOG_LEVEL", values.choice(*values.LOG_LEVELS), default.log_level),
+        log_format=read.parsed("EGGBOT_LOG_FORMAT", values.choice(*values.LOG_FORMATS), default.log_format),
+        quota_limit=read.parsed("EGGBOT_QUOTA_LIMIT", values.money, default.quota_limit),
+        quota_period=read.parsed("EGGBOT_QUOTA_PERIOD", values.period, default.quota_period),
+        quota_timezone=read.parsed("EGGBOT_QUOTA_TIMEZONE", values.timezone, default.quota_timezone),
+        unit_price=read.parsed("EGGBOT_UNIT_PRICE", values.positive(values.money), default.unit_price),
+        account_budget=read.parsed("EGGBOT_ACCOUNT_BUDGET", values.money, None),
         price_refresh_interval=read.parsed(
-            "EGGBOT_PRICE_REFRESH_INTERVAL", _positive(_number), default.price_refresh_interval
+            "EGGBOT_PRICE_REFRESH_INTERVAL", values.positive_number, default.price_refresh_interval
         ),
         webhook_host=read.parsed("EGGBOT_WEBHOOK_HOST", str, default.webhook_host),
-        webhook_port=read.parsed("EGGBOT_WEBHOOK_PORT", _port, default.webhook_port),
-        webhook_public_url=read.parsed("EGGBOT_WEBHOOK_PUBLIC_URL", _url("https", "http"), None),
+        webhook_port=read.parsed("EGGBOT_WEBHOOK_PORT", values.port, default.webhook_port),
+        webhook_public_url=read.parsed("EGGBOT_WEBHOOK_PUBLIC_URL", values.url("https", "http"), None),
         webhook_secret=read.parsed("EGGBOT_WEBHOOK_SECRET", str, None),
-        healthz_enabled=read.parsed("EGGBOT_HEALTHZ", _bool, default.healthz_enabled),
-        metrics_enabled=read.parsed("EGGBOT_METRICS", _bool, default.metrics_enabled),
+        healthz_enabled=read.parsed("EGGBOT_HEALTHZ", values.boolean, default.healthz_enabled),
+        metrics_enabled=read.parsed("EGGBOT_METRICS", values.boolean, default.metrics_enabled),
         webhook_max_connections=read.parsed(
-            "EGGBOT_WEBHOOK_MAX_CONNECTIONS", _positive(_whole), default.webhook_max_connections
+            "EGGBOT_WEBHOOK_MAX_CONNECTIONS", values.positive_whole, default.webhook_max_connections
         ),
-        webhook_timeout=read.parsed("EGGBOT_WEBHOOK_TIMEOUT", _positive(_number), default.webhook_timeout),
-        dev_guild_id=read.parsed("EGGBOT_DEV_GUILD_ID", _snowflake, None),
-        shard_count=read.parsed("EGGBOT_SHARD_COUNT", _positive(_whole), None),
-        shard_ids=read.parsed("EGGBOT_SHARD_IDS", _shard_ids, None),
-        identify_interval=read.parsed("EGGBOT_IDENTIFY_INTERVAL", _not_negative(_number), default.identify_interval),
-        lease_ttl=read.parsed("EGGBOT_LEASE_TTL", _positive(_number), default.lease_ttl),
+        webhook_timeout=read.parsed("EGGBOT_WEBHOOK_TIMEOUT", values.positive_number, default.webhook_timeout),
+        dev_guild_id=read.parsed("EGGBOT_DEV_GUILD_ID", values.snowflake, None),
+        shard_count=read.parsed("EGGBOT_SHARD_COUNT", values.positive_whole, None),
+        shard_ids=read.parsed("EGGBOT_SHARD_IDS", values.shard_ids, None),
+        identify_interval=read.parsed(
+            "EGGBOT_IDENTIFY_INTERVAL", values.not_negative(values.number), default.identify_interval
+        ),
+        lease_ttl=read.parsed("EGGBOT_LEASE_TTL", values.positive_number, default.lease_ttl),
         lease_renew_interval=read.parsed(
-            "EGGBOT_LEASE_RENEW_INTERVAL", _positive(_number), default.lease_renew_interval
+            "EGGBOT_LEASE_RENEW_INTERVAL", values.positive_number, default.lease_renew_interval
         ),
         lease_check_interval=read.parsed(
-            "EGGBOT_LEASE_CHECK_INTERVAL", _positive(_number), default.lease_check_interval
+            "EGGBOT_LEASE_CHECK_INTERVAL", values.positive_number, default.lease_check_interval
         ),
-        allow_dms=read.parsed("EGGBOT_ALLOW_DMS", _bool, default.allow_dms),
-        task_deadline=read.parsed("EGGBOT_TASK_DEADLINE", _positive(_number), default.task_deadline),
-        stale_after=read.parsed("EGGBOT_STALE_AFTER", _positive(_number), default.stale_after),
-        poll_interval_min=read.parsed("EGGBOT_POLL_INTERVAL_MIN", _positive(_number), default.poll_interval_min),
-        poll_interval_max=read.parsed("EGGBOT_POLL_INTERVAL_MAX", _positive(_number), default.poll_interval_max),
-        list_interval=read.parsed("EGGBOT_LIST_INTERVAL", _positive(_number), default.list_interval),
-        eggapi_rps=read.parsed("EGGBOT_EGGAPI_RPS", _positive(_number), default.eggapi_rps),
+        allow_dms=read.parsed("EGGBOT_ALLOW_DMS", values.boolean, default.allow_dms),
+        task_deadline=read.parsed("EGGBOT_TASK_DEADLINE", values.positive_number, default.task_deadline),
+        stale_after=read.parsed("EGGBOT_STALE_AFTER", values.positive_number, default.stale_after),
+        poll_interval_min=read.parsed("EGGBOT_POLL_INTERVAL_MIN", values.positive_number, default.poll_interval_min),
+        poll_interval_max=read.parsed("EGGBOT_POLL_INTERVAL_MAX", values.positive_number, default.poll_interval_max),
+        list_interval=read.parsed("EGGBOT_LIST_INTERVAL", values.positive_number, default.list_interval),
+        eggapi_rps=read.parsed("EGGBOT_EGGAPI_RPS", values.positive_number, default.eggapi_rps),
         status_edit_interval=read.parsed(
-            "EGGBOT_STATUS_EDIT_INTERVAL", _positive(_number), default.status_edit_interval
+            "EGGBOT_STATUS_EDIT_INTERVAL", values.positive_number, default.status_edit_interval
         ),
         max_concurrent_submits=read.parsed(
-            "EGGBOT_MAX_CONCURRENT_SUBMITS", _positive(_whole), default.max_concurrent_submits
+            "EGGBOT_MAX_CONCURRENT_SUBMITS", values.positive_whole, default.max_concurrent_submits
         ),
         max_concurrent_polls=read.parsed(
-            "EGGBOT_MAX_CONCURRENT_POLLS", _positive(_whole), default.max_concurrent_polls
+            "EGGBOT_MAX_CONCURRENT_POLLS", values.positive_whole, default.max_concurrent_polls
         ),
         max_running_per_member=read.parsed(
-            "EGGBOT_MAX_RUNNING_PER_MEMBER", _positive(_whole), default.max_running_per_member
+            "EGGBOT_MAX_RUNNING_PER_MEMBER", values.positive_whole, default.max_running_per_member
         ),
         max_queued_per_member=read.parsed(
-            "EGGBOT_MAX_QUEUED_PER_MEMBER", _positive(_whole), default.max_queued_per_member
+            "EGGBOT_MAX_QUEUED_PER_MEMBER", values.positive_whole, default.max_queued_per_member
         ),
-        max_running_total=read.parsed("EGGBOT_MAX_RUNNING_TOTAL", _positive(_whole), default.max_running_total),
-        http_timeout=read.parsed("EGGBOT_HTTP_TIMEOUT", _positive(_number), default.http_timeout),
-        max_image_bytes=read.parsed("EGGBOT_MAX_IMAGE_BYTES", _positive(_whole), default.max_image_bytes),
+        max_running_total=read.parsed("EGGBOT_MAX_RUNNING_TOTAL", values.positive_whole, default.max_running_total),
+        http_timeout=read.parsed("EGGBOT_HTTP_TIMEOUT", values.positive_number, default.http_timeout),
+        max_image_bytes=read.parsed("EGGBOT_MAX_IMAGE_BYTES", values.positive_whole, default.max_image_bytes),
     )
     if settings.shard_ids is not None and settings.shard_count is None:
         read.problems.append(("EGGBOT_SHARD_IDS", "needs EGGBOT_SHARD_COUNT, the number of shards in all processes"))

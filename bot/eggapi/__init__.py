@@ -22,7 +22,7 @@ max_attempts=5, backoff_base=1.0, backoff_cap=30.0, sleep=asyncio.sleep, rng=Non
 * ``await usage_records(page=1, per_page=20) -> UsageRecordPage`` - raw dict records.
 * ``await download_image(url: str, *, max_bytes: int) -> DownloadedImage`` - no
   Authorization header; ``DownloadTooLarge`` over ``max_bytes``; ``ValueError`` for
-  non-http(s) URLs.
+  non-http(s) URLs; redirects and types checked as :mod:`bot.eggapi._downloads` says.
 
 Request budget: ``RequestBudget(rate)`` is shared by every request of the process (``budget=``),
 and across processes on one database by ``bot.lifecycle.processes`` (each gets its share):

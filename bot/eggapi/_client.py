@@ -25,14 +25,9 @@ of its kind: submits first, then status polls and list pages, downloads, usage s
 answer is reported back to it: a 429 slows the budget down and pauses it until ``Retry-After``, a
 503 pauses it, anything else tells it EggAPI answers normally.
 
-``download_image`` fetches output files *without* any Authorization header, accepts only
-``http``/``https`` URLs without credentials and refuses bodies over ``max_bytes``
-(``DownloadTooLarge``) while streaming. It follows at most ``MAX_REDIRECTS`` redirects, each
-only to the same origin (scheme, host and port) or to an https URL on one of EggAPI's
-documented file hosts (``FILE_HOSTS``); any other redirect is refused (``MalformedResponse``,
-not retried), so a file URL cannot make the bot fetch, and post, an internal address. The type
-is always sniffed from the bytes, whatever the ``Content-Type`` header says: only PNG, JPEG,
-WebP and GIF are accepted (no SVG, no HTML), and the file name's extension is the sniffed type's.
+``download_image`` fetches output files *without* any Authorization header (``_downloads``:
+checked URLs, bounded redirects to EggAPI's file hosts only, bounded bodies, the type sniffed from
+the bytes).
 
 The API key never appears in ``repr()``, logs or exception text (it is redacted from
 upstream messages too). Retries are logged at WARNING on ``bot.eggapi._client``.
@@ -48,11 +43,10 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 import aiohttp
-from yarl import URL
 
 from ._budget import Priority, RequestBudget
+from ._downloads import FILE_HOSTS, MAX_REDIRECTS, FileFetcher, checked_target, redirect_target
 from ._errors import (
-    DownloadTooLarge,
     EggAPIClientError,
     EggAPIError,
     MalformedResponse,
@@ -61,13 +55,10 @@ from ._errors import (
     TransportError,
 )
 from ._http import (
+    ERROR_BODY_LIMIT,
     Answer,
-    error_from,
-    json_or_none,
     parse_retry_after,
     read_body,
-    safe_filename,
-    sniff_image_type,
     unwrap,
 )
 from ._models import DownloadedImage, EggTask, GenerateRequest, TaskPage, UsageRecordPage, UsageRow
@@ -77,11 +68,7 @@ __all__ = ["DEFAULT_BASE_URL", "FILE_HOSTS", "MAX_REDIRECTS", "EggAPIClient"]
 log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://api.eggapi.ai"
-FILE_HOSTS = frozenset({"file.eggapi.ai", "cdn.eggapi.ai"})  # where EggAPI's docs put output files
-MAX_REDIRECTS = 3
-_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _API_BODY_LIMIT = 4 * 1024 * 1024
-_ERROR_BODY_LIMIT = 64 * 1024
 _PARSE_ERRORS = (ValueError, TypeError, KeyError, ArithmeticError)
 T = TypeVar("T")
 
@@ -119,6 +106,9 @@ class EggAPIClient:
         self._sleep = sleep
         self._rng = rng if rng is not None else random.Random()
         self.budget = budget
+        self._files = FileFetcher(
+            session, self._timeout, turn=self._turn, report=self._report, transport=self._transport, redact=self._redact
+        )
 
     @property
     def busy(self) -> bool:
@@ -129,6 +119,8 @@ class EggAPIClient:
         return f"EggAPIClient(base_url={self._base_url!r}, api_key='***')"
 
     __str__ = __repr__
+
+    _redirect_target = staticmethod(redirect_target)  # where a download's redirect may lead (``_downloads``)
 
     # ------------------------------------------------------------------ endpoints
 
@@ -197,21 +189,11 @@ class EggAPIClient:
         return self._parse(UsageRecordPage.from_json, await self._get(path, params, priority=Priority.BACKGROUND), path)
 
     async def download_image(self, url: str, *, max_bytes: int) -> DownloadedImage:
-        """Fetch an output file without Authorization; retried like a GET."""
-        try:
-            target = URL(url)
-        except (ValueError, TypeError) as exc:
-            raise ValueError("not a valid URL") from exc
-        if target.scheme not in ("http", "https") or not target.host:
-            raise ValueError("only absolute http(s) URLs can be downloaded")
-        if target.user is not None or target.password is not None:
-            raise ValueError("download URLs must not contain credentials")
-        if max_bytes <= 0:
-            raise ValueError("max_bytes must be positive")
-        label = str(target.with_query(None).with_fragment(None))
+        """Fetch an output file without Authorization (``_downloads``); retried like a GET."""
+        target, label = checked_target(url, max_bytes)
 
         async def once() -> DownloadedImage:
-            return await self._download_once(target, label, max_bytes)
+            return await self._files.once(target, label, max_bytes)
 
         return await self._retrying("GET", label, once)
 
@@ -308,7 +290,7 @@ class EggAPIClient:
             ) as resp:
                 self._report(sent_at, resp.status, resp.headers)
                 ok = 200 <= resp.status < 300
-                body = await read_body(resp, _API_BODY_LIMIT if ok else _ERROR_BODY_LIMIT, strict=ok)
+                body = await read_body(resp, _API_BODY_LIMIT if ok else ERROR_BODY_LIMIT, strict=ok)
                 if body is None:
                     raise MalformedResponse("response body too large", status=resp.status, method=method, path=path)
                 return Answer(resp.status, resp.headers, body)
@@ -344,71 +326,3 @@ class EggAPIClient:
 
     def _redact(self, text: str) -> str:
         return text.replace(self._key, "***")
-
-    async def _download_once(self, target: URL, label: str, max_bytes: int) -> DownloadedImage:
-        url = target
-        for _ in range(MAX_REDIRECTS + 1):
-            fetched = await self._fetch_file(url, target, label, max_bytes)
-            if isinstance(fetched, DownloadedImage):
-                return fetched
-            url = self._redirect_target(url, fetched, label)
-        raise MalformedResponse(f"more than {MAX_REDIRECTS} redirects", method="GET", path=label)
-
-    @staticmethod
-    def _redirect_target(current: URL, location: str, label: str) -> URL:
-        """Where a redirect may lead: the same origin, or https on a documented file host."""
-        try:
-            nxt = current.join(URL(location))
-        except (ValueError, TypeError) as exc:
-            raise MalformedResponse("redirect to an invalid URL", method="GET", path=label) from exc
-        same_origin = (nxt.scheme, nxt.host, nxt.port) == (current.scheme, current.host, current.port)
-        file_host = nxt.scheme == "https" and (nxt.host or "").lower() in FILE_HOSTS
-        if nxt.user is not None or nxt.password is not None or not (same_origin or file_host):
-            raise MalformedResponse(
-                f"redirect to {nxt.scheme}://{nxt.host} refused (not the file host)", method="GET", path=label
-            )
-        return nxt
-
-    async def _fetch_file(self, url: URL, target: URL, label: str, max_bytes: int) -> DownloadedImage | str:
-        """One GET of a file, in its turn: the image (named after ``target``), or the ``Location`` of a redirect."""
-        sent_at = await self._turn(Priority.DOWNLOAD)
-        try:
-            async with self._session.get(
-                url, timeout=self._timeout, allow_redirects=False, raise_for_status=False
-            ) as resp:
-                self._report(sent_at, resp.status, resp.headers)
-                if resp.status in _REDIRECTS and resp.headers.get("Location"):
-                    return resp.headers["Location"]
-                if not 200 <= resp.status < 300:
-                    body = await read_body(resp, _ERROR_BODY_LIMIT, strict=False) or b""
-                    answer = Answer(resp.status, resp.headers, body)
-                    raise error_from(answer, json_or_none(body), "GET", label, self._redact)
-                if resp.content_length is not None and resp.content_length > max_bytes:
-                    raise DownloadTooLarge(
-                        f"Content-Length {resp.content_length} > {max_bytes}",
-                        status=resp.status,
-                        method="GET",
-                        path=label,
-                    )
-                data = await read_body(resp, max_bytes, strict=True)
-                if data is None:
-                    raise DownloadTooLarge(
-                        f"body exceeds {max_bytes} bytes", status=resp.status, method="GET", path=label
-                    )
-                header_type = resp.content_type.lower()
-                status = resp.status
-        except aiohttp.ClientError as exc:
-            raise self._transport(exc, "GET", label) from exc
-        except TimeoutError as exc:
-            raise self._transport(exc, "GET", label) from exc
-        if not data:
-            raise MalformedResponse("empty file", status=status, method="GET", path=label)
-        content_type = sniff_image_type(data)  # the bytes decide, never the header
-        if content_type is None:
-            raise MalformedResponse(
-                f"file is not a PNG, JPEG, WebP or GIF image (sent as {header_type})",
-                status=status,
-                method="GET",
-                path=label,
-            )
-        return DownloadedImage(data=data, content_type=content_type, filename=safe_filename(target, content_type))

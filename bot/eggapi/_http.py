@@ -18,6 +18,7 @@ from yarl import URL
 from ._errors import EggAPIError, MalformedResponse, error_for
 
 __all__ = [
+    "ERROR_BODY_LIMIT",
     "Answer",
     "error_from",
     "json_or_none",
@@ -36,6 +37,7 @@ _MAGIC = (
     (b"GIF89a", "image/gif"),
 )
 _CHUNK = 64 * 1024
+ERROR_BODY_LIMIT = 64 * 1024  # the most of an error answer read (its message is all that is wanted)
 
 
 @dataclass(frozen=True, slots=True)

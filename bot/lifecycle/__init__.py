@@ -16,8 +16,10 @@ In the order a task meets them:
   private helpers are ``_steps`` (the scheduler and its ``Step``s), ``_dispatch`` and
   ``_fair_queue`` (whose turn it is), ``_following`` (running tasks until they end), ``_sweep``
   (reads of EggAPI's task list that follow them all at once, checked as they go by ``_pages``), ``_polling``
-  (when to ask for one task on its own) and ``_reconcile`` (which EggAPI task an unconfirmed
-  submit became).
+  (when to ask for one task on its own), ``_sending`` (each task posted once, its answer kept until
+  recorded), ``_reconcile`` (which EggAPI task an unconfirmed submit became) and ``_settling`` (the
+  step that acts on it), ``_hints`` (what a webhook makes it do) and ``_resuming`` (steps only for
+  tasks whose lease it holds; where a task taken up resumes).
 - ``references``: whether the reference images' signed links are still good enough to send.
 - ``remakes``: jobs made from an earlier job's result (Reroll, Vary, Edit, Again at 2k/4k, Remix),
   and ``Remakes``, which finds a result's images again with links that work now.

@@ -13,45 +13,43 @@ when a task moves to 'submitting', so they hold for all processes together.
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from bot.clock import utcnow
 from bot.eggapi import (
-    MODEL,
     EggAPIClient,
     EggAPIError,
     EggAPIUnavailable,
     EggTask,
-    GenerateRequest,
     SubmitOutcomeUnknown,
 )
 from bot.i18n import Text
 from bot.lifecycle._dispatch import Dispatcher
 from bot.lifecycle._following import Follower
+from bot.lifecycle._hints import WebhookHints
 from bot.lifecycle._polling import PollPlanner
-from bot.lifecycle._reconcile import Outcome, Reconciler
+from bot.lifecycle._reconcile import Reconciler
+from bot.lifecycle._resuming import RESUME_AT, TaskStep, only_while_held
+from bot.lifecycle._sending import Answer, NotSent, Sender
+from bot.lifecycle._settling import Settler
 from bot.lifecycle._steps import Scheduler, Step
 from bot.lifecycle._sweep import Sweeper
 from bot.lifecycle.delivery import Deliverer
 from bot.lifecycle.foreground import Foreground
 from bot.lifecycle.leases import Leases
-from bot.lifecycle.model import TERMINAL, TaskRecord, TaskStatus
+from bot.lifecycle.model import TaskRecord, TaskStatus
 from bot.lifecycle.outcomes import RELEASED, Outcomes
 from bot.lifecycle.ports import Phase
-from bot.lifecycle.references import EXPIRED_REFS, ReferenceCheck
+from bot.lifecycle.references import ReferenceCheck
 from bot.lifecycle.status_board import StatusBoard
 from bot.lifecycle.task_store import TaskStore
-from bot.lifecycle.transitions import Bookkeeper, RunningCaps, Start
+from bot.lifecycle.transitions import Bookkeeper, RunningCaps
 from bot.storage import IntegrityError
 
 log = logging.getLogger(__name__)
 
 OPERATOR_ERRORS = ("UNAUTHORIZED", "FORBIDDEN", "INSUFFICIENT_BALANCE")
 MAX_SUBMIT_RETRIES = 5  # EggAPI busy or unreachable before anything was sent: back in line this often
-EARLY_HINTS_MAX = 256  # webhook ids remembered while submits await their answer
-UNCONFIRMED_NOTE = "job.unconfirmed_told"  # the catalogue key of the note (Progress.detail)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,14 +76,6 @@ class TrackerConfig:
         return max(self.poll_interval_max, 3 * self.list_interval)
 
 
-@dataclass(frozen=True, slots=True)
-class NotSent:
-    """The bot's own refusal of a submit, recorded like EggAPI's answers are (replayed if recording fails)."""
-
-    code: str
-    reason: Text
-
-
 class Tracker:
     """Follows every unfinished task until it is delivered or has failed."""
 
@@ -107,25 +97,17 @@ class Tracker:
     ) -> None:
         self._store = store
         self._leases = leases
-        self._caps = RunningCaps(config.max_running_total, config.max_running_per_member)
-        self._references = references
-        self._refresh = refresh  # Remakes.before_submit
         self._books = books
-        self._client = client
         self._config = config
         self._deliverer = deliverer
         self._board = board
         self._outcomes = outcomes
-        self._reconciler = reconciler
-        self._unconfirmed_told: set[int] = set()
-        self._early_hints: OrderedDict[str, None] = OrderedDict()  # webhooks that beat the POST's answer
         self._submit_retries: dict[int, int] = {}
-        self._answers: dict[int, EggTask | EggAPIError | NotSent] = {}  # POST answers not recorded yet
         self._jobs = Scheduler(
             {
                 Step.SUBMIT: self._leased(self._submit),
                 Step.POLL: self._leased(self._poll),
-                Step.RECONCILE: self._leased(self._reconcile, ended_too=True),
+                Step.RECONCILE: self._leased(lambda task_id: self._settler.reconcile(task_id), ended_too=True),
                 Step.DELIVER: self._leased(self._deliver),
                 Step.POSITIONS: lambda _: self._line.show_positions(),
                 Step.REQUEUE: self._leased(lambda task_id: self._line.rejoin(task_id)),
@@ -172,6 +154,23 @@ class Tracker:
             hint_cooldown=config.hint_cooldown,
             webhooks=config.webhook_url is not None,
         )
+        caps = RunningCaps(config.max_running_total, config.max_running_per_member)
+        self._sender = Sender(
+            books, client, caps, references, self._line, webhook_url=config.webhook_url, refresh=refresh
+        )
+        self._hints = WebhookHints(store, leases, self._following, self._schedule)
+        self._settler = Settler(
+            store,
+            books,
+            reconciler,
+            adopt=self._adopt,
+            line=self._line,
+            following=self._following,
+            board=board,
+            outcomes=outcomes,
+            schedule=self._schedule,
+            retry_delay=config.poll_interval_max,
+        )
         if client.budget is not None:  # EggAPI busy or calm again: members waiting in line are told
             client.budget.add_listener(lambda _: self._line.refresh())
 
@@ -198,7 +197,7 @@ class Tracker:
     @property
     def remembered_hints(self) -> int:
         """How many webhook ids that match no task of ours are kept (bounded; for tests and health)."""
-        return len(self._early_hints)
+        return self._hints.remembered
 
     async def start(self) -> None:
         """Resume every unfinished task nobody else follows from its recorded state, then run the scheduler.
@@ -219,27 +218,8 @@ class Tracker:
         self._line.pump()
         self._leases.start(taken_over=self._resume, lost=self._let_go, hinted=self.hint, looked=self._line.retry)
 
-    def _leased(
-        self, step: Callable[[int], Awaitable[None]], *, ended_too: bool = False
-    ) -> Callable[[int], Awaitable[None]]:
-        """``step``, run only while this process holds the task's lease (else another process follows it).
-
-        ``ended_too``: also for a task that has ended, which has no lease to hold (an unconfirmed submit
-        the operator released: whichever process sees it first tells the member, once).
-        """
-
-        async def run(task_id: int) -> None:
-            if self._leases.holds(task_id):
-                await step(task_id)
-                return
-            if ended_too:
-                task = await self._store.get(task_id)
-                if task is not None and task.status in TERMINAL:
-                    await step(task_id)
-                    return
-            log.debug("task %s: its lease is not ours (any more); left to the process that holds it", task_id)
-
-        return run
+    def _leased(self, step: TaskStep, *, ended_too: bool = False) -> TaskStep:
+        return only_while_held(self._leases, self._store, step, ended_too=ended_too)
 
     def _let_go(self, task_id: int) -> None:
         """Another process holds the task now (or it ended elsewhere): stop following it here."""
@@ -248,9 +228,10 @@ class Tracker:
         self._board.forget(task_id)
         self._following.sweeper.unfollow(task_id)
         self._submit_retries.pop(task_id, None)
-        self._unconfirmed_told.discard(task_id)
+        self._settler.forget(task_id)
 
     def _resume(self, task: TaskRecord) -> None:
+        """Take up a task this process now holds (at start, or taken over) where its recorded state left it."""
         if task.status is TaskStatus.QUEUED:
             self._line.push(task.id, task.member_id)  # submitted once the scheduler runs
             return
@@ -259,13 +240,7 @@ class Tracker:
         if task.status is TaskStatus.RUNNING and task.egg_task_id is not None:
             self._following.follow(task)  # the first read of the list finds what finished meanwhile
             return
-        kind = {
-            TaskStatus.SUBMITTING: Step.RECONCILE,  # crashed mid-POST: never resubmit blindly
-            TaskStatus.UNKNOWN: Step.RECONCILE,
-            TaskStatus.RUNNING: Step.POLL,
-            TaskStatus.COMPLETED: Step.DELIVER,
-            TaskStatus.DELIVERING: Step.DELIVER,  # the nonce makes a repeated post a no-op
-        }.get(task.status)
+        kind = RESUME_AT.get(task.status)
         if kind is not None:
             self._schedule(kind, task.id)
 
@@ -292,32 +267,8 @@ class Tracker:
         self._board.show(task, phase, detail=detail, busy=busy, force=True)
 
     async def hint(self, egg_task_id: str) -> bool:
-        """A webhook says this EggAPI task changed: poll it now (the payload itself is not trusted).
-
-        Hints may be forged when no webhook secret is set, so they are bounded: a running task is
-        polled at once for its first hint, then at most once per ``hint_cooldown``; ids nobody
-        knows are kept (a few hundred at most) only while a submit of ours awaits its answer.
-        """
-        task, waiting = await self._store.for_webhook(egg_task_id)
-        if task is not None and task.status is TaskStatus.RUNNING:
-            if self._leases.holds(task.id):
-                self._following.hinted(task.id)
-            else:  # another process follows it: kept for that one, which polls it at its next look
-                await self._leases.pass_hint(egg_task_id)
-            return True
-        if task is None:
-            if not waiting or egg_task_id in self._early_hints:
-                return False  # nobody is waiting for an answer: an unknown id is nothing of ours
-            if any(not self._leases.holds(unconfirmed.id) for unconfirmed in waiting):
-                await self._leases.pass_hint(egg_task_id)  # another process may be awaiting this answer
-            # Faster than the POST's answer, or the answer was lost: remember it, and look again now.
-            self._early_hints[egg_task_id] = None
-            while len(self._early_hints) > EARLY_HINTS_MAX:
-                self._early_hints.popitem(last=False)
-            for unconfirmed in waiting:
-                if unconfirmed.status is TaskStatus.UNKNOWN and self._leases.holds(unconfirmed.id):
-                    self._schedule(Step.RECONCILE, unconfirmed.id)
-        return False
+        """A webhook says this EggAPI task changed (``WebhookHints.hint``); True when it is a running task's."""
+        return await self._hints.hint(egg_task_id)
 
     # -- submit ------------------------------------------------------------------------------
 
@@ -325,48 +276,14 @@ class Tracker:
         task = await self._store.get(task_id)
         if task is None:
             return
-        answer = self._answers.get(task_id)
-        if answer is None:
-            if task.status is not TaskStatus.QUEUED:
-                self._line.drop(task_id)  # moved on elsewhere (cancelled by its member, say): out of line
-                return
-            start = await self._books.begin_submit(task_id, task.member_id, self._caps, submitted_at=utcnow())
-            if start is not Start.STARTED:  # no room in everyone's count (it waits), or gone
-                self._line.not_started(task_id, start)
-                return
-            if self._refresh is not None:  # links to posted images that expired while it waited: read afresh
-                task = await self._refresh(task)
-            if self._references.usable(task.reference_urls):
-                answer = self._answers[task_id] = await self._post(task)
-            else:  # waited in line until the links (nearly) expired: refused before EggAPI
-                answer = self._answers[task_id] = NotSent(*EXPIRED_REFS)
-        elif task.status is not TaskStatus.SUBMITTING:
-            self._answers.pop(task_id, None)  # recorded meanwhile
+        sent = await self._sender.answer(task)
+        if sent is None:
             return
-        # Until EggAPI's answer is recorded it is kept here: if recording fails (say, the database
-        # is locked), the scheduler retries this step, which records the same answer again
-        # instead of leaving a paid task stranded in 'submitting'. Every transition is guarded.
+        task, answer = sent
         await self._record_answer(task, answer)
-        self._answers.pop(task_id, None)
+        self._sender.recorded(task_id)
 
-    async def _post(self, task: TaskRecord) -> EggTask | EggAPIError:
-        """Send the task to EggAPI once; its answer, or the error that says what happened to it."""
-        request = GenerateRequest(
-            prompt=task.prompt,
-            negative_prompt=task.negative_prompt,
-            aspect_ratio=task.aspect_ratio,
-            num_outputs=task.count,
-            resolution=task.resolution,
-            image_urls=task.reference_urls,
-            webhook_url=self._config.webhook_url,
-            model=MODEL,
-        )
-        try:
-            return await self._client.generate(request)
-        except EggAPIError as exc:
-            return exc
-
-    async def _record_answer(self, task: TaskRecord, answer: EggTask | EggAPIError | NotSent) -> None:
+    async def _record_answer(self, task: TaskRecord, answer: Answer) -> None:
         task_id = task.id
         if isinstance(answer, NotSent):
             log.info("task %s: not sent to EggAPI (%s)", task_id, answer.code)
@@ -424,66 +341,9 @@ class Tracker:
             self._submit_retries.pop(task.id, None)
             self._following.follow(task, egg)
             self._board.show(task, Phase.PENDING, force=True)
-            if egg.id in self._early_hints:  # its webhook came before the answer: look now
-                self._early_hints.pop(egg.id, None)
+            if self._hints.came_early(egg.id):  # its webhook came before the answer: look now
                 self._following.hinted(task.id)
         return moved
-
-    # -- reconcile ---------------------------------------------------------------------------
-
-    async def _reconcile(self, task_id: int) -> None:
-        """Settle a submit whose outcome is unknown from EggAPI's task list, never re-posting it."""
-        task = await self._store.get(task_id)
-        if task is None:
-            return
-        if task.status not in (TaskStatus.SUBMITTING, TaskStatus.UNKNOWN):
-            await self._settled_by_operator(task)  # or by this tracker meanwhile: then nothing to do
-            return
-        if task.status is TaskStatus.SUBMITTING:  # the process died around the POST
-            await self._books.move(task_id, TaskStatus.SUBMITTING, TaskStatus.UNKNOWN, error="INTERRUPTED")
-            task = await self._store.get(task_id)
-            assert task is not None
-        try:
-            verdict = await self._reconciler.judge(task)
-        except EggAPIError as exc:
-            log.warning("task %s: cannot list EggAPI tasks to reconcile (%s); retrying", task_id, exc.code)
-            self._schedule(Step.RECONCILE, task_id, self._config.poll_interval_max)
-            return
-        if verdict.outcome is Outcome.FOUND:
-            assert verdict.egg is not None
-            if await self._adopt(task, verdict.egg, TaskStatus.UNKNOWN):
-                return
-        if verdict.outcome is Outcome.ABSENT:
-            log.warning("task %s: a complete scan of EggAPI's tasks found nothing; the submit never landed", task_id)
-            if not await self._outcomes.end_without_images(
-                task,
-                TaskStatus.UNKNOWN,
-                TaskStatus.REJECTED,
-                "NOT_SUBMITTED",
-                Text("service.never_received"),
-            ):
-                self._schedule(Step.RECONCILE, task_id)  # the operator settled it meanwhile: see to that
-            return
-        if verdict.outcome is Outcome.AMBIGUOUS and task_id not in self._unconfirmed_told:
-            self._unconfirmed_told.add(task_id)
-            log.error(
-                "task %s: cannot tell which EggAPI task is ours (%d candidates); its hold stays until resolved",
-                task_id,
-                verdict.candidates,
-            )
-            self._board.show(task, Phase.UNCONFIRMED, detail=UNCONFIRMED_NOTE, force=True)
-        self._schedule(Step.RECONCILE, task_id, self._config.poll_interval_max * 4)
-
-    async def _settled_by_operator(self, task: TaskRecord) -> None:
-        """An unconfirmed submit the operator settled (``bot.unconfirmed.desk``): follow it, or tell the member."""
-        self._unconfirmed_told.discard(task.id)
-        self._line.on_change(task.id, task.status)  # changed by another process: free its place in line
-        if task.status is TaskStatus.RUNNING and not self._board.following(task.id):
-            self._following.follow(task)
-            self._board.show(task, Phase.PENDING, force=True)
-            self._schedule(Step.POLL, task.id)
-        else:
-            await self._outcomes.released(task)
 
     # -- poll --------------------------------------------------------------------------------
 
