@@ -18,6 +18,7 @@ from typing import Generic, TypeVar
 
 from bot.lifecycle.foreground import Foreground
 from bot.logs import log_context
+from bot.storage import DatabaseAway
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +148,9 @@ class Scheduler(Generic[S]):
                 await self._handlers[job.step](job.task_id)
             except asyncio.CancelledError:
                 raise
+            except DatabaseAway as exc:  # the database's outage, said once by its own warnings: not a bug here
+                log.warning("task %s: %s step: %s; retrying later", job.task_id, job.step, exc)
+                self.schedule(job.step, job.task_id, self._retry_delay)
             except Exception:
                 log.exception("task %s: %s step crashed; retrying later", job.task_id, job.step)
                 self.schedule(job.step, job.task_id, self._retry_delay)

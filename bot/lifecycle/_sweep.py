@@ -45,6 +45,7 @@ from datetime import datetime, timedelta
 
 from bot.eggapi import EggAPIClient, EggAPIError, EggTask, Priority
 from bot.lifecycle._pages import MAX_PAGES, PER_PAGE, PageScan, Sweep
+from bot.storage import DatabaseAway
 
 log = logging.getLogger(__name__)
 
@@ -214,6 +215,9 @@ class Sweeper:
                 except EggAPIError as exc:
                     self.stats.failures += 1
                     log.warning("reading EggAPI's task list failed (%s); polling tasks one by one meanwhile", exc.code)
+                except DatabaseAway as exc:
+                    self.stats.failures += 1
+                    log.warning("a sweep of EggAPI's task list could not record what it read: %s", exc)
                 except Exception:
                     self.stats.failures += 1
                     log.exception("a sweep of EggAPI's task list crashed")
