@@ -14,11 +14,14 @@ import pytest
 
 from bot.ledger import HoldState
 from bot.lifecycle.model import TaskStatus
+from testkit.backends import SQLITE_ONLY
 from testkit.fake_discord import assert_clean
 from testkit.fake_eggapi import FakeEggAPI, TaskPlan, png_bytes
 from testkit.starter import BotStarter
 from testkit.world import World
 from tests.test_e2e_webhooks import free_port
+
+pytestmark = pytest.mark.usefixtures("on_each_backend")
 
 
 class Watch(logging.Handler):
@@ -47,6 +50,7 @@ def scheduler_log() -> Iterator[Watch]:
         logger.removeHandler(watch)
 
 
+@SQLITE_ONLY  # the fault is SQLite's: another program holding its file's write lock past the busy timeout
 async def test_a_database_error_right_after_a_successful_submit_does_not_strand_the_task(
     tmp_path: Path, world: World, eggapi: FakeEggAPI, start_bot: BotStarter, scheduler_log: Watch
 ) -> None:
