@@ -13,8 +13,10 @@ from discord import app_commands
 from bot.app.replies import GENERIC_FAILURE, RESTARTING
 from testkit.fake_discord import assert_clean
 from testkit.fake_eggapi import FakeEggAPI
-from testkit.starter import BotStarter, sqlite_db
+from testkit.starter import BotStarter, any_db
 from testkit.world import World
+
+pytestmark = pytest.mark.usefixtures("on_each_backend")
 
 
 def is_result(message: Any) -> bool:
@@ -118,7 +120,7 @@ async def test_buttons_are_refused_politely_while_stopping(
     export = await fake.click(mod, report, report.button("Export CSV + chart").custom_id)
     answer = await export.wait_response()
     assert answer.ephemeral and answer.content == RESTARTING
-    row = await sqlite_db(bot).fetchone("SELECT COUNT(*) AS n FROM tasks")
+    row = await any_db(bot).fetchone("SELECT COUNT(*) AS n FROM tasks")
     assert row is not None and row["n"] == 1  # the reroll recorded nothing
     bot.stopping = False
     assert_clean(fake)
