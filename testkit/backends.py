@@ -31,6 +31,8 @@ BACKENDS = ("sqlite", "postgres")
 
 SQLITE_ONLY = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 """For a test of a module run on each backend that is about SQLite itself (its file lock, say): SQLite only."""
+POSTGRES_ONLY = pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+"""Likewise, for a test of a fault only PostgreSQL has (a server-side refusal, say): PostgreSQL only."""
 
 
 class Backend:

@@ -7,7 +7,7 @@ import pytest
 from bot.lifecycle.model import TaskStatus
 from bot.storage.postgres import PostgresDatabase
 from bot.storage.sqlite import Database
-from testkit.backends import SQLITE_ONLY, Backend
+from testkit.backends import POSTGRES_ONLY, SQLITE_ONLY, Backend
 from testkit.fake_discord import assert_clean
 from testkit.fake_eggapi import FakeEggAPI
 from testkit.processes import BotProcess
@@ -53,3 +53,11 @@ async def test_a_test_about_sqlite_runs_on_sqlite_only(
 ) -> None:
     assert request.node.callspec.id == "sqlite" and not backend.postgres
     assert isinstance((await start_bot()).db, Database)
+
+
+@POSTGRES_ONLY
+async def test_a_test_of_a_postgresql_fault_runs_on_postgresql_only(
+    request: pytest.FixtureRequest, start_bot: BotStarter, backend: Backend
+) -> None:
+    assert request.node.callspec.id == "postgres" and backend.postgres
+    assert isinstance((await start_bot()).db, PostgresDatabase)
