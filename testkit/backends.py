@@ -4,13 +4,16 @@ The storage, ledger and lifecycle tests take it from the ``backend`` fixture (``
 parametrised over both, so one test body checks both backends. ``open()`` opens (and, called
 again, reopens) the test's own database: an SQLite file in the test's folder, or a fresh
 PostgreSQL database made from the migrated template of the session's server (``testkit.postgres``).
-``start_bot(DATABASE_URL=await backend.url())`` runs the real bot on the PostgreSQL one.
+``start_bot(DATABASE_URL=await backend.url())`` runs the real bot on the PostgreSQL one; a module
+whose every test runs the real bot once per backend says so with the ``on_each_backend`` fixture.
 """
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
+
+import pytest
 
 from bot.storage.postgres import PgTx, PostgresDatabase
 from bot.storage.sqlite import Database, Tx
@@ -25,6 +28,11 @@ AnyTx = Tx | PgTx
 """Either backend's transaction."""
 
 BACKENDS = ("sqlite", "postgres")
+
+SQLITE_ONLY = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+"""For a test of a module run on each backend that is about SQLite itself (its file lock, say): SQLite only."""
+POSTGRES_ONLY = pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+"""Likewise, for a test of a fault only PostgreSQL has (a server-side refusal, say): PostgreSQL only."""
 
 
 class Backend:

@@ -46,13 +46,19 @@ def bot_env(
 
 
 class BotProcess:
-    """One ``python -m bot`` process; its output goes to a log file in ``tmp_path``."""
+    """One ``python -m bot`` process; its output goes to a log file in ``tmp_path``.
+
+    ``database`` is the database settings of every start, below ``extra`` (as ``BotStarter``'s; the
+    ``bot_process`` fixture hands it the settings ``on_each_backend`` fills).
+    """
 
     def __init__(self, tmp_path: Path, fake: FakeDiscord, eggapi: FakeEggAPI, **extra: str) -> None:
         tmp_path.mkdir(parents=True, exist_ok=True)
         self.tmp_path = tmp_path
         self.fake = fake
         self.env = bot_env(tmp_path, fake, eggapi.url, **extra)
+        self.database: Mapping[str, str] = {}
+        self.named = frozenset(extra)
         self.log_path = tmp_path / "bot.log"
         self.proc: asyncio.subprocess.Process | None = None
         self.starts = 0
@@ -61,9 +67,10 @@ class BotProcess:
         """Start the bot and wait until it has identified to the gateway."""
         assert self.proc is None or self.proc.returncode is not None
         identified = self.fake.gateway.identify_count
+        env = self.env | {name: value for name, value in self.database.items() if name not in self.named}
         with self.log_path.open("ab") as log_file:
             self.proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", cwd=self.tmp_path, env=self.env, stdout=log_file, stderr=log_file
+                sys.executable, "-m", "bot", cwd=self.tmp_path, env=env, stdout=log_file, stderr=log_file
             )
         self.starts += 1
         await self.fake.wait_for_identify(count=identified + 1, timeout=30)

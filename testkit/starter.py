@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,6 +40,9 @@ class BotStarter:
     One bot at a time, so a test can stop and start again on the same database, as after a restart.
     ``extensions`` replaces the bot's default cogs; ``discord_time`` gives the bot the fake
     Discord's clock, so timestamps the bot writes and those the fake stamps agree.
+    ``database`` is the database settings of every start, below what the start names itself: the
+    ``on_each_backend`` fixture fills it with the test's database on its backend, so a restart
+    reuses that database.
     """
 
     def __init__(
@@ -50,12 +53,14 @@ class BotStarter:
         *,
         extensions: Sequence[str] | None = None,
         discord_time: bool = True,
+        database: Mapping[str, str] | None = None,
     ) -> None:
         self.tmp_path = tmp_path
         self.world = world
         self.eggapi = eggapi
         self.extensions = extensions
         self.discord_time = discord_time
+        self.database = database if database is not None else {}
         self.running: Running | None = None
 
     @property
@@ -68,7 +73,7 @@ class BotStarter:
     ) -> EggBot:
         """Start the bot; ``paced_identify`` keeps its own ``before_identify_hook`` (the harness's is instant)."""
         assert self.running is None, "stop the running bot first"
-        settings = make_settings(self.tmp_path, self.eggapi.url, **env)
+        settings = make_settings(self.tmp_path, self.eggapi.url, **{**self.database, **env})
         stack = contextlib.AsyncExitStack()
         bot = await self._build(stack, settings, api_key=api_key, force_sync=force_sync)
         await stack.enter_async_context(run_bot(bot, self.world.fake, fast_reidentify=not paced_identify))

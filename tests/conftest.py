@@ -31,16 +31,31 @@ async def world() -> AsyncIterator[World]:
 
 
 @pytest.fixture
-async def start_bot(tmp_path: Path, world: World, eggapi: FakeEggAPI) -> AsyncIterator[BotStarter]:
+def bot_database() -> dict[str, str]:
+    """The database settings of the bots a test starts: none (SQLite in the test's folder) unless filled.
+
+    ``on_each_backend`` fills it before the test body runs; ``start_bot`` and ``bot_process`` read
+    it at each start.
+    """
+    return {}
+
+
+@pytest.fixture
+async def start_bot(
+    tmp_path: Path, world: World, eggapi: FakeEggAPI, bot_database: dict[str, str]
+) -> AsyncIterator[BotStarter]:
     """``bot = await start_bot(**env_overrides)``; ``await start_bot.stop()`` stops it (the database stays)."""
-    async with BotStarter(tmp_path, world, eggapi) as starter:
+    async with BotStarter(tmp_path, world, eggapi, database=bot_database) as starter:
         yield starter
 
 
 @pytest.fixture
-async def bot_process(tmp_path: Path, world: World, eggapi: FakeEggAPI) -> AsyncIterator[BotProcess]:
+async def bot_process(
+    tmp_path: Path, world: World, eggapi: FakeEggAPI, bot_database: dict[str, str]
+) -> AsyncIterator[BotProcess]:
     """``python -m bot`` against the fakes, not yet started; it must have exited cleanly by the end."""
     process = BotProcess(tmp_path, world.fake, eggapi)
+    process.database = bot_database
     try:
         yield process
     finally:
@@ -85,6 +100,22 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
         yield chosen
     finally:
         await chosen.drop()
+
+
+@pytest.fixture
+async def on_each_backend(backend: Backend, bot_database: dict[str, str]) -> Backend:
+    """Run the test once per backend, its bots on the test's own database there (``backend``).
+
+    For a module: ``pytestmark = pytest.mark.usefixtures("on_each_backend")``. Every start of
+    ``start_bot`` and ``bot_process`` gets that database unless it names one, so a restart within
+    the test finds what the last run left; ``backend.open()`` opens it too, for an operator's tools
+    or a look beside the bot. A test about SQLite itself is marked ``testkit.backends.SQLITE_ONLY``.
+    """
+    if backend.postgres:
+        bot_database["DATABASE_URL"] = await backend.url()
+    else:
+        bot_database["DATABASE_PATH"] = str(backend.path)
+    return backend
 
 
 @pytest.fixture

@@ -5,12 +5,16 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from bot.lifecycle.model import TaskStatus
-from bot.storage.sqlite import Database
+from testkit.backends import Backend
 from testkit.fake_discord import FakeMessage, assert_clean
 from testkit.fake_eggapi import FakeEggAPI, TaskPlan, png_bytes
-from testkit.starter import BotStarter, sqlite_db
+from testkit.starter import BotStarter, any_db
 from testkit.world import World
+
+pytestmark = pytest.mark.usefixtures("on_each_backend")
 
 
 def results(world: World) -> list[FakeMessage]:
@@ -51,7 +55,7 @@ async def test_twenty_results_at_once_share_messages_within_the_rate_limit(
 
 
 async def test_a_merged_post_is_not_repeated_after_a_crash(
-    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter, backend: Backend
 ) -> None:
     eggapi.default_plan = TaskPlan(hold=True)
     world.fake.enable_rate_limit(limit=1, per=1.0)  # busy enough that results merge
@@ -60,10 +64,9 @@ async def test_a_merged_post_is_not_repeated_after_a_crash(
     before = [(m.id, len(m.attachments)) for m in results(world)]
     merged = [m for m in results(world) if len(m.attachments) > 1]
     assert merged, "the burst should have produced a merged message"
-    path = sqlite_db(bot).path
     await start_bot.stop()
     # The crash: Discord took the merged post, the bot recorded nothing (or only part of it).
-    async with await Database.open(path) as db:
+    async with await backend.open() as db:
         await db.transaction(
             lambda tx: tx.execute(
                 "UPDATE tasks SET status = 'delivering', result_message_ids = '[]' "
@@ -75,12 +78,12 @@ async def test_a_merged_post_is_not_repeated_after_a_crash(
     bot.task_store.add_listener(lambda _t, new: delivered.set() if new is TaskStatus.DELIVERED else None)
     while True:
         delivered.clear()
-        pending = await sqlite_db(bot).fetchone("SELECT COUNT(*) AS n FROM tasks WHERE status != 'delivered'")
+        pending = await any_db(bot).fetchone("SELECT COUNT(*) AS n FROM tasks WHERE status != 'delivered'")
         assert pending is not None
         if pending["n"] == 0:
             break
         await asyncio.wait_for(delivered.wait(), 10)
-    rows = await sqlite_db(bot).fetchall("SELECT status, result_message_ids FROM tasks")
+    rows = await any_db(bot).fetchall("SELECT status, result_message_ids FROM tasks")
     assert {r["status"] for r in rows} == {"delivered"}
     assert [(m.id, len(m.attachments)) for m in results(world)] == before  # nothing posted twice
     assert_clean(world.fake)

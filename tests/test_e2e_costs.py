@@ -16,6 +16,8 @@ from testkit.fake_eggapi import FakeEggAPI, TaskPlan
 from testkit.starter import BotStarter
 from testkit.world import World
 
+pytestmark = pytest.mark.usefixtures("on_each_backend")
+
 UNREADABLE = "a cost that cannot be read"
 
 

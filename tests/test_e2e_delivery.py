@@ -16,6 +16,8 @@ from testkit.processes import BotProcess
 from testkit.starter import BotStarter
 from testkit.world import TinyUploads, World, add_tiny_uploads
 
+pytestmark = pytest.mark.usefixtures("on_each_backend")
+
 PADDING = 300  # each PNG is about 400 B ...
 LIMIT = 600  # ... so each image needs a message of its own
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 
+import pytest
 from PIL import Image
 
 from bot.app.client import EggBot
@@ -13,6 +14,8 @@ from testkit.fake_discord import FakeDiscord, FakeMessage, assert_clean
 from testkit.fake_eggapi import FakeEggAPI, TaskPlan, png_bytes
 from testkit.starter import BotStarter
 from testkit.world import World, add_tiny_uploads
+
+pytestmark = pytest.mark.usefixtures("on_each_backend")
 
 
 def has_images(message: FakeMessage) -> bool:

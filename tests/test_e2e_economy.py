@@ -11,12 +11,16 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from bot.app.client import EggBot
 from bot.lifecycle.model import TaskStatus
 from testkit.fake_discord import FakeMessage, assert_clean
 from testkit.fake_eggapi import FakeEggAPI, TaskPlan
 from testkit.starter import BotStarter
 from testkit.world import World
+
+pytestmark = pytest.mark.usefixtures("on_each_backend")
 
 # Sweeps every 50 ms; a task no sweep showed for 10 s would be polled on its own: so any GET of one
 # task below is the bot deciding the list could not vouch for it, never a slow test machine.

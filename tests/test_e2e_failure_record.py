@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bot.lifecycle.model import TaskStatus
 from testkit.fake_discord import assert_clean
 from testkit.fake_eggapi import DEFAULT_API_KEY, FakeEggAPI, TaskPlan
 from testkit.starter import BotStarter
 from testkit.world import World
+
+pytestmark = pytest.mark.usefixtures("on_each_backend")
 
 SECRET = "whsec_do_not_store_me"
 

@@ -5,11 +5,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
+
 from testkit.fake_discord import FakeChannel, FakeMember, FakeMessage, assert_clean
 from testkit.fake_eggapi import FakeEggAPI, TaskPlan, png_bytes
 from testkit.starter import BotStarter
 from testkit.world import World
 from tests.test_e2e_mydata import Deliveries, ask, press
+
+pytestmark = pytest.mark.usefixtures("on_each_backend")
 
 RESULT_POST = re.compile(r"https://discord\.com/channels/(\d+)/(\d+)/(\d+)")
 

@@ -10,8 +10,10 @@ import pytest
 from bot.lifecycle.model import TaskStatus
 from testkit.fake_discord import ClientRefusal, FakeChannel, FakeMessage, assert_clean
 from testkit.fake_eggapi import FakeEggAPI, TaskPlan, png_bytes
-from testkit.starter import BotStarter, sqlite_db
+from testkit.starter import BotStarter, any_db
 from testkit.world import World
+
+pytestmark = pytest.mark.usefixtures("on_each_backend")
 
 MODERATION = "Content moderation: prompt contains prohibited content"
 
@@ -187,7 +189,7 @@ async def test_too_long_prompt_is_refused_before_any_api_call(
     assert reply.ephemeral
     assert "2,001 characters" in reply.content and "2,000" in reply.content
     assert eggapi.count("POST", "/v1/generate") == 0
-    row = await sqlite_db(bot).fetchone("SELECT COUNT(*) AS n FROM tasks")
+    row = await any_db(bot).fetchone("SELECT COUNT(*) AS n FROM tasks")
     assert row is not None and row["n"] == 0
     assert_clean(world.fake)
 

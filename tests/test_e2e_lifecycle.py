@@ -9,14 +9,16 @@ import pytest
 from bot.app.client import EggBot
 from bot.ledger import HoldState, Ledger
 from bot.lifecycle.intake import JobService
-from bot.lifecycle.model import ImagineRequest, TaskStatus
+from bot.lifecycle.model import ImagineRequest, TaskRecord, TaskStatus
 from bot.lifecycle.task_store import TaskStore
 from bot.lifecycle.transitions import Bookkeeper
-from bot.storage.sqlite import Database
+from testkit.backends import Backend
 from testkit.fake_discord import FakeMessage, assert_clean
 from testkit.fake_eggapi import FakeEggAPI, TaskPlan, png_bytes
-from testkit.starter import BotStarter, sqlite_db
+from testkit.starter import BotStarter, any_db
 from testkit.world import World
+
+pytestmark = pytest.mark.usefixtures("on_each_backend")
 
 
 def results(world: World) -> list[FakeMessage]:
@@ -28,6 +30,17 @@ def watch(bot: EggBot, task_id: int, status: TaskStatus) -> asyncio.Event:
     reached = asyncio.Event()
     bot.task_store.add_listener(lambda tid, new: reached.set() if (tid, new) == (task_id, status) else None)
     return reached
+
+
+async def recorded(bot: EggBot, task_id: int, status: TaskStatus) -> TaskRecord:
+    """The task once the bot has recorded ``status``: a post is in the channel a moment before its record."""
+    reached = watch(bot, task_id, status)  # subscribe, then look: no race either way
+    task = await bot.task_store.get(task_id)
+    if task is None or task.status is not status:
+        await asyncio.wait_for(reached.wait(), 10)
+        task = await bot.task_store.get(task_id)
+    assert task is not None
+    return task
 
 
 async def test_restart_resumes_a_running_task_without_resubmitting(
@@ -48,19 +61,21 @@ async def test_restart_resumes_a_running_task_without_resubmitting(
     if task is None or task.status is not TaskStatus.DELIVERED:
         await asyncio.wait_for(delivered.wait(), 10)
     task = await bot.task_store.get_by_egg_id(egg_id)
-    assert task is not None and task.status is TaskStatus.DELIVERED
+    assert task is not None
+    task = await recorded(bot, task.id, TaskStatus.DELIVERED)
+    assert task.egg_task_id == egg_id and task.status is TaskStatus.DELIVERED
     assert len(results(world)) == 1
     assert_clean(world.fake)
 
 
 async def test_queued_task_left_by_a_crash_is_submitted_once(
-    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter, backend: Backend
 ) -> None:
     bot = await start_bot()
-    path, defaults = sqlite_db(bot).path, bot.ledger.defaults
+    defaults = bot.ledger.defaults
     await start_bot.stop()
     # What a crash right after the /imagine acknowledgement leaves behind: a queued row and its hold.
-    async with await Database.open(path) as db:
+    async with await backend.open() as db:
         request = ImagineRequest(
             guild_id=world.guild.id,
             channel_id=world.general.id,
@@ -137,14 +152,14 @@ async def test_commands_are_refused_politely_while_stopping(
     bot.stopping = True  # what close() sets first
     reply = await (await world.fake.slash(world.alice, world.general, "imagine", prompt="late")).wait_response()
     assert reply.ephemeral and "restarting" in reply.content
-    row = await sqlite_db(bot).fetchone("SELECT COUNT(*) AS n FROM tasks")
+    row = await any_db(bot).fetchone("SELECT COUNT(*) AS n FROM tasks")
     assert row is not None and row["n"] == 0
     bot.stopping = False
 
 
 @pytest.mark.parametrize("guard", ["nonce", "history"])
 async def test_crash_after_posting_does_not_post_twice(
-    world: World, eggapi: FakeEggAPI, start_bot: BotStarter, guard: str
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter, backend: Backend, guard: str
 ) -> None:
     """The repeat after a crash between posting and recording finds the first post.
 
@@ -157,9 +172,8 @@ async def test_crash_after_posting_does_not_post_twice(
     [egg_id] = list(eggapi.tasks)
     task = await bot.task_store.get_by_egg_id(egg_id)
     assert task is not None
-    path = sqlite_db(bot).path
     await start_bot.stop()
-    async with await Database.open(path) as db:  # the crash leaves the task "delivering"
+    async with await backend.open() as db:  # the crash leaves the task "delivering"
         await db.transaction(
             lambda tx: tx.execute(
                 "UPDATE tasks SET status = 'delivering', result_message_ids = '[]' WHERE id = ?", (task.id,)
@@ -170,11 +184,7 @@ async def test_crash_after_posting_does_not_post_twice(
     else:
         world.fake.deny_bot(world.general, "READ_MESSAGE_HISTORY")  # history unreadable: the nonce decides
     bot = await start_bot()
-    delivered = watch(bot, task.id, TaskStatus.DELIVERED)  # subscribe, then look: no race either way
-    current = await bot.task_store.get(task.id)
-    if current is None or current.status is not TaskStatus.DELIVERED:
-        await asyncio.wait_for(delivered.wait(), 10)
+    redone = await recorded(bot, task.id, TaskStatus.DELIVERED)
     assert len(results(world)) == 1
-    redone = await bot.task_store.get(task.id)
-    assert redone is not None and redone.result_message_ids == (first.id,)
+    assert redone.result_message_ids == (first.id,)
     assert_clean(world.fake)

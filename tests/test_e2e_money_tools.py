@@ -13,6 +13,8 @@ from testkit.starter import BotStarter
 from testkit.world import World, answer
 from tests.test_e2e_usage import parse_csv, report, text_of
 
+pytestmark = pytest.mark.usefixtures("on_each_backend")
+
 D = Decimal
 
 

@@ -9,8 +9,10 @@ import pytest
 from bot.app.client import EggBot
 from testkit.fake_discord import ClientRefusal, FakeChannel, FakeMember, FakeMessage, assert_clean
 from testkit.fake_eggapi import FakeEggAPI
-from testkit.starter import BotStarter, sqlite_db
+from testkit.starter import BotStarter, any_db
 from testkit.world import World, answer
+
+pytestmark = pytest.mark.usefixtures("on_each_backend")
 
 REFUSED = "This server's rules don't allow something in your prompt"
 
@@ -20,7 +22,7 @@ def is_result(message: FakeMessage) -> bool:
 
 
 async def tasks_recorded(bot: EggBot) -> int:
-    row = await sqlite_db(bot).fetchone("SELECT COUNT(*) AS n FROM tasks")
+    row = await any_db(bot).fetchone("SELECT COUNT(*) AS n FROM tasks")
     assert row is not None
     return int(row["n"])
 

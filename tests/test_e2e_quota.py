@@ -12,8 +12,10 @@ import pytest
 from bot.app.client import EggBot
 from testkit.fake_discord import ClientRefusal, FakeMessage, assert_clean
 from testkit.fake_eggapi import FakeEggAPI, TaskPlan
-from testkit.starter import BotStarter, sqlite_db
+from testkit.starter import BotStarter, any_db
 from testkit.world import World
+
+pytestmark = pytest.mark.usefixtures("on_each_backend")
 
 RELATIVE = re.compile(r"<t:\d+:R>")
 
@@ -23,7 +25,7 @@ def is_result(message: FakeMessage) -> bool:
 
 
 async def settled_total(bot: EggBot, member_id: int) -> Decimal:
-    rows = await sqlite_db(bot).fetchall(
+    rows = await any_db(bot).fetchall(
         "SELECT settled FROM ledger_holds WHERE member_id = ? AND state = 'settled'", (member_id,)
     )
     return sum((Decimal(r["settled"]) for r in rows), Decimal("0"))
@@ -39,7 +41,7 @@ async def test_refusal_says_why_what_is_left_and_when_it_resets(
     assert "This request needs $0.03, but you have only $0.02 left" in reply.content
     assert RELATIVE.search(reply.content)
     assert eggapi.count("POST", "/v1/generate") == 0
-    row = await sqlite_db(bot).fetchone("SELECT COUNT(*) AS n FROM tasks")
+    row = await any_db(bot).fetchone("SELECT COUNT(*) AS n FROM tasks")
     assert row is not None and row["n"] == 0  # refused requests leave nothing behind
     assert_clean(world.fake)
 
@@ -168,7 +170,7 @@ async def test_concurrent_requests_never_overdraw(world: World, eggapi: FakeEggA
     )
     assert len(eggapi.tasks) == 25
     assert await settled_total(bot, world.alice.id) == Decimal("0.25")
-    row = await sqlite_db(bot).fetchone("SELECT COUNT(*) AS n FROM ledger_holds WHERE state = 'active'")
+    row = await any_db(bot).fetchone("SELECT COUNT(*) AS n FROM ledger_holds WHERE state = 'active'")
     assert row is not None and row["n"] == 0
     assert_clean(world.fake)
 

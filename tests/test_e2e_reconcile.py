@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from functools import partial
 
@@ -12,17 +13,34 @@ from bot.lifecycle._reconcile import Reconciler
 from bot.lifecycle.model import TaskStatus
 from bot.lifecycle.task_store import TaskStore
 from bot.lifecycle.transitions import Bookkeeper
-from bot.storage.sqlite import Database
 from bot.unconfirmed.desk import OperatorError, UnconfirmedDesk
+from testkit.backends import Backend
 from testkit.fake_discord import FakeDiscord, FakeMessage, assert_clean
 from testkit.fake_eggapi import FakeEggAPI, png_bytes
-from testkit.starter import BotStarter, sqlite_db
+from testkit.starter import BotStarter
 from testkit.world import World
+
+pytestmark = pytest.mark.usefixtures("on_each_backend")
 
 
 def notices(fake: FakeDiscord, world: World) -> list[FakeMessage]:
     """The messages telling a member their job was released by the operator (their status message, edited)."""
     return [m for m in fake.messages(world.general) if "could not find this job" in m.content]
+
+
+def lose_two_submits_at_once(eggapi: FakeEggAPI) -> asyncio.Event:
+    """The next two submits are made upstream but their answers lost; nobody reads the task list until set.
+
+    Set it once both POSTs are in (``both_out``): a reconcile that read the list between them would
+    rightly adopt the only task there, as the second submit was not yet sent.
+    """
+    eggapi.drop_next("POST", r"^/v1/generate$", times=2)
+    return eggapi.hold("GET", r"^/v1/tasks$")
+
+
+async def both_out(eggapi: FakeEggAPI, listing: asyncio.Event) -> None:
+    await eggapi.wait_until(lambda: eggapi.count("POST", "/v1/generate") == 2, timeout=10)
+    listing.set()
 
 
 def told_unconfirmed(fake: FakeDiscord, *, message: FakeMessage) -> bool | None:
@@ -38,10 +56,11 @@ async def test_two_unknown_submits_at_once_are_not_guessed(
     other_guild = fake.add_guild("Other Server")
     other_channel = fake.add_channel(other_guild, "art")
     carol = fake.add_member(other_guild, "carol")
-    eggapi.drop_next("POST", r"^/v1/generate$", times=2)  # both created upstream, both answers lost
+    listing = lose_two_submits_at_once(eggapi)  # both created upstream, both answers lost
     bot = await start_bot()
     alice_status = await (await fake.slash(world.alice, world.general, "imagine", prompt="alice's fox")).wait_response()
     await (await fake.slash(carol, other_channel, "imagine", prompt="carol's castle")).wait_response()
+    await both_out(eggapi, listing)
     await fake.wait_for(lambda f: "could not confirm" in f.message(alice_status.id).content or None, timeout=10)
     # Nothing was posted anywhere: a wrong guess would show one member's image to another server.
     assert not [m for m in fake.messages(world.general) + fake.messages(other_channel) if m.attachments]
@@ -69,21 +88,22 @@ async def test_a_busy_eggapi_puts_the_job_back_in_line(world: World, eggapi: Fak
 
 
 async def test_the_operator_settles_what_the_bot_would_not_guess(
-    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter, backend: Backend
 ) -> None:
     """Two ambiguous submits: the operator adopts one for its member and writes the other off."""
     fake = world.fake
-    eggapi.drop_next("POST", r"^/v1/generate$", times=2)
+    listing = lose_two_submits_at_once(eggapi)
     bot = await start_bot(EGGBOT_MAX_RUNNING_PER_MEMBER="1")
     alice_status = await (await fake.slash(world.alice, world.general, "imagine", prompt="alice's fox")).wait_response()
     bob_status = await (await fake.slash(world.bob, world.general, "imagine", prompt="bob's castle")).wait_response()
+    await both_out(eggapi, listing)
     for status in (alice_status, bob_status):
         await fake.wait_for(partial(told_unconfirmed, message=status), timeout=10)
     alice_task, bob_task = sorted(await bot.task_store.list_in_states((TaskStatus.UNKNOWN,)), key=lambda t: t.id)
     [alice_egg] = [t.id for t in eggapi.tasks.values() if t.request["prompt"] == "alice's fox"]
 
-    # The operator's tools open the same database file, beside the running bot.
-    async with await Database.open_existing(sqlite_db(bot).path) as db:
+    # The operator's tools open the same database, beside the running bot.
+    async with await backend.open() as db:
         store = TaskStore(db)
         ledger = Ledger(db, bot.ledger.defaults)
         reconciler = Reconciler(store, bot.eggapi, grace=120)
@@ -118,21 +138,21 @@ async def test_the_operator_settles_what_the_bot_would_not_guess(
 
 
 async def test_a_job_released_while_the_bot_was_away_is_announced_once_it_is_back(
-    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter, backend: Backend
 ) -> None:
     fake = world.fake
-    eggapi.drop_next("POST", r"^/v1/generate$", times=2)  # two look-alike submits: nothing is guessed
+    listing = lose_two_submits_at_once(eggapi)  # two look-alike submits: nothing is guessed
     bot = await start_bot()
     statuses = [
         await (await fake.slash(member, world.general, "imagine", prompt=prompt)).wait_response()
         for member, prompt in ((world.alice, "alice's fox"), (world.bob, "bob's lost castle"))
     ]
+    await both_out(eggapi, listing)
     for status in statuses:
         await fake.wait_for(partial(told_unconfirmed, message=status), timeout=10)
     task = max(await bot.task_store.list_in_states((TaskStatus.UNKNOWN,)), key=lambda t: t.id)  # bob's
-    path = sqlite_db(bot).path
     await start_bot.stop()
-    async with await Database.open_existing(path) as db:  # the operator, while the bot is stopped
+    async with await backend.open() as db:  # the operator, while the bot is stopped
         store = TaskStore(db)
         ledger = Ledger(db, bot.ledger.defaults)
         reconciler = Reconciler(store, bot.eggapi, grace=120)
@@ -143,7 +163,7 @@ async def test_a_job_released_while_the_bot_was_away_is_announced_once_it_is_bac
     assert world.bob.mention in told.content and told.id == statuses[1].id  # one message: the status, edited
     await start_bot.stop()
     await start_bot()  # a second start tells nobody again
-    async with await Database.open_existing(path) as db:
+    async with await backend.open() as db:
         [row] = await db.fetchall("SELECT error FROM tasks WHERE id = ?", (task.id,))
     assert row["error"] == "RELEASED_BY_OPERATOR_TOLD"
     assert len(notices(fake, world)) == 1

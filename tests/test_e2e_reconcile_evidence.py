@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,12 +20,14 @@ from bot.lifecycle._reconcile import MAX_PAGES, Reconciler
 from bot.lifecycle.model import TaskStatus
 from bot.lifecycle.task_store import TaskStore
 from bot.lifecycle.transitions import Bookkeeper
-from bot.storage.sqlite import Database, Tx
 from bot.unconfirmed.desk import UnconfirmedDesk
+from testkit.backends import AnyTx, Backend
 from testkit.fake_discord import FakeMessage, assert_clean
 from testkit.fake_eggapi import FakeEggAPI, png_bytes
-from testkit.starter import BotStarter, sqlite_db
+from testkit.starter import BotStarter
 from testkit.world import World
+
+pytestmark = pytest.mark.usefixtures("on_each_backend")
 
 NEVER_RECEIVED = "never received this request"
 
@@ -44,9 +45,15 @@ async def lost_submit(world: World, eggapi: FakeEggAPI, start_bot: BotStarter, *
     return bot
 
 
-async def pass_time(bot: EggBot, eggapi: FakeEggAPI, start_bot: BotStarter, minutes: int) -> None:
+def earlier(stored: str | datetime, delta: timedelta) -> str | datetime:
+    """A stored time moved back, kept as the backend stores it (SQLite: ISO text; PostgreSQL: a datetime)."""
+    if isinstance(stored, datetime):
+        return stored - delta
+    return (datetime.fromisoformat(stored) - delta).isoformat(timespec="microseconds")
+
+
+async def pass_time(backend: Backend, eggapi: FakeEggAPI, start_bot: BotStarter, minutes: int) -> None:
     """Stop the bot and move every recorded time back, on both sides: as if it had been away that long."""
-    path = sqlite_db(bot).path
     await start_bot.stop()
     delta = timedelta(minutes=minutes)
     for task in eggapi.tasks.values():
@@ -54,13 +61,12 @@ async def pass_time(bot: EggBot, eggapi: FakeEggAPI, start_bot: BotStarter, minu
         task.started_at = task.started_at and task.started_at - delta
         task.completed_at = task.completed_at and task.completed_at - delta
 
-    def shift(tx: Tx) -> None:
+    def shift(tx: AnyTx) -> None:
         for column in ("created_at", "submitted_at"):
             for row in tx.fetchall(f"SELECT id, {column} FROM tasks WHERE {column} IS NOT NULL"):
-                earlier = (datetime.fromisoformat(row[column]) - delta).isoformat(timespec="microseconds")
-                tx.execute(f"UPDATE tasks SET {column} = ? WHERE id = ?", (earlier, row["id"]))
+                tx.execute(f"UPDATE tasks SET {column} = ? WHERE id = ?", (earlier(row[column], delta), row["id"]))
 
-    async with await Database.open_existing(Path(path)) as db:
+    async with await backend.open() as db:
         await db.transaction(shift)
 
 
@@ -71,13 +77,13 @@ async def hold_state(bot: EggBot, task_id: int) -> HoldState:
 
 
 async def test_a_strangers_bigger_task_is_never_posted_nor_charged(
-    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter, backend: Backend
 ) -> None:
     """D5: another client of the key makes a 3-image task; Alice's 1-image submit got a 500 that made nothing."""
     stranger = eggapi.add_foreign_task("someone else's private image", num_outputs=3)
     bot = await lost_submit(world, eggapi, start_bot, created=False)
     [task] = await bot.task_store.list_in_states((TaskStatus.UNKNOWN,))
-    await pass_time(bot, eggapi, start_bot, minutes=10)  # past every window: the evidence is all in
+    await pass_time(backend, eggapi, start_bot, minutes=10)  # past every window: the evidence is all in
     bot = await start_bot()
     told = await world.fake.wait_for_message(world.general, lambda m: NEVER_RECEIVED in m.content, timeout=15)
     assert world.alice.mention in told.content
@@ -108,7 +114,7 @@ async def test_an_unfinished_look_alike_is_not_adopted_before_its_images_are_kno
 
 
 async def test_a_lost_answer_on_a_shared_key_is_left_to_the_operator(
-    world: World, eggapi: FakeEggAPI, start_bot: BotStarter, caplog: pytest.LogCaptureFixture
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter, backend: Backend, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The key is visibly shared (a stranger's task a quarter of an hour ago): a lone look-alike is not adopted."""
     caplog.set_level(logging.INFO)
@@ -127,7 +133,7 @@ async def test_a_lost_answer_on_a_shared_key_is_left_to_the_operator(
 
     # The operator, who can see prompts in EggAPI's dashboard, names Alice's task: it is posted once.
     [alice_egg] = [t.id for t in eggapi.tasks.values() if t.request["prompt"] == "my own fox"]
-    async with await Database.open_existing(sqlite_db(bot).path) as db:
+    async with await backend.open() as db:
         store = TaskStore(db)
         ledger = Ledger(db, bot.ledger.defaults)
         reconciler = Reconciler(store, bot.eggapi, grace=120)
@@ -142,12 +148,12 @@ async def test_a_lost_answer_on_a_shared_key_is_left_to_the_operator(
 
 
 async def test_a_long_list_newest_first_is_read_only_as_far_as_needed(
-    world: World, eggapi: FakeEggAPI, start_bot: BotStarter
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter, backend: Backend
 ) -> None:
     """I7: 5,100 old tasks on the key; the list is newest first, so a submit that never landed is still settled."""
     bot = await lost_submit(world, eggapi, start_bot, created=False)
     [task] = await bot.task_store.list_in_states((TaskStatus.UNKNOWN,))
-    await pass_time(bot, eggapi, start_bot, minutes=10)
+    await pass_time(backend, eggapi, start_bot, minutes=10)
     for second in range(5100):  # the key's history: a task a second, ending three hours before
         eggapi.add_foreign_task(created_at=task.created_at - timedelta(hours=3, seconds=second), outcome="failed")
     before = eggapi.count("GET", "/v1/tasks")
@@ -175,13 +181,13 @@ class _Watch(logging.Handler):
 
 
 async def test_a_long_list_in_no_usable_order_is_scanned_rarely_and_reported_once(
-    world: World, eggapi: FakeEggAPI, start_bot: BotStarter, caplog: pytest.LogCaptureFixture
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter, backend: Backend, caplog: pytest.LogCaptureFixture
 ) -> None:
     """I7: over 5,000 tasks listed oldest first: one full scan, the operator told once, then the scans back off."""
     caplog.set_level(logging.DEBUG, logger="bot.lifecycle._reconcile")
     bot = await lost_submit(world, eggapi, start_bot, created=False)
     [task] = await bot.task_store.list_in_states((TaskStatus.UNKNOWN,))
-    await pass_time(bot, eggapi, start_bot, minutes=10)
+    await pass_time(backend, eggapi, start_bot, minutes=10)
     eggapi.list_order = "oldest"
     for second in range(5100):  # the key's history: a task a second, ending three hours before
         eggapi.add_foreign_task(created_at=task.created_at - timedelta(hours=3, seconds=second), outcome="failed")

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
+
 from bot.app.client import EggBot
 from bot.ledger import HoldState
 from bot.lifecycle.model import TaskStatus
 from testkit.fake_discord import FakeMessage, assert_clean
 from testkit.fake_eggapi import FakeEggAPI, TaskPlan
-from testkit.starter import BotStarter, sqlite_db
+from testkit.starter import BotStarter, any_db
 from testkit.world import World
+
+pytestmark = pytest.mark.usefixtures("on_each_backend")
 
 HOUR = 3600.0
 REFERENCE = {"reference": ("fox.png", b"\x89PNG reference fox", "image/png")}
@@ -25,7 +29,7 @@ def is_result(message: FakeMessage) -> bool:
 
 
 async def task_count(bot: EggBot) -> int:
-    row = await sqlite_db(bot).fetchone("SELECT COUNT(*) AS n FROM tasks")
+    row = await any_db(bot).fetchone("SELECT COUNT(*) AS n FROM tasks")
     assert row is not None
     return int(row["n"])
 

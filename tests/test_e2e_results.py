@@ -11,12 +11,16 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
+
 from bot.app.client import EggBot
 from bot.lifecycle.model import TaskStatus
 from testkit.fake_discord import FakeMember, FakeMessage, InteractionHandle, assert_clean
 from testkit.fake_eggapi import FakeEggAPI, FakeTask, TaskPlan
-from testkit.starter import BotStarter, sqlite_db
+from testkit.starter import BotStarter, any_db
 from testkit.world import World, answer
+
+pytestmark = pytest.mark.usefixtures("on_each_backend")
 
 HOUR = 3600.0
 REFUSED = "This server's rules don't allow something in your prompt"
@@ -67,7 +71,7 @@ def last_task(eggapi: FakeEggAPI) -> FakeTask:
 
 
 async def tasks_recorded(bot: EggBot) -> int:
-    row = await sqlite_db(bot).fetchone("SELECT COUNT(*) AS n FROM tasks")
+    row = await any_db(bot).fetchone("SELECT COUNT(*) AS n FROM tasks")
     assert row is not None
     return int(row["n"])
 

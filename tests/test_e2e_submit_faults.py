@@ -14,11 +14,14 @@ import pytest
 
 from bot.ledger import HoldState
 from bot.lifecycle.model import TaskStatus
+from testkit.backends import POSTGRES_ONLY, SQLITE_ONLY, Backend
 from testkit.fake_discord import assert_clean
 from testkit.fake_eggapi import FakeEggAPI, TaskPlan, png_bytes
 from testkit.starter import BotStarter
 from testkit.world import World
 from tests.test_e2e_webhooks import free_port
+
+pytestmark = pytest.mark.usefixtures("on_each_backend")
 
 
 class Watch(logging.Handler):
@@ -47,6 +50,7 @@ def scheduler_log() -> Iterator[Watch]:
         logger.removeHandler(watch)
 
 
+@SQLITE_ONLY  # the fault is SQLite's: another program holding its file's write lock past the busy timeout
 async def test_a_database_error_right_after_a_successful_submit_does_not_strand_the_task(
     tmp_path: Path, world: World, eggapi: FakeEggAPI, start_bot: BotStarter, scheduler_log: Watch
 ) -> None:
@@ -62,6 +66,36 @@ async def test_a_database_error_right_after_a_successful_submit_does_not_strand_
     finally:
         other.execute("ROLLBACK")
         other.close()
+    result = await world.fake.wait_for_message(world.general, lambda m: bool(m.attachments), timeout=10)
+    [egg_id] = list(eggapi.tasks)
+    assert [a.data for a in result.attachments] == [png_bytes(egg_id, 0)]
+    assert eggapi.count("POST", "/v1/generate") == 1  # recorded from the answer, never re-posted
+    task = await bot.task_store.get_by_egg_id(egg_id)
+    assert task is not None
+    await world.fake.wait_for(lambda f: f.message(status_id).deleted or None)
+    hold = await bot.ledger.hold(task.id)
+    assert hold is not None and hold.state is HoldState.SETTLED
+    assert_clean(world.fake)
+
+
+REFUSE_ANSWERS = [  # the server refuses to record any EggAPI task id: a full disk, a failing replica, say
+    "CREATE FUNCTION refuse_answer() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$",
+    "CREATE TRIGGER refuse_answer BEFORE UPDATE OF egg_task_id ON tasks FOR EACH ROW "
+    "WHEN (NEW.egg_task_id IS NOT NULL) EXECUTE FUNCTION refuse_answer()",
+]
+
+
+@POSTGRES_ONLY  # SQLite's counterpart is the file lock above (its triggers can only raise constraint errors)
+async def test_a_write_the_server_refuses_right_after_a_successful_submit_does_not_strand_the_task(
+    world: World, eggapi: FakeEggAPI, start_bot: BotStarter, backend: Backend, scheduler_log: Watch
+) -> None:
+    async with await backend.open() as db:
+        await db.transaction(lambda tx: [tx.execute(statement) for statement in REFUSE_ANSWERS])
+        bot = await start_bot()
+        handle = await world.fake.slash(world.alice, world.general, "imagine", prompt="a paid fox")
+        status_id = (await handle.wait_response()).id
+        await asyncio.wait_for(scheduler_log.seen.wait(), 15)  # recording EggAPI's answer failed
+        await db.transaction(lambda tx: tx.execute("DROP TRIGGER refuse_answer ON tasks"))
     result = await world.fake.wait_for_message(world.general, lambda m: bool(m.attachments), timeout=10)
     [egg_id] = list(eggapi.tasks)
     assert [a.data for a in result.attachments] == [png_bytes(egg_id, 0)]

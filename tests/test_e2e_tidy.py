@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from bot.app.client import EggBot
 from testkit.fake_discord import FakeMessage, assert_clean
 from testkit.fake_eggapi import FakeEggAPI, TaskPlan, png_bytes
 from testkit.starter import BotStarter
 from testkit.world import World, add_tiny_uploads
+
+pytestmark = pytest.mark.usefixtures("on_each_backend")
 
 
 def channel_messages(world: World) -> list[FakeMessage]:

@@ -8,11 +8,14 @@ import time
 from typing import Any
 
 import aiohttp
+import pytest
 
 from testkit.fake_discord import assert_clean
 from testkit.fake_eggapi import FakeEggAPI, TaskPlan, png_bytes
 from testkit.starter import BotStarter
 from testkit.world import World
+
+pytestmark = pytest.mark.usefixtures("on_each_backend")
 
 SECRET = "whsec_test_secret"
 

@@ -152,6 +152,39 @@ async def test_a_slow_chat_side_is_a_polite_try_again_within_the_click(db: AnyDa
     assert slow.value.key == "results.unreachable"
 
 
+class Messages(Links):
+    """The chat side as it is: an image is found only in the result messages the task names."""
+
+    def __init__(self, posted: dict[int, dict[int, str]]) -> None:  # message id -> output index -> link
+        super().__init__()
+        self.messages = posted
+
+    async def image_url(self, task: TaskRecord, index: int) -> str | None:
+        self.asked.append((task.id, index))
+        return next(
+            (self.messages[m][index] for m in task.result_message_ids if index in self.messages.get(m, {})), None
+        )
+
+
+async def test_an_image_is_found_while_the_rest_of_its_result_is_still_being_posted(db: AnyDatabase) -> None:
+    """A button on the first part of a result in parts, pressed before the whole result is recorded delivered."""
+    store = TaskStore(db)
+    task = await store.create(asked(count=2))
+    await store.update(task.id, output_urls=("https://files.example/1/0.png", "https://files.example/1/1.png"))
+    await db.transaction(lambda tx: tx.execute("UPDATE tasks SET status = 'delivering' WHERE id = ?", (task.id,)))
+    delivering = await store.get(task.id)
+    assert delivering is not None and delivering.result_message_ids == ()
+    remakes = Remakes(store, Messages({7001: {0: "https://cdn.example/part-1.png?ex=ff"}}), ReferenceCheck())
+    with pytest.raises(InvalidRequest) as not_yet:
+        await remakes.image_url(delivering, 1)  # nothing recorded posted yet: try again, not "gone"
+    assert not_yet.value.key == "results.unreachable"
+    await store.record_posted(task.id, 7001, [0])  # part 1 is out; part 2 is still on its way
+    assert await remakes.image_url(delivering, 1) == "https://cdn.example/part-1.png?ex=ff"
+    with pytest.raises(InvalidRequest) as later:
+        await remakes.image_url(delivering, 2)
+    assert later.value.key == "results.unreachable"
+
+
 async def test_rerolls_and_remixes_of_a_variation_get_the_picked_image_afresh(db: AnyDatabase) -> None:
     store = TaskStore(db)
     origin = await finished(store, asked(), 4)

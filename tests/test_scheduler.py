@@ -43,3 +43,41 @@ async def test_a_newer_schedule_supersedes_and_crashes_are_retried() -> None:
     assert not jobs.alive
     jobs.schedule("work", 9)  # ignored once closing
     assert not jobs.is_scheduled("work", 9)
+
+
+async def test_a_step_runs_for_a_task_once_at_a_time_and_what_fell_due_meanwhile_runs_after() -> None:
+    """A poll that falls due while the task's last poll still runs would read it before that one wrote it."""
+    running: list[int] = []
+    overlaps: list[int] = []
+    runs: list[int] = []
+    started, release, again, other = asyncio.Event(), asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+    async def poll(task_id: int) -> None:
+        if task_id in running:
+            overlaps.append(task_id)
+        running.append(task_id)
+        runs.append(task_id)
+        try:
+            if task_id == 2:
+                other.set()
+            elif runs.count(1) == 1:
+                started.set()
+                await release.wait()
+            else:
+                again.set()
+        finally:
+            running.remove(task_id)
+
+    jobs = Scheduler({"poll": poll}, {"poll": 4}, retry_delay=0.01)
+    jobs.start()
+    jobs.schedule("poll", 1)
+    await asyncio.wait_for(started.wait(), 5)
+    jobs.schedule("poll", 1)  # due now, while the first still runs
+    jobs.schedule("poll", 1)  # and again: one more run, not two
+    jobs.schedule("poll", 2)  # another task's, due after them: it runs alongside
+    await asyncio.wait_for(other.wait(), 5)
+    assert runs == [1, 2] and jobs.is_scheduled("poll", 1)  # task 1's next run waits for its first to end
+    release.set()
+    await asyncio.wait_for(again.wait(), 5)
+    await jobs.close(1.0)
+    assert runs == [1, 2, 1] and overlaps == [] and jobs.in_flight == 0

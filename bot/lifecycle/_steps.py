@@ -2,7 +2,9 @@
 
 One loop keeps a heap of due jobs; each due job runs as its own asyncio task under its step's
 semaphore, so a thousand tasks waiting to be polled cost a heap entry each, not a sleeping
-coroutine each. Scheduling a step again for the same task supersedes the earlier schedule.
+coroutine each. Scheduling a step again for the same task supersedes the earlier schedule. A step
+runs for a task once at a time: one that falls due while the same step of that task still runs
+waits for it to end (it may read the task before the running one has written it), then runs.
 """
 
 from __future__ import annotations
@@ -74,6 +76,8 @@ class Scheduler(Generic[S]):
         self._wake = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
         self._running: set[asyncio.Task[None]] = set()
+        self._busy: set[tuple[S, int]] = set()  # (step, task) running now
+        self._held: set[tuple[S, int]] = set()  # fell due meanwhile: run once the running one ends
         self.closing = False
 
     @property
@@ -83,12 +87,12 @@ class Scheduler(Generic[S]):
 
     @property
     def in_flight(self) -> int:
-        """Jobs waiting to be due plus jobs running."""
-        return len(self._latest) + len(self._running)
+        """Jobs waiting to be due (or for the same step of their task to end) plus jobs running."""
+        return len(self._latest) + len(self._held) + len(self._running)
 
     def is_scheduled(self, step: S, task_id: int) -> bool:
         """Whether the step is waiting to run for this task."""
-        return (step, task_id) in self._latest
+        return (step, task_id) in self._latest or (step, task_id) in self._held
 
     def schedule(self, step: S, task_id: int, delay: float = 0.0) -> None:
         """Run the step for the task after ``delay`` seconds (replacing a pending schedule of it)."""
@@ -126,6 +130,10 @@ class Scheduler(Generic[S]):
                 if self._latest.get((job.step, job.task_id)) != job.seq:
                     continue  # superseded by a later schedule of the same step
                 del self._latest[(job.step, job.task_id)]
+                if (job.step, job.task_id) in self._busy:
+                    self._held.add((job.step, job.task_id))
+                    continue
+                self._busy.add((job.step, job.task_id))
                 running = asyncio.create_task(self._run_job(job), name=f"eggbot-{job.step}-{job.task_id}")
                 self._running.add(running)
                 running.add_done_callback(self._running.discard)
@@ -136,8 +144,16 @@ class Scheduler(Generic[S]):
                 pass
 
     async def _run_job(self, job: _Job[S]) -> None:
-        with log_context(task_id=job.task_id or None):  # 0 is WHOLE_LINE, no task: every record names the task
-            await self._run_job_in_context(job)
+        key = (job.step, job.task_id)
+        try:
+            with log_context(task_id=job.task_id or None):  # 0 is WHOLE_LINE, no task: every record names the task
+                await self._run_job_in_context(job)
+        finally:
+            self._busy.discard(key)
+            if key in self._held:
+                self._held.discard(key)
+                if key not in self._latest:  # else a newer schedule of it stands
+                    self.schedule(job.step, job.task_id)
 
     async def _run_job_in_context(self, job: _Job[S]) -> None:
         async with self._slots[job.step]:

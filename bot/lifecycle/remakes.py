@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from bot.errors import InvalidRequest, UserFacingError
-from bot.lifecycle.model import ImagineRequest, OriginKind, TaskRecord
+from bot.lifecycle.model import ImagineRequest, OriginKind, TaskRecord, TaskStatus
 from bot.lifecycle.references import ReferenceCheck
 from bot.lifecycle.task_store import TaskStore
 
@@ -150,6 +150,7 @@ class Remakes:
     async def image_url(self, task: TaskRecord, image: int) -> str:
         """A link to image ``image`` (1-based) of ``task`` that works now; refused when it is no longer posted."""
         check_image(task, image)
+        task = await self._with_posted(task)
         try:
             url = await asyncio.wait_for(self._links.image_url(task, image - 1), self._refresh_within)
         except TimeoutError:
@@ -158,9 +159,23 @@ class Remakes:
         except Exception:
             log.warning("task %s: image %s could not be found again", task.id, image, exc_info=True)
             raise InvalidRequest(key="results.unreachable", job=task.id, image=image) from None
+        if url is None and task.status is TaskStatus.DELIVERING:  # still going out: not found yet, not gone
+            raise InvalidRequest(key="results.unreachable", job=task.id, image=image)
         if url is None:
             raise InvalidRequest(key="results.gone", job=task.id, image=image)
         return url
+
+    async def _with_posted(self, task: TaskRecord) -> TaskRecord:
+        """The task with the messages its images are in so far, while its result is still being posted.
+
+        A result's messages are stored with the task once all of it is posted, but a member can press
+        a button on what is in the channel before that (the first part of a result in parts, or the
+        moment before the record lands); each part is recorded as soon as it is posted.
+        """
+        if task.status is not TaskStatus.DELIVERING or task.result_message_ids:
+            return task
+        posted = await self._store.posted_images(task.id)
+        return replace(task, result_message_ids=tuple(sorted(set(posted.values()))))
 
     async def references(self, task: TaskRecord) -> tuple[str, ...]:
         """The reference images to run ``task`` again with (Reroll, Remix).

@@ -87,6 +87,8 @@ Fault injection (FIFO; the first pending fault whose method (``"*"`` = any) and
   then close the connection without answering.
 * ``delay_next(method, path_regex, seconds)``: perform the request, then wait before
   answering (client timeouts).
+* ``release = hold(method, path_regex)``: every matching request waits, not yet performed,
+  until ``release.set()``; then the hold is gone (an order of events a test must be sure of).
 
 Observation: ``fake.requests`` (``RecordedRequest``: method, path, query, headers, json,
 body, at (``time.monotonic()`` of its arrival)), ``fake.count(method, path_prefix)``,

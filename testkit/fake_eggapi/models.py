@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 import struct
@@ -94,7 +95,7 @@ class WebhookDelivery:
 class Fault:
     """One injected fault, waiting for a matching request (see ``FakeEggAPI.fail_next``)."""
 
-    kind: Literal["fail", "drop", "delay"]
+    kind: Literal["fail", "drop", "delay", "hold"]
     method: str
     pattern: re.Pattern[str]
     times: int = 1
@@ -104,6 +105,7 @@ class Fault:
     headers: dict[str, str] | None = None
     seconds: float = 0.0
     process: bool = False
+    release: asyncio.Event | None = None  # a hold: matching requests wait for it; once set, the hold is gone
 
 
 def png_bytes(task_id: str, index: int, size: int = 8, padding: int = 0, declared: int | None = None) -> bytes:

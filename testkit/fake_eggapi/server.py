@@ -164,6 +164,12 @@ class FakeEggAPI:
         """Perform the next matching request(s), then wait ``seconds`` before answering."""
         self._faults.append(Fault("delay", method.upper(), re.compile(path_regex), times, seconds=seconds))
 
+    def hold(self, method: str, path_regex: str) -> asyncio.Event:
+        """Keep matching requests waiting, not yet performed, until the returned event is set."""
+        release = asyncio.Event()
+        self._faults.append(Fault("hold", method.upper(), re.compile(path_regex), times=-1, release=release))
+        return release
+
     def clear_faults(self) -> None:
         """Forget every pending fault."""
         self._faults.clear()
@@ -404,6 +410,12 @@ class FakeEggAPI:
         if limited is not None:
             return limited
         fault = self._take_fault(request.method, request.path)
+        if fault is not None and fault.release is not None:  # a hold: performed once released
+            waits = [asyncio.ensure_future(e.wait()) for e in (fault.release, self._closing)]
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            for waiting in waits:
+                waiting.cancel()
+            fault = None
         if fault is not None and fault.kind == "fail" and not fault.process:
             return self._fault_response(fault)
         response = await self._route(request, body)
@@ -437,10 +449,12 @@ class FakeEggAPI:
         return response
 
     def _take_fault(self, method: str, path: str) -> Fault | None:
-        for fault in self._faults:
-            if fault.method in ("*", method) and fault.pattern.search(path):
+        for fault in list(self._faults):
+            if fault.release is not None and fault.release.is_set():
+                self._faults.remove(fault)  # a hold that was released
+            elif fault.method in ("*", method) and fault.pattern.search(path):
                 fault.times -= 1
-                if fault.times <= 0:
+                if fault.times <= 0 and fault.release is None:
                     self._faults.remove(fault)
                 return fault
         return None
