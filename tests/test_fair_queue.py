@@ -90,3 +90,25 @@ def test_the_member_whose_turn_it_is_across_processes_is_served_next() -> None:
     assert not queue.prefer(4)  # full elsewhere
     assert not queue.prefer(99)  # not in this line
     assert queue.pop_ready() == 3
+
+
+def test_a_members_tasks_wait_in_the_order_asked_not_the_order_pushed() -> None:
+    """Pushed out of turn (answered late, recorded on another connection, resumed): each member's own tasks
+    still go in the order asked, and the turns across members stay round robin."""
+    queue = FairQueue(max_running_per_member=1, max_running_total=1)
+    queue.push(13, member_id=1, asked=(903, 13))  # asked third, recorded last
+    queue.push(10, member_id=2, asked=(900, 10))
+    queue.push(12, member_id=1, asked=(901, 12))  # asked first
+    queue.push(11, member_id=1, asked=(902, 11))
+    assert queue.order() == [12, 10, 11, 13]
+    assert queue.position(13) == 4
+    assert queue.pop_ready() == 12
+    queue.push(9, member_id=1)  # no interaction: its number says when it was recorded, before the others
+    queue.put_back(12, first=True)  # no room after all: back in line, behind the one asked before it
+    assert queue.order() == [9, 10, 12, 11, 13]
+    queue.remove(9)
+    started = []
+    while (task := queue.pop_ready()) is not None:
+        started.append(task)
+        queue.remove(task)  # finished: room for the next
+    assert started == [12, 10, 11, 13]

@@ -29,7 +29,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from bot.lifecycle._fair_queue import FairQueue
+from bot.lifecycle._fair_queue import Asked, FairQueue
 from bot.lifecycle._steps import WHOLE_LINE, Scheduler, Step
 from bot.lifecycle.model import TaskRecord, TaskStatus
 from bot.lifecycle.ports import Phase
@@ -73,9 +73,12 @@ class Dispatcher:
         self._preferred = False  # a member was served next on the database's word; once per look
         self._ahead = 0  # members waiting in other processes whose turns come first (at the last yield)
 
-    def push(self, task_id: int, member_id: int) -> None:
-        """Queue a task (new, resumed, or back after EggAPI was busy) and start what may start."""
-        self._line.push(task_id, member_id)
+    def push(self, task_id: int, member_id: int, asked: Asked | None = None) -> None:
+        """Queue a task (new, resumed, or back after EggAPI was busy) and start what may start.
+
+        ``asked``: its order among its member's tasks (``TaskRecord.asked``).
+        """
+        self._line.push(task_id, member_id, asked)
         self.pump()
 
     def mark_running(self, task_id: int, member_id: int) -> None:
@@ -180,4 +183,4 @@ class Dispatcher:
         """Put a task that waited out EggAPI's refusal back in line."""
         task = await self._store.get(task_id)
         if task is not None and task.status is TaskStatus.QUEUED:
-            self.push(task.id, task.member_id)
+            self.push(task.id, task.member_id, task.asked)

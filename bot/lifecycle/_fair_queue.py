@@ -9,11 +9,20 @@ at the submit (``Bookkeeper.begin_submit``). A task it popped that the database 
 room for is ``put_back`` (first in line again), and a member whose other processes' tasks fill
 their own cap is ``paused`` until ``resume``. When the database says whose turn it is across
 processes (``Yield``), that member is served next (``prefer``).
+
+A member's own tasks wait in the order the member asked for them (``asked``, the task's
+``TaskRecord.asked``), not in the order they were pushed: a member's jobs handled at once are
+recorded and acknowledged in whatever order their database round trips end, and resumed or taken
+over tasks come back in the order of the database's rows.
 """
 
 from __future__ import annotations
 
+import bisect
 from collections import deque
+
+Asked = tuple[int, int]
+"""Where a task stands among its member's others (``TaskRecord.asked``): smaller goes first."""
 
 
 class FairQueue:
@@ -26,17 +35,26 @@ class FairQueue:
         self._turns: deque[int] = deque()  # members with queued work, next to serve first
         self._running: dict[int, set[int]] = {}
         self._owner: dict[int, int] = {}
+        self._asked: dict[int, Asked] = {}  # queued or running tasks' order among their member's
         self._paused: set[int] = set()  # members skipped until ``resume``
 
-    def push(self, task_id: int, member_id: int) -> None:
-        """Queue a task behind the member's other queued tasks (no-op if already known)."""
+    def push(self, task_id: int, member_id: int, asked: Asked | None = None) -> None:
+        """Queue a task among the member's other queued tasks, in the order asked (no-op if already known).
+
+        ``asked``: its order among the member's tasks (by default its id: the order it was recorded).
+        """
         if task_id in self._owner:
             return
         self._owner[task_id] = member_id
+        self._asked[task_id] = (0, task_id) if asked is None else asked
         queue = self._queues.setdefault(member_id, deque())
         if not queue:
             self._turns.append(member_id)
-        queue.append(task_id)
+        self._line_up(queue, task_id)
+
+    def _line_up(self, queue: deque[int], task_id: int) -> None:
+        """Put a task in its member's queue behind those asked before it, ahead of those asked after."""
+        bisect.insort(queue, task_id, key=self._asked.__getitem__)
 
     def mark_running(self, task_id: int, member_id: int) -> None:
         """Count a task already running upstream (resumed after a restart) against the caps."""
@@ -46,6 +64,7 @@ class FairQueue:
     def remove(self, task_id: int) -> None:
         """Forget a task wherever it is (cancelled while queued, or finished running)."""
         member = self._owner.pop(task_id, None)
+        self._asked.pop(task_id, None)
         if member is None:
             return
         queue = self._queues.get(member)
@@ -61,7 +80,8 @@ class FairQueue:
                 del self._running[member]
 
     def put_back(self, task_id: int, *, first: bool) -> None:
-        """A popped task that could not start after all: first in its member's line again, not running.
+        """A popped task that could not start after all: in its member's line again (first, unless one
+        asked before it was queued meanwhile), not running.
 
         ``first``: its member's turn comes first, too (it was theirs when room ran out for everyone).
         """
@@ -82,7 +102,8 @@ class FairQueue:
             self._turns.appendleft(member)
         else:
             self._turns.append(member)
-        queue.appendleft(task_id)
+        self._asked.setdefault(task_id, (0, task_id))
+        self._line_up(queue, task_id)
 
     def member_of(self, task_id: int) -> int | None:
         """The member whose task this is, while it is queued or running here."""

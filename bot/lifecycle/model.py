@@ -91,7 +91,7 @@ class ImagineRequest:
     count: int = 1
     resolution: str | None = None
     reference_urls: tuple[str, ...] = ()
-    interaction_id: int | None = None
+    interaction_id: int | None = None  # grows with the time it was asked: the order of a member's jobs
     upload_limit: int | None = None  # bytes the channel accepts per message (as the chat platform said)
     parent_channel_id: int | None = None  # a thread's channel, for a server's channel rules (not stored)
     origin_task_id: int | None = None  # the job this one was made from (reroll, variation, edit, remix…)
@@ -136,6 +136,18 @@ class TaskRecord:
     origin_kind: str | None = None
     origin_image: int | None = None
     locale: str | None = None
+    interaction_id: int | None = None  # the chat platform's id of the interaction that asked for it
+
+    @property
+    def asked(self) -> tuple[int, int]:
+        """Where this job stands among its member's own jobs: the order they were asked for.
+
+        The asking interaction's id grows with the time it was asked (Discord's ids are snowflakes,
+        time first), so jobs asked at once still start in that order when they were recorded in
+        another (each on its own database connection). The job's number breaks ties, and orders
+        jobs made without an interaction.
+        """
+        return (self.interaction_id or 0, self.id)
 
     @property
     def is_terminal(self) -> bool:

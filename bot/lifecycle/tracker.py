@@ -233,7 +233,7 @@ class Tracker:
     def _resume(self, task: TaskRecord) -> None:
         """Take up a task this process now holds (at start, or taken over) where its recorded state left it."""
         if task.status is TaskStatus.QUEUED:
-            self._line.push(task.id, task.member_id)  # submitted once the scheduler runs
+            self._line.push(task.id, task.member_id, task.asked)  # submitted once the scheduler runs
             return
         if task.status in (TaskStatus.SUBMITTING, TaskStatus.UNKNOWN, TaskStatus.RUNNING):
             self._line.mark_running(task.id, task.member_id)
@@ -259,9 +259,12 @@ class Tracker:
         except Exception:  # the leases lapse by themselves; others take over a little later
             log.exception("could not release this process's leases")
 
-    def enqueue(self, task_id: int, member_id: int) -> None:
-        """Queue a newly recorded task; it is submitted in fair turn as soon as there is room."""
-        self._line.push(task_id, member_id)
+    def enqueue(self, task: TaskRecord) -> None:
+        """Queue a newly recorded task; it is submitted in fair turn as soon as there is room.
+
+        Among its member's own queued tasks it takes its place in the order they were asked for.
+        """
+        self._line.push(task.id, task.member_id, task.asked)
 
     async def _show_queued(self, task: TaskRecord, phase: Phase, detail: str | None, busy: bool) -> None:
         self._board.show(task, phase, detail=detail, busy=busy, force=True)

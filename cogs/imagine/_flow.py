@@ -80,7 +80,7 @@ async def start_job(bot: EggBot, interaction: discord.Interaction, request: Imag
             message_id = (await interaction.original_response()).id
         await bot.jobs.attach_status_message(task.id, message_id)
     finally:
-        bot.tracker.enqueue(task.id, task.member_id)  # acknowledged: the job runs, status message or not
+        bot.tracker.enqueue(task)  # acknowledged: the job runs, status message or not
 
 
 async def _record(bot: EggBot, request: ImagineRequest, role_ids: list[int]) -> TaskRecord:

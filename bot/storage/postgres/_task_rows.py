@@ -57,6 +57,7 @@ def row_to_task(row: Row) -> TaskRecord:
         origin_kind=row["origin_kind"],
         origin_image=row["origin_image"],
         locale=row["locale"],
+        interaction_id=row["interaction_id"],
     )
 
 

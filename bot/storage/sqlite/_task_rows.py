@@ -62,6 +62,7 @@ def row_to_task(row: sqlite3.Row | Mapping[str, Any]) -> TaskRecord:
         origin_kind=row["origin_kind"],
         origin_image=row["origin_image"],
         locale=row["locale"],
+        interaction_id=row["interaction_id"],
     )
 
 
