@@ -10,6 +10,9 @@ Run by the driver as ``python -m bench.botproc`` with the bot's own settings in 
 ``BENCH_GUILD_READY_TIMEOUT`` (seconds, default 0.05)
     discord.py's wait after the last GUILD_CREATE before ``on_ready`` (start-up only; the test
     harness lowers it the same way).
+``BENCH_DB_COUNTS`` (default off)
+    ``1`` counts the database's transactions, reads and statements by change (``bench.dbcount``);
+    the ``stats`` reply then carries them under ``db``.
 ``BENCH_STRATEGY`` (default ``ours``)
     ``per-task-5s`` or ``per-task-1s`` rewires the built bot to a simple strategy for the
     side-by-side figures (``bench.baselines``); ``ours`` is the bot as it ships.
@@ -47,6 +50,7 @@ import aiohttp
 import discord
 
 from bench.baselines import use_strategy
+from bench.dbcount import DbCounter
 from bench.stats import percentile
 from bot.__main__ import tune_interpreter
 from bot.app.client import EggBot
@@ -198,7 +202,7 @@ def sweeper_stats(bot: EggBot) -> dict[str, Any]:
     }
 
 
-async def read_commands(bot: EggBot, probes: Probes, stop: asyncio.Event) -> None:
+async def read_commands(bot: EggBot, probes: Probes, stop: asyncio.Event, counter: DbCounter | None) -> None:
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
@@ -215,6 +219,8 @@ async def read_commands(bot: EggBot, probes: Probes, stop: asyncio.Event) -> Non
         reply: dict[str, Any] = {"ev": "reply", "cmd": name}
         if name == "stats":
             reply.update(probes.stats(), in_flight=bot.tracker.in_flight, sweeper=sweeper_stats(bot))
+            if counter is not None:
+                reply["db"] = counter.snapshot()
         elif name == "mark":
             reply.update(probes.stats(), in_flight=bot.tracker.in_flight)
             probes.lags = []
@@ -242,6 +248,9 @@ async def main() -> None:
     probes = Probes(_env_float("BENCH_LAG_INTERVAL", 0.01), _env_float("BENCH_FLUSH_INTERVAL", 0.02))
     point_discord_at(settings)
     async with open_resources(settings) as resources:  # as python -m bot opens them
+        counter = DbCounter() if os.environ.get("BENCH_DB_COUNTS") == "1" else None
+        if counter is not None:
+            await counter.install(resources.db)
         bot = EggBot(core=build_core(settings, resources), http_trace=probes.http_trace(), freeze_startup_objects=True)
         use_strategy(bot, os.environ.get("BENCH_STRATEGY", "ours"))
         bot.task_store.add_listener(probes.on_transition)
@@ -270,7 +279,7 @@ async def main() -> None:
                     "webhook_port": getattr(web, "port", None) if web is not None else None,
                 }
             )
-            commands = asyncio.create_task(read_commands(bot, probes, stop), name="bench-commands")
+            commands = asyncio.create_task(read_commands(bot, probes, stop, counter), name="bench-commands")
             stopper = asyncio.create_task(stop.wait())
             await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
             await bot.close()

@@ -183,6 +183,11 @@ def parser() -> argparse.ArgumentParser:
         help="cProfile the bot during each scenario (and the ledger run) into DIR/<scenario>.prof",
     )
     p.add_argument("--keep-logs", type=Path, default=None, metavar="DIR", help="copy each bot process's log here")
+    p.add_argument(
+        "--db-counts",
+        action="store_true",
+        help="scale: count each process's transactions, reads and statements by change (bench.dbcount)",
+    )
     p.add_argument("--smoke", action="store_true", help="tiny sizes for a quick check (numbers are not meaningful)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     return p

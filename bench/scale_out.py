@@ -56,7 +56,8 @@ LIFTED = (
 
 
 def settings_for(cfg: Any) -> dict[str, str]:
-    return {**SCALE_SETTINGS, "LOG_LEVEL": cfg.log_level}
+    counts = {"BENCH_DB_COUNTS": "1"} if getattr(cfg, "db_counts", False) else {}
+    return {**SCALE_SETTINGS, "LOG_LEVEL": cfg.log_level, **counts}
 
 
 def levels(cfg: Any, postgres: bool) -> list[tuple[str, int]]:
@@ -144,7 +145,9 @@ def figures_of(
     ours = sum(v for k, v in cores.items() if k != "machine" and v is not None)
     cores["other_processes"] = round(cores["machine"] - ours, 3) if cores["machine"] is not None else None
     rate = len(in_window) / seconds
+    extra = {"db_per_delivery": db_per_delivery(bots_first, bots_last, len(in_window))} if "db" in bots_last[0] else {}
     return {
+        **extra,
         "processes": len(cluster.bots),
         "window_s": round(seconds, 1),
         "deliveries_per_s": round(rate, 2),
@@ -167,6 +170,20 @@ def figures_of(
         "by_process": per_process,
         "bot_log": log_problems(cluster),
     }
+
+
+def db_per_delivery(first: list[dict[str, Any]], last: list[dict[str, Any]], delivered: int) -> dict[str, Any]:
+    """With ``--db-counts``: every process's transactions, reads and statements in the window, per delivery."""
+    out: dict[str, Any] = {}
+    for part in ("calls", "statements"):
+        totals: dict[str, int] = {}
+        for a, b in zip(first, last, strict=True):
+            for name, count in b["db"][part].items():
+                totals[name] = totals.get(name, 0) + count - a["db"][part].get(name, 0)
+        ranked = sorted(((n, c) for n, c in totals.items() if c), key=lambda item: -item[1])
+        out[part] = {n: round(c / delivered, 3) if delivered else None for n, c in ranked}
+        out[f"{part}_total"] = round(sum(totals.values()) / delivered, 2) if delivered else None
+    return out
 
 
 async def run_level(

@@ -85,6 +85,7 @@ class Config:
     log_level: str = "INFO"
     profile_dir: Path | None = None
     logs_dir: Path | None = None
+    db_counts: bool = False
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
