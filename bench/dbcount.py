@@ -3,9 +3,10 @@
 Issue #17 asked why a delivery costs more on PostgreSQL: this probe counts, per process, the
 transactions and reads (``Storage.transaction``/``read`` and the direct reads beside them), named
 by the function each ran (its ``__qualname__``), and the statements each sent. On SQLite a
-statement is what the connection's trace callback sees (``BEGIN``/``COMMIT`` included); on
-PostgreSQL it is a call through the bridge (``_bridge.Bridge``), each a round trip through the
-event loop, plus begin and commit. Statements are charged to the change running on that thread.
+statement is what the connection's trace callback sees; on PostgreSQL it is a call through the
+bridge (``_bridge.Bridge``), each a round trip through the event loop. Statements are charged to
+the change running on that thread; BEGIN, COMMIT and ROLLBACK (both backends) and the direct
+reads beside the changes go under ``(begin, commit, outside a change)``.
 It wraps the database object the bot was built with; the bot's own code is untouched.
 """
 
@@ -45,13 +46,14 @@ class DbCounter:
                 self.statements[f"{kind} {name}"] += statements
 
     def statement(self, count: int = 1) -> None:
-        name = getattr(_current, "name", None) or "(outside a change)"
+        name = getattr(_current, "name", None) or "(begin, commit, outside a change)"
         with self._lock:
             self.statements[name] += count
 
     def _wrap_fn(self, kind: str, fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
         label = f"{kind} {_name(fn)}"
 
+        @functools.wraps(fn)  # the database tells reads apart by their function's code (``__wrapped__``)
         def run(tx: Any) -> Any:
             _current.name = label
             try:
@@ -64,13 +66,11 @@ class DbCounter:
     async def install(self, db: Any) -> None:
         """Wrap ``db`` (either backend) so every change and statement it runs is counted."""
         postgres = type(db).__module__.startswith("bot.storage.postgres")
-        # PostgreSQL: begin + commit are round trips of their own; SQLite traces BEGIN and COMMIT itself.
-        edges = 2 if postgres else 0
         for kind in ("transaction", "read"):
             original = getattr(db, kind)
 
             def counted(fn: Callable[[Any], Any], *, _kind: str = kind, _original: Any = original) -> Any:
-                self._call(_kind, _name(fn), edges)
+                self._call(_kind, _name(fn))
                 return _original(self._wrap_fn(_kind, fn))
 
             setattr(db, kind, counted)
@@ -90,13 +90,26 @@ class DbCounter:
             await db._conn.set_trace_callback(lambda sql: self.statement())
 
     def _count_bridge(self) -> None:
-        from bot.storage.postgres import _bridge
+        from asyncpg.transaction import Transaction
+
+        from bot.storage.postgres import database
+
+        bridge_class: Any = vars(database)["Bridge"]  # the class every statement goes through (private module)
+
+        for edge in ("start", "commit", "rollback"):
+            original_edge = getattr(Transaction, edge)
+
+            async def counted_edge(transaction: Any, _original: Any = original_edge) -> Any:
+                self.statement()
+                return await _original(transaction)
+
+            setattr(Transaction, edge, counted_edge)
 
         for method in ("fetch", "fetchrow", "fetchval", "execute", "executemany"):
-            original = getattr(_bridge.Bridge, method)
+            original = getattr(bridge_class, method)
 
             def counted(bridge: Any, *args: Any, _original: Any = original) -> Any:
                 self.statement()
                 return _original(bridge, *args)
 
-            setattr(_bridge.Bridge, method, counted)
+            setattr(bridge_class, method, counted)
