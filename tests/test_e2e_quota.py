@@ -153,7 +153,14 @@ async def test_account_budget_stops_generation_everywhere(
 
 
 async def test_concurrent_requests_never_overdraw(world: World, eggapi: FakeEggAPI, start_bot: BotStarter) -> None:
-    """60 simultaneous /imagine at the edge of a $0.25 limit: exactly 25 run, the rest are refused."""
+    """60 simultaneous /imagine at the edge of a $0.25 limit: exactly 25 run, the rest are refused.
+
+    One member's reservations take turns (nothing else could keep them from overdrawing), and a job
+    not recorded within 2 s is refused as "too busy" so that Discord still gets its answer in 3 s:
+    on a loaded machine a burst of 60 can pass that on PostgreSQL, whose statements each make a
+    round trip. Such a refusal records and reserves nothing, so the others still fill the budget
+    exactly: 25, or all of them if fewer than 25 were not refused as busy.
+    """
     bot = await start_bot(EGGBOT_QUOTA_LIMIT="0.25", EGGBOT_MAX_QUEUED_PER_MEMBER="100")
     handles = await asyncio.gather(
         *(world.fake.slash(world.alice, world.general, "imagine", prompt=f"fox {i}") for i in range(60))
@@ -161,15 +168,17 @@ async def test_concurrent_requests_never_overdraw(world: World, eggapi: FakeEggA
     replies = await asyncio.gather(*(h.wait_response(timeout=20) for h in handles))
     refused = [r for r in replies if r.ephemeral]
     accepted = [r for r in replies if not r.ephemeral]
-    assert (len(accepted), len(refused)) == (25, 35)
-    assert all("daily image budget" in r.content for r in refused)
+    busy = [r for r in refused if "too busy to take this right now. Nothing was recorded or charged" in r.content]
+    assert all("daily image budget" in r.content for r in refused if r not in busy)
+    ran = min(25, 60 - len(busy))
+    assert (len(accepted), len(refused)) == (ran, 60 - ran)
     assert max(cast(float, h.ack_latency) for h in handles) < 3  # each was acknowledged (wait_ack above)
     # Results may share messages when the channel is busy: count the images.
     await world.fake.wait_for(
-        lambda f: sum(len(m.attachments) for m in f.messages(world.general)) == 25 or None, timeout=30
+        lambda f: sum(len(m.attachments) for m in f.messages(world.general)) == ran or None, timeout=30
     )
-    assert len(eggapi.tasks) == 25
-    assert await settled_total(bot, world.alice.id) == Decimal("0.25")
+    assert len(eggapi.tasks) == ran
+    assert await settled_total(bot, world.alice.id) == Decimal("0.01") * ran
     row = await any_db(bot).fetchone("SELECT COUNT(*) AS n FROM ledger_holds WHERE state = 'active'")
     assert row is not None and row["n"] == 0
     assert_clean(world.fake)
