@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from testkit.backends import BACKENDS, Backend
+from testkit.backends import BACKENDS, AnyDatabase, Backend
 from testkit.fake_discord import FakeChannel, FakeMember
 from testkit.fake_eggapi import FakeEggAPI
 from testkit.postgres import PostgresServer, find_binaries, required
@@ -61,6 +61,18 @@ async def bot_process(
     finally:
         code = await process.stop()
         assert code == 0, process.output()
+
+
+@pytest.fixture
+async def pair(backend: Backend) -> AsyncIterator[tuple[AnyDatabase, AnyDatabase]]:
+    """Two processes' worth of storage on the test's one database, once per backend."""
+    first = await backend.open()
+    second = await backend.open()
+    try:
+        yield first, second
+    finally:
+        await second.close()
+        await first.close()
 
 
 @pytest.fixture

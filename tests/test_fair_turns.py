@@ -7,11 +7,8 @@ row directly; a lease is made to lapse by giving it no time at all, never by wai
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from decimal import Decimal
-
-import pytest
 
 from bot.clock import utcnow
 from bot.ledger import Ledger, LedgerDefaults
@@ -21,24 +18,12 @@ from bot.lifecycle.model import UPSTREAM, ImagineRequest, TaskRecord, TaskStatus
 from bot.lifecycle.task_store import TaskStore
 from bot.lifecycle.transitions import Bookkeeper, RunningCaps, Start, Yield
 from bot.storage import WaitingMember
-from testkit.backends import AnyDatabase, Backend
+from testkit.backends import AnyDatabase
 
 LIVE = LeaseConfig(ttl=60.0, renew_interval=20.0, check_interval=1.0)
 LAPSING = LeaseConfig(ttl=0.0, renew_interval=0.0, check_interval=1.0)  # lapsed as soon as granted
 LONG_AGO = utcnow() - timedelta(hours=2)
 LATELY = utcnow() - timedelta(minutes=1)
-
-
-@pytest.fixture
-async def pair(backend: Backend) -> AsyncIterator[tuple[AnyDatabase, AnyDatabase]]:
-    """Two processes' worth of storage on the test's one database."""
-    first = await backend.open()
-    second = await backend.open()
-    try:
-        yield first, second
-    finally:
-        await second.close()
-        await first.close()
 
 
 def ledger(db: AnyDatabase) -> Ledger:

@@ -8,10 +8,8 @@ lease is made to lapse by giving it no time at all (``ttl=0``), never by waiting
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
-
-import pytest
 
 from bot.ledger import Ledger, LedgerDefaults
 from bot.lifecycle.intake import JobService
@@ -23,18 +21,6 @@ from testkit.backends import AnyDatabase, Backend
 
 LIVE = LeaseConfig(ttl=60.0, renew_interval=20.0, check_interval=1.0)
 LAPSING = LeaseConfig(ttl=0.0, renew_interval=0.0, check_interval=1.0)  # lapsed as soon as granted
-
-
-@pytest.fixture
-async def pair(backend: Backend) -> AsyncIterator[tuple[AnyDatabase, AnyDatabase]]:
-    """Two processes' worth of storage on the test's one database."""
-    first = await backend.open()
-    second = await backend.open()
-    try:
-        yield first, second
-    finally:
-        await second.close()
-        await first.close()
 
 
 def jobs(db: AnyDatabase, leases: Leases) -> JobService:
