@@ -36,6 +36,14 @@ TASK_FIELDS = frozenset(
 """The task fields a change may set besides its status (``TaskRecord`` names); others are refused."""
 
 
+def changed_columns(changes: Mapping[str, Any]) -> list[str]:
+    """The changed columns, refused unless in ``TASK_FIELDS`` (their names go into both backends' SQL text)."""
+    unknown = set(changes) - TASK_FIELDS
+    if unknown:
+        raise ValueError(f"cannot update columns {sorted(unknown)}")
+    return list(changes)
+
+
 class TaskRepository(SharedTasks, Protocol):
     """The tasks and the record of their posted images (and what processes sharing them ask: ``sharing``)."""
 

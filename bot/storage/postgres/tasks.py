@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.clock import require_aware
 from bot.lifecycle.model import ImagineRequest, TaskRecord, TaskStatus
-from bot.storage.ports import TASK_FIELDS
+from bot.storage.task_repository import changed_columns
 
 from ._task_rows import row_to_task, values
 from .leases import TaskLeases
@@ -32,14 +32,6 @@ def _encode(column: str, value: Any) -> Any:
     if isinstance(value, datetime):
         return require_aware(value)
     return value
-
-
-def _columns(changes: Mapping[str, Any]) -> list[str]:
-    """The changed columns, refused unless whitelisted (their names go into the SQL text)."""
-    unknown = set(changes) - TASK_FIELDS
-    if unknown:
-        raise ValueError(f"cannot update columns {sorted(unknown)}")
-    return list(changes)
 
 
 class PostgresTasks(TaskLeases, TaskQueue):
@@ -140,7 +132,7 @@ class PostgresTasks(TaskLeases, TaskQueue):
         *,
         owner: str | None = None,
     ) -> bool:
-        columns = _columns(changes)
+        columns = changed_columns(changes)
         sets = ["status = $1", "updated_at = $2"] + [f"{column} = ${n}" for n, column in enumerate(columns, 5)]
         args = [new.value, require_aware(now), task_id, values(expected)]
         args += [_encode(column, changes[column]) for column in columns]
@@ -157,7 +149,7 @@ class PostgresTasks(TaskLeases, TaskQueue):
         return changed == 1
 
     def update(self, task_id: int, now: datetime, changes: Mapping[str, Any]) -> None:
-        columns = _columns(changes)
+        columns = changed_columns(changes)
         sets = "".join(f"{column} = ${n}, " for n, column in enumerate(columns, 3))
         self._db.execute(
             f"UPDATE tasks SET {sets}updated_at = $1 WHERE id = $2",

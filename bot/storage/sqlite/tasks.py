@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.clock import to_iso
 from bot.lifecycle.model import ImagineRequest, TaskRecord, TaskStatus
-from bot.storage.ports import TASK_FIELDS
+from bot.storage.task_repository import changed_columns
 
 from ._task_rows import marks, row_to_task
 from .leases import TaskLeases
@@ -31,14 +31,6 @@ def _encode(column: str, value: Any) -> Any:
     if isinstance(value, datetime):
         return to_iso(value)
     return value
-
-
-def _columns(changes: Mapping[str, Any]) -> list[str]:
-    """The changed columns, refused unless whitelisted (their names go into the SQL text)."""
-    unknown = set(changes) - TASK_FIELDS
-    if unknown:
-        raise ValueError(f"cannot update columns {sorted(unknown)}")
-    return list(changes)
 
 
 class SqliteTasks(TaskLeases, TaskQueue):
@@ -125,7 +117,7 @@ class SqliteTasks(TaskLeases, TaskQueue):
         *,
         owner: str | None = None,
     ) -> bool:
-        columns = _columns(changes)
+        columns = changed_columns(changes)
         sets = ["status = ?", "updated_at = ?"] + [f"{column} = ?" for column in columns]
         params: list[Any] = [new.value, to_iso(now)]
         params += [_encode(column, changes[column]) for column in columns]
@@ -142,7 +134,7 @@ class SqliteTasks(TaskLeases, TaskQueue):
         return cur.rowcount == 1
 
     def update(self, task_id: int, now: datetime, changes: Mapping[str, Any]) -> None:
-        columns = _columns(changes)
+        columns = changed_columns(changes)
         sets = "".join(f"{column} = ?, " for column in columns)
         params = [_encode(column, changes[column]) for column in columns]
         self._conn.execute(
